@@ -1,0 +1,1 @@
+"""Shared service machinery (no contracts here: those live in `contracts`)."""
