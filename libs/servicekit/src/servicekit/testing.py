@@ -1,0 +1,195 @@
+"""pytest plugin: real PostgreSQL and RabbitMQ for integration tests, isolated per test session.
+
+Loaded everywhere through the ``pytest11`` entry point; nothing connects until a test asks for a fixture.
+
+Where the servers come from (first that applies):
+  1. ``TEST_DATABASE_URL`` (a role allowed to create databases) and ``TEST_AMQP_URL`` (+ optional
+     ``TEST_AMQP_MANAGEMENT_URL``, default ``http://<user>:<password>@<host>:15672``): the servers that
+     ``scripts/test`` starts.
+  2. testcontainers, when a Docker engine answers.
+  3. Neither: the test fails and says how to start them. Never a silent skip.
+
+Fixtures (session scope): ``postgres_admin_url``, ``database_url``, ``make_database``, ``amqp_url``,
+``make_vhost``, ``amqp_management_url``. Every database and vhost gets a unique ``t_<hex>`` name and is
+dropped when the session ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import pytest
+import pytest_asyncio
+
+_HOW_TO_START = (
+    "No {what} for the integration tests: no Docker engine answers and {env} is not set. "
+    "Run `./scripts/test` (installs and starts PostgreSQL + RabbitMQ, then sets TEST_DATABASE_URL, "
+    "TEST_AMQP_URL and TEST_AMQP_MANAGEMENT_URL), or `bash scripts/infra.sh` and set those yourself."
+)
+
+
+def _docker_answers(timeout: float = 1.0) -> bool:
+    """True when a Docker engine replies to ``GET /_ping`` within ``timeout`` (unix socket or tcp)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    parts = urlsplit(host)
+    try:
+        if parts.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(parts.path)
+        elif parts.scheme in ("tcp", "http"):
+            sock = socket.create_connection((parts.hostname, parts.port or 2375), timeout=timeout)
+        else:  # ssh://, npipe://: let testcontainers try only when asked explicitly through env
+            return False
+        with sock:
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            status_line = sock.recv(64)
+        return status_line.startswith(b"HTTP/1.") and b" 200 " in status_line
+    except OSError:
+        return False
+
+
+def _unique_name() -> str:
+    return f"t_{uuid.uuid4().hex[:16]}"
+
+
+def _with_path(url: str, path: str, scheme: str | None = None) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((scheme or parts.scheme, parts.netloc, path, "", ""))
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """``postgresql://`` URL of a role that may create databases."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield _with_path(url, urlsplit(url).path, scheme="postgresql")  # accept postgresql+asyncpg:// too
+        return
+    if not _docker_answers():
+        pytest.fail(_HOW_TO_START.format(what="PostgreSQL", env="TEST_DATABASE_URL"), pytrace=False)
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:  # testcontainers < 4.14
+        from testcontainers.postgres import PostgresContainer
+    with PostgresContainer("postgres:16-alpine", username="platform", password="platform", dbname="postgres") as pg:
+        host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
+        yield f"postgresql://platform:platform@{host}:{port}/postgres"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def make_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Factory: each ``await make_database()`` creates an empty database, returns its asyncpg URL."""
+    import asyncpg
+
+    created: list[str] = []
+
+    async def make() -> str:
+        name = _unique_name()
+        conn = await asyncpg.connect(postgres_admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        created.append(name)
+        return _with_path(postgres_admin_url, f"/{name}", scheme="postgresql+asyncpg")
+
+    yield make
+
+    if not created:
+        return
+    conn = await asyncpg.connect(postgres_admin_url)
+    try:
+        for name in created:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def database_url(make_database: Callable[[], Awaitable[str]]) -> str:
+    """``postgresql+asyncpg://`` URL of an empty database of this test session."""
+    return await make_database()
+
+
+# --- RabbitMQ -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _rabbitmq() -> Iterator[tuple[str, str]]:
+    """(base AMQP URL, management HTTP URL with credentials)."""
+    if url := os.environ.get("TEST_AMQP_URL"):
+        parts = urlsplit(url)
+        default = f"http://{parts.username or 'guest'}:{parts.password or 'guest'}@{parts.hostname}:15672"
+        yield url, os.environ.get("TEST_AMQP_MANAGEMENT_URL", default)
+        return
+    if not _docker_answers():
+        pytest.fail(_HOW_TO_START.format(what="RabbitMQ", env="TEST_AMQP_URL"), pytrace=False)
+    try:
+        from testcontainers.community.rabbitmq import RabbitMqContainer
+    except ImportError:  # testcontainers < 4.14
+        from testcontainers.rabbitmq import RabbitMqContainer
+    with RabbitMqContainer("rabbitmq:3.13-management-alpine").with_exposed_ports(15672) as mq:
+        host = mq.get_container_host_ip()
+        yield (
+            f"amqp://guest:guest@{host}:{mq.get_exposed_port(5672)}/",
+            f"http://guest:guest@{host}:{mq.get_exposed_port(15672)}",
+        )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def amqp_management_url(_rabbitmq: tuple[str, str]) -> str:
+    """Management API URL (``http://user:password@host:port``), answered before it is returned."""
+    import httpx
+
+    url = _rabbitmq[1].rstrip("/")
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        for _ in range(60):
+            try:
+                if (await client.get("/api/overview")).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(1)
+    pytest.fail(f"RabbitMQ management API at {urlsplit(url).hostname} did not answer within 60 s", pytrace=False)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def make_vhost(
+    _rabbitmq: tuple[str, str], amqp_management_url: str
+) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Factory: each ``await make_vhost()`` creates an empty vhost, returns ``amqp://.../<vhost>``."""
+    import httpx
+
+    base = urlsplit(_rabbitmq[0])
+    user = unquote(base.username or "guest")
+    created: list[str] = []
+    async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+
+        async def make() -> str:
+            vhost = _unique_name()
+            (await client.put(f"/api/vhosts/{vhost}")).raise_for_status()
+            created.append(vhost)
+            grant = {"configure": ".*", "write": ".*", "read": ".*"}
+            (await client.put(f"/api/permissions/{vhost}/{quote(user, safe='')}", json=grant)).raise_for_status()
+            return _with_path(_rabbitmq[0], f"/{vhost}")
+
+        yield make
+
+        for vhost in created:
+            await client.delete(f"/api/vhosts/{vhost}")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def amqp_url(make_vhost: Callable[[], Awaitable[str]]) -> str:
+    """``amqp://`` URL of an empty vhost of this test session."""
+    return await make_vhost()

@@ -1,0 +1,72 @@
+"""The servicekit.testing fixtures hand out real, isolated databases and vhosts."""
+
+from urllib.parse import urlsplit
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _plain(url: str) -> str:
+    """asyncpg wants postgresql://, the fixtures hand out SQLAlchemy's postgresql+asyncpg://."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def test_session_database_is_an_asyncpg_url_of_a_fresh_database(database_url: str) -> None:
+    assert database_url.startswith("postgresql+asyncpg://")
+    name = urlsplit(database_url).path.lstrip("/")
+    assert name.startswith("t_")
+    conn = await asyncpg.connect(_plain(database_url))
+    try:
+        assert await conn.fetchval("SELECT current_database()") == name
+        user_tables = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        assert await conn.fetchval(user_tables) == 0
+    finally:
+        await conn.close()
+
+
+async def test_databases_from_make_database_are_distinct_and_isolated(make_database) -> None:
+    first, second = await make_database(), await make_database()
+    assert first != second
+    a = await asyncpg.connect(_plain(first))
+    b = await asyncpg.connect(_plain(second))
+    try:
+        await a.execute("CREATE TABLE only_here (id int)")
+        await a.execute("INSERT INTO only_here VALUES (1)")
+        assert await a.fetchval("SELECT count(*) FROM only_here") == 1
+        assert await b.fetchval("SELECT to_regclass('only_here')") is None
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_session_vhost_exists_and_accepts_a_connection(amqp_url: str, amqp_management_url: str) -> None:
+    vhost = urlsplit(amqp_url).path.lstrip("/")
+    assert vhost.startswith("t_")
+    async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+        assert (await client.get(f"/api/vhosts/{vhost}")).status_code == 200
+
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue("plugin-check", auto_delete=True)
+        await channel.default_exchange.publish(aio_pika.Message(b"hello"), routing_key=queue.name)
+        message = await queue.get(timeout=5)
+        assert message.body == b"hello"
+        await message.ack()
+
+
+async def test_vhosts_from_make_vhost_do_not_share_queues(make_vhost, amqp_management_url: str) -> None:
+    first, second = await make_vhost(), await make_vhost()
+    assert first != second
+    async with await aio_pika.connect(first, timeout=10) as connection:
+        channel = await connection.channel()
+        await channel.declare_queue("only-in-first", durable=True)
+    async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+        second_vhost = urlsplit(second).path.lstrip("/")
+        first_vhost = urlsplit(first).path.lstrip("/")
+        assert (await client.get(f"/api/queues/{first_vhost}/only-in-first")).status_code == 200
+        assert (await client.get(f"/api/queues/{second_vhost}/only-in-first")).status_code == 404
