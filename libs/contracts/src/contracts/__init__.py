@@ -1,0 +1,1 @@
+"""Contracts shared by every service: payloads, events, envelope. No I/O."""

@@ -1,0 +1,93 @@
+"""Commands the gateway sends to services over AMQP (request/reply).
+
+The gateway publishes a ``CommandMessage`` to ``COMMANDS_EXCHANGE`` with the command's routing key, the AMQP
+``reply_to`` of its reply queue and ``correlation_id = str(command_id)``; the service answers with a
+``CommandReply`` carrying the same ``command_id``. The acting user is always the verified ``principal``.
+"""
+
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.errors import InvalidPayload
+from contracts.events.topology import COMMAND_CHAT_SEND_MESSAGE, COMMAND_NOTIFICATION_MARK_READ
+from contracts.fields import Flag, Outbound
+from contracts.identity import Principal
+from contracts.socketio.ack import ErrorInfo
+from contracts.socketio.client import MarkReadPayload, SendMessagePayload
+from contracts.time import BeijingDatetime, now_beijing
+
+CommandName = Literal["chat.send_message", "notification.mark_read"]
+CHAT_SEND_MESSAGE: CommandName = "chat.send_message"
+NOTIFICATION_MARK_READ: CommandName = "notification.mark_read"
+
+COMMAND_ROUTING_KEYS: dict[str, str] = {
+    CHAT_SEND_MESSAGE: COMMAND_CHAT_SEND_MESSAGE,
+    NOTIFICATION_MARK_READ: COMMAND_NOTIFICATION_MARK_READ,
+}
+COMMAND_PAYLOADS: dict[str, type[BaseModel]] = {
+    CHAT_SEND_MESSAGE: SendMessagePayload,
+    NOTIFICATION_MARK_READ: MarkReadPayload,
+}
+
+
+class CommandMessage(Outbound):
+    """One command on behalf of ``principal``; ``payload`` validates against ``COMMAND_PAYLOADS[command]``."""
+
+    command_id: UUID = Field(default_factory=uuid4)
+    command: CommandName
+    principal: Principal
+    payload: dict[str, Any]
+    issued_at: BeijingDatetime = Field(default_factory=now_beijing)
+
+    @property
+    def routing_key(self) -> str:
+        return COMMAND_ROUTING_KEYS[self.command]
+
+    def typed_payload(self) -> BaseModel:
+        """The payload as its model; raises ``InvalidPayload`` naming the command and the field."""
+        try:
+            return COMMAND_PAYLOADS[self.command].model_validate(self.payload)
+        except ValueError as exc:
+            raise InvalidPayload(f"command {self.command} {self.command_id}: {exc}") from exc
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class CommandReply(Outbound):
+    """The answer to one command: ``ok`` with a ``result``, or not ``ok`` with an ``error``; never both."""
+
+    command_id: UUID
+    ok: Flag
+    result: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_outcome(self) -> "CommandReply":
+        if self.ok and (self.result is None or self.error is not None):
+            raise ValueError("an ok reply carries a result and no error")
+        if not self.ok and (self.error is None or self.result is not None):
+            raise ValueError("a failed reply carries an error and no result")
+        return self
+
+    @classmethod
+    def success(cls, command_id: UUID, result: BaseModel | dict[str, Any]) -> "CommandReply":
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json")
+        return cls(command_id=command_id, ok=True, result=result)
+
+    @classmethod
+    def failure(cls, command_id: UUID, code: str, message: str) -> "CommandReply":
+        return cls(command_id=command_id, ok=False, error=ErrorInfo(code=code, message=message))
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def new_command(command: CommandName, principal: Principal, payload: BaseModel) -> CommandMessage:
+    """A command whose payload has already been validated as the command's payload model."""
+    if type(payload) is not COMMAND_PAYLOADS[command]:
+        raise TypeError(f"{command} takes {COMMAND_PAYLOADS[command].__name__}, got {type(payload).__name__}")
+    return CommandMessage(command=command, principal=principal, payload=payload.model_dump(mode="json"))

@@ -1,0 +1,91 @@
+"""Payload models of the domain events on RabbitMQ (the ``payload`` of an ``EventEnvelope``).
+
+Like every outbound model they ignore unknown keys, so a producer's minor (additive) bump never breaks an
+older consumer.
+"""
+
+from typing import Annotated
+
+from pydantic import Field, Strict
+
+from contracts.fields import Count, Flag, Id, Outbound, ShortText
+from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
+from contracts.socketio.system import AlertData, MaintenanceData, StatusData
+from contracts.time import BeijingDatetime
+
+MAX_BULK_IDS = 1000
+GatewayId = ShortText
+"""Stable id of one gateway process, e.g. ``gw-8010-3f2a``."""
+
+
+class NotificationCreated(Outbound):
+    """``notification.created``: ``target_user_id`` null means broadcast to every admin."""
+
+    notification: NotificationData
+    target_user_id: Id | None
+
+
+class NotificationReadStateChanged(Outbound):
+    """``notification.read_state_changed``: ``user_id`` changed the read state of these notifications."""
+
+    user_id: Id
+    notification_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_IDS)]
+    is_read: Flag
+
+
+class SystemAlertRaised(Outbound):
+    """``system.alert_raised``."""
+
+    alert: AlertData
+
+
+class SystemMaintenanceScheduled(Outbound):
+    """``system.maintenance_scheduled``."""
+
+    maintenance: MaintenanceData
+
+
+class SystemStatusChanged(Outbound):
+    """``system.status_changed``."""
+
+    status: StatusData
+
+
+class ChatMessageCreated(Outbound):
+    """``chat.message_created``: the session's user and (if assigned) admin, so the gateway can route it."""
+
+    message: ChatMessageData
+    user_id: Id
+    admin_id: Id | None
+
+
+class ChatSessionUpdated(Outbound):
+    """``chat.session_updated``."""
+
+    session: SessionData
+
+
+class ChatSessionAssigned(Outbound):
+    """``chat.session_assigned``."""
+
+    assignment: AssignmentData
+
+
+class AdminConnectionsChanged(Outbound):
+    """``presence.admin_connections_changed``: ``connections`` is that admin's socket count on that gateway
+    now (0 = the admin left this gateway). Consumers sum over gateways to know whether an admin is online."""
+
+    gateway_id: GatewayId
+    admin_id: Id
+    connections: Count
+    at: BeijingDatetime
+
+
+class GatewayHeartbeat(Outbound):
+    """``presence.gateway_heartbeat``: a gateway's full admin -> socket-count map. A consumer forgets a
+    gateway (and its sockets) when no heartbeat arrives within ``ttl_seconds`` of ``at``."""
+
+    gateway_id: GatewayId
+    admins: dict[Annotated[int, Field(gt=0)], Count]
+    at: BeijingDatetime
+    ttl_seconds: Annotated[int, Strict(), Field(gt=0, le=3600)]

@@ -1,0 +1,62 @@
+"""Field types and model bases shared by every contract model.
+
+Lengths are counted in Unicode code points (Python ``len``), the limits are part of the contract.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic.json_schema import SkipJsonSchema
+
+TITLE_MAX = 200
+CONTENT_MAX = 5000
+MESSAGE_MAX = 5000
+SHORT_TEXT_MAX = 200
+LINK_MAX = 2048
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace only")
+    return value
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+Id = Annotated[int, Strict(), Field(gt=0)]
+"""A database id: a strict positive integer (no numeric strings, no booleans)."""
+Count = Annotated[int, Strict(), Field(ge=0)]
+Priority = Annotated[int, Strict(), Field(ge=1, le=5)]
+Flag = Annotated[bool, Strict()]
+
+Title = Annotated[str, Strict(), Field(min_length=1, max_length=TITLE_MAX), AfterValidator(_not_blank)]
+Content = Annotated[str, Strict(), Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank)]
+MessageText = Annotated[str, Strict(), Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_not_blank)]
+ShortText = Annotated[str, Strict(), Field(min_length=1, max_length=SHORT_TEXT_MAX), AfterValidator(_not_blank)]
+Link = Annotated[str, Strict(), Field(min_length=1, max_length=LINK_MAX), AfterValidator(_not_blank)]
+
+_OMIT_NONE = {"default": None, "exclude_if": lambda v: v is None, "json_schema_extra": _drop_default}
+OptionalLink = Annotated[Link | SkipJsonSchema[None], Field(**_OMIT_NONE)]
+"""Optional, not nullable (TypeScript ``link?: string``): omitted from output when None."""
+OptionalId = Annotated[Id | SkipJsonSchema[None], Field(**_OMIT_NONE)]
+"""Optional, not nullable (TypeScript ``id?: number``): omitted from output when None."""
+OptionalData = Annotated[dict[str, Any] | SkipJsonSchema[None], Field(**_OMIT_NONE)]
+
+
+class Outbound(BaseModel):
+    """Base for data the platform sends (server -> client, domain events).
+
+    Unknown keys are ignored, not rejected: a producer may add a field within a major version (an additive
+    change) and consumers built against the older minor must keep working.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Inbound(BaseModel):
+    """Base for data a client sends (client -> server). Unknown keys are rejected (``extra="forbid"``): the
+    gateway is the boundary, and a typo in a field name must fail loudly instead of being dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

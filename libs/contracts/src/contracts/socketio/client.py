@@ -1,0 +1,31 @@
+"""Payloads clients send to the server (client -> server). Unknown keys are rejected (see ``Inbound``)."""
+
+from contracts.fields import Id, Inbound, MessageText
+from contracts.identity import UserType
+
+
+class MarkReadPayload(Inbound):
+    """``notification:mark_read``."""
+
+    notification_id: Id
+
+
+class SendMessagePayload(Inbound):
+    """``chat:send_message``: the sender is the authenticated socket, never a payload field."""
+
+    session_id: Id
+    content: MessageText
+
+
+class TypingPayload(Inbound):
+    """``chat:typing`` (client -> server)."""
+
+    session_id: Id
+
+
+class RegisterUserPayload(Inbound):
+    """Legacy ``register_user`` from older clients. The gateway takes identity from the handshake JWT and
+    must not trust these fields; the event is accepted only so old clients keep working."""
+
+    user_id: Id
+    user_type: UserType

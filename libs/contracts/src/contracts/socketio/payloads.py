@@ -1,0 +1,114 @@
+"""Data the server pushes to Socket.IO clients (server -> client), exactly as the protocol spec's
+TypeScript interfaces (docs/websocket-protocol.md). Unknown extra keys are ignored (see ``Outbound``)."""
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from contracts.fields import (
+    MESSAGE_MAX,
+    Content,
+    Count,
+    Flag,
+    Id,
+    MessageText,
+    OptionalId,
+    OptionalLink,
+    Outbound,
+    Priority,
+    Title,
+)
+from contracts.time import BeijingDatetime
+
+NotificationType = Literal["system", "user", "order", "alert"]
+SenderType = Literal["user", "admin"]
+MessageType = Literal["text", "image", "system"]
+SessionStatus = Literal["waiting", "active", "closed"]
+AssignmentReason = Literal["auto", "transfer", "claim"]
+
+LastMessage = Annotated[str, Strict(), Field(max_length=MESSAGE_MAX)]
+"""May be empty: a session can exist before its first message."""
+
+
+class NotificationData(Outbound):
+    """``notification:new`` / ``notification:broadcast``."""
+
+    notification_id: Id
+    type: NotificationType
+    title: Title
+    content: Content
+    link: OptionalLink = None
+    created_at: BeijingDatetime
+    is_read: Flag
+    target_user_id: OptionalId = None
+
+
+class NotificationUpdateData(Outbound):
+    """``notification:update``: a notification's read state changed."""
+
+    notification_id: Id
+    is_read: Flag
+
+
+class ChatMessageData(Outbound):
+    """``chat:new_message``. For ``message_type == "image"`` the content is the image's http(s) URL."""
+
+    message_id: Id
+    session_id: Id
+    sender_type: SenderType
+    sender_id: Id
+    message_content: MessageText
+    message_type: MessageType
+    created_at: BeijingDatetime
+
+    @model_validator(mode="after")
+    def _image_content_is_url(self) -> "ChatMessageData":
+        if self.message_type == "image" and not is_http_url(self.message_content):
+            error = PydanticCustomError(
+                "image_url", "message_content must be an http(s) URL when message_type is 'image'"
+            )
+            detail = InitErrorDetails(type=error, loc=("message_content",), input=self.message_content)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail])
+        return self
+
+
+class SessionData(Outbound):
+    """``chat:session_update``. ``admin_id`` is always present and null while the session is unassigned."""
+
+    session_id: Id
+    user_id: Id
+    admin_id: Id | None
+    status: SessionStatus
+    priority: Priority
+    unread_count: Count
+    last_message: LastMessage
+    created_at: BeijingDatetime
+    updated_at: BeijingDatetime
+
+
+class AssignmentData(Outbound):
+    """``chat:session_assigned``: a session was given to an admin (``reason``: assigned automatically,
+    transferred from another admin, or claimed by the admin)."""
+
+    session_id: Id
+    user_id: Id
+    admin_id: Id
+    priority: Priority
+    assigned_at: BeijingDatetime
+    reason: AssignmentReason
+
+
+class TypingData(Outbound):
+    """``chat:typing`` (server -> client): the other party of a session is typing."""
+
+    session_id: Id
+    sender_type: SenderType
+    sender_id: Id
+
+
+def is_http_url(value: str) -> bool:
+    """True when ``value`` is an absolute http or https URL with a host."""
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and value == value.strip()
