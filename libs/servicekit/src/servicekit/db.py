@@ -1,0 +1,29 @@
+"""The async SQLAlchemy engine every service uses (asyncpg driver)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept `postgresql://` / `postgres://` from the environment and name the asyncpg driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,  # survive PostgreSQL restarts without a failed request
+        pool_recycle=1800,
+        pool_timeout=10,
+        echo=echo,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

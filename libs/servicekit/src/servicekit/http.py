@@ -1,0 +1,210 @@
+"""FastAPI helpers every service shares: one JSON error shape, auth dependencies, a health route.
+
+Every error body is `{"error": {"code": str, "message": str, "details"?: ...}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
+
+try:
+    from fastapi import APIRouter, Depends, FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("servicekit.http needs FastAPI: install platform-servicekit[fastapi]") from exc
+
+from contracts.identity import Principal
+
+from servicekit.jwt import KeySetUnavailable, TokenError
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ServiceError(Exception):
+    """A refusal a service decides on. Subclass with class attributes or raise with arguments."""
+
+    status: int = 400
+    code: str = "bad_request"
+    message: str = "bad request"
+
+    def __init__(
+        self,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status if status is not None else type(self).status
+        self.code = code or type(self).code
+        self.message = message or type(self).message
+        self.details = details
+        self.headers = dict(headers or {})
+        super().__init__(f"{self.code}: {self.message}")
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return JSONResponse({"error": error}, status_code=status, headers=dict(headers or {}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ServiceError, _service_error)
+    # Starlette's handler for Exception runs in ServerErrorMiddleware, which re-raises afterwards (the server
+    # would log the traceback a second time): catch unexpected errors in our own middleware instead.
+    app.add_middleware(_InternalErrorMiddleware)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
+        field = ".".join(loc[1:] if where else loc) or (where or "")
+        details.append({"field": field, "in": where, "message": err.get("msg", ""), "type": err.get("type")})
+    fields = ", ".join(dict.fromkeys(d["field"] for d in details if d["field"]))
+    message = f"invalid request: {fields}" if fields else "invalid request"
+    return error_response(422, "validation_error", message, details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail
+    if isinstance(detail, dict) and "code" in detail:
+        code, message = str(detail["code"]), str(detail.get("message", detail["code"]))
+    else:
+        code = _STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        message = str(detail) if detail else code.replace("_", " ")
+    if message == _phrase(exc.status_code):  # Starlette's default detail: "Not Found" -> "not found"
+        message = message.lower()
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+class _InternalErrorMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # too late for a JSON body; the server logs it
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            response = error_response(500, "internal_error", "internal server error")
+            await response(scope, receive, send)
+
+
+# --- auth -----------------------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="Platform access token (JWT, EdDSA)")
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+async def _current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    verifier = request.app.state.jwt_verifier
+    try:
+        return await verifier.verify(credentials.credentials if credentials else None)
+    except TokenError as exc:
+        challenge = "Bearer" if exc.code == "token_missing" else f'Bearer error="invalid_token", error_description="{exc.message}"'
+        raise Unauthorized(code=exc.code, message=exc.message, headers={"WWW-Authenticate": challenge}) from None
+    except KeySetUnavailable:
+        log.warning("token not verified: signing keys unavailable", exc_info=True)
+        raise ServiceError(503, "auth_unavailable", "signing keys unavailable, try again") from None
+
+
+async def _current_admin(principal: Annotated[Principal, Depends(_current_principal)]) -> Principal:
+    if principal.user_type != "admin":
+        raise ServiceError(403, "forbidden", "forbidden: admins only")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+CurrentAdmin = Annotated[Principal, Depends(_current_admin)]
+
+
+# --- health ---------------------------------------------------------------------------------------------
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def health_router(service: str, checks: Mapping[str, HealthCheck], *, timeout: float = 3.0) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    async def run(name: str, check: HealthCheck) -> str:
+        try:
+            ok = await asyncio.wait_for(check(), timeout)
+        except Exception:
+            log.warning("health check %s failed", name, exc_info=True)
+            return "fail"
+        return "ok" if ok else "fail"
+
+    @router.get("/health")
+    async def health() -> JSONResponse:
+        names = list(checks)
+        results = dict(zip(names, await asyncio.gather(*(run(n, checks[n]) for n in names)), strict=True))
+        ok = all(r == "ok" for r in results.values())
+        body = {"status": "ok" if ok else "fail", "service": service, "checks": results}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router

@@ -1,0 +1,213 @@
+"""Verify platform access tokens against the JWKS that auth-svc serves.
+
+Every service verifies the same way: the algorithm is pinned (checked before any key is touched), the key is
+looked up by `kid` in a cached key set that is refetched when an unknown `kid` shows up (at most once per
+`min_refresh_interval`, one fetch shared by concurrent callers), then signature and registered claims are checked
+and the platform claims become a `contracts.identity.Principal`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import jwt
+from contracts.identity import Principal
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+log = logging.getLogger(__name__)
+
+REQUIRED_CLAIMS = ("exp", "nbf", "iat", "iss", "aud", "sub", "jti", "user_type", "username")
+
+_MESSAGES = {
+    "token_missing": "unauthorized: missing token",
+    "token_expired": "token expired",
+    "token_not_yet_valid": "token not yet valid",
+    "token_malformed": "unauthorized: malformed token",
+    "token_bad_signature": "unauthorized: bad signature",
+    "token_bad_algorithm": "unauthorized: algorithm not allowed",
+    "token_unknown_key": "unauthorized: unknown signing key",
+    "token_bad_claims": "unauthorized: bad claims",
+}
+TOKEN_ERROR_CODES = frozenset(_MESSAGES)
+
+
+class TokenError(Exception):
+    """A token was refused. `code` is stable (see docs/ARCHITECTURE.md); `message` is for humans."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        if code not in _MESSAGES:
+            raise ValueError(f"unknown token error code {code!r}")
+        self.code = code
+        self.message = message or _MESSAGES[code]
+        super().__init__(f"{code}: {self.message}")
+
+
+class KeySetUnavailable(Exception):
+    """The JWKS could not be fetched and no cached key answers: a server problem, not a bad token."""
+
+
+class JwtSettings(BaseSettings):
+    """Fields every verifying service composes into its own Settings (env prefix comes from the subclass)."""
+
+    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    jwt_issuer: str = "platform-auth"
+    jwt_audience: str = "platform"
+
+    def jwt_verifier(self, http: httpx.AsyncClient | None = None) -> JwksVerifier:
+        return JwksVerifier(self.jwks_url, issuer=self.jwt_issuer, audience=self.jwt_audience, http=http)
+
+
+class JwksVerifier:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: Sequence[str] = ("EdDSA",),
+        http: httpx.AsyncClient | None = None,
+        cache_ttl: float = 300.0,
+        min_refresh_interval: float = 10.0,
+        leeway: float = 0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = tuple(algorithms)
+        self.cache_ttl = cache_ttl
+        self.min_refresh_interval = min_refresh_interval
+        self.leeway = leeway
+        self._clock = clock
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=5.0)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch attempt, successful or not
+        self._inflight: asyncio.Task[None] | None = None
+        self.fetch_count = 0
+
+    async def verify(self, token: str | None) -> Principal:
+        if not token:
+            raise TokenError("token_missing")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise TokenError("token_malformed") from None
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise TokenError("token_bad_algorithm", f"unauthorized: algorithm {alg!r} not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenError("token_unknown_key", "unauthorized: token has no kid")
+        key = await self._key(kid)
+        claims = self._decode(token, key)
+        return _principal(claims)
+
+    def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=list(self.algorithms),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token_expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenError("token_not_yet_valid") from None
+        except jwt.InvalidSignatureError:
+            raise TokenError("token_bad_signature") from None
+        except jwt.InvalidAlgorithmError:
+            raise TokenError("token_bad_algorithm") from None
+        except jwt.DecodeError:
+            raise TokenError("token_malformed") from None
+        except jwt.InvalidTokenError as exc:  # iss, aud, missing claim, bad iat/sub/jti types
+            raise TokenError("token_bad_claims", f"unauthorized: bad claims ({exc})") from None
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        now = self._clock()
+        if self._fetched_at is None or now - self._fetched_at >= self.cache_ttl:
+            if self._may_fetch(now):
+                await self._refresh()
+        key = self._keys.get(kid)
+        if key is None and self._may_fetch(self._clock()):
+            await self._refresh()
+            key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if self._fetched_at is None:
+            raise KeySetUnavailable(f"no key set could be fetched from {self.jwks_url}")
+        raise TokenError("token_unknown_key")
+
+    def _may_fetch(self, now: float) -> bool:
+        return (
+            self._inflight is not None
+            or self._attempted_at is None
+            or now - self._attempted_at >= self.min_refresh_interval
+        )
+
+    async def _refresh(self) -> None:
+        """Fetch the key set; concurrent callers await the same fetch. Failures keep the old keys."""
+        if self._inflight is None:
+            self._attempted_at = self._clock()
+            self._inflight = asyncio.create_task(self._fetch())
+            self._inflight.add_done_callback(self._fetch_done)
+        try:
+            await asyncio.shield(self._inflight)
+        except (httpx.HTTPError, ValueError):
+            pass  # logged once in _fetch_done; stale keys (if any) stay in use
+
+    def _fetch_done(self, task: asyncio.Task[None]) -> None:
+        self._inflight = None
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("JWKS fetch from %s failed: %r", self.jwks_url, task.exception())
+
+    async def _fetch(self) -> None:
+        self.fetch_count += 1
+        response = await self._http.get(self.jwks_url)
+        response.raise_for_status()
+        self._keys = _parse_jwks(response.json(), self.algorithms)
+        self._fetched_at = self._clock()
+
+    async def aclose(self) -> None:
+        if self._inflight is not None:
+            self._inflight.cancel()
+        if self._owns_http:
+            await self._http.aclose()
+
+
+def _parse_jwks(document: Any, algorithms: Sequence[str]) -> dict[str, jwt.PyJWK]:
+    keys: dict[str, jwt.PyJWK] = {}
+    entries = document.get("keys", []) if isinstance(document, dict) else []
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("kid") or entry.get("use", "sig") != "sig":
+            continue
+        try:
+            key = jwt.PyJWK(entry)
+        except jwt.PyJWTError as exc:
+            log.warning("ignoring unusable JWK %r: %s", entry.get("kid"), exc)
+            continue
+        if key.algorithm_name in algorithms:
+            keys[entry["kid"]] = key
+    return keys
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    sub = claims["sub"]
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()):
+        raise TokenError("token_bad_claims", "unauthorized: sub is not an account id")
+    try:
+        user_id = int(sub)
+        return Principal(user_id=user_id, user_type=claims["user_type"], username=claims["username"])
+    except (ValueError, TypeError, ValidationError):
+        raise TokenError("token_bad_claims", "unauthorized: bad platform claims") from None

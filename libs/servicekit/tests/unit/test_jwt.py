@@ -1,0 +1,264 @@
+"""JwksVerifier: each refusal has its own stable code; the key set is cached and refetched with a bound."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from jwt.algorithms import OKPAlgorithm
+
+from servicekit.jwt import TOKEN_ERROR_CODES, JwksVerifier, KeySetUnavailable, TokenError
+
+JWKS_URL = "http://auth.test/.well-known/jwks.json"
+
+
+class KeyServer:
+    """Serves a JWKS through httpx.MockTransport and counts the fetches."""
+
+    def __init__(self, *keys: tuple[str, Ed25519PrivateKey]) -> None:
+        self.keys = dict(keys)
+        self.fetches = 0
+        self.fail = False
+        self.delay = 0.0
+
+    def jwks(self) -> dict[str, Any]:
+        out = []
+        for kid, key in self.keys.items():
+            jwk = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+            out.append({**jwk, "kid": kid, "alg": "EdDSA", "use": "sig"})
+        return {"keys": out}
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.fetches += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            return httpx.Response(503)
+        return httpx.Response(200, json=self.jwks())
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "sub": "42",
+        "user_type": "user",
+        "username": "alice",
+        "iss": "platform-auth",
+        "aud": "platform",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(key: Ed25519PrivateKey, kid: str = "k1", **overrides: Any) -> str:
+    return jwt.encode(claims(**overrides), key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def server(key: Ed25519PrivateKey) -> KeyServer:
+    return KeyServer(("k1", key))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def verifier(server: KeyServer, clock: FakeClock):
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
+    v = JwksVerifier(JWKS_URL, issuer="platform-auth", audience="platform", http=http, clock=clock)
+    yield v
+    await v.aclose()
+    await http.aclose()
+
+
+async def refused(verifier: JwksVerifier, token: str | None) -> TokenError:
+    with pytest.raises(TokenError) as info:
+        await verifier.verify(token)
+    assert info.value.code in TOKEN_ERROR_CODES
+    assert info.value.message
+    return info.value
+
+
+async def test_good_token_becomes_a_principal(verifier, key):
+    principal = await verifier.verify(sign(key, sub="42", user_type="admin", username="admin1"))
+    assert (principal.user_id, principal.user_type, principal.username) == (42, "admin", "admin1")
+
+
+@pytest.mark.parametrize("token", [None, ""])
+async def test_missing_token(verifier, token):
+    assert (await refused(verifier, token)).code == "token_missing"
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "....", b64({"alg": "EdDSA"}) + ".x.y"])
+async def test_garbage_is_malformed(verifier, token):
+    assert (await refused(verifier, token)).code == "token_malformed"
+
+
+async def test_expired_token(verifier, key):
+    now = int(time.time())
+    error = await refused(verifier, sign(key, iat=now - 100, nbf=now - 100, exp=now - 10))
+    assert (error.code, error.message) == ("token_expired", "token expired")
+
+
+async def test_nbf_in_the_future_is_not_yet_valid(verifier, key):
+    assert (await refused(verifier, sign(key, nbf=int(time.time()) + 300))).code == "token_not_yet_valid"
+
+
+async def test_iat_in_the_future_is_not_yet_valid(verifier, key):
+    assert (await refused(verifier, sign(key, iat=int(time.time()) + 300))).code == "token_not_yet_valid"
+
+
+async def test_signature_of_another_key_is_forged(verifier):
+    error = await refused(verifier, sign(Ed25519PrivateKey.generate(), kid="k1"))
+    assert (error.code, error.message) == ("token_bad_signature", "unauthorized: bad signature")
+
+
+async def test_alg_none_is_refused_before_any_key_lookup(verifier, server):
+    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": "k1"})
+    assert (await refused(verifier, token)).code == "token_bad_algorithm"
+    assert server.fetches == 0
+
+
+async def test_hs256_signed_with_the_public_key_is_refused(verifier, server, key):
+    public_raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    public_b64 = base64.urlsafe_b64encode(public_raw).rstrip(b"=")
+    for secret in (public_raw, public_b64):
+        header = b64({"alg": "HS256", "typ": "JWT", "kid": "k1"})
+        body = b64(claims())
+        mac = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+        token = f"{header}.{body}." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+        assert (await refused(verifier, token)).code == "token_bad_algorithm"
+    assert server.fetches == 0
+
+
+async def test_unknown_kid(verifier, key):
+    assert (await refused(verifier, sign(key, kid="nope"))).code == "token_unknown_key"
+
+
+async def test_token_without_kid_names_no_key(verifier, key):
+    token = jwt.encode(claims(), key, algorithm="EdDSA")
+    assert (await refused(verifier, token)).code == "token_unknown_key"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"iss": "someone-else"},
+        {"aud": "another-audience"},
+        {"aud": ["platform", "other"]},
+        {"sub": None},
+        {"sub": "abc"},
+        {"sub": "0"},
+        {"user_type": None},
+        {"user_type": "root"},
+        {"username": None},
+        {"jti": None},
+        {"exp": None},
+        {"iat": None},
+        {"nbf": None},
+    ],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()),
+)
+async def test_bad_or_missing_claims(verifier, key, overrides):
+    assert (await refused(verifier, sign(key, **overrides))).code == "token_bad_claims"
+
+
+async def test_keys_are_fetched_once_and_reused(verifier, server, key):
+    for _ in range(5):
+        await verifier.verify(sign(key))
+    assert server.fetches == 1
+
+
+async def test_cache_expires_after_ttl(verifier, server, key, clock):
+    await verifier.verify(sign(key))
+    clock.now += verifier.cache_ttl + 1
+    await verifier.verify(sign(key))
+    assert server.fetches == 2
+
+
+async def test_unknown_kid_triggers_a_refetch_that_finds_a_rotated_key(verifier, server, key, clock):
+    await verifier.verify(sign(key))
+    new_key = Ed25519PrivateKey.generate()
+    server.keys["k2"] = new_key
+    clock.now += verifier.min_refresh_interval
+    principal = await verifier.verify(sign(new_key, kid="k2"))
+    assert principal.user_id == 42
+    assert server.fetches == 2
+
+
+async def test_unknown_kid_refetch_is_rate_limited(verifier, server, key, clock):
+    await verifier.verify(sign(key))
+    for _ in range(5):
+        assert (await refused(verifier, sign(key, kid="unknown"))).code == "token_unknown_key"
+    assert server.fetches == 1  # the first fetch was less than min_refresh_interval ago
+    clock.now += verifier.min_refresh_interval
+    await refused(verifier, sign(key, kid="unknown"))
+    await refused(verifier, sign(key, kid="unknown"))
+    assert server.fetches == 2
+
+
+async def test_concurrent_callers_share_one_fetch(verifier, server, key):
+    server.delay = 0.05
+    tokens = [sign(key) for _ in range(20)]
+    principals = await asyncio.gather(*(verifier.verify(t) for t in tokens))
+    assert len(principals) == 20
+    assert server.fetches == 1
+
+
+async def test_unreachable_key_set_is_a_server_problem_not_a_bad_token(verifier, server, key):
+    server.fail = True
+    with pytest.raises(KeySetUnavailable):
+        await verifier.verify(sign(key))
+
+
+async def test_stale_keys_keep_working_when_a_refetch_fails(verifier, server, key, clock):
+    await verifier.verify(sign(key))
+    server.fail = True
+    clock.now += verifier.cache_ttl + 1
+    assert (await verifier.verify(sign(key))).username == "alice"
+    assert server.fetches == 2
+
+
+async def test_keys_of_other_algorithms_are_ignored(key):
+    jwks = {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "k1", "alg": "HS256"}]}
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=jwks)))
+    verifier = JwksVerifier(JWKS_URL, issuer="platform-auth", audience="platform", http=http)
+    assert (await refused(verifier, sign(key))).code == "token_unknown_key"
+    await http.aclose()
+
+
+def test_token_error_rejects_unknown_codes():
+    with pytest.raises(ValueError):
+        TokenError("token_whatever")
