@@ -45,14 +45,21 @@ OptionalId = Annotated[Id | SkipJsonSchema[None], Field(**_OMIT_NONE)]
 OptionalData = Annotated[dict[str, Any] | SkipJsonSchema[None], Field(**_OMIT_NONE)]
 
 
+def _always_sent_is_required(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Mark as required every field the wire always carries (all but the omitted-when-None ones), even
+    when Python gives it a default: the schema documents what a consumer receives."""
+    sent = {f.alias or name for name, f in cls.model_fields.items() if f.exclude_if is None}
+    schema["required"] = [prop for prop in schema.get("properties", {}) if prop in sent]
+
+
 class Outbound(BaseModel):
-    """Base for data the platform sends (server -> client, domain events).
+    """Base for data the platform sends (server -> client, domain events, commands).
 
     Unknown keys are ignored, not rejected: a producer may add a field within a major version (an additive
     change) and consumers built against the older minor must keep working.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_always_sent_is_required)
 
 
 class Inbound(BaseModel):

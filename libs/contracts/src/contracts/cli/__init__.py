@@ -1,0 +1,1 @@
+"""Command-line tools: ``contracts-gen`` (generated documents) and ``contracts-verify`` (event names)."""
