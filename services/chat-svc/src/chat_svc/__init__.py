@@ -1,0 +1,1 @@
+"""chat-svc: customer-service chat (schema `chat`)."""

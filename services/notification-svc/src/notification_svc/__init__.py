@@ -1,0 +1,1 @@
+"""notification-svc: the platform's notifications (schema `notification`)."""

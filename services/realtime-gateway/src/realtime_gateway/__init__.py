@@ -1,0 +1,1 @@
+"""realtime-gateway: the platform's Socket.IO server (python-socketio on aiohttp)."""
