@@ -1,25 +1,24 @@
 """Builds the chat-svc ASGI app.
 
 Start: `uvicorn --factory chat_svc.main:create_app --port 8003`. Nothing connects at import time;
-connections (database, broker) will be opened in the app's lifespan when the service gets its features.
+connections (database, broker) will be opened in the app's lifespan when the service gets its features,
+and each gets a check in the health router.
 """
 
-from typing import Any
-
 from fastapi import FastAPI
+from servicekit.http import health_router, install_error_handlers
+from servicekit.logging import configure_logging
 
 from chat_svc.settings import Settings
 
-SERVICE_NAME = "chat-svc"
+SERVICE = "chat-svc"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title=SERVICE_NAME)
+    configure_logging(SERVICE, settings.log_level)
+    app = FastAPI(title=SERVICE)
     app.state.settings = settings
-
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "service": SERVICE_NAME}
-
+    install_error_handlers(app)
+    app.include_router(health_router(SERVICE, {}))
     return app

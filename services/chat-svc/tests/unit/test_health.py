@@ -9,7 +9,7 @@ async def test_health_names_the_service() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "chat-svc"}
+    assert response.json() == {"status": "ok", "service": "chat-svc", "checks": {}}
 
 
 def test_settings_read_the_chat_prefix(monkeypatch) -> None:

@@ -8,6 +8,8 @@ from aiohttp import web
 from realtime_gateway.main import create_app
 from realtime_gateway.settings import Settings
 
+log = logging.getLogger("realtime_gateway")
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="realtime_gateway", description=__doc__)
@@ -19,8 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
     settings = settings.model_copy(update=overrides)
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=log.info)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from servicekit.logging import configure_logging
 
 from realtime_gateway.settings import Settings
 
@@ -44,6 +45,7 @@ async def health(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
+    configure_logging(SERVICE_NAME, settings.log_level)
     app = web.Application()
     app[SETTINGS_KEY] = settings
     sio = create_sio(settings)
