@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# PostgreSQL + RabbitMQ for local runs and tests, on a bare Debian machine or through Docker Compose.
+#
+# As a command:   bash scripts/infra.sh [up|postgres|rabbitmq]     (default: up = both)
+#                 bash scripts/infra.sh stop    stops what earlier runs of this script started
+# As a library:   source scripts/infra.sh; infra_up; ...; infra_stop_started
+#
+# Idempotent: a server that already runs is left as it is. Servers this script starts are listed in
+# INFRA_STARTED (and in .run/infra-started), so a caller can stop exactly those (infra_stop_started).
+# Result: PostgreSQL on 127.0.0.1:5432 with role platform/platform (LOGIN CREATEDB) and database platform;
+# RabbitMQ on 127.0.0.1:5672 (guest/guest) with the management API on 127.0.0.1:15672.
+
+INFRA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+INFRA_STATE_FILE="$INFRA_ROOT/.run/infra-started"
+INFRA_STARTED="${INFRA_STARTED:-}"
+INFRA_WAIT_SECONDS="${INFRA_WAIT_SECONDS:-90}"
+_INFRA_APT_UPDATED=""
+
+_infra_say() { printf '%s\n' "$*"; }
+_infra_die() { printf 'infra: %s\n' "$*" >&2; return 1; }
+
+_infra_as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Runs "$@" as the postgres OS user from a directory it can read.
+_infra_as_postgres() {
+  (cd / && if command -v runuser >/dev/null; then runuser -u postgres -- "$@"; else su postgres -s /bin/sh -c "$(printf '%q ' "$@")"; fi)
+}
+
+_infra_apt_install() {
+  local log
+  log="$(mktemp)"
+  if [ -z "$_INFRA_APT_UPDATED" ]; then
+    _infra_as_root apt-get update -qq >"$log" 2>&1 || { tail -n 20 "$log" >&2; _infra_die "apt-get update failed"; return 1; }
+    _INFRA_APT_UPDATED=1
+  fi
+  _infra_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$log" 2>&1 \
+    || { tail -n 20 "$log" >&2; _infra_die "apt-get install $* failed"; return 1; }
+  rm -f "$log"
+}
+
+_infra_record() {
+  INFRA_STARTED="${INFRA_STARTED:+$INFRA_STARTED }$1"
+  mkdir -p "$(dirname "$INFRA_STATE_FILE")"
+  printf '%s\n' "$1" >>"$INFRA_STATE_FILE"
+}
+
+# Polls "$@" once a second until it succeeds or INFRA_WAIT_SECONDS pass.
+_infra_wait() {
+  local deadline=$((SECONDS + INFRA_WAIT_SECONDS))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
+_infra_http_ok() {  # url user password
+  python3 - "$@" <<'EOF'
+import base64, sys, urllib.request
+url, user, password = sys.argv[1:4]
+req = urllib.request.Request(url)
+req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+sys.exit(0 if urllib.request.urlopen(req, timeout=3).status == 200 else 1)
+EOF
+}
+
+_infra_tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# --- Docker ---------------------------------------------------------------------------------------------
+
+infra_docker_works() {
+  command -v docker >/dev/null 2>&1 \
+    && timeout 5 docker info >/dev/null 2>&1 \
+    && docker compose version >/dev/null 2>&1
+}
+
+infra_compose_up() {
+  local running
+  running="$(cd "$INFRA_ROOT" && docker compose ps --status running --services 2>/dev/null || true)"
+  (cd "$INFRA_ROOT" && docker compose up -d --wait postgres rabbitmq) || _infra_die "docker compose up failed" || return 1
+  for svc in postgres rabbitmq; do
+    grep -qx "$svc" <<<"$running" || _infra_record "compose:$svc"
+  done
+  _infra_wait _infra_tcp_open 127.0.0.1 5432 || _infra_die "PostgreSQL (compose) not reachable on 5432" || return 1
+  _infra_wait _infra_http_ok http://127.0.0.1:15672/api/overview guest guest \
+    || _infra_die "RabbitMQ management (compose) not reachable on 15672" || return 1
+  _infra_say "postgres + rabbitmq: running in docker compose (5432, 5672, 15672)"
+}
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------
+
+ensure_postgres() {
+  if ! command -v pg_lsclusters >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    _infra_apt_install postgresql || return 1
+  fi
+  if [ -z "$(pg_lsclusters -h 2>/dev/null)" ]; then
+    local version
+    version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+    _infra_as_root pg_createcluster "$version" main >/dev/null || _infra_die "pg_createcluster failed" || return 1
+  fi
+  # The cluster on 5432, else the first one. Columns: version name port status owner datadir logfile
+  local version name port status _owner _data logfile
+  read -r version name port status _owner _data logfile < <(
+    pg_lsclusters -h | awk '$3 == 5432 { print; found = 1; exit } END { if (!found) print first } NR == 1 { first = $0 }')
+  local how="already running"
+  if [[ "$status" != online* ]]; then
+    _infra_as_root pg_ctlcluster "$version" "$name" start \
+      || { tail -n 20 "$logfile" >&2; _infra_die "could not start PostgreSQL $version/$name"; return 1; }
+    _infra_record "postgres:$version/$name"
+    how="started"
+  fi
+  if ! _infra_wait pg_isready -q -h 127.0.0.1 -p "$port"; then
+    tail -n 20 "$logfile" >&2
+    _infra_die "PostgreSQL $version/$name not ready on 127.0.0.1:$port after ${INFRA_WAIT_SECONDS}s"
+    return 1
+  fi
+  _infra_as_postgres psql -p "$port" -XqAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || _infra_die "could not create role/database platform" || return 1
+SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'platform')
+  THEN 'ALTER ROLE platform LOGIN CREATEDB PASSWORD ''platform'''
+  ELSE 'CREATE ROLE platform LOGIN CREATEDB PASSWORD ''platform''' END \gexec
+SELECT 'CREATE DATABASE platform OWNER platform'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'platform') \gexec
+SQL
+  _infra_say "postgres: $how ($version/$name on 127.0.0.1:$port, role platform/platform, database platform)"
+}
+
+# --- RabbitMQ -------------------------------------------------------------------------------------------
+
+_infra_rabbit_log_tail() {
+  local log
+  log="$(ls -t /var/log/rabbitmq/*.log 2>/dev/null | grep -v upgrade | head -n 1)"
+  [ -n "$log" ] && tail -n 30 "$log" >&2
+}
+
+ensure_rabbitmq() {
+  if ! command -v rabbitmqctl >/dev/null 2>&1; then
+    _infra_apt_install rabbitmq-server || return 1
+  fi
+  local how="already running"
+  if ! rabbitmqctl -q status >/dev/null 2>&1; then
+    _infra_as_root rabbitmq-server -detached >/dev/null 2>&1 || { _infra_rabbit_log_tail; _infra_die "rabbitmq-server -detached failed"; return 1; }
+    _infra_record "rabbitmq"
+    how="started"
+    if ! _infra_wait rabbitmqctl -q status; then
+      _infra_rabbit_log_tail
+      _infra_die "RabbitMQ not ready after ${INFRA_WAIT_SECONDS}s"
+      return 1
+    fi
+  fi
+  if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
+    rabbitmq-plugins -q enable rabbitmq_management >/dev/null || _infra_die "could not enable rabbitmq_management" || return 1
+  fi
+  if ! _infra_wait _infra_http_ok http://127.0.0.1:15672/api/overview guest guest; then
+    _infra_rabbit_log_tail
+    _infra_die "RabbitMQ management API not answering on 127.0.0.1:15672 after ${INFRA_WAIT_SECONDS}s"
+    return 1
+  fi
+  _infra_say "rabbitmq: $how (127.0.0.1:5672 guest/guest, management http://127.0.0.1:15672)"
+}
+
+# --- both -----------------------------------------------------------------------------------------------
+
+infra_up() {
+  if infra_docker_works; then
+    infra_compose_up
+  else
+    ensure_postgres && ensure_rabbitmq
+  fi
+}
+
+# Stops exactly the servers this shell's infra_up started (INFRA_STARTED), newest first.
+# The CLI's `stop` passes the list recorded by earlier runs in .run/infra-started instead.
+infra_stop_started() {
+  local item items=()
+  read -r -a items <<<"${1:-$INFRA_STARTED}"
+  for ((i = ${#items[@]} - 1; i >= 0; i--)); do
+    item="${items[i]}"
+    case "$item" in
+      postgres:*) item="${item#postgres:}"; _infra_as_root pg_ctlcluster "${item%/*}" "${item#*/}" stop || true
+                  _infra_say "postgres: stopped (${item})" ;;
+      rabbitmq)   rabbitmqctl -q stop >/dev/null 2>&1 || true; _infra_say "rabbitmq: stopped" ;;
+      compose:*)  (cd "$INFRA_ROOT" && docker compose stop "${item#compose:}" >/dev/null 2>&1) || true
+                  _infra_say "${item#compose:}: stopped (docker compose)" ;;
+    esac
+  done
+  INFRA_STARTED=""
+  rm -f "$INFRA_STATE_FILE"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  case "${1:-up}" in
+    up) infra_up ;;
+    postgres) ensure_postgres ;;
+    rabbitmq) ensure_rabbitmq ;;
+    stop) [ -f "$INFRA_STATE_FILE" ] && infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')" ;;
+    *) echo "usage: $0 [up|postgres|rabbitmq|stop]" >&2; exit 2 ;;
+  esac
+fi
