@@ -1,6 +1,7 @@
 """pytest plugin: real PostgreSQL and RabbitMQ for integration tests, isolated per test session.
 
-Loaded everywhere through the ``pytest11`` entry point; nothing connects until a test asks for a fixture.
+Loaded everywhere through the ``pytest11`` entry point (so no conftest lists it in ``pytest_plugins``:
+pytest would refuse to register it twice); nothing connects until a test asks for a fixture.
 
 Where the servers come from (first that applies):
   1. ``TEST_DATABASE_URL`` (a role allowed to create databases) and ``TEST_AMQP_URL`` (+ optional
