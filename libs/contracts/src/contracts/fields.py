@@ -33,8 +33,12 @@ Flag = Annotated[bool, Strict()]
 
 Title = Annotated[str, Strict(), Field(min_length=1, max_length=TITLE_MAX), AfterValidator(_not_blank)]
 Content = Annotated[str, Strict(), Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank)]
-MessageText = Annotated[str, Strict(), Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_not_blank)]
-ShortText = Annotated[str, Strict(), Field(min_length=1, max_length=SHORT_TEXT_MAX), AfterValidator(_not_blank)]
+MessageText = Annotated[
+    str, Strict(), Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_not_blank)
+]
+ShortText = Annotated[
+    str, Strict(), Field(min_length=1, max_length=SHORT_TEXT_MAX), AfterValidator(_not_blank)
+]
 Link = Annotated[str, Strict(), Field(min_length=1, max_length=LINK_MAX), AfterValidator(_not_blank)]
 
 _OMIT_NONE = {"default": None, "exclude_if": lambda v: v is None, "json_schema_extra": _drop_default}

@@ -25,7 +25,7 @@ def to_beijing_iso(dt: datetime) -> str:
 
 
 def parse_iso(value: str) -> datetime:
-    """Parse an ISO 8601 string with an offset or ``Z`` into an aware datetime; naive strings raise ValueError."""
+    """Parse ISO 8601 with an offset or ``Z`` into an aware datetime; a naive string raises ValueError."""
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
     try:
@@ -53,7 +53,8 @@ def _validate_beijing(value: Any) -> datetime:
         _require_aware(value)
         dt = value
     else:
-        raise ValueError(f"expected an ISO 8601 string with offset or an aware datetime, got {type(value).__name__}")
+        kind = type(value).__name__
+        raise ValueError(f"expected an ISO 8601 string with offset or an aware datetime, got {kind}")
     return _truncate_ms(dt.astimezone(BEIJING_TZ))
 
 

@@ -14,8 +14,9 @@ from contracts.socketio.ack import AckError, AckOk
 from contracts.socketio.events import LEGACY_EVENTS, SERVER_TO_CLIENT, SOCKET_EVENTS, Direction
 
 _AUTH_NOTE = (
-    "Authenticate in the Socket.IO handshake: io({ auth: { token: '<access JWT>' } }). The gateway verifies "
-    "the EdDSA JWT (JWKS of auth-svc) and refuses the connection with connect_error 'unauthorized' otherwise. "
+    "Send the access JWT as auth.token in the Socket.IO handshake: io({ auth: { token } }). "
+    "The gateway verifies the EdDSA JWT (JWKS of auth-svc) and refuses the connection with "
+    "connect_error 'unauthorized' otherwise. "
     "Client -> server events with an ack get {ok: true, data?} or {ok: false, error: {code, message}}."
 )
 
@@ -53,11 +54,11 @@ def build_asyncapi() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "validation") for m in SOCKET_MODELS], ref_template="#/components/schemas/{model}"
     )
-    entries = [(s.name, s.direction, s.payload_model, s.description, s.ack_required) for s in SOCKET_EVENTS.values()]
-    entries += [
-        (name, "client_to_server", model, "Legacy event of older clients; accepted, identity comes from the JWT.", False)
-        for name, model in LEGACY_EVENTS.items()
+    entries = [
+        (s.name, s.direction, s.payload_model, s.description, s.ack_required) for s in SOCKET_EVENTS.values()
     ]
+    legacy = "Legacy event of older clients; accepted, identity comes from the JWT."
+    entries += [(name, "client_to_server", model, legacy, False) for name, model in LEGACY_EVENTS.items()]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for name, direction, model, summary, ack in entries:
@@ -93,7 +94,7 @@ def build_asyncapi() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "The access token goes in the Socket.IO handshake auth payload as auth.token.",
+                    "description": "The access token goes in the Socket.IO handshake payload as auth.token.",
                 }
             },
         },

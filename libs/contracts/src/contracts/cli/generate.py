@@ -76,8 +76,8 @@ def write(out: Path, expected: dict[str, str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="contracts-gen", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is stale")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory ({DEFAULT_OUT})")
     args = parser.parse_args(argv)
     expected = expected_files()
     if args.check:
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(line)
         if problems:
-            print(f"contracts-gen --check: {len(problems)} file(s) out of date; run contracts-gen", file=sys.stderr)
+            summary = f"contracts-gen --check: {len(problems)} file(s) out of date; run contracts-gen"
+            print(summary, file=sys.stderr)
             return 1
         print(f"contracts-gen --check: {len(expected)} generated files up to date in {args.out}")
         return 0

@@ -44,7 +44,8 @@ def _constraints(schema: dict[str, Any]) -> str:
     if "maxLength" in schema:
         low = schema.get("minLength", 0)
         notes.append(f"{low}..{schema['maxLength']} chars" if low else f"at most {schema['maxLength']} chars")
-    for key, sign in (("exclusiveMinimum", ">"), ("minimum", ">="), ("maximum", "<="), ("pattern", "matches")):
+    bounds = (("exclusiveMinimum", ">"), ("minimum", ">="), ("maximum", "<="), ("pattern", "matches"))
+    for key, sign in bounds:
         if key in schema:
             notes.append(f"{sign} {schema[key]}")
     if "minItems" in schema or "maxItems" in schema:
@@ -70,7 +71,8 @@ def _event_maps() -> list[str]:
     s2c = specs_for(SERVER_TO_CLIENT)
     c2s = specs_for(CLIENT_TO_SERVER)
     legacy = sorted(LEGACY_EVENTS.items())
-    lines = ["/** Events the server emits (Socket.IO typed-events style). */", "export interface ServerToClientEvents {"]
+    lines = ["/** Events the server emits (Socket.IO typed-events style). */"]
+    lines.append("export interface ServerToClientEvents {")
     lines += [f'  "{s.name}": (data: {s.payload_model.__name__}) => void;' for s in s2c]
     lines += ["}", "", "/** Events a client emits; the ones with an ack get an Ack back. */"]
     lines.append("export interface ClientToServerEvents {")
@@ -78,7 +80,8 @@ def _event_maps() -> list[str]:
         ack = ", ack: (response: Ack) => void" if s.ack_required else ""
         lines.append(f'  "{s.name}": (data: {s.payload_model.__name__}{ack}) => void;')
     for name, model in legacy:
-        lines += ["  /** @deprecated legacy event of older clients */", f'  "{name}": (data: {model.__name__}) => void;']
+        lines.append("  /** @deprecated legacy event of older clients */")
+        lines.append(f'  "{name}": (data: {model.__name__}) => void;')
     lines += ["}", "", "/** Event name -> payload type, per direction. */", "export interface EventMap {"]
     lines.append("  server_to_client: {")
     lines += [f'    "{s.name}": {s.payload_model.__name__};' for s in s2c]

@@ -7,6 +7,7 @@ event. A line containing ``contracts-verify: ignore`` is skipped.
 """
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -44,7 +45,10 @@ def reason_for(name: str) -> str | None:
         modules = sorted({n.split(":")[0] for n in EVENT_NAMES})
         module = name.split(":")[0]
         hint = "" if module in modules else f" (unknown module {module!r}; modules: {', '.join(modules)})"
-        return f"is well-formed but not in the contracts registry{hint}; add an EventSpec in contracts.socketio.events"
+        return (
+            f"is well-formed but not in the contracts registry{hint}; "
+            "add an EventSpec in contracts.socketio.events"
+        )
     if ":" not in name:
         kind = "uses camelCase/uppercase and " if re.search(r"[A-Z]", name) else ""
         return f"breaks the naming rule: {kind}is missing the module prefix; expected {rule}"
@@ -85,11 +89,12 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
         if root.is_file():
             yield root
             continue
-        for path in sorted(root.rglob("*")):
-            if any(part in SKIP_DIRS for part in path.relative_to(root).parts[:-1]):
-                continue
-            if path.is_file() and (path.suffix in SOURCE_SUFFIXES or path.suffix == ".md"):
-                yield path
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)  # prune: never descend into them
+            for name in sorted(names):
+                path = Path(folder) / name
+                if path.suffix in SOURCE_SUFFIXES or path.suffix == ".md":
+                    yield path
 
 
 def verify(paths: list[Path]) -> tuple[int, int, list[Finding]]:
@@ -113,7 +118,9 @@ def verify(paths: list[Path]) -> tuple[int, int, list[Finding]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="contracts-verify", description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, default=[Path(".")], help="files or directories (default .)")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, default=[Path(".")], help="files or directories (default .)"
+    )
     args = parser.parse_args(argv)
     missing = [p for p in args.paths if not p.exists()]
     if missing:

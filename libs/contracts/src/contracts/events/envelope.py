@@ -56,5 +56,5 @@ def parse_envelope(body: bytes | str) -> EventEnvelope:
         return EventEnvelope.model_validate_json(body)
     except ValidationError as exc:
         raise MalformedEnvelope(f"invalid event envelope: {exc}") from exc
-    except (ValueError, json.JSONDecodeError) as exc:  # pragma: no cover - pydantic reports JSON errors itself
+    except (ValueError, json.JSONDecodeError) as exc:  # pragma: no cover - pydantic reports bad JSON itself
         raise MalformedEnvelope(f"invalid event envelope: {exc}") from exc

@@ -21,8 +21,11 @@ UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
 INTERNAL = "internal"
 ERROR_CODES = frozenset(
-    {INVALID_PAYLOAD, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, RATE_LIMITED, UNAVAILABLE, TIMEOUT, INTERNAL}
-)
+    {
+        INVALID_PAYLOAD, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, RATE_LIMITED, UNAVAILABLE, TIMEOUT,
+        INTERNAL,
+    }
+)  # fmt: skip
 """Codes the platform uses today; ``code`` is an open set of snake_case words so new codes are additive."""
 
 
@@ -48,7 +51,8 @@ _ACK = TypeAdapter(Ack)
 
 
 def ack_ok(data: BaseModel | dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-ready success ack; a model is dumped in json mode (Beijing time strings, optional fields omitted)."""
+    """The JSON-ready success ack; a model is dumped in json mode (Beijing time strings, optional fields
+    omitted)."""
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
     return AckOk(ok=True, data=data).model_dump(mode="json")

@@ -64,7 +64,9 @@ class EventSpec:
     ack_required: bool = False
 
 
-def _spec(name: str, direction: Direction, model: type[BaseModel], description: str, ack: bool = False) -> EventSpec:
+def _spec(
+    name: str, direction: Direction, model: type[BaseModel], description: str, ack: bool = False
+) -> EventSpec:
     if not NAME_PATTERN.match(name):
         raise ValueError(f"Socket.IO event name {name!r} breaks the naming rule {NAME_PATTERN.pattern}")
     module, action = name.split(":")

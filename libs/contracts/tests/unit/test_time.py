@@ -1,0 +1,77 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from contracts.time import BEIJING_TZ, BeijingDatetime, now_beijing, parse_iso, to_beijing_iso
+
+
+class Stamp(BaseModel):
+    at: BeijingDatetime
+
+
+def test_beijing_iso_has_milliseconds_and_plus_eight_offset():
+    dt = datetime(2025, 11, 23, 20, 0, tzinfo=BEIJING_TZ)
+    assert to_beijing_iso(dt) == "2025-11-23T20:00:00.000+08:00"
+
+
+def test_beijing_iso_converts_other_offsets():
+    utc_noon = datetime(2025, 11, 23, 12, 0, tzinfo=timezone.utc)
+    assert to_beijing_iso(utc_noon) == "2025-11-23T20:00:00.000+08:00"
+    new_york = timezone(timedelta(hours=-5))
+    seven_am = datetime(2025, 11, 23, 7, 0, 0, 123456, tzinfo=new_york)
+    assert to_beijing_iso(seven_am) == "2025-11-23T20:00:00.123+08:00"
+
+
+def test_beijing_iso_rejects_naive_datetime():
+    with pytest.raises(ValueError, match="naive"):
+        to_beijing_iso(datetime(2025, 11, 23, 20, 0))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-11-23T20:00:00.000+08:00",
+        "2025-11-23T12:00:00Z",
+        "2025-11-23T12:00:00.000+00:00",
+        "2025-11-23T07:00:00-05:00",
+    ],
+)
+def test_parse_iso_accepts_any_offset_or_z(text):
+    assert parse_iso(text) == datetime(2025, 11, 23, 20, 0, tzinfo=BEIJING_TZ)
+
+
+@pytest.mark.parametrize("text", ["2025-11-23T20:00:00", "2025-11-23", "not a date", ""])
+def test_parse_iso_rejects_naive_or_garbage(text):
+    with pytest.raises(ValueError):
+        parse_iso(text)
+
+
+def test_now_beijing_is_aware_in_beijing_at_millisecond_precision():
+    now = now_beijing()
+    assert now.utcoffset() == timedelta(hours=8)
+    assert now.microsecond % 1000 == 0
+
+
+def test_beijing_datetime_serializes_to_the_beijing_string_in_python_and_json_mode():
+    stamp = Stamp(at="2025-11-23T12:00:00Z")
+    assert stamp.model_dump() == {"at": "2025-11-23T20:00:00.000+08:00"}
+    assert stamp.model_dump_json() == '{"at":"2025-11-23T20:00:00.000+08:00"}'
+
+
+def test_beijing_datetime_accepts_aware_datetime_and_round_trips():
+    stamp = Stamp(at=datetime(2025, 11, 23, 12, 0, 0, 999999, tzinfo=timezone.utc))
+    assert stamp.at == datetime(2025, 11, 23, 20, 0, 0, 999000, tzinfo=BEIJING_TZ)
+    assert Stamp.model_validate_json(stamp.model_dump_json()) == stamp
+
+
+@pytest.mark.parametrize("value", ["2025-11-23T20:00:00", datetime(2025, 11, 23, 20, 0), 1732363200, None])
+def test_beijing_datetime_rejects_naive_and_non_datetime_values(value):
+    with pytest.raises(ValidationError) as exc:
+        Stamp(at=value)
+    assert exc.value.errors()[0]["loc"] == ("at",)
+
+
+def test_beijing_datetime_json_schema_is_a_date_time_string():
+    schema = Stamp.model_json_schema()["properties"]["at"]
+    assert {k: v for k, v in schema.items() if k != "title"} == {"type": "string", "format": "date-time"}
