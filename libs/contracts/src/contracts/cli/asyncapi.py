@@ -42,9 +42,10 @@ def _operation(name: str, direction: Direction, model: type[BaseModel], summary:
         "messages": [{"$ref": f"#/channels/{channel}/messages/{model.__name__}"}],
         "summary": summary,
     }
-    if ack:
+    if ack:  # the Socket.IO ack travels back on the same channel
         op["reply"] = {
-            "messages": [{"$ref": f"#/components/messages/{m.__name__}"} for m in (AckOk, AckError)]
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{m.__name__}"} for m in (AckOk, AckError)],
         }
     return op
 
@@ -63,7 +64,8 @@ def build_asyncapi() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for name, direction, model, summary, ack in entries:
         channel = channels.setdefault(_channel_id(name), {"address": name, "messages": {}})
-        channel["messages"][model.__name__] = {"$ref": f"#/components/messages/{model.__name__}"}
+        for message in (model, AckOk, AckError) if ack else (model,):
+            channel["messages"][message.__name__] = {"$ref": f"#/components/messages/{message.__name__}"}
         verb = "send" if direction == SERVER_TO_CLIENT else "receive"
         operations[f"{verb}-{_channel_id(name)}"] = _operation(name, direction, model, summary, ack)
     return {
