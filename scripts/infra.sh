@@ -194,7 +194,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     up) infra_up ;;
     postgres) ensure_postgres ;;
     rabbitmq) ensure_rabbitmq ;;
-    stop) [ -f "$INFRA_STATE_FILE" ] && infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')" ;;
+    stop) if [ -f "$INFRA_STATE_FILE" ]; then infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')"; fi ;;
     *) echo "usage: $0 [up|postgres|rabbitmq|stop]" >&2; exit 2 ;;
   esac
 fi
