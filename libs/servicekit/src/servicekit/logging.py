@@ -6,7 +6,12 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+    "taskName",
+}
 _MARK = "_servicekit_handler"
 
 
@@ -44,3 +49,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         uv = logging.getLogger(name)
         uv.handlers.clear()
         uv.propagate = True
+    # One line per outgoing HTTP request (JWKS fetches) is noise at INFO.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

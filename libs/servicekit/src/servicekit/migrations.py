@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,17 @@ def advisory_lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# Alembic keeps its `context`/`op` proxies in module globals, and run_sync interleaves greenlets on one
+# thread: two migrations in one process (two services in one test, say) must not overlap.
+_process_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock() -> asyncio.Lock:
+    return _process_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
 async def upgrade_to_head(engine: AsyncEngine, script_location: Path, schema: str) -> None:
-    async with engine.connect() as conn:
+    async with _process_lock(), engine.connect() as conn:
         await _locked_upgrade(conn, schema, lambda sync_conn: _alembic_upgrade(sync_conn, script_location, schema))
     log.info("schema %s migrated to head", schema)
 
@@ -71,14 +81,18 @@ def run_env(target_metadata: MetaData | None, schema: str, *, url_env: str | Non
     if connection is not None:
         _run_migrations(connection, options)
         return
+    # From here on: the plain alembic CLI.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)-5s [%(name)s] %(message)s")
     url = (url_env and os.environ.get(url_env)) or config.get_main_option("sqlalchemy.url")
-    if not url:
-        raise RuntimeError(f"no database URL: set {url_env or 'sqlalchemy.url'} for the alembic CLI")
-    if context.is_offline_mode():
-        context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **options)
+    if context.is_offline_mode():  # `--sql`: only the dialect matters
+        target = {"url": url} if url else {"dialect_name": "postgresql"}
+        context.configure(literal_binds=True, dialect_opts={"paramstyle": "named"}, **target, **options)
         with context.begin_transaction():
             context.run_migrations()
         return
+    if not url:
+        raise RuntimeError(f"no database URL: set {url_env or 'sqlalchemy.url'} for the alembic CLI")
     asyncio.run(_run_cli(url, schema, options))
 
 
