@@ -1,0 +1,204 @@
+"""RabbitMQ plumbing every service shares: one robust connection, the agreed topology, a publisher that waits for
+the broker's confirm, and a consumer that dead-letters what can never be handled.
+
+Queues: one durable queue per (consumer service, purpose) with its own dead-letter queue. A queue dead-letters
+to ``platform.dlx`` with its own name as the routing key, and ``<queue>.dlq`` is bound to exactly that key, so each
+queue's poison lands in its own DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from contracts.errors import ContractError
+from contracts.events.topology import DEAD_LETTER_EXCHANGE, EXCHANGES, dead_letter_queue
+
+log = logging.getLogger(__name__)
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm a message (nack, timeout, or no connection). Nothing is known to be sent."""
+
+
+class Poison(Exception):
+    """A message that can never be handled (bad content, not a transient failure): dead-letter it."""
+
+
+async def connect(url: str, *, name: str) -> AbstractRobustConnection:
+    """A connection that reconnects by itself and restores its channels, exchanges, queues and consumers."""
+    return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+
+
+async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExchange]:
+    """Every exchange of the platform, durable (idempotent: all services declare the same ones)."""
+    return {
+        name: await channel.declare_exchange(name, aio_pika.ExchangeType(kind), durable=True)
+        for name, kind in EXCHANGES.items()
+    }
+
+
+class Publisher:
+    """Persistent messages on one confirming channel. ``publish`` returns only once the broker has the message."""
+
+    def __init__(self, connection: AbstractRobustConnection, *, timeout: float = 5.0) -> None:
+        self._connection = connection
+        self._timeout = timeout
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchanges = await declare_exchanges(self._channel)
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        message_type: str,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        expiration: float | None = None,
+        persistent: bool = True,
+    ) -> None:
+        if self._channel is None:
+            raise RuntimeError("Publisher.start() was not awaited")
+        target = self._exchanges.get(exchange) if exchange else self._channel.default_exchange
+        if target is None:
+            raise ValueError(f"unknown exchange {exchange!r}")
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT if persistent else aio_pika.DeliveryMode.NOT_PERSISTENT,
+            message_id=message_id,
+            type=message_type,
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+            expiration=expiration,
+        )
+        try:
+            # mandatory=False: an event nobody has subscribed to yet is not a failure of the producer.
+            await target.publish(message, routing_key, mandatory=False, timeout=self._timeout)
+        except asyncio.TimeoutError as exc:
+            raise PublishFailed(f"no confirm within {self._timeout}s for {message_type} {message_id}") from exc
+        except aio_pika.exceptions.DeliveryError as exc:
+            raise PublishFailed(f"broker refused {message_type} {message_id}: {exc}") from exc
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise PublishFailed(f"broker unreachable for {message_type} {message_id}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A queue, what it is bound to, and how it behaves."""
+
+    name: str
+    bindings: tuple[tuple[str, str], ...]
+    durable: bool = True
+    exclusive: bool = False
+    auto_delete: bool = False
+    quorum: bool = False
+    delivery_limit: int = 20
+    """Quorum queues only: after this many deliveries a message is dead-lettered (bounds retries of a bug)."""
+    extra_arguments: dict[str, Any] = field(default_factory=dict)
+
+
+async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:
+    """Declare ``spec`` with its dead-letter queue and bindings (exchanges must exist: see declare_exchanges)."""
+    dlq_name = dead_letter_queue(spec.name)
+    dlq = await channel.declare_queue(dlq_name, durable=True)
+    await dlq.bind(DEAD_LETTER_EXCHANGE, routing_key=spec.name)
+    arguments: dict[str, Any] = {
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+        "x-dead-letter-routing-key": spec.name,
+        **spec.extra_arguments,
+    }
+    if spec.quorum:
+        arguments |= {"x-queue-type": "quorum", "x-delivery-limit": spec.delivery_limit}
+    queue = await channel.declare_queue(
+        spec.name, durable=spec.durable, exclusive=spec.exclusive, auto_delete=spec.auto_delete,
+        arguments=arguments,
+    )
+    for exchange, routing_key in spec.bindings:
+        await queue.bind(exchange, routing_key=routing_key)
+    return queue
+
+
+MessageHandler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+
+def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None) -> MessageHandler:
+    """Wrap ``handler`` with the platform's one ack policy.
+
+    - returns normally: ack.
+    - raises ``ContractError`` or ``Poison``: the message can never be handled; log once, dead-letter it.
+    - raises anything else: a transient failure (database restarting, ...); wait a little, then requeue it.
+      On quorum queues the broker's delivery limit bounds these retries and dead-letters the rest.
+    """
+    delay = retry_delay or (lambda attempt: min(0.2 * 2**attempt, 5.0))
+
+    async def on_message(message: AbstractIncomingMessage) -> None:
+        try:
+            await handler(message)
+        except (ContractError, Poison) as exc:
+            log.warning(
+                "dead-lettering %s %s from %s: %s", message.type, message.message_id, queue, exc,
+            )
+            await message.reject(requeue=False)
+        except asyncio.CancelledError:
+            await _requeue_quietly(message)
+            raise
+        except Exception:
+            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            log.exception(
+                "handling %s %s from %s failed (attempt %d); requeueing",
+                message.type, message.message_id, queue, attempt + 1,
+            )
+            await asyncio.sleep(delay(attempt))
+            await _requeue_quietly(message)
+        else:
+            await message.ack()
+
+    return on_message
+
+
+async def _requeue_quietly(message: AbstractIncomingMessage) -> None:
+    try:
+        await message.nack(requeue=True)
+    except Exception:  # the channel is gone: the broker requeues unacked messages itself
+        log.debug("could not nack %s; the broker will redeliver it", message.message_id)
+
+
+async def start_consumer(
+    connection: AbstractRobustConnection,
+    spec: QueueSpec,
+    handler: MessageHandler,
+    *,
+    prefetch: int = 32,
+) -> AbstractQueue:
+    """Open a channel, declare exchanges + ``spec``, and consume it with ``guarded(handler)``.
+
+    The robust connection re-declares and re-consumes after a broker restart."""
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=prefetch)
+    await declare_exchanges(channel)
+    queue = await declare_queue(channel, spec)
+    await queue.consume(guarded(handler, queue=spec.name))
+    return queue
+
+
+def bindings(exchange: str, routing_keys: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((exchange, key) for key in routing_keys)

@@ -1,0 +1,175 @@
+"""The outbox relay against real PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+import pytest_asyncio
+from contracts.events.payloads import ChatSessionUpdated
+from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
+from contracts.events.topology import CHAT_EVENTS_EXCHANGE
+from contracts.socketio.payloads import SessionData
+from contracts.time import now_beijing
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from servicekit.amqp import PublishFailed, Publisher, QueueSpec, connect, declare_exchanges, declare_queue
+from servicekit.db import create_engine
+from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue, outbox_table
+
+pytestmark = pytest.mark.integration
+SCHEMA = "relaytest"
+
+
+def _event(session_id: int, n: int):
+    now = now_beijing()
+    session = SessionData(
+        session_id=session_id, user_id=7, admin_id=None, status="waiting", priority=3, unread_count=n,
+        last_message=f"m{n}", created_at=now, updated_at=now,
+    )
+    return new_envelope(CHAT_SESSION_UPDATED, "test", ChatSessionUpdated(session=session), aggregate_id=session_id)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(make_database) -> AsyncIterator[tuple[AsyncEngine, object]]:
+    url = await make_database()
+    engine = create_engine(url)
+    metadata = MetaData()
+    table = outbox_table(metadata, SCHEMA)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.run_sync(metadata.create_all)
+    yield engine, table
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broker(make_vhost):
+    url = await make_vhost()
+    connection = await connect(url, name="outbox-test")
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    queue = await declare_queue(channel, QueueSpec("test.sessions", ((CHAT_EVENTS_EXCHANGE, "chat.#"),)))
+    yield connection, queue
+    await connection.close()
+
+
+async def _received(queue, count: int, timeout: float = 10.0) -> list[dict]:
+    bodies: list[dict] = []
+    async with asyncio.timeout(timeout):
+        async with queue.iterator() as it:
+            async for message in it:
+                async with message.process():
+                    bodies.append(json.loads(message.body))
+                if len(bodies) == count:
+                    break
+    return bodies
+
+
+async def test_committed_events_are_published_in_order_and_rolled_back_ones_never(db, broker):
+    engine, table = db
+    connection, queue = broker
+    sessions = async_sessionmaker(engine)
+    expected = []
+    for n in range(30):
+        async with sessions.begin() as session:
+            envelope = _event(1, n)
+            await enqueue(session, table, envelope)
+            expected.append(str(envelope.event_id))
+    with pytest.raises(RuntimeError):
+        async with sessions.begin() as session:
+            await enqueue(session, table, _event(1, 999))
+            raise RuntimeError("rollback")
+
+    publisher = Publisher(connection)
+    await publisher.start()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, publisher, batch_size=7)
+    task = asyncio.create_task(relay.run())
+    try:
+        bodies = await _received(queue, 30)
+        assert [b["event_id"] for b in bodies] == expected
+        # a later commit wakes the relay through NOTIFY, well before its 1 s poll
+        async with sessions.begin() as session:
+            late = _event(2, 0)
+            await enqueue(session, table, late)
+        [body] = await _received(queue, 1, timeout=0.9)
+        assert body["event_id"] == str(late.event_id)
+        # rows are marked after the confirm, which may come just after the consumer saw the message
+        async with asyncio.timeout(5):
+            while await _pending(engine):
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    assert await queue.get(fail=False) is None  # the rolled-back event never left
+
+
+async def _pending(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(text(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL"))
+
+
+class FlakySink:
+    """Refuses every publish while ``down``; records what it accepted (the relay's view of a dead broker)."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.accepted: list[str] = []
+
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+        await asyncio.sleep(0)
+        if self.down:
+            raise PublishFailed("broker unreachable")
+        self.accepted.append(message_id)
+
+
+async def test_events_wait_while_the_broker_refuses_then_go_out_once_in_order(db):
+    engine, table = db
+    sessions = async_sessionmaker(engine)
+    expected = []
+    for n in range(100):
+        async with sessions.begin() as session:
+            envelope = _event(n % 3 + 10, n)
+            await enqueue(session, table, envelope)
+            expected.append(str(envelope.event_id))
+    sink = FlakySink()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, max_backoff=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)
+        assert sink.accepted == []
+        sink.down = False
+        async with asyncio.timeout(10):
+            while len(sink.accepted) < len(expected):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+    finally:
+        task.cancel()
+    assert sink.accepted == expected  # each once, in commit order
+
+
+async def test_only_one_relay_leads_a_schema(db):
+    engine, _ = db
+    url = engine.url.render_as_string(hide_password=False)
+    first = OutboxRelay(url, SCHEMA, FlakySink(), poll_interval=0.1)
+    second = OutboxRelay(url, SCHEMA, FlakySink(), poll_interval=0.1)
+    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+    try:
+        await asyncio.sleep(0.5)
+        assert [first.is_leader, second.is_leader].count(True) == 1
+        leader = tasks[0] if first.is_leader else tasks[1]
+        follower = second if first.is_leader else first
+        leader.cancel()
+        async with asyncio.timeout(5):
+            while not follower.is_leader:
+                await asyncio.sleep(0.05)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def test_asyncpg_dsn_drops_the_sqlalchemy_driver():
+    assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
