@@ -1,0 +1,35 @@
+"""What auth-svc does with accounts: log in, register, create. Plain functions, dependencies as parameters."""
+
+from contracts.identity import Principal, UserType
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth_svc import db
+from auth_svc.domain import InvalidCredentials, UsernameTaken, validate_password, validate_username
+from auth_svc.passwords import Passwords
+
+
+async def login(engine: AsyncEngine, passwords: Passwords, username: str, password: str) -> Principal:
+    async with engine.connect() as conn:
+        account = await db.find_by_username(conn, username)
+    ok = await passwords.verify(account.password_hash if account else None, password)
+    if account is None or not ok:
+        raise InvalidCredentials()
+    return account.principal()
+
+
+async def create_account(
+    engine: AsyncEngine, passwords: Passwords, username: str, password: str, user_type: UserType
+) -> Principal:
+    validate_username(username)
+    validate_password(password)
+    password_hash = await passwords.hash(password)
+    async with engine.begin() as conn:
+        account = await db.insert_account(conn, username, password_hash, user_type)
+    if account is None:
+        raise UsernameTaken()
+    return account.principal()
+
+
+async def register(engine: AsyncEngine, passwords: Passwords, username: str, password: str) -> Principal:
+    """Open registration makes end users only; admins come from `auth-svc create-admin`."""
+    return await create_account(engine, passwords, username, password, "user")

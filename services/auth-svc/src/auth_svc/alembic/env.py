@@ -1,0 +1,7 @@
+"""Alembic environment of auth-svc: all the logic is servicekit's (version table inside schema `auth`)."""
+
+from servicekit.migrations import run_env
+
+from auth_svc.db import SCHEMA, metadata
+
+run_env(metadata, SCHEMA, url_env="AUTH_DATABASE_URL")

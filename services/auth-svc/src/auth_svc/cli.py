@@ -1,0 +1,80 @@
+"""`auth-svc serve | create-admin --username NAME [--password-stdin] | seed-dev`."""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from servicekit.db import create_engine
+from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+
+from auth_svc import accounts
+from auth_svc.db import SCHEMA
+from auth_svc.domain import DomainError
+from auth_svc.passwords import Passwords
+from auth_svc.seed import seed_dev
+from auth_svc.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="auth-svc", description="auth-svc: accounts and access tokens")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP server (AUTH_HOST, AUTH_PORT)")
+    admin = commands.add_parser("create-admin", help="create an admin account (never possible by registration)")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    commands.add_parser("seed-dev", help="create the development accounts (idempotent)")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "create-admin":
+        password = _read_password(args.password_stdin)
+        sys.exit(asyncio.run(_create_admin(settings, args.username, password)))
+    elif args.command == "seed-dev":
+        configure_logging("auth-svc", settings.log_level)
+        created = asyncio.run(_with_engine(settings, lambda engine: seed_dev(engine, Passwords())))
+        print(f"created: {', '.join(created) or 'nothing (all dev accounts exist)'}")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from auth_svc.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        sys.exit("passwords do not match")
+    return password
+
+
+async def _create_admin(settings: Settings, username: str, password: str) -> int:
+    try:
+        principal = await _with_engine(
+            settings, lambda engine: accounts.create_account(engine, Passwords(), username, password, "admin")
+        )
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"created admin {principal.username} (id {principal.user_id})")
+    return 0
+
+
+async def _with_engine(settings: Settings, action):  # type: ignore[no-untyped-def]
+    from auth_svc.main import MIGRATIONS
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
+        return await action(engine)
+    finally:
+        await engine.dispose()
