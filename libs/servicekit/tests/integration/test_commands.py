@@ -1,0 +1,71 @@
+"""Commands over a real RabbitMQ: replies, refusals, bad payloads, and a caller that waits for nobody."""
+
+from __future__ import annotations
+
+import pytest
+from contracts.events.commands import CHAT_SEND_MESSAGE, NOTIFICATION_MARK_READ, CommandMessage, new_command
+from contracts.identity import Principal
+from contracts.socketio.client import MarkReadPayload, SendMessagePayload
+
+from servicekit.amqp import Publisher, connect
+from servicekit.commands import CommandClient, CommandFailed, serve_commands
+
+pytestmark = pytest.mark.integration
+ADMIN = Principal(user_id=1, user_type="admin", username="admin1")
+
+
+class NotFound(Exception):
+    pass
+
+
+async def _setup(make_vhost, handlers, timeout=2.0):
+    connection = await connect(await make_vhost(), name="commands-test")
+    publisher = Publisher(connection)
+    await publisher.start()
+    if handlers:
+        def map_error(exc: Exception):
+            return CommandFailed("not_found", str(exc)) if isinstance(exc, NotFound) else None
+        await serve_commands(connection, publisher, service="chat-svc", handlers=handlers, map_error=map_error)
+    client = CommandClient(connection, publisher, client_id="gw-test", timeout=timeout)
+    await client.start()
+    return connection, client
+
+
+async def test_a_command_is_answered_with_the_handlers_result_or_its_refusal(make_vhost):
+    seen = []
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        seen.append((principal, payload))
+        if payload.session_id == 404:
+            raise NotFound("session 404 does not exist")
+        if payload.session_id == 403:
+            raise CommandFailed("forbidden", "not your session")
+        return {"message_id": 9, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        ok = await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi")))
+        assert ok.ok and ok.result == {"message_id": 9, "session_id": 5}
+        assert seen == [(ADMIN, SendMessagePayload(session_id=5, content="hi"))]
+
+        missing = await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=404, content="x")))
+        assert not missing.ok and missing.error.code == "not_found"
+        refused = await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=403, content="x")))
+        assert not refused.ok and refused.error.code == "forbidden"
+
+        bad = CommandMessage(command=CHAT_SEND_MESSAGE, principal=ADMIN, payload={"session_id": "5", "content": ""})
+        invalid = await client.call(bad)
+        assert not invalid.ok and invalid.error.code == "invalid_payload"
+        assert "content" in invalid.error.message
+    finally:
+        await connection.close()
+
+
+async def test_a_command_nobody_serves_times_out_with_a_clear_reply(make_vhost):
+    connection, client = await _setup(make_vhost, {}, timeout=0.3)
+    try:
+        reply = await client.call(new_command(NOTIFICATION_MARK_READ, ADMIN, MarkReadPayload(notification_id=1)))
+        assert not reply.ok and reply.error.code == "timeout"
+        assert "0.3" in reply.error.message
+    finally:
+        await connection.close()
