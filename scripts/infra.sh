@@ -69,10 +69,13 @@ _infra_tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # --- Docker ---------------------------------------------------------------------------------------------
 
-infra_docker_works() {
-  command -v docker >/dev/null 2>&1 \
-    && timeout 5 docker info >/dev/null 2>&1 \
-    && docker compose version >/dev/null 2>&1
+infra_docker_works() {  # a Docker engine answers (what testcontainers needs)
+  command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1
+}
+
+_infra_compose_works() {
+  infra_docker_works && docker compose version >/dev/null 2>&1 \
+    && compgen -G "$INFRA_ROOT/*compose.y*ml" >/dev/null
 }
 
 infra_compose_up() {
@@ -162,7 +165,7 @@ ensure_rabbitmq() {
 # --- both -----------------------------------------------------------------------------------------------
 
 infra_up() {
-  if infra_docker_works; then
+  if _infra_compose_works; then
     infra_compose_up
   else
     ensure_postgres && ensure_rabbitmq
