@@ -79,7 +79,9 @@ def postgres_admin_url() -> Iterator[str]:
         from testcontainers.community.postgres import PostgresContainer
     except ImportError:  # testcontainers < 4.14
         from testcontainers.postgres import PostgresContainer
-    with PostgresContainer("postgres:16-alpine", username="platform", password="platform", dbname="postgres") as pg:
+    with PostgresContainer(
+        "postgres:16-alpine", username="platform", password="platform", dbname="postgres"
+    ) as pg:
         host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
         yield f"postgresql://platform:platform@{host}:{port}/postgres"
 
@@ -161,7 +163,9 @@ async def amqp_management_url(_rabbitmq: tuple[str, str]) -> str:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(1)
-    pytest.fail(f"RabbitMQ management API at {urlsplit(url).hostname} did not answer within 60 s", pytrace=False)
+    pytest.fail(
+        f"RabbitMQ management API at {urlsplit(url).hostname} did not answer within 60 s", pytrace=False
+    )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -181,7 +185,9 @@ async def make_vhost(
             (await client.put(f"/api/vhosts/{vhost}")).raise_for_status()
             created.append(vhost)
             grant = {"configure": ".*", "write": ".*", "read": ".*"}
-            (await client.put(f"/api/permissions/{vhost}/{quote(user, safe='')}", json=grant)).raise_for_status()
+            (
+                await client.put(f"/api/permissions/{vhost}/{quote(user, safe='')}", json=grant)
+            ).raise_for_status()
             return _with_path(_rabbitmq[0], f"/{vhost}")
 
         yield make

@@ -15,14 +15,24 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def test_session_database_is_an_asyncpg_url_of_a_fresh_database(database_url: str) -> None:
+async def test_session_database_is_an_asyncpg_url_of_a_t_database(database_url: str) -> None:
     assert database_url.startswith("postgresql+asyncpg://")
     name = urlsplit(database_url).path.lstrip("/")
     assert name.startswith("t_")
     conn = await asyncpg.connect(_plain(database_url))
     try:
         assert await conn.fetchval("SELECT current_database()") == name
-        user_tables = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    finally:
+        await conn.close()
+
+
+async def test_make_database_hands_out_an_empty_database(make_database) -> None:
+    # The session database is shared by every test of the session; a made one is this test's alone.
+    conn = await asyncpg.connect(_plain(await make_database()))
+    try:
+        user_tables = (
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
         assert await conn.fetchval(user_tables) == 0
     finally:
         await conn.close()
