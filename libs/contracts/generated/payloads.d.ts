@@ -88,7 +88,7 @@ export interface ChatSessionUpdated {
 /** One command on behalf of ``principal``; ``payload`` validates against ``COMMAND_PAYLOADS[command]``. */
 export interface CommandMessage {
   command_id: string;
-  command: "chat.send_message" | "notification.mark_read";
+  command: "chat.send_message" | "notification.mark_read" | "chat.session_participants";
   principal: Principal;
   payload: Record<string, unknown>;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
@@ -242,6 +242,22 @@ export interface SessionData {
   created_at: string;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   updated_at: string;
+}
+
+/** ``chat.session_participants`` result: who takes part in the session, and its status. The principal may ask about any session; the gateway decides who may type in it. */
+export interface SessionParticipants {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  user_id: number;
+  admin_id: number | null;
+  status: "waiting" | "active" | "closed";
+}
+
+/** ``chat.session_participants`` payload: the session asked about. */
+export interface SessionRef {
+  /** > 0 */
+  session_id: number;
 }
 
 /** A platform component (e.g. ``chat``, ``notification``) changed its operational status. */

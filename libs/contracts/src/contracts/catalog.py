@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from contracts.events.commands import CommandMessage, CommandReply
+from contracts.events.commands import CommandMessage, CommandReply, SessionParticipants, SessionRef
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
 from contracts.socketio.ack import AckError, AckOk
@@ -17,7 +17,9 @@ SOCKET_MODELS: list[type[BaseModel]] = _unique(
     [s.payload_model for s in SOCKET_EVENTS.values()] + list(LEGACY_EVENTS.values()) + [AckOk, AckError]
 )
 DOMAIN_MODELS: list[type[BaseModel]] = _unique([s.payload_model for s in DOMAIN_EVENTS.values()])
-MESSAGING_MODELS: list[type[BaseModel]] = [CommandMessage, CommandReply, EventEnvelope]
+MESSAGING_MODELS: list[type[BaseModel]] = [
+    CommandMessage, CommandReply, EventEnvelope, SessionParticipants, SessionRef,
+]  # fmt: skip
 ALL_MODELS: list[type[BaseModel]] = _unique(SOCKET_MODELS + DOMAIN_MODELS + MESSAGING_MODELS)
 
 _names = [m.__name__ for m in ALL_MODELS]

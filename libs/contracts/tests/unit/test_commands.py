@@ -64,3 +64,14 @@ def test_reply_carries_exactly_one_of_result_and_error():
     for fields in bad:
         with pytest.raises(ValidationError):
             c.CommandReply(command_id=command_id, **fields)
+
+
+def test_session_participants_is_a_query_command_with_its_own_routing_key():
+    command = c.new_command(c.CHAT_SESSION_PARTICIPANTS, ADMIN, c.SessionRef(session_id=7))
+    again = c.CommandMessage.model_validate_json(command.to_bytes())
+    assert again.routing_key == topology.COMMAND_CHAT_SESSION_PARTICIPANTS == "command.chat.session_participants"
+    assert again.typed_payload() == c.SessionRef(session_id=7)
+    result = c.SessionParticipants(session_id=7, user_id=3, admin_id=None, status="waiting")
+    reply = c.CommandReply.success(command.command_id, result)
+    assert reply.result == {"session_id": 7, "user_id": 3, "admin_id": None, "status": "waiting"}
+    assert c.SessionParticipants.model_validate(reply.result) == result

@@ -11,24 +11,50 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, Field, model_validator
 
 from contracts.errors import InvalidPayload
-from contracts.events.topology import COMMAND_CHAT_SEND_MESSAGE, COMMAND_NOTIFICATION_MARK_READ
-from contracts.fields import Flag, Outbound
+from contracts.events.topology import (
+    COMMAND_CHAT_SEND_MESSAGE,
+    COMMAND_CHAT_SESSION_PARTICIPANTS,
+    COMMAND_NOTIFICATION_MARK_READ,
+)
+from contracts.fields import Flag, Id, Outbound
 from contracts.identity import Principal
 from contracts.socketio.ack import ErrorInfo
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
+from contracts.socketio.payloads import SessionStatus
 from contracts.time import BeijingDatetime, now_beijing
 
-CommandName = Literal["chat.send_message", "notification.mark_read"]
+CommandName = Literal["chat.send_message", "notification.mark_read", "chat.session_participants"]
 CHAT_SEND_MESSAGE: CommandName = "chat.send_message"
 NOTIFICATION_MARK_READ: CommandName = "notification.mark_read"
+CHAT_SESSION_PARTICIPANTS: CommandName = "chat.session_participants"
+"""A query, not a change: the gateway asks chat-svc who takes part in a session (to route ``chat:typing``)."""
+
+
+class SessionRef(Outbound):
+    """``chat.session_participants`` payload: the session asked about."""
+
+    session_id: Id
+
+
+class SessionParticipants(Outbound):
+    """``chat.session_participants`` result: who takes part in the session, and its status. The principal may
+    ask about any session; the gateway decides who may type in it."""
+
+    session_id: Id
+    user_id: Id
+    admin_id: Id | None
+    status: SessionStatus
+
 
 COMMAND_ROUTING_KEYS: dict[str, str] = {
     CHAT_SEND_MESSAGE: COMMAND_CHAT_SEND_MESSAGE,
     NOTIFICATION_MARK_READ: COMMAND_NOTIFICATION_MARK_READ,
+    CHAT_SESSION_PARTICIPANTS: COMMAND_CHAT_SESSION_PARTICIPANTS,
 }
 COMMAND_PAYLOADS: dict[str, type[BaseModel]] = {
     CHAT_SEND_MESSAGE: SendMessagePayload,
     NOTIFICATION_MARK_READ: MarkReadPayload,
+    CHAT_SESSION_PARTICIPANTS: SessionRef,
 }
 
 

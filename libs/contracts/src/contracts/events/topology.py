@@ -20,6 +20,7 @@ EXCHANGES: dict[str, ExchangeType] = {
 
 COMMAND_CHAT_SEND_MESSAGE = "command.chat.send_message"
 COMMAND_NOTIFICATION_MARK_READ = "command.notification.mark_read"
+COMMAND_CHAT_SESSION_PARTICIPANTS = "command.chat.session_participants"
 
 
 def routing_key(event_type: str) -> str:
