@@ -114,16 +114,23 @@ class QueueSpec:
     delivery_limit: int = 20
     """Quorum queues only: after this many deliveries a message is dead-lettered (bounds retries of a bug)."""
     extra_arguments: dict[str, Any] = field(default_factory=dict)
+    dead_letter_key: str | None = None
+    """Dead-letter with this routing key into ``<dead_letter_key>.dlq`` instead of ``<name>.dlq``: lets queues with
+    throwaway names (one per gateway process) share one durable DLQ."""
+
+    @property
+    def dead_letter_routing_key(self) -> str:
+        return self.dead_letter_key or self.name
 
 
 async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:
     """Declare ``spec`` with its dead-letter queue and bindings (exchanges must exist: see declare_exchanges)."""
-    dlq_name = dead_letter_queue(spec.name)
-    dlq = await channel.declare_queue(dlq_name, durable=True)
-    await dlq.bind(DEAD_LETTER_EXCHANGE, routing_key=spec.name)
+    dl_key = spec.dead_letter_routing_key
+    dlq = await channel.declare_queue(dead_letter_queue(dl_key), durable=True)
+    await dlq.bind(DEAD_LETTER_EXCHANGE, routing_key=dl_key)
     arguments: dict[str, Any] = {
         "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-        "x-dead-letter-routing-key": spec.name,
+        "x-dead-letter-routing-key": dl_key,
         **spec.extra_arguments,
     }
     if spec.quorum:

@@ -47,3 +47,35 @@ async def test_poison_goes_to_the_dead_letter_queue_and_transient_failures_are_r
         assert "poison" not in handled
     finally:
         await connection.close()
+
+
+async def test_throwaway_queues_share_one_dead_letter_queue_through_dead_letter_key(make_vhost):
+    connection = await connect(await make_vhost(), name="consumer-test")
+    try:
+
+        async def handler(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            parse_domain_event(message.body)  # every message here is poison
+
+        for name in ("test.a.events", "test.b.events"):
+            spec = QueueSpec(name, ((CHAT_EVENTS_EXCHANGE, "chat.#"),), durable=False, exclusive=True,
+                             auto_delete=True, dead_letter_key="test.shared")
+            await start_consumer(connection, spec, handler)
+        publisher = Publisher(connection)
+        await publisher.start()
+        await publisher.publish(CHAT_EVENTS_EXCHANGE, "chat.x", b"{not json", message_id="p", message_type="chat.x")
+
+        channel = await connection.channel()
+        dlq = await channel.declare_queue("test.shared.dlq", durable=True, passive=True)
+        dead: list[str] = []
+        async with asyncio.timeout(5):
+            while len(dead) < 2:
+                if (message := await dlq.get(fail=False)) is not None:
+                    dead.append(message.message_id)
+                else:
+                    await asyncio.sleep(0.05)
+        assert dead == ["p", "p"]  # one copy per queue, both in the shared DLQ
+        for name in ("test.a.events.dlq", "test.b.events.dlq"):
+            with pytest.raises(aio_pika.exceptions.ChannelNotFoundEntity):
+                await (await connection.channel()).declare_queue(name, passive=True)
+    finally:
+        await connection.close()
