@@ -1,24 +1,105 @@
 """Builds the chat-svc ASGI app.
 
-Start: `uvicorn --factory chat_svc.main:create_app --port 8003`. Nothing connects at import time;
-connections (database, broker) will be opened in the app's lifespan when the service gets its features,
-and each gets a check in the health router.
+Start: `uvicorn --factory chat_svc.main:create_app --port 8003`. Nothing connects at import or build time:
+the lifespan migrates schema `chat`, then starts the RabbitMQ link in the background (presence consumer and
+socket commands start once it is connected), the outbox relay and the presence sweep. The API answers while
+RabbitMQ is down; events wait in the outbox.
 """
 
-from fastapi import FastAPI
-from servicekit.http import health_router, install_error_handlers
-from servicekit.logging import configure_logging
+from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aio_pika.abc import AbstractRobustConnection
+from fastapi import FastAPI
+from servicekit.amqp import Publisher
+from servicekit.broker import Broker
+from servicekit.commands import serve_commands
+from servicekit.db import create_engine, session_factory
+from servicekit.http import health_router, install_error_handlers
+from servicekit.jwt import JwksVerifier
+from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+from servicekit.outbox import OutboxRelay
+from sqlalchemy import text
+
+from chat_svc.api import install_routes
+from chat_svc.commands import command_handlers, map_error
+from chat_svc.db import SCHEMA
+from chat_svc.presence import presence_consumer, sweep_forever
+from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
+log = logging.getLogger(__name__)
+
 SERVICE = "chat-svc"
+MIGRATIONS = Path(__file__).parent / "alembic"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    app = FastAPI(title=SERVICE)
+    verifier = jwt_verifier or settings.jwt_verifier()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        tasks: list[asyncio.Task[None]] = []
+        broker: Broker | None = None
+        try:
+            await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
+            chat = Chat(session_factory(engine), capacity=settings.admin_capacity,
+                        presence_ttl_seconds=settings.presence_ttl_seconds)
+
+            async def serve_chat_commands(connection: AbstractRobustConnection, publisher: Publisher) -> None:
+                await serve_commands(connection, publisher, service=SERVICE, handlers=command_handlers(chat),
+                                     map_error=map_error)
+
+            broker = Broker(settings.amqp_url, name=SERVICE, on_connect=[presence_consumer(chat), serve_chat_commands])
+            await broker.start()
+            relay = OutboxRelay(settings.database_url, SCHEMA, broker)
+            tasks.append(asyncio.create_task(relay.run(), name="chat-outbox-relay"))
+            tasks.append(asyncio.create_task(sweep_forever(chat, settings.presence_sweep_seconds),
+                                             name="chat-presence-sweep"))
+            app.state.engine, app.state.chat, app.state.broker, app.state.relay = engine, chat, broker, relay
+            app.state.relay_task = tasks[0]
+            log.info("started", extra={"capacity": settings.admin_capacity})
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if broker is not None:
+                await broker.close()
+            if jwt_verifier is None:
+                await verifier.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title=SERVICE, lifespan=lifespan,
+                  description="Customer-service chat: sessions, messages, assignment to online admins.")
     app.state.settings = settings
+    app.state.jwt_verifier = verifier
+    app.state.chat = None
     install_error_handlers(app)
-    app.include_router(health_router(SERVICE, {}))
+    install_routes(app)
+
+    async def database() -> bool:
+        async with app.state.engine.connect() as conn:
+            return (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+    async def broker_link() -> bool:
+        return app.state.broker.connected
+
+    async def outbox_relay() -> bool:
+        return not app.state.relay_task.done()
+
+    app.include_router(health_router(SERVICE, {"database": database, "broker": broker_link,
+                                               "outbox_relay": outbox_relay}))
     return app

@@ -4,19 +4,27 @@ The defaults point at the local run (docs/ARCHITECTURE.md, "Ports"); Docker Comp
 override every URL.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+from servicekit.jwt import JwtSettings
 
 
-class Settings(BaseSettings):
+class Settings(JwtSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    admin_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Active sessions one admin may hold at most (a row in `chat.admins` may override it per admin)."""
+    presence_ttl_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    """How long a gateway known only from `presence.admin_connections_changed` (no heartbeat yet) counts as
+    alive; a heartbeat replaces it with the gateway's own `ttl_seconds`."""
+    presence_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
+    """How often expired gateways are forgotten and waiting sessions are offered again."""
 
     @field_validator("log_level", mode="before")
     @classmethod

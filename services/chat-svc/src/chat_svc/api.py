@@ -1,0 +1,163 @@
+"""REST routes of chat-svc under /api/v4/customer-service. Authorization is decided by the use cases
+(chat_svc.service + chat_svc.domain); DomainError becomes the HTTP error in one handler here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from contracts.fields import Inbound, MessageText, Priority
+from contracts.socketio.payloads import ChatMessageData, SessionData, SessionStatus, is_http_url
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
+from servicekit.http import CurrentAdmin, CurrentPrincipal, error_response
+
+from chat_svc.domain import MAX_DB_ID, DomainError
+from chat_svc.service import Chat
+
+router = APIRouter(prefix="/api/v4/customer-service", tags=["customer-service"])
+
+
+def _chat(request: Request) -> Chat:
+    return request.app.state.chat
+
+
+ChatDep = Annotated[Chat, Depends(_chat)]
+SessionId = Annotated[int, Path(gt=0, le=MAX_DB_ID)]
+MessageCursor = Annotated[int | None, Query(gt=0, le=MAX_DB_ID)]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+PageSize = Annotated[int, Query(ge=1, le=100)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200,
+           description="Retrying with the same key returns the first answer instead of creating again"),
+]
+
+
+class _MessageBody(Inbound):
+    message_type: Literal["text", "image"] = "text"
+    content: MessageText = Field(description="The text, or for message_type 'image' the image's http(s) URL")
+
+    @field_validator("content")
+    @classmethod
+    def _image_is_url(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("message_type") == "image" and not is_http_url(value):
+            raise ValueError("must be an http(s) URL when message_type is 'image'")
+        return value
+
+
+class OpenSessionBody(_MessageBody):
+    priority: Priority = 3
+
+
+class SendMessageBody(_MessageBody):
+    pass
+
+
+class TransferBody(Inbound):
+    admin_id: Annotated[int, Strict(), Field(gt=0, le=MAX_DB_ID)]
+
+
+class SessionPage(BaseModel):
+    items: list[SessionData]
+    total: int
+    page: int
+    page_size: int
+
+
+class MessagePage(BaseModel):
+    items: list[ChatMessageData] = Field(description="Oldest -> newest")
+    has_more: bool = Field(description="More messages exist in the paging direction")
+    next_before_id: int | None = Field(description="Pass as before_id for the older page (backward paging)")
+    next_after_id: int | None = Field(description="Pass as after_id for the newer page (after_id paging)")
+
+
+_SESSION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": SessionData, "description": "The message was added to the user's open session"},
+    201: {"model": SessionData, "description": "A new session was opened with this first message"},
+}
+
+
+@router.post("/sessions", status_code=201, responses=_SESSION_RESPONSES, response_model=None)
+async def open_session(
+    body: OpenSessionBody, principal: CurrentPrincipal, chat: ChatDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """End users: write to customer service (opens a session, or adds to the open one)."""
+    status, data = await chat.open_session(principal, content=body.content, message_type=body.message_type,
+                                           priority=body.priority, idempotency_key=idempotency_key)
+    return JSONResponse(data, status_code=status)
+
+
+@router.get("/sessions", response_model=SessionPage)
+async def list_sessions(
+    principal: CurrentAdmin, chat: ChatDep, scope: Literal["mine", "waiting", "all"] = "mine",
+    status: SessionStatus | None = None, page: PageNumber = 1, page_size: PageSize = 20,
+) -> dict[str, Any]:
+    """Admins: `mine` (assigned to me, newest activity first), `waiting` (the queue, in assignment order), `all`."""
+    return await chat.list_sessions(principal, scope=scope, status=status, page=page, page_size=page_size)
+
+
+@router.get("/my/sessions", response_model=SessionPage)
+async def my_sessions(
+    principal: CurrentPrincipal, chat: ChatDep, status: SessionStatus | None = None, page: PageNumber = 1,
+    page_size: PageSize = 20,
+) -> dict[str, Any]:
+    """End users: their own sessions, newest activity first."""
+    return await chat.my_sessions(principal, status=status, page=page, page_size=page_size)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionData)
+async def get_session(session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep) -> SessionData:
+    return await chat.get_session(principal, session_id)
+
+
+@router.get("/sessions/{session_id}/messages", response_model=MessagePage)
+async def get_messages(
+    session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep, before_id: MessageCursor = None,
+    after_id: MessageCursor = None, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> dict[str, Any]:
+    """Cursor pages, oldest -> newest: without cursor the newest `limit`; `before_id` pages back,
+    `after_id` pages forward (catching up)."""
+    return await chat.messages(principal, session_id, before_id=before_id, after_id=after_id, limit=limit)
+
+
+@router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData)
+async def send_message(
+    session_id: SessionId, body: SendMessageBody, principal: CurrentPrincipal, chat: ChatDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The session's user, or the admin it is assigned to."""
+    return await chat.send_message(principal, session_id, body.content, body.message_type,
+                                   idempotency_key=idempotency_key)
+
+
+@router.post("/sessions/{session_id}/read", response_model=SessionData)
+async def mark_read(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
+    return await chat.mark_read(principal, session_id)
+
+
+@router.post("/sessions/{session_id}/transfer", response_model=SessionData)
+async def transfer(session_id: SessionId, body: TransferBody, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
+    """409 `admin_offline` / `admin_at_capacity` / `same_admin` when the target cannot take it."""
+    return await chat.transfer(principal, session_id, body.admin_id)
+
+
+@router.post("/sessions/{session_id}/claim", response_model=SessionData)
+async def claim(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
+    """Take a waiting session (409 `not_waiting` / `admin_at_capacity`)."""
+    return await chat.claim(principal, session_id)
+
+
+@router.post("/sessions/{session_id}/close", response_model=SessionData)
+async def close(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
+    return await chat.close(principal, session_id)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+def install_routes(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.include_router(router)

@@ -1,0 +1,35 @@
+"""Socket commands chat-svc answers for the gateway: `chat.send_message`, carried out by the very use case the
+REST route `POST /api/v4/customer-service/sessions/{id}/messages` calls, as the command's principal.
+
+Reply: `{ok: true, result: ChatMessageData}` or an error code: forbidden, not_found, session_closed,
+invalid_payload (the payload is validated by servicekit before the handler runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.events.commands import CHAT_SEND_MESSAGE, CommandMessage
+from contracts.identity import Principal
+from contracts.socketio.ack import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND
+from contracts.socketio.client import SendMessagePayload
+from servicekit.commands import CommandFailed, CommandHandler
+
+from chat_svc.domain import DomainError
+from chat_svc.service import Chat
+
+_CODES = {403: FORBIDDEN, 404: NOT_FOUND, 422: INVALID_PAYLOAD}
+
+
+def command_handlers(chat: Chat) -> dict[str, CommandHandler]:
+    async def send_message(principal: Principal, payload: SendMessagePayload, _command: CommandMessage) -> dict[str, Any]:
+        return await chat.send_message(principal, payload.session_id, payload.content)
+
+    return {CHAT_SEND_MESSAGE: send_message}
+
+
+def map_error(exc: Exception) -> CommandFailed | None:
+    """Domain refusals become error replies; anything else is transient (servicekit requeues it)."""
+    if isinstance(exc, DomainError):
+        return CommandFailed(_CODES.get(exc.status, exc.code), exc.message)
+    return None

@@ -1,0 +1,111 @@
+"""Schema `chat`: sessions, messages, what the gateways say about admin presence, and the service's plumbing
+tables (outbox, idempotency keys, processed events). Migrations: chat_svc/alembic (0001 mirrors this file)."""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from servicekit.idempotency import idempotency_table
+from servicekit.outbox import outbox_table
+
+SCHEMA = "chat"
+
+metadata = MetaData(schema=SCHEMA)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("admin_id", BigInteger),
+    Column("status", Text, nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("admin_unread_count", Integer, nullable=False, server_default="0"),
+    Column("last_message", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('waiting', 'active', 'closed')", name="sessions_status_check"),
+    CheckConstraint("priority BETWEEN 1 AND 5", name="sessions_priority_check"),
+    CheckConstraint("status <> 'waiting' OR admin_id IS NULL", name="sessions_waiting_unassigned_check"),
+    CheckConstraint("status <> 'active' OR admin_id IS NOT NULL", name="sessions_active_assigned_check"),
+)
+# One open session per user: a second "open" insert for the same user fails instead of forking the chat.
+Index("sessions_one_open_per_user", sessions.c.user_id, unique=True,
+      postgresql_where=text("status IN ('waiting', 'active')"))
+# The queue: waiting sessions by priority (5 first), then age.
+Index("sessions_waiting_queue", sessions.c.priority.desc(), sessions.c.created_at, sessions.c.id,
+      postgresql_where=text("status = 'waiting'"))
+Index("sessions_by_admin", sessions.c.admin_id, sessions.c.status)
+Index("sessions_by_user", sessions.c.user_id, sessions.c.id)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), nullable=False),
+    Column("sender_type", Text, nullable=False),
+    Column("sender_id", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("message_type", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("sender_type IN ('user', 'admin', 'system')", name="messages_sender_type_check"),
+    CheckConstraint("sender_id > 0", name="messages_sender_id_check"),
+    CheckConstraint("message_type IN ('text', 'image', 'system')", name="messages_message_type_check"),
+)
+Index("messages_by_session", messages.c.session_id, messages.c.id)
+
+admins = Table(
+    "admins",
+    metadata,
+    Column("admin_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("capacity", Integer),  # NULL: the service default (CHAT_ADMIN_CAPACITY)
+    Column("last_assigned_at", DateTime(timezone=True)),
+    CheckConstraint("capacity IS NULL OR capacity > 0", name="admins_capacity_check"),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("gateway_id", Text, primary_key=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ttl_seconds", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+admin_presence = Table(
+    "admin_presence",
+    metadata,
+    Column("gateway_id", Text, nullable=False),
+    Column("admin_id", BigInteger, nullable=False),
+    Column("connections", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # the `at` of the event that set it
+    PrimaryKeyConstraint("gateway_id", "admin_id"),
+    CheckConstraint("connections >= 0", name="admin_presence_connections_check"),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+outbox = outbox_table(metadata, SCHEMA)
+idempotency_keys = idempotency_table(metadata, SCHEMA)

@@ -1,0 +1,90 @@
+"""Who is online, as the gateways tell it: `presence.*` events from `gateway.presence` on the durable quorum
+queue `chat-svc.presence`.
+
+Each event is applied once (its event_id goes into `chat.processed_events` in the same transaction as its
+effect) and in event-time order per (gateway, admin): an older event never overwrites a newer count. Then the
+queue of waiting sessions is offered again, since an admin may just have come online. A gateway counts until
+its last heartbeat + ttl_seconds (one seen only through connection changes: CHAT_PRESENCE_TTL_SECONDS); the
+expiry is checked at every decision and by the periodic sweep (Chat.sweep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from contracts.events.envelope import EventEnvelope
+from contracts.events.payloads import AdminConnectionsChanged, GatewayHeartbeat
+from contracts.events.registry import (
+    PRESENCE_ADMIN_CONNECTIONS_CHANGED,
+    PRESENCE_GATEWAY_HEARTBEAT,
+    parse_domain_event,
+)
+from contracts.events.topology import PRESENCE_EXCHANGE, queue_name
+from pydantic import BaseModel
+from servicekit.amqp import Poison, QueueSpec, bindings, start_consumer
+from sqlalchemy.dialects.postgresql import insert
+
+from chat_svc import store
+from chat_svc.db import processed_events
+from chat_svc.service import Chat
+
+log = logging.getLogger(__name__)
+
+PRESENCE_QUEUE = QueueSpec(
+    queue_name("chat-svc", "presence"),
+    bindings(PRESENCE_EXCHANGE, [PRESENCE_ADMIN_CONNECTIONS_CHANGED, PRESENCE_GATEWAY_HEARTBEAT]),
+    quorum=True,
+)
+
+
+async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel) -> bool:
+    """Apply one presence event; False when it was already applied (a redelivery)."""
+    async with chat.transaction() as tx:
+        await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+        first_time = (await tx.db.execute(
+            insert(processed_events).values(event_id=envelope.event_id, event_type=envelope.event_type)
+            .on_conflict_do_nothing().returning(processed_events.c.event_id)
+        )).first()
+        if first_time is None:
+            return False
+        if isinstance(payload, AdminConnectionsChanged):
+            await store.gateway_seen(tx.db, payload.gateway_id, payload.at, None, chat.presence_ttl_seconds)
+            await store.set_connections(tx.db, payload.gateway_id, {payload.admin_id: payload.connections},
+                                        payload.at)
+        elif isinstance(payload, GatewayHeartbeat):
+            await store.gateway_seen(tx.db, payload.gateway_id, payload.at, payload.ttl_seconds,
+                                     chat.presence_ttl_seconds)
+            await store.set_connections(tx.db, payload.gateway_id, dict(payload.admins), payload.at)
+            await store.forget_admins_not_in(tx.db, payload.gateway_id, list(payload.admins), payload.at)
+        else:  # pragma: no cover - the queue is bound to these two types only
+            raise Poison(f"chat-svc does not consume {envelope.event_type}")
+        assigned = await chat.assign_waiting(tx)
+    log.debug("presence %s %s applied; %d sessions assigned", envelope.event_type, envelope.event_id, assigned)
+    return True
+
+
+def presence_consumer(chat: Chat):
+    """A Broker on_connect hook that consumes `chat-svc.presence`."""
+
+    async def on_message(message: AbstractIncomingMessage) -> None:
+        envelope, payload = parse_domain_event(message.body)  # ContractError -> dead-letter
+        await apply_presence(chat, envelope, payload)
+
+    async def start(connection: AbstractRobustConnection, _publisher: object) -> None:
+        await start_consumer(connection, PRESENCE_QUEUE, on_message)
+
+    return start
+
+
+async def sweep_forever(chat: Chat, interval: float) -> None:
+    """The periodic half of presence expiry: forget dead gateways, re-run assignment."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await chat.sweep()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("presence sweep failed; trying again in %.1fs", interval, exc_info=True)

@@ -1,0 +1,251 @@
+"""The use cases of chat-svc. Each runs in one transaction: state change and its events (outbox) commit together.
+
+REST routes (chat_svc.api), socket commands (chat_svc.commands) and the presence consumer (chat_svc.presence)
+all call these methods; the rules themselves live in chat_svc.domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from contracts.identity import Principal
+from contracts.socketio.payloads import AssignmentReason, SessionData
+from contracts.time import now_beijing
+from servicekit.idempotency import fingerprint, run_once
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_svc import domain, store
+from chat_svc.db import idempotency_keys
+from chat_svc.domain import Conflict, Forbidden, InvalidInput, NotFound
+from chat_svc.events import EventLog, message_data, session_data
+
+Scope = Literal["mine", "waiting", "all"]
+
+
+@dataclass
+class Tx:
+    db: AsyncSession
+    events: EventLog
+
+
+class Chat:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, capacity: int, presence_ttl_seconds: int = 60,
+        clock: Callable[[], datetime] = now_beijing,
+    ) -> None:
+        self._sessions = sessions
+        self.capacity = capacity
+        self.presence_ttl_seconds = presence_ttl_seconds
+        self.clock = clock
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._sessions() as db, db.begin():
+            tx = Tx(db, EventLog(db))
+            yield tx
+            await tx.events.flush()
+
+    # --- end users and admins: messages -----------------------------------------------------------------
+
+    async def open_session(
+        self, principal: Principal, *, content: str, message_type: str, priority: int,
+        idempotency_key: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """A user's message to customer service: into their open session (200) or a new one (201) that is
+        assigned at once when an admin has room. Returns (status, SessionData as JSON)."""
+        if principal.is_admin:
+            raise Forbidden("forbidden: only end users open customer-service sessions")
+        user_id = principal.user_id
+        async with self.transaction() as tx:
+
+            async def create() -> tuple[int, dict[str, Any]]:
+                await store.lock(tx.db, f"user:{user_id}")  # one open session per user, even under a race
+                row = await store.open_session_of(tx.db, user_id)
+                status = 200 if row is not None else 201
+                if row is None:
+                    row = await store.insert_session(tx.db, user_id, priority)
+                message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
+                                                       content=content, message_type=message_type)
+                await tx.events.message_created(message, row)
+                if status == 201:
+                    await self.assign_waiting(tx)
+                    row = await store.get_session(tx.db, row.id)
+                return status, session_data(row).model_dump(mode="json")
+
+            request = {"content": content, "message_type": message_type, "priority": priority}
+            return await run_once(tx.db, idempotency_keys, user_id=user_id, key=idempotency_key,
+                                  request_fingerprint=fingerprint("open_session", request), create=create)
+
+    async def send_message(
+        self, principal: Principal, session_id: int, content: str, message_type: str = "text", *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """The session's user or its assigned admin posts a message; returns ChatMessageData as JSON.
+        The socket command `chat.send_message` calls exactly this."""
+        async with self.transaction() as tx:
+
+            async def create() -> tuple[int, dict[str, Any]]:
+                row = await self._session(tx, session_id, for_update=True)
+                domain.check_can_post(principal, store.ref(row))
+                message, row = await store.add_message(
+                    tx.db, row.id, sender_type="admin" if principal.is_admin else "user",
+                    sender_id=principal.user_id, content=content, message_type=message_type,
+                )
+                await tx.events.message_created(message, row)
+                return 201, message_data(message).model_dump(mode="json")
+
+            request = {"session_id": session_id, "content": content, "message_type": message_type}
+            _, body = await run_once(tx.db, idempotency_keys, user_id=principal.user_id, key=idempotency_key,
+                                     request_fingerprint=fingerprint("send_message", request), create=create)
+            return body
+
+    async def messages(
+        self, principal: Principal, session_id: int, *, before_id: int | None, after_id: int | None, limit: int
+    ) -> dict[str, Any]:
+        if before_id is not None and after_id is not None:
+            raise InvalidInput("after_id", "give before_id or after_id, not both")
+        async with self.transaction() as tx:
+            row = await self._session(tx, session_id)
+            domain.check_can_view(principal, store.ref(row))
+            rows, has_more = await store.message_page(tx.db, session_id, before_id=before_id, after_id=after_id,
+                                                      limit=limit)
+        forward = after_id is not None
+        return {
+            "items": [message_data(m).model_dump(mode="json") for m in rows],
+            "has_more": has_more,
+            "next_before_id": rows[0].id if has_more and rows and not forward else None,
+            "next_after_id": rows[-1].id if has_more and rows and forward else None,
+        }
+
+    # --- sessions -------------------------------------------------------------------------------------------
+
+    async def get_session(self, principal: Principal, session_id: int) -> SessionData:
+        async with self.transaction() as tx:
+            row = await self._session(tx, session_id)
+            domain.check_can_view(principal, store.ref(row))
+            return session_data(row)
+
+    async def list_sessions(
+        self, principal: Principal, *, scope: Scope, status: str | None, page: int, page_size: int
+    ) -> dict[str, Any]:
+        """Admins: their own sessions (`mine`), the queue (`waiting`, in assignment order) or `all`."""
+        if not principal.is_admin:
+            raise Forbidden("forbidden: admins only (end users: /my/sessions)")
+        filters: dict[str, Any] = {"status": status}
+        if scope == "mine":
+            filters["admin_id"] = principal.user_id
+        elif scope == "waiting":
+            if status not in (None, "waiting"):
+                return _page([], 0, page, page_size)
+            filters = {"status": "waiting", "queue_order": True}
+        return await self._page(filters, page, page_size)
+
+    async def my_sessions(self, principal: Principal, *, status: str | None, page: int, page_size: int) -> dict:
+        if principal.is_admin:
+            raise Forbidden("forbidden: end users only (admins: /sessions)")
+        return await self._page({"user_id": principal.user_id, "status": status}, page, page_size)
+
+    async def _page(self, filters: dict[str, Any], page: int, page_size: int) -> dict[str, Any]:
+        async with self.transaction() as tx:
+            rows, total = await store.list_sessions(tx.db, page=page, page_size=page_size, **filters)
+        return _page([session_data(r).model_dump(mode="json") for r in rows], total, page, page_size)
+
+    async def mark_read(self, principal: Principal, session_id: int) -> SessionData:
+        async with self.transaction() as tx:
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_is_assigned_admin(principal, store.ref(row), open_only=False)
+            row = await store.reset_unread(tx.db, session_id)
+            tx.events.session_changed(session_id)
+            return session_data(row)
+
+    async def claim(self, principal: Principal, session_id: int) -> SessionData:
+        """An admin takes a waiting session (online or not, but within their capacity)."""
+        async with self.transaction() as tx:
+            await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_can_claim(principal, store.ref(row))
+            [load] = await store.admin_loads(tx.db, [principal.user_id], self.capacity)
+            domain.check_can_take(load, principal.user_id)
+            row = await self._assign(tx, session_id, principal.user_id, "claim", self.clock(),
+                                     domain.assigned_text(principal.user_id))
+            return session_data(row)
+
+    async def transfer(self, principal: Principal, session_id: int, to_admin: int) -> SessionData:
+        """Hand an assigned session to another online admin with room; the seat freed goes to the queue."""
+        async with self.transaction() as tx:
+            await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_is_assigned_admin(principal, store.ref(row))
+            if to_admin == principal.user_id:
+                raise Conflict(f"session {session_id} is already assigned to you", code="same_admin")
+            online = domain.online_admins(await store.presence(tx.db), self.clock())
+            loads = await store.admin_loads(tx.db, [to_admin], self.capacity) if to_admin in online else [None]
+            domain.check_can_take(loads[0], to_admin)
+            row = await self._assign(tx, session_id, to_admin, "transfer", self.clock(),
+                                     domain.transferred_text(principal.user_id, to_admin))
+            await self.assign_waiting(tx)
+            return session_data(row)
+
+    async def close(self, principal: Principal, session_id: int) -> SessionData:
+        async with self.transaction() as tx:
+            await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_is_assigned_admin(principal, store.ref(row))
+            await store.set_closed(tx.db, session_id)
+            message, row = await store.add_message(
+                tx.db, session_id, sender_type="system", sender_id=principal.user_id,
+                content=domain.closed_text(principal.user_id), message_type="system",
+            )
+            await tx.events.message_created(message, row)
+            await self.assign_waiting(tx)
+            return session_data(row)
+
+    # --- assignment -----------------------------------------------------------------------------------------
+
+    async def assign_waiting(self, tx: Tx) -> int:
+        """Offer the queue to the online admins with room (domain.plan_assignments); returns how many were
+        assigned. Holds the assignment lock until the caller's transaction ends."""
+        await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+        waiting = await store.waiting_sessions(tx.db)
+        if not waiting:
+            return 0
+        now = self.clock()
+        online = domain.online_admins(await store.presence(tx.db), now)
+        loads = await store.admin_loads(tx.db, online, self.capacity)
+        plan = domain.plan_assignments(waiting, loads, now)
+        for assignment in plan:
+            await self._assign(tx, assignment.session_id, assignment.admin_id, "auto", assignment.assigned_at,
+                               domain.assigned_text(assignment.admin_id))
+        return len(plan)
+
+    async def sweep(self) -> int:
+        """Forget gateways whose heartbeat expired, then offer the queue again."""
+        async with self.transaction() as tx:
+            await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+            await store.forget_expired_gateways(tx.db, self.clock())
+            return await self.assign_waiting(tx)
+
+    async def _assign(
+        self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: str
+    ) -> Any:
+        row = await store.set_assigned(tx.db, session_id, admin_id, at)
+        await store.note_assignment(tx.db, admin_id, at)
+        await tx.events.session_assigned(row, reason)
+        message, row = await store.add_message(tx.db, session_id, sender_type="system", sender_id=admin_id,
+                                               content=note, message_type="system")
+        await tx.events.message_created(message, row)
+        return row
+
+    async def _session(self, tx: Tx, session_id: int, *, for_update: bool = False) -> Any:
+        row = await store.get_session(tx.db, session_id, for_update=for_update)
+        if row is None:
+            raise NotFound(f"session {session_id} not found")
+        return row
+
+
+def _page(items: list[Any], total: int, page: int, page_size: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "page": page, "page_size": page_size}

@@ -1,0 +1,236 @@
+"""Reads and writes of schema `chat`, each within the caller's transaction (an AsyncSession already begun)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_svc.db import admin_presence, admins, gateways, messages, sessions
+from chat_svc.domain import MAX_DB_ID, OPEN_STATUSES, AdminLoad, GatewayPresence, SessionRef, WaitingSession
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"chat:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
+ASSIGNMENT_LOCK = "assignment"
+
+
+async def lock(db: AsyncSession, name: str) -> None:
+    """A transaction-scoped advisory lock. `ASSIGNMENT_LOCK` serializes every decision that changes who holds
+    which session (auto-assignment, claim, transfer, close), so two of them never overfill one admin.
+    Lock order: idempotency key -> user -> assignment -> session rows."""
+    await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
+
+
+def ref(row: Any) -> SessionRef:
+    return SessionRef(row.id, row.user_id, row.admin_id, row.status)
+
+
+# --- sessions ---------------------------------------------------------------------------------------------
+
+
+async def get_session(db: AsyncSession, session_id: int, *, for_update: bool = False) -> Any | None:
+    if not 0 < session_id <= MAX_DB_ID:
+        return None
+    query = select(sessions).where(sessions.c.id == session_id)
+    return (await db.execute(query.with_for_update() if for_update else query)).first()
+
+
+async def open_session_of(db: AsyncSession, user_id: int) -> Any | None:
+    query = select(sessions).where(sessions.c.user_id == user_id, sessions.c.status.in_(OPEN_STATUSES))
+    return (await db.execute(query.with_for_update())).first()
+
+
+async def insert_session(db: AsyncSession, user_id: int, priority: int) -> Any:
+    statement = sessions.insert().values(user_id=user_id, priority=priority, status="waiting").returning(sessions)
+    return (await db.execute(statement)).one()
+
+
+async def _update(db: AsyncSession, session_id: int, **values: Any) -> Any:
+    statement = update(sessions).where(sessions.c.id == session_id).values(**values).returning(sessions)
+    return (await db.execute(statement)).one()
+
+
+async def set_assigned(db: AsyncSession, session_id: int, admin_id: int, at: datetime) -> Any:
+    return await _update(db, session_id, status="active", admin_id=admin_id, assigned_at=at, updated_at=func.now())
+
+
+async def set_closed(db: AsyncSession, session_id: int) -> Any:
+    return await _update(db, session_id, status="closed", closed_at=func.now(), updated_at=func.now())
+
+
+async def reset_unread(db: AsyncSession, session_id: int) -> Any:
+    return await _update(db, session_id, admin_unread_count=0, updated_at=func.now())
+
+
+async def add_message(
+    db: AsyncSession, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
+) -> tuple[Any, Any]:
+    """Insert a message and bring the session's last_message/updated_at (and, for a user's message, the
+    admin's unread count) along; returns (message row, session row)."""
+    message = (await db.execute(
+        messages.insert().values(session_id=session_id, sender_type=sender_type, sender_id=sender_id,
+                                 content=content, message_type=message_type).returning(messages)
+    )).one()
+    unread = sessions.c.admin_unread_count + (1 if sender_type == "user" else 0)
+    session = await _update(db, session_id, last_message=content, updated_at=message.created_at,
+                            admin_unread_count=unread)
+    return message, session
+
+
+async def list_sessions(
+    db: AsyncSession, *, user_id: int | None = None, admin_id: int | None = None, status: str | None = None,
+    queue_order: bool = False, page: int, page_size: int,
+) -> tuple[list[Any], int]:
+    conditions = []
+    if user_id is not None:
+        conditions.append(sessions.c.user_id == user_id)
+    if admin_id is not None:
+        conditions.append(sessions.c.admin_id == admin_id)
+    if status is not None:
+        conditions.append(sessions.c.status == status)
+    order = ((sessions.c.priority.desc(), sessions.c.created_at, sessions.c.id) if queue_order
+             else (sessions.c.updated_at.desc(), sessions.c.id.desc()))
+    total = (await db.execute(select(func.count()).select_from(sessions).where(*conditions))).scalar_one()
+    rows = (await db.execute(
+        select(sessions).where(*conditions).order_by(*order).limit(page_size).offset((page - 1) * page_size)
+    )).all()
+    return list(rows), total
+
+
+# --- messages ---------------------------------------------------------------------------------------------
+
+
+async def message_page(
+    db: AsyncSession, session_id: int, *, before_id: int | None, after_id: int | None, limit: int
+) -> tuple[list[Any], bool]:
+    """Up to `limit` messages, oldest first, and whether more exist in the paging direction: after `after_id`
+    (forward) when given, else the newest ones before `before_id` (backward)."""
+    query = select(messages).where(messages.c.session_id == session_id)
+    if after_id is not None:
+        query = query.where(messages.c.id > after_id).order_by(messages.c.id)
+    else:
+        if before_id is not None:
+            query = query.where(messages.c.id < before_id)
+        query = query.order_by(messages.c.id.desc())
+    rows = list((await db.execute(query.limit(limit + 1))).all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return (rows if after_id is not None else rows[::-1]), has_more
+
+
+# --- assignment -------------------------------------------------------------------------------------------
+
+
+async def waiting_sessions(db: AsyncSession, limit: int = 1000) -> list[WaitingSession]:
+    rows = (await db.execute(
+        select(sessions.c.id, sessions.c.priority, sessions.c.created_at)
+        .where(sessions.c.status == "waiting")
+        .order_by(sessions.c.priority.desc(), sessions.c.created_at, sessions.c.id)
+        .limit(limit)
+    )).all()
+    return [WaitingSession(r.id, r.priority, r.created_at) for r in rows]
+
+
+async def admin_loads(db: AsyncSession, admin_ids: Iterable[int], default_capacity: int) -> list[AdminLoad]:
+    ids = sorted(set(admin_ids))
+    if not ids:
+        return []
+    active = dict((await db.execute(
+        select(sessions.c.admin_id, func.count()).where(sessions.c.status == "active", sessions.c.admin_id.in_(ids))
+        .group_by(sessions.c.admin_id)
+    )).all())
+    settings = {r.admin_id: r for r in (await db.execute(select(admins).where(admins.c.admin_id.in_(ids)))).all()}
+    loads = []
+    for admin_id in ids:
+        row = settings.get(admin_id)
+        capacity = row.capacity if row is not None and row.capacity is not None else default_capacity
+        loads.append(AdminLoad(admin_id, active.get(admin_id, 0), capacity,
+                               row.last_assigned_at if row is not None else None))
+    return loads
+
+
+async def note_assignment(db: AsyncSession, admin_id: int, at: datetime) -> None:
+    statement = insert(admins).values(admin_id=admin_id, last_assigned_at=at)
+    await db.execute(statement.on_conflict_do_update(
+        index_elements=[admins.c.admin_id], set_={"last_assigned_at": statement.excluded.last_assigned_at}
+    ))
+
+
+# --- presence ---------------------------------------------------------------------------------------------
+
+
+async def presence(db: AsyncSession) -> list[GatewayPresence]:
+    rows = (await db.execute(
+        select(gateways.c.gateway_id, gateways.c.expires_at, admin_presence.c.admin_id, admin_presence.c.connections)
+        .select_from(gateways.join(admin_presence, admin_presence.c.gateway_id == gateways.c.gateway_id))
+    )).all()
+    by_gateway: dict[str, dict[int, int]] = defaultdict(dict)
+    expiry: dict[str, datetime] = {}
+    for row in rows:
+        by_gateway[row.gateway_id][row.admin_id] = row.connections
+        expiry[row.gateway_id] = row.expires_at
+    return [GatewayPresence(g, expiry[g], conns) for g, conns in by_gateway.items()]
+
+
+async def gateway_seen(db: AsyncSession, gateway_id: str, at: datetime, ttl_seconds: int | None,
+                       default_ttl: int) -> None:
+    """A heartbeat (`ttl_seconds` given) sets the gateway's ttl and expiry; any other event from the gateway
+    only proves it alive at `at`, so it may push the expiry later, never earlier. Older events change nothing."""
+    ttl = ttl_seconds or default_ttl
+    statement = insert(gateways).values(
+        gateway_id=gateway_id, last_seen_at=at, ttl_seconds=ttl, expires_at=at + timedelta(seconds=ttl)
+    )
+    t = gateways.c
+    if ttl_seconds is not None:
+        changes = {"last_seen_at": statement.excluded.last_seen_at, "ttl_seconds": statement.excluded.ttl_seconds,
+                   "expires_at": statement.excluded.expires_at}
+    else:
+        changes = {
+            "last_seen_at": statement.excluded.last_seen_at,
+            "expires_at": func.greatest(
+                t.expires_at, statement.excluded.last_seen_at + func.make_interval(0, 0, 0, 0, 0, 0, t.ttl_seconds)
+            ),
+        }
+    await db.execute(statement.on_conflict_do_update(
+        index_elements=[t.gateway_id], set_=changes, where=t.last_seen_at <= statement.excluded.last_seen_at
+    ))
+
+
+async def set_connections(db: AsyncSession, gateway_id: str, counts: dict[int, int], at: datetime) -> None:
+    """Upsert admins' socket counts on a gateway, unless a newer event already set them."""
+    if not counts:
+        return
+    statement = insert(admin_presence).values(
+        [{"gateway_id": gateway_id, "admin_id": a, "connections": c, "updated_at": at} for a, c in counts.items()]
+    )
+    p = admin_presence.c
+    await db.execute(statement.on_conflict_do_update(
+        index_elements=[p.gateway_id, p.admin_id],
+        set_={"connections": statement.excluded.connections, "updated_at": statement.excluded.updated_at},
+        where=p.updated_at <= statement.excluded.updated_at,
+    ))
+
+
+async def forget_admins_not_in(db: AsyncSession, gateway_id: str, keep: Sequence[int], at: datetime) -> None:
+    """A heartbeat is the gateway's full map: admins it no longer lists have no socket there (unless a newer
+    event says otherwise)."""
+    p = admin_presence.c
+    await db.execute(admin_presence.delete().where(
+        p.gateway_id == gateway_id, p.updated_at <= at, p.admin_id.not_in(list(keep)) if keep else text("true")
+    ))
+
+
+async def forget_expired_gateways(db: AsyncSession, now: datetime) -> int:
+    expired = select(gateways.c.gateway_id).where(gateways.c.expires_at <= now)
+    await db.execute(admin_presence.delete().where(admin_presence.c.gateway_id.in_(expired)))
+    result = await db.execute(gateways.delete().where(gateways.c.expires_at <= now))
+    return result.rowcount or 0
