@@ -1,24 +1,105 @@
 """Builds the notification-svc ASGI app.
 
-Start: `uvicorn --factory notification_svc.main:create_app --port 8002`. Nothing connects at import time;
-connections (database, broker) will be opened in the app's lifespan when the service gets its features,
-and each gets a check in the health router.
+Start: `uvicorn --factory notification_svc.main:create_app --port 8002`. Nothing connects at import or build
+time; the lifespan migrates schema `notification`, opens the database engine, starts the RabbitMQ link in the
+background (the API answers while the broker is down: events wait in the outbox) with the command consumer
+on it, and runs the outbox relay.
+
+/health: `database` (SELECT 1), `broker` (the RabbitMQ link is up) and `relay` (the relay task is running);
+any failing check answers 503, while the API itself keeps serving requests.
 """
 
-from fastapi import FastAPI
-from servicekit.http import health_router, install_error_handlers
-from servicekit.logging import configure_logging
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+from fastapi import FastAPI
+from servicekit.broker import Broker
+from servicekit.db import create_engine, session_factory
+from servicekit.http import health_router, install_error_handlers
+from servicekit.jwt import JwksVerifier
+from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+from servicekit.outbox import OutboxRelay
+from sqlalchemy import text
+
+from notification_svc.api import install_routes
+from notification_svc.commands import SERVICE, command_server
+from notification_svc.db import SCHEMA
 from notification_svc.settings import Settings
 
-SERVICE = "notification-svc"
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "alembic"
+
+DESCRIPTION = """Notifications for admins and system messages of the platform (schema `notification`).
+
+Every route needs an admin's access token (an end user's token gets 403). Each change is written together
+with its domain event (exchange `notification.events`, routing key = event type) in one transaction; a relay
+publishes the events with publisher confirms, so they go out, in order, once RabbitMQ is reachable.
+
+System messages: alerts and status changes reach admins only; maintenance with audience `all` also reaches end
+users, with audience `admins` admins only.
+"""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    app = FastAPI(title=SERVICE)
-    app.state.settings = settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_verifier = None
+        if jwt_verifier is None:
+            own_verifier = app.state.jwt_verifier = settings.jwt_verifier()
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        broker = Broker(
+            settings.amqp_url, name=SERVICE, on_connect=[command_server(sessions)],
+            publish_timeout=settings.publish_timeout, max_backoff=settings.broker_max_backoff,
+        )
+        relay = OutboxRelay(
+            settings.database_url, SCHEMA, broker,
+            poll_interval=settings.relay_poll_interval, max_backoff=settings.relay_max_backoff,
+        )
+        relay_task: asyncio.Task[None] | None = None
+        try:
+            await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
+            app.state.engine, app.state.sessions = engine, sessions
+            app.state.broker, app.state.relay = broker, relay
+            await broker.start()
+            relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")
+            log.info("started")
+            yield
+        finally:
+            if relay_task is not None:
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await relay_task
+            await broker.close()
+            await engine.dispose()
+            if own_verifier is not None:
+                await own_verifier.aclose()
+
+    app = FastAPI(title=SERVICE, description=DESCRIPTION, lifespan=lifespan)
+    if jwt_verifier is not None:
+        app.state.jwt_verifier = jwt_verifier
     install_error_handlers(app)
-    app.include_router(health_router(SERVICE, {}))
+    install_routes(app)
+
+    async def database() -> bool:
+        async with app.state.engine.connect() as conn:
+            return (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+    async def broker() -> bool:
+        return app.state.broker.connected
+
+    async def relay() -> bool:
+        task = app.state.relay_task
+        return not task.done()
+
+    app.include_router(health_router(SERVICE, {"database": database, "broker": broker, "relay": relay}))
     return app

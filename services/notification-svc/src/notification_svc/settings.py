@@ -1,22 +1,28 @@
 """Settings of notification-svc, read from `NOTIFICATION_*` environment variables.
 
 The defaults point at the local run (docs/ARCHITECTURE.md, "Ports"); Docker Compose and the test harness
-override every URL.
+override every URL. JWT verification settings (`NOTIFICATION_JWKS_URL`, `NOTIFICATION_JWT_ISSUER`,
+`NOTIFICATION_JWT_AUDIENCE`) come from servicekit's `JwtSettings`.
 """
 
 from typing import Literal
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+from servicekit.jwt import JwtSettings
 
 
-class Settings(BaseSettings):
+class Settings(JwtSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    publish_timeout: float = Field(5.0, gt=0, description="seconds to wait for the broker's confirm of one event")
+    broker_max_backoff: float = Field(5.0, gt=0, description="cap of the wait between RabbitMQ connect attempts")
+    relay_poll_interval: float = Field(1.0, gt=0, description="outbox poll period when no NOTIFY arrives")
+    relay_max_backoff: float = Field(5.0, gt=0, description="cap of the relay's wait while the broker refuses")
 
     @field_validator("log_level", mode="before")
     @classmethod

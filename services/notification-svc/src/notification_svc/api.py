@@ -1,0 +1,333 @@
+"""HTTP routes of notification-svc. ``DomainError`` -> HTTP happens in ``domain_error_handler``, nowhere else.
+
+Every route is for admins (``CurrentAdmin``: an end user's token gets 403). Creating POSTs accept an
+``Idempotency-Key`` header: a retry with the same key and body returns the first answer and creates nothing.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from contracts.fields import Content, Count, Id, Link, ShortText, Title
+from contracts.identity import Principal
+from contracts.socketio.payloads import NotificationData, NotificationType, NotificationUpdateData
+from contracts.socketio.system import (
+    AlertData,
+    AlertLevel,
+    ComponentStatus,
+    MaintenanceAudience,
+    MaintenanceData,
+    StatusData,
+)
+from contracts.time import BeijingDatetime
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from servicekit.http import CurrentAdmin, error_response
+from servicekit.idempotency import MAX_KEY_LENGTH, fingerprint, run_once
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notification_svc import notifications, system
+from notification_svc.db import idempotency_keys
+from notification_svc.domain import MAX_DB_ID, DomainError
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 10_000_000
+"""Keeps ``(page - 1) * page_size`` inside a bigint offset: a larger page is a 422, not a database error."""
+
+
+# --- dependencies (set up by the lifespan) ---
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessions
+
+
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
+           description="Optional. A retry with the same key and body returns the first answer, creating nothing."),
+]
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+PageSize = Annotated[int, Query(ge=1, le=100)]
+NotificationId = Annotated[int, Path(gt=0, description="notification_id")]
+
+
+# --- payloads ---
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SendNotificationRequest(_Body):
+    type: NotificationType
+    title: Title
+    content: Content
+    link: Link = Field(None, description="optional; null is the same as leaving it out")  # type: ignore[assignment]
+    target_user_id: Id = Field(  # type: ignore[assignment]
+        None,
+        description=(
+            "Omit for a broadcast to every admin. notification-svc does not own accounts, so any positive id "
+            "is accepted; the gateway delivers `notification:new` only to the sockets of that user if they are "
+            "an admin, and only that admin sees it in their list."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        # Optional fields typed without `| None`: an error then names `link`, not a union member of it.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in ("link", "target_user_id"))}
+        return data
+
+    @field_validator("target_user_id")
+    @classmethod
+    def _fits_bigint(cls, value: int | None) -> int | None:
+        if value is not None and value > MAX_DB_ID:
+            raise ValueError(f"must be at most {MAX_DB_ID}")
+        return value
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationData]
+    total: Count = Field(description="notifications matching the filters")
+    unread_count: Count = Field(description="unread (by the caller) among those matching the filters")
+    page: Id
+    page_size: Id
+
+
+class UnreadCount(BaseModel):
+    unread_count: Count
+
+
+class ReadAllResult(BaseModel):
+    updated: Count = Field(description="notifications that were unread and are now read")
+
+
+class AlertRequest(_Body):
+    level: AlertLevel
+    title: Title
+    message: Content
+
+
+class MaintenanceRequest(_Body):
+    title: Title
+    message: Content
+    starts_at: BeijingDatetime
+    ends_at: BeijingDatetime
+    audience: MaintenanceAudience = Field(
+        "admins", description="`admins`: admins only; `all`: admins and every connected end user"
+    )
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, value: Any, info: ValidationInfo) -> Any:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and value <= starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return value
+
+
+class StatusRequest(_Body):
+    component: ShortText
+    status: ComponentStatus
+    message: Content
+
+
+class StatusList(BaseModel):
+    items: list[StatusData]
+
+
+class AlertPage(BaseModel):
+    items: list[AlertData]
+    total: Count
+    page: Id
+    page_size: Id
+
+
+class MaintenancePage(BaseModel):
+    items: list[MaintenanceData]
+    total: Count
+    page: Id
+    page_size: Id
+
+
+async def _create_once(
+    sessions: async_sessionmaker[AsyncSession], admin: Principal, key: str | None, operation: str,
+    body: BaseModel, create: Callable[[AsyncSession], Awaitable[BaseModel]],
+) -> dict[str, Any]:
+    async def created() -> tuple[int, Any]:
+        return status.HTTP_201_CREATED, (await create(session)).model_dump(mode="json")
+
+    async with sessions.begin() as session:
+        _, answer = await run_once(
+            session, idempotency_keys, user_id=admin.user_id, key=key,
+            request_fingerprint=fingerprint(operation, body.model_dump(mode="json")), create=created,
+        )
+    return answer
+
+
+# --- notifications ---
+
+router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
+
+
+@router.post(
+    "/send", status_code=status.HTTP_201_CREATED, response_model=NotificationData,
+    description=(
+        "Admins only. With `target_user_id` the notification is for that admin (event `notification.created`, "
+        "pushed by the gateway as `notification:new` to that admin's sockets); without it, for every admin "
+        "(pushed as `notification:broadcast`). notification-svc does not own accounts: it accepts any positive "
+        "`target_user_id`, and the gateway delivers only if that user is an admin."
+    ),
+)
+async def send(
+    body: SendNotificationRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+) -> Any:
+    new = notifications.NewNotification(**body.model_dump())
+    answer = await _create_once(
+        sessions, admin, idempotency_key, "notification.send", body,
+        lambda session: notifications.send(session, admin, new),
+    )
+    log.info("notification sent", extra={"notification_id": answer["notification_id"], "by": admin.user_id})
+    return answer
+
+
+@router.get("", response_model=NotificationPage,
+            description="The caller's notifications (targeted to them and broadcasts), newest first, each with "
+                        "the caller's own `is_read`.")
+async def list_notifications(
+    admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20,
+    unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,  # noqa: A002
+) -> NotificationPage:
+    async with sessions.begin() as session:
+        result = await notifications.list_mine(
+            session, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
+        )
+    return NotificationPage(items=result.items, total=result.total, unread_count=result.unread_count, page=page,
+                            page_size=page_size)
+
+
+@router.get("/unread-count", response_model=UnreadCount)
+async def unread_count(admin: CurrentAdmin, sessions: Sessions) -> UnreadCount:
+    async with sessions.begin() as session:
+        return UnreadCount(unread_count=await notifications.unread_count(session, admin))
+
+
+@router.post("/read-all", response_model=ReadAllResult,
+             description="Marks every unread notification of the caller read; emits "
+                         "`notification.read_state_changed` (ids in pieces of at most 1000) if any changed.")
+async def read_all(admin: CurrentAdmin, sessions: Sessions) -> ReadAllResult:
+    async with sessions.begin() as session:
+        return ReadAllResult(updated=await notifications.mark_all_read(session, admin))
+
+
+@router.get("/{notification_id}", response_model=NotificationData)
+async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions) -> Any:
+    async with sessions.begin() as session:
+        return await notifications.get_mine(session, admin, notification_id)
+
+
+@router.post("/{notification_id}/read", response_model=NotificationUpdateData,
+             description="Idempotent: reading an already read notification answers the same and emits nothing. "
+                         "404 when the notification does not exist or is targeted to another admin.")
+async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions) -> NotificationUpdateData:
+    async with sessions.begin() as session:
+        await notifications.mark_read(session, admin, notification_id)
+    return NotificationUpdateData(notification_id=notification_id, is_read=True)
+
+
+@router.post("/{notification_id}/unread", response_model=NotificationUpdateData,
+             description="Idempotent, the reverse of `/read`.")
+async def mark_unread(
+    notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions
+) -> NotificationUpdateData:
+    async with sessions.begin() as session:
+        await notifications.mark_unread(session, admin, notification_id)
+    return NotificationUpdateData(notification_id=notification_id, is_read=False)
+
+
+# --- system messages ---
+
+system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
+
+
+@system_router.post("/alerts", status_code=status.HTTP_201_CREATED, response_model=AlertData,
+                    description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
+async def raise_alert(
+    body: AlertRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+) -> Any:
+    new = system.NewAlert(**body.model_dump())
+    return await _create_once(sessions, admin, idempotency_key, "system.alert", body,
+                              lambda session: system.raise_alert(session, admin, new))
+
+
+@system_router.get("/alerts", response_model=AlertPage, description="Alerts, newest first.")
+async def list_alerts(admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20) -> AlertPage:
+    async with sessions.begin() as session:
+        items, total = await system.list_alerts(session, admin, page=page, page_size=page_size)
+    return AlertPage(items=items, total=total, page=page, page_size=page_size)
+
+
+@system_router.post(
+    "/maintenance", status_code=status.HTTP_201_CREATED, response_model=MaintenanceData,
+    description=(
+        "Admins only. Event `system.maintenance_scheduled` -> `system:maintenance`. Audience `admins`: every "
+        "admin; audience `all`: every admin and every end user (maintenance is the one system message end users "
+        "receive; alerts and status changes reach admins only)."
+    ),
+)
+async def schedule_maintenance(
+    body: MaintenanceRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+) -> Any:
+    new = system.NewMaintenance(**dict(body))
+    return await _create_once(sessions, admin, idempotency_key, "system.maintenance", body,
+                              lambda session: system.schedule_maintenance(session, admin, new))
+
+
+@system_router.get("/maintenance", response_model=MaintenancePage, description="Maintenance windows, newest first.")
+async def list_maintenance(
+    admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20
+) -> MaintenancePage:
+    async with sessions.begin() as session:
+        items, total = await system.list_maintenance(session, admin, page=page, page_size=page_size)
+    return MaintenancePage(items=items, total=total, page=page, page_size=page_size)
+
+
+@system_router.post("/status", status_code=status.HTTP_201_CREATED, response_model=StatusData,
+                    description="Admins only. Records a component's status; event `system.status_changed` -> "
+                                "`system:status_change` to every admin.")
+async def change_status(
+    body: StatusRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+) -> Any:
+    new = system.NewStatus(**body.model_dump())
+    return await _create_once(sessions, admin, idempotency_key, "system.status", body,
+                              lambda session: system.change_status(session, admin, new))
+
+
+@system_router.get("/status", response_model=StatusList,
+                   description="The latest status of every component that reported one, by component name.")
+async def current_status(admin: CurrentAdmin, sessions: Sessions) -> StatusList:
+    async with sessions.begin() as session:
+        return StatusList(items=await system.current_status(session, admin))
+
+
+# --- errors ---
+
+_HTTP_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409}
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    http_status = _HTTP_STATUS.get(exc.code, 422)
+    return error_response(http_status, exc.code if http_status != 422 else "validation_error", exc.message)
+
+
+def install_routes(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error_handler)
+    app.include_router(router)
+    app.include_router(system_router)

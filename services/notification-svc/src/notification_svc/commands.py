@@ -1,0 +1,39 @@
+"""Commands notification-svc answers for the gateway (``servicekit.commands``): ``notification.mark_read``,
+carried out by the same use case as ``POST /api/v4/notifications/{id}/read``, as the command's principal."""
+
+from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage
+from contracts.identity import Principal
+from contracts.socketio.client import MarkReadPayload
+from contracts.socketio.payloads import NotificationUpdateData
+from aio_pika.abc import AbstractRobustConnection
+from servicekit.amqp import Publisher
+from servicekit.commands import CommandFailed, serve_commands
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notification_svc import notifications
+from notification_svc.domain import DomainError
+
+SERVICE = "notification-svc"
+
+
+def map_error(exc: Exception) -> CommandFailed | None:
+    if isinstance(exc, DomainError):
+        return CommandFailed(exc.code, exc.message)
+    return None
+
+
+def handlers(sessions: async_sessionmaker[AsyncSession]):  # noqa: ANN201 - Mapping[CommandName, CommandHandler]
+    async def mark_read(principal: Principal, payload: MarkReadPayload, command: CommandMessage) -> NotificationUpdateData:
+        async with sessions.begin() as session:
+            await notifications.mark_read(session, principal, payload.notification_id,
+                                          correlation_id=str(command.command_id))
+        return NotificationUpdateData(notification_id=payload.notification_id, is_read=True)
+
+    return {NOTIFICATION_MARK_READ: mark_read}
+
+
+def command_server(sessions: async_sessionmaker[AsyncSession]):  # noqa: ANN201 - a Broker on_connect hook
+    async def on_connect(connection: AbstractRobustConnection, publisher: Publisher) -> None:
+        await serve_commands(connection, publisher, service=SERVICE, handlers=handlers(sessions), map_error=map_error)
+
+    return on_connect

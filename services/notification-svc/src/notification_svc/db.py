@@ -1,0 +1,98 @@
+"""Schema `notification`: notifications, each admin's read state, system messages, outbox, idempotency keys.
+
+Read state is one row per (notification, admin) that has read it; a broadcast (``target_user_id`` null) has no
+row until someone reads it, so it stays unread for every other admin. Ids grow with creation, so "newest first"
+is ``ORDER BY id DESC``:
+- ``ix_notifications_target`` (target_user_id, id) and the partial ``ix_notifications_broadcast`` (id) WHERE
+  target_user_id IS NULL give an admin's two streams (targeted to them, broadcasts) already in id order, so a
+  page is a merge of two backward index scans that stops after ``page * page_size`` rows;
+- ``ix_notification_reads_user`` (user_id, notification_id) answers "which of these has this admin read" for the
+  unread count's anti-join without touching other admins' rows.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy import text as sql
+from servicekit.idempotency import idempotency_table
+from servicekit.outbox import outbox_table
+
+SCHEMA = "notification"
+
+metadata = MetaData(schema=SCHEMA)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("type", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("link", Text),
+    Column("target_user_id", BigInteger, comment="null: for every admin (broadcast)"),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("type IN ('system', 'user', 'order', 'alert')", name="notifications_type_check"),
+)
+Index("ix_notifications_target", notifications.c.target_user_id, notifications.c.id)
+Index("ix_notifications_broadcast", notifications.c.id, postgresql_where=sql("target_user_id IS NULL"))
+
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column("notification_id", BigInteger, ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("notification_id", "user_id"),
+)
+Index("ix_notification_reads_user", notification_reads.c.user_id, notification_reads.c.notification_id)
+
+system_alerts = Table(
+    "system_alerts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("level", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+system_maintenance = Table(
+    "system_maintenance",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("audience", Text, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("ends_at > starts_at", name="system_maintenance_window_check"),
+)
+
+system_status_changes = Table(
+    "system_status_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("component", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("ix_system_status_changes_component", system_status_changes.c.component, system_status_changes.c.id)
+
+outbox = outbox_table(metadata, SCHEMA)
+idempotency_keys = idempotency_table(metadata, SCHEMA)

@@ -1,0 +1,186 @@
+"""Notification use cases. Each runs inside the caller's transaction (``AsyncSession.begin()``), writes its
+state change and its event (events.py -> outbox) together, and is shared by the REST routes and the
+``notification.mark_read`` command so both act exactly alike."""
+
+from dataclasses import dataclass
+
+from contracts.identity import Principal
+from contracts.socketio.payloads import NotificationData, NotificationType
+from sqlalchemy import BigInteger, and_, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notification_svc import events
+from notification_svc.db import notification_reads as reads
+from notification_svc.db import notifications as n
+from notification_svc.domain import NotificationNotFound, is_visible_to, require_admin, require_db_id
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    type: NotificationType
+    title: str
+    content: str
+    link: str | None = None
+    target_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[NotificationData]
+    total: int
+    unread_count: int
+
+
+async def send(
+    session: AsyncSession, sender: Principal, new: NewNotification, *, correlation_id: str | None = None
+) -> NotificationData:
+    require_admin(sender)
+    row = (
+        await session.execute(
+            n.insert()
+            .values(type=new.type, title=new.title, content=new.content, link=new.link,
+                    target_user_id=new.target_user_id, created_by=sender.user_id)
+            .returning(n.c.id, n.c.created_at)
+        )
+    ).one()
+    notification = NotificationData(
+        notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
+        created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
+    )
+    await events.notification_created(session, notification, correlation_id=correlation_id)
+    return notification
+
+
+def _mine(admin_id: int, type_: str | None, unread_only: bool):  # noqa: ANN202 - a SQLAlchemy subquery
+    """The admin's notifications with their own read time: targeted to them UNION ALL broadcasts, each half
+    served by its own index in id order (db.py)."""
+
+    def half(condition):  # noqa: ANN001, ANN202
+        mine_read = and_(reads.c.notification_id == n.c.id, reads.c.user_id == admin_id)
+        query = (
+            select(n, reads.c.read_at)
+            .select_from(n.outerjoin(reads, mine_read))
+            .where(condition)
+        )
+        if type_ is not None:
+            query = query.where(n.c.type == type_)
+        if unread_only:
+            query = query.where(reads.c.read_at.is_(None))
+        return query
+
+    return union_all(half(n.c.target_user_id == admin_id), half(n.c.target_user_id.is_(None))).subquery("mine")
+
+
+def _data(row) -> NotificationData:  # noqa: ANN001
+    return NotificationData(
+        notification_id=row.id, type=row.type, title=row.title, content=row.content, link=row.link,
+        created_at=row.created_at, is_read=row.read_at is not None, target_user_id=row.target_user_id,
+    )
+
+
+async def list_mine(
+    session: AsyncSession, admin: Principal, *, page: int, page_size: int, unread_only: bool = False,
+    type_: str | None = None,
+) -> Page:
+    """Newest first. ``total`` counts what matches the filters, ``unread_count`` the unread among them."""
+    require_admin(admin)
+    mine = _mine(admin.user_id, type_, unread_only)
+    rows = (
+        await session.execute(
+            select(mine).order_by(mine.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
+        )
+    ).all()
+    total, unread = (
+        await session.execute(
+            select(func.count(), func.count().filter(mine.c.read_at.is_(None))).select_from(mine)
+        )
+    ).one()
+    return Page(items=[_data(r) for r in rows], total=total, unread_count=unread)
+
+
+async def get_mine(session: AsyncSession, admin: Principal, notification_id: int) -> NotificationData:
+    require_admin(admin)
+    require_db_id(notification_id)
+    mine_read = and_(reads.c.notification_id == n.c.id, reads.c.user_id == admin.user_id)
+    row = (
+        await session.execute(
+            select(n, reads.c.read_at).select_from(n.outerjoin(reads, mine_read)).where(n.c.id == notification_id)
+        )
+    ).one_or_none()
+    if row is None or not is_visible_to(row.target_user_id, admin.user_id):
+        raise NotificationNotFound(notification_id)
+    return _data(row)
+
+
+async def unread_count(session: AsyncSession, admin: Principal) -> int:
+    require_admin(admin)
+    mine = _mine(admin.user_id, None, unread_only=True)
+    return (await session.execute(select(func.count()).select_from(mine))).scalar_one()
+
+
+async def _require_visible(session: AsyncSession, admin: Principal, notification_id: int) -> None:
+    require_admin(admin)
+    require_db_id(notification_id)
+    target = (
+        await session.execute(select(n.c.id, n.c.target_user_id).where(n.c.id == notification_id))
+    ).one_or_none()
+    if target is None or not is_visible_to(target.target_user_id, admin.user_id):
+        raise NotificationNotFound(notification_id)
+
+
+async def mark_read(
+    session: AsyncSession, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+) -> bool:
+    """Mark one notification read for ``admin``; True if that changed anything (then one event is written).
+    Reading an already read notification is a no-op: no second event."""
+    await _require_visible(session, admin, notification_id)
+    inserted = (
+        await session.execute(
+            insert(reads)
+            .values(notification_id=notification_id, user_id=admin.user_id)
+            .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
+            .returning(reads.c.notification_id)
+        )
+    ).scalar_one_or_none()
+    if inserted is None:
+        return False
+    await events.read_state_changed(session, admin.user_id, [notification_id], is_read=True,
+                                    correlation_id=correlation_id)
+    return True
+
+
+async def mark_unread(
+    session: AsyncSession, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+) -> bool:
+    await _require_visible(session, admin, notification_id)
+    deleted = (
+        await session.execute(
+            reads.delete()
+            .where(reads.c.notification_id == notification_id, reads.c.user_id == admin.user_id)
+            .returning(reads.c.notification_id)
+        )
+    ).scalar_one_or_none()
+    if deleted is None:
+        return False
+    await events.read_state_changed(session, admin.user_id, [notification_id], is_read=False,
+                                    correlation_id=correlation_id)
+    return True
+
+
+async def mark_all_read(session: AsyncSession, admin: Principal, *, correlation_id: str | None = None) -> int:
+    """Mark every unread notification of ``admin`` read; returns how many changed (events chunked)."""
+    require_admin(admin)
+    mine = _mine(admin.user_id, None, unread_only=True)
+    changed = (
+        await session.execute(
+            insert(reads)
+            .from_select(["notification_id", "user_id"], select(mine.c.id, literal(admin.user_id, BigInteger)))
+            .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
+            .returning(reads.c.notification_id)
+        )
+    ).scalars().all()
+    if changed:
+        await events.read_state_changed(session, admin.user_id, list(changed), is_read=True,
+                                        correlation_id=correlation_id)
+    return len(changed)

@@ -1,0 +1,139 @@
+"""System messages: alerts, maintenance windows, component status. Each is stored (it gets an id and can be
+listed later) and announced by one event in the same transaction.
+
+Who hears what (the gateway maps the events): alerts and status changes reach every admin; a maintenance
+window with ``audience == "all"`` reaches end users too, with ``"admins"`` only admins.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.identity import Principal
+from contracts.socketio.system import AlertData, AlertLevel, ComponentStatus, MaintenanceAudience, MaintenanceData, StatusData
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notification_svc import events
+from notification_svc.db import system_alerts as alerts
+from notification_svc.db import system_maintenance as maintenance
+from notification_svc.db import system_status_changes as statuses
+from notification_svc.domain import require_admin
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    level: AlertLevel
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NewMaintenance:
+    title: str
+    message: str
+    starts_at: datetime
+    ends_at: datetime
+    audience: MaintenanceAudience
+
+
+@dataclass(frozen=True)
+class NewStatus:
+    component: str
+    status: ComponentStatus
+    message: str
+
+
+def _alert(row) -> AlertData:  # noqa: ANN001
+    return AlertData(alert_id=row.id, level=row.level, title=row.title, message=row.message, created_at=row.created_at)
+
+
+def _maintenance(row) -> MaintenanceData:  # noqa: ANN001
+    return MaintenanceData(
+        maintenance_id=row.id, title=row.title, message=row.message, starts_at=row.starts_at, ends_at=row.ends_at,
+        audience=row.audience,
+    )
+
+
+def _status(row) -> StatusData:  # noqa: ANN001
+    return StatusData(component=row.component, status=row.status, message=row.message, changed_at=row.changed_at)
+
+
+async def raise_alert(
+    session: AsyncSession, admin: Principal, new: NewAlert, *, correlation_id: str | None = None
+) -> AlertData:
+    require_admin(admin)
+    row = (
+        await session.execute(
+            alerts.insert().values(level=new.level, title=new.title, message=new.message, created_by=admin.user_id)
+            .returning(alerts)
+        )
+    ).one()
+    alert = _alert(row)
+    await events.alert_raised(session, alert, correlation_id=correlation_id)
+    return alert
+
+
+async def schedule_maintenance(
+    session: AsyncSession, admin: Principal, new: NewMaintenance, *, correlation_id: str | None = None
+) -> MaintenanceData:
+    require_admin(admin)
+    row = (
+        await session.execute(
+            maintenance.insert()
+            .values(title=new.title, message=new.message, starts_at=new.starts_at, ends_at=new.ends_at,
+                    audience=new.audience, created_by=admin.user_id)
+            .returning(maintenance)
+        )
+    ).one()
+    window = _maintenance(row)
+    await events.maintenance_scheduled(session, window, correlation_id=correlation_id)
+    return window
+
+
+async def change_status(
+    session: AsyncSession, admin: Principal, new: NewStatus, *, correlation_id: str | None = None
+) -> StatusData:
+    require_admin(admin)
+    row = (
+        await session.execute(
+            statuses.insert()
+            .values(component=new.component, status=new.status, message=new.message, created_by=admin.user_id)
+            .returning(statuses)
+        )
+    ).one()
+    status = _status(row)
+    await events.status_changed(session, status, correlation_id=correlation_id)
+    return status
+
+
+async def current_status(session: AsyncSession, admin: Principal) -> list[StatusData]:
+    """The latest status of every component that ever reported one, by component name."""
+    require_admin(admin)
+    latest = (
+        select(statuses)
+        .distinct(statuses.c.component)
+        .order_by(statuses.c.component, statuses.c.id.desc())
+    )
+    return [_status(row) for row in (await session.execute(latest)).all()]
+
+
+async def _page(session: AsyncSession, table: Table, page: int, page_size: int) -> tuple[list, int]:
+    rows = (
+        await session.execute(select(table).order_by(table.c.id.desc()).limit(page_size).offset((page - 1) * page_size))
+    ).all()
+    total = (await session.execute(select(func.count()).select_from(table))).scalar_one()
+    return rows, total
+
+
+async def list_alerts(session: AsyncSession, admin: Principal, *, page: int, page_size: int) -> tuple[list[AlertData], int]:
+    require_admin(admin)
+    rows, total = await _page(session, alerts, page, page_size)
+    return [_alert(r) for r in rows], total
+
+
+async def list_maintenance(
+    session: AsyncSession, admin: Principal, *, page: int, page_size: int
+) -> tuple[list[MaintenanceData], int]:
+    require_admin(admin)
+    rows, total = await _page(session, maintenance, page, page_size)
+    return [_maintenance(r) for r in rows], total
