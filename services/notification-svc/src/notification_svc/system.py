@@ -11,6 +11,7 @@ from datetime import datetime
 from contracts.identity import Principal
 from contracts.socketio.system import AlertData, AlertLevel, ComponentStatus, MaintenanceAudience, MaintenanceData, StatusData
 from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification_svc import events
@@ -111,7 +112,7 @@ async def current_status(session: AsyncSession, admin: Principal) -> list[Status
     require_admin(admin)
     latest = (
         select(statuses)
-        .distinct(statuses.c.component)
+        .ext(distinct_on(statuses.c.component))
         .order_by(statuses.c.component, statuses.c.id.desc())
     )
     return [_status(row) for row in (await session.execute(latest)).all()]
