@@ -1,0 +1,137 @@
+#!/bin/sh
+# The edge (nginx on :3000): renders edge/nginx.conf.template into a run directory and runs nginx in the
+# foreground with that config, its own pid, logs and temp paths (nothing under /etc/nginx or /var is used).
+#
+#   sh edge/edge.sh render     write <run dir>/nginx.conf and <run dir>/health.json, check them (nginx -t)
+#   sh edge/edge.sh start      render, then exec nginx in the foreground (Procfile, tests, docker compose)
+#
+# POSIX sh + awk only, so the same script runs on the machine and in the official nginx image.
+# Settings (environment; defaults = the local run of docs/ARCHITECTURE.md):
+#   EDGE_LISTEN            127.0.0.1:3000        what nginx listens on ("3000" = every interface)
+#   EDGE_AUTH              127.0.0.1:8001        auth-svc
+#   EDGE_NOTIFICATION      127.0.0.1:8002        notification-svc
+#   EDGE_CHAT              127.0.0.1:8003        chat-svc
+#   EDGE_GATEWAYS          127.0.0.1:8010        realtime gateways, space-separated ("127.0.0.1:8010 127.0.0.1:8011")
+#   EDGE_WEB_ROOT          <repo>/web            static pages (admin/, h5/, js/, css/)
+#   EDGE_VENDOR_DIR        <web root>/node_modules/socket.io-client/dist   served at /vendor/
+#   EDGE_RUN_DIR           <repo>/.run/edge      rendered config, pid, logs, temp files
+#   EDGE_RESOLVER          (empty)               a DNS server for upstream names (compose: 127.0.0.11)
+#   EDGE_ERROR_LOG         <run dir>/error.log   "stderr" sends it to the terminal (containers)
+#   EDGE_ACCESS_LOG        <run dir>/access.log  "off" or "/dev/stdout" work too
+#   NGINX                  nginx (or /usr/sbin/nginx)
+set -eu
+
+EDGE_DIR="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$EDGE_DIR/.." && pwd)"
+LISTEN="${EDGE_LISTEN:-127.0.0.1:3000}"
+AUTH="${EDGE_AUTH:-127.0.0.1:8001}"
+NOTIFICATION="${EDGE_NOTIFICATION:-127.0.0.1:8002}"
+CHAT="${EDGE_CHAT:-127.0.0.1:8003}"
+GATEWAYS="${EDGE_GATEWAYS:-127.0.0.1:8010}"
+WEB_ROOT="${EDGE_WEB_ROOT:-$ROOT/web}"
+VENDOR_DIR="${EDGE_VENDOR_DIR:-$WEB_ROOT/node_modules/socket.io-client/dist}"
+RUN_DIR="${EDGE_RUN_DIR:-$ROOT/.run/edge}"
+RESOLVER="${EDGE_RESOLVER:-}"
+ERROR_LOG="${EDGE_ERROR_LOG:-$RUN_DIR/error.log}"
+ACCESS_LOG="${EDGE_ACCESS_LOG:-$RUN_DIR/access.log}"
+
+find_nginx() {
+  if [ -n "${NGINX:-}" ]; then echo "$NGINX"; return; fi
+  for candidate in nginx /usr/sbin/nginx; do
+    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return; fi
+  done
+  echo "edge: nginx is not installed (Debian: apt-get install nginx; scripts/run installs it)" >&2
+  exit 1
+}
+
+render() {
+  [ -f "$VENDOR_DIR/socket.io.esm.min.js" ] || {
+    echo "edge: $VENDOR_DIR/socket.io.esm.min.js is missing: run 'npm ci' in web/ (scripts/run does)" >&2
+    exit 1
+  }
+  mkdir -p "$RUN_DIR/tmp"
+  case "$ERROR_LOG" in stderr) ERROR_LOG=stderr ;; esac
+  user_line=""
+  # Workers of a root master run as `nobody`, which may not traverse a private run directory; the edge only
+  # reads static files and proxies, so under root it keeps root's identity only when asked to.
+  if [ "$(id -u)" = 0 ] && [ "${EDGE_WORKER_USER:-}" != "" ]; then user_line="user ${EDGE_WORKER_USER};"; fi
+  resolver_line=""
+  [ -z "$RESOLVER" ] || resolver_line="resolver $RESOLVER valid=10s;"
+
+  # One `server` line per gateway; health: the first is "realtime-gateway", others "realtime-gateway-2"...
+  servers=""
+  health_locations=""
+  health_entries=""
+  i=0
+  for gw in $GATEWAYS; do
+    i=$((i + 1))
+    name="realtime-gateway"; [ "$i" = 1 ] || name="realtime-gateway-$i"
+    servers="${servers}        server $gw max_fails=1 fail_timeout=5s;
+"
+    health_locations="${health_locations}        location = /_health/$name {
+            internal;
+            proxy_pass http://$gw/health;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 3s;
+        }
+"
+    health_entries="${health_entries},\"$name\":<!--# include virtual=\"/_health/$name\" stub=\"down\" -->"
+  done
+  [ "$i" -gt 0 ] || { echo "edge: EDGE_GATEWAYS is empty" >&2; exit 1; }
+
+  awk -v run_dir="$RUN_DIR" -v error_log="$ERROR_LOG" -v access_log="$ACCESS_LOG" -v user_line="$user_line" \
+      -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
+      -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
+      -v gateway_servers="$servers" -v gateway_health="$health_locations" '
+    function put(line, key, value,    out, at) {
+      out = ""
+      while ((at = index(line, "{{" key "}}")) > 0) {
+        out = out substr(line, 1, at - 1) value
+        line = substr(line, at + length(key) + 4)
+      }
+      return out line
+    }
+    {
+      if ($0 ~ /^\{\{GATEWAY_SERVERS\}\}$/) { printf "%s", gateway_servers; next }
+      if ($0 ~ /^\{\{GATEWAY_HEALTH_LOCATIONS\}\}$/) { printf "%s", gateway_health; next }
+      line = $0
+      line = put(line, "RUN_DIR", run_dir);       line = put(line, "ERROR_LOG", error_log)
+      line = put(line, "ACCESS_LOG", access_log); line = put(line, "USER_LINE", user_line)
+      line = put(line, "RESOLVER_LINE", resolver_line)
+      line = put(line, "AUTH_ADDR", auth);        line = put(line, "NOTIFICATION_ADDR", notification)
+      line = put(line, "CHAT_ADDR", chat);        line = put(line, "LISTEN", listen)
+      line = put(line, "WEB_ROOT", web_root);     line = put(line, "VENDOR_DIR", vendor_dir)
+      print line
+    }' "$EDGE_DIR/nginx.conf.template" >"$RUN_DIR/nginx.conf.new"
+  if grep -n '{{' "$RUN_DIR/nginx.conf.new" >&2; then echo "edge: unrendered placeholders (above)" >&2; exit 1; fi
+
+  # /health: SSI includes; "down" is the stub shown for a service that does not answer.
+  printf '%s' '<!--# block name="down" -->{"status":"unreachable"}<!--# endblock -->' >"$RUN_DIR/health.json"
+  printf '{"edge":"ok","auth-svc":<!--# include virtual="/_health/auth-svc" stub="down" -->' >>"$RUN_DIR/health.json"
+  printf ',"notification-svc":<!--# include virtual="/_health/notification-svc" stub="down" -->' >>"$RUN_DIR/health.json"
+  printf ',"chat-svc":<!--# include virtual="/_health/chat-svc" stub="down" -->%s}\n' "$health_entries" >>"$RUN_DIR/health.json"
+
+  mv "$RUN_DIR/nginx.conf.new" "$RUN_DIR/nginx.conf"
+  "$(find_nginx)" -q -t -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$(errlog_path)" \
+    || { echo "edge: nginx -t refused $RUN_DIR/nginx.conf" >&2; exit 1; }
+}
+
+errlog_path() {  # nginx -e takes a file ("stderr" is accepted too)
+  if [ "$ERROR_LOG" = stderr ]; then echo stderr; else echo "$ERROR_LOG"; fi
+}
+
+case "${1:-start}" in
+  render)
+    render
+    echo "edge: rendered $RUN_DIR/nginx.conf (listen $LISTEN; gateways: $GATEWAYS)"
+    ;;
+  start)
+    render
+    echo "edge: nginx on $LISTEN -> auth $AUTH, notification $NOTIFICATION, chat $CHAT, gateways $GATEWAYS; logs in $RUN_DIR"
+    exec "$(find_nginx)" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$(errlog_path)" -g 'daemon off;'
+    ;;
+  *)
+    echo "usage: $0 [render|start]" >&2
+    exit 2
+    ;;
+esac
