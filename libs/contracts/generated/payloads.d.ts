@@ -85,6 +85,13 @@ export interface ChatSessionUpdated {
   session: SessionData;
 }
 
+/** ``gateway.chat_typing``: a gateway relays one ``chat:typing`` to every gateway (non-persistent, never stored), because the recipient may be connected to another one. Only gateways consume it. */
+export interface ChatTypingRelayed {
+  typing: TypingData;
+  /** > 0 */
+  recipient_id: number;
+}
+
 /** One command on behalf of ``principal``; ``payload`` validates against ``COMMAND_PAYLOADS[command]``. */
 export interface CommandMessage {
   command_id: string;

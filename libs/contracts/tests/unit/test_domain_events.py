@@ -59,6 +59,9 @@ PAYLOADS = {
     r.PRESENCE_GATEWAY_HEARTBEAT: {
         "gateway_id": "gw-1", "admins": {"4": 2, "9": 1}, "at": T, "ttl_seconds": 30,
     },  # fmt: skip
+    r.GATEWAY_CHAT_TYPING: {
+        "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
+    },  # fmt: skip
 }
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, Strict
 
 from contracts.fields import Count, Flag, Id, Outbound, ShortText
-from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
+from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData, TypingData
 from contracts.socketio.system import AlertData, MaintenanceData, StatusData
 from contracts.time import BeijingDatetime
 
@@ -89,3 +89,11 @@ class GatewayHeartbeat(Outbound):
     admins: dict[Annotated[int, Field(gt=0)], Count]
     at: BeijingDatetime
     ttl_seconds: Annotated[int, Strict(), Field(gt=0, le=3600)]
+
+
+class ChatTypingRelayed(Outbound):
+    """``gateway.chat_typing``: a gateway relays one ``chat:typing`` to every gateway (non-persistent, never
+    stored), because the recipient may be connected to another one. Only gateways consume it."""
+
+    typing: TypingData
+    recipient_id: Id

@@ -24,6 +24,7 @@ CHAT_SESSION_UPDATED = "chat.session_updated"
 CHAT_SESSION_ASSIGNED = "chat.session_assigned"
 PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
+GATEWAY_CHAT_TYPING = "gateway.chat_typing"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_SESSION_ASSIGNED, _C, p.ChatSessionAssigned),
         DomainEventSpec(PRESENCE_ADMIN_CONNECTIONS_CHANGED, _P, p.AdminConnectionsChanged),
         DomainEventSpec(PRESENCE_GATEWAY_HEARTBEAT, _P, p.GatewayHeartbeat),
+        DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

@@ -5,6 +5,7 @@ from typing import Literal
 NOTIFICATION_EVENTS_EXCHANGE = "notification.events"
 CHAT_EVENTS_EXCHANGE = "chat.events"
 PRESENCE_EXCHANGE = "gateway.presence"
+"""What gateways publish: presence for chat-svc, and transient relays between gateways (``gateway.*``)."""
 COMMANDS_EXCHANGE = "platform.commands"
 DEAD_LETTER_EXCHANGE = "platform.dlx"
 
