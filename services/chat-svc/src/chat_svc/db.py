@@ -1,6 +1,8 @@
 """Schema `chat`: sessions, messages, what the gateways say about admin presence, and the service's plumbing
 tables (outbox, idempotency keys, processed events). Migrations: chat_svc/alembic (0001 mirrors this file)."""
 
+from servicekit.idempotency import idempotency_table
+from servicekit.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -19,8 +21,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from servicekit.idempotency import idempotency_table
-from servicekit.outbox import outbox_table
 
 SCHEMA = "chat"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from contracts.identity import Principal
@@ -17,7 +17,7 @@ SessionStatus = Literal["waiting", "active", "closed"]
 OPEN_STATUSES: tuple[SessionStatus, ...] = ("waiting", "active")
 MAX_DB_ID = 2**63 - 1
 """Ids are PostgreSQL bigints: a larger id names nothing (404), it is not a server error."""
-_NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- errors ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from contracts.events.registry import (
     CHAT_SESSION_UPDATED,
     new_envelope,
 )
-from contracts.socketio.payloads import AssignmentReason, AssignmentData, ChatMessageData, SessionData
+from contracts.socketio.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
 from pydantic import BaseModel
 from servicekit.outbox import enqueue
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -19,6 +19,8 @@ import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
+from chat_svc.main import create_app
+from chat_svc.settings import Settings
 from contracts.events.envelope import EventEnvelope
 from contracts.events.payloads import AdminConnectionsChanged, GatewayHeartbeat
 from contracts.events.registry import (
@@ -34,9 +36,6 @@ from servicekit.amqp import Publisher, connect, declare_exchanges
 from servicekit.commands import CommandClient
 from servicekit.testing_tokens import TokenMint
 from sqlalchemy import text
-
-from chat_svc.main import create_app
-from chat_svc.settings import Settings
 
 BASE = "/api/v4/customer-service"
 MINT = TokenMint()

@@ -14,6 +14,7 @@ from contracts.events.registry import (
     new_envelope,
 )
 from contracts.time import now_beijing
+from sqlalchemy import text
 
 from .conftest import BASE, admin_headers, new_id
 
@@ -101,8 +102,6 @@ async def test_an_expired_gateway_takes_its_admins_offline(make_stack):
     await stack.heartbeat("gw-alive", {B: 1}, ttl_seconds=30)
     assert (await stack.session(second))["admin_id"] == B
     async with stack.app.state.engine.connect() as conn:
-        from sqlalchemy import text
-
         gateways = set((await conn.execute(text("SELECT gateway_id FROM chat.gateways"))).scalars())
     assert gateways == {"gw-alive"}  # the sweep forgot the dead ones
 

@@ -257,3 +257,13 @@ async def test_health_reports_database_broker_and_relay(stack):
     response = await stack.client.get("/health")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "broker": "ok", "outbox_relay": "ok"}
+
+
+async def test_a_message_retried_with_the_same_idempotency_key_is_posted_once(stack, user_id):
+    session_id = (await stack.open_session(user_id))["session_id"]
+    headers = {**user_headers(user_id), "Idempotency-Key": "send-1"}
+    url = f"{BASE}/sessions/{session_id}/messages"
+    first = await stack.client.post(url, json={"content": "again"}, headers=headers)
+    retry = await stack.client.post(url, json={"content": "again"}, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 201) and retry.json() == first.json()
+    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=2)) == 2  # opening message + this one

@@ -1,10 +1,10 @@
 """Assignment rules: fewest active sessions under capacity, ties to the longest idle, queue by priority then age."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chat_svc.domain import AdminLoad, WaitingSession, choose_admin, plan_assignments, queue_order
 
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def waiting(session_id: int, priority: int, age_minutes: int) -> WaitingSession:

@@ -1,8 +1,7 @@
 import httpx
-from servicekit.testing_tokens import TokenMint
-
 from chat_svc.main import create_app
 from chat_svc.settings import Settings
+from servicekit.testing_tokens import TokenMint
 
 MINT = TokenMint()
 

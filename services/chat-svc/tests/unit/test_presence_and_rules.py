@@ -1,10 +1,8 @@
 """Presence (sum of sockets over live gateways) and who may do what to a session."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from contracts.identity import Principal
-
 from chat_svc.domain import (
     AdminLoad,
     Conflict,
@@ -19,8 +17,9 @@ from chat_svc.domain import (
     check_is_assigned_admin,
     online_admins,
 )
+from contracts.identity import Principal
 
-NOW = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
 LIVE, DEAD = NOW + timedelta(seconds=30), NOW - timedelta(seconds=1)
 USER = Principal(user_id=7, user_type="user", username="u7")
 OTHER_USER = Principal(user_id=8, user_type="user", username="u8")

@@ -6,8 +6,8 @@ Revises:
 Create Date: 2025-01-01
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
