@@ -1,55 +1,144 @@
-"""Builds the gateway: a python-socketio `AsyncServer` attached to an aiohttp app at `/socket.io`.
+"""Builds the gateway: a python-socketio `AsyncServer` on aiohttp at `/socket.io`, fed by RabbitMQ.
 
-Start: `python -m realtime_gateway --host 127.0.0.1 --port 8010`. Nothing connects at import time.
+Start: `python -m realtime_gateway --host 127.0.0.1 --port 8010`. Nothing connects at import time: the broker
+link, the consumer, the command client and presence start in the app's cleanup context.
 """
 
-from typing import Any
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import socketio
+from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
+from contracts.events.payloads import ChatTypingRelayed
+from contracts.events.registry import GATEWAY_CHAT_TYPING, new_envelope
+from contracts.events.topology import PRESENCE_EXCHANGE
+from contracts.socketio.events import CHAT_SEND_MESSAGE, CHAT_TYPING, NOTIFICATION_MARK_READ
+from servicekit.amqp import Publisher
+from servicekit.broker import Broker
+from servicekit.commands import CommandClient
+from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 
+from realtime_gateway.commands import Commands
+from realtime_gateway.compression import set_websocket_compression
+from realtime_gateway.connections import Connections
+from realtime_gateway.consumer import EventConsumer
+from realtime_gateway.dedup import RecentIds
+from realtime_gateway.emitter import Emitter
+from realtime_gateway.health import SERVICE_NAME, HealthSources, add_routes
+from realtime_gateway.metrics import Metrics
+from realtime_gateway.presence import Presence
+from realtime_gateway.ratelimit import PerSocketLimiter
 from realtime_gateway.settings import Settings
+from realtime_gateway.sockets import SocketHandlers
+from realtime_gateway.typing_relay import ParticipantsCache, TypingRelay
 
-SERVICE_NAME = "realtime-gateway"
-SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
-SETTINGS_KEY = web.AppKey("settings", Settings)
+log = logging.getLogger(__name__)
+
+__all__ = ["GATEWAY_KEY", "SERVICE_NAME", "Gateway", "create_app"]
+
+
+@dataclass
+class Gateway:
+    """Everything one app holds (tests reach it through `app[GATEWAY_KEY]`)."""
+
+    settings: Settings
+    gateway_id: str
+    sio: socketio.AsyncServer
+    broker: Broker
+    connections: Connections
+    presence: Presence
+    metrics: Metrics
+    verifier: JwksVerifier
+    owns_verifier: bool
+    command_client: CommandClient | None = field(default=None)
+
+
+GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins)
-
-    @sio.event
-    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
-        # Token verification (servicekit.jwt.JwksVerifier against settings.jwks_url) arrives with the gateway
-        # issue. Until then nobody can be authenticated, so every connection is refused rather than accepted
-        # as if it were.
-        raise socketio.exceptions.ConnectionRefusedError("unauthorized", {"code": "token_missing"})
-
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"]
+    )
+    set_websocket_compression(sio, settings.websocket_compression)
     return sio
 
 
-def connected_sockets(sio: socketio.AsyncServer, namespace: str = "/") -> int:
-    """Sockets that passed the connect handler and have not disconnected, as python-socketio's manager
-    records them (connections still in the connect handler or being refused are not counted)."""
-    manager = sio.manager
-    return sum(1 for sid, _ in manager.get_participants(namespace, None) if manager.is_connected(sid, namespace))
-
-
-async def health(request: web.Request) -> web.Response:
-    sio = request.app[SIO_KEY]
-    return web.json_response(
-        {"status": "ok", "service": SERVICE_NAME, "websocket": {"connected_sockets": connected_sockets(sio)}}
-    )
-
-
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
     settings = settings or Settings()
     configure_logging(SERVICE_NAME, settings.log_level)
-    app = web.Application()
-    app[SETTINGS_KEY] = settings
+    gateway_id = settings.resolved_gateway_id()
     sio = create_sio(settings)
+    connections = Connections()
+    metrics = Metrics(lambda: connections.sockets)
+    emitter = Emitter(sio, metrics)
+    participants = ParticipantsCache(settings.participants_cache_size)
+    consumer = EventConsumer(emitter, participants, RecentIds(settings.dedup_window), metrics)
+
+    async def start_command_client(connection: AbstractRobustConnection, publisher: Publisher) -> None:
+        client = CommandClient(connection, publisher, client_id=gateway_id, timeout=settings.command_timeout_seconds)
+        await client.start()
+        gateway.command_client = client
+
+    broker = Broker(
+        settings.amqp_url, name=gateway_id,
+        on_connect=[consumer.on_connect(gateway_id, settings.consumer_prefetch), start_command_client],
+    )
+    presence = Presence(broker, gateway_id, connections.admin_sockets, settings.presence_heartbeat_seconds)
+    verifier = jwt_verifier or settings.jwt_verifier()
+    gateway = Gateway(
+        settings, gateway_id, sio, broker, connections, presence, metrics, verifier,
+        owns_verifier=jwt_verifier is None,
+    )
+
+    commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
+    typing_throttle = PerSocketLimiter.one_per(settings.typing_interval_seconds)
+    async def relay_typing(event: ChatTypingRelayed) -> None:
+        envelope = new_envelope(GATEWAY_CHAT_TYPING, SERVICE_NAME, event, event.typing.session_id)
+        await broker.publish(
+            PRESENCE_EXCHANGE, GATEWAY_CHAT_TYPING, envelope.to_bytes(), message_id=str(envelope.event_id),
+            message_type=GATEWAY_CHAT_TYPING, persistent=False,
+        )
+
+    typing = TypingRelay(relay_typing, participants, commands.session_participants, typing_throttle)
+    SocketHandlers(
+        sio, verifier, connections,
+        PerSocketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        {
+            NOTIFICATION_MARK_READ: commands.mark_read,
+            CHAT_SEND_MESSAGE: commands.send_message,
+            CHAT_TYPING: typing.handle,
+        },
+        metrics, presence.admin_changed, [typing_throttle.forget],
+    ).register()
+
+    app = web.Application()
+    app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
-    app[SIO_KEY] = sio
-    app.router.add_get("/health", health)
+    add_routes(app, HealthSources(gateway_id, connections, lambda: broker.connected, metrics))
+    app.cleanup_ctx.append(_lifespan)
+    app.on_shutdown.append(_disconnect_everyone)
     return app
+
+
+async def _lifespan(app: web.Application) -> AsyncIterator[None]:
+    gateway = app[GATEWAY_KEY]
+    log.info("gateway %s starting", gateway.gateway_id)
+    await gateway.broker.start()
+    await gateway.presence.start()
+    yield
+    await gateway.presence.stop()
+    await gateway.broker.close()
+    if gateway.owns_verifier:
+        await gateway.verifier.aclose()
+
+
+async def _disconnect_everyone(app: web.Application) -> None:
+    """Before the server stops: close every socket (its admins' presence drops to 0) and stop Socket.IO."""
+    gateway = app[GATEWAY_KEY]
+    for sid in list(gateway.connections.sids()):
+        await gateway.sio.disconnect(sid)
+    await gateway.sio.shutdown()

@@ -1,0 +1,63 @@
+"""Client events that change state (and the participants query) -> commands to the owning service over
+RabbitMQ -> the Socket.IO ack: `{ok: true, data: result}` or `{ok: false, error: {code, message}}`."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from contracts.events import commands as c
+from contracts.identity import Principal
+from contracts.socketio.ack import INTERNAL, UNAVAILABLE, ack_error, ack_ok
+from contracts.socketio.client import MarkReadPayload, SendMessagePayload
+from contracts.socketio.events import CHAT_SEND_MESSAGE, NOTIFICATION_MARK_READ
+from pydantic import BaseModel, ValidationError
+from servicekit.commands import CommandClient
+
+from realtime_gateway.metrics import Metrics
+from realtime_gateway.validation import parse_payload
+
+
+class Commands:
+    def __init__(self, client: Callable[[], CommandClient | None], metrics: Metrics, timeout: float) -> None:
+        self._client = client  # None until the broker link is up
+        self._metrics = metrics
+        self.timeout = timeout
+
+    async def call(self, name: c.CommandName, principal: Principal, payload: BaseModel) -> c.CommandReply:
+        command = c.new_command(name, principal, payload)
+        client = self._client()
+        if client is None:
+            return c.CommandReply.failure(command.command_id, UNAVAILABLE, "not connected to the message broker")
+        started = time.perf_counter()
+        reply = await client.call(command, timeout=self.timeout)
+        outcome = "ok" if reply.ok else (reply.error.code if reply.error else "error")
+        self._metrics.command_seconds.labels(name, outcome).observe(time.perf_counter() - started)
+        return reply
+
+    async def _ack(self, name: c.CommandName, principal: Principal, payload: BaseModel) -> dict[str, Any]:
+        reply = await self.call(name, principal, payload)
+        if reply.ok:
+            return ack_ok(reply.result)
+        assert reply.error is not None
+        return ack_error(reply.error.code, reply.error.message)
+
+    async def mark_read(self, sid: str, principal: Principal, data: Any) -> dict[str, Any]:
+        payload = parse_payload(NOTIFICATION_MARK_READ, MarkReadPayload, data)
+        return await self._ack(c.NOTIFICATION_MARK_READ, principal, payload)
+
+    async def send_message(self, sid: str, principal: Principal, data: Any) -> dict[str, Any]:
+        payload = parse_payload(CHAT_SEND_MESSAGE, SendMessagePayload, data)
+        return await self._ack(c.CHAT_SEND_MESSAGE, principal, payload)
+
+    async def session_participants(
+        self, principal: Principal, session_id: int
+    ) -> c.SessionParticipants | dict[str, Any]:
+        """chat-svc's answer for `chat:typing` on a cache miss, or the error ack to answer with."""
+        reply = await self.call(c.CHAT_SESSION_PARTICIPANTS, principal, c.SessionRef(session_id=session_id))
+        if not reply.ok:
+            assert reply.error is not None
+            return ack_error(reply.error.code, reply.error.message)
+        try:
+            return c.SessionParticipants.model_validate(reply.result)
+        except ValidationError as exc:
+            return ack_error(INTERNAL, f"chat-svc answered an unreadable participants result: {exc.errors()[0]['msg']}")

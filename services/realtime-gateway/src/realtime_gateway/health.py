@@ -1,0 +1,47 @@
+"""`GET /health` (JSON, 503 while the broker link is down) and `GET /metrics` (Prometheus text)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from realtime_gateway.connections import Connections
+from realtime_gateway.metrics import CONTENT_TYPE_LATEST, Metrics
+
+SERVICE_NAME = "realtime-gateway"
+
+
+@dataclass
+class HealthSources:
+    gateway_id: str
+    connections: Connections
+    broker_connected: Callable[[], bool]
+    metrics: Metrics
+
+    def body(self) -> dict[str, object]:
+        connected = self.broker_connected()
+        return {
+            "status": "ok" if connected else "degraded",
+            "service": SERVICE_NAME,
+            "gateway_id": self.gateway_id,
+            "websocket": {
+                "connected_sockets": self.connections.sockets,
+                "admins_online": self.connections.admins_online,
+                "users_online": self.connections.users_online,
+            },
+            "broker": {"connected": connected},
+        }
+
+
+def add_routes(app: web.Application, sources: HealthSources) -> None:
+    async def health(request: web.Request) -> web.Response:
+        body = sources.body()
+        return web.json_response(body, status=200 if body["broker"]["connected"] else 503)  # type: ignore[index]
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=sources.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)

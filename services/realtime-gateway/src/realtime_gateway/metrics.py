@@ -1,0 +1,39 @@
+"""Prometheus metrics of one gateway app, in the app's own registry (several apps may share a process in
+tests, and the global registry refuses duplicate names)."""
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self, connected_sockets: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self.sockets = Gauge(
+            "gateway_connected_sockets", "Authenticated Socket.IO connections on this gateway.",
+            registry=self.registry,
+        )
+        self.sockets.set_function(connected_sockets)
+        self.delivered = Counter(
+            "gateway_events_delivered", "Socket.IO events emitted to local rooms, by event name.", ["event"],
+            registry=self.registry,
+        )
+        self.command_seconds = Histogram(
+            "gateway_command_seconds", "Client command round trips to the owning service, by command and outcome.",
+            ["command", "outcome"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.refused = Counter(
+            "gateway_handshakes_refused", "Refused Socket.IO handshakes, by refusal code.", ["code"],
+            registry=self.registry,
+        )
+        self.dead_lettered = Counter(
+            "gateway_events_dead_lettered", "Domain events that broke the contract and were dead-lettered.",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

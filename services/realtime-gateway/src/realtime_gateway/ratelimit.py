@@ -1,0 +1,48 @@
+"""Token buckets per socket: every client event costs one token; an empty bucket means `rate_limited`."""
+
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def take(self) -> bool:
+        """Spend one token if there is one."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+class PerSocketLimiter:
+    """One bucket per socket id, made on first use and dropped on disconnect."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate, self._burst, self._clock = rate, burst, clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    @classmethod
+    def one_per(cls, interval: float, clock: Callable[[], float] = time.monotonic) -> "PerSocketLimiter":
+        """At most one event per `interval` seconds (0: unlimited)."""
+        return cls(1 / interval if interval > 0 else float("inf"), 1, clock)
+
+    def allow(self, sid: str) -> bool:
+        bucket = self._buckets.get(sid)
+        if bucket is None:
+            bucket = self._buckets[sid] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket.take()
+
+    def forget(self, sid: str) -> None:
+        self._buckets.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

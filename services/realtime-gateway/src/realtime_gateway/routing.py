@@ -1,0 +1,114 @@
+"""THE table: which Socket.IO event(s) each domain event becomes, for which rooms, with which payload model.
+
+Every domain event the gateway delivers is a key of `ROUTES`; the consumer binds exactly these routing keys.
+Functions are pure (payload in, deliveries out), so the whole mapping is unit-tested without I/O.
+
+| domain event                      | Socket.IO event         | rooms                                    |
+|-----------------------------------|-------------------------|------------------------------------------|
+| notification.created (target)     | notification:new        | admin:<target>                           |
+| notification.created (no target)  | notification:broadcast  | admins                                   |
+| notification.read_state_changed   | notification:update ×N  | admin:<user_id> (one per notification)   |
+| chat.message_created              | chat:new_message        | user:<user_id>, user:<admin_id> if any   |
+| chat.session_updated              | chat:session_update     | user:<user_id>, user:<admin_id> if any   |
+| chat.session_assigned             | chat:session_assigned   | admin:<admin_id>                         |
+| system.alert_raised               | system:alert            | admins                                   |
+| system.status_changed             | system:status_change    | admins                                   |
+| system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
+| gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.events import payloads as p
+from contracts.events import registry as r
+from contracts.socketio import events as e
+from contracts.socketio.payloads import NotificationUpdateData
+from pydantic import BaseModel
+
+from realtime_gateway.rooms import ADMINS, USERS, admin_room, user_room
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event: str
+    rooms: tuple[str, ...]
+    payload: BaseModel
+
+    def data(self) -> dict[str, Any]:
+        """The wire payload: the contract model in json mode (Beijing time strings, omitted optionals)."""
+        return self.payload.model_dump(mode="json")
+
+
+def _notification_created(event: p.NotificationCreated) -> list[Delivery]:
+    if event.target_user_id is None:
+        return [Delivery(e.NOTIFICATION_BROADCAST, (ADMINS,), event.notification)]
+    return [Delivery(e.NOTIFICATION_NEW, (admin_room(event.target_user_id),), event.notification)]
+
+
+def _read_state_changed(event: p.NotificationReadStateChanged) -> list[Delivery]:
+    room = (admin_room(event.user_id),)
+    return [
+        Delivery(e.NOTIFICATION_UPDATE, room, NotificationUpdateData(notification_id=nid, is_read=event.is_read))
+        for nid in dict.fromkeys(event.notification_ids)
+    ]
+
+
+def _participants(user_id: int, admin_id: int | None) -> tuple[str, ...]:
+    return (user_room(user_id),) if admin_id is None else (user_room(user_id), user_room(admin_id))
+
+
+def _message_created(event: p.ChatMessageCreated) -> list[Delivery]:
+    return [Delivery(e.CHAT_NEW_MESSAGE, _participants(event.user_id, event.admin_id), event.message)]
+
+
+def _session_updated(event: p.ChatSessionUpdated) -> list[Delivery]:
+    s = event.session
+    return [Delivery(e.CHAT_SESSION_UPDATE, _participants(s.user_id, s.admin_id), s)]
+
+
+def _session_assigned(event: p.ChatSessionAssigned) -> list[Delivery]:
+    return [Delivery(e.CHAT_SESSION_ASSIGNED, (admin_room(event.assignment.admin_id),), event.assignment)]
+
+
+def _alert_raised(event: p.SystemAlertRaised) -> list[Delivery]:
+    return [Delivery(e.SYSTEM_ALERT, (ADMINS,), event.alert)]
+
+
+def _status_changed(event: p.SystemStatusChanged) -> list[Delivery]:
+    return [Delivery(e.SYSTEM_STATUS_CHANGE, (ADMINS,), event.status)]
+
+
+def _maintenance_scheduled(event: p.SystemMaintenanceScheduled) -> list[Delivery]:
+    rooms = (ADMINS, USERS) if event.maintenance.audience == "all" else (ADMINS,)
+    return [Delivery(e.SYSTEM_MAINTENANCE, rooms, event.maintenance)]
+
+
+def _typing_relayed(event: p.ChatTypingRelayed) -> list[Delivery]:
+    return [Delivery(e.CHAT_TYPING, (user_room(event.recipient_id),), event.typing)]
+
+
+Route = Callable[[Any], list[Delivery]]
+ROUTES: dict[str, Route] = {
+    r.NOTIFICATION_CREATED: _notification_created,
+    r.NOTIFICATION_READ_STATE_CHANGED: _read_state_changed,
+    r.CHAT_MESSAGE_CREATED: _message_created,
+    r.CHAT_SESSION_UPDATED: _session_updated,
+    r.CHAT_SESSION_ASSIGNED: _session_assigned,
+    r.SYSTEM_ALERT_RAISED: _alert_raised,
+    r.SYSTEM_STATUS_CHANGED: _status_changed,
+    r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
+    r.GATEWAY_CHAT_TYPING: _typing_relayed,
+}
+
+
+def deliveries(event_type: str, payload: BaseModel) -> list[Delivery]:
+    """What `payload` (already validated as `event_type`'s model) becomes; [] for a type not routed here."""
+    route = ROUTES.get(event_type)
+    return route(payload) if route is not None else []
+
+
+def bindings() -> tuple[tuple[str, str], ...]:
+    """(exchange, routing key) for every routed domain event."""
+    return tuple((r.DOMAIN_EVENTS[t].exchange, r.DOMAIN_EVENTS[t].routing_key) for t in ROUTES)

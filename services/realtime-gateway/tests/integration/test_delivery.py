@@ -1,0 +1,134 @@
+"""Every server -> client event reaches exactly the right sockets and no others.
+
+Absence is checked without sleeping: after each event a barrier (`system:maintenance` for everyone) is
+published; events are emitted in delivery order and each socket receives in order, so a socket that got the
+barrier would already have got the event if it had been sent to it."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from contracts.events import payloads as p
+from contracts.events import registry as r
+from contracts.socketio import events as e
+from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
+from contracts.socketio.system import AlertData, MaintenanceData, StatusData
+from contracts.time import now_beijing
+
+pytestmark = pytest.mark.integration
+
+ADMIN1, ADMIN2, USER1, USER2 = 101, 102, 201, 202
+NOW = now_beijing()
+
+
+def notification(target: int | None) -> p.NotificationCreated:
+    data = NotificationData(notification_id=7, type="system", title="维护", content="今晚22:00维护",
+                            created_at=NOW, is_read=False, target_user_id=target)
+    return p.NotificationCreated(notification=data, target_user_id=target)
+
+
+def maintenance(audience: str, maintenance_id: int = 1) -> p.SystemMaintenanceScheduled:
+    return p.SystemMaintenanceScheduled(maintenance=MaintenanceData(
+        maintenance_id=maintenance_id, title="维护", message="m", starts_at=NOW, ends_at=NOW + timedelta(hours=1),
+        audience=audience))
+
+
+def message(user_id: int, admin_id: int | None) -> p.ChatMessageCreated:
+    data = ChatMessageData(message_id=456, session_id=789, sender_type="user", sender_id=user_id,
+                           message_content="您好", message_type="text", created_at=NOW)
+    return p.ChatMessageCreated(message=data, user_id=user_id, admin_id=admin_id)
+
+
+def session(user_id: int, admin_id: int | None, status: str = "active") -> p.ChatSessionUpdated:
+    return p.ChatSessionUpdated(session=SessionData(
+        session_id=789, user_id=user_id, admin_id=admin_id, status=status, priority=1, unread_count=0,
+        last_message="hi", created_at=NOW, updated_at=NOW))
+
+
+# (socket event, domain event type, payload, {client name: how many of that event it gets})
+CASES: list[tuple[str, str, Any, dict[str, int]]] = [
+    (e.NOTIFICATION_NEW, r.NOTIFICATION_CREATED, notification(ADMIN1), {"admin1": 1, "admin1b": 1}),
+    (e.NOTIFICATION_NEW, r.NOTIFICATION_CREATED, notification(USER1), {}),  # admins only
+    (e.NOTIFICATION_BROADCAST, r.NOTIFICATION_CREATED, notification(None),
+     {"admin1": 1, "admin1b": 1, "admin2": 1}),
+    (e.NOTIFICATION_UPDATE, r.NOTIFICATION_READ_STATE_CHANGED,
+     p.NotificationReadStateChanged(user_id=ADMIN2, notification_ids=[3, 4], is_read=True), {"admin2": 2}),
+    (e.CHAT_NEW_MESSAGE, r.CHAT_MESSAGE_CREATED, message(USER1, ADMIN1), {"user1": 1, "admin1": 1, "admin1b": 1}),
+    (e.CHAT_NEW_MESSAGE, r.CHAT_MESSAGE_CREATED, message(USER2, None), {"user2": 1}),
+    (e.CHAT_SESSION_UPDATE, r.CHAT_SESSION_UPDATED, session(USER2, ADMIN2), {"user2": 1, "admin2": 1}),
+    (e.CHAT_SESSION_ASSIGNED, r.CHAT_SESSION_ASSIGNED, p.ChatSessionAssigned(assignment=AssignmentData(
+        session_id=789, user_id=USER1, admin_id=ADMIN2, priority=2, assigned_at=NOW, reason="auto")), {"admin2": 1}),
+    (e.SYSTEM_ALERT, r.SYSTEM_ALERT_RAISED, p.SystemAlertRaised(alert=AlertData(
+        alert_id=1, level="critical", title="t", message="m", created_at=NOW)), {"admin1": 1, "admin1b": 1, "admin2": 1}),
+    (e.SYSTEM_STATUS_CHANGE, r.SYSTEM_STATUS_CHANGED, p.SystemStatusChanged(status=StatusData(
+        component="chat", status="degraded", message="m", changed_at=NOW)), {"admin1": 1, "admin1b": 1, "admin2": 1}),
+    (e.SYSTEM_MAINTENANCE, r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("admins"),
+     {"admin1": 1, "admin1b": 1, "admin2": 1}),
+    (e.SYSTEM_MAINTENANCE, r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all"),
+     {"admin1": 1, "admin1b": 1, "admin2": 1, "user1": 1, "user2": 1}),
+    (e.CHAT_TYPING, r.GATEWAY_CHAT_TYPING, p.ChatTypingRelayed(
+        typing={"session_id": 789, "sender_type": "user", "sender_id": USER1}, recipient_id=ADMIN1),
+     {"admin1": 1, "admin1b": 1}),
+]
+
+
+def test_every_server_to_client_event_of_the_registry_is_covered():
+    covered = {case[0] for case in CASES}
+    assert covered == {name for name, direction in e.SOCKET_EVENTS if direction == e.SERVER_TO_CLIENT}
+
+
+async def test_each_event_reaches_exactly_the_right_sockets(start_gateway, connect_client, broker):
+    gw = await start_gateway()
+    clients = {
+        "admin1": await connect_client(gw, ADMIN1, "admin"),
+        "admin1b": await connect_client(gw, ADMIN1, "admin"),  # a second tab
+        "admin2": await connect_client(gw, ADMIN2, "admin"),
+        "user1": await connect_client(gw, USER1, "user"),
+        "user2": await connect_client(gw, USER2, "user"),
+    }
+    for barrier_id, (name, event_type, payload, expected) in enumerate(CASES, start=1000):
+        await broker.publish(event_type, payload)
+        await broker.publish(r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all", barrier_id))
+        for client in clients.values():
+            await client.wait_until(lambda c=client: _is_barrier(c.received[-1] if c.received else None, barrier_id))
+        delivered = {cname: [d for ev, d in c.received if ev == name and not _is_barrier((ev, d))]
+                     for cname, c in clients.items()}
+        assert {k: len(v) for k, v in delivered.items() if v} == expected, f"{name} from {event_type}"
+        for cname in expected:
+            assert delivered[cname] == _expected_payloads(payload)
+        for client in clients.values():
+            client.received.clear()
+
+
+def _is_barrier(received: tuple[str, Any] | None, barrier_id: int | None = None) -> bool:
+    if received is None or received[0] != e.SYSTEM_MAINTENANCE or received[1]["maintenance_id"] < 1000:
+        return False
+    return barrier_id is None or received[1]["maintenance_id"] == barrier_id
+
+
+def _expected_payloads(payload: Any) -> list[dict[str, Any]]:
+    if isinstance(payload, p.NotificationReadStateChanged):
+        return [{"notification_id": n, "is_read": payload.is_read} for n in payload.notification_ids]
+    inner = next(v for v in payload.__dict__.values() if hasattr(v, "model_dump"))
+    return [inner.model_dump(mode="json")]
+
+
+async def test_payload_is_the_spec_shape_with_beijing_time(start_gateway, connect_client, broker):
+    gw = await start_gateway()
+    admin = await connect_client(gw, ADMIN1, "admin")
+    await broker.publish(r.NOTIFICATION_CREATED, notification(ADMIN1))
+    (data,) = await admin.wait_for(e.NOTIFICATION_NEW)
+    assert set(data) == {"notification_id", "type", "title", "content", "created_at", "is_read", "target_user_id"}
+    assert data["created_at"].endswith("+08:00") and len(data["created_at"]) == len("2025-11-23T20:00:00.000+08:00")
+    assert "link" not in data  # optional, omitted when absent
+
+
+async def test_a_redelivered_event_is_emitted_once(start_gateway, connect_client, broker):
+    gw = await start_gateway()
+    admin = await connect_client(gw, ADMIN1, "admin")
+    envelope = await broker.publish(r.NOTIFICATION_CREATED, notification(None))
+    await broker.publish(r.NOTIFICATION_CREATED, notification(None), event_id=envelope.event_id)
+    await broker.publish(r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all", 5))
+    await admin.wait_for(e.SYSTEM_MAINTENANCE)
+    assert len(admin.events(e.NOTIFICATION_BROADCAST)) == 1

@@ -1,0 +1,92 @@
+"""The one mapping table, without I/O."""
+
+from datetime import timedelta
+
+import pytest
+from contracts.events import payloads as p
+from contracts.events import registry as r
+from contracts.events.topology import CHAT_EVENTS_EXCHANGE, NOTIFICATION_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
+from contracts.socketio import events as e
+from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
+from contracts.socketio.system import MaintenanceData
+from contracts.time import now_beijing
+
+from realtime_gateway.routing import ROUTES, bindings, deliveries
+
+NOW = now_beijing()
+
+
+def _notification(target: int | None) -> p.NotificationCreated:
+    data = NotificationData(notification_id=1, type="alert", title="t", content="c", created_at=NOW, is_read=False)
+    return p.NotificationCreated(notification=data, target_user_id=target)
+
+
+def test_targeted_notification_goes_to_that_admins_room_only():
+    (d,) = deliveries(r.NOTIFICATION_CREATED, _notification(4))
+    assert (d.event, d.rooms) == (e.NOTIFICATION_NEW, ("admin:4",))
+    assert d.data()["created_at"].endswith("+08:00")
+
+
+def test_untargeted_notification_is_a_broadcast_to_admins():
+    (d,) = deliveries(r.NOTIFICATION_CREATED, _notification(None))
+    assert (d.event, d.rooms) == (e.NOTIFICATION_BROADCAST, ("admins",))
+
+
+def test_read_state_change_is_one_update_per_notification_to_that_admin():
+    event = p.NotificationReadStateChanged(user_id=4, notification_ids=[1, 2, 1], is_read=True)
+    out = deliveries(r.NOTIFICATION_READ_STATE_CHANGED, event)
+    assert [(d.event, d.rooms, d.data()) for d in out] == [
+        (e.NOTIFICATION_UPDATE, ("admin:4",), {"notification_id": 1, "is_read": True}),
+        (e.NOTIFICATION_UPDATE, ("admin:4",), {"notification_id": 2, "is_read": True}),
+    ]
+
+
+@pytest.mark.parametrize(("admin_id", "rooms"), [(None, ("user:3",)), (9, ("user:3", "user:9"))])
+def test_chat_message_goes_to_the_sessions_user_and_assigned_admin(admin_id, rooms):
+    message = ChatMessageData(message_id=1, session_id=2, sender_type="user", sender_id=3, message_content="hi",
+                              message_type="text", created_at=NOW)
+    (d,) = deliveries(r.CHAT_MESSAGE_CREATED, p.ChatMessageCreated(message=message, user_id=3, admin_id=admin_id))
+    assert (d.event, d.rooms, d.payload) == (e.CHAT_NEW_MESSAGE, rooms, message)
+
+
+def test_session_update_and_assignment():
+    session = SessionData(session_id=2, user_id=3, admin_id=9, status="active", priority=1, unread_count=0,
+                          last_message="", created_at=NOW, updated_at=NOW)
+    (d,) = deliveries(r.CHAT_SESSION_UPDATED, p.ChatSessionUpdated(session=session))
+    assert (d.event, d.rooms) == (e.CHAT_SESSION_UPDATE, ("user:3", "user:9"))
+    assignment = AssignmentData(session_id=2, user_id=3, admin_id=9, priority=1, assigned_at=NOW, reason="auto")
+    (d,) = deliveries(r.CHAT_SESSION_ASSIGNED, p.ChatSessionAssigned(assignment=assignment))
+    assert (d.event, d.rooms) == (e.CHAT_SESSION_ASSIGNED, ("admin:9",))
+
+
+@pytest.mark.parametrize(("audience", "rooms"), [("admins", ("admins",)), ("all", ("admins", "users"))])
+def test_maintenance_audience_decides_the_rooms(audience, rooms):
+    m = MaintenanceData(maintenance_id=1, title="t", message="m", starts_at=NOW, ends_at=NOW + timedelta(hours=1),
+                        audience=audience)
+    (d,) = deliveries(r.SYSTEM_MAINTENANCE_SCHEDULED, p.SystemMaintenanceScheduled(maintenance=m))
+    assert (d.event, d.rooms) == (e.SYSTEM_MAINTENANCE, rooms)
+
+
+def test_every_routed_socket_event_is_a_registered_server_to_client_event_with_that_payload_model():
+    samples = {
+        r.SYSTEM_ALERT_RAISED: {"alert": {"alert_id": 1, "level": "info", "title": "t", "message": "m",
+                                          "created_at": NOW}},
+        r.SYSTEM_STATUS_CHANGED: {"status": {"component": "c", "status": "down", "message": "m", "changed_at": NOW}},
+        r.GATEWAY_CHAT_TYPING: {"typing": {"session_id": 1, "sender_type": "user", "sender_id": 2},
+                                "recipient_id": 3},
+    }
+    for event_type, sample in samples.items():
+        payload = r.DOMAIN_EVENTS[event_type].payload_model.model_validate(sample)
+        for d in deliveries(event_type, payload):
+            assert type(d.payload) is e.server_to_client(d.event).payload_model
+
+
+def test_presence_events_are_not_delivered_and_not_bound():
+    beat = p.GatewayHeartbeat(gateway_id="gw", admins={}, at=NOW, ttl_seconds=3)
+    assert deliveries(r.PRESENCE_GATEWAY_HEARTBEAT, beat) == []
+    assert (PRESENCE_EXCHANGE, r.PRESENCE_GATEWAY_HEARTBEAT) not in bindings()
+
+
+def test_bindings_cover_every_routed_event_on_its_exchange():
+    assert set(bindings()) == {(r.DOMAIN_EVENTS[t].exchange, t) for t in ROUTES}
+    assert {x for x, _ in bindings()} == {NOTIFICATION_EVENTS_EXCHANGE, CHAT_EVENTS_EXCHANGE, PRESENCE_EXCHANGE}
