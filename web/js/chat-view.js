@@ -1,0 +1,161 @@
+// The message list shared by the customer-service console and the H5 chat page: history (older pages
+// prepended), live messages (deduplicated by message_id), own messages with their delivery state
+// (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
+// Message content is always text; an image message shows the image only for an http(s) URL.
+import { fmtTime, h } from "./ui.js";
+
+const TYPING_SHOW_MS = 3000;
+
+export class ChatView {
+  /**
+   * @param {HTMLElement} listEl     the scrolling list
+   * @param {HTMLElement} typingEl   the "is typing" line
+   * @param {{type: "admin"|"user", id: number}} me
+   * @param {(m: object) => string} whoLabel  the name shown for someone else's message
+   */
+  constructor(listEl, typingEl, me, whoLabel) {
+    this.listEl = listEl;
+    this.typingEl = typingEl;
+    this.me = me;
+    this.whoLabel = whoLabel;
+    this.ids = new Set();
+    this.typingTimer = null;
+  }
+
+  clear() {
+    this.ids.clear();
+    this.listEl.replaceChildren();
+    this.hideTyping();
+  }
+
+  isMine(m) {
+    return m.sender_type === this.me.type && m.sender_id === this.me.id && m.message_type !== "system";
+  }
+
+  nearBottom() {
+    const l = this.listEl;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 80;
+  }
+
+  scrollToBottom() {
+    this.listEl.scrollTop = this.listEl.scrollHeight;
+  }
+
+  render(m, state = "sent") {
+    const system = m.message_type === "system";
+    const mine = !system && this.isMine(m);
+    let body;
+    if (m.message_type === "image" && /^https?:\/\//i.test(m.message_content)) {
+      body = h("div", { className: "bubble" },
+        h("img", { attrs: { src: m.message_content, alt: "image", loading: "lazy", referrerpolicy: "no-referrer" } }));
+    } else {
+      body = h("div", { className: "bubble", testid: "message-text", text: m.message_content });
+    }
+    const meta = system ? null : h("div", { className: "meta", testid: "message-meta" });
+    const node = h("div", {
+      className: `msg ${system ? "system" : mine ? "mine" : "theirs"}`, testid: "message",
+      dataset: { messageId: m.message_id || "", senderType: m.sender_type, messageType: m.message_type, state },
+    }, body, meta);
+    node.chatMessage = m;
+    this.setMeta(node, state);
+    return node;
+  }
+
+  setMeta(node, state, errorText = "") {
+    node.dataset.state = state;
+    const meta = node.querySelector(".meta");
+    if (!meta) return;
+    const m = node.chatMessage;
+    const who = this.isMine(m) ? "You" : this.whoLabel(m);
+    const time = m.created_at ? fmtTime(m.created_at, { withDate: false }) : "";
+    const parts = [who, time].filter(Boolean).join(" · ");
+    if (state === "sending") meta.replaceChildren(`${parts} · Sending…`);
+    else if (state === "failed") meta.replaceChildren(`Not sent: ${errorText} `, node.retryButton || "");
+    else meta.replaceChildren(this.isMine(m) ? `${parts} · Sent ✓` : parts);
+  }
+
+  /** Older history (oldest -> newest) above what is shown, keeping the visible part in place. */
+  prepend(messages) {
+    const before = this.listEl.scrollHeight;
+    const nodes = messages.filter((m) => !this.ids.has(m.message_id)).map((m) => {
+      this.ids.add(m.message_id);
+      return this.render(m);
+    });
+    this.listEl.prepend(...nodes);
+    this.listEl.scrollTop += this.listEl.scrollHeight - before;
+  }
+
+  /** A message from history or a live event; ignored if already shown. Returns true if added. */
+  append(m) {
+    if (this.ids.has(m.message_id)) return false;
+    if (this.isMine(m)) {
+      // Our own message echoed back before its ack: take over the pending bubble instead of a duplicate.
+      const pending = [...this.listEl.querySelectorAll('[data-state="sending"]')]
+        .find((n) => n.chatMessage.message_content === m.message_content);
+      if (pending) {
+        this.confirm(pending, m);
+        return false;
+      }
+    }
+    const stick = this.nearBottom();
+    this.ids.add(m.message_id);
+    this.listEl.append(this.render(m));
+    if (m.sender_type !== this.me.type) this.hideTyping();
+    if (stick || this.isMine(m)) this.scrollToBottom();
+    return true;
+  }
+
+  /** A bubble for a message being sent; `retry()` is offered if it fails. */
+  addPending(content, retry) {
+    const m = { message_id: 0, sender_type: this.me.type, sender_id: this.me.id, message_content: content,
+      message_type: "text", created_at: "" };
+    const node = this.render(m, "sending");
+    node.retryButton = h("button", { className: "link", testid: "message-retry", text: "Retry", attrs: { type: "button" },
+      onClick: () => { node.remove(); retry(); } });
+    this.listEl.append(node);
+    this.scrollToBottom();
+    return node;
+  }
+
+  confirm(node, m) {
+    if (m && m.message_id && this.ids.has(m.message_id)) {
+      node.remove(); // the live event already showed it
+      return;
+    }
+    if (m && m.message_id) {
+      this.ids.add(m.message_id);
+      node.dataset.messageId = String(m.message_id);
+      node.chatMessage = { ...node.chatMessage, ...m };
+    }
+    this.setMeta(node, "sent");
+  }
+
+  fail(node, errorText) {
+    this.setMeta(node, "failed", errorText);
+  }
+
+  showTyping(text) {
+    this.typingEl.textContent = text;
+    this.typingEl.dataset.active = "true";
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_SHOW_MS);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    this.typingEl.textContent = "";
+    this.typingEl.dataset.active = "false";
+  }
+}
+
+/** Sends `chat:typing` at most every `everyMs` while the person types. */
+export function typingNotifier(socket, getSessionId, everyMs = 2000) {
+  let last = 0;
+  return () => {
+    const sessionId = getSessionId();
+    const now = Date.now();
+    if (!sessionId || !socket.connected || now - last < everyMs) return;
+    last = now;
+    socket.emit("chat:typing", { session_id: sessionId });
+  };
+}

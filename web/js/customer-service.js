@@ -1,0 +1,290 @@
+// admin/customer-service.html: sessions by status (unread counts, priority), one conversation with history
+// (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
+// and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing.
+import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { clearSession, reasonFor, requireAdmin, toAdminLogin } from "./auth.js";
+import { ChatView, typingNotifier } from "./chat-view.js";
+import { ackResult, connectRealtime } from "./realtime.js";
+import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, toast } from "./ui.js";
+
+const BASE = "/api/v4/customer-service";
+const TABS = {
+  mine: { scope: "mine", status: "active" },
+  waiting: { scope: "waiting" },
+  closed: { scope: "mine", status: "closed" },
+  all: { scope: "all" },
+};
+const HISTORY_PAGE = 30;
+const STATUS_TEXT = { waiting: "Waiting", active: "Active", closed: "Closed" };
+
+let session = null; // the logged-in admin
+let socket = null;
+let view = null;
+const el = {};
+const state = { tab: "mine", current: null, hasMore: false, beforeId: null, loadingOlder: false };
+
+function call(path, options = {}) {
+  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
+}
+
+function setCount(node, count) {
+  node.textContent = String(count);
+  node.dataset.count = String(count);
+}
+
+// --- session list -------------------------------------------------------------------------------
+
+function renderSession(s) {
+  const unread = h("span", { className: "badge", testid: "session-unread", text: s.unread_count,
+    dataset: { count: s.unread_count } });
+  unread.hidden = s.unread_count === 0;
+  const item = h("li", { className: "session", testid: "session-item",
+    dataset: { sessionId: s.session_id, status: s.status, priority: s.priority },
+    attrs: { "aria-selected": state.current && state.current.session_id === s.session_id ? "true" : "false" },
+    onClick: () => openSession(s.session_id) },
+  h("div", {},
+    h("span", { className: "who", text: `User #${s.user_id}` }),
+    h("span", { className: "prio", text: `P${s.priority}`, dataset: { priority: s.priority }, attrs: { title: "Priority (1-5)" } }),
+    h("span", { className: `status status-${s.status}`, text: STATUS_TEXT[s.status] || s.status })),
+  h("div", { className: "time", text: fmtTime(s.updated_at) }),
+  h("div", { className: "preview", testid: "session-preview", text: s.last_message || "—" }),
+  h("div", {}, unread));
+  return item;
+}
+
+async function loadSessions() {
+  try {
+    const [list, mine, waiting] = await Promise.all([
+      call(`${BASE}/sessions${query({ ...TABS[state.tab], page: 1, page_size: 50 })}`),
+      call(`${BASE}/sessions${query({ ...TABS.mine, page: 1, page_size: 1 })}`),
+      call(`${BASE}/sessions${query({ ...TABS.waiting, page: 1, page_size: 1 })}`),
+    ]);
+    el.sessions.replaceChildren(...list.items.map(renderSession));
+    el.sessionsEmpty.hidden = list.items.length > 0;
+    setCount(el.mineCount, mine.total);
+    setCount(el.waitingCount, waiting.total);
+    el.sessionsError.textContent = "";
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    el.sessionsError.textContent = `Could not load sessions: ${describeError(err)}`;
+  }
+}
+
+// Silent, debounced: a burst of events refreshes the list once.
+const scheduleSessions = debounce(loadSessions, 300);
+
+function selectTab(tab) {
+  state.tab = tab;
+  document.querySelectorAll("[data-tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === tab)));
+  loadSessions();
+}
+
+// --- conversation -------------------------------------------------------------------------------
+
+function showHeader(s) {
+  state.current = s;
+  el.placeholder.hidden = true;
+  el.head.hidden = false;
+  el.messages.hidden = false;
+  el.typing.hidden = false;
+  el.title.textContent = `Session #${s.session_id} · User #${s.user_id}`;
+  el.status.textContent = STATUS_TEXT[s.status] || s.status;
+  el.status.className = `status status-${s.status}`;
+  el.status.dataset.status = s.status;
+  const mineNow = s.admin_id === session.user.user_id;
+  el.assignee.textContent = s.admin_id ? (mineNow ? "Assigned to you" : `Assigned to admin #${s.admin_id}`) : "Not assigned yet";
+  el.claim.hidden = s.status !== "waiting";
+  const canAct = s.status !== "closed";
+  el.transfer.hidden = !canAct;
+  el.transferId.hidden = !canAct;
+  el.close.hidden = !canAct;
+  el.closed.hidden = s.status !== "closed";
+  el.composer.hidden = s.status === "closed";
+  document.querySelectorAll('[data-testid="session-item"]').forEach((n) =>
+    n.setAttribute("aria-selected", String(Number(n.dataset.sessionId) === s.session_id)));
+}
+
+async function openSession(sessionId) {
+  try {
+    const [s, page] = await Promise.all([
+      call(`${BASE}/sessions/${sessionId}`),
+      call(`${BASE}/sessions/${sessionId}/messages${query({ limit: HISTORY_PAGE })}`),
+    ]);
+    view.clear();
+    showHeader(s);
+    state.hasMore = page.has_more;
+    state.beforeId = page.next_before_id;
+    page.items.forEach((m) => view.append(m));
+    view.scrollToBottom();
+    fillViewport();
+    markReadSoon();
+    el.input.focus();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    toast("Could not open the session", describeError(err), { kind: "error" });
+  }
+}
+
+async function loadOlder() {
+  if (!state.current || !state.hasMore || state.loadingOlder) return;
+  state.loadingOlder = true;
+  const sessionId = state.current.session_id;
+  try {
+    const page = await call(`${BASE}/sessions/${sessionId}/messages${query({ before_id: state.beforeId, limit: HISTORY_PAGE })}`);
+    if (!state.current || state.current.session_id !== sessionId) return;
+    view.prepend(page.items);
+    state.hasMore = page.has_more;
+    state.beforeId = page.next_before_id;
+    setTimeout(fillViewport, 0);
+  } catch (err) {
+    toast("Could not load older messages", describeError(err), { kind: "error" });
+  } finally {
+    state.loadingOlder = false;
+  }
+}
+
+/** History that does not fill the pane cannot be scrolled up: load older pages until it does. */
+function fillViewport() {
+  if (state.hasMore && el.messages.scrollHeight <= el.messages.clientHeight + 40) loadOlder();
+}
+
+/** The assigned admin reading the conversation clears its unread count. */
+const markReadSoon = debounce(async () => {
+  const s = state.current;
+  if (!s || s.admin_id !== session.user.user_id || document.hidden) return;
+  try {
+    await call(`${BASE}/sessions/${s.session_id}/read`, { method: "POST" });
+    scheduleSessions();
+  } catch {
+    // not fatal: the count stays until the next read
+  }
+}, 400);
+
+function sendText(content) {
+  const s = state.current;
+  const pending = view.addPending(content, () => sendText(content));
+  const done = (result) => {
+    if (result.ok) view.confirm(pending, result.data);
+    else view.fail(pending, result.error.message || result.error.code);
+  };
+  if (socket.connected) {
+    socket.timeout(8000).emit("chat:send_message", { session_id: s.session_id, content }, (err, ack) => done(ackResult(err, ack)));
+  } else {
+    call(`${BASE}/sessions/${s.session_id}/messages`, {
+      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+    }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
+  }
+}
+
+function onSubmit(event) {
+  event.preventDefault();
+  const content = el.input.value.trim();
+  if (!content || !state.current) return;
+  el.input.value = "";
+  sendText(content);
+}
+
+async function sessionAction(button, path, body, doneText) {
+  const s = state.current;
+  if (!s) return;
+  await busy(button, async () => {
+    try {
+      const updated = await call(`${BASE}/sessions/${s.session_id}/${path}`, { method: "POST", body });
+      if (state.current && state.current.session_id === updated.session_id) showHeader(updated);
+      toast(doneText, `Session #${updated.session_id}`);
+      scheduleSessions();
+    } catch (err) {
+      toast("Not done", describeError(err), { kind: "error" });
+    }
+  });
+}
+
+// --- live events ----------------------------------------------------------------------------------
+
+function onNewMessage(m) {
+  if (state.current && m.session_id === state.current.session_id) {
+    view.append(m);
+    markReadSoon();
+  }
+  scheduleSessions();
+}
+
+function onSessionUpdate(s) {
+  if (state.current && s.session_id === state.current.session_id) showHeader(s);
+  scheduleSessions();
+}
+
+function onAssigned(a) {
+  const how = a.reason === "transfer" ? "transferred to you" : a.reason === "claim" ? "claimed" : "assigned to you";
+  toast("New customer-service session", `Session #${a.session_id} from user #${a.user_id} (priority P${a.priority}) was ${how}.`);
+  scheduleSessions();
+}
+
+function onTyping(t) {
+  if (state.current && t.session_id === state.current.session_id && t.sender_type === "user") {
+    view.showTyping(`User #${t.sender_id} is typing…`);
+  }
+}
+
+function init() {
+  session = requireAdmin();
+  if (!session) return;
+  for (const [key, id] of Object.entries({
+    sessions: "session-list", sessionsEmpty: "sessions-empty", sessionsError: "sessions-error",
+    mineCount: "tab-mine-count", waitingCount: "tab-waiting-count", placeholder: "conv-placeholder",
+    head: "conv-head", title: "conv-title", status: "conv-status", assignee: "conv-assignee", claim: "conv-claim",
+    transfer: "conv-transfer", transferId: "transfer-admin-id", close: "conv-close", messages: "message-list",
+    typing: "typing-indicator", closed: "conv-closed", composer: "composer", input: "composer-input",
+    banners: "system-banners", connStatus: "conn-status",
+  })) el[key] = byTestId(id);
+
+  byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
+  byTestId("logout").addEventListener("click", () => {
+    clearSession("admin");
+    location.replace("/admin/login.html?reason=logged_out");
+  });
+  document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
+  el.claim.addEventListener("click", () => sessionAction(el.claim, "claim", undefined, "Session claimed"));
+  el.close.addEventListener("click", () => sessionAction(el.close, "close", undefined, "Session closed"));
+  el.transfer.addEventListener("click", () => {
+    const adminId = Number(el.transferId.value);
+    if (!Number.isInteger(adminId) || adminId < 1) {
+      toast("Transfer", "Enter the ID of the admin to transfer to.", { kind: "error" });
+      return;
+    }
+    sessionAction(el.transfer, "transfer", { admin_id: adminId }, `Transferred to admin #${adminId}`);
+  });
+  el.composer.addEventListener("submit", onSubmit);
+  el.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) onSubmit(event);
+  });
+  el.messages.addEventListener("scroll", () => {
+    if (el.messages.scrollTop < 40) loadOlder();
+  });
+  document.addEventListener("visibilitychange", () => markReadSoon());
+
+  view = new ChatView(el.messages, el.typing, { type: "admin", id: session.user.user_id }, (m) =>
+    m.sender_type === "user" ? `User #${m.sender_id}` : `Admin #${m.sender_id}`);
+
+  loadSessions();
+
+  socket = connectRealtime({
+    getToken: () => session.token,
+    onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
+    onReconnected: () => {
+      scheduleSessions();
+      if (state.current) openSession(state.current.session_id);
+    },
+    statusEl: el.connStatus,
+  });
+  const notifyTyping = typingNotifier(socket, () => state.current && state.current.status !== "closed" && state.current.session_id);
+  el.input.addEventListener("input", notifyTyping);
+
+  socket.on("chat:new_message", onNewMessage);
+  socket.on("chat:session_update", onSessionUpdate);
+  socket.on("chat:session_assigned", onAssigned);
+  socket.on("chat:typing", onTyping);
+  bindSystemBanners(socket, el.banners);
+}
+
+init();

@@ -1,0 +1,203 @@
+// h5/chat.html: the end user's customer-service chat (the stand-in for the mini program). Log in or
+// register, write a first message (POST /sessions opens the session), then chat live: the agent's replies,
+// "agent is typing", the assignment/closing system lines and the session's state.
+import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { REASONS, clearSession, isExpired, loadSession, login, reasonFor, register, saveSession, scheduleExpiry } from "./auth.js";
+import { ChatView, typingNotifier } from "./chat-view.js";
+import { ackResult, connectRealtime } from "./realtime.js";
+import { bindSystemBanners, busy, byTestId } from "./ui.js";
+
+const BASE = "/api/v4/customer-service";
+const el = {};
+let session = null;
+let socket = null;
+let view = null;
+let current = null; // SessionData of the conversation shown
+
+/** Back to the login form with a reason: a reload, so the page starts with no connection and no state. */
+function toLogin(reason) {
+  clearSession("user");
+  location.replace(`/h5/chat.html?${new URLSearchParams({ reason })}`);
+}
+
+function call(path, options = {}) {
+  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toLogin(reasonFor(code)) });
+}
+
+function showStatus(s) {
+  current = s;
+  const node = el.status;
+  node.dataset.status = s ? s.status : "none";
+  if (!s) node.textContent = "Send us a message and an agent will be with you shortly.";
+  else if (s.status === "waiting") node.textContent = "Waiting for an agent… we will answer as soon as one is free.";
+  else if (s.status === "active") node.textContent = s.admin_id ? `You are chatting with agent #${s.admin_id}.` : "Connected.";
+  else node.textContent = "This conversation has been closed. Send a new message to start another one.";
+}
+
+// --- login / register ---------------------------------------------------------------------------
+
+function showLogin(reason) {
+  el.login.hidden = false;
+  el.chat.hidden = true;
+  el.authMessage.textContent = REASONS[reason] || "";
+  el.form.elements.username.focus();
+}
+
+async function authenticate(button, how) {
+  el.authError.textContent = "";
+  const username = el.form.elements.username.value.trim();
+  const password = el.form.elements.password.value;
+  if (!username || !password) {
+    el.authError.textContent = "Enter a username and a password.";
+    return;
+  }
+  await busy(button, async () => {
+    try {
+      const result = how === "register" ? await register(username, password) : await login(username, password);
+      if (result.user.user_type !== "user") {
+        el.authMessage.textContent = "";
+        el.authError.textContent = REASONS.not_user;
+        return;
+      }
+      saveSession("user", result);
+      location.replace("/h5/chat.html"); // a fresh page: one connection, made with the new token
+    } catch (err) {
+      if (err.code === "invalid_credentials") el.authError.textContent = "Wrong username or password.";
+      else if (err.code === "username_taken") el.authError.textContent = "That username is taken. Choose another or log in.";
+      else el.authError.textContent = describeError(err);
+    }
+  });
+}
+
+// --- conversation -------------------------------------------------------------------------------
+
+async function loadConversation() {
+  const mine = await call(`${BASE}/my/sessions${query({ page: 1, page_size: 1 })}`);
+  const latest = mine.items[0] || null;
+  view.clear();
+  showStatus(latest);
+  if (latest) await loadMessages(latest.session_id);
+}
+
+async function loadMessages(sessionId) {
+  const page = await call(`${BASE}/sessions/${sessionId}/messages${query({ limit: 50 })}`);
+  page.items.forEach((m) => view.append(m));
+  view.scrollToBottom();
+}
+
+async function openSession(content) {
+  // No open session: the first message opens one (201), or joins the open one (200) if another tab made it.
+  const pending = view.addPending(content, () => send(content));
+  try {
+    const s = await call(`${BASE}/sessions`, {
+      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+    });
+    pending.remove();
+    if (!current || current.session_id !== s.session_id) view.clear();
+    showStatus(s);
+    await loadMessages(s.session_id);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) view.fail(pending, describeError(err));
+  }
+}
+
+function send(content) {
+  if (!current || current.status === "closed") {
+    openSession(content);
+    return;
+  }
+  const sessionId = current.session_id;
+  const pending = view.addPending(content, () => send(content));
+  const done = (result) => {
+    if (result.ok) view.confirm(pending, result.data);
+    else view.fail(pending, result.error.message || result.error.code);
+  };
+  if (socket.connected) {
+    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, content }, (err, ack) => done(ackResult(err, ack)));
+  } else {
+    call(`${BASE}/sessions/${sessionId}/messages`, {
+      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+    }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
+  }
+}
+
+function onSubmit(event) {
+  event.preventDefault();
+  const content = el.input.value.trim();
+  if (!content) return;
+  el.input.value = "";
+  send(content);
+}
+
+async function enterChat() {
+  el.login.hidden = true;
+  el.chat.hidden = false;
+  el.logout.hidden = false;
+  el.conn.hidden = false;
+  view = new ChatView(el.messages, el.typing, { type: "user", id: session.user.user_id },
+    (m) => (m.sender_type === "admin" ? `Agent #${m.sender_id}` : "You"));
+
+  el.composer.addEventListener("submit", onSubmit);
+  el.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) onSubmit(event);
+  });
+  el.logout.addEventListener("click", () => toLogin("logged_out"));
+
+  try {
+    await loadConversation();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    el.status.textContent = `Could not load your conversation: ${describeError(err)}`;
+  }
+
+  socket = connectRealtime({
+    getToken: () => session.token,
+    onUnauthorized: (message) => toLogin(reasonFor(message)),
+    onReconnected: () => loadConversation().catch(() => {}),
+    statusEl: el.conn,
+  });
+  el.input.addEventListener("input", typingNotifier(socket, () => current && current.status !== "closed" && current.session_id));
+
+  socket.on("chat:new_message", (m) => {
+    if (current && m.session_id === current.session_id) view.append(m);
+  });
+  socket.on("chat:session_update", (s) => {
+    if (current && s.session_id === current.session_id) showStatus(s);
+    else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
+  });
+  socket.on("chat:typing", (t) => {
+    if (current && t.session_id === current.session_id && t.sender_type === "admin") view.showTyping("Agent is typing…");
+  });
+  bindSystemBanners(socket, el.banners);
+}
+
+function init() {
+  for (const [key, id] of Object.entries({
+    login: "h5-login", chat: "h5-chat", form: "h5-login-form", authMessage: "h5-auth-message",
+    authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
+    composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
+  })) el[key] = byTestId(id);
+
+  el.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    authenticate(byTestId("h5-login-submit"), "login");
+  });
+  byTestId("h5-register").addEventListener("click", (event) => authenticate(event.currentTarget, "register"));
+
+  const reason = new URLSearchParams(location.search).get("reason");
+  session = loadSession("user");
+  if (!session) return showLogin(reason);
+  if (session.user.user_type !== "user") {
+    clearSession("user");
+    return showLogin("not_user");
+  }
+  if (isExpired(session)) {
+    clearSession("user");
+    return showLogin("expired");
+  }
+  scheduleExpiry(session, () => toLogin("expired"));
+  if (reason) history.replaceState(null, "", "/h5/chat.html");
+  enterChat();
+}
+
+init();

@@ -1,0 +1,223 @@
+// admin/notifications.html: the admin's notifications (paged, filtered), unread badge, mark read, send, and
+// live updates: notification:new / notification:broadcast -> toast + silent debounced refresh;
+// notification:update (e.g. marked read in another tab) -> this tab follows; system:* -> banners.
+import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { reasonFor, requireAdmin, toAdminLogin, clearSession } from "./auth.js";
+import { ackResult, connectRealtime } from "./realtime.js";
+import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, safeHref, toast } from "./ui.js";
+
+const PAGE_SIZE = 10;
+const REFRESH_DEBOUNCE_MS = 500;
+const TYPE_LABELS = { system: "System", user: "User", order: "Order", alert: "Alert" };
+
+const state = { page: 1, type: "", unreadOnly: false, total: 0, loading: false, sendKey: newIdempotencyKey() };
+let session = null;
+let socket = null;
+
+const el = {};
+
+function call(path, options = {}) {
+  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
+}
+
+function setBadge(count) {
+  el.badge.textContent = count > 99 ? "99+" : String(count);
+  el.badge.dataset.count = String(count);
+  document.title = count ? `(${count}) Notifications · Platform console` : "Notifications · Platform console";
+}
+
+function renderItem(n) {
+  const href = safeHref(n.link);
+  const markButton = h("button", { testid: "mark-read", text: "Mark read", attrs: { type: "button" },
+    onClick: (event) => busy(event.currentTarget, () => markRead(n.notification_id)) });
+  markButton.hidden = n.is_read;
+  return h("li", { className: "notif", testid: "notification-item",
+    dataset: { id: n.notification_id, read: n.is_read, type: n.type } },
+  h("div", {},
+    h("div", { className: "notif-title", testid: "notification-title", text: n.title }),
+    h("div", { className: "notif-meta" },
+      h("span", { className: `tag tag-${n.type}`, text: TYPE_LABELS[n.type] || n.type }),
+      h("span", { text: fmtTime(n.created_at) }),
+      n.target_user_id ? h("span", { text: "to you" }) : h("span", { text: "broadcast" }),
+      href ? h("a", { text: "Open link", attrs: { href, rel: "noopener noreferrer", target: "_blank" } }) : null),
+    h("div", { className: "notif-content", testid: "notification-content", text: n.content })),
+  h("div", {}, markButton));
+}
+
+/** Loads the current page. `silent`: no loading state (live refreshes), per the spec's best practices. */
+async function loadNotifications(silent = false) {
+  if (!silent) el.list.setAttribute("aria-busy", "true");
+  try {
+    const data = await call(`/api/v4/notifications${query({
+      page: state.page, page_size: PAGE_SIZE, type: state.type, unread_only: state.unreadOnly ? "true" : "",
+    })}`);
+    const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
+    if (state.page > pages && data.total > 0) {
+      state.page = pages;
+      return loadNotifications(silent);
+    }
+    state.total = data.total;
+    el.list.replaceChildren(...data.items.map(renderItem));
+    el.empty.hidden = data.items.length > 0;
+    el.pageInfo.textContent = `Page ${state.page} of ${pages} · ${data.total} total`;
+    el.prev.disabled = state.page <= 1;
+    el.next.disabled = state.page >= pages;
+    setBadge(data.unread_count);
+    el.listError.textContent = "";
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    el.listError.textContent = `Could not load notifications: ${describeError(err)}`;
+  } finally {
+    el.list.setAttribute("aria-busy", "false");
+  }
+}
+
+const scheduleRefresh = debounce(() => loadNotifications(true), REFRESH_DEBOUNCE_MS);
+
+function showRead(id) {
+  const item = el.list.querySelector(`[data-testid="notification-item"][data-id="${id}"]`);
+  if (!item) return;
+  item.dataset.read = "true";
+  const button = item.querySelector('[data-testid="mark-read"]');
+  if (button) button.hidden = true;
+}
+
+/** Over the socket (notification:mark_read with an ack) when live, else over REST. */
+async function markRead(id) {
+  if (socket && socket.connected) {
+    const result = await new Promise((resolve) => {
+      socket.timeout(5000).emit("notification:mark_read", { notification_id: id }, (err, ack) => resolve(ackResult(err, ack)));
+    });
+    if (!result.ok) {
+      toast("Could not mark as read", result.error.message, { kind: "error" });
+      return;
+    }
+  } else {
+    try {
+      await call(`/api/v4/notifications/${id}/read`, { method: "POST" });
+    } catch (err) {
+      toast("Could not mark as read", describeError(err), { kind: "error" });
+      return;
+    }
+  }
+  showRead(id);
+  const count = Math.max(0, Number(el.badge.dataset.count) - 1);
+  setBadge(count);
+  scheduleRefresh();
+}
+
+async function markAllRead() {
+  try {
+    const result = await call("/api/v4/notifications/read-all", { method: "POST" });
+    el.list.querySelectorAll('[data-testid="notification-item"]').forEach((item) => showRead(item.dataset.id));
+    setBadge(0);
+    toast("All read", `${result.updated} notification(s) marked read.`);
+    scheduleRefresh();
+  } catch (err) {
+    toast("Could not mark all read", describeError(err), { kind: "error" });
+  }
+}
+
+async function send(event) {
+  event.preventDefault();
+  const form = el.form;
+  el.sendError.textContent = "";
+  el.sendResult.textContent = "";
+  const body = {
+    type: form.elements.type.value,
+    title: form.elements.title.value.trim(),
+    content: form.elements.content.value.trim(),
+  };
+  const link = form.elements.link.value.trim();
+  if (link) body.link = link;
+  if (form.elements.target.value === "one") {
+    const target = Number(form.elements.target_user_id.value);
+    if (!Number.isInteger(target) || target < 1) {
+      el.sendError.textContent = "Enter the admin's ID (a positive number), or choose “All admins”.";
+      return;
+    }
+    body.target_user_id = target;
+  }
+  if (!body.title || !body.content) {
+    el.sendError.textContent = "Title and content are required.";
+    return;
+  }
+  await busy(el.sendSubmit, async () => {
+    try {
+      // One key per notification being written: a retry after a network error cannot send it twice.
+      const created = await call("/api/v4/notifications/send", {
+        method: "POST", body, headers: { "Idempotency-Key": state.sendKey },
+      });
+      state.sendKey = newIdempotencyKey();
+      el.sendResult.textContent = body.target_user_id
+        ? `Sent to admin #${body.target_user_id} (notification #${created.notification_id}).`
+        : `Broadcast to all admins (notification #${created.notification_id}).`;
+      form.elements.title.value = "";
+      form.elements.content.value = "";
+      form.elements.link.value = "";
+    } catch (err) {
+      if (err instanceof ApiError && err.status > 0 && err.status < 500) state.sendKey = newIdempotencyKey();
+      el.sendError.textContent = `Not sent: ${describeError(err)}`;
+    }
+  });
+}
+
+function onUnauthorized(message) {
+  toAdminLogin(reasonFor(message));
+}
+
+function init() {
+  session = requireAdmin();
+  if (!session) return;
+  for (const [key, id] of Object.entries({
+    badge: "unread-badge", list: "notification-list", empty: "list-empty", listError: "list-error",
+    pageInfo: "page-info", prev: "page-prev", next: "page-next", form: "send-form", sendError: "send-error",
+    sendResult: "send-result", sendSubmit: "send-submit", banners: "system-banners", status: "conn-status",
+  })) el[key] = byTestId(id);
+
+  byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
+  byTestId("logout").addEventListener("click", () => {
+    clearSession("admin");
+    location.replace("/admin/login.html?reason=logged_out");
+  });
+  byTestId("filter-type").addEventListener("change", (event) => {
+    state.type = event.target.value;
+    state.page = 1;
+    loadNotifications();
+  });
+  byTestId("filter-unread").addEventListener("change", (event) => {
+    state.unreadOnly = event.target.checked;
+    state.page = 1;
+    loadNotifications();
+  });
+  byTestId("mark-all-read").addEventListener("click", (event) => busy(event.currentTarget, markAllRead));
+  el.prev.addEventListener("click", () => { state.page -= 1; loadNotifications(); });
+  el.next.addEventListener("click", () => { state.page += 1; loadNotifications(); });
+  el.form.addEventListener("submit", send);
+  el.form.elements.target_user_id.addEventListener("focus", () => { el.form.elements.target.value = "one"; });
+
+  loadNotifications();
+
+  // One connection, listeners registered once, here.
+  socket = connectRealtime({
+    getToken: () => session.token,
+    onUnauthorized,
+    onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
+    statusEl: el.status,
+  });
+  socket.on("notification:new", (data) => {
+    toast("New notification", data.title);
+    scheduleRefresh();
+  });
+  socket.on("notification:broadcast", (data) => {
+    toast("Announcement", data.title);
+    scheduleRefresh();
+  });
+  socket.on("notification:update", (data) => {
+    if (data.is_read) showRead(data.notification_id);
+    scheduleRefresh();
+  });
+  bindSystemBanners(socket, el.banners);
+}
+
+init();

@@ -1,0 +1,122 @@
+// The page's one Socket.IO connection (docs/websocket-protocol.md, "best practices"): created once
+// (singleton), authenticated with the stored token on every (re)connect, its state shown in the header
+// element [data-testid=conn-status], connect errors explained in plain words, closed on beforeunload.
+// Pages register their own event listeners once, right after connectRealtime() returns.
+
+import { io } from "/vendor/socket.io.esm.min.js";
+
+let socket = null;
+
+const MANUAL_RETRY_MS = [2000, 4000, 8000, 15000, 30000];
+
+/**
+ * @param {object} options
+ * @param {() => string} options.getToken        the current token (read again on every reconnect)
+ * @param {(message: string) => void} options.onUnauthorized  the server refused the token
+ * @param {() => void} [options.onReconnected]   after a reconnect: reload what may have been missed
+ * @param {HTMLElement} options.statusEl          where the connection state is shown
+ */
+export function connectRealtime({ getToken, onUnauthorized, onReconnected, statusEl }) {
+  if (socket) return socket; // one connection per page, whatever calls this
+
+  const label = statusEl.querySelector("[data-role=text]") || statusEl;
+  const retryButton = statusEl.querySelector("button");
+  let everConnected = false;
+  let manualRetry = null;
+  let manualAttempt = 0;
+
+  const show = (state, text) => {
+    statusEl.dataset.state = state;
+    label.textContent = text;
+    if (retryButton) retryButton.hidden = state !== "offline";
+  };
+
+  const retryLater = (why) => {
+    const delay = MANUAL_RETRY_MS[Math.min(manualAttempt, MANUAL_RETRY_MS.length - 1)];
+    manualAttempt += 1;
+    show("unavailable", `${why} Retrying in ${Math.round(delay / 1000)} s…`);
+    clearTimeout(manualRetry);
+    manualRetry = setTimeout(() => {
+      show("connecting", "Connecting…");
+      socket.connect();
+    }, delay);
+  };
+
+  socket = io({
+    auth: (cb) => cb({ token: getToken() }),
+    transports: ["websocket", "polling"],
+    reconnection: true,
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 5000,
+    reconnectionAttempts: 5,
+    timeout: 10000,
+  });
+  show("connecting", "Connecting…");
+
+  socket.on("connect", () => {
+    manualAttempt = 0;
+    show("connected", "Live");
+    if (everConnected && onReconnected) onReconnected();
+    everConnected = true;
+  });
+
+  socket.on("disconnect", (reason) => {
+    if (reason === "io client disconnect") {
+      show("offline", "Disconnected.");
+    } else if (reason === "io server disconnect") {
+      // The server closed this connection (e.g. the token was refused later): Socket.IO does not reconnect
+      // by itself after that, so try once more; a refused token then lands in connect_error below.
+      retryLater("The server closed the connection.");
+    } else {
+      show("reconnecting", "Connection lost. Reconnecting…");
+    }
+  });
+
+  socket.on("connect_error", (err) => {
+    const message = String((err && err.message) || "");
+    if (message.includes("unauthorized")) {
+      show("unauthorized", "Login expired or invalid.");
+      onUnauthorized(message);
+    } else if (message.startsWith("unavailable")) {
+      // Refused by the gateway because something behind it is down; a refused connection is not retried
+      // by Socket.IO itself, so this page retries with a growing delay.
+      retryLater("Live updates are temporarily unavailable.");
+    } else if (message.includes("timeout")) {
+      show("reconnecting", "Connection timed out. Check your network; retrying…");
+    } else {
+      show("reconnecting", "Cannot reach the live-update server. Retrying…");
+    }
+  });
+
+  socket.io.on("reconnect_attempt", (attempt) => {
+    show("reconnecting", `Reconnecting (attempt ${attempt} of 5)…`);
+  });
+
+  socket.io.on("reconnect_failed", () => {
+    show("offline", "Live updates are off: could not reconnect.");
+  });
+
+  if (retryButton) {
+    retryButton.addEventListener("click", () => {
+      show("connecting", "Connecting…");
+      socket.connect();
+    });
+  }
+
+  window.addEventListener("beforeunload", () => {
+    clearTimeout(manualRetry);
+    if (socket && socket.connected) socket.disconnect();
+  });
+
+  return socket;
+}
+
+/**
+ * emit with an ack and a timeout: resolves to the ack's data, rejects with {code, message}.
+ * The gateway answers {ok: true, data} or {ok: false, error: {code, message}}.
+ */
+export function ackResult(err, ack) {
+  if (err) return { ok: false, error: { code: "timeout", message: "No answer from the server (timed out)." } };
+  if (!ack || typeof ack !== "object") return { ok: false, error: { code: "bad_ack", message: "Unexpected answer from the server." } };
+  return ack.ok ? { ok: true, data: ack.data } : { ok: false, error: ack.error || { code: "error", message: "Refused." } };
+}

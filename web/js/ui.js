@@ -1,0 +1,110 @@
+// DOM helpers. Everything that comes from people or services is put in the page as text (textContent /
+// text nodes), never parsed as HTML: no innerHTML anywhere in web/.
+
+/** h("li", {className, testid, dataset, attrs, text, onClick}, ...children): children are nodes or text. */
+export function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  const { className, testid, dataset, attrs, text, onClick } = props;
+  if (className) node.className = className;
+  if (testid) node.dataset.testid = testid;
+  if (dataset) for (const [k, v] of Object.entries(dataset)) node.dataset[k] = String(v);
+  if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : String(v));
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (onClick) node.addEventListener("click", onClick);
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+export function byTestId(id, root = document) {
+  return root.querySelector(`[data-testid="${id}"]`);
+}
+
+/** Times arrive as Beijing-time ISO strings (2025-11-23T20:05:00.000+08:00): show them as written. */
+export function fmtTime(iso, { withDate = true } = {}) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(iso || ""));
+  if (!m) return "";
+  return withDate ? `${m[2]}-${m[3]} ${m[4]}:${m[5]}` : `${m[4]}:${m[5]}`;
+}
+
+/** A link target we are willing to put in href: http(s) URLs and same-origin paths only. */
+export function safeHref(url) {
+  if (typeof url !== "string") return null;
+  if (/^\/(?!\/)/.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** A toast in the page's [data-testid=toasts] container; gone after `ms`. */
+export function toast(title, body, { kind = "info", ms = 6000 } = {}) {
+  let box = byTestId("toasts");
+  if (!box) {
+    box = h("div", { className: "toasts", testid: "toasts", attrs: { "aria-live": "polite" } });
+    document.body.append(box);
+  }
+  const item = h("div", { className: `toast toast-${kind}`, testid: "toast", attrs: { role: "status" } },
+    h("strong", { className: "toast-title", text: title }),
+    body ? h("div", { className: "toast-body", text: body }) : null);
+  const close = () => item.remove();
+  item.addEventListener("click", close);
+  box.append(item);
+  setTimeout(close, ms);
+  return item;
+}
+
+/** A dismissible banner at the top of the page (system alerts, maintenance, status changes). */
+export function banner(container, { key, level, title, message }) {
+  if (!container) return;
+  const old = key ? container.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
+  const node = h("div", { className: `banner banner-${level}`, testid: "system-banner", dataset: { level, key: key || "" },
+    attrs: { role: level === "critical" ? "alert" : "status" } },
+  h("strong", { text: title }), " ", h("span", { text: message }),
+  h("button", { className: "banner-close", text: "×", attrs: { type: "button", "aria-label": "Dismiss" },
+    onClick: () => node.remove() }));
+  if (old) old.replaceWith(node);
+  else container.prepend(node);
+}
+
+/** Wires the `system:*` events to banners. Call once per page. */
+export function bindSystemBanners(socket, container) {
+  const STATUS_LEVEL = { operational: "info", degraded: "warning", maintenance: "warning", down: "critical" };
+  socket.on("system:alert", (a) => {
+    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: `Alert: ${a.title}`, message: a.message });
+  });
+  socket.on("system:maintenance", (m) => {
+    banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: `Maintenance: ${m.title}`,
+      message: `${m.message} (${fmtTime(m.starts_at)} – ${fmtTime(m.ends_at)}, Beijing time)` });
+  });
+  socket.on("system:status_change", (s) => {
+    const level = STATUS_LEVEL[s.status] || "info";
+    banner(container, { key: `status-${s.component}`, level, title: `${s.component}: ${s.status}`, message: s.message });
+  });
+}
+
+/** Puts a button into a busy state while `work` runs. */
+export async function busy(button, work) {
+  button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+  }
+}
