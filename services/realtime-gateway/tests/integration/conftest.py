@@ -116,7 +116,7 @@ async def start_gateway(
     running: list[RunningGateway] = []
 
     async def start(*, verifier: JwksVerifier | None = None, wait: bool = True, **overrides: Any) -> RunningGateway:
-        settings = Settings(amqp_url=vhost, **overrides)
+        settings = Settings(**{"amqp_url": vhost, **overrides})
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
         runner = web.AppRunner(app, shutdown_timeout=1)
         await runner.setup()
