@@ -52,24 +52,26 @@ async def send(
     return notification
 
 
-def _mine(admin_id: int, type_: str | None, unread_only: bool):  # noqa: ANN202 - a SQLAlchemy subquery
-    """The admin's notifications with their own read time: targeted to them UNION ALL broadcasts, each half
-    served by its own index in id order (db.py)."""
+def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None):  # noqa: ANN202
+    """The admin's notifications (a subquery): targeted to them UNION ALL broadcasts. Each half has its own
+    index in id order (db.py); with ``newest`` each half is cut to its ``newest`` highest ids by a backward
+    index scan that stops there, so a page costs ``page * page_size`` rows, not the admin's whole history."""
 
     def half(condition):  # noqa: ANN001, ANN202
-        mine_read = and_(reads.c.notification_id == n.c.id, reads.c.user_id == admin_id)
-        query = (
-            select(n, reads.c.read_at)
-            .select_from(n.outerjoin(reads, mine_read))
-            .where(condition)
-        )
+        query = select(n).where(condition)
         if type_ is not None:
             query = query.where(n.c.type == type_)
         if unread_only:
-            query = query.where(reads.c.read_at.is_(None))
+            query = query.where(~_read_by(admin_id).exists())
+        if newest is not None:
+            query = query.order_by(n.c.id.desc()).limit(newest)
         return query
 
     return union_all(half(n.c.target_user_id == admin_id), half(n.c.target_user_id.is_(None))).subquery("mine")
+
+
+def _read_by(admin_id: int, notification_id=n.c.id):  # noqa: ANN001, ANN202
+    return select(reads.c.read_at).where(reads.c.notification_id == notification_id, reads.c.user_id == admin_id)
 
 
 def _data(row) -> NotificationData:  # noqa: ANN001
@@ -85,15 +87,16 @@ async def list_mine(
 ) -> Page:
     """Newest first. ``total`` counts what matches the filters, ``unread_count`` the unread among them."""
     require_admin(admin)
+    newest = _mine(admin.user_id, type_, unread_only, newest=page * page_size)
+    page_rows = select(newest).order_by(newest.c.id.desc()).limit(page_size).offset((page - 1) * page_size).subquery()
+    read_at = _read_by(admin.user_id, page_rows.c.id).scalar_subquery().label("read_at")
+    rows = (await session.execute(select(page_rows, read_at).order_by(page_rows.c.id.desc()))).all()
     mine = _mine(admin.user_id, type_, unread_only)
-    rows = (
-        await session.execute(
-            select(mine).order_by(mine.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
-        )
-    ).all()
+    mine_read = and_(reads.c.notification_id == mine.c.id, reads.c.user_id == admin.user_id)
     total, unread = (
         await session.execute(
-            select(func.count(), func.count().filter(mine.c.read_at.is_(None))).select_from(mine)
+            select(func.count(), func.count().filter(reads.c.read_at.is_(None)))
+            .select_from(mine.outerjoin(reads, mine_read))
         )
     ).one()
     return Page(items=[_data(r) for r in rows], total=total, unread_count=unread)
