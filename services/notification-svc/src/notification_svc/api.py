@@ -202,7 +202,7 @@ async def send(
                         "the caller's own `is_read`.")
 async def list_notifications(
     admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20,
-    unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,  # noqa: A002
+    unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,
 ) -> NotificationPage:
     async with sessions.begin() as session:
         result = await notifications.list_mine(

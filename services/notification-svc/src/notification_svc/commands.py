@@ -1,11 +1,11 @@
 """Commands notification-svc answers for the gateway (``servicekit.commands``): ``notification.mark_read``,
 carried out by the same use case as ``POST /api/v4/notifications/{id}/read``, as the command's principal."""
 
+from aio_pika.abc import AbstractRobustConnection
 from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload
 from contracts.socketio.payloads import NotificationUpdateData
-from aio_pika.abc import AbstractRobustConnection
 from servicekit.amqp import Publisher
 from servicekit.commands import CommandFailed, serve_commands
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +22,7 @@ def map_error(exc: Exception) -> CommandFailed | None:
     return None
 
 
-def handlers(sessions: async_sessionmaker[AsyncSession]):  # noqa: ANN201 - Mapping[CommandName, CommandHandler]
+def handlers(sessions: async_sessionmaker[AsyncSession]):
     async def mark_read(principal: Principal, payload: MarkReadPayload, command: CommandMessage) -> NotificationUpdateData:
         async with sessions.begin() as session:
             await notifications.mark_read(session, principal, payload.notification_id,
@@ -32,7 +32,7 @@ def handlers(sessions: async_sessionmaker[AsyncSession]):  # noqa: ANN201 - Mapp
     return {NOTIFICATION_MARK_READ: mark_read}
 
 
-def command_server(sessions: async_sessionmaker[AsyncSession]):  # noqa: ANN201 - a Broker on_connect hook
+def command_server(sessions: async_sessionmaker[AsyncSession]):
     async def on_connect(connection: AbstractRobustConnection, publisher: Publisher) -> None:
         await serve_commands(connection, publisher, service=SERVICE, handlers=handlers(sessions), map_error=map_error)
 

@@ -10,6 +10,8 @@ is ``ORDER BY id DESC``:
   unread count's anti-join without touching other admins' rows.
 """
 
+from servicekit.idempotency import idempotency_table
+from servicekit.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -24,8 +26,6 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy import text as sql
-from servicekit.idempotency import idempotency_table
-from servicekit.outbox import outbox_table
 
 SCHEMA = "notification"
 

@@ -52,12 +52,12 @@ async def send(
     return notification
 
 
-def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None):  # noqa: ANN202
+def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None):
     """The admin's notifications (a subquery): targeted to them UNION ALL broadcasts. Each half has its own
     index in id order (db.py); with ``newest`` each half is cut to its ``newest`` highest ids by a backward
     index scan that stops there, so a page costs ``page * page_size`` rows, not the admin's whole history."""
 
-    def half(condition):  # noqa: ANN001, ANN202
+    def half(condition):
         query = select(n).where(condition)
         if type_ is not None:
             query = query.where(n.c.type == type_)
@@ -70,11 +70,11 @@ def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | 
     return union_all(half(n.c.target_user_id == admin_id), half(n.c.target_user_id.is_(None))).subquery("mine")
 
 
-def _read_by(admin_id: int, notification_id=n.c.id):  # noqa: ANN001, ANN202
+def _read_by(admin_id: int, notification_id=n.c.id):
     return select(reads.c.read_at).where(reads.c.notification_id == notification_id, reads.c.user_id == admin_id)
 
 
-def _data(row) -> NotificationData:  # noqa: ANN001
+def _data(row) -> NotificationData:
     return NotificationData(
         notification_id=row.id, type=row.type, title=row.title, content=row.content, link=row.link,
         created_at=row.created_at, is_read=row.read_at is not None, target_user_id=row.target_user_id,

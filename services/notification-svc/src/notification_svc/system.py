@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.identity import Principal
-from contracts.socketio.system import AlertData, AlertLevel, ComponentStatus, MaintenanceAudience, MaintenanceData, StatusData
+from contracts.socketio.system import (
+    AlertData,
+    AlertLevel,
+    ComponentStatus,
+    MaintenanceAudience,
+    MaintenanceData,
+    StatusData,
+)
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,18 +51,18 @@ class NewStatus:
     message: str
 
 
-def _alert(row) -> AlertData:  # noqa: ANN001
+def _alert(row) -> AlertData:
     return AlertData(alert_id=row.id, level=row.level, title=row.title, message=row.message, created_at=row.created_at)
 
 
-def _maintenance(row) -> MaintenanceData:  # noqa: ANN001
+def _maintenance(row) -> MaintenanceData:
     return MaintenanceData(
         maintenance_id=row.id, title=row.title, message=row.message, starts_at=row.starts_at, ends_at=row.ends_at,
         audience=row.audience,
     )
 
 
-def _status(row) -> StatusData:  # noqa: ANN001
+def _status(row) -> StatusData:
     return StatusData(component=row.component, status=row.status, message=row.message, changed_at=row.changed_at)
 
 

@@ -15,16 +15,15 @@ import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
+from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import NOTIFICATION_EVENTS_EXCHANGE
 from fastapi import FastAPI
+from notification_svc.main import create_app
+from notification_svc.settings import Settings
 from pydantic import BaseModel
 from servicekit.amqp import declare_exchanges
 from servicekit.testing_tokens import TokenMint
-
-from contracts.events.envelope import EventEnvelope
-from notification_svc.main import create_app
-from notification_svc.settings import Settings
 
 FAST = {"broker_max_backoff": 0.3, "relay_poll_interval": 0.2, "relay_max_backoff": 0.3, "publish_timeout": 3.0}
 
@@ -121,7 +120,7 @@ class Tap:
         """Wait until ``count`` matching events arrived, then ``settle`` seconds more so that a surplus (a
         duplicate, a second event) would show up too; returns all matching events."""
         async with asyncio.timeout(timeout):
-            while len(matching := [e for e in self.events if where(e)]) < count:
+            while sum(1 for e in self.events if where(e)) < count:
                 self._arrived.clear()
                 await self._arrived.wait()
         await asyncio.sleep(settle)

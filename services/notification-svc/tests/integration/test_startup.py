@@ -2,9 +2,8 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
-
 from notification_svc.db import SCHEMA, metadata
+from sqlalchemy import text
 
 
 async def test_migrations_build_exactly_the_tables_of_db_py_inside_schema_notification(service):

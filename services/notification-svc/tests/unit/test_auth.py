@@ -2,10 +2,9 @@
 
 import httpx
 import pytest
-from servicekit.testing_tokens import TokenMint
-
 from notification_svc.main import create_app
 from notification_svc.settings import Settings
+from servicekit.testing_tokens import TokenMint
 
 ROUTES = [
     ("POST", "/api/v4/notifications/send"),

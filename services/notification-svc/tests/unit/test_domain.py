@@ -2,10 +2,17 @@
 
 import pytest
 from contracts.identity import Principal
-from pydantic import ValidationError
-
 from notification_svc.api import MaintenanceRequest, SendNotificationRequest
-from notification_svc.domain import MAX_DB_ID, Forbidden, NotificationNotFound, chunks, is_visible_to, require_admin, require_db_id
+from notification_svc.domain import (
+    MAX_DB_ID,
+    Forbidden,
+    NotificationNotFound,
+    chunks,
+    is_visible_to,
+    require_admin,
+    require_db_id,
+)
+from pydantic import ValidationError
 
 ADMIN = Principal(user_id=1, user_type="admin", username="admin1")
 USER = Principal(user_id=2, user_type="user", username="user2")

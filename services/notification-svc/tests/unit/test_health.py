@@ -1,5 +1,4 @@
 import httpx
-
 from notification_svc.main import create_app
 from notification_svc.settings import Settings
 
