@@ -2,6 +2,7 @@
 # PostgreSQL + RabbitMQ for local runs and tests, on a bare Debian machine or through Docker Compose.
 #
 # As a command:   bash scripts/infra.sh [up|postgres|rabbitmq]     (default: up = both)
+#                 bash scripts/infra.sh web        nginx + npm ci in web/ (the edge); browser: Debian's chromium
 #                 bash scripts/infra.sh stop    stops what earlier runs of this script started
 # As a library:   source scripts/infra.sh; infra_up; ...; infra_stop_started
 #
@@ -162,6 +163,47 @@ ensure_rabbitmq() {
   _infra_say "rabbitmq: $how (127.0.0.1:5672 guest/guest, management http://127.0.0.1:15672)"
 }
 
+# --- edge and browser tools (Debian packages; used by scripts/run and scripts/test) ---------------------
+
+ensure_nginx() {  # the edge (edge/edge.sh) runs nginx with its own config; the package's own site is not used
+  if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    _infra_say "edge: installing nginx"
+    _infra_apt_install nginx || return 1
+  fi
+}
+
+ensure_node() {  # npm installs the pinned socket.io-client the pages load from /vendor/
+  if ! command -v npm >/dev/null 2>&1; then
+    _infra_say "web: installing nodejs + npm"
+    _infra_apt_install nodejs npm || return 1
+  fi
+}
+
+ensure_chromium() {  # the browser tests drive Debian's Chromium (never a downloaded browser)
+  if [ ! -x /usr/bin/chromium ]; then
+    _infra_say "e2e: installing chromium"
+    _infra_apt_install chromium || return 1
+  fi
+}
+
+# npm ci in web/ when node_modules is missing or older than package-lock.json (stamp = the lock's hash).
+ensure_web_deps() {
+  ensure_node || return 1
+  local web="$INFRA_ROOT/web" stamp
+  stamp="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$web/node_modules/socket.io-client/dist/socket.io.esm.min.js" ] \
+     && [ "$(cat "$web/node_modules/.lock-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  _infra_say "web: npm ci (socket.io-client, pinned in web/package-lock.json)"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || _infra_die "npm ci in web/ failed" || return 1
+  echo "$stamp" >"$web/node_modules/.lock-stamp"
+}
+
+infra_web_up() {  # what the edge needs: nginx and the npm-installed client
+  ensure_nginx && ensure_web_deps
+}
+
 # --- both -----------------------------------------------------------------------------------------------
 
 infra_up() {
@@ -197,7 +239,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     up) infra_up ;;
     postgres) ensure_postgres ;;
     rabbitmq) ensure_rabbitmq ;;
+    web) infra_web_up ;;
+    browser) ensure_chromium ;;
     stop) if [ -f "$INFRA_STATE_FILE" ]; then infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')"; fi ;;
-    *) echo "usage: $0 [up|postgres|rabbitmq|stop]" >&2; exit 2 ;;
+    *) echo "usage: $0 [up|postgres|rabbitmq|web|browser|stop]" >&2; exit 2 ;;
   esac
 fi
