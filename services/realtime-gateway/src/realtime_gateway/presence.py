@@ -63,8 +63,7 @@ class Presence:
 
     async def stop(self) -> None:
         """Stop beating, flush what is queued, and say this gateway has no admins any more."""
-        heartbeat_task, publish_task = self._tasks[1], self._tasks[0]
-        heartbeat_task.cancel()
+        self._tasks[1].cancel()  # the heartbeat loop
         self._queue.put_nowait((r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat({})))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._queue.join(), timeout=2)
@@ -93,4 +92,4 @@ class Presence:
                 message_id=str(envelope.event_id), message_type=event_type, persistent=False,
             )
         except PublishFailed as exc:
-            log.info("presence %s not published (%s); the next heartbeat repairs it", event_type, exc)
+            (log.info if self._broker.connected else log.debug)("presence %s not published (%s); the next heartbeat repairs it", event_type, exc)

@@ -22,9 +22,9 @@ from contracts.socketio.client import TypingPayload
 from contracts.socketio.events import CHAT_TYPING
 from contracts.socketio.payloads import TypingData
 from pydantic import BaseModel
+from servicekit.amqp import PublishFailed
 
 from realtime_gateway.ratelimit import PerSocketLimiter
-from servicekit.amqp import PublishFailed
 from realtime_gateway.validation import parse_payload
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,11 @@ import socketio
 from aiohttp import web
 from contracts.events import registry as r
 from pydantic import BaseModel
+from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app
+from realtime_gateway.settings import Settings
 from servicekit.amqp import Publisher, connect
 from servicekit.jwt import JwksVerifier
 from servicekit.testing_tokens import TokenMint
-
-from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app
-from realtime_gateway.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -60,14 +60,14 @@ async def test_invalid_events_are_dead_lettered_to_the_shared_dlq_and_delivery_g
     assert "gateway_events_dead_lettered_total 3.0" in metrics
 
 
-async def presence_queue(broker) -> aio_pika.abc.AbstractQueue:  # noqa: ANN001
+async def presence_queue(broker) -> aio_pika.abc.AbstractQueue:
     channel = await broker.connection.channel()
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(PRESENCE_EXCHANGE, routing_key="presence.#")
     return queue
 
 
-async def next_presence(queue, event_type: str, timeout: float = 5) -> dict[str, Any]:  # noqa: ANN001
+async def next_presence(queue, event_type: str, timeout: float = 5) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
             message = await queue.get(fail=False, no_ack=True)

@@ -27,7 +27,7 @@ async def services(broker):
         3: c.SessionParticipants(session_id=3, user_id=USER2, admin_id=None, status="waiting"),
     }
 
-    async def send_message(principal, payload, command):  # noqa: ANN001, ANN202
+    async def send_message(principal, payload, command):
         seen.append((command.command, principal, payload))
         if payload.session_id == 404:
             raise CommandFailed("not_found", "no such session")
@@ -35,13 +35,13 @@ async def services(broker):
             await asyncio.sleep(5)
         return {"message_id": 1, "session_id": payload.session_id}
 
-    async def participants(principal, payload, command):  # noqa: ANN001, ANN202
+    async def participants(principal, payload, command):
         seen.append((command.command, principal, payload))
         if payload.session_id not in sessions:
             raise CommandFailed("not_found", "no such session")
         return sessions[payload.session_id]
 
-    async def mark_read(principal, payload, command):  # noqa: ANN001, ANN202
+    async def mark_read(principal, payload, command):
         seen.append((command.command, principal, payload))
         return {"notification_id": payload.notification_id, "is_read": True}
 
@@ -118,7 +118,7 @@ async def test_every_client_event_is_rate_limited_per_socket(start_gateway, conn
     assert noisy.sio.connected
 
 
-async def typing(client, data):  # noqa: ANN001, ANN201
+async def typing(client, data):
     await asyncio.sleep(0.21)
     return await client.call("chat:typing", data)
 

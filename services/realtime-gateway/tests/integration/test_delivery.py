@@ -4,7 +4,6 @@ Absence is checked without sleeping: after each event a barrier (`system:mainten
 published; events are emitted in delivery order and each socket receives in order, so a socket that got the
 barrier would already have got the event if it had been sent to it."""
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -91,7 +90,7 @@ async def test_each_event_reaches_exactly_the_right_sockets(start_gateway, conne
         await broker.publish(event_type, payload)
         await broker.publish(r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all", barrier_id))
         for client in clients.values():
-            await client.wait_until(lambda c=client: _is_barrier(c.received[-1] if c.received else None, barrier_id))
+            await client.wait_until(lambda c=client, b=barrier_id: _is_barrier(c.received[-1] if c.received else None, b))
         delivered = {cname: [d for ev, d in c.received if ev == name and not _is_barrier((ev, d))]
                      for cname, c in clients.items()}
         assert {k: len(v) for k, v in delivered.items() if v} == expected, f"{name} from {event_type}"

@@ -74,10 +74,9 @@ async def test_health_is_503_while_the_broker_is_unreachable(start_gateway):
 async def test_websocket_compression_is_a_setting_and_off_by_default(start_gateway, setting, negotiated):
     overrides = {} if setting is False else {"websocket_compression": True}
     gw = await start_gateway(**overrides)
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(
-            f"{gw.url}/socket.io/?EIO=4&transport=websocket", compress=15
-        ) as ws:
-            assert bool(ws.compress) is negotiated
-            extensions = ws._response.headers.get("Sec-WebSocket-Extensions", "")
-            assert ("permessage-deflate" in extensions) is negotiated
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+        f"{gw.url}/socket.io/?EIO=4&transport=websocket", compress=15
+    ) as ws:
+        assert bool(ws.compress) is negotiated
+        extensions = ws._response.headers.get("Sec-WebSocket-Extensions", "")
+        assert ("permessage-deflate" in extensions) is negotiated
