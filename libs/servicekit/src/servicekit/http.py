@@ -85,14 +85,27 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(_InternalErrorMiddleware)
 
 
+_PRIMITIVE_TAGS = frozenset({"none", "str", "int", "float", "bool", "bytes", "list", "dict", "set", "tuple"})
+
+
+def _is_union_tag(part: str) -> bool:
+    """pydantic names the union member that failed (`function-after[...]`, `constrained-str`, `none`); our field
+    names are snake_case, so a hyphen, a bracket or a bare type name marks such a tag."""
+    return "-" in part or "[" in part or part in _PRIMITIVE_TAGS
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = []
+    details: list[dict[str, Any]] = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
         where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
-        field = ".".join(loc[1:] if where else loc) or (where or "")
+        path = [part for i, part in enumerate(loc[1:] if where else loc) if i == 0 or not _is_union_tag(part)]
+        field = ".".join(path) or (where or "")
         details.append({"field": field, "in": where, "message": err.get("msg", ""), "type": err.get("type")})
+    # An optional field that failed also reports "should be None" for its None branch: noise next to the real reason.
+    failed = {d["field"] for d in details if d["type"] != "none_required"}
+    details = [d for d in details if d["type"] != "none_required" or d["field"] not in failed]
     fields = ", ".join(dict.fromkeys(d["field"] for d in details if d["field"]))
     message = f"invalid request: {fields}" if fields else "invalid request"
     return error_response(422, "validation_error", message, details)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from contracts.identity import Principal
 from fastapi import FastAPI, HTTPException, Query
+from contracts.fields import OptionalId, OptionalLink
 from pydantic import BaseModel, Field
 
 from servicekit.http import CurrentAdmin, CurrentPrincipal, ServiceError, health_router, install_error_handlers
@@ -32,6 +33,11 @@ class Item(BaseModel):
     count: int
 
 
+class Linked(BaseModel):
+    link: OptionalLink = None
+    target: OptionalId = None
+
+
 class OutOfStock(ServiceError):
     status = 409
     code = "out_of_stock"
@@ -46,6 +52,10 @@ def build_app(checks=None) -> FastAPI:
     @app.post("/items")
     async def create(item: Item, limit: Annotated[int, Query(le=10)] = 1) -> dict:
         return {"ok": True}
+
+    @app.post("/links")
+    async def links(body: Linked) -> dict:
+        return {}
 
     @app.get("/teapot")
     async def teapot() -> dict:
@@ -86,6 +96,14 @@ async def test_validation_errors_name_each_field(client):
     assert fields == {("body", "name"), ("body", "count"), ("query", "limit")}
     assert all(d["message"] for d in error["details"])
     assert "name" in error["message"]
+
+
+async def test_an_optional_field_is_named_plainly_once_without_union_noise(client):
+    response = await client.post("/links", json={"link": "   ", "target": "x"})
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert sorted(d["field"] for d in details) == ["link", "target"]
+    assert response.json()["error"]["message"] == "invalid request: link, target"
 
 
 async def test_http_exception_keeps_status_and_gets_a_code(client):
