@@ -1,15 +1,24 @@
-"""Socket commands chat-svc answers for the gateway: `chat.send_message`, carried out by the very use case the
-REST route `POST /api/v4/customer-service/sessions/{id}/messages` calls, as the command's principal.
+"""Socket commands chat-svc answers for the gateway.
 
-Reply: `{ok: true, result: ChatMessageData}` or an error code: forbidden, not_found, session_closed,
-invalid_payload (the payload is validated by servicekit before the handler runs).
+- `chat.send_message`: carried out by the very use case the REST route
+  `POST /api/v4/customer-service/sessions/{id}/messages` calls, as the command's principal. Reply
+  `{ok: true, result: ChatMessageData}` or an error code: forbidden, not_found, session_closed, invalid_payload
+  (the payload is validated by servicekit before the handler runs).
+- `chat.session_participants`: who takes part in a session and its status (`SessionParticipants`), for the
+  gateway's typing relay when its cache misses; the gateway decides who may type. not_found if there is none.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from contracts.events.commands import CHAT_SEND_MESSAGE, CommandMessage
+from contracts.events.commands import (
+    CHAT_SEND_MESSAGE,
+    CHAT_SESSION_PARTICIPANTS,
+    CommandMessage,
+    SessionParticipants,
+    SessionRef,
+)
 from contracts.identity import Principal
 from contracts.socketio.ack import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND
 from contracts.socketio.client import SendMessagePayload
@@ -25,7 +34,13 @@ def command_handlers(chat: Chat) -> dict[str, CommandHandler]:
     async def send_message(principal: Principal, payload: SendMessagePayload, _command: CommandMessage) -> dict[str, Any]:
         return await chat.send_message(principal, payload.session_id, payload.content)
 
-    return {CHAT_SEND_MESSAGE: send_message}
+    async def session_participants(_principal: Principal, payload: SessionRef, _command: CommandMessage) -> SessionParticipants:
+        session = await chat.session_snapshot(payload.session_id)
+        return SessionParticipants(
+            session_id=session.session_id, user_id=session.user_id, admin_id=session.admin_id, status=session.status
+        )
+
+    return {CHAT_SEND_MESSAGE: send_message, CHAT_SESSION_PARTICIPANTS: session_participants}
 
 
 def map_error(exc: Exception) -> CommandFailed | None:

@@ -129,6 +129,11 @@ class Chat:
             domain.check_can_view(principal, store.ref(row))
             return session_data(row)
 
+    async def session_snapshot(self, session_id: int) -> SessionData:
+        """A session as it is now, for trusted internal callers (the gateway's participants query)."""
+        async with self.transaction() as tx:
+            return session_data(await self._session(tx, session_id))
+
     async def list_sessions(
         self, principal: Principal, *, scope: Scope, status: str | None, page: int, page_size: int
     ) -> dict[str, Any]:

@@ -1,7 +1,14 @@
 """`chat.send_message` from the gateway, through a real CommandClient: the same rules as the REST route."""
 
 import pytest
-from contracts.events.commands import CHAT_SEND_MESSAGE, CommandMessage, new_command
+from contracts.events.commands import (
+    CHAT_SEND_MESSAGE,
+    CHAT_SESSION_PARTICIPANTS,
+    CommandMessage,
+    SessionParticipants,
+    SessionRef,
+    new_command,
+)
 from contracts.events.registry import CHAT_MESSAGE_CREATED
 from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
@@ -58,3 +65,15 @@ async def test_send_message_command_refusals_are_error_replies(stack, user_id, a
     await stack.client.post(f"{BASE}/sessions/{session_id}/close", headers=admin_headers(admin_id))
     closed = await send(stack, user(user_id), session_id)
     assert closed.error.code == "session_closed"
+
+
+async def test_session_participants_query_tells_the_gateway_who_is_in_a_session(stack, user_id, admin_id):
+    session_id = (await stack.open_session(user_id))["session_id"]
+    await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
+
+    reply = await stack.commands.call(new_command(CHAT_SESSION_PARTICIPANTS, user(user_id), SessionRef(session_id=session_id)))
+    assert reply.ok, reply.error
+    assert SessionParticipants.model_validate(reply.result) == SessionParticipants(
+        session_id=session_id, user_id=user_id, admin_id=admin_id, status="active")
+    missing = await stack.commands.call(new_command(CHAT_SESSION_PARTICIPANTS, user(user_id), SessionRef(session_id=999999999999)))
+    assert missing.error.code == "not_found"
