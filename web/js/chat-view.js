@@ -118,8 +118,8 @@ export class ChatView {
   }
 
   confirm(node, m) {
-    if (m && m.message_id && this.ids.has(m.message_id)) {
-      node.remove(); // the live event already showed it
+    if (m && m.message_id && this.ids.has(m.message_id) && node.dataset.messageId !== String(m.message_id)) {
+      node.remove(); // the live event already showed it in another bubble
       return;
     }
     if (m && m.message_id) {

@@ -1,0 +1,196 @@
+"""Browser tests: the whole platform behind the edge (nginx), driven by Debian's Chromium via Playwright.
+
+Session fixtures: `stack` (auth-svc, notification-svc, chat-svc, realtime-gateway as real processes on free
+ports, against this session's database and vhost from the `servicekit.testing` plugin, plus the edge from
+edge/edge.sh on another free port in front of them), and `browser` (headless /usr/bin/chromium; Playwright
+never downloads a browser here). Every page is opened through the edge: `stack.url("edge")`.
+
+Needs nginx, /usr/bin/chromium and web/node_modules (`./scripts/test` installs them; by hand:
+`bash scripts/infra.sh web && bash scripts/infra.sh browser`). Missing ones fail the tests with that hint.
+Screenshots land in test-artifacts/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.integration.stack import HOST, ServiceSpec, Stack, free_port, uvicorn_factory
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+VENDOR = ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+PASSWORD = "Passw0rd!"  # AUTH_DEV_SEED accounts admin1..admin3, user1..user5
+
+AUTH, NOTIFICATION, CHAT, GATEWAY, EDGE = "auth-svc", "notification-svc", "chat-svc", "realtime-gateway", "edge"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def _require_tools() -> None:
+    missing = []
+    if not (shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)):
+        missing.append("nginx")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing.append(CHROMIUM)
+    if not VENDOR.exists():
+        missing.append(f"{VENDOR.relative_to(ROOT)} (npm ci in web/)")
+    if missing:
+        pytest.fail(
+            f"browser tests need {', '.join(missing)}: run ./scripts/test, or `bash scripts/infra.sh web` and "
+            "`bash scripts/infra.sh browser`", pytrace=False,
+        )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack(database_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin."""
+    _require_tools()
+    workdir = tmp_path_factory.mktemp("e2e-stack")
+    stack = Stack(workdir)
+    auth = stack.add(ServiceSpec(AUTH, uvicorn_factory("auth_svc.main:create_app"), {
+        "AUTH_DATABASE_URL": database_url,
+        "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
+        "AUTH_DEV_SEED": "true",
+    }))
+    jwks_url = f"{auth.base_url}/.well-known/jwks.json"
+    for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
+        env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
+        stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), env))
+
+    edge_port = free_port()
+    edge_origin = f"http://{HOST}:{edge_port}"
+    gateway = stack.add(ServiceSpec(GATEWAY, ["-m", "realtime_gateway", "--host", "{host}", "--port", "{port}"], {
+        "GATEWAY_AMQP_URL": amqp_url, "GATEWAY_JWKS_URL": jwks_url,
+        # The browser's Origin is the edge's: the same origin as the pages.
+        "GATEWAY_CORS_ALLOWED_ORIGINS": f'["{edge_origin}"]',
+    }))
+
+    # nginx's workers (user nobody under root) must read the rendered health.json: a world-readable run
+    # directory outside pytest's private tmp tree.
+    edge_dir = Path(tempfile.mkdtemp(prefix="e2e-edge-"))
+    edge_dir.chmod(0o755)
+    addr = lambda name: stack[name].base_url.removeprefix("http://")  # noqa: E731
+    stack.add(ServiceSpec(
+        EDGE,
+        # exec: the edge process *is* nginx (its master), so stop/kill reach it directly.
+        ["-c", "import os, sys; os.execvp('sh', ['sh', sys.argv[1], 'start'])", str(ROOT / "edge" / "edge.sh")],
+        {
+            "EDGE_LISTEN": f"{HOST}:{edge_port}", "EDGE_AUTH": addr(AUTH), "EDGE_NOTIFICATION": addr(NOTIFICATION),
+            "EDGE_CHAT": addr(CHAT), "EDGE_GATEWAYS": gateway.base_url.removeprefix("http://"),
+            "EDGE_RUN_DIR": str(edge_dir), "EDGE_ERROR_LOG": "stderr", "EDGE_ACCESS_LOG": str(edge_dir / "access.log"),
+        },
+    ), port=edge_port)
+    await stack.start(timeout=60)
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+        shutil.rmtree(edge_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(stack: Stack) -> str:
+    return stack.url(EDGE)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    _require_tools()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Pages:
+    """Opens browser contexts (one per person) for a test, records page errors and CSP violations, saves
+    screenshots, and closes everything at the end."""
+
+    def __init__(self, browser: Browser, base_url: str, test_name: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.test_name = test_name
+        self.contexts: list[BrowserContext] = []
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+
+    async def context(self, *, mobile: bool = False) -> BrowserContext:
+        viewport = {"width": 420, "height": 820} if mobile else {"width": 1280, "height": 800}
+        context = await self.browser.new_context(base_url=self.base_url, viewport=viewport)
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        return context
+
+    async def new_page(self, context: BrowserContext) -> Page:
+        page = await context.new_page()
+        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
+        page.on("console", lambda msg: self._console(msg.type, msg.text))
+
+        async def on_dialog(dialog) -> None:  # an alert() would mean injected script ran
+            self.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    def _console(self, kind: str, text: str) -> None:
+        if "Content Security Policy" in text or "Refused to" in text:
+            self.problems.append(f"CSP: {text}")
+
+    async def screenshot(self, page: Page, label: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{self.test_name}-{label}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def close(self) -> None:
+        for context in self.contexts:
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pages(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Pages]:
+    pages = Pages(browser, base_url, request.node.name)
+    try:
+        yield pages
+    finally:
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            for i, context in enumerate(pages.contexts):
+                for j, page in enumerate(context.pages):
+                    try:
+                        await pages.screenshot(page, f"FAILED-{i}-{j}")
+                    except Exception:  # noqa: BLE001 - best effort
+                        pass
+        await pages.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keeps the call's report on the item (failure screenshots), and adds the services' logs to a failure."""
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack):
+        report.sections.append(("service logs", stack.logs_report()))
+    return report

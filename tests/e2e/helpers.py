@@ -1,0 +1,53 @@
+"""Steps the browser tests share: log in through the pages themselves, wait for the live connection."""
+
+from __future__ import annotations
+
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.e2e.conftest import PASSWORD, Pages
+
+expect.set_options(timeout=15_000)
+
+
+def tid(page: Page, testid: str, *, within: str | None = None):
+    selector = f'[data-testid="{testid}"]'
+    return page.locator(f"{within} {selector}" if within else selector)
+
+
+async def connected(page: Page) -> None:
+    """The page's Socket.IO connection is up (its status pill says so)."""
+    await expect(tid(page, "conn-status")).to_have_attribute("data-state", "connected")
+
+
+async def admin_login(pages: Pages, username: str, target: str, context: BrowserContext | None = None) -> Page:
+    """Logs `username` in on admin/login.html and lands on `target` (an admin page), live."""
+    context = context or await pages.context()
+    page = await pages.new_page(context)
+    await page.goto(f"/admin/login.html?next={target}")
+    await tid(page, "login-username").fill(username)
+    await tid(page, "login-password").fill(PASSWORD)
+    await tid(page, "login-submit").click()
+    await page.wait_for_url(f"**{target}")
+    await connected(page)
+    return page
+
+
+async def open_admin_tab(pages: Pages, context: BrowserContext, target: str) -> Page:
+    """Another tab of an already logged-in admin (the token is shared through localStorage)."""
+    page = await pages.new_page(context)
+    await page.goto(target)
+    await connected(page)
+    return page
+
+
+async def user_login(pages: Pages, username: str) -> Page:
+    """Logs an end user in on the H5 page (phone-sized window), live."""
+    context = await pages.context(mobile=True)
+    page = await pages.new_page(context)
+    await page.goto("/h5/chat.html")
+    await tid(page, "h5-username").fill(username)
+    await tid(page, "h5-password").fill(PASSWORD)
+    await tid(page, "h5-login-submit").click()
+    await expect(tid(page, "h5-chat")).to_be_visible()
+    await connected(page)
+    return page

@@ -1,0 +1,181 @@
+"""The four browser scenarios of issue 6, through the edge, in headless Chromium.
+
+Kept in this order in one module: the first needs admin1 to be the only admin online when user1 writes, so
+that the session is assigned to admin1.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import Pages
+from tests.e2e.helpers import admin_login, open_admin_tab, tid, user_login
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+async def test_1_user_and_admin_chat_live(pages: Pages) -> None:
+    admin = await admin_login(pages, "admin1", "/admin/customer-service.html")
+    user = await user_login(pages, "user1")
+
+    # user1 opens a session with the first message; admin1 is told it was assigned to them.
+    await tid(user, "composer-input").fill("Hello, my parcel has not arrived")
+    await tid(user, "composer-send").click()
+    await expect(tid(admin, "toast").filter(has_text="assigned to you")).to_be_visible()
+    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
+    item = tid(admin, "session-item").filter(has_text=f"User #{user_id}")
+    await expect(item).to_have_count(1)
+    await expect(item).to_have_attribute("data-status", "active")
+    # The user's page follows the assignment: its state and the system line.
+    await expect(tid(user, "session-status")).to_have_attribute("data-status", "active")
+    await expect(user.locator('[data-testid="message"][data-message-type="system"]').first).to_be_visible()
+
+    await item.click()
+    await expect(tid(admin, "message-text").filter(has_text="Hello, my parcel has not arrived")).to_be_visible()
+
+    # admin1 types: user1 sees it; admin1 sends: the ack marks it sent, user1 gets it.
+    await tid(admin, "composer-input").press_sequentially("Sorry to hear", delay=20)
+    await expect(tid(user, "typing-indicator")).to_have_text(re.compile("typing"))
+    await tid(admin, "composer-input").press_sequentially(" - let me check.", delay=5)
+    await tid(admin, "composer-send").click()
+    reply = admin.locator('[data-testid="message"].mine').filter(has_text="let me check")
+    await expect(reply).to_have_attribute("data-state", "sent")
+    await expect(tid(user, "message-text").filter(has_text="Sorry to hear - let me check.")).to_be_visible()
+
+    # And the other way round.
+    await tid(user, "composer-input").press_sequentially("Order 42, thanks", delay=20)
+    await expect(tid(admin, "typing-indicator")).to_have_text(re.compile("typing"))
+    await tid(user, "composer-input").press("Enter")
+    await expect(tid(admin, "message-text").filter(has_text="Order 42, thanks")).to_be_visible()
+    await expect(user.locator('[data-testid="message"].mine').filter(has_text="Order 42")).to_have_attribute("data-state", "sent")
+
+    # admin1 closes the session; user1 sees it closed.
+    await tid(admin, "conv-close").click()
+    await expect(tid(admin, "conv-closed")).to_be_visible()
+    await expect(tid(user, "session-status")).to_have_attribute("data-status", "closed")
+    await expect(tid(user, "session-status")).to_contain_text("closed")
+
+    await pages.screenshot(admin, "admin1-customer-service")
+    await pages.screenshot(user, "user1-h5-chat")
+    assert not pages.problems, pages.problems
+
+
+async def test_2_broadcast_reaches_every_admin_and_read_state_follows(pages: Pages) -> None:
+    a1_context = await pages.context()
+    a1_tab1 = await admin_login(pages, "admin1", "/admin/notifications.html", context=a1_context)
+    a1_tab2 = await open_admin_tab(pages, a1_context, "/admin/notifications.html")
+    a3 = await admin_login(pages, "admin3", "/admin/notifications.html")
+    a2 = await admin_login(pages, "admin2", "/admin/notifications.html")
+
+    before = {}
+    for name, page in (("a1_tab1", a1_tab1), ("a1_tab2", a1_tab2), ("a3", a3)):
+        await expect(tid(page, "notification-list")).to_have_attribute("aria-busy", "false")
+        before[name] = int(await tid(page, "unread-badge").get_attribute("data-count"))
+
+    title = f"Maintenance tonight {uuid.uuid4().hex[:6]}"
+    await tid(a2, "send-title").fill(title)
+    await tid(a2, "send-content").fill("The platform is read-only from 22:00 to 22:30.")
+    await tid(a2, "send-submit").click()
+    await expect(tid(a2, "send-result")).to_contain_text("Broadcast")
+
+    for name, page in (("a1_tab1", a1_tab1), ("a1_tab2", a1_tab2), ("a3", a3)):
+        await expect(tid(page, "toast").filter(has_text=title)).to_be_visible()  # live, no reload
+        await expect(tid(page, "notification-item").filter(has_text=title)).to_have_attribute("data-read", "false")
+        await expect(tid(page, "unread-badge")).to_have_attribute("data-count", str(before[name] + 1))
+
+    # admin1 marks it read in one tab; the other tab's badge drops (notification:update).
+    await tid(a1_tab1, "notification-item").filter(has_text=title).locator('[data-testid="mark-read"]').click()
+    await expect(tid(a1_tab1, "unread-badge")).to_have_attribute("data-count", str(before["a1_tab1"]))
+    await expect(tid(a1_tab2, "unread-badge")).to_have_attribute("data-count", str(before["a1_tab2"]))
+    await expect(tid(a1_tab2, "notification-item").filter(has_text=title)).to_have_attribute("data-read", "true")
+    # admin3's own read state is untouched.
+    await expect(tid(a3, "unread-badge")).to_have_attribute("data-count", str(before["a3"] + 1))
+
+    await pages.screenshot(a1_tab2, "admin1-second-tab")
+    await pages.screenshot(a3, "admin3-notifications")
+    assert not pages.problems, pages.problems
+
+
+async def test_3_html_in_user_content_is_shown_as_text(pages: Pages) -> None:
+    admin = await admin_login(pages, "admin1", "/admin/customer-service.html")
+    user = await user_login(pages, "user2")
+
+    await tid(user, "composer-input").fill(XSS)
+    await tid(user, "composer-send").click()
+    await expect(tid(user, "message-text").filter(has_text=XSS)).to_have_count(1)
+
+    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
+    await tid(admin, "tab-all").click()
+    await tid(admin, "session-item").filter(has_text=f"User #{user_id}").first.click()
+    await expect(tid(admin, "message-text").filter(has_text=XSS)).to_have_count(1)
+    assert await tid(admin, "message-text").filter(has_text=XSS).text_content() == XSS
+    await tid(admin, "composer-input").fill(f"You wrote: {XSS}")
+    await tid(admin, "composer-send").click()
+    await expect(tid(user, "message-text").filter(has_text=f"You wrote: {XSS}")).to_be_visible()
+
+    # The same text in a notification's title and content.
+    notifications = await open_admin_tab(pages, admin.context, "/admin/notifications.html")
+    await tid(notifications, "send-title").fill(f"Title {XSS}")
+    await tid(notifications, "send-content").fill(f"Content {XSS}")
+    await tid(notifications, "send-submit").click()
+    await expect(tid(notifications, "notification-title").filter(has_text=f"Title {XSS}")).to_be_visible()
+    await expect(tid(notifications, "toast").filter(has_text=f"Title {XSS}")).to_be_visible()
+
+    for page in (admin, user, notifications):
+        assert await page.locator('main img, .messages img, .notif-list img, .toasts img').count() == 0
+    await user.wait_for_timeout(300)
+    assert pages.dialogs == [], "injected script ran"
+    await pages.screenshot(admin, "admin-sees-text")
+    await pages.screenshot(user, "user-sees-text")
+    await pages.screenshot(notifications, "notification-as-text")
+    assert not pages.problems, pages.problems
+
+
+async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
+    future = int((time.time() + 3600) * 1000)
+    admin_session = ('{"token": "%s", "user": {"user_id": 1, "user_type": "admin", "username": "admin1"}, '
+                     '"expiresAt": %d}')
+    user_session = ('{"token": "%s", "user": {"user_id": 4, "user_type": "user", "username": "user1"}, '
+                    '"expiresAt": %d}')
+
+    # A token the server refuses: admin pages go back to login and say why.
+    context = await pages.context()
+    page = await pages.new_page(context)
+    await page.goto("/admin/login.html")
+    for target in ("/admin/notifications.html", "/admin/customer-service.html"):
+        await page.evaluate("([k, v]) => localStorage.setItem(k, v)",
+                            ["platform.admin.session", admin_session % ("not-a-real.token.value", future)])
+        await page.goto(target)
+        await page.wait_for_url("**/admin/login.html?**")
+        await expect(tid(page, "login-message")).to_have_text(re.compile("no longer valid"))
+        await expect(tid(page, "login-form")).to_be_visible()
+    await pages.screenshot(page, "admin-bad-token")
+
+    # An expired one: the page says so before calling anything.
+    await page.evaluate("([k, v]) => localStorage.setItem(k, v)",
+                        ["platform.admin.session", admin_session % ("x.y.z", future - 7_200_000)])
+    await page.goto("/admin/notifications.html")
+    await expect(tid(page, "login-message")).to_have_text(re.compile("expired"))
+
+    # A real user token on an admin page: sent to login with the reason.
+    user = await user_login(pages, "user3")
+    token = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).token")
+    await page.evaluate("([k, v]) => localStorage.setItem(k, v)",
+                        ["platform.admin.session", admin_session.replace('"admin"', '"user"') % (token, future)])
+    await page.goto("/admin/notifications.html")
+    await expect(tid(page, "login-message")).to_have_text(re.compile("for administrators"))
+
+    # H5: the login form comes back with the message, not a blank page.
+    h5 = await pages.new_page(await pages.context(mobile=True))
+    await h5.goto("/h5/chat.html")
+    await h5.evaluate("([k, v]) => localStorage.setItem(k, v)",
+                      ["platform.h5.session", user_session % ("bad" + token[3:], future)])
+    await h5.goto("/h5/chat.html")
+    await expect(tid(h5, "h5-login")).to_be_visible()
+    await expect(tid(h5, "h5-auth-message")).to_have_text(re.compile("no longer valid"))
+    await pages.screenshot(h5, "h5-bad-token")
+    assert not pages.problems, pages.problems
