@@ -12,6 +12,7 @@ Screenshots land in test-artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -87,7 +88,10 @@ async def stack(database_url: str, amqp_url: str, tmp_path_factory: pytest.TempP
     # directory outside pytest's private tmp tree.
     edge_dir = Path(tempfile.mkdtemp(prefix="e2e-edge-"))
     edge_dir.chmod(0o755)
-    addr = lambda name: stack[name].base_url.removeprefix("http://")  # noqa: E731
+
+    def addr(name: str) -> str:
+        return stack[name].base_url.removeprefix("http://")
+
     stack.add(ServiceSpec(
         EDGE,
         # exec: the edge process *is* nginx (its master), so stop/kill reach it directly.
@@ -133,6 +137,8 @@ class Pages:
         self.contexts: list[BrowserContext] = []
         self.problems: list[str] = []
         self.dialogs: list[str] = []
+        for stale in SCREENSHOTS.glob(f"{test_name}-*.png"):  # from an earlier run of this test
+            stale.unlink()
 
     async def context(self, *, mobile: bool = False) -> BrowserContext:
         viewport = {"width": 420, "height": 820} if mobile else {"width": 1280, "height": 800}
@@ -177,10 +183,8 @@ async def pages(browser: Browser, base_url: str, request: pytest.FixtureRequest)
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             for i, context in enumerate(pages.contexts):
                 for j, page in enumerate(context.pages):
-                    try:
+                    with contextlib.suppress(Exception):  # best effort: the page may be gone
                         await pages.screenshot(page, f"FAILED-{i}-{j}")
-                    except Exception:  # noqa: BLE001 - best effort
-                        pass
         await pages.close()
 
 
