@@ -1,0 +1,137 @@
+"""Issue 5's acceptance over the whole running stack: a real action at a service produces each server->client
+event at exactly the right sockets and at no others (admin vs user, admin1 vs admin2, user vs user).
+
+Clients are python-socketio clients with real tokens from auth-svc; actions go through the services' REST APIs
+and the gateway's socket commands; events travel outbox -> RabbitMQ -> gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from tests.integration.conftest import AUTH, CHAT, GATEWAY, NOTIFICATION
+from tests.integration.sockets import Person, connect_person
+from tests.integration.stack import Stack
+
+SETTLE = 1.0  # after the wanted event arrived: long enough for a misrouted copy to arrive too
+
+
+@pytest.fixture
+async def people(stack: Stack) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+    opened: list[Person] = []
+
+    async def person(username: str, **kwargs) -> Person:
+        opened.append(await connect_person(stack.url(AUTH), stack.url(GATEWAY), username, **kwargs))
+        return opened[-1]
+
+    yield person
+    await asyncio.gather(*(p.sio.disconnect() for p in opened), return_exceptions=True)
+
+
+async def _post(stack: Stack, service: str, path: str, who: Person, body: dict | None = None) -> dict:
+    async with httpx.AsyncClient(base_url=stack.url(service), timeout=10) as client:
+        response = await client.post(path, json=body, headers=who.headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _none_of(people: list[Person], *events: str) -> None:
+    for person in people:
+        for event in events:
+            assert person.events(event) == [], f"{person.username} got {event}: {person.events(event)}"
+
+
+async def test_notifications_reach_their_admin_or_all_admins_and_read_state_only_its_owner(stack, people):
+    admin1, admin1_tab2, admin2, user1 = (
+        await people("admin1"), await people("admin1"), await people("admin2"), await people("user1")
+    )
+    targeted = await _post(stack, NOTIFICATION, "/api/v4/notifications/send", admin2,
+                           {"type": "order", "title": "For admin1", "content": "order 42", "target_user_id": admin1.user_id})
+    [new] = await admin1.wait_for("notification:new", lambda d: d["notification_id"] == targeted["notification_id"])
+    assert new == targeted and new["created_at"].endswith("+08:00")
+    await admin1_tab2.wait_for("notification:new")
+
+    broadcast = await _post(stack, NOTIFICATION, "/api/v4/notifications/send", admin2,
+                            {"type": "system", "title": "Everyone", "content": "maintenance tonight"})
+    for admin in (admin1, admin1_tab2, admin2):
+        await admin.wait_for("notification:broadcast", lambda d: d["notification_id"] == broadcast["notification_id"])
+
+    ack = await admin1.call("notification:mark_read", {"notification_id": broadcast["notification_id"]})
+    assert ack == {"ok": True, "data": {"notification_id": broadcast["notification_id"], "is_read": True}}
+    update = {"notification_id": broadcast["notification_id"], "is_read": True}
+    assert (await admin1_tab2.wait_for("notification:update")) == [update]  # the other tab hears it too
+    assert (await admin1.wait_for("notification:update")) == [update]
+
+    await asyncio.sleep(SETTLE)
+    assert len(admin1.events("notification:broadcast")) == 1 and len(admin2.events("notification:broadcast")) == 1
+    _none_of([admin2], "notification:new", "notification:update")
+    _none_of([user1], "notification:new", "notification:broadcast", "notification:update")
+
+
+async def test_system_events_reach_admins_and_maintenance_for_all_reaches_users_too(stack, people):
+    admin1, admin2, user1 = await people("admin1"), await people("admin2"), await people("user2")
+    alert = await _post(stack, NOTIFICATION, "/api/v4/system/alerts", admin1,
+                        {"level": "critical", "title": "Disk", "message": "disk 95%"})
+    status = await _post(stack, NOTIFICATION, "/api/v4/system/status", admin1,
+                         {"component": "payments", "status": "degraded", "message": "slow"})
+    admins_only = await _post(stack, NOTIFICATION, "/api/v4/system/maintenance", admin1, {
+        "title": "DB", "message": "db upgrade", "audience": "admins",
+        "starts_at": "2030-01-01T22:00:00.000+08:00", "ends_at": "2030-01-01T23:00:00.000+08:00"})
+    for_all = await _post(stack, NOTIFICATION, "/api/v4/system/maintenance", admin1, {
+        "title": "App", "message": "app upgrade", "audience": "all",
+        "starts_at": "2030-01-02T22:00:00.000+08:00", "ends_at": "2030-01-02T23:00:00.000+08:00"})
+    for admin in (admin1, admin2):
+        assert (await admin.wait_for("system:alert")) == [alert]
+        assert (await admin.wait_for("system:status_change")) == [status]
+        assert (await admin.wait_for("system:maintenance", count=2)) == [admins_only, for_all]
+    assert (await user1.wait_for("system:maintenance")) == [for_all]
+    await asyncio.sleep(SETTLE)
+    assert user1.events("system:maintenance") == [for_all]
+    _none_of([user1], "system:alert", "system:status_change")
+
+
+async def test_a_chat_reaches_its_user_and_its_admin_only_both_ways_with_typing(stack, people):
+    admins = [await people("admin1"), await people("admin2"), await people("admin3")]
+    user, other_user = await people("user3"), await people("user4")
+    await asyncio.sleep(0.5)  # presence: the gateway has told chat-svc these admins are online
+
+    session = await _post(stack, CHAT, "/api/v4/customer-service/sessions", user, {"content": "hello, I need help"})
+    sid = session["session_id"]
+    mine = lambda d: d["session_id"] == sid  # noqa: E731
+    try:
+        async with asyncio.timeout(15):
+            while not any(a.events("chat:session_assigned", mine) for a in admins):
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"session {session} never assigned; admins saw {[a.received for a in admins]}") from None
+    [agent] = [a for a in admins if a.events("chat:session_assigned", mine)]
+    [assignment] = agent.events("chat:session_assigned", mine)
+    assert (assignment["admin_id"], assignment["user_id"], assignment["reason"]) == (agent.user_id, user.user_id, "auto")
+
+    await user.wait_for("chat:new_message", mine, count=2)  # the user's message and the "joined" system message
+    # the agent joined after the first message: it hears the "joined" message live, and reads the rest as history
+    await agent.wait_for("chat:new_message", lambda d: mine(d) and d["message_type"] == "system")
+    await user.wait_for("chat:session_update", lambda d: mine(d) and d["status"] == "active")
+
+    ack = await agent.call("chat:send_message", {"session_id": sid, "content": "How can I help?"})
+    assert ack["ok"] is True and ack["data"]["sender_type"] == "admin"
+    [reply] = await user.wait_for("chat:new_message", lambda d: mine(d) and d["message_content"] == "How can I help?")
+    assert reply["message_id"] == ack["data"]["message_id"]
+
+    await user.sio.emit("chat:typing", {"session_id": sid})
+    [typing] = await agent.wait_for("chat:typing", mine)
+    assert (typing["sender_type"], typing["sender_id"]) == ("user", user.user_id)
+
+    await _post(stack, CHAT, f"/api/v4/customer-service/sessions/{sid}/close", agent)
+    await user.wait_for("chat:session_update", lambda d: mine(d) and d["status"] == "closed")
+
+    await asyncio.sleep(SETTLE)
+    others = [a for a in admins if a is not agent]
+    for person in [*others, other_user]:
+        for event in ("chat:new_message", "chat:session_update", "chat:session_assigned", "chat:typing"):
+            assert person.events(event, mine) == [], f"{person.username} got {event}"
+    assert user.events("chat:typing") == [] and user.events("chat:session_assigned") == []
