@@ -95,6 +95,18 @@ async def test_2_broadcast_reaches_every_admin_and_read_state_follows(pages: Pag
     # admin3's own read state is untouched.
     await expect(tid(a3, "unread-badge")).to_have_attribute("data-count", str(before["a3"] + 1))
 
+    # system:* events become banners (an alert raised over REST by admin2).
+    raised = await a2.evaluate("""async () => {
+        const token = JSON.parse(localStorage.getItem('platform.admin.session')).token;
+        const r = await fetch('/api/v4/system/alerts', {method: 'POST', headers: {'Content-Type': 'application/json',
+          Authorization: 'Bearer ' + token}, body: JSON.stringify({level: 'warning', title: 'Queue backlog',
+          message: 'Orders are processed with a delay of about 5 minutes.'})});
+        return r.status;
+    }""")
+    assert raised in (200, 201, 202)
+    for page in (a1_tab1, a1_tab2, a3):
+        await expect(tid(page, "system-banner").filter(has_text="Queue backlog")).to_have_attribute("data-level", "warning")
+
     await pages.screenshot(a1_tab2, "admin1-second-tab")
     await pages.screenshot(a3, "admin3-notifications")
     assert not pages.problems, pages.problems
@@ -178,4 +190,20 @@ async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
     await expect(tid(h5, "h5-login")).to_be_visible()
     await expect(tid(h5, "h5-auth-message")).to_have_text(re.compile("no longer valid"))
     await pages.screenshot(h5, "h5-bad-token")
+    assert not pages.problems, pages.problems
+
+
+async def test_5_reconnect_state_is_visible(pages: Pages, stack) -> None:
+    """Not one of the issue's four: the gateway goes away and comes back; the page says so and recovers."""
+    admin = await admin_login(pages, "admin2", "/admin/notifications.html")
+    gateway = stack["realtime-gateway"]
+    await gateway.stop()
+    try:
+        await expect(tid(admin, "conn-status")).to_have_attribute("data-state", re.compile("reconnecting|unavailable"))
+        await expect(tid(admin, "conn-status")).to_contain_text(re.compile("Reconnect|retrying|Retrying"))
+        await pages.screenshot(admin, "reconnecting")
+    finally:
+        gateway.start()
+        await gateway.wait_healthy(30)
+    await expect(tid(admin, "conn-status")).to_have_attribute("data-state", "connected", timeout=30_000)
     assert not pages.problems, pages.problems
