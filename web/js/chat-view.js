@@ -99,10 +99,27 @@ export class ChatView {
     }
     const stick = this.nearBottom();
     this.ids.add(m.message_id);
-    this.listEl.append(this.render(m));
+    this.insertInOrder(this.render(m), m.message_id);
     if (m.sender_type !== this.me.type) this.hideTyping();
     if (stick || this.isMine(m)) this.scrollToBottom();
     return true;
+  }
+
+  /** Live events and history pages can interleave: keep the list in message_id order (pending bubbles last). */
+  insertInOrder(node, id) {
+    let after = this.listEl.lastElementChild;
+    while (after && (!Number(after.dataset.messageId) || Number(after.dataset.messageId) > id)) {
+      after = after.previousElementSibling;
+    }
+    if (after) after.after(node);
+    else this.listEl.prepend(node);
+  }
+
+  /** Takes a bubble away (e.g. a pending one replaced by a reload); its message may be shown again. */
+  discard(node) {
+    const id = Number(node.dataset.messageId);
+    if (id) this.ids.delete(id);
+    node.remove();
   }
 
   /** A bubble for a message being sent; `retry()` is offered if it fails. */

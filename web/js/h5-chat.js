@@ -92,7 +92,7 @@ async function openSession(content) {
     const s = await call(`${BASE}/sessions`, {
       method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
     });
-    pending.remove();
+    view.discard(pending);
     if (!current || current.session_id !== s.session_id) view.clear();
     showStatus(s);
     await loadMessages(s.session_id);
