@@ -16,7 +16,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,9 +61,19 @@ def _require_tools() -> None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(database_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin."""
+async def stack(
+    make_database: Callable[[], Awaitable[str]],
+    make_vhost: Callable[[], Awaitable[str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Stack]:
+    """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin.
+
+    Its own database and vhost (the plugin's factories, dropped at the end of the session), not the shared
+    `database_url` / `amqp_url`: in a full run the whole-stack integration tests' services are still up, and
+    services of two stacks on one vhost would take each other's events and commands off shared queues.
+    """
     _require_tools()
+    database_url, amqp_url = await make_database(), await make_vhost()
     workdir = tmp_path_factory.mktemp("e2e-stack")
     stack = Stack(workdir)
     auth = stack.add(ServiceSpec(AUTH, uvicorn_factory("auth_svc.main:create_app"), {
