@@ -56,7 +56,9 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   socket.on("connect", () => {
     manualAttempt = 0;
     show("connected", "Live");
-    if (everConnected && onReconnected) onReconnected();
+    // After a reconnect, reload what may have been missed, unless the gateway recovered the session (it then
+    // replays the missed events itself; the client sends its pid/offset with the auth data automatically).
+    if (everConnected && onReconnected && !socket.recovered) onReconnected();
     everConnected = true;
   });
 
