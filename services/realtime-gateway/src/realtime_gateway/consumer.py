@@ -1,24 +1,36 @@
 """Domain events from RabbitMQ -> the routing table -> this gateway's local sockets.
 
-Each gateway process consumes its own exclusive, auto-delete queue `gateway.<gateway_id>.events`, bound to
-every routing key of `routing.ROUTES`: every gateway sees every event once and emits to the sockets connected
-to it, so each client gets each event once whichever gateway it is on. A message that breaks the contract
-(bad JSON, unknown type, unknown major, invalid payload) is dead-lettered to the one shared durable
-`gateway.events.dlq` (servicekit's ack policy), and the queue moves on.
+Two inputs, handled in order under one lock:
+- the durable stream `gateway.events.stream` (`stream.py`): every domain event of `notification.events` and
+  `chat.events`, consumed from `next` at start. The consumer arguments dict is kept up to date with the next
+  offset, so when the robust connection re-consumes after a broker outage it resumes exactly where it stopped
+  (nothing missed, nothing twice). Each Socket.IO event carries its stream position as the last argument.
+- its own exclusive, auto-delete queue `gateway.<gateway_id>.events`, bound to the transient relays between
+  gateways on `gateway.presence` (`gateway.chat_typing`): emitted without an offset (never replayed).
+
+Upstream is at-least-once: duplicates are dropped by `event_id`. A message that breaks the contract (bad JSON,
+unknown type, unknown major, invalid payload) is dead-lettered to the one shared durable `gateway.events.dlq`:
+by the broker for the relay queue (servicekit's ack policy), by publishing a copy for the stream (streams keep
+every message and cannot dead-letter), and the consumer moves on.
 """
 
 import asyncio
 import logging
+from collections import deque
+from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.errors import ContractError
 from contracts.events.registry import parse_domain_event
-from servicekit.amqp import Publisher, QueueSpec, start_consumer
+from contracts.events.topology import DEAD_LETTER_EXCHANGE, PRESENCE_EXCHANGE
+from pydantic import BaseModel
+from servicekit.amqp import Publisher, QueueSpec, declare_exchanges, start_consumer
 
 from realtime_gateway.dedup import RecentIds
 from realtime_gateway.emitter import Emitter
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.routing import bindings, deliveries
+from realtime_gateway.stream import MARK_TYPE, declare_stream, format_offset, publish_marker, stream_offset
 from realtime_gateway.typing_relay import ParticipantsCache
 
 log = logging.getLogger(__name__)
@@ -27,9 +39,18 @@ DEAD_LETTER_KEY = "gateway.events"
 """Every gateway dead-letters with this key, into the one durable queue `gateway.events.dlq`."""
 
 
+def stream_bindings() -> tuple[tuple[str, str], ...]:
+    """Domain events the stream stores: every routed key except the gateways' own relays."""
+    return tuple((exchange, key) for exchange, key in bindings() if exchange != PRESENCE_EXCHANGE)
+
+
+def relay_bindings() -> tuple[tuple[str, str], ...]:
+    return tuple((exchange, key) for exchange, key in bindings() if exchange == PRESENCE_EXCHANGE)
+
+
 def queue_spec(gateway_id: str) -> QueueSpec:
     return QueueSpec(
-        f"gateway.{gateway_id}.events", bindings(), durable=False, exclusive=True, auto_delete=True,
+        f"gateway.{gateway_id}.events", relay_bindings(), durable=False, exclusive=True, auto_delete=True,
         dead_letter_key=DEAD_LETTER_KEY,
     )
 
@@ -44,29 +65,99 @@ class EventConsumer:
         self._metrics = metrics
         # aio-pika runs one task per delivery; taking this lock first (before any await) keeps delivery order.
         self._lock = asyncio.Lock()
+        self._stream_arguments: dict[str, Any] = {"x-stream-offset": "next"}
+        self._publisher: Publisher | None = None
+        self.started: int | None = None
+        """Highest stream offset whose emission has begun (a recovering socket is held from here on)."""
+        self.finished: int | None = None
+        """Highest stream offset fully emitted."""
+        self.position_known = asyncio.Event()
+        self.duplicate_offsets: deque[int] = deque(maxlen=1000)
+        """Recent offsets dropped as duplicates (a replay skips them too)."""
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
+        """The relay queue (typing): no offset."""
         async with self._lock:
             try:
                 envelope, payload = parse_domain_event(message.body)
             except ContractError:
                 self._metrics.dead_lettered.inc()
                 raise  # servicekit.amqp.guarded logs it once and dead-letters it
-            if envelope.event_id in self._recent:
-                log.debug("dropping duplicate %s %s", envelope.event_type, envelope.event_id)
-                return
-            self._participants.observe(payload)
-            for delivery in deliveries(envelope.event_type, payload):
-                await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms)
-            self._recent.add(envelope.event_id)
+            await self._deliver(envelope.event_id, envelope.event_type, payload, None)
 
-    async def start(self, connection: AbstractRobustConnection, gateway_id: str, prefetch: int) -> None:
+    async def handle_stream(self, message: AbstractIncomingMessage) -> None:
+        offset = stream_offset(message)
+        try:
+            async with self._lock:
+                if self.started is not None and offset <= self.started:
+                    return  # seen before a reconnect
+                self.started = offset
+                try:
+                    if message.type != MARK_TYPE:
+                        await self._stream_event(offset, message)
+                except Exception:
+                    log.exception("emitting stream offset %d (%s) failed", offset, message.type)
+                finally:
+                    self.finished = offset
+                    self._stream_arguments["x-stream-offset"] = offset + 1
+                    self.position_known.set()
+        finally:
+            try:
+                await message.ack()
+            except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
+                log.debug("could not ack stream offset %d: %s", offset, exc)
+
+    async def _stream_event(self, offset: int, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope, payload = parse_domain_event(message.body)
+        except ContractError as exc:
+            self._metrics.dead_lettered.inc()
+            log.warning("dead-lettering %s %s (stream offset %d): %s", message.type, message.message_id, offset, exc)
+            await self._dead_letter(message)
+            return
+        await self._deliver(envelope.event_id, envelope.event_type, payload, offset)
+
+    async def _deliver(self, event_id: Any, event_type: str, payload: BaseModel, offset: int | None) -> None:
+        if event_id in self._recent:
+            log.debug("dropping duplicate %s %s", event_type, event_id)
+            if offset is not None:
+                self.duplicate_offsets.append(offset)
+            return
+        self._participants.observe(payload)
+        for index, delivery in enumerate(deliveries(event_type, payload)):
+            position = None if offset is None else format_offset(offset, index)
+            await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms, position)
+        self._recent.add(event_id)
+
+    async def _dead_letter(self, message: AbstractIncomingMessage) -> None:
+        if self._publisher is None:
+            return
+        try:
+            await self._publisher.publish(
+                DEAD_LETTER_EXCHANGE, DEAD_LETTER_KEY, message.body,
+                message_id=message.message_id or "unknown", message_type=message.type or "unknown",
+            )
+        except Exception as exc:  # noqa: BLE001 - a broker hiccup must not stop the stream
+            log.warning("could not dead-letter %s: %s", message.message_id, exc)
+
+    async def start(
+        self, connection: AbstractRobustConnection, publisher: Publisher, gateway_id: str, prefetch: int,
+        stream_max_age_seconds: int,
+    ) -> None:
+        self._publisher = publisher
         await start_consumer(connection, queue_spec(gateway_id), self.handle, prefetch=prefetch)
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)  # streams need a prefetch and manual acks
+        await declare_exchanges(channel)
+        stream = await declare_stream(channel, stream_bindings(), stream_max_age_seconds)
+        # The same dict is kept by the robust queue and re-sent on re-consume: it always names the next offset.
+        await stream.consume(self.handle_stream, arguments=self._stream_arguments)
+        await publish_marker(publisher.publish, gateway_id)
 
-    def on_connect(self, gateway_id: str, prefetch: int):  # type: ignore[no-untyped-def]
+    def on_connect(self, gateway_id: str, prefetch: int, stream_max_age_seconds: int):  # type: ignore[no-untyped-def]
         """A `Broker` on_connect hook that starts consuming."""
 
         async def hook(connection: AbstractRobustConnection, publisher: Publisher) -> None:
-            await self.start(connection, gateway_id, prefetch)
+            await self.start(connection, publisher, gateway_id, prefetch, stream_max_age_seconds)
 
         return hook

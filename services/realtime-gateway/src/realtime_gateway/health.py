@@ -17,11 +17,12 @@ class HealthSources:
     connections: Connections
     broker_connected: Callable[[], bool]
     metrics: Metrics
+    draining: Callable[[], bool] = lambda: False
 
     def body(self) -> dict[str, object]:
         connected = self.broker_connected()
         return {
-            "status": "ok" if connected else "degraded",
+            "status": "draining" if self.draining() else "ok" if connected else "degraded",
             "service": SERVICE_NAME,
             "gateway_id": self.gateway_id,
             "websocket": {
@@ -36,7 +37,7 @@ class HealthSources:
 def add_routes(app: web.Application, sources: HealthSources) -> None:
     async def health(request: web.Request) -> web.Response:
         body = sources.body()
-        return web.json_response(body, status=200 if body["broker"]["connected"] else 503)  # type: ignore[index]
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics(request: web.Request) -> web.Response:
         response = web.Response(body=sources.metrics.render())

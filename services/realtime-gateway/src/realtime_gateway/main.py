@@ -26,13 +26,17 @@ from realtime_gateway.compression import set_websocket_compression
 from realtime_gateway.connections import Connections
 from realtime_gateway.consumer import EventConsumer
 from realtime_gateway.dedup import RecentIds
+from realtime_gateway.drain import Drain, InFlight
 from realtime_gateway.emitter import Emitter
+from realtime_gateway.fanout import FanOutManager, OrjsonCodec
 from realtime_gateway.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.presence import Presence
 from realtime_gateway.ratelimit import PerSocketLimiter
+from realtime_gateway.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
 from realtime_gateway.settings import Settings
 from realtime_gateway.sockets import SocketHandlers
+from realtime_gateway.stream import StreamReader
 from realtime_gateway.typing_relay import ParticipantsCache, TypingRelay
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ class Gateway:
     metrics: Metrics
     verifier: JwksVerifier
     owns_verifier: bool
+    consumer: EventConsumer
+    drain: Drain
     command_client: CommandClient | None = field(default=None)
 
 
@@ -60,10 +66,17 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"]
+    # fanout.py: broadcasts written once per frame straight to websockets, a disconnect index, slow consumers
+    # bounded; orjson for packet JSON.
+    manager = FanOutManager(
+        buffer_limit=settings.send_buffer_limit_bytes, queue_limit=settings.send_queue_limit,
+        fast_path=settings.fanout_fast_path,
     )
-    set_websocket_compression(sio, settings.websocket_compression)
+    sio = RecoveringServer(
+        async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"],
+        client_manager=manager, json=OrjsonCodec(),
+    )
+    set_websocket_compression(sio, settings.websocket_compression, on_open=manager.websocket_opened)
     return sio
 
 
@@ -74,6 +87,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     sio = create_sio(settings)
     connections = Connections()
     metrics = Metrics(lambda: connections.sockets)
+    metrics.watch_fanout(sio.manager)
     emitter = Emitter(sio, metrics)
     participants = ParticipantsCache(settings.participants_cache_size)
     consumer = EventConsumer(emitter, participants, RecentIds(settings.dedup_window), metrics)
@@ -85,13 +99,23 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
 
     broker = Broker(
         settings.amqp_url, name=gateway_id,
-        on_connect=[consumer.on_connect(gateway_id, settings.consumer_prefetch), start_command_client],
+        on_connect=[
+            consumer.on_connect(gateway_id, settings.consumer_prefetch, settings.stream_max_age_seconds),
+            start_command_client,
+        ],
     )
     presence = Presence(broker, gateway_id, connections.admin_sockets, settings.presence_heartbeat_seconds)
     verifier = jwt_verifier or settings.jwt_verifier()
+    in_flight = InFlight()
+    drain = Drain(sio, connections, in_flight, settings.drain_seconds, settings.command_timeout_seconds + 1)
     gateway = Gateway(
         settings, gateway_id, sio, broker, connections, presence, metrics, verifier,
-        owns_verifier=jwt_verifier is None,
+        owns_verifier=jwt_verifier is None, consumer=consumer, drain=drain,
+    )
+    recovery = Recovery(
+        PidCodec(_recovery_secret(settings)), consumer, emitter,
+        lambda: StreamReader(broker.connection) if broker.connected else None,
+        settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
 
     commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
@@ -112,16 +136,26 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             CHAT_SEND_MESSAGE: commands.send_message,
             CHAT_TYPING: typing.handle,
         },
-        metrics, presence.admin_changed, [typing_throttle.forget],
+        metrics, presence.admin_changed, [typing_throttle.forget, emitter.release], recovery, in_flight,
     ).register()
 
-    app = web.Application()
+    app = web.Application(middlewares=[drain.middleware])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
-    add_routes(app, HealthSources(gateway_id, connections, lambda: broker.connected, metrics))
+    add_routes(app, HealthSources(gateway_id, connections, lambda: broker.connected, metrics, lambda: drain.draining))
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
     return app
+
+
+def _recovery_secret(settings: Settings) -> str:
+    if settings.recovery_secret is not None and settings.recovery_secret.get_secret_value():
+        return settings.recovery_secret.get_secret_value()
+    log.warning(
+        "GATEWAY_RECOVERY_SECRET is not set: using the DEVELOPMENT recovery key. Anyone who knows it can forge "
+        "recovery ids; set the same secret on every gateway of a deployment."
+    )
+    return DEV_SECRET
 
 
 async def _lifespan(app: web.Application) -> AsyncIterator[None]:
@@ -137,8 +171,10 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _disconnect_everyone(app: web.Application) -> None:
-    """Before the server stops: close every socket (its admins' presence drops to 0) and stop Socket.IO."""
+    """Before the server stops: close every socket (its admins' presence drops to 0) and stop Socket.IO.
+
+    Sockets are closed at the Engine.IO level, like a drain: the clients reconnect by themselves (to another
+    gateway, or to this one once it is back) and recover their sessions."""
     gateway = app[GATEWAY_KEY]
-    for sid in list(gateway.connections.sids()):
-        await gateway.sio.disconnect(sid)
+    await gateway.drain.close_all()
     await gateway.sio.shutdown()

@@ -9,7 +9,7 @@ import secrets
 import socket
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 from servicekit.jwt import JwtSettings
 
@@ -44,11 +44,40 @@ class Settings(JwtSettings):
     consumer_prefetch: int = Field(64, gt=0)
     websocket_compression: bool = False
     """permessage-deflate on WebSockets. Off: it costs a zlib pass per recipient and ~4x memory per socket."""
+    fanout_fast_path: bool = True
+    """Broadcasts as one WebSocket frame written straight to each recipient's transport (`fanout.py`)."""
+    send_buffer_limit_bytes: int = Field(64 * 1024, gt=0)
+    """A socket whose transport holds more unsent bytes than this is under backpressure: its packets queue."""
+    send_queue_limit: int = Field(1000, gt=0)
+    """A socket with more packets queued than this does not read: it is disconnected (`slow consumer`)."""
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    """`auto`: uvloop when installed, else asyncio's loop."""
+
+    recovery_secret: SecretStr | None = None
+    """HMAC key of the recovery ids (`pid`) handed out at CONNECT; every gateway of a deployment needs the same
+    one. Unset: a fixed development key, with a loud warning at start."""
+    recovery_window_seconds: float = Field(120.0, gt=0)
+    """A client that reconnects with a position (its last event's offset, or its connect) at most this old gets
+    what it missed (`socket.recovered === true`); older: a new session, and the page reloads its lists."""
+    recovery_replay_timeout_seconds: float = Field(5.0, gt=0)
+    """Bound on reading the missed events from the stream during one reconnect; beyond it: not recovered."""
+    stream_max_age_seconds: int = Field(600, gt=0)
+    """`x-max-age` of the durable event stream `gateway.events.stream` (must cover the recovery window; every
+    gateway of a deployment declares it with the same value)."""
+    drain_seconds: float = Field(5.0, ge=0)
+    """On SIGTERM: refuse new handshakes (503) and disconnect this gateway's sockets in batches spread over this
+    many seconds (they reconnect elsewhere and recover), then exit."""
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _stream_keeps_the_window(self) -> "Settings":
+        if self.stream_max_age_seconds < self.recovery_window_seconds:
+            raise ValueError("stream_max_age_seconds must be at least recovery_window_seconds")
+        return self
 
     def resolved_gateway_id(self) -> str:
         """`gateway_id`, or a fresh `gw-<hostname>-<port>-<random4>` (call once per process and keep it)."""

@@ -16,8 +16,10 @@ from socketio.exceptions import ConnectionRefusedError
 
 from realtime_gateway.auth import authenticate, refusal_code
 from realtime_gateway.connections import Connections
+from realtime_gateway.drain import InFlight
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.ratelimit import PerSocketLimiter
+from realtime_gateway.recovery import Accepted, Recovery
 from realtime_gateway.rooms import rooms_for
 from realtime_gateway.validation import InvalidPayload, parse_payload, single_argument
 
@@ -49,6 +51,8 @@ class SocketHandlers:
         metrics: Metrics,
         admin_changed: Callable[[int, int], None],
         on_disconnect: list[Callable[[str], None]],
+        recovery: Recovery,
+        in_flight: InFlight,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -58,23 +62,30 @@ class SocketHandlers:
         self._metrics = metrics
         self._admin_changed = admin_changed
         self._on_disconnect = [limiter.forget, *on_disconnect]
+        self._recovery = recovery
+        self._in_flight = in_flight
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
         self._sio.on("disconnect", self.disconnect)
         self._sio.on("*", self.dispatch)
 
-    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> Accepted:
+        """Token -> principal -> rooms; a reconnect naming its session (`auth.pid`, `auth.offset`) is recovered
+        (see `recovery.py`). The returned `pid` goes into the CONNECT reply."""
         try:
             principal = await authenticate(self._verifier, auth)
         except ConnectionRefusedError as exc:
             self._metrics.refused.labels(refusal_code(exc)).inc()
             raise
-        for room in rooms_for(principal):
-            await self._sio.enter_room(sid, room)
         count = self._connections.add(sid, principal)
         if principal.is_admin:
             self._admin_changed(principal.user_id, count)
+        try:
+            return await self._recovery.accept(sid, principal, rooms_for(principal), auth)
+        except BaseException:
+            await self.disconnect(sid)
+            raise
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         for forget in self._on_disconnect:
@@ -92,7 +103,8 @@ class SocketHandlers:
             return ack_error(RATE_LIMITED, "too many events; slow down")
         handler = self._handlers.get(event)
         if handler is None:
-            return ack_error(UNKNOWN_EVENT, f"unknown event {event[:100]!r}")
+            return ack_error(UNKNOWN_EVENT, f"unknown event {str(event)[:100]!r}")
+        self._in_flight.begin(sid)
         try:
             return await handler(sid, principal, single_argument(event, args))
         except InvalidPayload as exc:
@@ -100,3 +112,5 @@ class SocketHandlers:
         except Exception:
             log.exception("handling %s from %s (user %s) failed", event, sid, principal.user_id)
             return ack_error(INTERNAL, "internal error")
+        finally:
+            self._in_flight.end(sid)

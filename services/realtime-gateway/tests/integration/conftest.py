@@ -3,8 +3,11 @@ what they receive, and a publisher that sends domain events the way the services
 
 import asyncio
 import itertools
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -21,6 +24,8 @@ from servicekit.testing_tokens import TokenMint
 
 pytestmark = pytest.mark.integration
 
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+
 _ids = itertools.count(1)
 
 
@@ -33,13 +38,16 @@ class RunningGateway:
     url: str
     app: web.Application
     runner: web.AppRunner
+    stopped: bool = False
 
     @property
     def gateway(self) -> Gateway:
         return self.app[GATEWAY_KEY]
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        if not self.stopped:
+            self.stopped = True
+            await self.runner.cleanup()
 
 
 @dataclass
@@ -49,6 +57,7 @@ class Client:
     sio: socketio.AsyncClient
     name: str
     received: list[tuple[str, Any]] = field(default_factory=list)
+    offsets: list[str | None] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def events(self, name: str) -> list[Any]:
@@ -114,18 +123,22 @@ async def start_gateway(
     test's vhost and trusting `mint`'s tokens; stopped at the end of the test."""
     running: list[RunningGateway] = []
 
-    async def start(*, verifier: JwksVerifier | None = None, wait: bool = True, **overrides: Any) -> RunningGateway:
+    async def start(
+        *, verifier: JwksVerifier | None = None, wait: bool = True, port: int = 0, **overrides: Any
+    ) -> RunningGateway:
         settings = Settings(**{"amqp_url": vhost, **overrides})
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
         runner = web.AppRunner(app, shutdown_timeout=1)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         host, port = runner.addresses[0][:2]
         gw = RunningGateway(f"http://{host}:{port}", app, runner)
         running.append(gw)
         if wait:
             await gw.gateway.broker.wait_ready(10)
+            async with asyncio.timeout(10):  # its stream consumer knows where it is (its start marker arrived)
+                await gw.gateway.consumer.position_known.wait()
         return gw
 
     yield start
@@ -147,7 +160,9 @@ async def connect_client(mint: TokenMint) -> AsyncIterator[Callable[..., Awaitab
 
         @sio.on("*")
         async def record(event: str, *args: Any) -> None:
-            client.received.append((event, args[0] if len(args) == 1 else list(args)))
+            # stream events carry their offset as a last string argument (connection state recovery)
+            client.received.append((event, args[0] if args else None))
+            client.offsets.append(args[1] if len(args) > 1 else None)
             client._changed.set()
 
         await sio.connect(
@@ -196,3 +211,20 @@ def refused() -> Callable[[str, Any], Awaitable[Any]]:
 @pytest.fixture
 def ids() -> Callable[[], int]:
     return next_id
+
+
+@pytest.fixture(scope="session")
+def node_client() -> Path:
+    """`node` and the locked socket.io-client; `npm ci` when node_modules is missing. Never a silent skip."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail(
+            "node and npm are required for the socket.io-client test (Debian: apt-get install nodejs npm; "
+            "scripts/bootstrap.sh should install them)", pytrace=False,
+        )
+    if not (NODE_DIR / "node_modules" / "socket.io-client").is_dir():
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
+                              text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"npm ci in {NODE_DIR} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    return Path(node)

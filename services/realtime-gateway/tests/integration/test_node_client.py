@@ -5,8 +5,6 @@ websocket only, polling only, default (polling then upgrade); `notification:new`
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +20,8 @@ from servicekit.testing_tokens import TokenMint
 pytestmark = pytest.mark.integration
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+
 ADMIN = 501
-
-
-@pytest.fixture(scope="session")
-def node_client() -> Path:
-    """`node` and the locked socket.io-client; `npm ci` when node_modules is missing. Never a silent skip."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail(
-            "node and npm are required for the socket.io-client test (Debian: apt-get install nodejs npm; "
-            "scripts/bootstrap.sh should install them)", pytrace=False,
-        )
-    if not (NODE_DIR / "node_modules" / "socket.io-client").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
-                              text=True, timeout=300, check=False)
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in {NODE_DIR} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
-    return Path(node)
 
 
 async def test_socket_io_client_4_7_2_in_node(node_client, start_gateway, broker, mint):

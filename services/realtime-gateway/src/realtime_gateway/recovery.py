@@ -1,0 +1,277 @@
+"""Socket.IO v4 connection state recovery, with the state outside the process (the event stream).
+
+The protocol (socket.io-client 4.7): the server's CONNECT reply carries `{sid, pid}`; the client keeps `pid` and
+the last string argument of every event (`_lastOffset`); on reconnect its CONNECT carries
+`{...auth, pid, offset}`, and `socket.recovered` is true when the reply carries the same `pid`.
+
+Here:
+- `pid` = base64url(JSON [user_id, user_type, issued_at, offset_hint, nonce]) "." HMAC-SHA256 (truncated), keyed with
+  `GATEWAY_RECOVERY_SECRET`: any gateway checks it without shared state. `offset_hint` is the stream offset this
+  gateway had fully emitted when the socket joined its rooms (a socket that got no event yet resumes from it).
+- A reconnect with a valid `pid` of the same account (the token decides the account, as always) resumes from
+  max(client offset, pid hint) if that position is at most `recovery_window_seconds` old (by the time of the
+  event stored there, or the pid's issue) and still in the stream: the socket's live events are held, the range
+  up to the live consumer's position is read from the stream and filtered to the socket's rooms, CONNECT is sent
+  with the SAME pid, then the replay, then the held events past it, then the socket joins its rooms.
+- Anything else (no/forged/other account's pid, bad or unknown offset, too old, stream gap, broker down,
+  timeout): a fresh `pid` (the client sees `recovered === false` and reloads its lists).
+
+`RecoveringServer` is a narrow `socketio.AsyncServer` subclass: its `_handle_connect` is python-socketio 5.18's,
+except that the connect handler may return `Accepted(pid, after)`: the pid goes into the CONNECT reply and
+`after()` runs once the socket is connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from contracts.errors import ContractError
+from contracts.events.registry import parse_domain_event
+from contracts.identity import Principal
+from socketio import exceptions, packet
+
+from realtime_gateway.consumer import EventConsumer
+from realtime_gateway.emitter import Emitter
+from realtime_gateway.routing import deliveries
+from realtime_gateway.stream import (
+    MARK_TYPE,
+    Position,
+    Stored,
+    StreamGap,
+    StreamReader,
+    format_offset,
+    message_time,
+    parse_offset,
+)
+
+log = logging.getLogger(__name__)
+
+DEV_SECRET = "dev-only-recovery-secret-change-me"
+AHEAD_WAIT_SECONDS = 1.0
+ALL = 1 << 30
+"""Delivery index meaning 'every delivery of this offset'."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a connect handler returns for an accepted socket: the CONNECT reply's `pid`, and what to do once
+    the socket is connected (replay, flush, join its rooms)."""
+
+    pid: str
+    after: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PidClaim:
+    pid: str
+    issued_at: float
+    offset_hint: int | None
+
+
+class PidCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = secret.encode()
+
+    def _sign(self, body: str) -> str:
+        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def issue(self, principal: Principal, offset_hint: int | None, now: float | None = None) -> str:
+        # the nonce: a fresh session never gets the pid of the one it replaces (the client would think it recovered)
+        issued = int(now if now is not None else time.time())
+        data = [principal.user_id, principal.user_type, issued, offset_hint, secrets.token_hex(4)]
+        body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+        return f"{body}.{self._sign(body)}"
+
+    def verify(self, pid: Any, principal: Principal) -> PidClaim | None:
+        """The claim when `pid` is ours (signature) and names `principal`'s account; else None."""
+        if not isinstance(pid, str) or len(pid) > 200 or pid.count(".") != 1:
+            return None
+        body, signature = pid.split(".")
+        if not hmac.compare_digest(signature, self._sign(body)):
+            return None
+        try:
+            user_id, user_type, issued_at, hint, _nonce = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (ValueError, TypeError):
+            return None
+        if (user_id, user_type) != (principal.user_id, principal.user_type):
+            return None
+        return PidClaim(pid, float(issued_at), hint if isinstance(hint, int) else None)
+
+
+def socket_events(stored: Stored, rooms: frozenset[str], after: Position) -> list[tuple[str, dict[str, Any], str]]:
+    """The Socket.IO events one stored message became for a socket in `rooms`, past position `after`."""
+    if stored.type == MARK_TYPE:
+        return []
+    try:
+        envelope, payload = parse_domain_event(stored.body)
+    except ContractError:
+        return []
+    return [
+        (d.event, d.data(), format_offset(stored.offset, index))
+        for index, d in enumerate(deliveries(envelope.event_type, payload))
+        if (stored.offset, index) > after and not rooms.isdisjoint(d.rooms)
+    ]
+
+
+class Recovery:
+    def __init__(
+        self,
+        codec: PidCodec,
+        consumer: EventConsumer,
+        emitter: Emitter,
+        reader: Callable[[], StreamReader | None],
+        window_seconds: float,
+        timeout: float,
+    ) -> None:
+        self._codec = codec
+        self._consumer = consumer
+        self._emitter = emitter
+        self._reader = reader
+        self.window_seconds = window_seconds
+        self._timeout = timeout
+
+    def fresh(self, sid: str, principal: Principal, rooms: list[str]) -> Accepted:
+        """A new session: join now; the pid remembers the stream position this socket starts from."""
+        self._emitter.join(sid, rooms)
+        pid = self._codec.issue(principal, self._consumer.finished)
+
+        async def nothing() -> None:
+            return None
+
+        return Accepted(pid, nothing)
+
+    async def accept(self, sid: str, principal: Principal, rooms: list[str], auth: Any) -> Accepted:
+        """Recover the session named by `auth.pid` / `auth.offset`, or start a fresh one."""
+        claim = self._codec.verify(auth.get("pid"), principal) if isinstance(auth, dict) else None
+        if claim is None:
+            if isinstance(auth, dict) and "pid" in auth:
+                log.info("user %s: pid not ours or not theirs; new session", principal.user_id)
+            return self.fresh(sid, principal, rooms)
+        self._emitter.hold(sid, rooms)
+        try:
+            replay = await self._replay(claim, auth.get("offset"), frozenset(rooms))
+        except Exception as exc:  # noqa: BLE001 - whatever failed, a fresh session is always correct
+            log.info("user %s: session %s not recovered (%s)", principal.user_id, claim.pid[:12], exc)
+            replay = None
+        if replay is None:
+            self._emitter.release(sid)
+            return self.fresh(sid, principal, rooms)
+        events, last = replay
+
+        async def after() -> None:
+            await self._send(sid, events, last, rooms)
+
+        return Accepted(claim.pid, after)
+
+    async def _replay(
+        self, claim: PidClaim, client_offset: Any, rooms: frozenset[str]
+    ) -> tuple[list[tuple[str, dict[str, Any], str]], Position] | None:
+        client = parse_offset(client_offset) if client_offset is not None else None
+        if client_offset is not None and client is None:
+            raise ValueError(f"unreadable offset {str(client_offset)[:40]!r}")
+        hint = (claim.offset_hint, ALL) if claim.offset_hint is not None else None
+        candidates = [p for p in (client, hint) if p is not None]
+        if not candidates:
+            raise ValueError("no position to resume from")
+        start = max(candidates)
+        consumer = self._consumer
+        if consumer.started is None or consumer.started < start[0]:
+            # this gateway's live consumer is a little behind the one that served the client: wait briefly (an
+            # offset far ahead is made up: not recovered)
+            async with asyncio.timeout(min(self._timeout, AHEAD_WAIT_SECONDS)):
+                while consumer.started is None or consumer.started < start[0]:
+                    consumer.position_known.clear()
+                    await consumer.position_known.wait()
+        until = consumer.started
+        reader = self._reader()
+        if reader is None:
+            raise ConnectionError("not connected to the message broker")
+        assert until is not None
+        stored = await reader.read(start[0], max(until, start[0]), self._timeout)
+        when = max(message_time(stored[0].body) or 0.0, claim.issued_at)
+        if time.time() - when > self.window_seconds:
+            raise StreamGap(f"position {format_offset(*start)} is older than {self.window_seconds:.0f}s")
+        skip = set(consumer.duplicate_offsets)
+        events: list[tuple[str, dict[str, Any], str]] = []
+        seen: set[str] = set()
+        for item in stored:
+            if item.offset in skip or item.offset > until:
+                continue
+            event_id = _event_id(item.body)
+            if event_id is not None and event_id in seen:
+                continue
+            if event_id is not None:
+                seen.add(event_id)
+            events.extend(socket_events(item, rooms, start))
+        return events, max(start, (until, ALL))
+
+    async def _send(
+        self, sid: str, events: list[tuple[str, dict[str, Any], str]], last: Position, rooms: list[str]
+    ) -> None:
+        """After CONNECT: the replay, then what was held past it, then the rooms (no await between the last
+        empty check and joining, so nothing slips between held and live)."""
+        try:
+            for event, data, offset in events:
+                await self._emitter.emit(event, data, [sid], offset)
+            while held := self._emitter.take_held(sid):
+                for event, data, offset in held:
+                    position = parse_offset(offset) if offset is not None else None
+                    if position is None or position > last:
+                        await self._emitter.emit(event, data, [sid], offset)
+            self._emitter.join(sid, rooms)
+        finally:
+            self._emitter.release(sid)
+
+
+def _event_id(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("event_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+class RecoveringServer(socketio.AsyncServer):
+    """`AsyncServer` whose CONNECT reply carries the `pid` a connect handler returns in `Accepted`."""
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        namespace = namespace or "/"
+        sid = None
+        if namespace in self.handlers or namespace in self.namespace_handlers or self.namespaces == "*" \
+                or namespace in self.namespaces:
+            sid = await self.manager.pre_connect(eio_sid, namespace)
+        if sid is None:
+            await self._send_packet(eio_sid, self.packet_class(
+                packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+            return
+        fail_reason: Any = exceptions.ConnectionRefusedError().error_args
+        try:
+            result = await self._trigger_event("connect", namespace, sid, self.environ[eio_sid], data or None)
+        except exceptions.ConnectionRefusedError as exc:
+            fail_reason, result = exc.error_args, False
+        except ConnectionRefusedError:
+            fail_reason, result = {"message": "Connection refused by server"}, False
+        if result is False:
+            await self._send_packet(eio_sid, self.packet_class(
+                packet.CONNECT_ERROR, data=fail_reason, namespace=namespace))
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        reply: dict[str, Any] = {"sid": sid}
+        if isinstance(result, Accepted):
+            reply["pid"] = result.pid
+        await self._send_packet(eio_sid, self.packet_class(packet.CONNECT, reply, namespace=namespace))
+        await self.manager.connect(sid, namespace)
+        if isinstance(result, Accepted):
+            await result.after()

@@ -1,0 +1,147 @@
+"""The durable event log every gateway reads: the RabbitMQ stream `gateway.events.stream`.
+
+It is bound to `notification.events` and `chat.events` with the routing table's keys, so every domain event a
+service publishes is stored once, in publish order, whatever the gateways do. Each gateway consumes it live
+(`consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
+
+Offsets. A message's stream offset `N` (header `x-stream-offset`) names a domain event; the i-th Socket.IO event
+it becomes (`routing.deliveries`) is at position `(N, i)`, sent to clients as the string `"N"` (i == 0) or
+`"N.i"`, as the LAST argument of the event (socket.io-client keeps the last string argument as `_lastOffset`).
+
+Markers. A gateway that starts publishes a marker (type `gateway.stream_mark`) straight into the stream (default
+exchange), so its live consumer learns a numeric position at once even when no event flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
+log = logging.getLogger(__name__)
+
+STREAM_QUEUE = "gateway.events.stream"
+MARK_TYPE = "gateway.stream_mark"
+SEGMENT_BYTES = 8 * 1024 * 1024
+"""Small segments: retention (`x-max-age`) applies per segment, so it follows the setting closely."""
+
+Position = tuple[int, int]
+"""(stream offset, index of the delivery within that domain event)."""
+
+
+def format_offset(offset: int, index: int) -> str:
+    return str(offset) if index == 0 else f"{offset}.{index}"
+
+
+def parse_offset(text: Any) -> Position | None:
+    """`"N"` -> (N, 0), `"N.i"` -> (N, i); None for anything else (the client's value is untrusted)."""
+    if not isinstance(text, str) or not 0 < len(text) <= 40:
+        return None
+    head, _, tail = text.partition(".")
+    if not head.isdigit() or (tail and not tail.isdigit()):
+        return None
+    return int(head), int(tail or 0)
+
+
+def stream_offset(message: AbstractIncomingMessage) -> int:
+    return int((message.headers or {})["x-stream-offset"])  # type: ignore[arg-type]
+
+
+def message_time(body: bytes) -> float | None:
+    """When a stored message happened (envelope `occurred_at`, marker `at`), as a Unix time; None if unknown."""
+    try:
+        data = json.loads(body)
+        stamp = data.get("occurred_at") or data.get("at")
+        return datetime.fromisoformat(stamp).timestamp() if isinstance(stamp, str) else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def stream_arguments(max_age_seconds: int) -> dict[str, Any]:
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": f"{max_age_seconds}s",
+        "x-stream-max-segment-size-bytes": SEGMENT_BYTES,
+    }
+
+
+async def declare_stream(
+    channel: AbstractChannel, bindings: tuple[tuple[str, str], ...], max_age_seconds: int
+) -> AbstractQueue:
+    queue = await channel.declare_queue(STREAM_QUEUE, durable=True, arguments=stream_arguments(max_age_seconds))
+    for exchange, routing_key in bindings:
+        await queue.bind(exchange, routing_key=routing_key)
+    return queue
+
+
+def marker(gateway_id: str) -> tuple[bytes, str]:
+    """(body, message id) of a start marker."""
+    body = json.dumps({"gateway_id": gateway_id, "at": datetime.now().astimezone().isoformat()}).encode()
+    return body, f"mark-{uuid.uuid4()}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    offset: int
+    type: str | None
+    body: bytes
+
+
+class StreamGap(Exception):
+    """The range asked for is no longer (or not yet) in the stream."""
+
+
+class StreamReader:
+    """Reads `[first, last]` of the stream on a throwaway channel."""
+
+    def __init__(self, connection: AbstractRobustConnection, prefetch: int = 500) -> None:
+        self._connection = connection
+        self._prefetch = prefetch
+
+    async def read(self, first: int, last: int, timeout: float) -> list[Stored]:
+        """Every message with `first <= offset <= last`, in order. Raises `StreamGap` when `first` is gone
+        (retention) and `TimeoutError` when the range is not all there within `timeout`."""
+        channel = await self._connection.channel()
+        got: list[Stored] = []
+        done = asyncio.get_running_loop().create_future()
+        try:
+            await channel.set_qos(prefetch_count=self._prefetch)
+            queue = await channel.declare_queue(STREAM_QUEUE, passive=True)
+
+            async def on_message(message: AbstractIncomingMessage) -> None:
+                offset = stream_offset(message)
+                await message.ack()
+                if done.done() or offset < first:
+                    return
+                if not got and offset != first:
+                    done.set_exception(StreamGap(f"asked for offset {first}, the stream starts at {offset}"))
+                    return
+                got.append(Stored(offset, message.type, message.body))
+                if offset >= last:
+                    done.set_result(None)
+
+            started = time.monotonic()
+            await queue.consume(on_message, arguments={"x-stream-offset": first}, robust=False)
+            await asyncio.wait_for(done, timeout)
+            log.debug("read offsets %d..%d in %.3fs", first, last, time.monotonic() - started)
+            return got
+        finally:
+            if not done.done():
+                done.cancel()
+            try:
+                await channel.close()
+            except Exception as exc:  # noqa: BLE001 - the connection may be gone; nothing to clean then
+                log.debug("closing a reader channel: %s", exc)
+
+
+async def publish_marker(publish: Any, gateway_id: str) -> None:
+    """`publish` is `Broker.publish`; the marker goes straight into the stream through the default exchange."""
+    body, message_id = marker(gateway_id)
+    await publish("", STREAM_QUEUE, body, message_id=message_id, message_type=MARK_TYPE)
