@@ -47,5 +47,5 @@ def test_replay_keeps_only_the_sockets_rooms_past_its_position():
     assert socket_events(Stored(6, MARK_TYPE, b"{}"), mine, (4, ALL)) == []
     data = NotificationData(notification_id=1, type="system", title="t", content="c", created_at=now_beijing(),
                             is_read=False)
-    envelope = r.new_envelope(r.NOTIFICATION_CREATED, "t", p.NotificationCreated(notification=data), "1")
+    envelope = r.new_envelope(r.NOTIFICATION_CREATED, "t", p.NotificationCreated(notification=data, target_user_id=None), "1")
     assert socket_events(Stored(7, r.NOTIFICATION_CREATED, envelope.to_bytes()), frozenset({"users"}), (0, 0)) == []
