@@ -44,9 +44,10 @@ BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
         "connect", "connection", "disconnect", "disconnecting", "connect_error", "error", "message",
         "reconnect", "reconnect_attempt", "reconnect_error", "reconnect_failed", "ping", "new_namespace",
+        "*",
     }
 )  # fmt: skip
-"""Names Socket.IO (server, client, manager) reserves or emits itself."""
+"""Names Socket.IO (server, client, manager) reserves or emits itself; ``*`` is python-socketio's catch-all."""
 
 LEGACY_EVENT_REGISTER_USER = "register_user"
 LEGACY_EVENTS: dict[str, type[BaseModel]] = {LEGACY_EVENT_REGISTER_USER: RegisterUserPayload}
