@@ -1,0 +1,172 @@
+// A thin Engine.IO v4 / Socket.IO v5 client on `ws`: one process, many sockets, driven by JSON lines on stdin
+// (bench/run.py), answering JSON lines on stdout. Per socket: open -> `40{"token":...}` -> `40{...}` connected;
+// answers pings (`2` -> `3`); counts `42[...]` frames and reads the payload's `seq` (order check) and `sent_at`
+// (latency) at a fixed place, without parsing the JSON. Much cheaper per message than socket.io-client.
+//
+// Commands: {cmd:"connect", url, tokens:[...], n, concurrency}  {cmd:"reset", latency:bool, title_seq:bool}
+//           {cmd:"wait", total, timeout_ms}  {cmd:"drop"}  {cmd:"post", url, token, count, rate}  {cmd:"exit"}
+import readline from "node:readline";
+import WebSocket from "ws";
+import { nowMs } from "./payload.js";
+
+const sockets = [];
+let received = 0, outOfOrder = 0, firstAt = 0, lastAt = 0;
+let latency = false, titleSeq = false;
+let lat = new Float64Array(1 << 20), latN = 0;
+const recvAt = new Map();   // cell 4: seq -> [receive stamps]
+const posted = new Map();   // cell 4: seq -> {t_post, t_resp, notification_id, created_at}
+let waiter = null;
+
+const PREFIX = Buffer.from('42["notification:broadcast",{"seq":');
+const SENT = Buffer.from(',"sent_at":');
+
+function readInt(buf, i) {
+  let v = 0;
+  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) v = v * 10 + (c - 48);
+  return v;
+}
+
+function onMessage(s, data) {
+  // data: Buffer (skipUTF8Validation; text frames arrive as Buffers with isBinary false)
+  const c0 = data[0];
+  if (c0 === 0x34 && data[1] === 0x32) {          // "42": a Socket.IO EVENT
+    const now = nowMs();
+    received += 1;
+    if (firstAt === 0) firstAt = now;
+    lastAt = now;
+    if (titleSeq) {                               // cell 4: the real NotificationData, "title":"bench <seq>"
+      const str = data.toString();
+      const m = /"title":"bench (\d+)"/.exec(str);
+      if (m) {
+        const seq = Number(m[1]);
+        if (seq <= s.last) outOfOrder += 1;
+        s.last = seq;
+        let list = recvAt.get(seq);
+        if (!list) recvAt.set(seq, (list = []));
+        list.push(now);
+      }
+    } else if (data.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) === 0) {
+      const seq = readInt(data, PREFIX.length);
+      if (seq !== s.last + 1) outOfOrder += 1;
+      s.last = seq;
+      if (latency) {
+        const j = data.indexOf(SENT, PREFIX.length);
+        const sent = parseFloat(data.toString("latin1", j + SENT.length, j + SENT.length + 24));
+        if (latN === lat.length) { const bigger = new Float64Array(lat.length * 2); bigger.set(lat); lat = bigger; }
+        lat[latN++] = now - sent;
+      }
+    }
+    if (waiter && received >= waiter.total) { const w = waiter; waiter = null; w.resolve(); }
+  } else if (c0 === 0x32 && data.length === 1) {  // "2": Engine.IO ping
+    s.ws.send("3");
+  } else if (c0 === 0x30) {                       // "0{...}": Engine.IO open
+    s.ws.send(`40${JSON.stringify({ token: s.token })}`);
+  } else if (c0 === 0x34 && data[1] === 0x30) {   // "40{...}": Socket.IO connected
+    s.onConnected();
+  } else if (c0 === 0x34 && data[1] === 0x34) {   // "44{...}": connect_error
+    s.onError(new Error(data.toString()));
+  }
+}
+
+function openSocket(url, token, deflate) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: deflate, skipUTF8Validation: true });
+    const s = { ws, token, last: -1, onConnected: () => resolve(s), onError: reject };
+    ws.on("message", (data) => onMessage(s, data));
+    ws.on("error", reject);
+    ws.on("close", () => reject(new Error("closed during handshake")));
+  });
+}
+
+async function connect({ url, tokens, n, concurrency = 50, deflate = true }) {
+  const t0 = nowMs();
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      sockets.push(await openSocket(url, tokens[i % tokens.length], deflate));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { connected: sockets.length, ms: nowMs() - t0,
+           extensions: sockets.length ? sockets[0].ws.extensions : "" };
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function wait({ total, timeout_ms = 30000 }) {
+  if (received < total) {
+    await Promise.race([
+      new Promise((resolve) => { waiter = { total, resolve }; }),
+      new Promise((resolve) => setTimeout(resolve, timeout_ms)),
+    ]);
+    waiter = null;
+  }
+  const out = { received, out_of_order: outOfOrder, first_at: firstAt, last_at: lastAt };
+  if (latency && latN) {
+    const sorted = Float64Array.from(lat.subarray(0, latN)).sort();
+    Object.assign(out, { lat_p50: percentile(sorted, 50), lat_p99: percentile(sorted, 99), lat_n: latN });
+  }
+  if (titleSeq) {
+    out.posted = [...posted.entries()].map(([seq, p]) => ({ seq, ...p, recv: recvAt.get(seq) || [] }))
+      .map((p) => ({ ...p, recv_p50: percentile(Float64Array.from(p.recv).sort(), 50),
+                     recv_max: p.recv.length ? Math.max(...p.recv) : null, recv_n: p.recv.length, recv: undefined }));
+  }
+  return out;
+}
+
+async function post({ url, token, count, rate }) {
+  // cell 4: POST /api/v4/notifications/send at `rate` per second; remembers when each was sent and answered.
+  const start = nowMs();
+  const inflight = [];
+  for (let seq = 0; seq < count; seq++) {
+    const due = start + (seq * 1000) / rate;
+    const delay = due - nowMs();
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    const t_post = nowMs();
+    inflight.push(fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: "system", title: `bench ${seq}`, content: "end-to-end bench notification" }),
+    }).then(async (res) => {
+      const body = await res.json();
+      posted.set(seq, { t_post, t_resp: nowMs(), status: res.status, notification_id: body.notification_id,
+                        created_at: body.created_at });
+    }));
+  }
+  await Promise.all(inflight);
+  return { posted: posted.size, ms: nowMs() - start };
+}
+
+const commands = {
+  connect,
+  wait,
+  post,
+  reset: async ({ latency: l = false, title_seq = false }) => {
+    received = 0; outOfOrder = 0; firstAt = 0; lastAt = 0; latN = 0; latency = l; titleSeq = title_seq;
+    recvAt.clear(); posted.clear();
+    for (const s of sockets) s.last = -1;
+    return {};
+  },
+  drop: async () => {
+    const t0 = nowMs();
+    for (const s of sockets) s.ws.terminate();   // every TCP connection destroyed at once, no close handshake
+    sockets.length = 0;
+    return { dropped_at: t0 };
+  },
+  exit: async () => { setImmediate(() => process.exit(0)); return {}; },
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on("line", async (line) => {
+  const msg = JSON.parse(line);
+  try {
+    const result = await commands[msg.cmd](msg);
+    process.stdout.write(JSON.stringify({ ok: true, ...result }) + "\n");
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ ok: false, error: String(e && e.message || e) }) + "\n");
+  }
+});
