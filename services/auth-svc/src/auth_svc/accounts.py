@@ -3,17 +3,26 @@
 from contracts.identity import Principal, UserType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth_svc import db
+from auth_svc import db, throttle
 from auth_svc.domain import InvalidCredentials, UsernameTaken, validate_password, validate_username
 from auth_svc.passwords import Passwords
 
 
-async def login(engine: AsyncEngine, passwords: Passwords, username: str, password: str) -> Principal:
+async def login(
+    engine: AsyncEngine, passwords: Passwords, username: str, password: str, *,
+    limits: throttle.Limits | None = None, address: str | None = None,
+) -> Principal:
+    """The account's principal; `InvalidCredentials`, or `throttle.TooManyAttempts` while the username or the
+    client address is locked out (checked before the password)."""
+    limits = limits or throttle.Limits()
+    await throttle.check(engine, username, address)
     async with engine.connect() as conn:
         account = await db.find_by_username(conn, username)
     ok = await passwords.verify(account.password_hash if account else None, password)
     if account is None or not ok:
+        await throttle.failed(engine, limits, username, address)
         raise InvalidCredentials()
+    await throttle.succeeded(engine, username)
     return account.principal()
 
 

@@ -25,6 +25,7 @@ from auth_svc.domain import (
 )
 from auth_svc.keys import SigningKey, jwks
 from auth_svc.passwords import Passwords
+from auth_svc.throttle import TooManyAttempts
 from auth_svc.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,15 @@ def _token_response(issuer: TokenIssuer, principal: Principal) -> TokenResponse:
 router = APIRouter(prefix="/api/v4/auth", tags=["auth"])
 
 
-@router.post("/login")
-async def login(body: LoginRequest, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep) -> TokenResponse:
-    principal = await accounts.login(engine, passwords, body.username, body.password)
+@router.post("/login", responses={429: {"description": "too many failed attempts: `too_many_attempts`, "
+                                              "with a Retry-After header"}})
+async def login(
+    body: LoginRequest, request: Request, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
+) -> TokenResponse:
+    """Failed attempts are limited per username and per client address (see `throttle.py`)."""
+    address = request.client.host if request.client else None
+    principal = await accounts.login(engine, passwords, body.username, body.password,
+                                     limits=request.app.state.login_limits, address=address)
     log.info("login", extra={"user_id": principal.user_id, "user_type": principal.user_type})
     return _token_response(issuer, principal)
 
@@ -127,6 +134,7 @@ async def jwks_document(request: Request) -> JSONResponse:
 
 _STATUS: dict[type[DomainError], int] = {
     InvalidCredentials: 401,
+    TooManyAttempts: 429,
     UsernameTaken: 409,
     InvalidUsername: 422,
     InvalidPassword: 422,
@@ -139,6 +147,9 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     details = [{"field": exc.field, "in": "body", "message": exc.message}] if exc.field else None
     if isinstance(exc, InvalidCredentials):
         log.info("login refused")
+    if isinstance(exc, TooManyAttempts):
+        log.warning("login locked out", extra={"retry_after": exc.retry_after})
+        return error_response(status_code, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
     return error_response(status_code, exc.code, exc.message, details)
 
 

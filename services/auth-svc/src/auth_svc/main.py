@@ -21,6 +21,7 @@ from auth_svc.keys import load_or_generate
 from auth_svc.passwords import Passwords
 from auth_svc.seed import seed_dev
 from auth_svc.settings import Settings
+from auth_svc.throttle import Limits
 from auth_svc.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
                 key, issuer=settings.issuer, audience=settings.audience, ttl_seconds=settings.token_ttl_seconds
             )
             app.state.jwt_verifier = verifier
+            app.state.login_limits = Limits(
+                settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds,
+                settings.login_lockout_seconds, settings.login_lockout_max_seconds,
+            )
             if settings.dev_seed:
                 await seed_dev(engine, app.state.passwords)
             log.info("started", extra={"kid": key.kid})

@@ -15,6 +15,14 @@ class Settings(BaseSettings):
     issuer: str = "platform-auth"
     audience: str = "platform"
     dev_seed: bool = False
+    login_max_failures: int = 5
+    """Failed logins for one username within the window before it is locked (429 too_many_attempts)."""
+    login_max_failures_per_address: int = 50
+    """The same for one client address (many usernames guessed from one place)."""
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 30
+    """First lockout; it doubles with every further failure, up to `login_lockout_max_seconds`."""
+    login_lockout_max_seconds: int = 900
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8001

@@ -1,14 +1,14 @@
 """auth-svc over HTTP against real PostgreSQL: register, login, /me, JWKS, health."""
 
 import time
+import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
-
 from auth_svc.keys import SigningKey
 from auth_svc.tokens import TokenIssuer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 
 from .conftest import register
 
@@ -24,8 +24,8 @@ async def test_migrations_create_schema_auth_with_its_own_version_table(app):
             ))).scalars()
         )  # the session database is shared with other tests: look only at what auth-svc could have made
         version = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalar_one()
-    assert tables == {"auth.accounts", "auth.alembic_version"}
-    assert version == "0001"
+    assert tables == {"auth.accounts", "auth.login_failures", "auth.alembic_version"}
+    assert version == "0002"
 
 
 async def test_register_then_login(client, username):
@@ -142,3 +142,27 @@ async def test_health_checks_the_database(client):
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "service": "auth-svc", "checks": {"database": "ok"}}
+
+
+async def test_repeated_failed_logins_lock_that_username_only_and_a_success_resets_it(client):
+    """Lockout (throttle.py): the 5th failure locks the username (429 too_many_attempts + Retry-After, checked
+    before the password, so even the right one is refused while locked); other accounts are unaffected."""
+    name = f"lock{uuid.uuid4().hex[:8]}"
+    other = f"free{uuid.uuid4().hex[:8]}"
+    for username in (name, other):
+        assert (await client.post("/api/v4/auth/register", json={"username": username, "password": "Passw0rd!"})
+                ).status_code == 201
+    for _ in range(2):
+        assert (await client.post("/api/v4/auth/login", json={"username": name, "password": "wrong-pass"})
+                ).status_code == 401
+    ok = await client.post("/api/v4/auth/login", json={"username": name, "password": "Passw0rd!"})
+    assert ok.status_code == 200  # and it resets the count
+    codes = [(await client.post("/api/v4/auth/login", json={"username": name, "password": "wrong-pass"})).status_code
+             for _ in range(5)]
+    assert codes == [401, 401, 401, 401, 401]
+    locked = await client.post("/api/v4/auth/login", json={"username": name, "password": "Passw0rd!"})
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "too_many_attempts"
+    assert 1 <= int(locked.headers["Retry-After"]) <= 30
+    assert (await client.post("/api/v4/auth/login", json={"username": other, "password": "Passw0rd!"})
+            ).status_code == 200
