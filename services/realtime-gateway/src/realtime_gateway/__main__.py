@@ -21,7 +21,7 @@ log = logging.getLogger("realtime_gateway")
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)  # after the drain: only closing handshakes
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("serving on http://%s:%d", settings.host, settings.port)

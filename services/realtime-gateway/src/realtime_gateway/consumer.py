@@ -72,6 +72,9 @@ class EventConsumer:
         self.finished: int | None = None
         """Highest stream offset fully emitted."""
         self.position_known = asyncio.Event()
+        """Set once the first stream message (at least this gateway's start marker) arrived."""
+        self.advanced = asyncio.Event()
+        """Set at every stream offset (waiters clear it)."""
         self.duplicate_offsets: deque[int] = deque(maxlen=1000)
         """Recent offsets dropped as duplicates (a replay skips them too)."""
 
@@ -101,6 +104,7 @@ class EventConsumer:
                     self.finished = offset
                     self._stream_arguments["x-stream-offset"] = offset + 1
                     self.position_known.set()
+                    self.advanced.set()
         finally:
             try:
                 await message.ack()

@@ -1,4 +1,5 @@
-"""`GET /health` (JSON, 503 while the broker link is down) and `GET /metrics` (Prometheus text)."""
+"""`GET /health` (JSON; 503 while the broker link is down, before the event stream's position is known, and
+while draining) and `GET /metrics` (Prometheus text)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ class HealthSources:
     broker_connected: Callable[[], bool]
     metrics: Metrics
     draining: Callable[[], bool] = lambda: False
+    stream_ready: Callable[[], bool] = lambda: True
 
     def body(self) -> dict[str, object]:
         connected = self.broker_connected()
+        ready = connected and self.stream_ready()
         return {
-            "status": "draining" if self.draining() else "ok" if connected else "degraded",
+            "status": "draining" if self.draining() else "ok" if ready else "degraded",
             "service": SERVICE_NAME,
             "gateway_id": self.gateway_id,
             "websocket": {
@@ -31,6 +34,7 @@ class HealthSources:
                 "users_online": self.connections.users_online,
             },
             "broker": {"connected": connected},
+            "stream": {"position_known": self.stream_ready()},
         }
 
 

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     )
     recovery = Recovery(
         PidCodec(_recovery_secret(settings)), consumer, emitter,
-        lambda: StreamReader(broker.connection) if broker.connected else None,
+        StreamReader(lambda: broker.connection if broker.connected else None),
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
 
@@ -142,7 +142,10 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = web.Application(middlewares=[drain.middleware])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
-    add_routes(app, HealthSources(gateway_id, connections, lambda: broker.connected, metrics, lambda: drain.draining))
+    add_routes(app, HealthSources(
+        gateway_id, connections, lambda: broker.connected, metrics, lambda: drain.draining,
+        consumer.position_known.is_set,
+    ))
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
     return app

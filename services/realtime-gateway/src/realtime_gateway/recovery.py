@@ -131,7 +131,7 @@ class Recovery:
         codec: PidCodec,
         consumer: EventConsumer,
         emitter: Emitter,
-        reader: Callable[[], StreamReader | None],
+        reader: StreamReader,
         window_seconds: float,
         timeout: float,
     ) -> None:
@@ -163,7 +163,8 @@ class Recovery:
         try:
             replay = await self._replay(claim, auth.get("offset"), frozenset(rooms))
         except Exception as exc:  # noqa: BLE001 - whatever failed, a fresh session is always correct
-            log.info("user %s: session %s not recovered (%s)", principal.user_id, claim.pid[:12], exc)
+            log.info("user %s: session %s... not recovered (offset %s, live at %s): %s: %s", principal.user_id,
+                     claim.pid[:12], auth.get("offset"), self._consumer.started, type(exc).__name__, exc)
             replay = None
         if replay is None:
             self._emitter.release(sid)
@@ -187,19 +188,19 @@ class Recovery:
             raise ValueError("no position to resume from")
         start = max(candidates)
         consumer = self._consumer
+        if consumer.started is None:  # just started: its start marker is on its way
+            async with asyncio.timeout(self._timeout):
+                await consumer.position_known.wait()
         if consumer.started is None or consumer.started < start[0]:
             # this gateway's live consumer is a little behind the one that served the client: wait briefly (an
             # offset far ahead is made up: not recovered)
             async with asyncio.timeout(min(self._timeout, AHEAD_WAIT_SECONDS)):
                 while consumer.started is None or consumer.started < start[0]:
-                    consumer.position_known.clear()
-                    await consumer.position_known.wait()
+                    consumer.advanced.clear()
+                    await consumer.advanced.wait()
         until = consumer.started
-        reader = self._reader()
-        if reader is None:
-            raise ConnectionError("not connected to the message broker")
         assert until is not None
-        stored = await reader.read(start[0], max(until, start[0]), self._timeout)
+        stored = await self._reader.read(start[0], max(until, start[0]), self._timeout)
         when = max(message_time(stored[0].body) or 0.0, claim.issued_at)
         if time.time() - when > self.window_seconds:
             raise StreamGap(f"position {format_offset(*start)} is older than {self.window_seconds:.0f}s")

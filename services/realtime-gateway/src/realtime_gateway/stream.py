@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,46 +99,57 @@ class StreamGap(Exception):
 
 
 class StreamReader:
-    """Reads `[first, last]` of the stream on a throwaway channel."""
+    """Reads `[first, last]` of the stream: one consumer per read, all on one channel of this gateway's broker
+    connection (opened once, under a lock: many channels opened at once by a crowd of reconnecting clients
+    break the connection)."""
 
-    def __init__(self, connection: AbstractRobustConnection, prefetch: int = 500) -> None:
+    def __init__(self, connection: Callable[[], AbstractRobustConnection | None], prefetch: int = 500) -> None:
         self._connection = connection
         self._prefetch = prefetch
+        self._lock = asyncio.Lock()
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+
+    async def _stream(self) -> AbstractQueue:
+        async with self._lock:
+            if self._channel is None or self._channel.is_closed or self._queue is None:
+                connection = self._connection()
+                if connection is None:
+                    raise ConnectionError("not connected to the message broker")
+                self._channel = await connection.channel()
+                await self._channel.set_qos(prefetch_count=self._prefetch)
+                self._queue = await self._channel.declare_queue(STREAM_QUEUE, passive=True)
+            return self._queue
 
     async def read(self, first: int, last: int, timeout: float) -> list[Stored]:
         """Every message with `first <= offset <= last`, in order. Raises `StreamGap` when `first` is gone
         (retention) and `TimeoutError` when the range is not all there within `timeout`."""
-        channel = await self._connection.channel()
         got: list[Stored] = []
         done = asyncio.get_running_loop().create_future()
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            offset = stream_offset(message)
+            await message.ack()
+            if done.done() or offset < first:
+                return
+            if not got and offset != first:
+                done.set_exception(StreamGap(f"asked for offset {first}, the stream starts at {offset}"))
+                return
+            got.append(Stored(offset, message.type, message.body))
+            if offset >= last:
+                done.set_result(None)
+
+        # The RPCs are shielded: a cancelled RPC makes aiormq close the channel, failing every other read on it.
+        queue = await asyncio.shield(self._stream())
+        tag = await asyncio.shield(queue.consume(on_message, arguments={"x-stream-offset": first}, robust=False))
         try:
-            await channel.set_qos(prefetch_count=self._prefetch)
-            queue = await channel.declare_queue(STREAM_QUEUE, passive=True)
-
-            async def on_message(message: AbstractIncomingMessage) -> None:
-                offset = stream_offset(message)
-                await message.ack()
-                if done.done() or offset < first:
-                    return
-                if not got and offset != first:
-                    done.set_exception(StreamGap(f"asked for offset {first}, the stream starts at {offset}"))
-                    return
-                got.append(Stored(offset, message.type, message.body))
-                if offset >= last:
-                    done.set_result(None)
-
-            started = time.monotonic()
-            await queue.consume(on_message, arguments={"x-stream-offset": first}, robust=False)
             await asyncio.wait_for(done, timeout)
-            log.debug("read offsets %d..%d in %.3fs", first, last, time.monotonic() - started)
-            return got
         finally:
-            if not done.done():
-                done.cancel()
             try:
-                await channel.close()
-            except Exception as exc:  # noqa: BLE001 - the connection may be gone; nothing to clean then
-                log.debug("closing a reader channel: %s", exc)
+                await asyncio.shield(queue.cancel(tag))
+            except Exception as exc:  # noqa: BLE001 - the channel may be gone; nothing to cancel then
+                log.debug("cancelling a stream read: %s", exc)
+        return got
 
 
 async def publish_marker(publish: Any, gateway_id: str) -> None:

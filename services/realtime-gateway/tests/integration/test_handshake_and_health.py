@@ -56,7 +56,7 @@ async def test_health_reports_sockets_and_the_broker_link(start_gateway, connect
     assert body == {
         "status": "ok", "service": "realtime-gateway", "gateway_id": "gw-health",
         "websocket": {"connected_sockets": 3, "admins_online": 1, "users_online": 1},
-        "broker": {"connected": True},
+        "broker": {"connected": True}, "stream": {"position_known": True},
     }
     _, metrics = await get(f"{gw.url}/metrics")
     assert "gateway_connected_sockets 3.0" in metrics

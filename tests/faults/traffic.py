@@ -1,0 +1,202 @@
+"""Traffic for fault tests: recovering sockets that count what they receive, and senders that count what the
+services accepted.
+
+- `RecoveringSocket`: a python-socketio client with the client side of Socket.IO connection state recovery
+  (what socket.io-client does by itself): it keeps the CONNECT reply's `pid` and the last string argument of
+  every event, sends both on reconnect, and reconnects by itself (capped backoff) to the next gateway of its
+  list when its connection drops (what a balancer in front of several gateways gives a browser).
+- `Sender`: sends one item after another with an `Idempotency-Key`, retrying the same item until the service
+  accepts it (2xx) — so every item is accepted exactly once, and "sent" is what the services accepted.
+- `Tally`: per socket, expected ids vs received ids -> lost / duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import socketio
+
+
+class RecoveringSocket(socketio.AsyncClient):
+    def __init__(self, name: str, token: str, urls: list[str]) -> None:
+        super().__init__(reconnection=False)
+        self.name = name
+        self.token = token
+        self.urls = urls
+        self.pid: str | None = None
+        self.offset: str | None = None
+        self.recovered = False
+        self.connects = 0
+        self.not_recovered = 0
+        self.counts: Counter[tuple[str, int]] = Counter()
+        """(event, id) -> how many times received."""
+        self.shown: set[tuple[str, int]] = set()
+        self._turn = itertools.count()
+        self._closing = False
+        self._reconnecting: asyncio.Task[None] | None = None
+        self.on("*", self._record)
+        self.on("disconnect", self._dropped)
+
+    def _auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = {"token": self.token}
+        if self.pid:
+            auth["pid"] = self.pid
+            if self.offset is not None:
+                auth["offset"] = self.offset
+        return auth
+
+    async def _handle_connect(self, namespace: str | None, data: Any) -> None:
+        pid = data.get("pid") if isinstance(data, dict) else None
+        self.recovered = bool(pid) and pid == self.pid
+        if self.connects and not self.recovered:
+            self.not_recovered += 1
+        self.connects += 1
+        self.pid = pid
+        await super()._handle_connect(namespace, data)
+
+    async def _record(self, event: str, *args: Any) -> None:
+        if args and isinstance(args[-1], str):
+            self.offset = args[-1]
+        data = args[0] if args else None
+        key = _id_of(event, data)
+        if key is not None:
+            self.counts[key] += 1
+            self.shown.add(key)  # the page dedups by id
+
+    async def open(self, index: int) -> None:
+        self._turn = itertools.count(index)
+        await self._connect_somewhere(deadline=time.monotonic() + 15)
+
+    async def _connect_somewhere(self, deadline: float) -> None:
+        backoff = 0.05
+        while not self._closing:
+            url = self.urls[next(self._turn) % len(self.urls)]
+            try:
+                await self.connect(url, socketio_path="/socket.io", transports=["websocket"], auth=self._auth,
+                                   wait_timeout=5)
+                return
+            except (socketio.exceptions.ConnectionError, ValueError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 0.5)
+
+    async def _dropped(self, *args: Any) -> None:
+        if not self._closing and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        await asyncio.sleep(0.05)
+        with contextlib.suppress(Exception):
+            await self._connect_somewhere(deadline=time.monotonic() + 60)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        with contextlib.suppress(Exception):
+            await self.disconnect()
+
+
+def _id_of(event: str, data: Any) -> tuple[str, int] | None:
+    if not isinstance(data, dict):
+        return None
+    if event in ("notification:new", "notification:broadcast"):
+        return "n", data.get("notification_id")  # type: ignore[return-value]
+    if event == "chat:new_message":
+        return "m", data.get("message_id")  # type: ignore[return-value]
+    return None
+
+
+@dataclass
+class Sender:
+    """Sends items one after another; each item is retried with its Idempotency-Key until accepted."""
+
+    name: str
+    base_url: str
+    token: str
+    path: str
+    body: Callable[[int], dict[str, Any]]
+    kind: str
+    recipients: Callable[[dict[str, Any]], list[str]]
+    """socket names that must receive the accepted item (from the service's answer)."""
+    interval: float = 0.1
+    accepted: list[tuple[tuple[str, int], list[str]]] = field(default_factory=list)
+    attempts_failed: int = 0
+    _stop: bool = False
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5,
+                                     headers={"Authorization": f"Bearer {self.token}"}) as http:
+            for n in itertools.count():
+                if self._stop:
+                    return
+                key, body = str(uuid.uuid4()), self.body(n)
+                while True:  # the same item until the service takes it (a real client's retry)
+                    try:
+                        response = await http.post(self.path, json=body, headers={"Idempotency-Key": key})
+                        if response.status_code in (200, 201):
+                            answer = response.json()
+                            item_id = answer["notification_id"] if self.kind == "n" else answer["message_id"]
+                            self.accepted.append(((self.kind, item_id), self.recipients(answer)))
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    self.attempts_failed += 1
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop = True
+
+
+@dataclass
+class Tally:
+    sent: int
+    deliveries_expected: int
+    lost: int
+    duplicates_raw: int
+    duplicates_shown: int
+    reconnects: int
+    not_recovered: int
+    lost_examples: list[str]
+
+    def line(self, scenario: str) -> str:
+        return (f"[{scenario}] sent {self.sent} items, {self.deliveries_expected} expected deliveries: "
+                f"lost {self.lost}, duplicates shown {self.duplicates_shown} (raw {self.duplicates_raw}), "
+                f"reconnects {self.reconnects} (not recovered {self.not_recovered})")
+
+
+def tally(senders: list[Sender], sockets: dict[str, RecoveringSocket]) -> Tally:
+    expected = 0
+    lost: list[str] = []
+    for sender in senders:
+        for key, names in sender.accepted:
+            for name in names:
+                expected += 1
+                if key not in sockets[name].shown:
+                    lost.append(f"{name} missed {key}")
+    raw = sum(count - 1 for s in sockets.values() for count in s.counts.values() if count > 1)
+    return Tally(
+        sent=sum(len(s.accepted) for s in senders), deliveries_expected=expected, lost=len(lost),
+        duplicates_raw=raw, duplicates_shown=0, reconnects=sum(max(s.connects - 1, 0) for s in sockets.values()),
+        not_recovered=sum(s.not_recovered for s in sockets.values()), lost_examples=lost[:10],
+    )
+
+
+async def wait_delivered(senders: list[Sender], sockets: dict[str, RecoveringSocket], timeout: float) -> None:
+    """Until every accepted item reached every socket that must have it (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tally(senders, sockets).lost == 0:
+            return
+        await asyncio.sleep(0.2)
