@@ -3,7 +3,8 @@ sending chat messages) to ~33 sockets spread over two gateways, each socket coun
 
 Pass, per scenario: every item a service accepted reaches every socket it is for (0 lost: sockets either stayed
 connected or came back and recovered), 0 duplicates shown (the client dedups by id; raw repeats are printed),
-every reconnect recovered, and every service healthy again within 15 s of the fault being undone.
+every reconnect recovered, and every service healthy again within 15 s of the broken thing being back (the
+killed processes restarted, or RabbitMQ / PostgreSQL running again).
 """
 
 from __future__ import annotations
@@ -115,10 +116,8 @@ async def run_scenario(
         try:
             await fault()
         finally:
-            undone = time.monotonic()
-            await restore()
-        await _all_healthy(stack, HEALTHY_WITHIN)
-        healthy_in = time.monotonic() - undone
+            await restore()  # the killed process / stopped server is back (restarted, started)
+        healthy_in = await _all_healthy(stack, HEALTHY_WITHIN)
         await asyncio.sleep(2)
         for sender in senders:
             sender.stop()
@@ -147,10 +146,9 @@ async def test_kill_9_of_the_publishing_services_loses_nothing(fault_stack: Stac
         await asyncio.gather(fault_stack[NOTIFICATION].kill(), fault_stack[CHAT].kill())
         await asyncio.sleep(1)
 
-    async def restore() -> None:
+    async def restore() -> None:  # the processes are started; the clock for "healthy in" starts now
         for name in (NOTIFICATION, CHAT):
             fault_stack[name].start()
-        await asyncio.gather(*(fault_stack[n].wait_healthy(HEALTHY_WITHIN) for n in (NOTIFICATION, CHAT)))
 
     await run_scenario("kill -9 services", fault_stack, accounts, fault, restore)
 
@@ -162,7 +160,6 @@ async def test_kill_9_of_one_gateway_moves_its_clients_to_the_other_without_loss
 
     async def restore() -> None:
         fault_stack[GW1].start()
-        await fault_stack[GW1].wait_healthy(HEALTHY_WITHIN)
 
     await run_scenario("kill -9 gateway", fault_stack, accounts, fault, restore)
 

@@ -37,8 +37,9 @@ class Poison(Exception):
 
 
 async def connect(url: str, *, name: str) -> AbstractRobustConnection:
-    """A connection that reconnects by itself and restores its channels, exchanges, queues and consumers."""
-    return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+    """A connection that reconnects by itself and restores its channels, exchanges, queues and consumers
+    (retrying every second: after a broker restart, services are whole again within seconds)."""
+    return await aio_pika.connect_robust(url, client_properties={"connection_name": name}, reconnect_interval=1)
 
 
 async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExchange]:
