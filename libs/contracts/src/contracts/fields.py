@@ -18,6 +18,16 @@ LINK_MAX = 2048
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or whitespace only")
+    return storable(value)
+
+
+def storable(value: str) -> str:
+    """Refuse what no database or UTF-8 encoder takes: NUL characters and lone surrogates (found by fuzzing:
+    PostgreSQL rejects "\x00" in text, so they were 500s)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must not contain unpaired surrogates")
     return value
 
 
