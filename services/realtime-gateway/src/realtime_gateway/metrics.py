@@ -3,7 +3,10 @@ tests, and the global registry refuses duplicate names)."""
 
 from collections.abc import Callable
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -34,6 +37,29 @@ class Metrics:
             "gateway_events_dead_lettered", "Domain events that broke the contract and were dead-lettered.",
             registry=self.registry,
         )
+
+    def watch_fanout(self, manager: Any) -> None:
+        """`gateway_fanout_packets_total{path}` (direct frames / queued packets) and
+        `gateway_slow_consumers_disconnected_total`, read from `fanout.FanOutManager.stats` at scrape time."""
+        stats = getattr(manager, "stats", None)
+        if stats is None:
+            return
+
+        class FanOutCollector:
+            def collect(self):  # type: ignore[no-untyped-def]
+                packets = CounterMetricFamily(
+                    "gateway_fanout_packets", "Broadcast packets by path: written directly, or queued (normal path).",
+                    labels=["path"],
+                )
+                packets.add_metric(["direct"], stats.direct)
+                packets.add_metric(["queued"], stats.queued)
+                yield packets
+                yield CounterMetricFamily(
+                    "gateway_slow_consumers_disconnected", "Sockets disconnected because they stopped reading.",
+                    value=stats.slow_consumers,
+                )
+
+        self.registry.register(FanOutCollector())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
