@@ -161,6 +161,9 @@ class Recovery:
             return self.fresh(sid, principal, rooms)
         self._emitter.hold(sid, rooms)
         try:
+            # A gateway that just (re)started may take a client before its broker link and stream position are
+            # ready (clients reconnect as soon as the port answers): wait for them, within the replay bound.
+            await asyncio.wait_for(self._consumer.position_known.wait(), self._timeout)
             replay = await self._replay(claim, auth.get("offset"), frozenset(rooms))
         except Exception as exc:  # noqa: BLE001 - whatever failed, a fresh session is always correct
             log.info("user %s: session %s... not recovered (offset %s, live at %s): %s: %s", principal.user_id,
