@@ -160,7 +160,10 @@ def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int],
 
     async def on_message(message: AbstractIncomingMessage) -> None:
         try:
-            await handler(message)
+            # Shielded: when the channel closes, aio-pika cancels in-flight deliveries; a handler cancelled in the
+            # middle of a database transaction can strand its connection "idle in transaction" with its locks
+            # held. It finishes instead (the broker redelivers the unacked message; handlers are idempotent).
+            await asyncio.shield(handler(message))
         except (ContractError, Poison) as exc:
             log.warning(
                 "dead-lettering %s %s from %s: %s", message.type, message.message_id, queue, exc,

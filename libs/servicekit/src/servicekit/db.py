@@ -13,6 +13,9 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
+IDLE_IN_TRANSACTION_MS = 15_000
+
+
 def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         asyncpg_url(url),
@@ -22,6 +25,9 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo:
         pool_recycle=1800,
         pool_timeout=10,
         echo=echo,
+        # A transaction stranded by a bug or a cancelled task must not hold its locks (and wedge every request
+        # waiting on them) forever: PostgreSQL ends it after this long without a statement.
+        connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)}},
     )
 
 
