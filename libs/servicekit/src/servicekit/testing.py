@@ -110,8 +110,12 @@ async def make_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], A
     conn = await asyncpg.connect(postgres_admin_url)
     try:
         for name in created:
+            # Client backends only: an autovacuum worker advertises no role, so a non-superuser may not
+            # signal it (PostgreSQL treats it as a superuser's); DROP DATABASE stops those by itself.
             await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                name,
             )
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
