@@ -15,3 +15,39 @@ async def test_a_transaction_left_idle_is_ended_by_the_server(database_url):
             assert (await conn.execute(text("SHOW idle_in_transaction_session_timeout"))).scalar() == "15s"
     finally:
         await engine.dispose()
+
+
+async def test_the_watchdog_names_the_task_holding_a_transaction_open(database_url, caplog):
+    import asyncio
+
+    from servicekit.txwatch import TransactionWatch
+
+    engine = create_engine(database_url)
+    watch = TransactionWatch(engine, warn_after=0.2)
+    release = asyncio.Event()
+
+    async def stuck_holder() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            await release.wait()  # the transaction stays open while this task waits on something else
+
+    async def quick() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        holder = asyncio.create_task(stuck_holder(), name="stuck-holder")
+        await quick()
+        await asyncio.sleep(0.3)
+        with caplog.at_level("WARNING", logger="servicekit.txwatch"):
+            assert watch.report() == 1
+            assert watch.report() == 0  # reported once
+        message = caplog.records[-1].getMessage()
+        assert "stuck-holder" in message and "stuck_holder" in message  # the task's name and its frame
+        release.set()
+        await holder
+        await asyncio.sleep(0.3)
+        assert watch.report() == 0  # committed: nothing open any more
+    finally:
+        release.set()
+        await engine.dispose()

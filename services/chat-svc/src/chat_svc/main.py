@@ -21,6 +21,7 @@ from servicekit.amqp import Publisher
 from servicekit.broker import Broker
 from servicekit.commands import serve_commands
 from servicekit.db import create_engine, session_factory
+from servicekit.txwatch import TransactionWatch
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             tasks.append(asyncio.create_task(relay.run(), name="chat-outbox-relay"))
             tasks.append(asyncio.create_task(sweep_forever(chat, settings.presence_sweep_seconds),
                                              name="chat-presence-sweep"))
+            # Names the task behind any transaction held open for seconds (it holds locks others wait on).
+            tasks.append(asyncio.create_task(TransactionWatch(engine).run(), name="chat-transaction-watch"))
             app.state.engine, app.state.chat, app.state.broker, app.state.relay = engine, chat, broker, relay
             app.state.relay_task = tasks[0]
             log.info("started", extra={"capacity": settings.admin_capacity})

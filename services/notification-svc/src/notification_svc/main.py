@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from servicekit.broker import Broker
 from servicekit.db import create_engine, session_factory
+from servicekit.txwatch import TransactionWatch
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
@@ -66,19 +67,22 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             poll_interval=settings.relay_poll_interval, max_backoff=settings.relay_max_backoff,
         )
         relay_task: asyncio.Task[None] | None = None
+        watch_task: asyncio.Task[None] | None = None
         try:
             await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
             app.state.engine, app.state.sessions = engine, sessions
             app.state.broker, app.state.relay = broker, relay
             await broker.start()
             relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")
+            watch_task = asyncio.create_task(TransactionWatch(engine).run(), name=f"{SERVICE}-transaction-watch")
             log.info("started")
             yield
         finally:
-            if relay_task is not None:
-                relay_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await relay_task
+            for task in (relay_task, watch_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
             await broker.close()
             await engine.dispose()
             if own_verifier is not None:
