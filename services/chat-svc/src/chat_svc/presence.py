@@ -40,9 +40,14 @@ PRESENCE_QUEUE = QueueSpec(
 
 
 async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel) -> bool:
-    """Apply one presence event; False when it was already applied (a redelivery)."""
+    """Apply one presence event; False when it was already applied (a redelivery).
+
+    Two short transactions: the presence rows first, without the assignment lock (they are per gateway and
+    admin, ordered by event time, so concurrent events cannot overwrite newer ones); then the queue is
+    offered under the lock. Every heartbeat of every gateway would otherwise hold the lock that each
+    session creation, claim, transfer and close waits for, during all of its writes. No assignment is missed:
+    a decision that ran before this event committed is followed by this offer, one after it sees the rows."""
     async with chat.transaction() as tx:
-        await store.lock(tx.db, store.ASSIGNMENT_LOCK)
         first_time = (await tx.db.execute(
             insert(processed_events).values(event_id=envelope.event_id, event_type=envelope.event_type)
             .on_conflict_do_nothing().returning(processed_events.c.event_id)
@@ -60,6 +65,7 @@ async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel
             await store.forget_admins_not_in(tx.db, payload.gateway_id, list(payload.admins), payload.at)
         else:  # pragma: no cover - the queue is bound to these two types only
             raise Poison(f"chat-svc does not consume {envelope.event_type}")
+    async with chat.transaction() as tx:
         assigned = await chat.assign_waiting(tx)
     log.debug("presence %s %s applied; %d sessions assigned", envelope.event_type, envelope.event_id, assigned)
     return True

@@ -149,3 +149,26 @@ async def test_concurrent_new_sessions_never_overfill_an_admin(make_stack):
     opened = await asyncio.gather(*(stack.open_session(new_id()) for _ in range(8)))
     held = await holders(stack, [s["session_id"] for s in opened])
     assert Counter(held.values()) == {A: 2, None: 6}
+
+
+async def test_presence_is_recorded_while_the_assignment_lock_is_held_and_the_queue_offered_after(make_stack):
+    """A heartbeat must not wait behind a long assignment decision to record who is online; the waiting
+    session still goes to the admin once the decision that held the lock has ended."""
+    from chat_svc import store
+
+    stack = await make_stack()
+    session_id = (await stack.open_session(new_id()))["session_id"]  # waits: nobody online
+    engine = stack.app.state.engine
+    async with engine.connect() as holder:
+        transaction = await holder.begin()
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": store._lock_key(store.ASSIGNMENT_LOCK)})
+        await stack.heartbeat("gw-1", {A: 1}, ttl_seconds=30)  # returns once processed_events has it
+        async with engine.connect() as conn:
+            online = (await conn.execute(text("SELECT connections FROM chat.admin_presence WHERE admin_id = :a"),
+                                         {"a": A})).scalar()
+        assert online == 1  # recorded although the lock is held elsewhere
+        assert (await stack.session(session_id))["status"] == "waiting"  # the offer waits for the lock
+        await transaction.rollback()
+    async with asyncio.timeout(10):
+        while (await stack.session(session_id))["admin_id"] != A:
+            await asyncio.sleep(0.05)
