@@ -16,7 +16,7 @@ def asyncpg_url(url: str) -> str:
 IDLE_IN_TRANSACTION_MS = 15_000
 
 
-def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,

@@ -38,15 +38,15 @@ JWKS_MAX_AGE = 300
 # --- dependencies (everything lives on app.state, set up by the lifespan) ---
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     return request.app.state.engine
 
 
-def _passwords(request: Request) -> Passwords:
+async def _passwords(request: Request) -> Passwords:
     return request.app.state.passwords
 
 
-def _issuer(request: Request) -> TokenIssuer:
+async def _issuer(request: Request) -> TokenIssuer:
     return request.app.state.token_issuer
 
 

@@ -18,7 +18,7 @@ from chat_svc.service import Chat
 router = APIRouter(prefix="/api/v4/customer-service", tags=["customer-service"])
 
 
-def _chat(request: Request) -> Chat:
+async def _chat(request: Request) -> Chat:
     return request.app.state.chat
 
 

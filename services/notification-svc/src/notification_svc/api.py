@@ -40,7 +40,7 @@ MAX_PAGE = 10_000_000
 # --- dependencies (set up by the lifespan) ---
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessions
 
 
