@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,7 @@ class JwksVerifier:
         min_refresh_interval: float = 10.0,
         leeway: float = 0,
         clock: Any = time.monotonic,
+        verified_cache_size: int = 4096,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
@@ -92,6 +94,11 @@ class JwksVerifier:
         self._attempted_at: float | None = None  # last fetch attempt, successful or not
         self._inflight: asyncio.Task[None] | None = None
         self.fetch_count = 0
+        # Tokens already verified, exact bytes -> (principal, exp, key used). A console sends the same token
+        # with every request; its signature check is the costliest step of a request. A hit is still refused
+        # once expired or once its key left the key set (a refresh builds new key objects: a clean slate).
+        self._verified: OrderedDict[str, tuple[Principal, float, jwt.PyJWK]] = OrderedDict()
+        self.verified_cache_size = verified_cache_size
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
@@ -107,8 +114,20 @@ class JwksVerifier:
         if not isinstance(kid, str) or not kid:
             raise TokenError("token_unknown_key", "unauthorized: token has no kid")
         key = await self._key(kid)
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, expires, used = hit
+            if used is key and time.time() < expires + self.leeway:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
         claims = self._decode(token, key)
-        return _principal(claims)
+        principal = _principal(claims)
+        if self.verified_cache_size > 0:
+            self._verified[token] = (principal, float(claims["exp"]), key)
+            if len(self._verified) > self.verified_cache_size:
+                self._verified.popitem(last=False)
+        return principal
 
     def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:

@@ -262,3 +262,32 @@ async def test_keys_of_other_algorithms_are_ignored(key):
 def test_token_error_rejects_unknown_codes():
     with pytest.raises(ValueError):
         TokenError("token_whatever")
+
+
+async def test_a_token_seen_before_skips_the_signature_check_but_not_its_expiry_or_its_key(
+    verifier, server, key, clock, monkeypatch
+):
+    decoded = []
+    real = verifier._decode
+    monkeypatch.setattr(verifier, "_decode", lambda token, k: decoded.append(token) or real(token, k))
+    now = int(time.time())
+    token = sign(key, exp=now + 2)
+    for _ in range(3):
+        assert (await verifier.verify(token)).user_id == 42
+    assert len(decoded) == 1  # verified once, then remembered
+
+    head, body, signature = token.split(".")
+    middle = len(signature) // 2
+    tampered = ".".join([head, body, signature[:middle] + ("A" if signature[middle] != "A" else "B")
+                         + signature[middle + 1:]])
+    assert (await refused(verifier, tampered)).code in ("token_bad_signature", "token_malformed")
+
+    await asyncio.sleep(now + 2 - time.time() + 0.05)  # past exp: a remembered token is refused too
+    assert (await refused(verifier, token)).code == "token_expired"
+
+    fresh = sign(key)
+    await verifier.verify(fresh)
+    del server.keys["k1"]  # the key leaves the set: at the next refresh its tokens are unknown
+    server.keys["k2"] = Ed25519PrivateKey.generate()
+    clock.now += verifier.cache_ttl + 1
+    assert (await refused(verifier, fresh)).code == "token_unknown_key"
