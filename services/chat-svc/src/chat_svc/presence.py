@@ -79,7 +79,9 @@ def presence_consumer(chat: Chat):
         await apply_presence(chat, envelope, payload)
 
     async def start(connection: AbstractRobustConnection, _publisher: object) -> None:
-        await start_consumer(connection, PRESENCE_QUEUE, on_message)
+        # A few at a time: each holds a pooled connection and then waits for the assignment lock; 32 of them
+        # (the default) could take the whole pool from the API during a reconnect storm.
+        await start_consumer(connection, PRESENCE_QUEUE, on_message, prefetch=4)
 
     return start
 
