@@ -5,9 +5,9 @@ PostgreSQL to NOTIFY the relay at commit. Nothing is published if the transactio
 
 Relay side: ``OutboxRelay`` holds a dedicated asyncpg connection. Only one relay per schema works at a time
 (a session advisory lock elects it; the lock dies with its connection, so another instance takes over), which
-keeps events in commit order, hence in order per aggregate. It publishes a batch on a confirming channel and
-marks rows sent only after the broker confirmed them; on a failure it marks the confirmed prefix, backs off,
-and retries the rest. Delivery is at-least-once: consumers drop duplicates by ``event_id``.
+keeps events in commit order, hence in order per aggregate. It publishes rows as they commit on a confirming
+channel, without waiting for earlier confirms, and marks rows sent only after the broker confirmed them; on a
+failure it marks the confirmed prefix, backs off, and retries the rest. Delivery is at-least-once: consumers drop duplicates by ``event_id``.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ class OutboxRelay:
         sink: EventSink,
         *,
         batch_size: int = 200,
+        max_in_flight: int = 1000,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
@@ -102,6 +103,7 @@ class OutboxRelay:
         self._schema = schema
         self._sink = sink
         self._batch_size = batch_size
+        self._max_in_flight = max_in_flight
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
@@ -138,59 +140,74 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def _pump(self, conn: asyncpg.Connection) -> None:
+        """Publish pending rows as they commit, without waiting for the previous ones' confirms (a slow confirm
+        must not hold back the next events); mark rows sent as their confirms arrive, in publish order."""
         backoff = 0.2
-        while True:
-            self._wakeup.clear()
-            try:
-                while await self.drain_once(conn) == self._batch_size:
+        inflight: dict[int, asyncio.Task[None]] = {}  # outbox id -> its publish, in publish order
+        try:
+            while True:
+                self._wakeup.clear()
+                try:
+                    await self._settle(conn, inflight)
+                    room = min(self._batch_size, self._max_in_flight - len(inflight))
+                    rows = await self._fetch(conn, list(inflight), room) if room > 0 else []
+                    backoff = 0.2
+                except _BrokerDown as exc:
+                    log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
+                                self._schema, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+                    continue
+                for row in rows:  # frames leave in this order on one channel; the broker keeps it
+                    task = asyncio.create_task(self._sink.publish(
+                        row["exchange"], row["routing_key"], bytes(row["body"]),
+                        message_id=str(row["event_id"]), message_type=row["event_type"],
+                    ))
+                    task.add_done_callback(self._on_notify)  # a confirm (or failure) wakes the loop to mark it
+                    inflight[row["id"]] = task
+                if rows and len(rows) == room:
+                    continue  # more may be waiting
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                except asyncio.TimeoutError:
                     pass
-                backoff = 0.2
-            except _BrokerDown as exc:
-                log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
-                            self._schema, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-                continue
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-            except asyncio.TimeoutError:
-                pass
+        finally:
+            for task in inflight.values():
+                task.cancel()  # unmarked: the next leader publishes them again (consumers drop duplicates)
 
-    async def drain_once(self, conn: asyncpg.Connection) -> int:
-        """Publish the oldest pending batch; return how many rows were marked sent."""
-        rows = await conn.fetch(
+    async def _fetch(self, conn: asyncpg.Connection, inflight: list[int], limit: int) -> list[asyncpg.Record]:
+        """The oldest pending rows not already on their way (a row that committed late, below ids already
+        published, is found too: rows are picked by `published_at IS NULL`, never by a cursor)."""
+        return await conn.fetch(
             f'SELECT id, event_id, event_type, exchange, routing_key, body FROM "{self._schema}".outbox '
-            "WHERE published_at IS NULL ORDER BY id LIMIT $1",
-            self._batch_size,
+            "WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1",
+            limit, inflight,
         )
-        if not rows:
-            return 0
-        # Published concurrently on one channel: frames leave in this order, the broker keeps it.
-        results = await asyncio.gather(
-            *(
-                self._sink.publish(
-                    row["exchange"], row["routing_key"], bytes(row["body"]),
-                    message_id=str(row["event_id"]), message_type=row["event_type"],
-                )
-                for row in rows
-            ),
-            return_exceptions=True,
-        )
+
+    async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> None:
+        """Mark the confirmed prefix of what is in flight. On a failure, wait for the rest, mark what was
+        confirmed before it, and raise: nothing after a failed event is marked, so it goes out again after it."""
         confirmed: list[int] = []
         failure: BaseException | None = None
-        for row, result in zip(rows, results):
-            if isinstance(result, BaseException):
-                failure = result
-                break  # keep order: nothing after a failed event is marked, it will be sent again after it
-            confirmed.append(row["id"])
+        for outbox_id, task in inflight.items():
+            if not task.done():
+                break
+            failure = asyncio.CancelledError() if task.cancelled() else task.exception()
+            if failure is not None:
+                break
+            confirmed.append(outbox_id)
+        if failure is not None:
+            await asyncio.gather(*inflight.values(), return_exceptions=True)
+            inflight.clear()
         if confirmed:
             await conn.execute(
                 f'UPDATE "{self._schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])', confirmed
             )
             self.published += len(confirmed)
+            for outbox_id in confirmed:
+                inflight.pop(outbox_id, None)
         if failure is not None:
             raise _BrokerDown(str(failure)) from failure
-        return len(confirmed)
 
 
 class _BrokerDown(Exception):

@@ -173,3 +173,46 @@ async def test_only_one_relay_leads_a_schema(db):
 
 def test_asyncpg_dsn_drops_the_sqlalchemy_driver():
     assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
+
+
+class SlowFirstConfirm:
+    """The broker's confirm of the first event takes a while; the others are confirmed at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.release = asyncio.Event()
+
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+        self.sent.append(message_id)
+        if len(self.sent) == 1:
+            await self.release.wait()
+
+
+async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marked_in_order(db):
+    engine, table = db
+    sessions = async_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
+    sink = SlowFirstConfirm()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink)
+    task = asyncio.create_task(relay.run())
+    try:
+        expected = []
+        for n in range(5):  # committed one after another, each waking the relay
+            async with sessions.begin() as session:
+                envelope = _event(20, n)
+                await enqueue(session, table, envelope)
+                expected.append(str(envelope.event_id))
+            await asyncio.sleep(0.05)
+        async with asyncio.timeout(5):
+            while len(sink.sent) < 5:
+                await asyncio.sleep(0.02)
+        assert sink.sent == expected  # all out while the first is still unconfirmed
+        assert await _pending(engine) == 5  # nothing marked past an unconfirmed event
+        sink.release.set()
+        async with asyncio.timeout(5):
+            while await _pending(engine):
+                await asyncio.sleep(0.02)
+        assert sink.sent == expected  # and nothing sent twice
+    finally:
+        task.cancel()
