@@ -113,7 +113,8 @@ async function wait({ total, timeout_ms = 30000 }) {
   if (titleSeq) {
     out.posted = [...posted.entries()].map(([seq, p]) => ({ seq, ...p, recv: recvAt.get(seq) || [] }))
       .map((p) => ({ ...p, recv_p50: percentile(Float64Array.from(p.recv).sort(), 50),
-                     recv_max: p.recv.length ? Math.max(...p.recv) : null, recv_n: p.recv.length, recv: undefined }));
+                     recv_min: p.recv.length ? Math.min(...p.recv) : null, recv_max: p.recv.length ? Math.max(...p.recv) : null,
+                     recv_n: p.recv.length, recv: undefined }));
   }
   return out;
 }
