@@ -7,6 +7,9 @@ bench control routes of the Node twin (bench/node/server.js):
        loop after each) or at R per second; answers at once; GET /bench/done tells when the last one went out.
   GET  /bench/stats                                  {sockets} (Engine.IO sockets still open)
 
+BENCH_PACKET_JSON=stdlib swaps the gateway's orjson packet codec for the json module (`run.py --variants`);
+GATEWAY_EVENT_LOOP=asyncio (a gateway setting) runs it on asyncio's loop instead of uvloop.
+
 Nothing here is part of the gateway: the routes exist only in this bench process.
 """
 
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -92,6 +96,11 @@ def main() -> None:
         gateway_id=f"gw-bench-{args.port}",
     )
     app = create_app(settings, jwt_verifier=verifier_from(args.jwks))
+    if os.environ.get("BENCH_PACKET_JSON") == "stdlib":  # `./bench/run --variants`: what orjson is worth
+        import engineio.packet
+        import socketio.packet
+
+        socketio.packet.Packet.json = engineio.packet.Packet.json = json
     add_bench_routes(app)
 
     async def serve() -> None:

@@ -79,7 +79,7 @@ def pct(values: list[float], p: float) -> float | None:
 class Server:
     """One fresh server process, pinned to the server core."""
 
-    def __init__(self, kind: str, ctx: Context, *, amqp: str | None = None) -> None:
+    def __init__(self, kind: str, ctx: Context, *, amqp: str | None = None, env: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.port = free_port()
         if kind == "python":
@@ -89,7 +89,10 @@ class Server:
             argv = [NODE, str(BENCH / "node" / "server.js"), "--port", str(self.port)]
             if amqp:
                 argv += ["--amqp", amqp]
-        env = {**os.environ, "PYTHONPATH": ctx.gateway_src} if kind == "python" and ctx.gateway_src else None
+        extra = dict(env or {})
+        if kind == "python" and ctx.gateway_src:
+            extra["PYTHONPATH"] = ctx.gateway_src
+        env = {**os.environ, **extra} if extra else None
         self.proc = subprocess.Popen(pinned(SERVER_CORE, argv), stdout=subprocess.DEVNULL, stderr=ctx.log, env=env)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
@@ -201,8 +204,8 @@ def warm_up(server: Server, gen: LoadGen, n: int, count: int = 3) -> None:
     server.wait_done()
 
 
-def saturation(kind: str, ctx: Context, n: int, k: int) -> dict[str, Any]:
-    with pair(kind, ctx) as (server, gen):
+def saturation(kind: str, ctx: Context, n: int, k: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    with pair(kind, ctx, env=env) as (server, gen):
         gen.connect(server, n)
         warm_up(server, gen, n)
         gen.call("reset")
@@ -460,6 +463,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2, help="runs per server per cell (median)")
     parser.add_argument("--cells", default="0,1,2,3,4,5", help="0 = socket.io-client correctness pass")
+    parser.add_argument("--variants", action="store_true", help="also run cell 1 (N=2000) on the Python gateway "
+                        "with asyncio's loop instead of uvloop, and with the json module instead of orjson")
     parser.add_argument("--label", default="", help="a word saved in the JSON (e.g. before / after)")
     parser.add_argument("--gateway-src", help="import realtime_gateway from this directory (e.g. an older "
                         "checkout's services/realtime-gateway/src, for a 'before' run)")
@@ -497,6 +502,12 @@ def main() -> None:
             if 5 in cells:
                 c["5_disconnect_storm_n2000"] = alternate(args.runs, lambda kind: storm(kind, ctx, 2000))
                 print(f"cell 5 done {time.time() - started:.0f}s", flush=True)
+            if args.variants:
+                c["6_python_variants_n2000"] = {
+                    name: [saturation("python", ctx, 2000, 25, env) for _ in range(args.runs)]
+                    for name, env in VARIANTS
+                }
+                print(f"variants done {time.time() - started:.0f}s", flush=True)
         finally:
             drop_vhost(vhost)
     results["seconds"] = time.time() - started
@@ -505,8 +516,19 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print_table(results["table"])
+    if "6_python_variants_n2000" in results["cells"]:
+        print("\nPython gateway variants, fan-out N=2000 (median):")
+        for name, runs in results["cells"]["6_python_variants_n2000"].items():
+            print(f"  {name:<28} {fmt(median_of(runs, 'msgs_per_s'), 0):>10} msgs/s "
+                  f"{fmt(median_of(runs, 'cpu_us_per_msg'), 2):>8} us/msg")
     print(f"\n{results['seconds']:.0f} s in all; JSON: {out.relative_to(ROOT)}")
 
+
+VARIANTS = (
+    ("uvloop + orjson (default)", {}),
+    ("asyncio loop + orjson", {"GATEWAY_EVENT_LOOP": "asyncio"}),
+    ("uvloop + json module", {"BENCH_PACKET_JSON": "stdlib"}),
+)
 
 ROWS = [
     ("1_saturation_n500", "msgs_per_s", "fan-out N=500: delivered msgs/s", 0),
