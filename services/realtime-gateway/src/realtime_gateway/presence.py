@@ -6,21 +6,30 @@
   `ttl_seconds` = 3 intervals: a gateway that dies stops beating and consumers forget its admins; a broker
   outage is repaired by the first heartbeat after reconnect.
 - On clean shutdown a heartbeat with an empty map.
+- A burst (more than `burst` changes waiting to be published, e.g. a disconnect storm or a drain): what waits
+  (changes, heartbeats) is replaced by ONE heartbeat taken at that moment. A heartbeat is the full map and newer
+  than everything it replaces, so consumers (chat-svc applies presence per (gateway, admin) in event-time order)
+  end in the same state, with one event instead of thousands (each costs this gateway a publish and chat-svc a
+  transaction). After such a heartbeat the worker pauses `BURST_PAUSE`, so a long storm is a few of them.
 
 Non-persistent direct publishes, in order, through one worker task; a failed publish is logged and dropped
-(the next heartbeat carries the truth).
+(the next heartbeat carries the truth). Connect and disconnect only append a tuple (`admin_changed`): the event
+is built by the worker, and only if it is published.
 """
 
 import asyncio
 import contextlib
 import logging
 import math
+import time
+from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 
 from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.events.topology import PRESENCE_EXCHANGE
-from contracts.time import now_beijing
+from contracts.time import BEIJING_TZ
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 from servicekit.broker import Broker
@@ -28,31 +37,54 @@ from servicekit.broker import Broker
 log = logging.getLogger(__name__)
 
 PRODUCER = "realtime-gateway"
+BURST = 16
+"""More changes than this waiting: publish one heartbeat instead of them..."""
+BURST_PAUSE = 0.1
+"""...and then wait this long before the next one, so a storm that lasts a second is a few full maps, not one
+per broker round trip."""
+
+Change = tuple[int, int, float]
+"""(admin id, its socket count here now, when: time.time())."""
+STOP = "stop"
+"""The last entry: a heartbeat with an empty map."""
+
+
+def _at(timestamp: float) -> datetime:
+    dt = datetime.fromtimestamp(timestamp, BEIJING_TZ)
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
 
 
 class Presence:
     def __init__(
-        self, broker: Broker, gateway_id: str, admin_sockets: Callable[[], dict[int, int]], interval: float
+        self, broker: Broker, gateway_id: str, admin_sockets: Callable[[], dict[int, int]], interval: float,
+        burst: int = BURST, burst_pause: float = BURST_PAUSE,
     ) -> None:
         self._broker = broker
         self.gateway_id = gateway_id
         self._admin_sockets = admin_sockets
         self.interval = interval
         self.ttl_seconds = max(1, math.ceil(3 * interval))
-        self._queue: asyncio.Queue[tuple[str, BaseModel]] = asyncio.Queue()
+        self.burst = burst
+        self.burst_pause = burst_pause
+        # What to publish, in order: changes, heartbeats (taken when queued), STOP.
+        self._pending: deque[Change | p.GatewayHeartbeat | str] = deque()
+        self._changes = 0
+        """How many entries of `_pending` are Changes."""
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
 
     def admin_changed(self, admin_id: int, connections: int) -> None:
         """Queue an `admin_connections_changed` (called from connect/disconnect; never blocks them)."""
-        payload = p.AdminConnectionsChanged(
-            gateway_id=self.gateway_id, admin_id=admin_id, connections=connections, at=now_beijing()
-        )
-        self._queue.put_nowait((r.PRESENCE_ADMIN_CONNECTIONS_CHANGED, payload))
+        self._pending.append((admin_id, connections, time.time()))
+        self._changes += 1
+        self._kick()
 
     def heartbeat(self, admins: dict[int, int] | None = None) -> p.GatewayHeartbeat:
         return p.GatewayHeartbeat(
             gateway_id=self.gateway_id, admins=self._admin_sockets() if admins is None else admins,
-            at=now_beijing(), ttl_seconds=self.ttl_seconds,
+            at=_at(time.time()), ttl_seconds=self.ttl_seconds,
         )
 
     async def start(self) -> None:
@@ -64,25 +96,57 @@ class Presence:
     async def stop(self) -> None:
         """Stop beating, flush what is queued, and say this gateway has no admins any more."""
         self._tasks[1].cancel()  # the heartbeat loop
-        self._queue.put_nowait((r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat({})))
+        self._pending.append(STOP)
+        self._kick()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout=2)
+            await asyncio.wait_for(self._idle.wait(), timeout=2)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
     async def _heartbeat_loop(self) -> None:
         while True:
-            self._queue.put_nowait((r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat()))
+            self._pending.append(self.heartbeat())
+            self._kick()
             await asyncio.sleep(self.interval)
+
+    def _next(self) -> tuple[str, BaseModel, bool]:
+        """The next event to publish (the caller checked `_pending` is not empty). Nothing awaits in here, so a
+        heartbeat taken for a burst holds every change queued before it, and is newer than all of them."""
+        if self._changes > self.burst:
+            while self._pending and self._pending[0] is not STOP:
+                if isinstance(self._pending.popleft(), tuple):
+                    self._changes -= 1
+            return r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat(), True
+        entry = self._pending.popleft()
+        if isinstance(entry, tuple):
+            self._changes -= 1
+            admin_id, connections, at = entry
+            return r.PRESENCE_ADMIN_CONNECTIONS_CHANGED, p.AdminConnectionsChanged(
+                gateway_id=self.gateway_id, admin_id=admin_id, connections=connections, at=_at(at)
+            ), False
+        if isinstance(entry, p.GatewayHeartbeat):
+            return r.PRESENCE_GATEWAY_HEARTBEAT, entry, False
+        return r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat({}), False  # STOP
 
     async def _publish_loop(self) -> None:
         while True:
-            event_type, payload = await self._queue.get()
-            try:
-                await self._publish(event_type, payload)
-            finally:
-                self._queue.task_done()
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                event_type, payload, burst = self._next()
+                try:
+                    await self._publish(event_type, payload)
+                except Exception:  # one bad event must not stop presence
+                    log.exception("presence %s not published", event_type)
+                if burst and self._pending and self._pending[0] is not STOP:
+                    await asyncio.sleep(self.burst_pause)
+            if not self._pending:
+                self._idle.set()
 
     async def _publish(self, event_type: str, payload: BaseModel) -> None:
         envelope = r.new_envelope(event_type, PRODUCER, payload, self.gateway_id)
