@@ -83,6 +83,10 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
     settings = settings or Settings()
     configure_logging(SERVICE_NAME, settings.log_level)
+    # aiohttp's access log writes one INFO line per finished request: per long-poll request, and per WebSocket
+    # at its disconnect (a storm of 2,000 disconnects was 2,000 lines). Only at DEBUG here.
+    access_level = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
+    logging.getLogger("aiohttp.access").setLevel(access_level)
     gateway_id = settings.resolved_gateway_id()
     sio = create_sio(settings)
     connections = Connections()
