@@ -52,6 +52,9 @@ class Settings(JwtSettings):
     """A socket with more packets queued than this does not read: it is disconnected (`slow consumer`)."""
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     """`auto`: uvloop when installed, else asyncio's loop."""
+    gc_gen0_threshold: int = Field(50_000, ge=0)
+    """Net allocations between two young-generation collections of Python's cyclic GC (Python's default: 700),
+    after freezing what startup allocated; 0 leaves the collector as Python sets it (`__main__.tune_gc`)."""
 
     recovery_secret: SecretStr | None = None
     """HMAC key of the recovery ids (`pid`) handed out at CONNECT; every gateway of a deployment needs the same

@@ -144,3 +144,20 @@ def test_settings_read_the_gateway_prefix_and_json_lists(monkeypatch):
     gateway_id = settings.resolved_gateway_id()
     assert gateway_id.startswith("gw-") and "-8011-" in gateway_id
     assert Settings(gateway_id="gw-a").resolved_gateway_id() == "gw-a"
+
+
+def test_tune_gc_freezes_startup_and_raises_only_the_young_threshold():
+    import gc
+
+    from realtime_gateway.__main__ import tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc(0)
+        assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+        tune_gc(50_000)
+        assert gc.get_threshold() == (50_000, *before[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
