@@ -265,12 +265,12 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
                 del self._rooms_of[(namespace, sid)]
 
     def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
-        """Stock `basic_disconnect`, but leaving the rooms the index names instead of scanning all rooms."""
+        """Stock `basic_disconnect`, but leaving the rooms the index names instead of scanning all rooms (the
+        index entry goes at once; each room is left the stock way)."""
         if namespace not in self.rooms:
             return
-        for room in list(self._rooms_of.get((namespace, sid), ())):
-            self.basic_leave_room(sid, namespace, room)
-        self._rooms_of.pop((namespace, sid), None)
+        for room in self._rooms_of.pop((namespace, sid), ()):
+            super().basic_leave_room(sid, namespace, room)
         self.callbacks.pop(sid, None)
         for pending in (self.pending_connect, self.pending_disconnect):
             if namespace in pending and sid in pending[namespace]:

@@ -63,3 +63,32 @@ def test_the_room_index_matches_a_scan_and_a_disconnect_leaves_every_room() -> N
     assert len(manager.rooms["/"]["admins"]) == 49
     manager.basic_close_room("admins", "/")
     assert "admins" not in manager.get_rooms("s8", "/")
+
+
+def test_the_room_index_agrees_with_python_socketio_through_many_connects_and_disconnects() -> None:
+    import random
+
+    rng = random.Random(8)
+    manager = FanOutManager()
+    connected: set[str] = set()
+    for step in range(3000):
+        sid = f"s{rng.randrange(200)}"
+        if sid not in connected:  # a handshake: pre_connect's two rooms, then the token's rooms
+            manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
+            manager.basic_enter_room(sid, "/", sid, eio_sid=f"e{sid}")
+            for room in rng.sample(["admins", "users", f"user:{sid}", f"admin:{sid}", "ops"], 3):
+                manager.basic_enter_room(sid, "/", room)
+            connected.add(sid)
+        elif rng.random() < 0.2:
+            manager.basic_leave_room(sid, "/", rng.choice(["admins", "users", "ops", "nope"]))
+        else:
+            manager.basic_disconnect(sid, "/")
+            connected.discard(sid)
+            assert _stock_rooms(manager, sid) == set() and ("/", sid) not in manager._rooms_of
+        if step % 100 == 0:
+            for other in connected:
+                assert set(manager.get_rooms(other, "/")) == _stock_rooms(manager, other) - {None}
+    ns = manager.rooms.get("/", {})
+    assert all(len(members) for members in ns.values())  # no empty room left behind
+    assert set(ns.get(None, {})) == connected
+    assert {sid for _, sid in manager._rooms_of} == connected
