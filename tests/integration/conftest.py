@@ -1,10 +1,10 @@
-"""Whole-stack fixtures: every service as a real process against this session's database and vhost.
+"""Whole-stack fixtures: every service as a real process against a database and a vhost of their own.
 
-The servers come from the `servicekit.testing` plugin (`database_url`, `amqp_url`); see its docstring for
+The servers come from the `servicekit.testing` plugin (`make_database`, `make_vhost`); see its docstring for
 how to provide them (`./scripts/test` does).
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(database_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(
+    make_database: Callable[[], Awaitable[str]], make_vhost: Callable[[], Awaitable[str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Stack]:
     """auth-svc, notification-svc, chat-svc and realtime-gateway, healthy; stopped when the session ends.
 
     Base URLs: `stack.url("chat-svc")`; processes (stop/kill/restart, logs): `stack["chat-svc"]`.
+
+    A database and a vhost of its own, not the session's shared `database_url` / `amqp_url`: the services'
+    own suites run in-process services on those (chat-svc's session-wide `stack`), and while a synchronous
+    test (schemathesis) runs, the pytest process's event loop stands still with them; one frozen in the middle
+    of a transaction that holds chat-svc's assignment lock stalled this stack's chat-svc behind it.
     """
+    database_url, amqp_url = await make_database(), await make_vhost()
     workdir = tmp_path_factory.mktemp("stack")
-    stack = Stack(workdir)
+    stack = Stack(workdir, database_url, amqp_url)
     auth = stack.add(
         ServiceSpec(
             AUTH,

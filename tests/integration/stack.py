@@ -156,8 +156,10 @@ class ServiceProcess:
 class Stack:
     """A set of services sharing one work directory (their logs, key files)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database_url: str = "", amqp_url: str = "") -> None:
         self.workdir = workdir
+        self.database_url = database_url  # what its services were given (tests reach their data with these)
+        self.amqp_url = amqp_url
         self.services: dict[str, ServiceProcess] = {}
 
     def add(self, spec: ServiceSpec, port: int | None = None) -> ServiceProcess:

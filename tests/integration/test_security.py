@@ -109,11 +109,11 @@ async def _create_admin(stack: Stack, database_url: str, username: str) -> None:
     assert proc.returncode == 0, out.decode()
 
 
-async def test_no_socket_receives_what_is_not_theirs_under_load(stack: Stack, database_url: str):
+async def test_no_socket_receives_what_is_not_theirs_under_load(stack: Stack):
     tag = uuid.uuid4().hex[:6]
     extra_admins = [f"adm{tag}{n}" for n in range(2)]
     for name in extra_admins:
-        await _create_admin(stack, database_url, name)
+        await _create_admin(stack, stack.database_url, name)
     users = [f"iso{tag}{n:02d}" for n in range(USERS)]
     async with httpx.AsyncClient(base_url=stack.url(AUTH), timeout=30) as http:
         for name in users:
@@ -240,7 +240,8 @@ async def test_generated_payloads_for_every_client_event_get_error_acks_and_the_
 
 # --- poison messages ------------------------------------------------------------------------------------------
 
-async def test_poison_on_every_queue_ends_in_its_dead_letter_queue(stack: Stack, amqp_url: str):
+async def test_poison_on_every_queue_ends_in_its_dead_letter_queue(stack: Stack):
+    amqp_url = stack.amqp_url
     connection = await aio_pika.connect_robust(amqp_url)
     try:
         channel = await connection.channel()
