@@ -51,8 +51,8 @@ STOP = "stop"
 
 
 def _at(timestamp: float) -> datetime:
-    dt = datetime.fromtimestamp(timestamp, BEIJING_TZ)
-    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+    """A `time.time()` as Beijing time (the payloads' `BeijingDatetime` truncates it to milliseconds)."""
+    return datetime.fromtimestamp(timestamp, BEIJING_TZ)
 
 
 class Presence:
