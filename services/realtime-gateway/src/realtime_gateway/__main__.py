@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from realtime_gateway.main import GATEWAY_KEY, create_app
-from realtime_gateway.settings import Settings
+from realtime_gateway.settings import GC_GEN0_THRESHOLD, Settings
 
 log = logging.getLogger("realtime_gateway")
 
@@ -40,9 +40,6 @@ async def serve(settings: Settings) -> None:
             task.cancel()
     finally:
         await runner.cleanup()
-
-
-GC_GEN0_THRESHOLD = 50_000
 
 
 def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
