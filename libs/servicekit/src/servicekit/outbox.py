@@ -7,7 +7,8 @@ Relay side: ``OutboxRelay`` holds a dedicated asyncpg connection. Only one relay
 (a session advisory lock elects it; the lock dies with its connection, so another instance takes over), which
 keeps events in commit order, hence in order per aggregate. It publishes rows as they commit on a confirming
 channel, without waiting for earlier confirms, and marks rows sent only after the broker confirmed them; on a
-failure it marks the confirmed prefix, backs off, and retries the rest. Delivery is at-least-once: consumers drop duplicates by ``event_id``.
+failure it marks the confirmed prefix, backs off, and retries the rest. Delivery is at-least-once: consumers
+drop duplicates by ``event_id``.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from servicekit.broker import Broker
 from servicekit.db import create_engine, session_factory
-from servicekit.txwatch import TransactionWatch
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.txwatch import TransactionWatch
 from sqlalchemy import text
 
 from notification_svc.api import install_routes
