@@ -34,6 +34,13 @@ _HOW_TO_START = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Apps started inside the test process must not freeze its objects or change its collector.
+    from servicekit.gctune import leave_alone
+
+    leave_alone()
+
+
 def _docker_answers(timeout: float = 1.0) -> bool:
     """True when a Docker engine replies to ``GET /_ping`` within ``timeout`` (unix socket or tcp)."""
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

@@ -21,6 +21,7 @@ from servicekit.amqp import Publisher
 from servicekit.broker import Broker
 from servicekit.commands import serve_commands
 from servicekit.db import create_engine, session_factory
+from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             tasks.append(asyncio.create_task(TransactionWatch(engine).run(), name="chat-transaction-watch"))
             app.state.engine, app.state.chat, app.state.broker, app.state.relay = engine, chat, broker, relay
             app.state.relay_task = tasks[0]
+            tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
             log.info("started", extra={"capacity": settings.admin_capacity})
             yield
         finally:

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
+from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 
 
-class Settings(JwtSettings):
+class Settings(JwtSettings, GcSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"

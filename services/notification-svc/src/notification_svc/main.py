@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from servicekit.broker import Broker
 from servicekit.db import create_engine, session_factory
+from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             await broker.start()
             relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")
             watch_task = asyncio.create_task(TransactionWatch(engine).run(), name=f"{SERVICE}-transaction-watch")
+            tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
             log.info("started")
             yield
         finally:

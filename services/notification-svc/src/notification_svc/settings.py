@@ -9,10 +9,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
+from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 
 
-class Settings(JwtSettings):
+class Settings(JwtSettings, GcSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
