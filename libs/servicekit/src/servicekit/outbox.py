@@ -1,7 +1,7 @@
 """Transactional outbox: a state change and its event commit together; a relay publishes them afterwards.
 
 Writing side: ``enqueue(session, table, envelope)`` inserts the event in the caller's transaction and asks
-PostgreSQL to NOTIFY the relay at commit. Nothing is published if the transaction rolls back.
+PostgreSQL to NOTIFY the relay at commit, in one statement. Nothing is published if the transaction rolls back.
 
 Relay side: ``OutboxRelay`` holds a dedicated asyncpg connection. Only one relay per schema works at a time
 (a session advisory lock elects it; the lock dies with its connection, so another instance takes over), which
@@ -21,9 +21,23 @@ from typing import Protocol
 import asyncpg
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, LargeBinary, MetaData, Table, Text, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +65,15 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-async def enqueue(session: AsyncSession, table: Table, envelope: EventEnvelope) -> None:
-    """Add ``envelope`` to the outbox within the caller's (still open) transaction."""
+async def enqueue(session: AsyncSession | AsyncConnection, table: Table, envelope: EventEnvelope) -> None:
+    """Add ``envelope`` to the outbox within the caller's (still open) transaction.
+
+    One statement (one round trip): the INSERT, and a NOTIFY for the relay. NOTIFY is transactional: the relay
+    hears it only if and when this transaction commits."""
     spec = DOMAIN_EVENTS[envelope.event_type]
-    await session.execute(
-        table.insert().values(
+    queued = (
+        table.insert()
+        .values(
             event_id=envelope.event_id,
             event_type=envelope.event_type,
             exchange=spec.exchange,
@@ -63,9 +81,11 @@ async def enqueue(session: AsyncSession, table: Table, envelope: EventEnvelope) 
             aggregate_id=envelope.aggregate_id,
             body=envelope.to_bytes(),
         )
+        .returning(table.c.id)
+        .cte("queued")
     )
-    # NOTIFY is transactional: the relay hears it only if and when this transaction commits.
-    await session.execute(sql("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(table.schema or "public")})
+    channel = notify_channel(table.schema or "public")
+    await session.execute(select(func.pg_notify(literal(channel), literal(""))).select_from(queued))
 
 
 class EventSink(Protocol):
@@ -108,6 +128,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
+        self._committed = True
         self.published = 0
         self.is_leader = False
 
@@ -138,24 +159,35 @@ class OutboxRelay:
             await conn.close(timeout=2)
 
     def _on_notify(self, *_args: object) -> None:
+        self._committed = True  # new rows may be there: fetch on the next turn
         self._wakeup.set()
+
+    def _on_confirm(self, *_args: object) -> None:
+        self._wakeup.set()  # only marking to do: no fetch needed for it
 
     async def _pump(self, conn: asyncpg.Connection) -> None:
         """Publish pending rows as they commit, without waiting for the previous ones' confirms (a slow confirm
-        must not hold back the next events); mark rows sent as their confirms arrive, in publish order."""
+        must not hold back the next events); mark rows sent as their confirms arrive, in publish order. The
+        outbox is read only when something may be new (a NOTIFY, a full batch, a failure, or the poll period
+        passing quietly), not on every confirm."""
         backoff = 0.2
         inflight: dict[int, asyncio.Task[None]] = {}  # outbox id -> its publish, in publish order
+        self._committed = True
         try:
             while True:
                 self._wakeup.clear()
+                rows: list[asyncpg.Record] = []
                 try:
                     await self._settle(conn, inflight)
                     room = min(self._batch_size, self._max_in_flight - len(inflight))
-                    rows = await self._fetch(conn, list(inflight), room) if room > 0 else []
+                    if self._committed and room > 0:
+                        self._committed = False
+                        rows = await self._fetch(conn, list(inflight), room)
                     backoff = 0.2
                 except _BrokerDown as exc:
                     log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
                                 self._schema, exc, backoff)
+                    self._committed = True  # what failed is pending again
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
@@ -164,14 +196,15 @@ class OutboxRelay:
                         row["exchange"], row["routing_key"], bytes(row["body"]),
                         message_id=str(row["event_id"]), message_type=row["event_type"],
                     ))
-                    task.add_done_callback(self._on_notify)  # a confirm (or failure) wakes the loop to mark it
+                    task.add_done_callback(self._on_confirm)  # a confirm (or failure) wakes the loop to mark it
                     inflight[row["id"]] = task
                 if rows and len(rows) == room:
+                    self._committed = True
                     continue  # more may be waiting
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
                 except asyncio.TimeoutError:
-                    pass
+                    self._committed = True  # a quiet period: look anyway (rows another leader left behind)
         finally:
             for task in inflight.values():
                 task.cancel()  # unmarked: the next leader publishes them again (consumers drop duplicates)

@@ -216,3 +216,44 @@ async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marke
         assert sink.sent == expected  # and nothing sent twice
     finally:
         task.cancel()
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+        self.sent.append(message_id)
+
+
+async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db):
+    engine, table = db
+    sessions = async_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
+    sink = CountingSink()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, poll_interval=30)
+    reads = 0
+    fetch = relay._fetch
+
+    async def counted(*args, **kwargs):
+        nonlocal reads
+        reads += 1
+        return await fetch(*args, **kwargs)
+
+    relay._fetch = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(5):
+            while not relay.is_leader or reads < 1:
+                await asyncio.sleep(0.02)
+        for n in range(5):  # one at a time: each commit wakes the relay once
+            async with sessions.begin() as session:
+                await enqueue(session, table, _event(30, n))
+            async with asyncio.timeout(5):
+                while await _pending(engine):
+                    await asyncio.sleep(0.02)
+        assert len(sink.sent) == 5
+        assert reads == 1 + 5  # the first look, then one per commit; a confirm only marks
+    finally:
+        task.cancel()
