@@ -97,12 +97,16 @@ class JwksVerifier:
         # Tokens already verified, exact bytes -> (principal, exp, key used). A console sends the same token
         # with every request; its signature check is the costliest step of a request. A hit is still refused
         # once expired or once its key left the key set (a refresh builds new key objects: a clean slate).
-        self._verified: OrderedDict[str, tuple[Principal, float, jwt.PyJWK]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[Principal, float, jwt.PyJWK, str]] = OrderedDict()
         self.verified_cache_size = verified_cache_size
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
             raise TokenError("token_missing")
+        hit = self._verified.get(token)
+        if hit is not None and self._still_valid(*hit):
+            self._verified.move_to_end(token)  # the common case: no base64, no JSON, no signature check
+            return hit[0]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -114,20 +118,31 @@ class JwksVerifier:
         if not isinstance(kid, str) or not kid:
             raise TokenError("token_unknown_key", "unauthorized: token has no kid")
         key = await self._key(kid)
-        hit = self._verified.get(token)
         if hit is not None:
-            principal, expires, used = hit
-            if used is key and time.time() < expires + self.leeway:
+            principal, expires, used, _ = hit
+            if used is key and time.time() < expires + self.leeway:  # a refetch is due but failed: old keys
                 self._verified.move_to_end(token)
                 return principal
-            del self._verified[token]
+            del self._verified[token]  # expired, or its key is gone or was refetched
         claims = self._decode(token, key)
         principal = _principal(claims)
         if self.verified_cache_size > 0:
-            self._verified[token] = (principal, float(claims["exp"]), key)
+            self._verified[token] = (principal, float(claims["exp"]), key, kid)
             if len(self._verified) > self.verified_cache_size:
                 self._verified.popitem(last=False)
         return principal
+
+    def _still_valid(self, _principal: Principal, expires: float, key: jwt.PyJWK, kid: str) -> bool:
+        """A verified token answers from the cache while it has not expired and the key that verified it is
+        still the key set's, in a key set that is not due for a refetch (so a withdrawn key is noticed on
+        time)."""
+        fetched_at = self._fetched_at
+        return (
+            fetched_at is not None
+            and self._clock() - fetched_at < self.cache_ttl
+            and self._keys.get(kid) is key
+            and time.time() < expires + self.leeway
+        )
 
     def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:

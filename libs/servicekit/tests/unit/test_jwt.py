@@ -291,3 +291,19 @@ async def test_a_token_seen_before_skips_the_signature_check_but_not_its_expiry_
     server.keys["k2"] = Ed25519PrivateKey.generate()
     clock.now += verifier.cache_ttl + 1
     assert (await refused(verifier, fresh)).code == "token_unknown_key"
+
+
+async def test_a_verified_token_is_answered_from_the_cache(verifier, server, key, monkeypatch):
+    token = sign(key)
+    first = await verifier.verify(token)
+    monkeypatch.setattr(verifier, "_decode", lambda *_: pytest.fail("decoded again"))
+    monkeypatch.setattr(jwt, "get_unverified_header", lambda *_: pytest.fail("header parsed again"))
+    assert await verifier.verify(token) == first
+
+
+async def test_a_cached_token_is_refused_once_its_key_is_withdrawn(verifier, server, key, clock):
+    token = sign(key)
+    await verifier.verify(token)
+    server.keys = {"k2": Ed25519PrivateKey.generate()}  # k1 withdrawn from the key set
+    clock.now += verifier.cache_ttl + 1  # the key set is due for a refetch: the cache must not answer
+    assert (await refused(verifier, token)).code == "token_unknown_key"
