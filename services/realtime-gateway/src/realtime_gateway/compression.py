@@ -1,35 +1,85 @@
-"""Our aiohttp websocket driver for engine.io: WebSocket permessage-deflate as a setting, and the fan-out hook.
+"""Our aiohttp websocket driver for engine.io: WebSocket permessage-deflate as a setting, the fan-out hook, and
+a close path that costs nothing when the peer is already gone.
 
 python-engineio 4.15 has no option for compression: its aiohttp driver builds `WebSocketResponse()` with
 aiohttp's default `compress=True`, so deflate is negotiated whenever a client offers it (browsers and Node do),
 at a zlib pass per recipient and ~4x memory per socket. We give this server (only: the driver table is shared
 module state, so it is copied, not mutated) a driver that passes our choice. While engine.io's websocket handler
-runs, `on_open(handler, request, compressed)` (a context manager: `fanout.FanOutManager.websocket_opened`) may
-register the socket's transport for direct writes.
+runs, the socket's transport is registered for direct writes (`on_open(handler, request, compressed)` returns a
+token that `on_close(token)` takes back: `fanout.FanOutManager.websocket_opened` / `websocket_closed`).
+
+The driver contract engine.io relies on (`wait()` returns the next message, or None when the connection is
+closed; `send()`; `close()`) is kept, but each call is the cheap one. In a disconnect storm every socket goes
+through `wait()` and `close()` once, so what they cost is paid thousands of times in a row:
+- `wait()` returns None when aiohttp reports the connection closed (CLOSE, CLOSING, CLOSED, ERROR), which
+  engine.io's loop treats exactly like the OSError the stock driver raises (both end the loop), without raising
+  an exception through engine.io's per-message task and `wait_for`.
+- `close()` does nothing once aiohttp has closed the response (after a peer's EOF it already has).
+- `send()` awaits aiohttp's coroutine directly instead of asking `inspect` on every packet whether it is one.
 """
 
-import contextlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import socketio
+from aiohttp import WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
-OnOpen = Callable[[Any, Any, bool], AbstractContextManager[None]]
+OnOpen = Callable[[Any, Any, bool], Any]
+"""`on_open(engine.io handler, aiohttp request, compressed) -> token` (None: nothing to undo)."""
+OnClose = Callable[[Any], None]
+"""`on_close(token)`, called once the handler has returned (or raised)."""
+
+_DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
 
 
-def set_websocket_compression(sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None) -> None:
-    class ConfiguredWebSocket(WebSocket):  # type: ignore[misc]
-        async def __call__(self, environ):  # type: ignore[no-untyped-def]
-            request = environ["aiohttp.request"]
-            self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=enabled)
-            await self._sock.prepare(request)
-            self.environ = environ
-            opened = on_open(self.handler, request, bool(self._sock.compress)) if on_open else contextlib.nullcontext()
-            with opened:
-                await self.handler(self)
-            return self._sock
+class GatewayWebSocket(WebSocket):  # type: ignore[misc]
+    """engine.io's aiohttp `WebSocket` with our compression choice, the fan-out hook and cheap close paths.
 
-    sio.eio._async = {**sio.eio._async, "websocket": ConfiguredWebSocket}
+    `compress`, `on_open` and `on_close` are class attributes set by `set_websocket_compression` on a subclass
+    made for one server."""
+
+    compress: bool = False
+    on_open: OnOpen | None = None
+    on_close: OnClose | None = None
+
+    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=self.compress)
+        await sock.prepare(request)
+        self.environ = environ
+        on_open, on_close = type(self).on_open, type(self).on_close
+        token = on_open(self.handler, request, bool(sock.compress)) if on_open is not None else None
+        try:
+            await self.handler(self)
+        finally:
+            if token is not None and on_close is not None:
+                on_close(token)
+        return sock
+
+    async def wait(self) -> str | bytes | None:
+        msg = await self._sock.receive()
+        return msg.data if msg.type in _DATA else None
+
+    async def send(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            await self._sock.send_bytes(message)
+        else:
+            await self._sock.send_str(message)
+
+    async def close(self) -> None:
+        if not self._sock.closed:
+            await self._sock.close()
+
+
+def set_websocket_compression(
+    sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None, on_close: OnClose | None = None
+) -> None:
+    """Give `sio`'s engine.io server our websocket driver: permessage-deflate negotiated only if `enabled`, and
+    `on_open` / `on_close` around each websocket's handler."""
+    driver = type("ConfiguredWebSocket", (GatewayWebSocket,), {
+        "compress": enabled, "on_open": staticmethod(on_open) if on_open else None,
+        "on_close": staticmethod(on_close) if on_close else None,
+    })
+    sio.eio._async = {**sio.eio._async, "websocket": driver}

@@ -146,23 +146,23 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
 
     # ---- websocket routes (called by the aiohttp websocket driver, compression.py)
 
-    @contextlib.contextmanager
-    def websocket_opened(self, handler: Any, request: Any, compressed: bool) -> Iterator[None]:
-        """While engine.io's websocket handler runs: its socket's frames may be written to `request.transport`.
+    def websocket_opened(self, handler: Any, request: Any, compressed: bool) -> Route | None:
+        """engine.io's websocket handler starts: its socket's frames may be written to `request.transport` until
+        `websocket_closed(route)`. None when this is not the engine.io we know (everything takes the normal path).
 
         `handler` is the bound `AsyncSocket._websocket_handler` engine.io gives its websocket driver."""
         sock = getattr(handler, "__self__", None)
         transport = request.transport
         if not isinstance(sock, AsyncSocket) or not isinstance(sock.queue, SendQueue) or transport is None:
-            yield  # not the engine.io we know: everything takes the normal path
-            return
+            return None
         route = Route(sock, sock.queue, transport, compressed)
         self.routes[sock.sid] = route
-        try:
-            yield
-        finally:
-            if self.routes.get(sock.sid) is route:
-                del self.routes[sock.sid]
+        return route
+
+    def websocket_closed(self, route: Route) -> None:
+        """The handler of `route`'s websocket returned: no more direct writes (unless a newer route replaced it)."""
+        if self.routes.get(route.socket.sid) is route:
+            del self.routes[route.socket.sid]
 
     # ---- emit
 

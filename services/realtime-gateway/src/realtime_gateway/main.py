@@ -76,7 +76,9 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"],
         client_manager=manager, json=OrjsonCodec(),
     )
-    set_websocket_compression(sio, settings.websocket_compression, on_open=manager.websocket_opened)
+    set_websocket_compression(
+        sio, settings.websocket_compression, on_open=manager.websocket_opened, on_close=manager.websocket_closed
+    )
     return sio
 
 
