@@ -4,7 +4,7 @@ import asyncio
 import struct
 
 import socketio
-from realtime_gateway.fanout import FanOutManager, SendQueue, websocket_text_frame
+from realtime_gateway.fanout import FanOutManager, Room, SendQueue, websocket_text_frame
 
 
 def test_frames_are_unmasked_text_frames_with_the_rfc6455_length_forms() -> None:
@@ -17,8 +17,7 @@ def test_frames_are_unmasked_text_frames_with_the_rfc6455_length_forms() -> None
 async def test_queue_is_idle_only_while_its_consumer_waits_on_an_empty_queue() -> None:
     queue = SendQueue()
     assert not queue.idle  # nobody waiting yet
-    getter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    getter = queue.get()
     assert queue.idle
     queue.put_nowait("a")
     assert not queue.idle  # cleared by the put, before the consumer even wakes up
@@ -27,6 +26,40 @@ async def test_queue_is_idle_only_while_its_consumer_waits_on_an_empty_queue() -
     queue.put_nowait("b")
     assert await queue.get() == "b"  # a get on a non-empty queue never marks it idle
     assert not queue.idle
+
+
+async def test_queue_get_is_a_future_that_wait_for_awaits_without_a_task() -> None:
+    queue = SendQueue()
+    before = len(asyncio.all_tasks())
+    waiting = asyncio.ensure_future(asyncio.wait_for(queue.get(), timeout=5))
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before + 1  # the wait_for itself; stock Queue.get adds a Task for get()
+    await queue.put("a")
+    assert await waiting == "a"
+    queue.task_done()
+    await asyncio.wait_for(queue.join(), timeout=1)  # put / task_done still balance
+
+
+async def test_a_get_that_timed_out_never_swallows_an_item() -> None:
+    queue = SendQueue()
+    try:
+        await asyncio.wait_for(queue.get(), timeout=0.01)
+        raise AssertionError("expected a timeout")
+    except asyncio.TimeoutError:
+        pass
+    assert not queue.idle  # nobody waits any more
+    queue.put_nowait("a")
+    assert queue.qsize() == 1  # kept for the next consumer, not handed to the cancelled one
+    assert await queue.get() == "a"
+
+
+async def test_waiting_consumers_are_served_in_order_and_items_in_fifo_order() -> None:
+    queue = SendQueue()
+    first, second = queue.get(), queue.get()
+    for item in ("a", "b", "c"):
+        queue.put_nowait(item)
+    assert (await first, await second) == ("a", "b")
+    assert queue.qsize() == 1 and await queue.get() == "c"
 
 
 async def test_queue_over_its_limit_reports_once_and_drops_but_lets_the_writer_stop() -> None:
@@ -92,3 +125,29 @@ def test_the_room_index_agrees_with_python_socketio_through_many_connects_and_di
     assert all(len(members) for members in ns.values())  # no empty room left behind
     assert set(ns.get(None, {})) == connected
     assert {sid for _, sid in manager._rooms_of} == connected
+
+
+def test_named_rooms_are_plain_dicts_and_the_sid_to_eio_sid_room_stays_a_bidict() -> None:
+    from bidict import ValueDuplicationError
+
+    manager = FanOutManager()
+    manager.basic_enter_room("s1", "/", None, eio_sid="e1")
+    manager.basic_enter_room("s1", "/", "s1", eio_sid="e1")
+    manager.basic_enter_room("s1", "/", "admins")
+    rooms = manager.rooms["/"]
+    assert type(rooms["s1"]) is Room and type(rooms["admins"]) is Room
+    assert type(rooms[None]) is not Room and manager.sid_from_eio_sid("e1", "/") == "s1"
+    try:  # stock: one eio sid cannot be connected twice (pre_connect relies on it)
+        manager.basic_enter_room("s2", "/", None, eio_sid="e1")
+        raise AssertionError("expected ValueDuplicationError")
+    except ValueDuplicationError:
+        pass
+    try:  # stock: nobody else enters a sid room
+        manager.basic_enter_room("s3", "/", "s1", eio_sid="e3")
+        raise AssertionError("expected ValueError")
+    except ValueError:
+        pass
+    assert list(manager.get_participants("/", "admins")) == [("s1", "e1")]
+    assert list(manager.get_participants("/", ["admins", "s1"])) == [("s1", "e1")]
+    manager.basic_disconnect("s1", "/")
+    assert manager.rooms == {}  # every room, then the namespace, gone as stock leaves them
