@@ -1,7 +1,6 @@
 """Who is connected to this gateway: socket id -> verified principal, and per-account socket counts (several
-tabs of one admin are several sockets). Pure bookkeeping, no I/O."""
-
-from collections import Counter
+tabs of one admin are several sockets). Pure bookkeeping, no I/O. Counts are plain dicts (`Counter`'s
+`__delitem__` is Python code), since `remove` runs once per socket in a disconnect storm."""
 
 from contracts.identity import Principal
 
@@ -9,15 +8,15 @@ from contracts.identity import Principal
 class Connections:
     def __init__(self) -> None:
         self._principals: dict[str, Principal] = {}
-        self._admins: Counter[int] = Counter()
-        self._users: Counter[int] = Counter()
+        self._admins: dict[int, int] = {}
+        self._users: dict[int, int] = {}
 
     def add(self, sid: str, principal: Principal) -> int:
         """Record a socket; returns how many sockets that account has here now."""
         self._principals[sid] = principal
         counts = self._admins if principal.is_admin else self._users
-        counts[principal.user_id] += 1
-        return counts[principal.user_id]
+        count = counts[principal.user_id] = counts.get(principal.user_id, 0) + 1
+        return count
 
     def remove(self, sid: str) -> tuple[Principal, int] | None:
         """Forget a socket; returns its principal and that account's remaining sockets (None if unknown)."""
@@ -25,11 +24,12 @@ class Connections:
         if principal is None:
             return None
         counts = self._admins if principal.is_admin else self._users
-        counts[principal.user_id] -= 1
-        remaining = counts[principal.user_id]
-        if remaining <= 0:
-            del counts[principal.user_id]
-        return principal, max(remaining, 0)
+        remaining = counts.get(principal.user_id, 0) - 1
+        if remaining > 0:
+            counts[principal.user_id] = remaining
+            return principal, remaining
+        counts.pop(principal.user_id, None)
+        return principal, 0
 
     def principal(self, sid: str) -> Principal | None:
         return self._principals.get(sid)
