@@ -217,3 +217,19 @@ async def test_a_disconnect_leaves_every_room_through_the_index(start_gateway, c
             await asyncio.sleep(0.02)
     assert all(sid not in members for members in manager.rooms["/"].values())
     assert staying.sio.get_sid() in manager.rooms["/"]["admins"]
+
+
+async def test_a_dropped_tcp_connection_is_cleaned_up_everywhere(start_gateway, mint, ids, session) -> None:
+    """The disconnect-storm path: the client's TCP connection goes away without a close frame."""
+    gw = await start_gateway(wait=False)
+    sio = gw.gateway.sio
+    manager: FanOutManager = sio.manager
+    ws, eio_sid = await raw_websocket(session, gw.url, mint.token(ids(), "admin"))
+    assert eio_sid in manager.routes and gw.gateway.connections.sockets == 1
+    ws.ws._response.connection.transport.abort()  # no close frame: the server only sees the connection end
+    async with asyncio.timeout(5):
+        while eio_sid in sio.eio.sockets:
+            await asyncio.sleep(0.02)
+    assert eio_sid not in manager.routes  # the driver took the route back
+    assert gw.gateway.connections.sockets == 0 and gw.gateway.connections.admin_sockets() == {}
+    assert manager.rooms == {} and manager._rooms_of == {}  # every room left, the namespace gone
