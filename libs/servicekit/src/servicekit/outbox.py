@@ -14,6 +14,7 @@ drop duplicates by ``event_id``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from typing import Protocol
@@ -32,12 +33,14 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     func,
     literal,
     select,
 )
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ def outbox_table(metadata: MetaData, schema: str) -> Table:
     )
 
 
+ENQUEUED_COLUMNS = ("event_id", "event_type", "exchange", "routing_key", "aggregate_id", "body")
+
+
 def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
@@ -71,21 +77,28 @@ async def enqueue(session: AsyncSession | AsyncConnection, table: Table, envelop
     One statement (one round trip): the INSERT, and a NOTIFY for the relay. NOTIFY is transactional: the relay
     hears it only if and when this transaction commits."""
     spec = DOMAIN_EVENTS[envelope.event_type]
+    await session.execute(_enqueue_statement(table), {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "exchange": spec.exchange,
+        "routing_key": spec.routing_key,
+        "aggregate_id": envelope.aggregate_id,
+        "body": envelope.to_bytes(),
+    })
+
+
+@functools.cache
+def _enqueue_statement(table: Table) -> Executable:
+    """Built once per outbox table, values as bound parameters: SQLAlchemy then finds its compiled form by a
+    cache key computed once, instead of traversing a new statement on every call."""
     queued = (
         table.insert()
-        .values(
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            exchange=spec.exchange,
-            routing_key=spec.routing_key,
-            aggregate_id=envelope.aggregate_id,
-            body=envelope.to_bytes(),
-        )
+        .values({name: bindparam(name) for name in ENQUEUED_COLUMNS})
         .returning(table.c.id)
         .cte("queued")
     )
     channel = notify_channel(table.schema or "public")
-    await session.execute(select(func.pg_notify(literal(channel), literal(""))).select_from(queued))
+    return select(func.pg_notify(literal(channel), literal(""))).select_from(queued)
 
 
 class EventSink(Protocol):

@@ -32,17 +32,19 @@ class Page:
     unread_count: int
 
 
+_INSERT = n.insert().returning(n.c.id, n.c.created_at)
+"""One statement object, values as parameters: its compiled form is found by a cache key computed once."""
+
+
 async def send(
     session: AsyncSession, sender: Principal, new: NewNotification, *, correlation_id: str | None = None
 ) -> NotificationData:
     require_admin(sender)
     row = (
-        await session.execute(
-            n.insert()
-            .values(type=new.type, title=new.title, content=new.content, link=new.link,
-                    target_user_id=new.target_user_id, created_by=sender.user_id)
-            .returning(n.c.id, n.c.created_at)
-        )
+        await session.execute(_INSERT, {
+            "type": new.type, "title": new.title, "content": new.content, "link": new.link,
+            "target_user_id": new.target_user_id, "created_by": sender.user_id,
+        })
     ).one()
     notification = NotificationData(
         notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
