@@ -6,7 +6,6 @@ SIGTERM (and SIGINT) drain first (`drain.py`: 503 to new handshakes, sockets mov
 
 import argparse
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import Coroutine
@@ -15,7 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from realtime_gateway.main import GATEWAY_KEY, create_app
-from realtime_gateway.settings import GC_GEN0_THRESHOLD, Settings
+from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
+
+from realtime_gateway.settings import Settings
 
 log = logging.getLogger("realtime_gateway")
 
@@ -42,34 +43,13 @@ async def serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
-    """Python's cyclic garbage collector, set for a process that holds many long-lived objects (every socket keeps
-    engine.io, Socket.IO and aiohttp state and a few tasks alive) and allocates in bursts. 0 leaves it alone.
-
-    - One full collection, then `gc.freeze()`: what exists by then (~80k objects: modules, classes, schemas) is
-      never traversed again.
-    - A young collection every `gen0_threshold` net allocations instead of Python's 700. With 700, connecting
-      sockets or dropping them by the thousand runs hundreds of young and dozens of middle collections, each
-      traversing the objects of the sockets still being set up or torn down, and full collections of the heap.
-      Measured with the bench's 2,000 sockets (start, connect all, drop all at once, 3 s more): 0.9-1.1 s of GC
-      CPU with 700 (4 full collections: 0.6-0.7 s); 0.2-0.3 s with 50,000 (the collection before freezing, ~10
-      young ones of ~20 ms). Within the disconnect storm, 0.06-0.1 s of GC became none. The price: garbage in
-      reference cycles waits longer to be freed (at most `gen0_threshold` objects' worth), and one young
-      collection takes up to ~20 ms instead of ~0.3."""
-    if gen0_threshold <= 0:
-        return
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(gen0_threshold, gen1, gen2)
-
-
 def run_loop(
     main: Coroutine[Any, Any, None], choice: str = "auto", gc_gen0_threshold: int = GC_GEN0_THRESHOLD
 ) -> None:
     """Run `main` on uvloop (`auto` when installed, or `uvloop`) or asyncio's own loop, with the garbage
-    collector set by `tune_gc`. uvloop's transports write and read with less CPU per call, which is most of a
-    broadcast's cost per recipient."""
+    collector set by `servicekit.gctune.tune_gc` (on the bench's 2,000 sockets, GC over a connect-all / drop-all
+    lifecycle fell from 0.9-1.1 s of CPU to 0.2-0.3 s). uvloop's transports write and read with less CPU per
+    call, which is most of a broadcast's cost per recipient."""
     tune_gc(gc_gen0_threshold)
     if choice != "asyncio":
         try:

@@ -11,13 +11,13 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
+from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 
-GC_GEN0_THRESHOLD = 50_000
-"""The young-generation threshold `__main__.tune_gc` sets by default (Python's own: 700)."""
 
+class Settings(JwtSettings, GcSettings):
+    """`gc_gen0_threshold` (GATEWAY_GC_GEN0_THRESHOLD) comes from `servicekit.gctune.GcSettings`."""
 
-class Settings(JwtSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -55,9 +55,6 @@ class Settings(JwtSettings):
     """A socket with more packets queued than this does not read: it is disconnected (`slow consumer`)."""
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     """`auto`: uvloop when installed, else asyncio's loop."""
-    gc_gen0_threshold: int = Field(GC_GEN0_THRESHOLD, ge=0)
-    """Net allocations between two young-generation collections of Python's cyclic GC (Python's default: 700),
-    after freezing what startup allocated; 0 leaves the collector as Python sets it (`__main__.tune_gc`)."""
 
     recovery_secret: SecretStr | None = None
     """HMAC key of the recovery ids (`pid`) handed out at CONNECT; every gateway of a deployment needs the same

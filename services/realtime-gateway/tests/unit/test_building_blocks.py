@@ -146,18 +146,18 @@ def test_settings_read_the_gateway_prefix_and_json_lists(monkeypatch):
     assert Settings(gateway_id="gw-a").resolved_gateway_id() == "gw-a"
 
 
-def test_tune_gc_freezes_startup_and_raises_only_the_young_threshold():
-    import gc
+def test_run_loop_sets_the_collector_from_the_setting(monkeypatch):
+    """The collector itself is servicekit.gctune's (tested there, in a child process)."""
+    import realtime_gateway.__main__ as entry
 
-    from realtime_gateway.__main__ import tune_gc
+    calls = []
+    monkeypatch.setattr(entry, "tune_gc", calls.append)
 
-    before = gc.get_threshold()
-    try:
-        tune_gc(0)
-        assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-        tune_gc(50_000)
-        assert gc.get_threshold() == (50_000, *before[1:])
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)
+    async def nothing() -> None:
+        return None
+
+    entry.run_loop(nothing(), "asyncio", 12_345)
+    assert calls == [12_345]
+    assert Settings().gc_gen0_threshold == 50_000
+    assert Settings(gc_gen0_threshold=0).gc_gen0_threshold == 0
+
