@@ -59,6 +59,12 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15 of the whole line)
 
 
+def box_cpu() -> tuple[int, int]:
+    """(idle, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
 def rss_bytes(pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 
@@ -352,9 +358,15 @@ class EndToEnd:
             gen.connect(server, n)
             time.sleep(0.3)
             gen.call("reset", title_seq=True)
+            procs = {"server": server.proc.pid, "loadgen": gen.proc.pid, "notification-svc": self.proc.pid}
+            cpu0, box0, t0 = {k: cpu_seconds(pid) for k, pid in procs.items()}, box_cpu(), time.time()
             gen.call("post", url=f"http://127.0.0.1:{self.port}/api/v4/notifications/send",
                      token=self.ctx.api_token, count=count, rate=rate)
             got = gen.call("wait", total=count * n, timeout_ms=20000)
+            wall, box1 = time.time() - t0, box_cpu()
+            # Where the box's CPU went while the cell ran (cores' worth; the rest is PostgreSQL, RabbitMQ, kernel).
+            shares = {k: round((cpu_seconds(pid) - cpu0[k]) / wall, 3) for k, pid in procs.items()}
+            shares["box_idle_share"] = round((box1[0] - box0[0]) / max(1e-9, box1[1] - box0[1]), 3)
         published = self.published_at()
         api, commit, relay, deliver = [], [], [], []
         for p in got["posted"]:
@@ -376,6 +388,7 @@ class EndToEnd:
             "stages_p50_ms": {"post->created_at": pct(api, 50), "created_at->response": pct(commit, 50),
                               "created_at->relay_published": pct(relay, 50),
                               "published->client(median socket)": pct(deliver, 50)},
+            "cpu_cores": shares,
             "stages_p99_ms": {"post->created_at": pct(api, 99), "created_at->response": pct(commit, 99),
                               "created_at->relay_published": pct(relay, 99),
                               "first->last socket": pct(spread, 99)},
