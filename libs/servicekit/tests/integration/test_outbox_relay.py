@@ -175,6 +175,13 @@ def test_asyncpg_dsn_drops_the_sqlalchemy_driver():
     assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
 
 
+async def _emptied(engine: AsyncEngine) -> async_sessionmaker:
+    """An empty outbox (earlier tests leave rows), and sessions on it."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
+    return async_sessionmaker(engine)
+
+
 class SlowFirstConfirm:
     """The broker's confirm of the first event takes a while; the others are confirmed at once."""
 
@@ -190,9 +197,7 @@ class SlowFirstConfirm:
 
 async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marked_in_order(db):
     engine, table = db
-    sessions = async_sessionmaker(engine)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
+    sessions = await _emptied(engine)
     sink = SlowFirstConfirm()
     relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink)
     task = asyncio.create_task(relay.run())
@@ -228,9 +233,7 @@ class CountingSink:
 
 async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db):
     engine, table = db
-    sessions = async_sessionmaker(engine)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
+    sessions = await _emptied(engine)
     sink = CountingSink()
     relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, poll_interval=30)
     reads = 0
