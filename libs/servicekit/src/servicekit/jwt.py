@@ -132,7 +132,7 @@ class JwksVerifier:
                 self._verified.popitem(last=False)
         return principal
 
-    def _still_valid(self, _principal: Principal, expires: float, key: jwt.PyJWK, kid: str) -> bool:
+    def _still_valid(self, _cached: Principal, expires: float, key: jwt.PyJWK, kid: str) -> bool:
         """A verified token answers from the cache while it has not expired and the key that verified it is
         still the key set's, in a key set that is not due for a refetch (so a withdrawn key is noticed on
         time)."""
