@@ -464,6 +464,10 @@ def fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
+SATURATION = ((500, 100), (2000, 25))
+"""Cell 1: (sockets, broadcasts) per run; `--variants` runs the last one."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2, help="runs per server per cell (median)")
@@ -487,7 +491,7 @@ def main() -> None:
                 c["0_correctness"] = {kind: correctness(kind, ctx) for kind in ("python", "node")}
                 print("correctness:", json.dumps(c["0_correctness"]), flush=True)
             if 1 in cells:
-                for n, k in ((500, 100), (2000, 25)):
+                for n, k in SATURATION:
                     c[f"1_saturation_n{n}"] = alternate(args.runs, lambda kind: saturation(kind, ctx, n, k))
                     print(f"cell 1 N={n} done {time.time() - started:.0f}s", flush=True)
             if 2 in cells:
@@ -509,7 +513,7 @@ def main() -> None:
                 print(f"cell 5 done {time.time() - started:.0f}s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
-                    name: [saturation("python", ctx, 2000, 25, env) for _ in range(args.runs)]
+                    name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]
                     for name, env in VARIANTS
                 }
                 print(f"variants done {time.time() - started:.0f}s", flush=True)
