@@ -5,7 +5,7 @@ bench control routes of the Node twin (bench/node/server.js):
   POST /bench/broadcast?count=K&rate=R&room=admins   K broadcasts of `notification:broadcast` through the
        gateway's own Emitter (the path consumer.py uses), as fast as the loop allows (rate=0, yielding to the
        loop after each) or at R per second; answers at once; GET /bench/done tells when the last one went out.
-  GET  /bench/stats                                  {sockets} (Engine.IO sockets still open)
+  GET  /bench/stats                                  {sockets (Engine.IO sockets still open), broker, fanout}
 
 BENCH_PACKET_JSON=stdlib swaps the gateway's orjson packet codec for the json module (`run.py --variants`);
 GATEWAY_EVENT_LOOP=asyncio (a gateway setting) runs it on asyncio's loop instead of uvloop.
@@ -78,7 +78,11 @@ def add_bench_routes(app: web.Application) -> None:
         return web.json_response(job)
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"sockets": len(gateway.sio.eio.sockets), "broker": gateway.broker.connected})
+        out = {"sockets": len(gateway.sio.eio.sockets), "broker": gateway.broker.connected}
+        fanout = getattr(gateway.sio.manager, "stats", None)  # FanOutStats: deliveries written direct vs queued
+        if fanout is not None:
+            out["fanout"] = {"direct": fanout.direct, "queued": fanout.queued}
+        return web.json_response(out)
 
     app.router.add_post("/bench/broadcast", broadcast)
     app.router.add_get("/bench/done", done)

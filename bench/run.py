@@ -221,11 +221,15 @@ def saturation(kind: str, ctx: Context, n: int, k: int, env: dict[str, str] | No
         cpu1 = server.cpu()
         total = k * n
         seconds = (got["last_at"] - t_start) / 1000
-        return {
+        result = {
             "delivered": got["received"], "expected": total, "in_order": got["out_of_order"] == 0,
             "msgs_per_s": got["received"] / seconds if seconds > 0 else 0,
             "cpu_us_per_msg": (cpu1 - cpu0) * 1e6 / max(1, got["received"]),
         }
+        fanout = http_json(f"{server.base}/bench/stats").get("fanout")
+        if fanout is not None:  # the Python gateway: how many deliveries took the direct path (warm-up included)
+            result["fanout"] = fanout
+        return result
 
 
 def latency(kind: str, ctx: Context, n: int, rate: float, seconds: float) -> dict[str, Any]:

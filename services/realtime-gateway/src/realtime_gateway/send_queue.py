@@ -29,19 +29,25 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
         self.overflowed = False
         self._on_overflow = on_overflow
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        self.idle = False
+        """A plain attribute, not a property: the fan-out reads it once per recipient of every broadcast."""
 
-    @property
-    def idle(self) -> bool:
+    def _has_waiter(self) -> bool:
         waiting = self._waiting
-        while waiting and waiting[0].done():  # cancelled by wait_for's timeout
+        while waiting and waiting[0].done():  # cancelled by wait_for's timeout, or already served
             waiting.popleft()
         return bool(waiting)
+
+    def _waiter_done(self, _waiter: "asyncio.Future[Any]") -> None:
+        self.idle = self._has_waiter()
 
     def get(self) -> "asyncio.Future[Any]":  # type: ignore[override]
         """An awaitable of the next item (like `asyncio.Queue.get`, but a Future: no task for `wait_for`)."""
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if self.empty() or self.idle:  # others wait already: first come, first served
+        if self.empty() or self._has_waiter():  # others wait already: first come, first served
             self._waiting.append(waiter)
+            waiter.add_done_callback(self._waiter_done)  # a timeout's cancel must clear `idle`
+            self.idle = True
         else:
             waiter.set_result(self.get_nowait())
         return waiter
@@ -59,4 +65,5 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
             waiter = waiting.popleft()
             if not waiter.done():
                 waiter.set_result(self.get_nowait())
-                return
+                break
+        self.idle = self._has_waiter()  # cleared before the consumer wakes up
