@@ -468,10 +468,6 @@ def fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
-SATURATION = ((500, 100), (2000, 25))
-"""Cell 1: (sockets, broadcasts) per run; `--variants` runs the last one."""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2, help="runs per server per cell (median)")
@@ -535,6 +531,10 @@ def main() -> None:
             print(f"  {name:<28} {fmt(median_of(runs, 'msgs_per_s'), 0):>10} msgs/s "
                   f"{fmt(median_of(runs, 'cpu_us_per_msg'), 2):>8} us/msg")
     print(f"\n{results['seconds']:.0f} s in all; JSON: {out.relative_to(ROOT)}")
+
+
+SATURATION = ((500, 100), (2000, 25))
+"""Cell 1: (sockets, broadcasts) per run; `--variants` runs the last one."""
 
 
 VARIANTS = (

@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-async def enqueue(session: AsyncSession | AsyncConnection, table: Table, envelope: EventEnvelope) -> None:
+async def enqueue(session: AsyncSession, table: Table, envelope: EventEnvelope) -> None:
     """Add ``envelope`` to the outbox within the caller's (still open) transaction.
 
     One statement (one round trip): the INSERT, and a NOTIFY for the relay. NOTIFY is transactional: the relay
