@@ -1,11 +1,13 @@
 """compression.py's websocket driver without I/O: what engine.io sees from wait() / close() / send()."""
 
+import asyncio
 from typing import Any
 
 import pytest
 import socketio
-from aiohttp import WSMessage, WSMsgType
-from realtime_gateway.compression import GatewayWebSocket, set_websocket_compression
+from aiohttp import ClientSession, WSCloseCode, WSMessage, WSMsgType, web
+from aiohttp.web import WebSocketResponse
+from realtime_gateway.compression import GatewayWebSocket, PeerAwareResponse, set_websocket_compression
 
 
 class FakeResponse:
@@ -78,3 +80,66 @@ def test_each_server_gets_its_own_driver_class(enabled: bool) -> None:
     cls.on_open("h", "r", False)
     cls.on_close("token")
     assert opened == [("h", "r", False)] and closed == ["token"]
+
+
+async def _dropped_peer_response(response_class: type[WebSocketResponse]) -> tuple[WebSocketResponse, WSMessage]:
+    """A real aiohttp websocket whose client upgrades and then drops its TCP connection without a close frame."""
+    done: asyncio.Future[tuple[WebSocketResponse, WSMessage]] = asyncio.get_running_loop().create_future()
+
+    async def handler(request: web.Request) -> WebSocketResponse:
+        ws = response_class()
+        await ws.prepare(request)
+        done.set_result((ws, await ws.receive()))
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        writer.transport.abort()  # the TCP connection is gone: no close frame, no more reads
+        return await asyncio.wait_for(done, 5)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_dropped_peer_is_closed_without_attempting_a_close_frame() -> None:
+    stock, stock_msg = await _dropped_peer_response(WebSocketResponse)
+    ours, our_msg = await _dropped_peer_response(PeerAwareResponse)
+    # The same end state as aiohttp's own path (which raised and caught "Cannot write to closing transport") ...
+    assert isinstance(stock.exception(), ConnectionError)
+    for ws, msg in ((stock, stock_msg), (ours, our_msg)):
+        assert msg.type in (WSMsgType.ERROR, WSMsgType.CLOSED)
+        assert ws.closed and ws.close_code == WSCloseCode.ABNORMAL_CLOSURE
+    # ... reached without writing: no exception was raised to get there.
+    assert ours.exception() is None
+    assert await ours.close() is False  # closed once
+
+
+async def test_a_live_peer_still_gets_a_close_frame() -> None:
+    async def handler(request: web.Request) -> WebSocketResponse:
+        ws = PeerAwareResponse()
+        await ws.prepare(request)
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"bye")
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with ClientSession() as session, session.ws_connect(f"http://127.0.0.1:{port}/") as client:
+            msg = await client.receive(timeout=5)
+            assert msg.type is WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY and msg.extra == "bye"
+    finally:
+        await runner.cleanup()
