@@ -51,3 +51,25 @@ async def test_the_watchdog_names_the_task_holding_a_transaction_open(database_u
     finally:
         release.set()
         await engine.dispose()
+
+
+async def test_a_pooled_connection_postgresql_closed_is_replaced_before_use(database_url, postgres_admin_url):
+    import asyncio
+
+    import asyncpg
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            first = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+        admin = await asyncpg.connect(postgres_admin_url)
+        try:  # what a PostgreSQL restart does to every pooled connection
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)  # the event loop reads the closed socket
+        async with engine.connect() as conn:  # no error: the closed one is dropped at checkout
+            second = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+        assert second != first
+    finally:
+        await engine.dispose()
