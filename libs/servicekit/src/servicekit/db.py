@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def asyncpg_url(url: str) -> str:
@@ -47,7 +47,3 @@ def _refuse_closed_connections(dbapi_connection: Any, connection_record: Any, co
     first statement, after which SQLAlchemy invalidates the pool; pool_recycle bounds how old a connection gets."""
     if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("PostgreSQL closed this pooled connection")
-
-
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, Table, Text, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.http import ServiceError
 
@@ -55,7 +55,7 @@ def _lock_key(user_id: int, key: str) -> int:
 
 
 async def run_once(
-    session: AsyncSession,
+    db: AsyncConnection,
     table: Table,
     *,
     user_id: int,
@@ -71,9 +71,9 @@ async def run_once(
         return await create()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ServiceError(422, "validation_error", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} characters")
-    await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(user_id, key)})
+    await db.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(user_id, key)})
     stored = (
-        await session.execute(
+        await db.execute(
             select(table.c.fingerprint, table.c.status, table.c.body).where(
                 table.c.user_id == user_id, table.c.key == key
             )
@@ -84,7 +84,7 @@ async def run_once(
             raise IdempotencyKeyReused()
         return stored.status, stored.body
     status, body = await create()
-    await session.execute(
+    await db.execute(
         table.insert().values(user_id=user_id, key=key, fingerprint=request_fingerprint, status=status, body=body)
     )
     return status, body

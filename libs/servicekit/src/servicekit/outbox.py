@@ -1,6 +1,6 @@
 """Transactional outbox: a state change and its event commit together; a relay publishes them afterwards.
 
-Writing side: ``enqueue(session, table, envelope)`` inserts the event in the caller's transaction and asks
+Writing side: ``enqueue(db, table, envelope)`` inserts the event in the caller's transaction and asks
 PostgreSQL to NOTIFY the relay at commit, in one statement. Nothing is published if the transaction rolls back.
 
 Relay side: ``OutboxRelay`` holds a dedicated asyncpg connection. Only one relay per schema works at a time
@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,13 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-async def enqueue(session: AsyncSession, table: Table, envelope: EventEnvelope) -> None:
+async def enqueue(db: AsyncConnection, table: Table, envelope: EventEnvelope) -> None:
     """Add ``envelope`` to the outbox within the caller's (still open) transaction.
 
     One statement (one round trip): the INSERT, and a NOTIFY for the relay. NOTIFY is transactional: the relay
     hears it only if and when this transaction commits."""
     spec = DOMAIN_EVENTS[envelope.event_type]
-    await session.execute(_enqueue_statement(table), {
+    await db.execute(_enqueue_statement(table), {
         "event_id": envelope.event_id,
         "event_type": envelope.event_type,
         "exchange": spec.exchange,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, func, select, text
 
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from servicekit.http import ServiceError
 from servicekit.idempotency import IdempotencyKeyReused, fingerprint, idempotency_table, run_once
 
@@ -23,15 +23,14 @@ async def test_a_retry_returns_the_first_answer_and_creates_nothing_new(make_dat
     async with engine.begin() as conn:
         await conn.execute(text("CREATE SCHEMA idem"))
         await conn.run_sync(metadata.create_all)
-    sessions = session_factory(engine)
 
     async def post(name: str, key: str | None, user_id: int = 1):
-        async with sessions.begin() as session:
+        async with engine.begin() as conn:
             async def create():
-                new_id = (await session.execute(things.insert().values(name=name).returning(things.c.id))).scalar_one()
+                new_id = (await conn.execute(things.insert().values(name=name).returning(things.c.id))).scalar_one()
                 await asyncio.sleep(0.05)  # widen the race window
                 return 201, {"id": new_id, "name": name}
-            return await run_once(session, keys, user_id=user_id, key=key,
+            return await run_once(conn, keys, user_id=user_id, key=key,
                                   request_fingerprint=fingerprint("create-thing", {"name": name}), create=create)
 
     try:

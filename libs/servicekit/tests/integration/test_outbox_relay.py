@@ -15,7 +15,7 @@ from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from contracts.socketio.payloads import SessionData
 from contracts.time import now_beijing
 from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.amqp import PublishFailed, Publisher, QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.db import create_engine
@@ -73,16 +73,15 @@ async def _received(queue, count: int, timeout: float = 10.0) -> list[dict]:
 async def test_committed_events_are_published_in_order_and_rolled_back_ones_never(db, broker):
     engine, table = db
     connection, queue = broker
-    sessions = async_sessionmaker(engine)
     expected = []
     for n in range(30):
-        async with sessions.begin() as session:
+        async with engine.begin() as conn:
             envelope = _event(1, n)
-            await enqueue(session, table, envelope)
+            await enqueue(conn, table, envelope)
             expected.append(str(envelope.event_id))
     with pytest.raises(RuntimeError):
-        async with sessions.begin() as session:
-            await enqueue(session, table, _event(1, 999))
+        async with engine.begin() as conn:
+            await enqueue(conn, table, _event(1, 999))
             raise RuntimeError("rollback")
 
     publisher = Publisher(connection)
@@ -93,9 +92,9 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
         bodies = await _received(queue, 30)
         assert [b["event_id"] for b in bodies] == expected
         # a later commit wakes the relay through NOTIFY, well before its 1 s poll
-        async with sessions.begin() as session:
+        async with engine.begin() as conn:
             late = _event(2, 0)
-            await enqueue(session, table, late)
+            await enqueue(conn, table, late)
         [body] = await _received(queue, 1, timeout=0.9)
         assert body["event_id"] == str(late.event_id)
         # rows are marked after the confirm, which may come just after the consumer saw the message
@@ -128,12 +127,11 @@ class FlakySink:
 
 async def test_events_wait_while_the_broker_refuses_then_go_out_once_in_order(db):
     engine, table = db
-    sessions = async_sessionmaker(engine)
     expected = []
     for n in range(100):
-        async with sessions.begin() as session:
+        async with engine.begin() as conn:
             envelope = _event(n % 3 + 10, n)
-            await enqueue(session, table, envelope)
+            await enqueue(conn, table, envelope)
             expected.append(str(envelope.event_id))
     sink = FlakySink()
     relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, max_backoff=0.2)
@@ -175,11 +173,10 @@ def test_asyncpg_dsn_drops_the_sqlalchemy_driver():
     assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
 
 
-async def _emptied(engine: AsyncEngine) -> async_sessionmaker:
-    """An empty outbox (earlier tests leave rows), and sessions on it."""
+async def _empty_outbox(engine: AsyncEngine) -> None:
+    """Earlier tests leave rows."""
     async with engine.begin() as conn:
         await conn.execute(text(f"DELETE FROM {SCHEMA}.outbox"))
-    return async_sessionmaker(engine)
 
 
 class SlowFirstConfirm:
@@ -197,16 +194,16 @@ class SlowFirstConfirm:
 
 async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marked_in_order(db):
     engine, table = db
-    sessions = await _emptied(engine)
+    await _empty_outbox(engine)
     sink = SlowFirstConfirm()
     relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink)
     task = asyncio.create_task(relay.run())
     try:
         expected = []
         for n in range(5):  # committed one after another, each waking the relay
-            async with sessions.begin() as session:
+            async with engine.begin() as conn:
                 envelope = _event(20, n)
-                await enqueue(session, table, envelope)
+                await enqueue(conn, table, envelope)
                 expected.append(str(envelope.event_id))
             await asyncio.sleep(0.05)
         async with asyncio.timeout(5):
@@ -233,7 +230,7 @@ class CountingSink:
 
 async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db):
     engine, table = db
-    sessions = await _emptied(engine)
+    await _empty_outbox(engine)
     sink = CountingSink()
     relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, poll_interval=30)
     reads = 0
@@ -251,8 +248,8 @@ async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db
             while not relay.is_leader or reads < 1:
                 await asyncio.sleep(0.02)
         for n in range(5):  # one at a time: each commit wakes the relay once
-            async with sessions.begin() as session:
-                await enqueue(session, table, _event(30, n))
+            async with engine.begin() as conn:
+                await enqueue(conn, table, _event(30, n))
             async with asyncio.timeout(5):
                 while await _pending(engine):
                     await asyncio.sleep(0.02)

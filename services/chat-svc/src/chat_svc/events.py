@@ -28,7 +28,7 @@ from contracts.events.registry import (
 from contracts.socketio.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
 from pydantic import BaseModel
 from servicekit.outbox import enqueue
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc import store
 from chat_svc.db import outbox
@@ -57,7 +57,7 @@ class EventLog:
     """The events of one transaction, written to the outbox as they happen; `session_updated` is deferred to
     `flush()` so each changed session is announced once, with its final state."""
 
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncConnection) -> None:
         self._db = db
         self._changed: dict[int, None] = {}
 

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from servicekit.amqp import Publisher
 from servicekit.broker import Broker
 from servicekit.commands import serve_commands
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         broker: Broker | None = None
         try:
             await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
-            chat = Chat(session_factory(engine), capacity=settings.admin_capacity,
+            chat = Chat(engine, capacity=settings.admin_capacity,
                         presence_ttl_seconds=settings.presence_ttl_seconds)
 
             async def serve_chat_commands(connection: AbstractRobustConnection, publisher: Publisher) -> None:

@@ -16,7 +16,7 @@ from contracts.identity import Principal
 from contracts.socketio.payloads import AssignmentReason, SessionData
 from contracts.time import now_beijing
 from servicekit.idempotency import fingerprint, run_once
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from chat_svc import domain, store
 from chat_svc.db import idempotency_keys
@@ -28,23 +28,23 @@ Scope = Literal["mine", "waiting", "all"]
 
 @dataclass
 class Tx:
-    db: AsyncSession
+    db: AsyncConnection
     events: EventLog
 
 
 class Chat:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, capacity: int, presence_ttl_seconds: int = 60,
+        self, engine: AsyncEngine, *, capacity: int, presence_ttl_seconds: int = 60,
         clock: Callable[[], datetime] = now_beijing,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self.capacity = capacity
         self.presence_ttl_seconds = presence_ttl_seconds
         self.clock = clock
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._sessions() as db, db.begin():
+        async with self._engine.begin() as db:
             tx = Tx(db, EventLog(db))
             yield tx
             await tx.events.flush()

@@ -1,4 +1,4 @@
-"""Reads and writes of schema `chat`, each within the caller's transaction (an AsyncSession already begun)."""
+"""Reads and writes of schema `chat`, each within the caller's transaction (an AsyncConnection already begun)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc.db import admin_presence, admins, gateways, messages, sessions
 from chat_svc.domain import MAX_DB_ID, OPEN_STATUSES, AdminLoad, GatewayPresence, SessionRef, WaitingSession
@@ -23,7 +23,7 @@ def _lock_key(name: str) -> int:
 ASSIGNMENT_LOCK = "assignment"
 
 
-async def lock(db: AsyncSession, name: str) -> None:
+async def lock(db: AsyncConnection, name: str) -> None:
     """A transaction-scoped advisory lock. `ASSIGNMENT_LOCK` serializes every decision that changes who holds
     which session (auto-assignment, claim, transfer, close), so two of them never overfill one admin.
     Lock order: idempotency key -> user -> assignment -> session rows."""
@@ -37,42 +37,42 @@ def ref(row: Any) -> SessionRef:
 # --- sessions ---------------------------------------------------------------------------------------------
 
 
-async def get_session(db: AsyncSession, session_id: int, *, for_update: bool = False) -> Any | None:
+async def get_session(db: AsyncConnection, session_id: int, *, for_update: bool = False) -> Any | None:
     if not 0 < session_id <= MAX_DB_ID:
         return None
     query = select(sessions).where(sessions.c.id == session_id)
     return (await db.execute(query.with_for_update() if for_update else query)).first()
 
 
-async def open_session_of(db: AsyncSession, user_id: int) -> Any | None:
+async def open_session_of(db: AsyncConnection, user_id: int) -> Any | None:
     query = select(sessions).where(sessions.c.user_id == user_id, sessions.c.status.in_(OPEN_STATUSES))
     return (await db.execute(query.with_for_update())).first()
 
 
-async def insert_session(db: AsyncSession, user_id: int, priority: int) -> Any:
+async def insert_session(db: AsyncConnection, user_id: int, priority: int) -> Any:
     statement = sessions.insert().values(user_id=user_id, priority=priority, status="waiting").returning(sessions)
     return (await db.execute(statement)).one()
 
 
-async def _update(db: AsyncSession, session_id: int, **values: Any) -> Any:
+async def _update(db: AsyncConnection, session_id: int, **values: Any) -> Any:
     statement = update(sessions).where(sessions.c.id == session_id).values(**values).returning(sessions)
     return (await db.execute(statement)).one()
 
 
-async def set_assigned(db: AsyncSession, session_id: int, admin_id: int, at: datetime) -> Any:
+async def set_assigned(db: AsyncConnection, session_id: int, admin_id: int, at: datetime) -> Any:
     return await _update(db, session_id, status="active", admin_id=admin_id, assigned_at=at, updated_at=func.now())
 
 
-async def set_closed(db: AsyncSession, session_id: int) -> Any:
+async def set_closed(db: AsyncConnection, session_id: int) -> Any:
     return await _update(db, session_id, status="closed", closed_at=func.now(), updated_at=func.now())
 
 
-async def reset_unread(db: AsyncSession, session_id: int) -> Any:
+async def reset_unread(db: AsyncConnection, session_id: int) -> Any:
     return await _update(db, session_id, admin_unread_count=0, updated_at=func.now())
 
 
 async def add_message(
-    db: AsyncSession, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
+    db: AsyncConnection, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
 ) -> tuple[Any, Any]:
     """Insert a message and bring the session's last_message/updated_at (and, for a user's message, the
     admin's unread count) along; returns (message row, session row)."""
@@ -87,7 +87,7 @@ async def add_message(
 
 
 async def list_sessions(
-    db: AsyncSession, *, user_id: int | None = None, admin_id: int | None = None, status: str | None = None,
+    db: AsyncConnection, *, user_id: int | None = None, admin_id: int | None = None, status: str | None = None,
     queue_order: bool = False, page: int, page_size: int,
 ) -> tuple[list[Any], int]:
     conditions = []
@@ -110,7 +110,7 @@ async def list_sessions(
 
 
 async def message_page(
-    db: AsyncSession, session_id: int, *, before_id: int | None, after_id: int | None, limit: int
+    db: AsyncConnection, session_id: int, *, before_id: int | None, after_id: int | None, limit: int
 ) -> tuple[list[Any], bool]:
     """Up to `limit` messages, oldest first, and whether more exist in the paging direction: after `after_id`
     (forward) when given, else the newest ones before `before_id` (backward)."""
@@ -130,7 +130,7 @@ async def message_page(
 # --- assignment -------------------------------------------------------------------------------------------
 
 
-async def waiting_sessions(db: AsyncSession, limit: int = 1000) -> list[WaitingSession]:
+async def waiting_sessions(db: AsyncConnection, limit: int = 1000) -> list[WaitingSession]:
     rows = (await db.execute(
         select(sessions.c.id, sessions.c.priority, sessions.c.created_at)
         .where(sessions.c.status == "waiting")
@@ -140,7 +140,7 @@ async def waiting_sessions(db: AsyncSession, limit: int = 1000) -> list[WaitingS
     return [WaitingSession(r.id, r.priority, r.created_at) for r in rows]
 
 
-async def admin_loads(db: AsyncSession, admin_ids: Iterable[int], default_capacity: int) -> list[AdminLoad]:
+async def admin_loads(db: AsyncConnection, admin_ids: Iterable[int], default_capacity: int) -> list[AdminLoad]:
     ids = sorted(set(admin_ids))
     if not ids:
         return []
@@ -158,7 +158,7 @@ async def admin_loads(db: AsyncSession, admin_ids: Iterable[int], default_capaci
     return loads
 
 
-async def note_assignment(db: AsyncSession, admin_id: int, at: datetime) -> None:
+async def note_assignment(db: AsyncConnection, admin_id: int, at: datetime) -> None:
     statement = insert(admins).values(admin_id=admin_id, last_assigned_at=at)
     await db.execute(statement.on_conflict_do_update(
         index_elements=[admins.c.admin_id], set_={"last_assigned_at": statement.excluded.last_assigned_at}
@@ -168,7 +168,7 @@ async def note_assignment(db: AsyncSession, admin_id: int, at: datetime) -> None
 # --- presence ---------------------------------------------------------------------------------------------
 
 
-async def presence(db: AsyncSession) -> list[GatewayPresence]:
+async def presence(db: AsyncConnection) -> list[GatewayPresence]:
     rows = (await db.execute(
         select(gateways.c.gateway_id, gateways.c.expires_at, admin_presence.c.admin_id, admin_presence.c.connections)
         .select_from(gateways.join(admin_presence, admin_presence.c.gateway_id == gateways.c.gateway_id))
@@ -181,7 +181,7 @@ async def presence(db: AsyncSession) -> list[GatewayPresence]:
     return [GatewayPresence(g, expiry[g], conns) for g, conns in by_gateway.items()]
 
 
-async def gateway_seen(db: AsyncSession, gateway_id: str, at: datetime, ttl_seconds: int | None,
+async def gateway_seen(db: AsyncConnection, gateway_id: str, at: datetime, ttl_seconds: int | None,
                        default_ttl: int) -> None:
     """A heartbeat (`ttl_seconds` given) sets the gateway's ttl and expiry; any other event from the gateway
     only proves it alive at `at`, so it may push the expiry later, never earlier. Older events change nothing."""
@@ -205,7 +205,7 @@ async def gateway_seen(db: AsyncSession, gateway_id: str, at: datetime, ttl_seco
     ))
 
 
-async def set_connections(db: AsyncSession, gateway_id: str, counts: dict[int, int], at: datetime) -> None:
+async def set_connections(db: AsyncConnection, gateway_id: str, counts: dict[int, int], at: datetime) -> None:
     """Upsert admins' socket counts on a gateway, unless a newer event already set them."""
     if not counts:
         return
@@ -220,7 +220,7 @@ async def set_connections(db: AsyncSession, gateway_id: str, counts: dict[int, i
     ))
 
 
-async def forget_admins_not_in(db: AsyncSession, gateway_id: str, keep: Sequence[int], at: datetime) -> None:
+async def forget_admins_not_in(db: AsyncConnection, gateway_id: str, keep: Sequence[int], at: datetime) -> None:
     """A heartbeat is the gateway's full map: admins it no longer lists have no socket there (unless a newer
     event says otherwise)."""
     p = admin_presence.c
@@ -229,7 +229,7 @@ async def forget_admins_not_in(db: AsyncSession, gateway_id: str, keep: Sequence
     ))
 
 
-async def forget_expired_gateways(db: AsyncSession, now: datetime) -> int:
+async def forget_expired_gateways(db: AsyncConnection, now: datetime) -> int:
     expired = select(gateways.c.gateway_id).where(gateways.c.expires_at <= now)
     await db.execute(admin_presence.delete().where(admin_presence.c.gateway_id.in_(expired)))
     result = await db.execute(gateways.delete().where(gateways.c.expires_at <= now))

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from servicekit.http import CurrentAdmin, error_response
 from servicekit.idempotency import MAX_KEY_LENGTH, fingerprint, run_once
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notification_svc import notifications, system
 from notification_svc.db import idempotency_keys
@@ -40,11 +40,11 @@ MAX_PAGE = 10_000_000
 # --- dependencies (set up by the lifespan) ---
 
 
-async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessions
+async def _engine(request: Request) -> AsyncEngine:
+    return request.app.state.engine
 
 
-Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+Database = Annotated[AsyncEngine, Depends(_engine)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
@@ -157,15 +157,15 @@ class MaintenancePage(BaseModel):
 
 
 async def _create_once(
-    sessions: async_sessionmaker[AsyncSession], admin: Principal, key: str | None, operation: str,
-    body: BaseModel, create: Callable[[AsyncSession], Awaitable[BaseModel]],
+    engine: AsyncEngine, admin: Principal, key: str | None, operation: str,
+    body: BaseModel, create: Callable[[AsyncConnection], Awaitable[BaseModel]],
 ) -> dict[str, Any]:
     async def created() -> tuple[int, Any]:
-        return status.HTTP_201_CREATED, (await create(session)).model_dump(mode="json")
+        return status.HTTP_201_CREATED, (await create(db)).model_dump(mode="json")
 
-    async with sessions.begin() as session:
+    async with engine.begin() as db:
         _, answer = await run_once(
-            session, idempotency_keys, user_id=admin.user_id, key=key,
+            db, idempotency_keys, user_id=admin.user_id, key=key,
             request_fingerprint=fingerprint(operation, body.model_dump(mode="json")), create=created,
         )
     return answer
@@ -186,12 +186,12 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
     ),
 )
 async def send(
-    body: SendNotificationRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+    body: SendNotificationRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = notifications.NewNotification(**body.model_dump())
     answer = await _create_once(
-        sessions, admin, idempotency_key, "notification.send", body,
-        lambda session: notifications.send(session, admin, new),
+        engine, admin, idempotency_key, "notification.send", body,
+        lambda db: notifications.send(db, admin, new),
     )
     log.info("notification sent", extra={"notification_id": answer["notification_id"], "by": admin.user_id})
     return answer
@@ -201,53 +201,53 @@ async def send(
             description="The caller's notifications (targeted to them and broadcasts), newest first, each with "
                         "the caller's own `is_read`.")
 async def list_notifications(
-    admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20,
+    admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20,
     unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,
 ) -> NotificationPage:
-    async with sessions.begin() as session:
+    async with engine.begin() as db:
         result = await notifications.list_mine(
-            session, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
+            db, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
         )
     return NotificationPage(items=result.items, total=result.total, unread_count=result.unread_count, page=page,
                             page_size=page_size)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
-async def unread_count(admin: CurrentAdmin, sessions: Sessions) -> UnreadCount:
-    async with sessions.begin() as session:
-        return UnreadCount(unread_count=await notifications.unread_count(session, admin))
+async def unread_count(admin: CurrentAdmin, engine: Database) -> UnreadCount:
+    async with engine.begin() as db:
+        return UnreadCount(unread_count=await notifications.unread_count(db, admin))
 
 
 @router.post("/read-all", response_model=ReadAllResult,
              description="Marks every unread notification of the caller read; emits "
                          "`notification.read_state_changed` (ids in pieces of at most 1000) if any changed.")
-async def read_all(admin: CurrentAdmin, sessions: Sessions) -> ReadAllResult:
-    async with sessions.begin() as session:
-        return ReadAllResult(updated=await notifications.mark_all_read(session, admin))
+async def read_all(admin: CurrentAdmin, engine: Database) -> ReadAllResult:
+    async with engine.begin() as db:
+        return ReadAllResult(updated=await notifications.mark_all_read(db, admin))
 
 
 @router.get("/{notification_id}", response_model=NotificationData)
-async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions) -> Any:
-    async with sessions.begin() as session:
-        return await notifications.get_mine(session, admin, notification_id)
+async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, engine: Database) -> Any:
+    async with engine.begin() as db:
+        return await notifications.get_mine(db, admin, notification_id)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationUpdateData,
              description="Idempotent: reading an already read notification answers the same and emits nothing. "
                          "404 when the notification does not exist or is targeted to another admin.")
-async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions) -> NotificationUpdateData:
-    async with sessions.begin() as session:
-        await notifications.mark_read(session, admin, notification_id)
+async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, engine: Database) -> NotificationUpdateData:
+    async with engine.begin() as db:
+        await notifications.mark_read(db, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=True)
 
 
 @router.post("/{notification_id}/unread", response_model=NotificationUpdateData,
              description="Idempotent, the reverse of `/read`.")
 async def mark_unread(
-    notification_id: NotificationId, admin: CurrentAdmin, sessions: Sessions
+    notification_id: NotificationId, admin: CurrentAdmin, engine: Database
 ) -> NotificationUpdateData:
-    async with sessions.begin() as session:
-        await notifications.mark_unread(session, admin, notification_id)
+    async with engine.begin() as db:
+        await notifications.mark_unread(db, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=False)
 
 
@@ -259,17 +259,17 @@ system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
 @system_router.post("/alerts", status_code=status.HTTP_201_CREATED, response_model=AlertData,
                     description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
 async def raise_alert(
-    body: AlertRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+    body: AlertRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = system.NewAlert(**body.model_dump())
-    return await _create_once(sessions, admin, idempotency_key, "system.alert", body,
-                              lambda session: system.raise_alert(session, admin, new))
+    return await _create_once(engine, admin, idempotency_key, "system.alert", body,
+                              lambda db: system.raise_alert(db, admin, new))
 
 
 @system_router.get("/alerts", response_model=AlertPage, description="Alerts, newest first.")
-async def list_alerts(admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20) -> AlertPage:
-    async with sessions.begin() as session:
-        items, total = await system.list_alerts(session, admin, page=page, page_size=page_size)
+async def list_alerts(admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20) -> AlertPage:
+    async with engine.begin() as db:
+        items, total = await system.list_alerts(db, admin, page=page, page_size=page_size)
     return AlertPage(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -282,19 +282,19 @@ async def list_alerts(admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1,
     ),
 )
 async def schedule_maintenance(
-    body: MaintenanceRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+    body: MaintenanceRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = system.NewMaintenance(**dict(body))
-    return await _create_once(sessions, admin, idempotency_key, "system.maintenance", body,
-                              lambda session: system.schedule_maintenance(session, admin, new))
+    return await _create_once(engine, admin, idempotency_key, "system.maintenance", body,
+                              lambda db: system.schedule_maintenance(db, admin, new))
 
 
 @system_router.get("/maintenance", response_model=MaintenancePage, description="Maintenance windows, newest first.")
 async def list_maintenance(
-    admin: CurrentAdmin, sessions: Sessions, page: PageNo = 1, page_size: PageSize = 20
+    admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20
 ) -> MaintenancePage:
-    async with sessions.begin() as session:
-        items, total = await system.list_maintenance(session, admin, page=page, page_size=page_size)
+    async with engine.begin() as db:
+        items, total = await system.list_maintenance(db, admin, page=page, page_size=page_size)
     return MaintenancePage(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -302,18 +302,18 @@ async def list_maintenance(
                     description="Admins only. Records a component's status; event `system.status_changed` -> "
                                 "`system:status_change` to every admin.")
 async def change_status(
-    body: StatusRequest, admin: CurrentAdmin, sessions: Sessions, idempotency_key: IdempotencyKey = None
+    body: StatusRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = system.NewStatus(**body.model_dump())
-    return await _create_once(sessions, admin, idempotency_key, "system.status", body,
-                              lambda session: system.change_status(session, admin, new))
+    return await _create_once(engine, admin, idempotency_key, "system.status", body,
+                              lambda db: system.change_status(db, admin, new))
 
 
 @system_router.get("/status", response_model=StatusList,
                    description="The latest status of every component that reported one, by component name.")
-async def current_status(admin: CurrentAdmin, sessions: Sessions) -> StatusList:
-    async with sessions.begin() as session:
-        return StatusList(items=await system.current_status(session, admin))
+async def current_status(admin: CurrentAdmin, engine: Database) -> StatusList:
+    async with engine.begin() as db:
+        return StatusList(items=await system.current_status(db, admin))
 
 
 # --- errors ---

@@ -8,7 +8,7 @@ from contracts.socketio.client import MarkReadPayload
 from contracts.socketio.payloads import NotificationUpdateData
 from servicekit.amqp import Publisher
 from servicekit.commands import CommandFailed, serve_commands
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc import notifications
 from notification_svc.domain import DomainError
@@ -22,18 +22,18 @@ def map_error(exc: Exception) -> CommandFailed | None:
     return None
 
 
-def handlers(sessions: async_sessionmaker[AsyncSession]):
+def handlers(engine: AsyncEngine):
     async def mark_read(principal: Principal, payload: MarkReadPayload, command: CommandMessage) -> NotificationUpdateData:
-        async with sessions.begin() as session:
-            await notifications.mark_read(session, principal, payload.notification_id,
+        async with engine.begin() as db:
+            await notifications.mark_read(db, principal, payload.notification_id,
                                           correlation_id=str(command.command_id))
         return NotificationUpdateData(notification_id=payload.notification_id, is_read=True)
 
     return {NOTIFICATION_MARK_READ: mark_read}
 
 
-def command_server(sessions: async_sessionmaker[AsyncSession]):
+def command_server(engine: AsyncEngine):
     async def on_connect(connection: AbstractRobustConnection, publisher: Publisher) -> None:
-        await serve_commands(connection, publisher, service=SERVICE, handlers=handlers(sessions), map_error=map_error)
+        await serve_commands(connection, publisher, service=SERVICE, handlers=handlers(engine), map_error=map_error)
 
     return on_connect

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from servicekit.broker import Broker
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
@@ -58,9 +58,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         if jwt_verifier is None:
             own_verifier = app.state.jwt_verifier = settings.jwt_verifier()
         engine = create_engine(settings.database_url)
-        sessions = session_factory(engine)
         broker = Broker(
-            settings.amqp_url, name=SERVICE, on_connect=[command_server(sessions)],
+            settings.amqp_url, name=SERVICE, on_connect=[command_server(engine)],
             publish_timeout=settings.publish_timeout, max_backoff=settings.broker_max_backoff,
         )
         relay = OutboxRelay(
@@ -71,7 +70,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         watch_task: asyncio.Task[None] | None = None
         try:
             await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
-            app.state.engine, app.state.sessions = engine, sessions
+            app.state.engine = engine
             app.state.broker, app.state.relay = broker, relay
             await broker.start()
             relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")

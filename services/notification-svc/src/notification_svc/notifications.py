@@ -1,4 +1,4 @@
-"""Notification use cases. Each runs inside the caller's transaction (``AsyncSession.begin()``), writes its
+"""Notification use cases. Each runs inside the caller's transaction (``AsyncEngine.begin()``), writes its
 state change and its event (events.py -> outbox) together, and is shared by the REST routes and the
 ``notification.mark_read`` command so both act exactly alike."""
 
@@ -8,7 +8,7 @@ from contracts.identity import Principal
 from contracts.socketio.payloads import NotificationData, NotificationType
 from sqlalchemy import BigInteger, and_, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notification_svc import events
 from notification_svc.db import notification_reads as reads
@@ -37,11 +37,11 @@ _INSERT = n.insert().returning(n.c.id, n.c.created_at)
 
 
 async def send(
-    session: AsyncSession, sender: Principal, new: NewNotification, *, correlation_id: str | None = None
+    db: AsyncConnection, sender: Principal, new: NewNotification, *, correlation_id: str | None = None
 ) -> NotificationData:
     require_admin(sender)
     row = (
-        await session.execute(_INSERT, {
+        await db.execute(_INSERT, {
             "type": new.type, "title": new.title, "content": new.content, "link": new.link,
             "target_user_id": new.target_user_id, "created_by": sender.user_id,
         })
@@ -50,7 +50,7 @@ async def send(
         notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
         created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
     )
-    await events.notification_created(session, notification, correlation_id=correlation_id)
+    await events.notification_created(db, notification, correlation_id=correlation_id)
     return notification
 
 
@@ -84,7 +84,7 @@ def _data(row) -> NotificationData:
 
 
 async def list_mine(
-    session: AsyncSession, admin: Principal, *, page: int, page_size: int, unread_only: bool = False,
+    db: AsyncConnection, admin: Principal, *, page: int, page_size: int, unread_only: bool = False,
     type_: str | None = None,
 ) -> Page:
     """Newest first. ``total`` counts what matches the filters, ``unread_count`` the unread among them."""
@@ -92,11 +92,11 @@ async def list_mine(
     newest = _mine(admin.user_id, type_, unread_only, newest=page * page_size)
     page_rows = select(newest).order_by(newest.c.id.desc()).limit(page_size).offset((page - 1) * page_size).subquery()
     read_at = _read_by(admin.user_id, page_rows.c.id).scalar_subquery().label("read_at")
-    rows = (await session.execute(select(page_rows, read_at).order_by(page_rows.c.id.desc()))).all()
+    rows = (await db.execute(select(page_rows, read_at).order_by(page_rows.c.id.desc()))).all()
     mine = _mine(admin.user_id, type_, unread_only)
     mine_read = and_(reads.c.notification_id == mine.c.id, reads.c.user_id == admin.user_id)
     total, unread = (
-        await session.execute(
+        await db.execute(
             select(func.count(), func.count().filter(reads.c.read_at.is_(None)))
             .select_from(mine.outerjoin(reads, mine_read))
         )
@@ -104,12 +104,12 @@ async def list_mine(
     return Page(items=[_data(r) for r in rows], total=total, unread_count=unread)
 
 
-async def get_mine(session: AsyncSession, admin: Principal, notification_id: int) -> NotificationData:
+async def get_mine(db: AsyncConnection, admin: Principal, notification_id: int) -> NotificationData:
     require_admin(admin)
     require_db_id(notification_id)
     mine_read = and_(reads.c.notification_id == n.c.id, reads.c.user_id == admin.user_id)
     row = (
-        await session.execute(
+        await db.execute(
             select(n, reads.c.read_at).select_from(n.outerjoin(reads, mine_read)).where(n.c.id == notification_id)
         )
     ).one_or_none()
@@ -118,30 +118,30 @@ async def get_mine(session: AsyncSession, admin: Principal, notification_id: int
     return _data(row)
 
 
-async def unread_count(session: AsyncSession, admin: Principal) -> int:
+async def unread_count(db: AsyncConnection, admin: Principal) -> int:
     require_admin(admin)
     mine = _mine(admin.user_id, None, unread_only=True)
-    return (await session.execute(select(func.count()).select_from(mine))).scalar_one()
+    return (await db.execute(select(func.count()).select_from(mine))).scalar_one()
 
 
-async def _require_visible(session: AsyncSession, admin: Principal, notification_id: int) -> None:
+async def _require_visible(db: AsyncConnection, admin: Principal, notification_id: int) -> None:
     require_admin(admin)
     require_db_id(notification_id)
     target = (
-        await session.execute(select(n.c.id, n.c.target_user_id).where(n.c.id == notification_id))
+        await db.execute(select(n.c.id, n.c.target_user_id).where(n.c.id == notification_id))
     ).one_or_none()
     if target is None or not is_visible_to(target.target_user_id, admin.user_id):
         raise NotificationNotFound(notification_id)
 
 
 async def mark_read(
-    session: AsyncSession, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+    db: AsyncConnection, admin: Principal, notification_id: int, *, correlation_id: str | None = None
 ) -> bool:
     """Mark one notification read for ``admin``; True if that changed anything (then one event is written).
     Reading an already read notification is a no-op: no second event."""
-    await _require_visible(session, admin, notification_id)
+    await _require_visible(db, admin, notification_id)
     inserted = (
-        await session.execute(
+        await db.execute(
             insert(reads)
             .values(notification_id=notification_id, user_id=admin.user_id)
             .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
@@ -150,17 +150,17 @@ async def mark_read(
     ).scalar_one_or_none()
     if inserted is None:
         return False
-    await events.read_state_changed(session, admin.user_id, [notification_id], is_read=True,
+    await events.read_state_changed(db, admin.user_id, [notification_id], is_read=True,
                                     correlation_id=correlation_id)
     return True
 
 
 async def mark_unread(
-    session: AsyncSession, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+    db: AsyncConnection, admin: Principal, notification_id: int, *, correlation_id: str | None = None
 ) -> bool:
-    await _require_visible(session, admin, notification_id)
+    await _require_visible(db, admin, notification_id)
     deleted = (
-        await session.execute(
+        await db.execute(
             reads.delete()
             .where(reads.c.notification_id == notification_id, reads.c.user_id == admin.user_id)
             .returning(reads.c.notification_id)
@@ -168,17 +168,17 @@ async def mark_unread(
     ).scalar_one_or_none()
     if deleted is None:
         return False
-    await events.read_state_changed(session, admin.user_id, [notification_id], is_read=False,
+    await events.read_state_changed(db, admin.user_id, [notification_id], is_read=False,
                                     correlation_id=correlation_id)
     return True
 
 
-async def mark_all_read(session: AsyncSession, admin: Principal, *, correlation_id: str | None = None) -> int:
+async def mark_all_read(db: AsyncConnection, admin: Principal, *, correlation_id: str | None = None) -> int:
     """Mark every unread notification of ``admin`` read; returns how many changed (events chunked)."""
     require_admin(admin)
     mine = _mine(admin.user_id, None, unread_only=True)
     changed = (
-        await session.execute(
+        await db.execute(
             insert(reads)
             .from_select(["notification_id", "user_id"], select(mine.c.id, literal(admin.user_id, BigInteger)))
             .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
@@ -186,6 +186,6 @@ async def mark_all_read(session: AsyncSession, admin: Principal, *, correlation_
         )
     ).scalars().all()
     if changed:
-        await events.read_state_changed(session, admin.user_id, list(changed), is_read=True,
+        await events.read_state_changed(db, admin.user_id, list(changed), is_read=True,
                                         correlation_id=correlation_id)
     return len(changed)

@@ -19,7 +19,7 @@ from contracts.socketio.system import (
 )
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notification_svc import events
 from notification_svc.db import system_alerts as alerts
@@ -67,26 +67,26 @@ def _status(row) -> StatusData:
 
 
 async def raise_alert(
-    session: AsyncSession, admin: Principal, new: NewAlert, *, correlation_id: str | None = None
+    db: AsyncConnection, admin: Principal, new: NewAlert, *, correlation_id: str | None = None
 ) -> AlertData:
     require_admin(admin)
     row = (
-        await session.execute(
+        await db.execute(
             alerts.insert().values(level=new.level, title=new.title, message=new.message, created_by=admin.user_id)
             .returning(alerts)
         )
     ).one()
     alert = _alert(row)
-    await events.alert_raised(session, alert, correlation_id=correlation_id)
+    await events.alert_raised(db, alert, correlation_id=correlation_id)
     return alert
 
 
 async def schedule_maintenance(
-    session: AsyncSession, admin: Principal, new: NewMaintenance, *, correlation_id: str | None = None
+    db: AsyncConnection, admin: Principal, new: NewMaintenance, *, correlation_id: str | None = None
 ) -> MaintenanceData:
     require_admin(admin)
     row = (
-        await session.execute(
+        await db.execute(
             maintenance.insert()
             .values(title=new.title, message=new.message, starts_at=new.starts_at, ends_at=new.ends_at,
                     audience=new.audience, created_by=admin.user_id)
@@ -94,27 +94,27 @@ async def schedule_maintenance(
         )
     ).one()
     window = _maintenance(row)
-    await events.maintenance_scheduled(session, window, correlation_id=correlation_id)
+    await events.maintenance_scheduled(db, window, correlation_id=correlation_id)
     return window
 
 
 async def change_status(
-    session: AsyncSession, admin: Principal, new: NewStatus, *, correlation_id: str | None = None
+    db: AsyncConnection, admin: Principal, new: NewStatus, *, correlation_id: str | None = None
 ) -> StatusData:
     require_admin(admin)
     row = (
-        await session.execute(
+        await db.execute(
             statuses.insert()
             .values(component=new.component, status=new.status, message=new.message, created_by=admin.user_id)
             .returning(statuses)
         )
     ).one()
     status = _status(row)
-    await events.status_changed(session, status, correlation_id=correlation_id)
+    await events.status_changed(db, status, correlation_id=correlation_id)
     return status
 
 
-async def current_status(session: AsyncSession, admin: Principal) -> list[StatusData]:
+async def current_status(db: AsyncConnection, admin: Principal) -> list[StatusData]:
     """The latest status of every component that ever reported one, by component name."""
     require_admin(admin)
     latest = (
@@ -122,26 +122,26 @@ async def current_status(session: AsyncSession, admin: Principal) -> list[Status
         .ext(distinct_on(statuses.c.component))
         .order_by(statuses.c.component, statuses.c.id.desc())
     )
-    return [_status(row) for row in (await session.execute(latest)).all()]
+    return [_status(row) for row in (await db.execute(latest)).all()]
 
 
-async def _page(session: AsyncSession, table: Table, page: int, page_size: int) -> tuple[list, int]:
+async def _page(db: AsyncConnection, table: Table, page: int, page_size: int) -> tuple[list, int]:
     rows = (
-        await session.execute(select(table).order_by(table.c.id.desc()).limit(page_size).offset((page - 1) * page_size))
+        await db.execute(select(table).order_by(table.c.id.desc()).limit(page_size).offset((page - 1) * page_size))
     ).all()
-    total = (await session.execute(select(func.count()).select_from(table))).scalar_one()
+    total = (await db.execute(select(func.count()).select_from(table))).scalar_one()
     return rows, total
 
 
-async def list_alerts(session: AsyncSession, admin: Principal, *, page: int, page_size: int) -> tuple[list[AlertData], int]:
+async def list_alerts(db: AsyncConnection, admin: Principal, *, page: int, page_size: int) -> tuple[list[AlertData], int]:
     require_admin(admin)
-    rows, total = await _page(session, alerts, page, page_size)
+    rows, total = await _page(db, alerts, page, page_size)
     return [_alert(r) for r in rows], total
 
 
 async def list_maintenance(
-    session: AsyncSession, admin: Principal, *, page: int, page_size: int
+    db: AsyncConnection, admin: Principal, *, page: int, page_size: int
 ) -> tuple[list[MaintenanceData], int]:
     require_admin(admin)
-    rows, total = await _page(session, maintenance, page, page_size)
+    rows, total = await _page(db, maintenance, page, page_size)
     return [_maintenance(r) for r in rows], total

@@ -226,8 +226,8 @@ async def test_marking_read_is_refused_for_users_missing_or_foreign_notification
 async def test_read_all_marks_every_unread_notification_of_the_caller_and_chunks_its_events(own_service):
     svc = own_service
     me, other = new_id(), new_id()
-    async with svc.app.state.sessions.begin() as session:
-        await session.execute(text(
+    async with svc.app.state.engine.begin() as conn:
+        await conn.execute(text(
             "INSERT INTO notification.notifications (type, title, content, target_user_id, created_by) "
             "SELECT 'system', 'bulk ' || i, 'c', CASE WHEN i % 2 = 0 THEN NULL ELSE CAST(:me AS bigint) END, 1 "
             "FROM generate_series(1, 1004) AS i"
