@@ -1,8 +1,8 @@
 """The gateway benchmark: the Python gateway against its Node socket.io 4.7.2 twin, in the same run.
 
-Every cell runs both servers, alternating, `--runs` times (median reported), each on a fresh server process
-pinned to core 0 (`taskset -c 0`) and a fresh load generator pinned to core 1. Server CPU comes from
-/proc/PID/stat (utime+stime), memory from /proc/PID/statm. Prints a table with Python/Node ratios and writes
+Every cell runs both servers, alternating, `--runs` times (cell 5: at least STORM_RUNS; median reported), each on a
+fresh server process pinned to core 0 (`taskset -c 0`) and a fresh load generator pinned to core 1. Server CPU comes
+from /proc/PID/task/*/schedstat (or /proc/PID/stat's utime+stime), memory from /proc/PID/statm. Prints a table with Python/Node ratios and writes
 JSON to bench/results/<timestamp>.json. Start it with `./bench/run` (installs the Node packages first).
 """
 
@@ -49,14 +49,20 @@ def pinned(core: str, argv: list[str]) -> list[str]:
     return ["taskset", "-c", core, *argv] if shutil.which("taskset") else argv
 
 
+def user_sys_seconds(pid: int) -> tuple[float, float]:
+    """utime, stime of the process (/proc/PID/stat fields 14, 15, in clock ticks of 10 ms): where a storm's CPU
+    goes (Python or the kernel)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time of the process, all threads. /proc/PID/stat's utime+stime count in clock ticks (10 ms);
     /proc/PID/task/*/schedstat has the same time in ns, so it is used when the kernel provides it."""
     try:
         return sum(int((t / "schedstat").read_text().split()[0]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
     except (OSError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15 of the whole line)
+        return sum(user_sys_seconds(pid))
 
 
 def box_cpu() -> tuple[int, int]:
@@ -265,14 +271,16 @@ def storm(kind: str, ctx: Context, n: int) -> dict[str, Any]:
     with pair(kind, ctx) as (server, gen):
         gen.connect(server, n)
         time.sleep(0.5)
-        cpu0 = server.cpu()
+        cpu0, (user0, sys0) = server.cpu(), user_sys_seconds(server.proc.pid)
         t0 = time.time()
         gen.call("drop")
         deadline = time.time() + 30
         while server.sockets() > 0 and time.time() < deadline:
             time.sleep(0.05)
         left = server.sockets()
-        return {"cpu_s": server.cpu() - cpu0, "wall_s": time.time() - t0, "left": left}
+        user1, sys1 = user_sys_seconds(server.proc.pid)
+        return {"cpu_s": server.cpu() - cpu0, "user_s": round(user1 - user0, 2), "sys_s": round(sys1 - sys0, 2),
+                "wall_s": time.time() - t0, "left": left}
 
 
 # ---- cell 4: POST /api/v4/notifications/send -> outbox -> RabbitMQ -> server -> N admin sockets
@@ -509,7 +517,8 @@ def main() -> None:
                     e2e.close()
                 print(f"cell 4 done {time.time() - started:.0f}s", flush=True)
             if 5 in cells:
-                c["5_disconnect_storm_n2000"] = alternate(args.runs, lambda kind: storm(kind, ctx, 2000))
+                storms = max(args.runs, STORM_RUNS)
+                c["5_disconnect_storm_n2000"] = alternate(storms, lambda kind: storm(kind, ctx, 2000))
                 print(f"cell 5 done {time.time() - started:.0f}s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
@@ -536,6 +545,10 @@ def main() -> None:
 SATURATION = ((500, 100), (2000, 25))
 """Cell 1: (sockets, broadcasts) per run; `--variants` runs the last one."""
 
+
+STORM_RUNS = 5
+"""Cell 5 runs at least this often per server: a storm takes a few seconds, and single storms of the same code spread
+by +-30% on a 2-core VM (0.23-0.42 s seen), more than any other cell."""
 
 VARIANTS = (
     ("uvloop + orjson (default)", {}),
