@@ -363,7 +363,7 @@ class EndToEnd:
             gen.connect(server, n)
             time.sleep(0.3)
             warm = self._post(gen, n, int(rate * warm_up_seconds), rate)
-            warm_p99 = pct([p["recv_max"] - p["t_post"] for p in warm["posted"] if p["recv_n"]], 99)
+            warm_p99 = warm["e2e_p99"]
             procs = {"server": server.proc.pid, "loadgen": gen.proc.pid, "notification-svc": self.proc.pid}
             cpu0, box0, t0 = {k: cpu_seconds(pid) for k, pid in procs.items()}, box_cpu(), time.time()
             got = self._post(gen, n, count, rate)
@@ -383,12 +383,13 @@ class EndToEnd:
                 if p["recv_p50"] is not None:
                     deliver.append(p["recv_p50"] - pub)
         spread = [p["recv_max"] - p["recv_min"] for p in got["posted"] if p["recv_n"]]
-        per_msg = [x for p in got["posted"] for x in ([p["recv_p50"] - p["t_post"]] if p["recv_n"] else [])]
         return {
             # No order check here: concurrent POSTs commit in any order (the relay keeps commit order).
             "delivered": got["received"], "expected": count * n,
-            "p50_ms": pct(per_msg, 50), "p99_ms": pct([p["recv_max"] - p["t_post"] for p in got["posted"]
-                                                        if p["recv_n"]], 99),
+            # Over every delivery (a socket receiving a notification), as the latency cell counts.
+            "p50_ms": got["e2e_p50"], "p99_ms": got["e2e_p99"],
+            # Stricter: per notification, its last socket (the whole fan-out done); p99 over notifications.
+            "last_socket_p99_ms": pct([p["recv_max"] - p["t_post"] for p in got["posted"] if p["recv_n"]], 99),
             "stages_p50_ms": {"post->created_at": pct(api, 50), "created_at->response": pct(commit, 50),
                               "created_at->relay_published": pct(relay, 50),
                               "published->client(median socket)": pct(deliver, 50)},
@@ -568,6 +569,7 @@ ROWS = [
     ("3_memory", "kib_per_conn", "memory per connection KiB (deflate offered)", 1),
     ("4_end_to_end_n500_at50", "p50_ms", "end-to-end N=500@50/s: p50 ms", 1),
     ("4_end_to_end_n500_at50", "p99_ms", "end-to-end N=500@50/s: p99 ms", 1),
+    ("4_end_to_end_n500_at50", "last_socket_p99_ms", "end-to-end N=500@50/s: last-socket p99 ms", 1),
     ("5_disconnect_storm_n2000", "cpu_s", "disconnect storm 2000: server CPU s", 3),
 ]
 
