@@ -1,6 +1,8 @@
 """compression.py's websocket driver without I/O: what engine.io sees from wait() / close() / send()."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -82,6 +84,21 @@ def test_each_server_gets_its_own_driver_class(enabled: bool) -> None:
     assert opened == [("h", "r", False)] and closed == ["token"]
 
 
+@contextlib.asynccontextmanager
+async def _serve(handler: Callable[[web.Request], Awaitable[WebSocketResponse]]) -> AsyncIterator[int]:
+    """A real aiohttp server on a free port with `handler` at /; yields the port."""
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
+
+
 async def _dropped_peer_response(response_class: type[WebSocketResponse]) -> tuple[WebSocketResponse, WSMessage]:
     """A real aiohttp websocket whose client upgrades and then drops its TCP connection without a close frame."""
     done: asyncio.Future[tuple[WebSocketResponse, WSMessage]] = asyncio.get_running_loop().create_future()
@@ -92,22 +109,13 @@ async def _dropped_peer_response(response_class: type[WebSocketResponse]) -> tup
         done.set_result((ws, await ws.receive()))
         return ws
 
-    app = web.Application()
-    app.router.add_get("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with _serve(handler) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
         writer.transport.abort()  # the TCP connection is gone: no close frame, no more reads
         return await asyncio.wait_for(done, 5)
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_dropped_peer_is_closed_without_attempting_a_close_frame() -> None:
@@ -123,6 +131,24 @@ async def test_a_dropped_peer_is_closed_without_attempting_a_close_frame() -> No
     assert await ours.close() is False  # closed once
 
 
+async def test_a_closing_transport_is_not_written_to_either() -> None:
+    seen: asyncio.Future[tuple[bool, bool, int | None, BaseException | None]] = (
+        asyncio.get_running_loop().create_future())
+
+    async def handler(request: web.Request) -> WebSocketResponse:
+        ws = PeerAwareResponse()
+        await ws.prepare(request)
+        request.transport.close()  # type: ignore[union-attr]  # closing: a close frame could not be written
+        closed = await ws.close()
+        seen.set_result((closed, ws.closed, ws.close_code, ws.exception()))
+        return ws
+
+    async with _serve(handler) as port:
+        async with ClientSession() as session, session.ws_connect(f"http://127.0.0.1:{port}/") as client:
+            await client.receive(timeout=5)
+        assert await asyncio.wait_for(seen, 5) == (True, True, WSCloseCode.ABNORMAL_CLOSURE, None)
+
+
 async def test_a_live_peer_still_gets_a_close_frame() -> None:
     async def handler(request: web.Request) -> WebSocketResponse:
         ws = PeerAwareResponse()
@@ -130,16 +156,7 @@ async def test_a_live_peer_still_gets_a_close_frame() -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"bye")
         return ws
 
-    app = web.Application()
-    app.router.add_get("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with _serve(handler) as port:
         async with ClientSession() as session, session.ws_connect(f"http://127.0.0.1:{port}/") as client:
             msg = await client.receive(timeout=5)
             assert msg.type is WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY and msg.extra == "bye"
-    finally:
-        await runner.cleanup()
