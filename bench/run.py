@@ -1,9 +1,9 @@
 """The gateway benchmark: the Python gateway against its Node socket.io 4.7.2 twin, in the same run.
 
-Every cell runs both servers, alternating, `--runs` times (cell 5: at least STORM_RUNS; median reported), each on a
-fresh server process pinned to core 0 (`taskset -c 0`) and a fresh load generator pinned to core 1. Server CPU comes
-from /proc/PID/task/*/schedstat (or /proc/PID/stat's utime+stime), memory from /proc/PID/statm. Prints a table with Python/Node ratios and writes
-JSON to bench/results/<timestamp>.json. Start it with `./bench/run` (installs the Node packages first).
+Every cell runs both servers, alternating, `--runs` times (cell 5: at least STORM_RUNS; median reported),
+each on a fresh server process pinned to core 0 (`taskset -c 0`) and a fresh load generator pinned to core 1.
+Server CPU comes from /proc/PID/task/*/schedstat (or /proc/PID/stat's utime+stime), memory from
+/proc/PID/statm. Prints a table with Python/Node ratios and writes JSON to bench/results/<timestamp>.json. Start it with `./bench/run` (installs the Node packages first).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as bench  # noqa: E402
+import run as bench
 
 
 def callgrind_python(out_dir: Path) -> str:
@@ -55,24 +55,24 @@ def instructions(out_dir: Path, pid: int) -> int:
     return total
 
 
+def _callgrind(pid: int, action: str) -> None:
+    subprocess.run(["callgrind_control", action, str(pid)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def storm(ctx: bench.Context, out_dir: Path, n: int) -> int:
-    server = bench.Server("python", ctx)
-    gen = bench.LoadGen(ctx)
-    try:
+    with bench.pair("python", ctx) as (server, gen):
         gen.connect(server, n)
         time.sleep(1)
-        pid = str(server.proc.pid)  # taskset and the wrapper exec: this is valgrind's process
-        subprocess.run(["callgrind_control", "--instr=on", pid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pid = server.proc.pid  # taskset and the wrapper exec: this is valgrind's process
+        _callgrind(pid, "--instr=on")
         gen.call("drop")
         deadline = time.time() + 120
         while server.sockets() > 0 and time.time() < deadline:
             time.sleep(1)  # each poll is an HTTP request the count includes: few of them
-        subprocess.run(["callgrind_control", "--instr=off", pid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(["callgrind_control", "--dump", pid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    finally:
-        gen.stop()
-        server.stop()
-    return instructions(out_dir, server.proc.pid)
+        _callgrind(pid, "--instr=off")
+        _callgrind(pid, "--dump")
+    return instructions(out_dir, pid)
 
 
 def main() -> None:

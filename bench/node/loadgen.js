@@ -113,13 +113,9 @@ async function wait({ total, timeout_ms = 30000 }) {
   }
   if (titleSeq) {
     // Every delivery (one socket receiving one notification) is one sample, as in the latency cell.
-    let n = 0;
-    for (const [seq, p] of posted) n += (recvAt.get(seq) || []).length;
-    const all = new Float64Array(n);
-    let i = 0;
-    for (const [seq, p] of posted) for (const t of recvAt.get(seq) || []) all[i++] = t - p.t_post;
+    const all = Float64Array.from([...posted].flatMap(([seq, p]) => (recvAt.get(seq) || []).map((t) => t - p.t_post)));
     all.sort();
-    Object.assign(out, { e2e_p50: percentile(all, 50), e2e_p99: percentile(all, 99), e2e_n: n });
+    Object.assign(out, { e2e_p50: percentile(all, 50), e2e_p99: percentile(all, 99), e2e_n: all.length });
     out.posted = [...posted.entries()].map(([seq, p]) => ({ seq, ...p, recv: recvAt.get(seq) || [] }))
       .map((p) => ({ ...p, recv_p50: percentile(Float64Array.from(p.recv).sort(), 50),
                      recv_min: p.recv.length ? Math.min(...p.recv) : null, recv_max: p.recv.length ? Math.max(...p.recv) : null,

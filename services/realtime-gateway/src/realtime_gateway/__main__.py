@@ -12,10 +12,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
-
-from realtime_gateway.main import GATEWAY_KEY, create_app
 from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
 
+from realtime_gateway.main import GATEWAY_KEY, create_app
 from realtime_gateway.settings import Settings
 
 log = logging.getLogger("realtime_gateway")
