@@ -22,6 +22,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.connection import make_url
 from contracts.errors import ContractError
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, EXCHANGES, dead_letter_queue
 
@@ -38,8 +39,19 @@ class Poison(Exception):
 
 async def connect(url: str, *, name: str) -> AbstractRobustConnection:
     """A connection that reconnects by itself and restores its channels, exchanges, queues and consumers
-    (retrying every second: after a broker restart, services are whole again within seconds)."""
-    return await aio_pika.connect_robust(url, client_properties={"connection_name": name}, reconnect_interval=1)
+    (retrying every second: after a broker restart, services are whole again within seconds).
+
+    A first attempt that fails or is cancelled closes the connection: aio-pika's own ``connect_robust`` leaves the
+    connection's reconnect loop running when the attempt is cancelled (a service stopping while RabbitMQ is down),
+    and nothing could stop it afterwards."""
+    connection = aio_pika.RobustConnection(make_url(url, reconnect_interval=1),
+                                           client_properties={"connection_name": name})
+    try:
+        await connection.connect()
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
 
 
 async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExchange]:
@@ -94,7 +106,7 @@ class Publisher:
         try:
             # mandatory=False: an event nobody has subscribed to yet is not a failure of the producer.
             await target.publish(message, routing_key, mandatory=False, timeout=self._timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise PublishFailed(f"no confirm within {self._timeout}s for {message_type} {message_id}") from exc
         except aio_pika.exceptions.DeliveryError as exc:
             raise PublishFailed(f"broker refused {message_type} {message_id}: {exc}") from exc

@@ -8,7 +8,7 @@ import socket
 import pytest
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 
-from servicekit.amqp import PublishFailed, QueueSpec, declare_queue
+from servicekit.amqp import PublishFailed, QueueSpec, connect, declare_queue
 from servicekit.broker import Broker
 
 pytestmark = pytest.mark.integration
@@ -47,3 +47,28 @@ async def test_an_unreachable_broker_does_not_block_start_and_publishing_fails_c
             await broker.publish(CHAT_EVENTS_EXCHANGE, "chat.x", b"{}", message_id="1", message_type="chat.x")
     finally:
         await broker.close()
+
+
+async def test_a_cancelled_first_connection_attempt_leaves_no_reconnect_loop_behind():
+    """A service stopping while RabbitMQ hangs (or is down) must not keep a reconnect loop alive for ever."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # accepts TCP, never speaks AMQP: the attempt hangs until cancelled
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    before = set(asyncio.all_tasks())
+    attempt = asyncio.create_task(connect(f"amqp://guest:guest@127.0.0.1:{port}/", name="hangs"))
+    async with asyncio.timeout(5):
+        while not accepted:
+            await asyncio.sleep(0.01)
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    await asyncio.sleep(0.2)
+    left = [task for task in asyncio.all_tasks() - before if task is not asyncio.current_task()]
+    server.close()
+    for writer in accepted:
+        writer.close()
+    assert not left, [task.get_coro() for task in left]
