@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aio_pika.abc import AbstractRobustConnection
 
-from servicekit.amqp import PublishFailed, Publisher, connect
+from servicekit.amqp import Publisher, PublishFailed, connect
+from servicekit.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Broker:
                 connection = await connect(self._url, name=self._name)
                 break
             except Exception as exc:  # refused, DNS, auth while the broker boots...
+                if being_cancelled():
+                    raise
                 log.warning("%s: RabbitMQ not reachable (%s); retrying in %.1fs", self._name, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)

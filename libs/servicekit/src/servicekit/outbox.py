@@ -42,6 +42,8 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 
+from servicekit.tasks import being_cancelled
+
 log = logging.getLogger(__name__)
 
 
@@ -154,6 +156,8 @@ class OutboxRelay:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self.is_leader = False
+                if being_cancelled():
+                    raise
                 log.warning("outbox relay for %s lost the database (%s); retrying in %.1fs", self._schema, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
@@ -216,7 +220,7 @@ class OutboxRelay:
                     continue  # more may be waiting
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     self._committed = True  # a quiet period: look anyway (rows another leader left behind)
         finally:
             for task in inflight.values():

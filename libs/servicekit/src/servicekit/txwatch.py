@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class _Open:
     since: float
     task: asyncio.Task[Any] | None
+    dbapi_id: int
     reported: bool = field(default=False)
 
 
@@ -35,29 +36,31 @@ class TransactionWatch:
     def __init__(self, engine: AsyncEngine, *, warn_after: float = 5.0, interval: float = 1.0) -> None:
         self._warn_after = warn_after
         self._interval = interval
-        self._open: dict[int, _Open] = {}
+        self._open: dict[int, _Open] = {}  # id of the engine Connection -> its open transaction
         sync_engine = engine.sync_engine
         event.listen(sync_engine, "begin", self._began)
         event.listen(sync_engine, "commit", self._ended)
         event.listen(sync_engine, "rollback", self._ended)
         event.listen(sync_engine.pool, "checkin", self._checked_in)
 
-    @staticmethod
-    def _key(conn: Any) -> int:
-        return id(conn.connection.dbapi_connection)
-
     def _began(self, conn: Any) -> None:
         try:
             task = asyncio.current_task()
         except RuntimeError:  # not inside a running loop (a synchronous caller)
             task = None
-        self._open[self._key(conn)] = _Open(time.monotonic(), task)
+        self._open[id(conn)] = _Open(time.monotonic(), task, id(conn.connection.dbapi_connection))
 
     def _ended(self, conn: Any) -> None:
-        self._open.pop(self._key(conn), None)
+        # Keyed by the Connection itself: a cancelled query invalidates the connection, and reading
+        # `conn.connection` then raises PendingRollbackError, which would replace the CancelledError being handled.
+        self._open.pop(id(conn), None)
 
     def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
-        self._open.pop(id(dbapi_connection), None)
+        if dbapi_connection is None:  # invalidated: its Connection's rollback already ended the entry
+            return
+        ended = [key for key, entry in self._open.items() if entry.dbapi_id == id(dbapi_connection)]
+        for key in ended:  # a few at most (one per checked-out connection)
+            del self._open[key]
 
     def overdue(self) -> list[tuple[float, asyncio.Task[Any] | None]]:
         """(age in seconds, task) of every open transaction older than ``warn_after`` not reported yet;

@@ -73,3 +73,34 @@ async def test_a_pooled_connection_postgresql_closed_is_replaced_before_use(data
         assert second != first
     finally:
         await engine.dispose()
+
+
+async def test_a_task_cancelled_inside_a_watched_transaction_ends_cancelled(database_url):
+    """Cancelling a query invalidates its connection; the watchdog's rollback hook must not then raise in place of
+    the CancelledError (a service loop catching Exception would swallow the cancellation and never stop)."""
+    import asyncio
+
+    from servicekit.txwatch import TransactionWatch
+
+    engine = create_engine(database_url)
+    watch = TransactionWatch(engine, warn_after=0.2)
+    started = asyncio.Event()
+
+    async def sleeper() -> None:
+        async with engine.begin() as conn:
+            started.set()
+            await conn.execute(text("SELECT pg_sleep(10)"))
+
+    try:
+        task = asyncio.create_task(sleeper())
+        await started.wait()
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.3)
+        assert watch.report() == 0  # the invalidated connection's transaction is not reported as open
+        async with engine.begin() as conn:  # and the pool still serves
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()

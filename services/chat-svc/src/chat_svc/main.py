@@ -9,7 +9,6 @@ RabbitMQ is down; events wait in the outbox.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
 from sqlalchemy import text
 
@@ -76,11 +76,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             log.info("started", extra={"capacity": settings.admin_capacity})
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await stop_tasks(tasks)
             if broker is not None:
                 await broker.close()
             if jwt_verifier is None:

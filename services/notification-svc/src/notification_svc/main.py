@@ -10,7 +10,6 @@ any failing check answers 503, while the API itself keeps serving requests.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
 from sqlalchemy import text
 
@@ -79,11 +79,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             log.info("started")
             yield
         finally:
-            for task in (relay_task, watch_task):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            await stop_tasks((relay_task, watch_task))
             await broker.close()
             await engine.dispose()
             if own_verifier is not None:

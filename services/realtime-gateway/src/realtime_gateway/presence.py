@@ -33,6 +33,7 @@ from contracts.time import BEIJING_TZ
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 from servicekit.broker import Broker
+from servicekit.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class Presence:
                 try:
                     await self._publish(event_type, payload)
                 except Exception:  # one bad event must not stop presence
+                    if being_cancelled():
+                        raise
                     log.exception("presence %s not published", event_type)
                 if burst and self._pending and self._pending[0] is not STOP:
                     await asyncio.sleep(self.burst_pause)
