@@ -1,9 +1,9 @@
 """Who is online, as the gateways tell it: `presence.*` events from `gateway.presence` on the durable quorum
 queue `chat-svc.presence`.
 
-Each event is applied once (its event_id goes into `chat.processed_events` in the same transaction as its
-effect) and in event-time order per (gateway, admin): an older event never overwrites a newer count. Then the
-queue of waiting sessions is offered again, since an admin may just have come online. A gateway counts until
+Each event is applied once (its event_id goes into `chat.processed_events` with the last of its effects, see
+apply_presence) and in event-time order per (gateway, admin): an older event never overwrites a newer count.
+Then the queue of waiting sessions is offered again, since an admin may just have come online. A gateway counts until
 its last heartbeat + ttl_seconds (one seen only through connection changes: CHAT_PRESENCE_TTL_SECONDS); the
 expiry is checked at every decision and by the periodic sweep (Chat.sweep).
 """
@@ -24,11 +24,13 @@ from contracts.events.registry import (
 from contracts.events.topology import PRESENCE_EXCHANGE, queue_name
 from pydantic import BaseModel
 from servicekit.amqp import Poison, QueueSpec, bindings, start_consumer
+from servicekit.tasks import being_cancelled
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from chat_svc import store
 from chat_svc.db import processed_events
-from chat_svc.service import Chat
+from chat_svc.service import Chat, Tx
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,14 @@ async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel
     admin, ordered by event time, so concurrent events cannot overwrite newer ones); then the queue is
     offered under the lock. Every heartbeat of every gateway would otherwise hold the lock that each
     session creation, claim, transfer and close waits for, during all of its writes. No assignment is missed:
-    a decision that ran before this event committed is followed by this offer, one after it sees the rows."""
+    a decision that ran before this event committed is followed by this offer, one after it sees the rows.
+
+    The event is marked processed with the offer, in the second transaction: a failure between the two
+    redelivers it and both run again (writing the same presence rows twice changes nothing: they only move
+    forward in event time), so an offer is never skipped as "already processed". Once the mark is visible,
+    the event's whole effect is."""
     async with chat.transaction() as tx:
-        first_time = (await tx.db.execute(
-            insert(processed_events).values(event_id=envelope.event_id, event_type=envelope.event_type)
-            .on_conflict_do_nothing().returning(processed_events.c.event_id)
-        )).first()
-        if first_time is None:
+        if await _processed(tx, envelope):
             return False
         if isinstance(payload, AdminConnectionsChanged):
             await store.gateway_seen(tx.db, payload.gateway_id, payload.at, None, chat.presence_ttl_seconds)
@@ -67,8 +70,19 @@ async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel
             raise Poison(f"chat-svc does not consume {envelope.event_type}")
     async with chat.transaction() as tx:
         assigned = await chat.assign_waiting(tx)
+        await tx.db.execute(
+            insert(processed_events).values(event_id=envelope.event_id, event_type=envelope.event_type)
+            .on_conflict_do_nothing()
+        )
     log.debug("presence %s %s applied; %d sessions assigned", envelope.event_type, envelope.event_id, assigned)
     return True
+
+
+async def _processed(tx: Tx, envelope: EventEnvelope) -> bool:
+    found = await tx.db.execute(
+        select(processed_events.c.event_id).where(processed_events.c.event_id == envelope.event_id)
+    )
+    return found.first() is not None
 
 
 def presence_consumer(chat: Chat):
@@ -92,7 +106,7 @@ async def sweep_forever(chat: Chat, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await chat.sweep()
-        except asyncio.CancelledError:
-            raise
         except Exception:
+            if being_cancelled():
+                raise
             log.warning("presence sweep failed; trying again in %.1fs", interval, exc_info=True)

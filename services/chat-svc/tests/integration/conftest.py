@@ -107,11 +107,13 @@ class Stack:
             row = (await conn.execute(text("SELECT * FROM chat.sessions WHERE id = :id"), {"id": session_id})).one()
         return dict(row._mapping)
 
-    async def _presence(self, event_type: str, payload: BaseModel, gateway_id: str) -> None:
+    async def _presence(self, event_type: str, payload: BaseModel, gateway_id: str, wait: bool) -> None:
         envelope = new_envelope(event_type, "realtime-gateway", payload, aggregate_id=gateway_id)
-        await self.publish_presence(envelope)
+        await self.publish_presence(envelope, wait=wait)
 
     async def publish_presence(self, envelope: EventEnvelope, *, wait: bool = True) -> None:
+        """Publish like a gateway; with `wait`, return once chat-svc marked the event processed, which it does
+        with the assignment offer that follows it (chat_svc.presence.apply_presence): its effect is visible."""
         await self.publisher.publish(PRESENCE_EXCHANGE, envelope.event_type, envelope.to_bytes(),
                                      message_id=str(envelope.event_id), message_type=envelope.event_type)
         if wait:
@@ -128,16 +130,16 @@ class Stack:
                 await asyncio.sleep(0.05)
 
     async def connections(self, gateway_id: str, admin_id: int, connections: int,
-                          at: datetime | None = None) -> None:
+                          at: datetime | None = None, wait: bool = True) -> None:
         payload = AdminConnectionsChanged(gateway_id=gateway_id, admin_id=admin_id, connections=connections,
                                           at=at or now_beijing())
-        await self._presence(PRESENCE_ADMIN_CONNECTIONS_CHANGED, payload, gateway_id)
+        await self._presence(PRESENCE_ADMIN_CONNECTIONS_CHANGED, payload, gateway_id, wait)
 
     async def heartbeat(self, gateway_id: str, admins: dict[int, int], ttl_seconds: int = 30,
-                        at: datetime | None = None) -> None:
+                        at: datetime | None = None, wait: bool = True) -> None:
         payload = GatewayHeartbeat(gateway_id=gateway_id, admins=admins, at=at or now_beijing(),
                                    ttl_seconds=ttl_seconds)
-        await self._presence(PRESENCE_GATEWAY_HEARTBEAT, payload, gateway_id)
+        await self._presence(PRESENCE_GATEWAY_HEARTBEAT, payload, gateway_id, wait)
 
 
 async def _start_stack(exit_stack: AsyncExitStack, database_url: str, amqp_url: str, **overrides: Any) -> Stack:

@@ -162,13 +162,43 @@ async def test_presence_is_recorded_while_the_assignment_lock_is_held_and_the_qu
     async with engine.connect() as holder:
         transaction = await holder.begin()
         await holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": store._lock_key(store.ASSIGNMENT_LOCK)})
-        await stack.heartbeat("gw-1", {A: 1}, ttl_seconds=30)  # returns once processed_events has it
-        async with engine.connect() as conn:
-            online = (await conn.execute(text("SELECT connections FROM chat.admin_presence WHERE admin_id = :a"),
-                                         {"a": A})).scalar()
-        assert online == 1  # recorded although the lock is held elsewhere
+        await stack.heartbeat("gw-1", {A: 1}, ttl_seconds=30, wait=False)
+        async with asyncio.timeout(10):  # recorded although the lock is held elsewhere
+            while True:
+                async with engine.connect() as conn:
+                    online = (await conn.execute(
+                        text("SELECT connections FROM chat.admin_presence WHERE admin_id = :a"), {"a": A})).scalar()
+                if online == 1:
+                    break
+                await asyncio.sleep(0.05)
         assert (await stack.session(session_id))["status"] == "waiting"  # the offer waits for the lock
         await transaction.rollback()
     async with asyncio.timeout(10):
         while (await stack.session(session_id))["admin_id"] != A:
             await asyncio.sleep(0.05)
+
+
+async def test_an_event_whose_offer_failed_is_applied_again_on_redelivery_not_skipped(make_stack, monkeypatch):
+    """The offer after a presence event is what assigns the queue; if it fails (database blip), the redelivered
+    event must run it again rather than be dropped as already processed."""
+    from chat_svc.presence import apply_presence
+
+    stack = await make_stack()
+    chat = stack.app.state.chat
+    session_id = (await stack.open_session(new_id()))["session_id"]  # waits: nobody online
+    payload = AdminConnectionsChanged(gateway_id="gw-1", admin_id=A, connections=1, at=now_beijing())
+    envelope = new_envelope(PRESENCE_ADMIN_CONNECTIONS_CHANGED, "gw", payload, "gw-1")
+    offer = chat.assign_waiting
+
+    async def failing_offer(tx):
+        raise ConnectionResetError("database went away")
+
+    monkeypatch.setattr(chat, "assign_waiting", failing_offer)
+    with pytest.raises(ConnectionResetError):
+        await apply_presence(chat, envelope, payload)
+    assert (await stack.session(session_id))["status"] == "waiting"
+
+    monkeypatch.setattr(chat, "assign_waiting", offer)
+    assert await apply_presence(chat, envelope, payload) is True  # the redelivery
+    assert (await stack.session(session_id))["admin_id"] == A
+    assert await apply_presence(chat, envelope, payload) is False  # now it is a duplicate
