@@ -148,17 +148,23 @@ class OutboxRelay:
         self.is_leader = False
 
     async def run(self) -> None:
+        """Lead and publish until cancelled. Any failure drops the relay's connection and starts over after a
+        backoff, whatever its type: a relay that ended would leave every later event in the outbox until the
+        service restarted (asyncpg can refuse a connection it broke itself, with InternalClientError, during a
+        PostgreSQL restart)."""
         backoff = 0.2
         while True:
             try:
                 await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
                 self.is_leader = False
                 if being_cancelled():
                     raise
-                log.warning("outbox relay for %s lost the database (%s); retrying in %.1fs", self._schema, exc, backoff)
+                if isinstance(exc, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                    log.warning("outbox relay for %s lost the database (%s); retrying in %.1fs",
+                                self._schema, exc, backoff)
+                else:
+                    log.exception("outbox relay for %s failed; reconnecting in %.1fs", self._schema, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 

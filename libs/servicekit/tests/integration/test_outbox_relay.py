@@ -149,6 +149,43 @@ async def test_events_wait_while_the_broker_refuses_then_go_out_once_in_order(db
     assert sink.accepted == expected  # each once, in commit order
 
 
+async def test_an_unexpected_error_on_the_relay_connection_does_not_stop_the_relay(db, caplog):
+    """asyncpg can leave a connection in a state it refuses to use again ("cannot switch to state 12; another
+    operation is in progress", seen during a PostgreSQL restart). The relay drops that connection and leads
+    again; it must never end, or events stay in the outbox until someone restarts the service."""
+    import asyncpg
+
+    engine, table = db
+    async with engine.begin() as conn:
+        envelope = _event(42, 1)
+        await enqueue(conn, table, envelope)
+
+    class BrokenOnce(OutboxRelay):
+        broken = False
+
+        async def _fetch(self, conn, inflight, limit):
+            if not self.broken:
+                self.broken = True
+                raise asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2)")
+            return await super()._fetch(conn, inflight, limit)
+
+    sink = FlakySink()
+    sink.down = False
+    relay = BrokenOnce(engine.url.render_as_string(hide_password=False), SCHEMA, sink, max_backoff=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        with caplog.at_level("WARNING", logger="servicekit.outbox"):
+            async with asyncio.timeout(10):
+                while str(envelope.event_id) not in sink.accepted:
+                    assert not task.done(), task
+                    await asyncio.sleep(0.05)
+        assert relay.broken and not task.done()
+        assert any("InternalClientError" in r.getMessage() or r.exc_info for r in caplog.records)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_only_one_relay_leads_a_schema(db):
     engine, _ = db
     url = engine.url.render_as_string(hide_password=False)
