@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -47,3 +48,37 @@ def _refuse_closed_connections(dbapi_connection: Any, connection_record: Any, co
     first statement, after which SQLAlchemy invalidates the pool; pool_recycle bounds how old a connection gets."""
     if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("PostgreSQL closed this pooled connection")
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when ``exc``, or an exception in its cause chain, says PostgreSQL is unreachable, restarting or dropped
+    the connection (or the pool had none to give): the same request may well succeed in a moment. An HTTP
+    service answers 503 for these, not 500 (servicekit.http)."""
+    import asyncpg
+
+    gone = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.ConnectionDoesNotExistError, DisconnectionError, PoolTimeout)
+    chain: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(chain) < 20:
+        current = pending.pop()
+        if current is None or current in chain:
+            continue
+        chain.append(current)
+        pending += [current.__cause__ or current.__context__, getattr(current, "orig", None)]
+    return any(
+        isinstance(e, gone)
+        or (isinstance(e, DBAPIError) and e.connection_invalidated)
+        # refused, reset, timed out: the pool lets these through unwrapped; only those raised on its path count
+        or (isinstance(e, OSError) and _raised_inside(e, ("asyncpg", "sqlalchemy")))
+        for e in chain
+    )
+
+
+def _raised_inside(exc: BaseException, packages: tuple[str, ...]) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(packages):
+            return True
+        tb = tb.tb_next
+    return False

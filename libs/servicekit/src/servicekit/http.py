@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from http import HTTPStatus
 from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
 from typing import Annotated, Any
 
 try:
@@ -154,12 +154,32 @@ class _InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise  # too late for a JSON body; the server logs it
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = error_response(500, "internal_error", "internal server error")
+            if _database_outage(exc):  # a restart or failover: the caller should retry, not report a bug
+                log.warning("%s %s: database unavailable (%s)", scope.get("method"), scope.get("path"),
+                            _root_cause(exc))
+                response = error_response(503, "database_unavailable", "database unavailable, try again shortly",
+                                          headers={"Retry-After": "1"})
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                response = error_response(500, "internal_error", "internal server error")
             await response(scope, receive, send)
+
+
+def _database_outage(exc: BaseException) -> bool:
+    try:
+        from servicekit.db import is_database_outage
+    except ImportError:  # installed without the `db` extra: no database to be down
+        return False
+    return is_database_outage(exc)
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return f"{type(exc).__name__}: {exc}"
 
 
 # --- auth -----------------------------------------------------------------------------------------------

@@ -1,17 +1,32 @@
 """servicekit.http: one error shape for every failure, bearer auth dependencies, the health route."""
 
 import logging
+import socket
 from typing import Annotated
 
 import httpx
 import pytest
+from contracts.fields import OptionalId, OptionalLink
 from contracts.identity import Principal
 from fastapi import FastAPI, HTTPException, Query
-from contracts.fields import OptionalId, OptionalLink
 from pydantic import BaseModel, Field
-
-from servicekit.http import CurrentAdmin, CurrentPrincipal, ServiceError, health_router, install_error_handlers
+from servicekit.db import create_engine, is_database_outage
+from servicekit.http import (
+    CurrentAdmin,
+    CurrentPrincipal,
+    ServiceError,
+    health_router,
+    install_error_handlers,
+)
 from servicekit.jwt import KeySetUnavailable, TokenError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class FakeVerifier:
@@ -69,6 +84,20 @@ def build_app(checks=None) -> FastAPI:
     async def boom() -> dict:
         raise RuntimeError("kaboom")
 
+    @app.get("/db-down")
+    async def db_down() -> dict:  # a real engine, pointed where no PostgreSQL listens
+        engine = create_engine(f"postgresql://u:p@127.0.0.1:{_closed_port()}/db")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+        return {}
+
+    @app.get("/db-bug")
+    async def db_bug() -> dict:  # a driver error that is not an outage stays a 500
+        raise ProgrammingError("SELECT nope", {}, ValueError("syntax error at or near nope"))
+
     @app.get("/me")
     async def me(principal: CurrentPrincipal) -> dict:
         return principal.model_dump()
@@ -122,6 +151,37 @@ async def test_service_error_subclass(client):
     response = await client.get("/stock")
     assert response.status_code == 409
     assert response.json() == {"error": {"code": "out_of_stock", "message": "out of stock", "details": {"sku": "x"}}}
+
+
+async def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_a_500(client, caplog):
+    with caplog.at_level(logging.WARNING):
+        response = await client.get("/db-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json() == {"error": {"code": "database_unavailable",
+                                         "message": "database unavailable, try again shortly"}}
+    assert not [r for r in caplog.records if r.exc_info]  # an outage is a warning line, not a traceback
+    assert any("database unavailable" in r.getMessage() and "Connect" in r.getMessage() for r in caplog.records)
+
+    response = await client.get("/db-bug")
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+
+
+def test_database_outages_are_told_from_other_database_errors():
+    import asyncpg
+
+    assert is_database_outage(OperationalError("SELECT 1", {}, asyncpg.CannotConnectNowError("shutting down")))
+    assert is_database_outage(DBAPIError("SELECT 1", {}, ConnectionResetError(), connection_invalidated=True))
+    try:
+        try:
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        except asyncpg.ConnectionDoesNotExistError as exc:
+            raise RuntimeError("while handling it") from exc
+    except RuntimeError as chained:
+        assert is_database_outage(chained)  # found through the cause chain
+    assert not is_database_outage(ProgrammingError("SELECT nope", {}, ValueError("syntax error")))
+    assert not is_database_outage(IntegrityError("INSERT", {}, ValueError("duplicate key")))
+    assert not is_database_outage(ConnectionResetError())  # an OSError off the database's path says nothing
 
 
 async def test_unexpected_exception_is_a_500_logged_once(client, caplog):
