@@ -211,3 +211,37 @@ async def make_vhost(
 async def amqp_url(make_vhost: Callable[[], Awaitable[str]]) -> str:
     """``amqp://`` URL of an empty vhost of this test session."""
     return await make_vhost()
+
+
+# --- tasks left behind ----------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _tasks_left_behind() -> AsyncIterator[None]:
+    """At the end of the session, stop what tests left running on the session's loop, so that closing it cannot
+    hang: first the RabbitMQ connections never closed (aio-pika's reconnect loop takes a cancellation for a
+    failed attempt and goes on, so pytest-asyncio's final cancel could wait for it for ever), then the other
+    tasks. A task that still does not stop is printed with its stack and the run ends with exit code 3."""
+    yield
+    import gc
+    import sys
+
+    try:
+        from aio_pika import RobustConnection
+    except ImportError:  # pragma: no cover - the testing extra installs it
+        RobustConnection = None  # noqa: N806
+    if RobustConnection is not None:
+        leaked = [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
+        await asyncio.gather(*(c.close() for c in leaked), return_exceptions=True)
+    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in left:
+        task.cancel()
+    if not left:
+        return
+    _done, stuck = await asyncio.wait(left, timeout=10)
+    for task in stuck:
+        print(f"\nservicekit.testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+    if stuck:
+        sys.stderr.flush()
+        os._exit(3)  # the loop cannot be closed with these tasks in it: a failure with a reason, not a silent hang
