@@ -26,13 +26,14 @@ from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
 from sqlalchemy import text
 
 from chat_svc.api import install_routes
 from chat_svc.commands import command_handlers, map_error
-from chat_svc.db import SCHEMA
+from chat_svc.db import SCHEMA, idempotency_keys, outbox, processed_events
 from chat_svc.presence import presence_consumer, sweep_forever
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
@@ -70,6 +71,10 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
                                              name="chat-presence-sweep"))
             # Names the task behind any transaction held open for seconds (it holds locks others wait on).
             tasks.append(asyncio.create_task(TransactionWatch(engine).run(), name="chat-transaction-watch"))
+            rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys,
+                                  processed_events=processed_events)
+            tasks.append(asyncio.create_task(
+                prune_forever(engine, rules, interval=settings.retention_interval_seconds), name="chat-retention"))
             app.state.engine, app.state.chat, app.state.broker, app.state.relay = engine, chat, broker, relay
             app.state.relay_task = tasks[0]
             tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)

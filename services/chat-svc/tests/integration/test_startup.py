@@ -1,4 +1,7 @@
-"""Start-up: the schema is migrated, and the API answers while RabbitMQ is unreachable (events wait)."""
+"""Start-up: the schema is migrated, and the API answers while RabbitMQ is unreachable (events wait); while it runs,
+old rows of its housekeeping tables are pruned."""
+
+import asyncio
 
 import httpx
 import pytest
@@ -30,3 +33,36 @@ async def test_without_rabbitmq_the_api_answers_and_events_wait_in_the_outbox(ma
     assert health.json()["checks"] == {"database": "ok", "broker": "fail", "outbox_relay": "ok"}
     assert tables == {"alembic_version", "sessions", "messages", "admins", "gateways", "admin_presence",
                       "processed_events", "outbox", "idempotency_keys"}
+
+
+async def test_old_published_events_processed_ids_and_idempotency_keys_are_pruned_while_it_runs(make_database):
+    settings = Settings(database_url=await make_database(), amqp_url="amqp://guest:guest@127.0.0.1:1/",
+                        retention_interval_seconds=0.2)
+    app = create_app(settings, jwt_verifier=MINT.verifier())
+    old, recent = "now() - interval '8 days'", "now() - interval '1 hour'"
+    async with app.router.lifespan_context(app):
+        async with app.state.engine.begin() as conn:
+            for event_type, published in [("old.published", old), ("recent.published", recent),
+                                          ("old.pending", "NULL")]:
+                await conn.execute(text(
+                    "INSERT INTO chat.outbox (event_id, event_type, exchange, routing_key, aggregate_id, body, created_at,"
+                    f" published_at) VALUES (gen_random_uuid(), :t, 'chat.events', :t, '1', '{{}}', {old}, {published})"), {"t": event_type})
+            for event_type, at in [("old", old), ("recent", recent)]:
+                await conn.execute(text("INSERT INTO chat.processed_events (event_id, event_type, processed_at)"
+                                        f" VALUES (gen_random_uuid(), :t, {at})"), {"t": event_type})
+            for key, at in [("old", "now() - interval '2 days'"), ("recent", recent)]:
+                await conn.execute(text("INSERT INTO chat.idempotency_keys (user_id, key, fingerprint, status, body,"
+                                        f" created_at) VALUES (1, :k, 'f', 201, '{{}}', {at})"), {"k": key})
+
+        async def left() -> list[list[str]]:
+            found = []
+            async with app.state.engine.connect() as conn:
+                for query in ("SELECT event_type FROM chat.outbox", "SELECT event_type FROM chat.processed_events",
+                              "SELECT key FROM chat.idempotency_keys"):
+                    found.append(sorted((await conn.execute(text(query))).scalars()))
+            return found
+
+        expected = [["old.pending", "recent.published"], ["recent"], ["recent"]]
+        async with asyncio.timeout(10):
+            while await left() != expected:
+                await asyncio.sleep(0.1)

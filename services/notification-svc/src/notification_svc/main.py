@@ -24,13 +24,14 @@ from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
 from sqlalchemy import text
 
 from notification_svc.api import install_routes
 from notification_svc.commands import SERVICE, command_server
-from notification_svc.db import SCHEMA
+from notification_svc.db import SCHEMA, idempotency_keys, outbox
 from notification_svc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         )
         relay_task: asyncio.Task[None] | None = None
         watch_task: asyncio.Task[None] | None = None
+        retention_task: asyncio.Task[None] | None = None
         try:
             await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
             app.state.engine = engine
@@ -75,11 +77,14 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             await broker.start()
             relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")
             watch_task = asyncio.create_task(TransactionWatch(engine).run(), name=f"{SERVICE}-transaction-watch")
+            rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys)
+            retention_task = asyncio.create_task(
+                prune_forever(engine, rules, interval=settings.retention_interval_seconds), name=f"{SERVICE}-retention")
             tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
             log.info("started")
             yield
         finally:
-            await stop_tasks((relay_task, watch_task))
+            await stop_tasks((relay_task, watch_task, retention_task))
             await broker.close()
             await engine.dispose()
             if own_verifier is not None:

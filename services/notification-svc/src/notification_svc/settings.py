@@ -11,9 +11,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
+from servicekit.retention import RetentionSettings
 
 
-class Settings(JwtSettings, GcSettings):
+class Settings(JwtSettings, GcSettings, RetentionSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"

@@ -30,3 +30,34 @@ async def test_health_checks_the_database_the_broker_link_and_the_relay(service)
         "status": "ok", "service": "notification-svc",
         "checks": {"database": "ok", "broker": "ok", "relay": "ok"},
     }
+
+
+async def test_old_published_events_and_idempotency_keys_are_pruned_while_it_runs(mint, make_database, make_vhost):
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from .conftest import running
+
+    async with running(mint, await make_database(), await make_vhost(), retention_interval_seconds=0.2) as service:
+        engine = service.app.state.engine
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            for event_type, age in [("old", timedelta(days=8)), ("recent", timedelta(hours=1))]:
+                await conn.execute(text(
+                    "INSERT INTO notification.outbox (event_id, event_type, exchange, routing_key, aggregate_id, body,"
+                    " published_at) VALUES (gen_random_uuid(), :t, 'notification.events', :t, '1', '{}',"
+                    " :at)"), {"t": event_type, "at": now - age})
+                await conn.execute(text(
+                    "INSERT INTO notification.idempotency_keys (user_id, key, fingerprint, status, body, created_at)"
+                    " VALUES (1, :k, 'f', 201, '{}', :at)"),
+                    {"k": event_type, "at": now - (timedelta(days=2) if event_type == "old" else age)})
+
+        async def left() -> list[list[str]]:
+            async with engine.connect() as conn:
+                outbox = (await conn.execute(text("SELECT event_type FROM notification.outbox"))).scalars()
+                keys = (await conn.execute(text("SELECT key FROM notification.idempotency_keys"))).scalars()
+                return [sorted(outbox), sorted(keys)]
+
+        async with asyncio.timeout(10):
+            while await left() != [["recent"], ["recent"]]:
+                await asyncio.sleep(0.1)

@@ -1,0 +1,112 @@
+"""Housekeeping: rows that matter only for a while are deleted once old, so a service's tables do not grow for ever.
+
+What each service prunes (its own schema only):
+- published outbox rows (``published_at``): once the broker confirmed them, nothing reads them again (a relay
+  republishes only rows not yet marked, and consumers deduplicate by event id);
+- processed event ids (``processed_at``): duplicates come within minutes of the original (a relay republishing
+  after a crash), so a week is ample;
+- idempotency keys (``created_at``): clients retry within minutes; after a day a key may be reused.
+
+    rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys)
+    task = asyncio.create_task(prune_forever(engine, rules, interval=settings.retention_interval_seconds))
+
+Rows go in batches (one short transaction each), so a large backlog never holds a long lock on a busy table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.tasks import being_cancelled
+
+log = logging.getLogger(__name__)
+
+BATCH = 5_000
+
+
+class RetentionSettings(BaseSettings):
+    """The fields every service with an outbox composes into its own Settings (env prefix from the subclass)."""
+
+    retention_hours: float = Field(
+        168, gt=0, description="published outbox rows and processed event ids older than this are deleted",
+    )
+    idempotency_key_hours: float = Field(
+        24, gt=0, description="how long an Idempotency-Key answers a retry with the first response",
+    )
+    retention_interval_seconds: float = Field(600, gt=0, description="how often old rows are looked for")
+
+
+@dataclass(frozen=True)
+class Prune:
+    """Delete rows of ``table`` whose ``column`` (a timestamp; NULL never matches) is older than ``max_age``."""
+
+    table: Table
+    column: str
+    max_age: timedelta
+
+    def __post_init__(self) -> None:
+        if self.column not in self.table.c:
+            raise ValueError(f"{self.table.fullname} has no column {self.column!r}")
+
+    @property
+    def name(self) -> str:
+        return self.table.fullname
+
+
+def service_rules(
+    settings: RetentionSettings, *, outbox: Table, idempotency_keys: Table | None = None,
+    processed_events: Table | None = None,
+) -> list[Prune]:
+    """The rules for the tables servicekit gives a service (outbox, idempotency keys, processed event ids)."""
+    kept = timedelta(hours=settings.retention_hours)
+    rules = [Prune(outbox, "published_at", kept)]
+    if idempotency_keys is not None:
+        rules.append(Prune(idempotency_keys, "created_at", timedelta(hours=settings.idempotency_key_hours)))
+    if processed_events is not None:
+        rules.append(Prune(processed_events, "processed_at", kept))
+    return rules
+
+
+async def prune_once(engine: AsyncEngine, rules: Sequence[Prune], *, batch: int = BATCH) -> dict[str, int]:
+    """Delete what ``rules`` say is old; returns rows deleted per table."""
+    deleted: dict[str, int] = {}
+    for rule in rules:
+        target = f'"{rule.table.schema}"."{rule.table.name}"' if rule.table.schema else f'"{rule.table.name}"'
+        statement = text(
+            f"DELETE FROM {target} WHERE ctid = ANY(ARRAY("
+            f'SELECT ctid FROM {target} WHERE "{rule.column}" < now() - make_interval(secs => :age) LIMIT :batch))'
+        )
+        total = 0
+        while True:
+            async with engine.begin() as conn:
+                result = await conn.execute(statement, {"age": rule.max_age.total_seconds(), "batch": batch})
+            total += result.rowcount
+            if result.rowcount < batch:
+                break
+        deleted[rule.name] = total
+    return deleted
+
+
+async def prune_forever(engine: AsyncEngine, rules: Sequence[Prune], *, interval: float) -> None:
+    """``prune_once`` every ``interval`` seconds (the first pass right away) until cancelled; a failed pass (the
+    database restarting) is logged and tried again next time."""
+    while True:
+        try:
+            deleted = await prune_once(engine, rules)
+        except Exception:
+            if being_cancelled():
+                raise
+            log.warning("retention pass failed; next try in %.0fs", interval, exc_info=True)
+        else:
+            if any(deleted.values()):
+                log.info("retention: deleted old rows", extra={"deleted": deleted})
+        await asyncio.sleep(interval)
