@@ -53,9 +53,25 @@ async def test_1_user_and_admin_chat_live(pages: Pages) -> None:
     await expect(tid(admin, "message-text").filter(has_text="Order 42, thanks")).to_be_visible()
     await expect(user.locator('[data-testid="message"].mine').filter(has_text="Order 42")).to_have_attribute("data-state", "sent")
 
-    # admin1 closes the session; user1 sees it closed.
+    # admin1 closes the session; user1 sees it closed. admin1's list ("mine", active) drops it at once, not
+    # after its next reload: what the list holds when the "Session closed" toast appears is recorded.
+    session_id = await item.get_attribute("data-session-id")
+    await admin.evaluate("""(sid) => {
+      window.__listWhenClosed = null;
+      const watch = new MutationObserver(() => {
+        const toasts = [...document.querySelectorAll('[data-testid="toast"]')];
+        if (window.__listWhenClosed !== null || !toasts.some((t) => t.textContent.includes("Session closed"))) return;
+        const node = document.querySelector(`[data-testid="session-item"][data-session-id="${sid}"]`);
+        window.__listWhenClosed = node ? node.dataset.status : "gone";
+        watch.disconnect();
+      });
+      watch.observe(document.body, { childList: true, subtree: true });
+    }""", session_id)
     await tid(admin, "conv-close").click()
     await expect(tid(admin, "conv-closed")).to_be_visible()
+    await admin.wait_for_function("() => window.__listWhenClosed !== null")
+    assert await admin.evaluate("() => window.__listWhenClosed") == "gone"
+    await expect(item).to_have_count(0)
     await expect(tid(user, "session-status")).to_have_attribute("data-status", "closed")
     await expect(tid(user, "session-status")).to_contain_text("closed")
 

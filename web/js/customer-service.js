@@ -52,13 +52,19 @@ function renderSession(s) {
   return item;
 }
 
+// Each load and each in-place change takes a number; a load's answer is shown only if nothing newer happened
+// since it was asked (an older answer landing late must not bring back a state the admin just changed).
+let listVersion = 0;
+
 async function loadSessions() {
+  const version = ++listVersion;
   try {
     const [list, mine, waiting] = await Promise.all([
       call(`${BASE}/sessions${query({ ...TABS[state.tab], page: 1, page_size: 50 })}`),
       call(`${BASE}/sessions${query({ ...TABS.mine, page: 1, page_size: 1 })}`),
       call(`${BASE}/sessions${query({ ...TABS.waiting, page: 1, page_size: 1 })}`),
     ]);
+    if (version !== listVersion) return;
     el.sessions.replaceChildren(...list.items.map(renderSession));
     el.sessionsEmpty.hidden = list.items.length > 0;
     setCount(el.mineCount, mine.total);
@@ -72,6 +78,24 @@ async function loadSessions() {
 
 // Silent, debounced: a burst of events refreshes the list once.
 const scheduleSessions = debounce(loadSessions, 300);
+
+function inTab(s) {
+  const tab = TABS[state.tab];
+  if (tab.scope === "waiting") return s.status === "waiting";
+  if (tab.scope === "mine") return s.admin_id === session.user.user_id && (!tab.status || s.status === tab.status);
+  return true;
+}
+
+/** Show a session's new state in the list at once (closed, claimed, transferred, new message), instead of its old
+ * one until the debounced reload answers; loads already on their way are outdated by it. */
+function patchSessionItem(s) {
+  const node = el.sessions.querySelector(`[data-testid="session-item"][data-session-id="${s.session_id}"]`);
+  if (!node) return;
+  listVersion += 1;
+  if (inTab(s)) node.replaceWith(renderSession(s));
+  else node.remove();
+  el.sessionsEmpty.hidden = el.sessions.children.length > 0;
+}
 
 function selectTab(tab) {
   state.tab = tab;
@@ -191,6 +215,7 @@ async function sessionAction(button, path, body, doneText) {
     try {
       const updated = await call(`${BASE}/sessions/${s.session_id}/${path}`, { method: "POST", body });
       if (state.current && state.current.session_id === updated.session_id) showHeader(updated);
+      patchSessionItem(updated);
       toast(doneText, `Session #${updated.session_id}`);
       scheduleSessions();
     } catch (err) {
@@ -211,6 +236,7 @@ function onNewMessage(m) {
 
 function onSessionUpdate(s) {
   if (state.current && s.session_id === state.current.session_id) showHeader(s);
+  patchSessionItem(s);
   scheduleSessions();
 }
 
