@@ -6,10 +6,9 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, text
-
 from servicekit.db import create_engine
 from servicekit.retention import Prune, prune_forever, prune_once
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, text
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,9 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy import text
-
 from chat_svc.main import create_app
 from chat_svc.settings import Settings
+from sqlalchemy import text
 
 from .conftest import BASE, MINT, new_id, user_headers
 
