@@ -33,7 +33,7 @@ from contracts.time import BEIJING_TZ
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 from servicekit.broker import Broker
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import being_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,7 @@ class Presence:
         self._kick()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout=2)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
 
     def _kick(self) -> None:
         self._idle.clear()
