@@ -27,14 +27,16 @@ def being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def stop_tasks(tasks: Iterable[asyncio.Task[Any] | None], *, timeout: float = 5.0) -> None:
+async def stop_tasks(
+    tasks: Iterable[asyncio.Task[Any] | None], *, timeout: float = 5.0
+) -> set[asyncio.Task[Any]]:
     """Cancel ``tasks`` (``None`` entries are skipped) and wait up to ``timeout`` seconds for them to end. A task
-    still running then is logged with its stack and left behind, so the caller's shutdown goes on."""
+    still running then is logged with its stack and left behind, so the caller's shutdown goes on; returns those."""
     pending = [task for task in tasks if task is not None]
     for task in pending:
         task.cancel()
     if not pending:
-        return
+        return set()
     done, stuck = await asyncio.wait(pending, timeout=timeout)
     for task in stuck:
         out = io.StringIO()
@@ -44,3 +46,4 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any] | None], *, timeout: floa
     for task in done:
         if not task.cancelled() and task.exception() is not None:
             log.warning("task %s ended with an error while stopping", task.get_name(), exc_info=task.exception())
+    return stuck

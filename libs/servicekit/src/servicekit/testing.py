@@ -27,6 +27,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import pytest
 import pytest_asyncio
 
+from servicekit.tasks import stop_tasks
+
 _HOW_TO_START = (
     "No {what} for the integration tests: no Docker engine answers and {env} is not set. "
     "Run `./scripts/test` (installs and starts PostgreSQL + RabbitMQ, then sets TEST_DATABASE_URL, "
@@ -229,16 +231,11 @@ async def _tasks_left_behind() -> AsyncIterator[None]:
     try:
         from aio_pika import RobustConnection
     except ImportError:  # pragma: no cover - the testing extra installs it
-        RobustConnection = None  # noqa: N806
+        RobustConnection = None
     if RobustConnection is not None:
         leaked = [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
         await asyncio.gather(*(c.close() for c in leaked), return_exceptions=True)
-    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in left:
-        task.cancel()
-    if not left:
-        return
-    _done, stuck = await asyncio.wait(left, timeout=10)
+    stuck = await stop_tasks([task for task in asyncio.all_tasks() if task is not asyncio.current_task()], timeout=10)
     for task in stuck:
         print(f"\nservicekit.testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
         task.print_stack(file=sys.stderr)
