@@ -219,12 +219,13 @@ async def amqp_url(make_vhost: Callable[[], Awaitable[str]]) -> str:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
-async def _tasks_left_behind() -> AsyncIterator[None]:
+async def _tasks_left_behind(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """At the end of the session, stop what tests left running on the session's loop, so that closing it cannot
     hang: first the RabbitMQ connections never closed (aio-pika's reconnect loop takes a cancellation for a
     failed attempt and goes on, so pytest-asyncio's final cancel could wait for it for ever), then the other
     tasks. A task that still does not stop is printed with its stack and the run ends with exit code 3."""
     yield
+    import contextlib
     import gc
     import sys
 
@@ -236,9 +237,13 @@ async def _tasks_left_behind() -> AsyncIterator[None]:
         leaked = [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
         await asyncio.gather(*(c.close() for c in leaked), return_exceptions=True)
     stuck = await stop_tasks([task for task in asyncio.all_tasks() if task is not asyncio.current_task()], timeout=10)
-    for task in stuck:
-        print(f"\nservicekit.testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
-        task.print_stack(file=sys.stderr)
-    if stuck:
+    if not stuck:
+        return
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    # Past pytest's capture: os._exit would drop what it captured.
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        for task in stuck:
+            print(f"\nservicekit.testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
         sys.stderr.flush()
-        os._exit(3)  # the loop cannot be closed with these tasks in it: a failure with a reason, not a silent hang
+    os._exit(3)  # the loop cannot be closed with these tasks in it: a failure with a reason, not a silent hang
