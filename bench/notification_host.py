@@ -8,9 +8,9 @@ from pathlib import Path
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchkeys import verifier_from  # noqa: E402
-from notification_svc.main import create_app  # noqa: E402
-from notification_svc.settings import Settings  # noqa: E402
+from benchkeys import verifier_from
+from notification_svc.main import create_app
+from notification_svc.settings import Settings
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)

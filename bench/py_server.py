@@ -26,10 +26,10 @@ from typing import Any
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchkeys import verifier_from  # noqa: E402
-from realtime_gateway.emitter import Emitter  # noqa: E402
-from realtime_gateway.main import GATEWAY_KEY, create_app  # noqa: E402
-from realtime_gateway.settings import Settings  # noqa: E402
+from benchkeys import verifier_from
+from realtime_gateway.emitter import Emitter
+from realtime_gateway.main import GATEWAY_KEY, create_app
+from realtime_gateway.settings import Settings
 
 EVENT = "notification:broadcast"
 

@@ -89,9 +89,10 @@ class ServiceProcess:
         with self.log_path.open("ab") as log:
             log.write(f"\n===== {time.strftime('%H:%M:%S')} start: python {' '.join(args)}\n".encode())
             log.flush()
+            # preexec_fn only sets the child's parent-death signal: no lock or thread state of ours is touched.
             self.process = subprocess.Popen(
-                [sys.executable, *args], env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                [sys.executable, *args], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
 
     async def wait_healthy(self, timeout: float = 30.0) -> None:

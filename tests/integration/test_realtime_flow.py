@@ -101,7 +101,7 @@ async def test_a_chat_reaches_its_user_and_its_admin_only_both_ways_with_typing(
 
     session = await _post(stack, CHAT, "/api/v4/customer-service/sessions", user, {"content": "hello, I need help"})
     sid = session["session_id"]
-    mine = lambda d: d["session_id"] == sid  # noqa: E731
+    mine = lambda d: d["session_id"] == sid
     try:
         async with asyncio.timeout(15):
             while not any(a.events("chat:session_assigned", mine) for a in admins):

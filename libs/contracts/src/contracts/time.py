@@ -54,7 +54,7 @@ def _validate_beijing(value: Any) -> datetime:
         dt = value
     else:
         kind = type(value).__name__
-        raise ValueError(f"expected an ISO 8601 string with offset or an aware datetime, got {kind}")
+        raise ValueError(f"expected an ISO 8601 string with offset or an aware datetime, got {kind}")  # noqa: TRY004 (pydantic reports ValueError, not TypeError, as a validation error)
     return _truncate_ms(dt.astimezone(BEIJING_TZ))
 
 

@@ -1,13 +1,12 @@
 from uuid import uuid4
 
 import pytest
-from pydantic import ValidationError
-
 from contracts.errors import InvalidPayload
 from contracts.events import commands as c
 from contracts.events import topology
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
+from pydantic import ValidationError
 
 ADMIN = Principal(user_id=4, user_type="admin", username="alice")
 

@@ -2,8 +2,6 @@ import json
 from uuid import uuid4
 
 import pytest
-from pydantic import ValidationError
-
 from contracts.errors import (
     ContractError,
     InvalidPayload,
@@ -16,11 +14,14 @@ from contracts.events import registry as r
 from contracts.events import topology
 from contracts.events.envelope import EventEnvelope, parse_envelope
 from contracts.socketio.payloads import NotificationData
+from pydantic import ValidationError
 
 T = "2025-11-23T20:00:00.000+08:00"
 NOTIFICATION = NotificationData(
     notification_id=1, type="alert", title="t", content="c", created_at=T, is_read=False
 )
+# The payloads are laid out to read as the contract, not as a formatter would.
+# fmt: off
 PAYLOADS = {
     r.NOTIFICATION_CREATED: {"notification": NOTIFICATION.model_dump(mode="json"), "target_user_id": None},
     r.NOTIFICATION_READ_STATE_CHANGED: {"user_id": 3, "notification_ids": [1, 2], "is_read": True},
@@ -32,7 +33,7 @@ PAYLOADS = {
             "maintenance_id": 1, "title": "t", "message": "m", "starts_at": T,
             "ends_at": "2025-11-24T02:00:00.000+08:00", "audience": "admins",
         }
-    },  # fmt: skip
+    },
     r.SYSTEM_STATUS_CHANGED: {
         "status": {"component": "chat", "status": "down", "message": "m", "changed_at": T}
     },
@@ -43,26 +44,27 @@ PAYLOADS = {
         },
         "user_id": 3,
         "admin_id": None,
-    },  # fmt: skip
+    },
     r.CHAT_SESSION_UPDATED: {
         "session": {
             "session_id": 2, "user_id": 3, "admin_id": 4, "status": "active", "priority": 1,
             "unread_count": 0, "last_message": "hi", "created_at": T, "updated_at": T,
         }
-    },  # fmt: skip
+    },
     r.CHAT_SESSION_ASSIGNED: {
         "assignment": {
             "session_id": 2, "user_id": 3, "admin_id": 4, "priority": 2, "assigned_at": T, "reason": "claim",
         }
-    },  # fmt: skip
+    },
     r.PRESENCE_ADMIN_CONNECTIONS_CHANGED: {"gateway_id": "gw-1", "admin_id": 4, "connections": 0, "at": T},
     r.PRESENCE_GATEWAY_HEARTBEAT: {
         "gateway_id": "gw-1", "admins": {"4": 2, "9": 1}, "at": T, "ttl_seconds": 30,
-    },  # fmt: skip
+    },
     r.GATEWAY_CHAT_TYPING: {
         "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
-    },  # fmt: skip
+    },
 }
+# fmt: on
 
 
 def _envelope(event_type: str, version: str = "1.0", payload: dict | None = None) -> bytes:

@@ -1,8 +1,8 @@
 import json
 import shutil
 
-from contracts.cli import generate
 from contracts.catalog import ALL_MODELS
+from contracts.cli import generate
 from contracts.socketio.events import SOCKET_EVENTS
 
 

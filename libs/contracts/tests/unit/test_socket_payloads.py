@@ -2,8 +2,6 @@ import json
 import re
 
 import pytest
-from pydantic import BaseModel, ValidationError
-
 from contracts.socketio import (
     AckError,
     AckOk,
@@ -24,6 +22,7 @@ from contracts.socketio import (
     ack_ok,
     parse_ack,
 )
+from pydantic import BaseModel, ValidationError
 
 T = "2025-11-23T20:00:00.000+08:00"
 T2 = "2025-11-23T22:00:00.000+08:00"
@@ -71,7 +70,7 @@ SAMPLES: list[tuple[type[BaseModel], dict]] = [
 
 
 def _spec_json_examples(spec_text: str) -> list[dict]:
-    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", spec_text, re.S)]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", spec_text, re.DOTALL)]
 
 
 def test_every_json_example_of_the_spec_parses_and_reserializes_identically(spec_text):

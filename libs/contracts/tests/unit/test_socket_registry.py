@@ -1,5 +1,4 @@
 import pytest
-
 from contracts.socketio import events as ev
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload, TypingPayload
 from contracts.socketio.payloads import NotificationData, TypingData

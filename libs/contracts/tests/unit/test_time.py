@@ -1,9 +1,8 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from pydantic import BaseModel, ValidationError
-
 from contracts.time import BEIJING_TZ, BeijingDatetime, now_beijing, parse_iso, to_beijing_iso
+from pydantic import BaseModel, ValidationError
 
 
 class Stamp(BaseModel):
@@ -16,7 +15,7 @@ def test_beijing_iso_has_milliseconds_and_plus_eight_offset():
 
 
 def test_beijing_iso_converts_other_offsets():
-    utc_noon = datetime(2025, 11, 23, 12, 0, tzinfo=timezone.utc)
+    utc_noon = datetime(2025, 11, 23, 12, 0, tzinfo=UTC)
     assert to_beijing_iso(utc_noon) == "2025-11-23T20:00:00.000+08:00"
     new_york = timezone(timedelta(hours=-5))
     seven_am = datetime(2025, 11, 23, 7, 0, 0, 123456, tzinfo=new_york)
@@ -60,7 +59,7 @@ def test_beijing_datetime_serializes_to_the_beijing_string_in_python_and_json_mo
 
 
 def test_beijing_datetime_accepts_aware_datetime_and_round_trips():
-    stamp = Stamp(at=datetime(2025, 11, 23, 12, 0, 0, 999999, tzinfo=timezone.utc))
+    stamp = Stamp(at=datetime(2025, 11, 23, 12, 0, 0, 999999, tzinfo=UTC))
     assert stamp.at == datetime(2025, 11, 23, 20, 0, 0, 999000, tzinfo=BEIJING_TZ)
     assert Stamp.model_validate_json(stamp.model_dump_json()) == stamp
 

@@ -2,7 +2,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from contracts.cli import verify
 
 # Event names below are assembled at run time so that contracts-verify run over this repository does not
@@ -58,7 +57,7 @@ def test_verify_passes_registered_builtin_legacy_dynamic_and_ignored_names(tmp_p
 
 
 def test_verify_passes_on_every_javascript_snippet_of_the_spec(tmp_path, capsys, spec_text):
-    snippets = re.findall(r"```javascript\n(.*?)```", spec_text, re.S)
+    snippets = re.findall(r"```javascript\n(.*?)```", spec_text, re.DOTALL)
     assert len(snippets) > 10
     for i, snippet in enumerate(snippets):
         _write(tmp_path, f"snippet_{i}.js", snippet)

@@ -201,7 +201,7 @@ def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int],
 async def _requeue_quietly(message: AbstractIncomingMessage) -> None:
     try:
         await message.nack(requeue=True)
-    except Exception:  # the channel is gone: the broker requeues unacked messages itself
+    except Exception:  # noqa: BLE001 (the channel is gone: the broker requeues unacked messages itself)
         log.debug("could not nack %s; the broker will redeliver it", message.message_id)
 
 

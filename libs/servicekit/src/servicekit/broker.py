@@ -10,6 +10,7 @@ down (its events wait in the outbox), and reconnects by itself afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -89,9 +90,7 @@ class Broker:
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its failure was logged where it happened
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._connection is not None:
             await self._connection.close()

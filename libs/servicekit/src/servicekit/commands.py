@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-
 from uuid import UUID
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -23,7 +22,7 @@ from contracts.identity import Principal
 from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILABLE
 from pydantic import BaseModel, ValidationError
 
-from servicekit.amqp import Poison, PublishFailed, Publisher, QueueSpec, start_consumer
+from servicekit.amqp import Poison, Publisher, PublishFailed, QueueSpec, start_consumer
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ class CommandClient:
             return await asyncio.wait_for(waiter, timeout)
         except PublishFailed as exc:
             return CommandReply.failure(command.command_id, UNAVAILABLE, f"could not reach the service: {exc}")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return CommandReply.failure(command.command_id, TIMEOUT, f"no answer within {timeout:g}s")
         finally:
             self._pending.pop(key, None)

@@ -170,9 +170,8 @@ class JwksVerifier:
 
     async def _key(self, kid: str) -> jwt.PyJWK:
         now = self._clock()
-        if self._fetched_at is None or now - self._fetched_at >= self.cache_ttl:
-            if self._may_fetch(now):
-                await self._refresh()
+        if (self._fetched_at is None or now - self._fetched_at >= self.cache_ttl) and self._may_fetch(now):
+            await self._refresh()
         key = self._keys.get(kid)
         if key is None and self._may_fetch(self._clock()):
             await self._refresh()

@@ -8,7 +8,6 @@ import aio_pika
 import pytest
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-
 from servicekit.amqp import Publisher, QueueSpec, connect, start_consumer
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,6 @@ import socket
 
 import pytest
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-
 from servicekit.amqp import PublishFailed, QueueSpec, connect, declare_queue
 from servicekit.broker import Broker
 

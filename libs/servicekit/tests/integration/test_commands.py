@@ -6,7 +6,6 @@ import pytest
 from contracts.events.commands import CHAT_SEND_MESSAGE, NOTIFICATION_MARK_READ, CommandMessage, new_command
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
-
 from servicekit.amqp import Publisher, connect
 from servicekit.commands import CommandClient, CommandFailed, serve_commands
 

@@ -1,9 +1,8 @@
 """The shared engine's server-side guard against stranded transactions, on a real PostgreSQL."""
 
 import pytest
-from sqlalchemy import text
-
 from servicekit.db import create_engine
+from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import BigInteger, Column, MetaData, Table, Text, func, select, text
-
 from servicekit.db import create_engine
 from servicekit.http import ServiceError
 from servicekit.idempotency import IdempotencyKeyReused, fingerprint, idempotency_table, run_once
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, func, select, text
 
 pytestmark = pytest.mark.integration
 

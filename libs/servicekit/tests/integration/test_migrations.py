@@ -5,10 +5,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from servicekit.db import create_engine
 from servicekit.migrations import upgrade_to_head
+from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-import aio_pika
 import pytest
 import pytest_asyncio
 from contracts.events.payloads import ChatSessionUpdated
@@ -14,12 +13,11 @@ from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from contracts.socketio.payloads import SessionData
 from contracts.time import now_beijing
-from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from servicekit.amqp import PublishFailed, Publisher, QueueSpec, connect, declare_exchanges, declare_queue
+from servicekit.amqp import Publisher, PublishFailed, QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.db import create_engine
 from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue, outbox_table
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relaytest"

@@ -15,7 +15,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import OKPAlgorithm
-
 from servicekit.jwt import TOKEN_ERROR_CODES, JwksVerifier, KeySetUnavailable, TokenError
 
 JWKS_URL = "http://auth.test/.well-known/jwks.json"

@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import pytest
-
 from servicekit.tasks import being_cancelled, stop_tasks
 
 

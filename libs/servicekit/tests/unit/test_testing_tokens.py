@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from servicekit.jwt import TokenError
 from servicekit.testing_tokens import TokenMint
 

@@ -64,7 +64,7 @@ def load_or_generate(path: Path, *, generate: bool) -> SigningKey:
         _write_new_key(path)
     private_key = load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(private_key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 private key")
+        raise ValueError(f"{path} does not hold an Ed25519 private key")  # noqa: TRY004 (a bad file, not a bad argument)
     return SigningKey.from_private_key(private_key)
 
 

@@ -9,11 +9,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
-from fastapi import FastAPI
-
 from auth_svc.main import create_app
 from auth_svc.passwords import Passwords
 from auth_svc.settings import Settings
+from fastapi import FastAPI
 
 # Real argon2id, lighter parameters: these tests are about the database and the HTTP contract.
 FAST_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
@@ -29,9 +28,9 @@ def make_app(settings: Settings) -> FastAPI:
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth") as client:
-            yield client
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth") as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

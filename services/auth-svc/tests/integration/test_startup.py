@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from auth_svc.seed import DEV_ACCOUNTS, DEV_PASSWORD, seed_dev
+from sqlalchemy import text
 
 from .conftest import make_app, make_settings, register, running
 
@@ -57,9 +56,9 @@ async def test_concurrent_startups_on_a_fresh_database_migrate_once(make_databas
     assert len(set(ids)) == 4
     kids = {app.state.signing_key.kid for app in apps}
     assert len(kids) == 1  # they also raced to generate the key file, and agreed
-    async with running(make_app(make_settings(url, tmp_path / "shared.pem"))) as client:
-        async with client._transport.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
-            versions = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalars().all()
+    async with running(make_app(make_settings(url, tmp_path / "shared.pem"))) as client, \
+            client._transport.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
+        versions = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalars().all()
     assert versions == ["0002"]
 
 

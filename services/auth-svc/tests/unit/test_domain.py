@@ -1,8 +1,13 @@
 """Username and password rules."""
 
 import pytest
-
-from auth_svc.domain import InvalidPassword, InvalidUsername, same_username, validate_password, validate_username
+from auth_svc.domain import (
+    InvalidPassword,
+    InvalidUsername,
+    same_username,
+    validate_password,
+    validate_username,
+)
 
 
 @pytest.mark.parametrize("name", ["bob", "a" * 32, "alice_01", "j.doe", "x-y-z", "ABC"])

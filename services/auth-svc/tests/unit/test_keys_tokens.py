@@ -6,12 +6,11 @@ import time
 import httpx
 import jwt
 import pytest
+from auth_svc.keys import KeyFileMissing, SigningKey, jwks, load_or_generate, thumbprint
+from auth_svc.tokens import TokenIssuer
 from contracts.identity import Principal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from servicekit.jwt import JwksVerifier, TokenError
-
-from auth_svc.keys import KeyFileMissing, SigningKey, jwks, load_or_generate, thumbprint
-from auth_svc.tokens import TokenIssuer
 
 ALICE = Principal(user_id=42, user_type="user", username="alice")
 

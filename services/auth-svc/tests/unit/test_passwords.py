@@ -3,7 +3,6 @@
 import asyncio
 
 from argon2 import PasswordHasher
-
 from auth_svc.passwords import Passwords
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

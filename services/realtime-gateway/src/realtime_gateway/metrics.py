@@ -2,7 +2,6 @@
 tests, and the global registry refuses duplicate names)."""
 
 from collections.abc import Callable
-
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest

@@ -95,7 +95,7 @@ async def test_a_broadcast_is_the_same_bytes_on_websocket_and_polling_and_keeps_
         await ws.ws.close()
 
 
-async def _same_bytes_in_order(sio, manager, ws, ws_eio_sid, polling, poll_eio_sid) -> None:  # noqa: ANN001
+async def _same_bytes_in_order(sio, manager, ws, ws_eio_sid, polling, poll_eio_sid) -> None:
     ws_sid = manager.sid_from_eio_sid(ws_eio_sid, "/")
     await asyncio.sleep(0.05)  # the websocket's writer parks in queue.get()
     direct_before = manager.stats.direct

@@ -156,7 +156,7 @@ async def test_a_live_peer_still_gets_a_close_frame() -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"bye")
         return ws
 
-    async with _serve(handler) as port:
-        async with ClientSession() as session, session.ws_connect(f"http://127.0.0.1:{port}/") as client:
-            msg = await client.receive(timeout=5)
-            assert msg.type is WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY and msg.extra == "bye"
+    async with _serve(handler) as port, ClientSession() as session, \
+            session.ws_connect(f"http://127.0.0.1:{port}/") as client:
+        msg = await client.receive(timeout=5)
+        assert msg.type is WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY and msg.extra == "bye"

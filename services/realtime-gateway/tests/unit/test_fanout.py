@@ -45,7 +45,7 @@ async def test_a_get_that_timed_out_never_swallows_an_item() -> None:
     try:
         await asyncio.wait_for(queue.get(), timeout=0.01)
         raise AssertionError("expected a timeout")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     assert not queue.idle  # nobody waits any more
     queue.put_nowait("a")

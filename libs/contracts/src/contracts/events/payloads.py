@@ -9,7 +9,13 @@ from typing import Annotated
 from pydantic import Field, Strict
 
 from contracts.fields import Count, Flag, Id, Outbound, ShortText
-from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData, TypingData
+from contracts.socketio.payloads import (
+    AssignmentData,
+    ChatMessageData,
+    NotificationData,
+    SessionData,
+    TypingData,
+)
 from contracts.socketio.system import AlertData, MaintenanceData, StatusData
 from contracts.time import BeijingDatetime
 
