@@ -44,21 +44,29 @@ class Broker:
         self._task = asyncio.create_task(self._connect(), name=f"{self._name}-broker")
 
     async def _connect(self) -> None:
+        """Connect, then set up (publisher, `on_connect` hooks), retrying both with a capped backoff. A connection
+        whose setup failed or was cancelled (the service stopping during startup) is closed: left open, its
+        reconnect loop would outlive the service, and the service would never get a working one."""
         backoff = 0.2
         while True:
+            connection: AbstractRobustConnection | None = None
             try:
                 connection = await connect(self._url, name=self._name)
+                publisher = Publisher(connection, timeout=self._publish_timeout)
+                await publisher.start()
+                for hook in self._on_connect:
+                    await hook(connection, publisher)
                 break
-            except Exception as exc:  # refused, DNS, auth while the broker boots...
-                if being_cancelled():
+            except BaseException as exc:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                if not isinstance(exc, Exception) or being_cancelled():
                     raise
-                log.warning("%s: RabbitMQ not reachable (%s); retrying in %.1fs", self._name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-        publisher = Publisher(connection, timeout=self._publish_timeout)
-        await publisher.start()
-        for hook in self._on_connect:
-            await hook(connection, publisher)
+                what = "set-up failed" if connection is not None else "RabbitMQ not reachable"
+                log.warning("%s: %s (%s); retrying in %.1fs", self._name, what, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
         self._connection, self._publisher = connection, publisher
         self._ready.set()
         log.info("%s: connected to RabbitMQ", self._name)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 
 import pytest
+from aio_pika import RobustConnection
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from servicekit.amqp import PublishFailed, QueueSpec, connect, declare_queue
 from servicekit.broker import Broker
 
 pytestmark = pytest.mark.integration
+
+
+def open_connections() -> list[RobustConnection]:
+    """Every RobustConnection in the process not closed yet: one left behind keeps a reconnect loop running.
+    (Compared before/after a test rather than tasks: other tests' session-wide apps run tasks on the same loop.)"""
+    return [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
+
+
+def opened_since(before: list[RobustConnection]) -> list[RobustConnection]:
+    return [c for c in open_connections() if all(c is not b for b in before)]
 
 
 async def test_connects_in_the_background_runs_its_hooks_and_publishes(make_vhost):
@@ -57,7 +69,7 @@ async def test_a_cancelled_first_connection_attempt_leaves_no_reconnect_loop_beh
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    before = set(asyncio.all_tasks())
+    before = open_connections()
     attempt = asyncio.create_task(connect(f"amqp://guest:guest@127.0.0.1:{port}/", name="hangs"))
     async with asyncio.timeout(5):
         while not accepted:
@@ -66,8 +78,48 @@ async def test_a_cancelled_first_connection_attempt_leaves_no_reconnect_loop_beh
     with pytest.raises(asyncio.CancelledError):
         await attempt
     await asyncio.sleep(0.2)
-    left = [task for task in asyncio.all_tasks() - before if task is not asyncio.current_task()]
+    left = opened_since(before)
     server.close()
     for writer in accepted:
         writer.close()
-    assert not left, [task.get_coro() for task in left]
+    assert not left
+
+
+async def test_a_failed_set_up_closes_its_connection_and_is_tried_again(make_vhost):
+    """A hook that fails (a declare refused, the link dropped mid-setup) must not leave the broker never ready,
+    nor its connection open behind it."""
+    seen = []
+
+    async def flaky(connection, publisher):
+        seen.append(connection)
+        if len(seen) == 1:
+            raise RuntimeError("queue declare refused")
+
+    broker = Broker(await make_vhost(), name="broker-retry", on_connect=[flaky], max_backoff=0.1)
+    await broker.start()
+    try:
+        await broker.wait_ready(10)
+        assert broker.connected and len(seen) == 2
+        assert seen[0].is_closed and seen[1] is broker.connection and not seen[1].is_closed
+    finally:
+        await broker.close()
+    assert seen[1].is_closed
+
+
+async def test_closing_during_set_up_closes_the_new_connection(make_vhost):
+    """A service stopped while its broker runs the on_connect hooks (shutdown during startup)."""
+    seen = []
+    entered = asyncio.Event()
+
+    async def slow(connection, publisher):
+        seen.append(connection)
+        entered.set()
+        await asyncio.Event().wait()  # never done: the broker is closed meanwhile
+
+    broker = Broker(await make_vhost(), name="broker-stop", on_connect=[slow])
+    before = open_connections()
+    await broker.start()
+    await asyncio.wait_for(entered.wait(), 10)
+    await broker.close()
+    assert seen[0].is_closed and not broker.connected
+    assert not opened_since(before)
