@@ -97,6 +97,8 @@ class Server:
         if kind == "python":
             argv = [PYTHON, str(BENCH / "py_server.py"), "--port", str(self.port), "--jwks", str(ctx.jwks),
                     "--amqp", amqp or ctx.amqp_url]
+        elif kind == "floor":
+            argv = [PYTHON, str(BENCH / "floor_server.py"), "--port", str(self.port)]
         else:
             argv = [NODE, str(BENCH / "node" / "server.js"), "--port", str(self.port)]
             if amqp:
@@ -426,10 +428,13 @@ def correctness(kind: str, ctx: Context, clients: int = 12, count: int = 300) ->
 # ---------------------------------------------------------------- driver
 
 
-def alternate(runs: int, fn: Callable[[str], dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"python": [], "node": []}
+def alternate(runs: int, fn: Callable[[str], dict[str, Any]],
+              kinds: tuple[str, ...] = ("python", "node")) -> dict[str, list[dict[str, Any]]]:
+    """`runs` rounds of `fn(kind)` for every kind, the order reversed every other round (the machine's phase
+    drifts: no server should always go first)."""
+    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for i in range(runs):
-        for kind in (("python", "node") if i % 2 == 0 else ("node", "python")):
+        for kind in (kinds if i % 2 == 0 else kinds[::-1]):
             out[kind].append(fn(kind))
     return out
 
@@ -486,6 +491,8 @@ def main() -> None:
     parser.add_argument("--label", default="", help="a word saved in the JSON (e.g. before / after)")
     parser.add_argument("--gateway-src", help="import realtime_gateway from this directory (e.g. an older "
                         "checkout's services/realtime-gateway/src, for a 'before' run)")
+    parser.add_argument("--floor", action="store_true", help="cell 5 also storms a plain aiohttp websocket server "
+                        "(bench/floor_server.py: no engine.io, no Socket.IO): what the stack under the gateway costs")
     args = parser.parse_args()
     cells = {int(c) for c in args.cells.split(",")}
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -519,7 +526,10 @@ def main() -> None:
                 print(f"cell 4 done {time.time() - started:.0f}s", flush=True)
             if 5 in cells:
                 storms = max(args.runs, STORM_RUNS)
-                c["5_disconnect_storm_n2000"] = alternate(storms, lambda kind: storm(kind, ctx, 2000))
+                kinds = ("python", "node", "floor") if args.floor else ("python", "node")
+                c["5_disconnect_storm_n2000"] = alternate(storms, lambda kind: storm(kind, ctx, 2000), kinds)
+                if args.floor:
+                    c["5_storm_floor_plain_aiohttp"] = c["5_disconnect_storm_n2000"].pop("floor")
                 print(f"cell 5 done {time.time() - started:.0f}s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
@@ -535,6 +545,10 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print_table(results["table"])
+    if "5_storm_floor_plain_aiohttp" in results["cells"]:
+        runs = results["cells"]["5_storm_floor_plain_aiohttp"]
+        print(f"disconnect storm 2000 on plain aiohttp (the floor): {fmt(median_of(runs, 'cpu_s'), 3)} s CPU "
+              f"(median of {len(runs)}; all: {', '.join(fmt(r['cpu_s'], 3) for r in runs)})")
     if "6_python_variants_n2000" in results["cells"]:
         print("\nPython gateway variants, fan-out N=2000 (median):")
         for name, runs in results["cells"]["6_python_variants_n2000"].items():
