@@ -508,11 +508,13 @@ def main() -> None:
                 print("correctness:", json.dumps(c["0_correctness"]), flush=True)
             if 1 in cells:
                 for n, k in SATURATION:
-                    c[f"1_saturation_n{n}"] = alternate(args.runs, lambda kind, n=n, k=k: saturation(kind, ctx, n, k))
+                    c[f"1_saturation_n{n}"] = alternate(
+                        args.runs, lambda kind, n=n, k=k: saturation(kind, ctx, n, k))
                     print(f"cell 1 N={n} done {time.time() - started:.0f}s", flush=True)
             if 2 in cells:
                 for n, rate in ((500, 20), (2000, 10)):
-                    c[f"2_latency_n{n}_at{rate}"] = alternate(args.runs, lambda kind, n=n, rate=rate: latency(kind, ctx, n, rate, 3))
+                    c[f"2_latency_n{n}_at{rate}"] = alternate(
+                        args.runs, lambda kind, n=n, rate=rate: latency(kind, ctx, n, rate, 3))
                     print(f"cell 2 N={n} done {time.time() - started:.0f}s", flush=True)
             if 3 in cells:
                 c["3_memory"] = alternate(args.runs, lambda kind: memory(kind, ctx, 500, 2000))
