@@ -218,6 +218,18 @@ async def amqp_url(make_vhost: Callable[[], Awaitable[str]]) -> str:
 # --- tasks left behind ----------------------------------------------------------------------------------
 
 
+def open_robust_connections() -> list:  # type: ignore[type-arg]
+    """Every aio-pika RobustConnection in the process not closed yet (one left behind keeps a reconnect loop
+    running). Empty when aio-pika is not installed."""
+    import gc
+
+    try:
+        from aio_pika import RobustConnection
+    except ImportError:  # pragma: no cover - the testing extra installs it
+        return []
+    return [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
 async def _tasks_left_behind(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """At the end of the session, stop what tests left running on the session's loop, so that closing it cannot
@@ -226,16 +238,9 @@ async def _tasks_left_behind(request: pytest.FixtureRequest) -> AsyncIterator[No
     tasks. A task that still does not stop is printed with its stack and the run ends with exit code 3."""
     yield
     import contextlib
-    import gc
     import sys
 
-    try:
-        from aio_pika import RobustConnection
-    except ImportError:  # pragma: no cover - the testing extra installs it
-        RobustConnection = None
-    if RobustConnection is not None:
-        leaked = [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
-        await asyncio.gather(*(c.close() for c in leaked), return_exceptions=True)
+    await asyncio.gather(*(c.close() for c in open_robust_connections()), return_exceptions=True)
     stuck = await stop_tasks([task for task in asyncio.all_tasks() if task is not asyncio.current_task()], timeout=10)
     if not stuck:
         return

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import socket
 
 import pytest
-from aio_pika import RobustConnection
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from servicekit.amqp import PublishFailed, QueueSpec, connect, declare_queue
 from servicekit.broker import Broker
+from servicekit.testing import open_robust_connections
 
 pytestmark = pytest.mark.integration
 
 
-def open_connections() -> list[RobustConnection]:
-    """Every RobustConnection in the process not closed yet: one left behind keeps a reconnect loop running.
-    (Compared before/after a test rather than tasks: other tests' session-wide apps run tasks on the same loop.)"""
-    return [o for o in gc.get_objects() if isinstance(o, RobustConnection) and not o.is_closed]
-
-
-def opened_since(before: list[RobustConnection]) -> list[RobustConnection]:
-    return [c for c in open_connections() if all(c is not b for b in before)]
+def opened_since(before: list) -> list:
+    """RabbitMQ connections opened and still open since `before` (compared rather than tasks: other tests'
+    session-wide apps run tasks on the same loop)."""
+    return [c for c in open_robust_connections() if all(c is not b for b in before)]
 
 
 async def test_connects_in_the_background_runs_its_hooks_and_publishes(make_vhost):
@@ -69,7 +64,7 @@ async def test_a_cancelled_first_connection_attempt_leaves_no_reconnect_loop_beh
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    before = open_connections()
+    before = open_robust_connections()
     attempt = asyncio.create_task(connect(f"amqp://guest:guest@127.0.0.1:{port}/", name="hangs"))
     async with asyncio.timeout(5):
         while not accepted:
@@ -117,7 +112,7 @@ async def test_closing_during_set_up_closes_the_new_connection(make_vhost):
         await asyncio.Event().wait()  # never done: the broker is closed meanwhile
 
     broker = Broker(await make_vhost(), name="broker-stop", on_connect=[slow])
-    before = open_connections()
+    before = open_robust_connections()
     await broker.start()
     await asyncio.wait_for(entered.wait(), 10)
     await broker.close()
