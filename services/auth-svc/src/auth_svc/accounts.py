@@ -12,17 +12,17 @@ async def login(
     engine: AsyncEngine, passwords: Passwords, username: str, password: str, *,
     limits: throttle.Limits | None = None, address: str | None = None,
 ) -> Principal:
-    """The account's principal; `InvalidCredentials`, or `throttle.TooManyAttempts` while the username or the
-    client address is locked out (checked before the password)."""
+    """The account's principal; `InvalidCredentials`, or `throttle.TooManyAttempts` while the (username,
+    address) pair, the username or the address is locked out (checked before the password)."""
     limits = limits or throttle.Limits()
-    await throttle.check(engine, username, address)
+    await throttle.check(engine, limits, username, address)
     async with engine.connect() as conn:
         account = await db.find_by_username(conn, username)
     ok = await passwords.verify(account.password_hash if account else None, password)
     if account is None or not ok:
         await throttle.failed(engine, limits, username, address)
         raise InvalidCredentials()
-    await throttle.succeeded(engine, username)
+    await throttle.succeeded(engine, username, address)
     return account.principal()
 
 
@@ -30,7 +30,7 @@ async def create_account(
     engine: AsyncEngine, passwords: Passwords, username: str, password: str, user_type: UserType
 ) -> Principal:
     validate_username(username)
-    validate_password(password)
+    validate_password(password, username)
     password_hash = await passwords.hash(password)
     async with engine.begin() as conn:
         account = await db.insert_account(conn, username, password_hash, user_type)
@@ -39,6 +39,13 @@ async def create_account(
     return account.principal()
 
 
-async def register(engine: AsyncEngine, passwords: Passwords, username: str, password: str) -> Principal:
-    """Open registration makes end users only; admins come from `auth-svc create-admin`."""
+async def register(
+    engine: AsyncEngine, passwords: Passwords, username: str, password: str, *,
+    address: str | None = None, max_per_address: int = 20, window_seconds: int = 3600,
+) -> Principal:
+    """Open registration makes end users only; admins come from `auth-svc create-admin`. The rules are checked
+    first (free), then the address's allowance (`throttle.registration_allowed`), then the password is hashed."""
+    validate_username(username)
+    validate_password(password, username)
+    await throttle.registration_allowed(engine, address, max_per_address, window_seconds)
     return await create_account(engine, passwords, username, password, "user")
