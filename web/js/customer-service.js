@@ -297,6 +297,7 @@ function init() {
 
   socket = connectRealtime({
     getToken: () => freshToken("admin"),
+    renew: () => renewToken("admin"),
     onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
     onReconnected: () => {
       scheduleSessions();

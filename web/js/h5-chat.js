@@ -159,6 +159,7 @@ async function enterChat() {
 
   socket = connectRealtime({
     getToken: () => freshToken("user"),
+    renew: () => renewToken("user"),
     onUnauthorized: (message) => toLogin(reasonFor(message)),
     onReconnected: () => loadConversation().catch(() => {}),
     statusEl: el.conn,

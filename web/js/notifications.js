@@ -202,6 +202,7 @@ function init() {
   // One connection, listeners registered once, here.
   socket = connectRealtime({
     getToken: () => freshToken("admin"),
+    renew: () => renewToken("admin"),
     onUnauthorized,
     onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
     statusEl: el.status,

@@ -13,11 +13,12 @@ const MANUAL_RETRY_MS = [2000, 4000, 8000, 15000, 30000];
 /**
  * @param {object} options
  * @param {() => string|Promise<string>} options.getToken  the current token (read again on every (re)connect)
- * @param {(message: string) => void} options.onUnauthorized  the server refused the token
+ * @param {(message: string) => void} options.onUnauthorized  the server refused the token (after `renew`)
+ * @param {() => Promise<string>} [options.renew]  renew the token after a refusal (tried once per refusal)
  * @param {() => void} [options.onReconnected]   after a reconnect: reload what may have been missed
  * @param {HTMLElement} options.statusEl          where the connection state is shown
  */
-export function connectRealtime({ getToken, onUnauthorized, onReconnected, statusEl }) {
+export function connectRealtime({ getToken, onUnauthorized, onReconnected, statusEl, renew }) {
   if (socket) return socket; // one connection per page, whatever calls this
 
   const label = statusEl.querySelector("[data-role=text]") || statusEl;
@@ -27,6 +28,7 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   let manualAttempt = 0;
   let renewing = false; // reconnecting on purpose, with a renewed token
   let tokenExpired = false; // the gateway said our token expired (system:token_expired); it disconnects next
+  let renewedAfterRefusal = false;
 
   const show = (state, text) => {
     statusEl.dataset.state = state;
@@ -61,6 +63,7 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   socket.on("connect", () => {
     manualAttempt = 0;
     renewing = false;
+    renewedAfterRefusal = false;
     show("connected", "Live");
     // After a reconnect, reload what may have been missed, unless the gateway recovered the session (it then
     // replays the missed events itself; the client sends its pid/offset with the auth data automatically).
@@ -89,7 +92,15 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
 
   socket.on("connect_error", (err) => {
     const message = String((err && err.message) || "");
-    if (message.includes("unauthorized")) {
+    if (message.includes("unauthorized") && renew && !renewedAfterRefusal) {
+      // Refused with the token we had: renew it once and try again; refused again, the login is over.
+      renewedAfterRefusal = true;
+      show("connecting", "Connecting…");
+      renew().then(() => socket.connect(), () => {
+        show("unauthorized", "Login expired or invalid.");
+        onUnauthorized(message);
+      });
+    } else if (message.includes("unauthorized")) {
       show("unauthorized", "Login expired or invalid.");
       onUnauthorized(message);
     } else if (message.startsWith("unavailable")) {
