@@ -1,5 +1,8 @@
 """What auth-svc does with accounts: log in, register, create. Plain functions, dependencies as parameters."""
 
+import asyncio
+from contextlib import nullcontext
+
 from contracts.identity import Principal, UserType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,11 +30,14 @@ async def login(
 
 
 async def create_account(
-    engine: AsyncEngine, passwords: Passwords, username: str, password: str, user_type: UserType
+    engine: AsyncEngine, passwords: Passwords, username: str, password: str, user_type: UserType, *,
+    hash_slots: asyncio.Semaphore | None = None,
 ) -> Principal:
+    """`hash_slots` bounds how many hashes run at once (registration: logins must keep cores to verify)."""
     validate_username(username)
     validate_password(password, username)
-    password_hash = await passwords.hash(password)
+    async with hash_slots or nullcontext():
+        password_hash = await passwords.hash(password)
     async with engine.begin() as conn:
         account = await db.insert_account(conn, username, password_hash, user_type)
     if account is None:
@@ -42,10 +48,11 @@ async def create_account(
 async def register(
     engine: AsyncEngine, passwords: Passwords, username: str, password: str, *,
     address: str | None = None, max_per_address: int = 20, window_seconds: int = 3600,
+    hash_slots: asyncio.Semaphore | None = None,
 ) -> Principal:
     """Open registration makes end users only; admins come from `auth-svc create-admin`. The rules are checked
     first (free), then the address's allowance (`throttle.registration_allowed`), then the password is hashed."""
     validate_username(username)
     validate_password(password, username)
     await throttle.registration_allowed(engine, address, max_per_address, window_seconds)
-    return await create_account(engine, passwords, username, password, "user")
+    return await create_account(engine, passwords, username, password, "user", hash_slots=hash_slots)

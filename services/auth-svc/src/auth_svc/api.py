@@ -144,7 +144,8 @@ async def register(
 ) -> TokenResponse:
     max_per_address, window = request.app.state.register_limits
     principal = await accounts.register(engine, passwords, body.username, body.password, address=_address(request),
-                                        max_per_address=max_per_address, window_seconds=window)
+                                        max_per_address=max_per_address, window_seconds=window,
+                                        hash_slots=request.app.state.registration_hashes)
     log.info("registered", extra={"user_id": principal.user_id})
     return await _token_response(request, engine, issuer, principal)
 

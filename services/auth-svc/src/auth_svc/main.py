@@ -61,9 +61,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
                 settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds,
                 settings.login_lockout_seconds, settings.login_lockout_max_seconds,
                 settings.login_max_failures_per_username, settings.login_username_delay_seconds,
-                settings.login_username_delay_max_seconds,
+                settings.login_username_delay_max_seconds, settings.login_known_address_days,
             )
             app.state.register_limits = (settings.register_max_per_address, settings.register_window_seconds)
+            app.state.registration_hashes = asyncio.Semaphore(settings.register_concurrent_hashes)
             app.state.refresh_lifetimes = Lifetimes(settings.refresh_token_ttl_seconds,
                                                     settings.refresh_family_max_seconds)
             if settings.dev_seed:

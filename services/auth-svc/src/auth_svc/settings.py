@@ -38,12 +38,17 @@ class Settings(BaseSettings):
     login_username_delay_seconds: int = 1
     """...first by this long, doubling with every further failure..."""
     login_username_delay_max_seconds: int = 60
-    """...up to this. Short on purpose: it slows guessing to one try per delay, and never locks the owner out
-    for long."""
+    """...up to this. Short on purpose: it slows guessing to one try per delay."""
+    login_known_address_days: int = 30
+    """The per-username delay does not apply at an address the account logged in from within this many days:
+    the owner at home is not slowed by a guesser rotating addresses elsewhere."""
     register_max_per_address: int = 20
     """Registrations from one client address within `register_window_seconds` (each costs a password hash);
     past it: 429 too_many_attempts + Retry-After."""
     register_window_seconds: int = 3600
+    register_concurrent_hashes: int = Field(1, gt=0)
+    """Registrations hashing their password at once in one process; more wait their turn, so a burst of
+    registrations (from many addresses) cannot take every core from logins verifying theirs."""
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8001

@@ -9,12 +9,14 @@ a restart forgets nothing), under three keys per attempt:
 - the username from everywhere (an attacker rotating addresses): from the `login_max_failures_per_username`-th
   failure within the window on, every failure locks the username for a delay that starts at
   `login_username_delay_seconds` and doubles up to `login_username_delay_max_seconds`. It is kept short on
-  purpose: it slows a distributed guesser to about one guess per delay, and never locks the owner out for long.
+  purpose: it slows a distributed guesser to about one guess per delay. And it does not apply at an address
+  the account logged in from within `login_known_address_days` (key `k:<username>|<address>`, written at each
+  successful login): there the owner logs in as usual however many addresses the guesser rotates through.
 
 A locked key is refused BEFORE the password is checked: 429 `too_many_attempts` with `Retry-After`, so a locked
 account cannot be probed and costs no password hashing. A successful login resets its pair only (not the
 address: one good account must not unlock guessing at others; not the username: the owner's login must not
-hand a distributed guesser a fresh allowance).
+hand a distributed guesser a fresh allowance), and marks the address as known for that username.
 
 The same table counts registrations per address (`registration_allowed`, key `r:<address>`): each costs a
 password hash, so an address gets `register_max_per_address` per `register_window_seconds`.
@@ -64,6 +66,7 @@ class Limits:
     """per username, from every address together"""
     username_delay_seconds: int = 1
     username_delay_max_seconds: int = 60
+    known_address_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class _Key:
 
 def _pair(username: str, address: str | None) -> str:
     return f"p:{username.lower()}|{address or '-'}"
+
+
+def _known(username: str, address: str | None) -> str:
+    return f"k:{username.lower()}|{address or '-'}"
 
 
 def _keys(limits: Limits, username: str, address: str | None) -> list[_Key]:
@@ -91,13 +98,22 @@ def _keys(limits: Limits, username: str, address: str | None) -> list[_Key]:
 
 
 async def check(engine: AsyncEngine, limits: Limits, username: str, address: str | None) -> None:
-    """Raise `TooManyAttempts` when the pair, the username or the address is locked now."""
+    """Raise `TooManyAttempts` when the pair, the username (unless `address` is a known one) or the address is
+    locked now."""
     keys = [k.key for k in _keys(limits, username, address)]
+    known = _known(username, address)
     async with engine.connect() as conn:
         rows = (await conn.execute(
-            select(login_failures.c.locked_until, func.now()).where(login_failures.c.key.in_(keys))
+            select(login_failures.c.key, login_failures.c.locked_until, login_failures.c.window_started, func.now())
+            .where(login_failures.c.key.in_([*keys, known]))
         )).all()
-    waits = [(locked - now).total_seconds() for locked, now in rows if locked is not None and locked > now]
+    known_here = any(
+        key == known and started > now - timedelta(days=limits.known_address_days) for key, _, started, now in rows
+    )
+    waits = [
+        (locked - now).total_seconds() for key, locked, _, now in rows
+        if locked is not None and locked > now and not (known_here and key.startswith("u:"))
+    ]
     if waits:
         raise TooManyAttempts(max(1, math.ceil(max(waits))))
 
@@ -127,8 +143,15 @@ async def failed(engine: AsyncEngine, limits: Limits, username: str, address: st
 
 
 async def succeeded(engine: AsyncEngine, username: str, address: str | None) -> None:
+    """Reset the pair; remember the address as one this username logs in from."""
     async with engine.begin() as conn:
         await conn.execute(delete(login_failures).where(login_failures.c.key == _pair(username, address)))
+        if address:
+            values = {"failures": 0, "window_started": func.now(), "locked_until": None}
+            await conn.execute(
+                insert(login_failures).values(key=_known(username, address), **values)
+                .on_conflict_do_update(index_elements=[login_failures.c.key], set_=values)
+            )
 
 
 async def registration_allowed(engine: AsyncEngine, address: str | None, allowed: int, window_seconds: int) -> None:

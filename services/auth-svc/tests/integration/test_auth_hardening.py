@@ -71,11 +71,17 @@ async def test_an_attackers_failures_from_one_address_do_not_lock_the_owner_out_
     assert mine.status_code == 200, mine.text
 
 
-async def test_a_guesser_rotating_addresses_is_slowed_per_username(app, client):
+async def test_a_guesser_rotating_addresses_is_slowed_per_username_but_not_the_owner_at_a_known_address(
+    app, client
+):
     """Two guesses from each of many addresses (never enough to lock a pair): the username's own count still
-    slows them down after `login_max_failures_per_username` (20) failures, with a short Retry-After."""
+    slows them down after `login_max_failures_per_username` (20) failures, with a short Retry-After; the owner,
+    at an address they logged in from before, is not slowed."""
     owner = _name("rot")
     await register(client, owner)
+    home = random_address()
+    async with client_from(app, home) as at_home:
+        assert (await at_home.post(LOGIN, json={"username": owner, "password": "Passw0rd!"})).status_code == 200
     codes = []
     for _ in range(12):
         async with client_from(app, random_address()) as guesser:
@@ -85,10 +91,13 @@ async def test_a_guesser_rotating_addresses_is_slowed_per_username(app, client):
     assert codes[:20] == [401] * 20
     assert set(codes[20:]) == {429}  # the 20th failure locked the username for a moment
     async with client_from(app, random_address()) as fresh:
-        slowed = await fresh.post(LOGIN, json={"username": owner, "password": "wrong-pass"})
+        slowed = await fresh.post(LOGIN, json={"username": owner, "password": "Passw0rd!"})
     assert slowed.status_code == 429
     assert slowed.json()["error"]["code"] == "too_many_attempts"
     assert 1 <= int(slowed.headers["Retry-After"]) <= 60  # slowed, not locked for long
+    async with client_from(app, home) as at_home:
+        mine = await at_home.post(LOGIN, json={"username": owner, "password": "Passw0rd!"})
+    assert mine.status_code == 200, mine.text
 
 
 async def test_refresh_rotates_and_the_old_refresh_token_is_used_up(client, username):
@@ -145,3 +154,36 @@ async def test_unknown_or_expired_refresh_tokens_are_401(make_database, tmp_path
         expired = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
     assert (unknown.status_code, expired.status_code) == (401, 401)
     assert unknown.json()["error"]["code"] == expired.json()["error"]["code"] == "refresh_token_invalid"
+
+
+async def test_registrations_hash_one_at_a_time_so_logins_keep_cores_to_verify(make_database, tmp_path):
+    """`register_concurrent_hashes` (1): a burst of registrations, from many addresses, hashes in turn."""
+    import asyncio
+
+    from auth_svc.main import create_app
+    from auth_svc.passwords import Passwords
+
+    from .conftest import FAST_PASSWORDS
+
+    class Counting(Passwords):
+        now = most = 0
+
+        async def hash(self, password: str) -> str:
+            Counting.now += 1
+            Counting.most = max(Counting.most, Counting.now)
+            try:
+                await asyncio.sleep(0.02)  # let the others in, if they may come
+                return await super().hash(password)
+            finally:
+                Counting.now -= 1
+
+    url = await make_database()
+    app = create_app(make_settings(url, tmp_path / "k.pem"), passwords=Counting(FAST_PASSWORDS))
+    async with running(app):
+        async def one(n: int) -> int:
+            async with client_from(app, f"127.0.3.{n + 1}") as c:
+                return (await c.post("/api/v4/auth/register", json={"username": _name("h"), "password": "Passw0rd!"})
+                        ).status_code
+        codes = await asyncio.gather(*(one(n) for n in range(6)))
+    assert codes == [201] * 6
+    assert Counting.most == 1
