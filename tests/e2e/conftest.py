@@ -80,6 +80,8 @@ async def stack(
         "AUTH_DATABASE_URL": database_url,
         "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
         "AUTH_DEV_SEED": "true",
+        "AUTH_REGISTER_MAX_PER_ADDRESS": "1000",  # the browsers register from 127.0.0.1 (the default access
+        # token lifetime stays: the pages renew their tokens as in production)
     }))
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):

@@ -51,6 +51,8 @@ async def fault_stack(
     auth = stack.add(ServiceSpec(AUTH, uvicorn_factory("auth_svc.main:create_app"), {
         "AUTH_DATABASE_URL": database_url, "AUTH_SIGNING_KEY_FILE": str(workdir / "key.pem"),
         "AUTH_DEV_SEED": "true",
+        # every account registers from 127.0.0.1, and the module's tokens outlive the default 15 min
+        "AUTH_REGISTER_MAX_PER_ADDRESS": "100000", "AUTH_TOKEN_TTL_SECONDS": "28800",
     }))
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):

@@ -47,6 +47,9 @@ async def stack(
                 "AUTH_DATABASE_URL": database_url,
                 "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
                 "AUTH_DEV_SEED": "true",
+                # every test registers from 127.0.0.1, and a session's tokens outlive the default 15 min
+                "AUTH_REGISTER_MAX_PER_ADDRESS": "100000",
+                "AUTH_TOKEN_TTL_SECONDS": "28800",
             },
         )
     )

@@ -28,12 +28,15 @@ export function newIdempotencyKey() {
 }
 
 /**
- * fetch + JSON. `token` adds the Bearer header; `onUnauthorized(code)` runs on a 401 (then the error is
- * thrown anyway, so callers stop what they were doing).
+ * fetch + JSON. `token` adds the Bearer header (a string, or a function that returns one or a promise of
+ * one); on a 401, `renew()` (a promise of a new token) is tried once and the request sent again with it;
+ * `onUnauthorized(code)` runs on a 401 that renewing did not cure (then the error is thrown anyway, so
+ * callers stop what they were doing).
  */
-export async function api(path, { method = "GET", body, token, headers = {}, onUnauthorized } = {}) {
+export async function api(path, { method = "GET", body, token, renew, headers = {}, onUnauthorized } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
-  if (token) init.headers.Authorization = `Bearer ${token}`;
+  const bearer = typeof token === "function" ? await token() : token;
+  if (bearer) init.headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -57,6 +60,15 @@ export async function api(path, { method = "GET", body, token, headers = {}, onU
     const error = (data && data.error) || {};
     const err = new ApiError(response.status, error.code || `http_${response.status}`,
       error.message || response.statusText, error.details);
+    if (response.status === 401 && renew) {
+      let renewed = null;
+      try {
+        renewed = await renew();
+      } catch (cause) {
+        if (cause instanceof ApiError && cause.status === 0) throw cause; // offline: not a reason to log out
+      }
+      if (renewed) return api(path, { method, body, token: renewed, headers, onUnauthorized });
+    }
     if (response.status === 401 && onUnauthorized) onUnauthorized(err.code);
     throw err;
   }

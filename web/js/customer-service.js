@@ -2,7 +2,7 @@
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing.
 import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
-import { clearSession, reasonFor, requireAdmin, toAdminLogin } from "./auth.js";
+import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, toast } from "./ui.js";
@@ -24,7 +24,8 @@ const el = {};
 const state = { tab: "mine", current: null, hasMore: false, beforeId: null, loadingOlder: false };
 
 function call(path, options = {}) {
-  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
+  return api(path, { ...options, token: () => freshToken("admin"), renew: () => renewToken("admin"),
+    onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
 }
 
 function setCount(node, count) {
@@ -265,8 +266,8 @@ function init() {
   })) el[key] = byTestId(id);
 
   byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
-  byTestId("logout").addEventListener("click", () => {
-    clearSession("admin");
+  byTestId("logout").addEventListener("click", async () => {
+    await logout("admin");
     location.replace("/admin/login.html?reason=logged_out");
   });
   document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
@@ -295,7 +296,8 @@ function init() {
   loadSessions();
 
   socket = connectRealtime({
-    getToken: () => session.token,
+    getToken: () => freshToken("admin"),
+    renew: () => renewToken("admin"),
     onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
     onReconnected: () => {
       scheduleSessions();

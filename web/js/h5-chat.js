@@ -2,7 +2,10 @@
 // register, write a first message (POST /sessions opens the session), then chat live: the agent's replies,
 // "agent is typing", the assignment/closing system lines and the session's state.
 import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
-import { REASONS, clearSession, isExpired, loadSession, login, reasonFor, register, saveSession, scheduleExpiry } from "./auth.js";
+import {
+  REASONS, canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, register,
+  renewToken, saveSession,
+} from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId } from "./ui.js";
@@ -21,7 +24,8 @@ function toLogin(reason) {
 }
 
 function call(path, options = {}) {
-  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toLogin(reasonFor(code)) });
+  return api(path, { ...options, token: () => freshToken("user"), renew: () => renewToken("user"),
+    onUnauthorized: (code) => toLogin(reasonFor(code)) });
 }
 
 function showStatus(s) {
@@ -141,7 +145,10 @@ async function enterChat() {
   el.input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) onSubmit(event);
   });
-  el.logout.addEventListener("click", () => toLogin("logged_out"));
+  el.logout.addEventListener("click", async () => {
+    await logout("user");
+    toLogin("logged_out");
+  });
 
   try {
     await loadConversation();
@@ -151,7 +158,8 @@ async function enterChat() {
   }
 
   socket = connectRealtime({
-    getToken: () => session.token,
+    getToken: () => freshToken("user"),
+    renew: () => renewToken("user"),
     onUnauthorized: (message) => toLogin(reasonFor(message)),
     onReconnected: () => loadConversation().catch(() => {}),
     statusEl: el.conn,
@@ -191,11 +199,11 @@ function init() {
     clearSession("user");
     return showLogin("not_user");
   }
-  if (isExpired(session)) {
+  if (isExpired(session) && !canRenew(session)) {
     clearSession("user");
     return showLogin("expired");
   }
-  scheduleExpiry(session, () => toLogin("expired"));
+  keepSessionFresh("user", () => toLogin("expired"));
   if (reason) history.replaceState(null, "", "/h5/chat.html");
   enterChat();
 }

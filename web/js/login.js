@@ -1,6 +1,6 @@
 // admin/login.html: log in as an administrator, keep the token, go on to the page that sent us here.
 import { describeError } from "./api.js";
-import { REASONS, adminNextPage, clearSession, isExpired, loadSession, login, saveSession } from "./auth.js";
+import { REASONS, adminNextPage, canRenew, clearSession, isExpired, loadSession, login, saveSession } from "./auth.js";
 import { byTestId } from "./ui.js";
 
 function init() {
@@ -14,7 +14,7 @@ function init() {
 
   // Already logged in (e.g. a second tab): go straight on, unless we were just sent back here.
   const existing = loadSession("admin");
-  if (!reason && existing && existing.user.user_type === "admin" && !isExpired(existing)) {
+  if (!reason && existing && existing.user.user_type === "admin" && (!isExpired(existing) || canRenew(existing))) {
     location.replace(adminNextPage());
     return;
   }

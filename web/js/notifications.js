@@ -2,7 +2,7 @@
 // live updates: notification:new / notification:broadcast -> toast + silent debounced refresh;
 // notification:update (e.g. marked read in another tab) -> this tab follows; system:* -> banners.
 import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
-import { reasonFor, requireAdmin, toAdminLogin, clearSession } from "./auth.js";
+import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, safeHref, toast } from "./ui.js";
 
@@ -17,7 +17,8 @@ let socket = null;
 const el = {};
 
 function call(path, options = {}) {
-  return api(path, { ...options, token: session.token, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
+  return api(path, { ...options, token: () => freshToken("admin"), renew: () => renewToken("admin"),
+    onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
 }
 
 function setBadge(count) {
@@ -176,8 +177,8 @@ function init() {
   })) el[key] = byTestId(id);
 
   byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
-  byTestId("logout").addEventListener("click", () => {
-    clearSession("admin");
+  byTestId("logout").addEventListener("click", async () => {
+    await logout("admin");
     location.replace("/admin/login.html?reason=logged_out");
   });
   byTestId("filter-type").addEventListener("change", (event) => {
@@ -200,7 +201,8 @@ function init() {
 
   // One connection, listeners registered once, here.
   socket = connectRealtime({
-    getToken: () => session.token,
+    getToken: () => freshToken("admin"),
+    renew: () => renewToken("admin"),
     onUnauthorized,
     onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
     statusEl: el.status,

@@ -4,6 +4,7 @@
 // Pages register their own event listeners once, right after connectRealtime() returns.
 
 import { io } from "/vendor/socket.io.esm.min.js";
+import { SESSION_RENEWED } from "./auth.js";
 
 let socket = null;
 
@@ -11,12 +12,13 @@ const MANUAL_RETRY_MS = [2000, 4000, 8000, 15000, 30000];
 
 /**
  * @param {object} options
- * @param {() => string} options.getToken        the current token (read again on every reconnect)
- * @param {(message: string) => void} options.onUnauthorized  the server refused the token
+ * @param {() => string|Promise<string>} options.getToken  the current token (read again on every (re)connect)
+ * @param {(message: string) => void} options.onUnauthorized  the server refused the token (after `renew`)
+ * @param {() => Promise<string>} [options.renew]  renew the token after a refusal (tried once per refusal)
  * @param {() => void} [options.onReconnected]   after a reconnect: reload what may have been missed
  * @param {HTMLElement} options.statusEl          where the connection state is shown
  */
-export function connectRealtime({ getToken, onUnauthorized, onReconnected, statusEl }) {
+export function connectRealtime({ getToken, onUnauthorized, onReconnected, statusEl, renew }) {
   if (socket) return socket; // one connection per page, whatever calls this
 
   const label = statusEl.querySelector("[data-role=text]") || statusEl;
@@ -24,6 +26,9 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   let everConnected = false;
   let manualRetry = null;
   let manualAttempt = 0;
+  let renewing = false; // reconnecting on purpose, with a renewed token
+  let tokenExpired = false; // the gateway said our token expired (system:token_expired); it disconnects next
+  let renewedAfterRefusal = false;
 
   const show = (state, text) => {
     statusEl.dataset.state = state;
@@ -43,7 +48,9 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   };
 
   socket = io({
-    auth: (cb) => cb({ token: getToken() }),
+    auth: (cb) => {
+      Promise.resolve().then(getToken).then((token) => cb({ token }), () => cb({ token: "" }));
+    },
     transports: ["websocket", "polling"],
     reconnection: true,
     reconnectionDelay: 1000,
@@ -55,6 +62,8 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
 
   socket.on("connect", () => {
     manualAttempt = 0;
+    renewing = false;
+    renewedAfterRefusal = false;
     show("connected", "Live");
     // After a reconnect, reload what may have been missed, unless the gateway recovered the session (it then
     // replays the missed events itself; the client sends its pid/offset with the auth data automatically).
@@ -63,7 +72,14 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   });
 
   socket.on("disconnect", (reason) => {
-    if (reason === "io client disconnect") {
+    if (renewing && reason === "io client disconnect") {
+      show("connecting", "Connecting…");
+    } else if (tokenExpired && reason === "io server disconnect") {
+      // The token this socket was made with has expired: connect again at once, with a fresh one.
+      tokenExpired = false;
+      show("connecting", "Connecting…");
+      socket.connect();
+    } else if (reason === "io client disconnect") {
       show("offline", "Disconnected.");
     } else if (reason === "io server disconnect") {
       // The server closed this connection (e.g. the token was refused later): Socket.IO does not reconnect
@@ -76,7 +92,15 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
 
   socket.on("connect_error", (err) => {
     const message = String((err && err.message) || "");
-    if (message.includes("unauthorized")) {
+    if (message.includes("unauthorized") && renew && !renewedAfterRefusal) {
+      // Refused with the token we had: renew it once and try again; refused again, the login is over.
+      renewedAfterRefusal = true;
+      show("connecting", "Connecting…");
+      renew().then(() => socket.connect(), () => {
+        show("unauthorized", "Login expired or invalid.");
+        onUnauthorized(message);
+      });
+    } else if (message.includes("unauthorized")) {
       show("unauthorized", "Login expired or invalid.");
       onUnauthorized(message);
     } else if (message.startsWith("unavailable")) {
@@ -88,6 +112,19 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
     } else {
       show("reconnecting", "Cannot reach the live-update server. Retrying…");
     }
+  });
+
+  socket.on("system:token_expired", () => {
+    tokenExpired = true;
+  });
+
+  // The page renewed its token: the gateway would end this socket when the old one expires, so make the
+  // socket again now with the new token (the gateway recovers what was sent in between).
+  window.addEventListener(SESSION_RENEWED, () => {
+    if (!socket.connected) return;
+    renewing = true;
+    socket.disconnect();
+    socket.connect();
   });
 
   socket.io.on("reconnect_attempt", (attempt) => {

@@ -293,6 +293,15 @@ export interface SystemStatusChanged {
   status: StatusData;
 }
 
+/** Sent to one socket when the access token it connected with expires, right before the gateway disconnects it. A client reconnects with a fresh token (the pages renew theirs before this happens). */
+export interface TokenExpiredData {
+  code: "token_expired";
+  /** 1..200 chars */
+  message: string;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  expired_at: string;
+}
+
 /** ``chat:typing`` (server -> client): the other party of a session is typing. */
 export interface TypingData {
   /** > 0 */
@@ -322,6 +331,7 @@ export interface ServerToClientEvents {
   "system:alert": (data: AlertData) => void;
   "system:maintenance": (data: MaintenanceData) => void;
   "system:status_change": (data: StatusData) => void;
+  "system:token_expired": (data: TokenExpiredData) => void;
 }
 
 /** Events a client emits; the ones with an ack get an Ack back. */
@@ -346,6 +356,7 @@ export interface EventMap {
     "system:alert": AlertData;
     "system:maintenance": MaintenanceData;
     "system:status_change": StatusData;
+    "system:token_expired": TokenExpiredData;
   };
   client_to_server: {
     "chat:send_message": SendMessagePayload;

@@ -18,10 +18,13 @@ SPEC_EVENTS = {
     ("system:alert", "server_to_client"),
     ("system:maintenance", "server_to_client"),
 }
+PLATFORM_EVENTS = {
+    ("system:token_expired", "server_to_client"),  # added by the platform (issue 14): the spec allows new events
+}
 
 
 def test_every_spec_event_is_registered_with_its_direction_and_nothing_else():
-    assert set(ev.SOCKET_EVENTS) == SPEC_EVENTS
+    assert set(ev.SOCKET_EVENTS) == SPEC_EVENTS | PLATFORM_EVENTS
 
 
 def test_every_registered_name_follows_the_naming_rule_and_its_key():

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from servicekit.http import CurrentPrincipal, error_response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth_svc import accounts
+from auth_svc import accounts, refresh_tokens
 from auth_svc.domain import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -26,6 +26,7 @@ from auth_svc.domain import (
 )
 from auth_svc.keys import SigningKey, jwks
 from auth_svc.passwords import Passwords
+from auth_svc.refresh_tokens import Lifetimes, RefreshRefused
 from auth_svc.throttle import TooManyAttempts
 from auth_svc.tokens import TokenIssuer
 
@@ -83,12 +84,38 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    """Seconds the access token lives (`AUTH_TOKEN_TTL_SECONDS`)."""
     user: UserOut
+    refresh_token: str
+    """Opaque; `POST /api/v4/auth/refresh` trades it, once, for a new access token and a new refresh token."""
+    refresh_expires_in: int
+    """Seconds the refresh token lives."""
 
 
-def _token_response(issuer: TokenIssuer, principal: Principal) -> TokenResponse:
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+async def _token_response(
+    request: Request, engine: AsyncEngine, issuer: TokenIssuer, principal: Principal,
+    refresh: refresh_tokens.IssuedRefresh | None = None,
+) -> TokenResponse:
+    """Tokens for `principal`: the next refresh token of a family, or (`refresh` None) a new login's first."""
+    if refresh is None:
+        lifetimes: Lifetimes = request.app.state.refresh_lifetimes
+        refresh = await refresh_tokens.start_family(engine, lifetimes, principal.user_id)
     token = issuer.issue(principal)
-    return TokenResponse(access_token=token.access_token, expires_in=token.expires_in, user=UserOut.of(principal))
+    return TokenResponse(
+        access_token=token.access_token, expires_in=token.expires_in, user=UserOut.of(principal),
+        refresh_token=refresh.token, refresh_expires_in=refresh.expires_in,
+    )
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+_TOO_MANY = "`too_many_attempts`, with a Retry-After header"
 
 
 # --- routes ---
@@ -96,26 +123,48 @@ def _token_response(issuer: TokenIssuer, principal: Principal) -> TokenResponse:
 router = APIRouter(prefix="/api/v4/auth", tags=["auth"])
 
 
-@router.post("/login", responses={429: {"description": "too many failed attempts: `too_many_attempts`, "
-                                              "with a Retry-After header"}})
+@router.post("/login", responses={429: {"description": f"too many failed attempts: {_TOO_MANY}"}})
 async def login(
     body: LoginRequest, request: Request, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
 ) -> TokenResponse:
-    """Failed attempts are limited per username and per client address (see `throttle.py`)."""
-    address = request.client.host if request.client else None
+    """Failed attempts are limited per (username, client address), per username and per client address (see
+    `throttle.py`)."""
     principal = await accounts.login(engine, passwords, body.username, body.password,
-                                     limits=request.app.state.login_limits, address=address)
+                                     limits=request.app.state.login_limits, address=_address(request))
     log.info("login", extra={"user_id": principal.user_id, "user_type": principal.user_type})
-    return _token_response(issuer, principal)
+    return await _token_response(request, engine, issuer, principal)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses={
+    422: {"description": "`validation_error`, or `weak_password` (a common password, or the username)"},
+    429: {"description": f"too many registrations from this client address: {_TOO_MANY}"},
+})
 async def register(
-    body: RegisterRequest, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
+    body: RegisterRequest, request: Request, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
 ) -> TokenResponse:
-    principal = await accounts.register(engine, passwords, body.username, body.password)
+    max_per_address, window = request.app.state.register_limits
+    principal = await accounts.register(engine, passwords, body.username, body.password, address=_address(request),
+                                        max_per_address=max_per_address, window_seconds=window,
+                                        hash_slots=request.app.state.registration_hashes)
     log.info("registered", extra={"user_id": principal.user_id})
-    return _token_response(issuer, principal)
+    return await _token_response(request, engine, issuer, principal)
+
+
+@router.post("/refresh", responses={401: {"description": "`refresh_token_invalid` (unknown, expired or revoked), "
+                                                         "or `refresh_token_reused` (the whole login is ended)"}})
+async def refresh(body: RefreshRequest, request: Request, engine: EngineDep, issuer: IssuerDep) -> TokenResponse:
+    """A new access token and a new refresh token; the one sent is used up. Sending a used one again ends every
+    token of that login (someone else holds a copy)."""
+    account, following = await refresh_tokens.rotate(engine, request.app.state.refresh_lifetimes, body.refresh_token)
+    return await _token_response(request, engine, issuer, account.principal(), following)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: RefreshRequest, engine: EngineDep) -> None:
+    """Ends the login the refresh token belongs to (every refresh token of it). The access token is not
+    revocable: it simply expires (`expires_in`). Unknown tokens are ignored (logging out twice is fine)."""
+    if await refresh_tokens.revoke_family(engine, body.refresh_token):
+        log.info("logout")
 
 
 @router.get("/me")
@@ -136,6 +185,7 @@ async def jwks_document(request: Request) -> JSONResponse:
 
 _STATUS: dict[type[DomainError], int] = {
     InvalidCredentials: 401,
+    RefreshRefused: 401,
     TooManyAttempts: 429,
     UsernameTaken: 409,
     InvalidUsername: 422,
@@ -149,8 +199,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     details = [{"field": exc.field, "in": "body", "message": exc.message}] if exc.field else None
     if isinstance(exc, InvalidCredentials):
         log.info("login refused")
+    if isinstance(exc, RefreshRefused):
+        log.info("refresh refused: %s", exc.code)
     if isinstance(exc, TooManyAttempts):
-        log.warning("login locked out", extra={"retry_after": exc.retry_after})
+        log.warning("throttled: %s", exc.message, extra={"retry_after": exc.retry_after})
         return error_response(status_code, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
     return error_response(status_code, exc.code, exc.message, details)
 

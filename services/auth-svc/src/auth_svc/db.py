@@ -57,6 +57,11 @@ async def find_by_username(conn: AsyncConnection, username: str) -> Account | No
     return Account(*row) if row else None
 
 
+async def find_by_id(conn: AsyncConnection, account_id: int) -> Account | None:
+    row = (await conn.execute(select(*_COLUMNS).where(accounts.c.id == account_id))).one_or_none()
+    return Account(*row) if row else None
+
+
 async def insert_account(
     conn: AsyncConnection, username: str, password_hash: str, user_type: UserType
 ) -> Account | None:

@@ -4,6 +4,8 @@ import re
 
 from contracts.identity import UserType
 
+from auth_svc.common_passwords import is_common
+
 USERNAME_MIN, USERNAME_MAX = 3, 32
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -44,6 +46,12 @@ class InvalidPassword(DomainError):
     field = "password"
 
 
+class WeakPassword(InvalidPassword):
+    """Long enough, but guessable: one of the most common passwords, or the username itself."""
+
+    code = "weak_password"
+
+
 def validate_username(username: str) -> str:
     if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
         raise InvalidUsername(f"username must be {USERNAME_MIN}-{USERNAME_MAX} characters")
@@ -52,9 +60,13 @@ def validate_username(username: str) -> str:
     return username
 
 
-def validate_password(password: str) -> str:
+def validate_password(password: str, username: str | None = None) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidPassword(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+    if is_common(password):
+        raise WeakPassword("password is too common: it is on a list of passwords attackers try first")
+    if username is not None and same_username(password, username):
+        raise WeakPassword("password must not be the username")
     return password
 
 

@@ -19,6 +19,7 @@ from auth_svc.api import JWKS_PATH, install_routes
 from auth_svc.db import SCHEMA
 from auth_svc.keys import load_or_generate
 from auth_svc.passwords import Passwords
+from auth_svc.refresh_tokens import Lifetimes
 from auth_svc.seed import seed_dev
 from auth_svc.settings import Settings
 from auth_svc.throttle import Limits
@@ -59,7 +60,13 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             app.state.login_limits = Limits(
                 settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds,
                 settings.login_lockout_seconds, settings.login_lockout_max_seconds,
+                settings.login_max_failures_per_username, settings.login_username_delay_seconds,
+                settings.login_username_delay_max_seconds, settings.login_known_address_days,
             )
+            app.state.register_limits = (settings.register_max_per_address, settings.register_window_seconds)
+            app.state.registration_hashes = asyncio.Semaphore(settings.register_concurrent_hashes)
+            app.state.refresh_lifetimes = Lifetimes(settings.refresh_token_ttl_seconds,
+                                                    settings.refresh_family_max_seconds)
             if settings.dev_seed:
                 await seed_dev(engine, app.state.passwords)
             log.info("started", extra={"kid": key.kid})

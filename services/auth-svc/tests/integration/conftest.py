@@ -19,6 +19,9 @@ FAST_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1
 
 
 def make_settings(database_url: str, key_file: Path, **overrides: object) -> Settings:
+    # Every test registers from the ASGI transport's one address: the per-address allowance is raised here
+    # (test_auth_hardening.py checks the real default's behaviour with an app of its own).
+    overrides = {"register_max_per_address": 100_000, **overrides}
     return Settings(database_url=database_url, signing_key_file=key_file, **overrides)
 
 
@@ -54,6 +57,17 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth") as client:
         yield client
+
+
+def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address` (what `request.client.host` says)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app, client=(address, 40000)), base_url="http://auth")
+
+
+def random_address() -> str:
+    """A loopback address of its own, so per-address counters of other tests do not matter."""
+    n = uuid.uuid4().int
+    return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 1}"
 
 
 @pytest.fixture

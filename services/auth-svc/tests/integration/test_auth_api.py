@@ -24,21 +24,21 @@ async def test_migrations_create_schema_auth_with_its_own_version_table(app):
             ))).scalars()
         )  # the session database is shared with other tests: look only at what auth-svc could have made
         version = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalar_one()
-    assert tables == {"auth.accounts", "auth.login_failures", "auth.alembic_version"}
-    assert version == "0002"
+    assert tables == {"auth.accounts", "auth.login_failures", "auth.refresh_tokens", "auth.alembic_version"}
+    assert version == "0003"
 
 
 async def test_register_then_login(client, username):
     registered = await register(client, username)
     assert registered["token_type"] == "bearer"
-    assert registered["expires_in"] == 28800
+    assert registered["expires_in"] == 900  # the default access token lifetime: 15 min
     assert registered["user"] == {"user_id": registered["user"]["user_id"], "user_type": "user", "username": username}
 
     response = await client.post("/api/v4/auth/login", json={"username": username.upper(), "password": "Passw0rd!"})
     assert response.status_code == 200
     body = response.json()
     assert body["user"] == registered["user"]
-    assert set(body) == {"access_token", "token_type", "expires_in", "user"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "user", "refresh_token", "refresh_expires_in"}
 
 
 async def test_registration_never_makes_an_admin(client, username):
@@ -50,7 +50,7 @@ async def test_registration_never_makes_an_admin(client, username):
 
 async def test_username_taken_case_insensitively_is_409(client, username):
     await register(client, username)
-    response = await client.post("/api/v4/auth/register", json={"username": username.upper(), "password": "x" * 8})
+    response = await client.post("/api/v4/auth/register", json={"username": username.upper(), "password": "k3v8-q2zt"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "username_taken"
 

@@ -4,6 +4,7 @@ import pytest
 from auth_svc.domain import (
     InvalidPassword,
     InvalidUsername,
+    WeakPassword,
     same_username,
     validate_password,
     validate_username,
@@ -22,7 +23,7 @@ def test_invalid_usernames_name_the_field(name):
     assert info.value.field == "username" and info.value.code == "validation_error"
 
 
-@pytest.mark.parametrize("password", ["12345678", "x" * 128, "Passw0rd!", "pass with spaces"])
+@pytest.mark.parametrize("password", ["k3v8-q2zt", "x" * 128, "Passw0rd!", "pass with spaces"])
 def test_valid_passwords(password):
     assert validate_password(password) == password
 
@@ -32,6 +33,19 @@ def test_invalid_passwords_name_the_field(password):
     with pytest.raises(InvalidPassword) as info:
         validate_password(password)
     assert info.value.field == "password"
+
+
+@pytest.mark.parametrize("password", ["12345678", "password", "PASSWORD", "iloveyou1", "qwertyuiop", "passw0rd"])
+def test_common_passwords_are_refused_as_weak_naming_the_field(password):
+    with pytest.raises(WeakPassword) as info:
+        validate_password(password)
+    assert (info.value.field, info.value.code) == ("password", "weak_password")
+
+
+def test_the_username_as_password_is_refused_as_weak():
+    with pytest.raises(WeakPassword):
+        validate_password("Alice-2024", "alice-2024")
+    assert validate_password("Alice-2024", "bob") == "Alice-2024"
 
 
 def test_usernames_compare_case_insensitively():

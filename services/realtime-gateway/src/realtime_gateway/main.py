@@ -37,6 +37,7 @@ from realtime_gateway.recovery import DEV_SECRET, PidCodec, RecoveringServer, Re
 from realtime_gateway.settings import Settings
 from realtime_gateway.sockets import SocketHandlers
 from realtime_gateway.stream import StreamReader
+from realtime_gateway.token_expiry import TokenExpiry, expire_sockets, token_exp
 from realtime_gateway.typing_relay import ParticipantsCache, TypingRelay
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Gateway:
     owns_verifier: bool
     consumer: EventConsumer
     drain: Drain
+    token_expiry: TokenExpiry
     command_client: CommandClient | None = field(default=None)
 
 
@@ -113,10 +115,11 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     presence = Presence(broker, gateway_id, connections.admin_sockets, settings.presence_heartbeat_seconds)
     verifier = jwt_verifier or settings.jwt_verifier()
     in_flight = InFlight()
+    token_expiry = TokenExpiry(lambda due: expire_sockets(sio, due))
     drain = Drain(sio, connections, in_flight, settings.drain_seconds, settings.command_timeout_seconds + 1)
     gateway = Gateway(
         settings, gateway_id, sio, broker, connections, presence, metrics, verifier,
-        owns_verifier=jwt_verifier is None, consumer=consumer, drain=drain,
+        owns_verifier=jwt_verifier is None, consumer=consumer, drain=drain, token_expiry=token_expiry,
     )
     recovery = Recovery(
         PidCodec(_recovery_secret(settings)), consumer, emitter,
@@ -142,7 +145,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             CHAT_SEND_MESSAGE: commands.send_message,
             CHAT_TYPING: typing.handle,
         },
-        metrics, presence.admin_changed, [typing_throttle.forget, emitter.release], recovery, in_flight,
+        metrics, presence.admin_changed, [typing_throttle.forget, emitter.release, token_expiry.forget], recovery,
+        in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
     ).register()
 
     app = web.Application(middlewares=[drain.middleware])
@@ -155,6 +159,12 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
     return app
+
+
+def _watch_token(token_expiry: TokenExpiry, sid: str, auth: object) -> None:
+    exp = token_exp(auth)
+    if exp is not None:
+        token_expiry.watch(sid, exp)
 
 
 def _recovery_secret(settings: Settings) -> str:
@@ -173,6 +183,7 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     await gateway.broker.start()
     await gateway.presence.start()
     yield
+    gateway.token_expiry.close()
     await gateway.presence.stop()
     await gateway.broker.close()
     if gateway.owns_verifier:

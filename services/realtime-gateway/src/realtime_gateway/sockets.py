@@ -53,6 +53,7 @@ class SocketHandlers:
         on_disconnect: list[Callable[[str], None]],
         recovery: Recovery,
         in_flight: InFlight,
+        on_connected: Callable[[str, Any], None] | None = None,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -64,6 +65,7 @@ class SocketHandlers:
         self._on_disconnect = [limiter.forget, *on_disconnect]
         self._recovery = recovery
         self._in_flight = in_flight
+        self._on_connected = on_connected  # (sid, auth) once accepted: token_expiry.py watches its `exp`
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -82,10 +84,13 @@ class SocketHandlers:
         if principal.is_admin:
             self._admin_changed(principal.user_id, count)
         try:
-            return await self._recovery.accept(sid, principal, rooms_for(principal), auth)
+            accepted = await self._recovery.accept(sid, principal, rooms_for(principal), auth)
         except BaseException:
             await self.disconnect(sid)
             raise
+        if self._on_connected is not None:
+            self._on_connected(sid, auth)
+        return accepted
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         for forget in self._on_disconnect:

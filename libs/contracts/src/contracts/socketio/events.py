@@ -19,7 +19,7 @@ from contracts.socketio.payloads import (
     SessionData,
     TypingData,
 )
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData
+from contracts.socketio.system import AlertData, MaintenanceData, StatusData, TokenExpiredData
 
 Direction = Literal["server_to_client", "client_to_server"]
 SERVER_TO_CLIENT: Direction = "server_to_client"
@@ -39,6 +39,7 @@ CHAT_TYPING = "chat:typing"
 SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
+SYSTEM_TOKEN_EXPIRED = "system:token_expired"
 
 BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
@@ -89,6 +90,8 @@ _ALL = (
     _spec(SYSTEM_STATUS_CHANGE, _S, StatusData, "A platform component changed its status."),
     _spec(SYSTEM_ALERT, _S, AlertData, "An operational alert for admins."),
     _spec(SYSTEM_MAINTENANCE, _S, MaintenanceData, "A maintenance window was scheduled."),
+    _spec(SYSTEM_TOKEN_EXPIRED, _S, TokenExpiredData,
+          "This socket's access token expired; the gateway disconnects it next (reconnect with a fresh token)."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

@@ -1,5 +1,6 @@
 """System module payloads (server -> client): ``system:status_change``, ``system:alert``,
-``system:maintenance``. The spec names them without fields; these are the platform's definitions."""
+``system:maintenance``. The spec names them without fields; these are the platform's definitions.
+``system:token_expired`` is the platform's own addition (one socket, not a broadcast)."""
 
 from typing import Literal
 
@@ -31,6 +32,15 @@ class AlertData(Outbound):
     title: Title
     message: Content
     created_at: BeijingDatetime
+
+
+class TokenExpiredData(Outbound):
+    """Sent to one socket when the access token it connected with expires, right before the gateway
+    disconnects it. A client reconnects with a fresh token (the pages renew theirs before this happens)."""
+
+    code: Literal["token_expired"] = "token_expired"
+    message: ShortText
+    expired_at: BeijingDatetime
 
 
 class MaintenanceData(Outbound):
