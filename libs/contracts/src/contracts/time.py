@@ -11,8 +11,10 @@ from typing import Annotated, Any
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 BEIJING_TZ = timezone(timedelta(hours=8))
-EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
-"""The earliest instant a timestamp may name: Python's first day in UTC (PostgreSQL's timestamptz reaches further)."""
+EARLIEST = datetime(1, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
+"""The earliest instant a timestamp may name: the first millisecond after Python's first instant in UTC
+(PostgreSQL's timestamptz reaches further, but asyncpg writes ``datetime.min`` in UTC as ``-infinity`` and reads
+it back as a naive datetime, found by fuzzing)."""
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=BEIJING_TZ)
 """The latest instant: Python's last millisecond in Beijing time (9999-12-31T15:59:59.999Z). Later instants
 cannot be written as Beijing time, so a string like ``9999-12-31T23:59:59-12:00`` is refused, not a crash."""

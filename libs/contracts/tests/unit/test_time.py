@@ -81,6 +81,7 @@ def test_beijing_datetime_json_schema_is_a_date_time_string():
     "9999-12-31T23:00:00Z",                 # fine in UTC, past 9999 in Beijing time
     "0001-01-01T00:00:00+14:00",            # before year 1 in UTC
     "0001-01-01T00:00:00.000+08:00",
+    "0001-01-01T08:00:00.000+08:00",        # datetime.min in UTC: asyncpg would store it as -infinity
     datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
 ])
 def test_a_timestamp_outside_what_can_be_stored_is_a_validation_error_naming_the_field(value):
@@ -91,7 +92,7 @@ def test_a_timestamp_outside_what_can_be_stored_is_a_validation_error_naming_the
 
 
 @pytest.mark.parametrize(("text", "beijing"), [
-    ("0001-01-01T00:00:00Z", "0001-01-01T08:00:00.000+08:00"),
+    ("0001-01-01T00:00:00.001Z", "0001-01-01T08:00:00.001+08:00"),
     ("9999-12-31T23:59:59.999+08:00", "9999-12-31T23:59:59.999+08:00"),
     ("9999-12-31T15:59:59.9999Z", "9999-12-31T23:59:59.999+08:00"),
 ])

@@ -109,6 +109,7 @@ async def test_a_bad_system_message_is_refused_with_422_naming_the_field(service
 @pytest.mark.parametrize(("field", "value"), [
     ("starts_at", "9999-12-31T23:59:59-12:00"),   # was a 500: OverflowError converting to UTC
     ("starts_at", "0001-01-01T00:00:00+14:00"),
+    ("starts_at", "0001-01-01T00:00:00Z"),         # datetime.min: asyncpg stored it as -infinity (found by fuzzing)
     ("ends_at", "9999-12-31T23:00:00Z"),          # representable in UTC, not in Beijing time
     ("ends_at", "9999-12-31T23:59:59.999-23:59"),
 ])
