@@ -57,6 +57,8 @@ render() {
   if [ "$(id -u)" = 0 ] && [ "${EDGE_WORKER_USER:-}" != "" ]; then user_line="user ${EDGE_WORKER_USER};"; fi
   resolver_line=""
   [ -z "$RESOLVER" ] || resolver_line="resolver $RESOLVER valid=10s;"
+  access_log="$ACCESS_LOG edge"  # the template's log_format without /socket.io/ query strings
+  [ "$ACCESS_LOG" != off ] || access_log=off
 
   # One `server` line per gateway; health: the first is "realtime-gateway", others "realtime-gateway-2"...
   servers=""
@@ -79,7 +81,7 @@ render() {
   done
   [ "$i" -gt 0 ] || { echo "edge: EDGE_GATEWAYS is empty" >&2; exit 1; }
 
-  awk -v run_dir="$RUN_DIR" -v error_log="$ERROR_LOG" -v access_log="$ACCESS_LOG" -v user_line="$user_line" \
+  awk -v run_dir="$RUN_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
       -v gateway_servers="$servers" -v gateway_health="$health_locations" '

@@ -74,6 +74,9 @@ infra_docker_works() {  # a Docker engine answers (what testcontainers needs)
   command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1
 }
 
+# The development pair: docker-compose.yml publishes only the edge; the dev file publishes 5432/5672/15672.
+_infra_compose() { (cd "$INFRA_ROOT" && docker compose -f docker-compose.yml -f docker-compose.dev.yml "$@"); }
+
 _infra_compose_works() {
   infra_docker_works && docker compose version >/dev/null 2>&1 \
     && compgen -G "$INFRA_ROOT/*compose.y*ml" >/dev/null
@@ -81,8 +84,8 @@ _infra_compose_works() {
 
 infra_compose_up() {
   local running
-  running="$(cd "$INFRA_ROOT" && docker compose ps --status running --services 2>/dev/null || true)"
-  (cd "$INFRA_ROOT" && docker compose up -d --wait postgres rabbitmq) || _infra_die "docker compose up failed" || return 1
+  running="$(_infra_compose ps --status running --services 2>/dev/null || true)"
+  _infra_compose up -d --wait postgres rabbitmq || _infra_die "docker compose up failed" || return 1
   for svc in postgres rabbitmq; do
     grep -qx "$svc" <<<"$running" || _infra_record "compose:$svc"
   done
@@ -225,7 +228,7 @@ infra_stop_started() {
       postgres:*) item="${item#postgres:}"; _infra_as_root pg_ctlcluster "${item%/*}" "${item#*/}" stop || true
                   _infra_say "postgres: stopped (${item})" ;;
       rabbitmq)   rabbitmqctl -q stop >/dev/null 2>&1 || true; _infra_say "rabbitmq: stopped" ;;
-      compose:*)  (cd "$INFRA_ROOT" && docker compose stop "${item#compose:}" >/dev/null 2>&1) || true
+      compose:*)  _infra_compose stop "${item#compose:}" >/dev/null 2>&1 || true
                   _infra_say "${item#compose:}: stopped (docker compose)" ;;
     esac
   done

@@ -1,13 +1,18 @@
-"""The edge itself, over plain HTTP: routes, the health aggregate, security headers, Socket.IO through it."""
+"""The edge itself, over plain HTTP: routes, the health aggregate, security headers, Socket.IO through it; and
+what the repository ships for running it (docker compose)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
+import yaml
 
 from tests.integration.stack import Stack
 
 CSP = (
-    "default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'"
 )
 
@@ -40,7 +45,7 @@ async def test_health_shows_a_stopped_service_as_unreachable(stack: Stack, base_
 async def test_routes_and_headers(base_url: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         root = await client.get("/")
-        assert root.status_code == 302 and root.headers["location"].endswith("/admin/login.html")
+        assert root.status_code == 302 and root.headers["location"] == "/admin/login.html"
         for path in ("/admin/login.html", "/admin/notifications.html", "/admin/customer-service.html", "/h5/chat.html"):
             page = await client.get(path)
             assert page.status_code == 200, path
@@ -67,3 +72,50 @@ async def test_socketio_handshake_through_the_edge(base_url: str) -> None:
                                     headers={"Origin": base_url})
     assert response.status_code == 200
     assert '"sid"' in response.text and "websocket" in response.text
+
+
+async def test_the_root_redirect_is_relative_whatever_host_the_client_claims(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        for host in ("evil.example", "evil.example:8443", "localhost"):
+            response = await client.get("/", headers={"Host": host})
+            assert response.status_code == 302
+            assert response.headers["location"] == "/admin/login.html", host
+
+
+async def test_the_access_log_never_holds_socketio_session_ids(stack: Stack, base_url: str) -> None:
+    access_log = Path(stack["edge"].spec.env["EDGE_ACCESS_LOG"])
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, headers={"Origin": base_url}) as client:
+        handshake = await client.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        sid = handshake.text[handshake.text.index("{"):].split('"sid":"')[1].split('"')[0]
+        posted = await client.post("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
+                                   content="1")  # an engine.io close: the session ends at once
+        assert posted.status_code == 200, posted.text
+        marker = f"/admin/login.html?after-{sid[:6]}"
+        assert (await client.get(marker)).status_code == 200
+    for _ in range(100):  # nginx writes each line when its request ends; the marker is the last one
+        if marker in access_log.read_text():
+            break
+        await asyncio.sleep(0.05)
+    log = access_log.read_text()
+    assert marker in log  # other URLs are logged as sent, query string included
+    socketio_lines = [line for line in log.splitlines() if "/socket.io/" in line]
+    assert len(socketio_lines) >= 2 and all(" /socket.io/ HTTP/1.1" in line for line in socketio_lines)
+    assert sid not in log and "transport=" not in log
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_publishes_only_the_edge_and_seeds_nothing_unless_the_dev_file_is_added() -> None:
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    dev = yaml.safe_load((ROOT / "docker-compose.dev.yml").read_text())["services"]
+    assert {name for name, service in base.items() if service.get("ports")} == {"edge"}
+    assert base["edge"]["ports"] == ["3000:3000"]
+    assert all("AUTH_DEV_SEED" not in service.get("environment", {}) for service in base.values())
+    assert dev["auth-svc"]["environment"]["AUTH_DEV_SEED"] == "true"
+    published = {name: service["ports"] for name, service in dev.items() if service.get("ports")}
+    assert published == {
+        "postgres": ["5432:5432"], "rabbitmq": ["5672:5672", "15672:15672"], "auth-svc": ["8001:8001"],
+        "notification-svc": ["8002:8002"], "chat-svc": ["8003:8003"], "realtime-gateway": ["8010:8010"],
+    }
+    assert set(dev) <= set(base)  # an override of services the base defines, never new ones

@@ -10,6 +10,7 @@ import re
 import time
 import uuid
 
+import httpx
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Pages
@@ -222,4 +223,61 @@ async def test_5_reconnect_state_is_visible(pages: Pages, stack) -> None:
         gateway.start()
         await gateway.wait_healthy(30)
     await expect(tid(admin, "conn-status")).to_have_attribute("data-state", "connected", timeout=30_000)
+    assert not pages.problems, pages.problems
+
+
+BIDI_TEXT = "invoice\u202egnp.exe and \u2066isolated\u2069"
+BIDI_SHOWN = "invoice[U+202E]gnp.exe and [U+2066]isolated[U+2069]"
+
+
+async def test_6_bidi_controls_in_names_and_messages_are_shown_neutralised(pages: Pages, base_url: str) -> None:
+    """A right-to-left override (U+202E) before "gnp.exe" would show it as "exe.png": every page shows each bidi
+    control as a visible marker instead, in messages and system banners."""
+    admin = await admin_login(pages, "admin3", "/admin/customer-service.html")
+    user = await user_login(pages, "user4")
+
+    await tid(user, "composer-input").fill(BIDI_TEXT)
+    await tid(user, "composer-send").click()
+    await expect(tid(user, "message-text").filter(has_text=BIDI_SHOWN)).to_have_count(1)
+
+    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
+    await tid(admin, "tab-all").click()
+    item = tid(admin, "session-item").filter(has_text=f"User #{user_id}").first
+    await item.click()
+    await expect(tid(admin, "message-text").filter(has_text=BIDI_SHOWN)).to_have_count(1)
+
+    # A name from a service: a component's status change reaches the admin's page as a banner.
+    token = await admin.evaluate("() => JSON.parse(localStorage.getItem('platform.admin.session')).token")
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        response = await client.post("/api/v4/system/status", headers={"Authorization": f"Bearer {token}"},
+                                     json={"component": "db\u202e1-tsoh", "status": "degraded", "message": BIDI_TEXT})
+        assert response.status_code == 201, response.text
+    banner = tid(admin, "system-banner").filter(has_text="db[U+202E]1-tsoh")
+    await expect(banner).to_contain_text(BIDI_SHOWN)
+
+    for page in (admin, user):
+        shown = await page.locator("body").text_content()
+        assert not any(ch in shown for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    await pages.screenshot(admin, "admin-sees-neutralised")
+    await pages.screenshot(user, "user-sees-neutralised")
+    assert not pages.problems, pages.problems
+
+
+async def test_7_an_image_message_shows_its_url_as_text_and_nothing_is_fetched(pages: Pages) -> None:
+    """Image messages with a URL are refused now (422); one stored before is shown as text, never loaded."""
+    admin = await admin_login(pages, "admin3", "/admin/customer-service.html")
+    fetched: list[str] = []
+    admin.on("request", lambda request: fetched.append(request.url) if "pixel" in request.url else None)
+    shown = await admin.evaluate("""async () => {
+        const { ChatView } = await import("/js/chat-view.js");
+        const list = document.createElement("div");
+        const view = new ChatView(list, document.createElement("div"), { type: "admin", id: 1 }, () => "User");
+        view.append({ message_id: 1, session_id: 1, sender_type: "user", sender_id: 2, message_type: "image",
+                      message_content: "https://attacker.example/pixel.png", created_at: "2030-01-01T00:00:00.000+08:00" });
+        document.body.append(list);
+        return { images: list.querySelectorAll("img").length, text: list.textContent };
+    }""")
+    assert shown["images"] == 0 and "[image] https://attacker.example/pixel.png" in shown["text"]
+    await admin.wait_for_timeout(200)
+    assert fetched == []
     assert not pages.problems, pages.problems

@@ -1,7 +1,8 @@
 // The message list shared by the customer-service console and the H5 chat page: history (older pages
 // prepended), live messages (deduplicated by message_id), own messages with their delivery state
 // (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
-// Message content is always text; an image message shows the image only for an http(s) URL.
+// Message content is always text. Images are never fetched from a message's URL (that would tell any host the
+// reader's address and reading time): an older image message shows its URL as text, marked as an image.
 import { fmtTime, h } from "./ui.js";
 
 const TYPING_SHOW_MS = 3000;
@@ -44,13 +45,8 @@ export class ChatView {
   render(m, state = "sent") {
     const system = m.message_type === "system";
     const mine = !system && this.isMine(m);
-    let body;
-    if (m.message_type === "image" && /^https?:\/\//i.test(m.message_content)) {
-      body = h("div", { className: "bubble" },
-        h("img", { attrs: { src: m.message_content, alt: "image", loading: "lazy", referrerpolicy: "no-referrer" } }));
-    } else {
-      body = h("div", { className: "bubble", testid: "message-text", text: m.message_content });
-    }
+    const text = m.message_type === "image" ? `[image] ${m.message_content}` : m.message_content;
+    const body = h("div", { className: "bubble", testid: "message-text", text });
     const meta = system ? null : h("div", { className: "meta", testid: "message-meta" });
     const node = h("div", {
       className: `msg ${system ? "system" : mine ? "mine" : "theirs"}`, testid: "message",

@@ -1,5 +1,15 @@
 // DOM helpers. Everything that comes from people or services is put in the page as text (textContent /
-// text nodes), never parsed as HTML: no innerHTML anywhere in web/.
+// text nodes), never parsed as HTML: no innerHTML anywhere in web/. Text put in by h() is also bidi-neutralised.
+
+// Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what is shown around them: a
+// name or message could read differently from what was written ("invoice\u202Egnp.exe" shows as
+// "invoiceexe.png"). People's text keeps every other character; these are shown as a visible "[U+202E]".
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/** `value` as text with every bidi control character replaced by a visible marker like "[U+202E]". */
+export function neutralizeBidi(value) {
+  return String(value).replace(BIDI_CONTROLS, (ch) => `[U+${ch.codePointAt(0).toString(16).toUpperCase()}]`);
+}
 
 /** h("li", {className, testid, dataset, attrs, text, onClick}, ...children): children are nodes or text. */
 export function h(tag, props = {}, ...children) {
@@ -9,11 +19,11 @@ export function h(tag, props = {}, ...children) {
   if (testid) node.dataset.testid = testid;
   if (dataset) for (const [k, v] of Object.entries(dataset)) node.dataset[k] = String(v);
   if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : String(v));
-  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (text !== undefined && text !== null) node.textContent = neutralizeBidi(text);
   if (onClick) node.addEventListener("click", onClick);
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(neutralizeBidi(child)));
   }
   return node;
 }

@@ -5,12 +5,19 @@ millisecond precision. Readers accept any ISO 8601 string with an offset (or ``Z
 because a time without an offset is ambiguous.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 BEIJING_TZ = timezone(timedelta(hours=8))
+EARLIEST = datetime(1, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
+"""The earliest instant a timestamp may name: the first millisecond after Python's first instant in UTC
+(PostgreSQL's timestamptz reaches further, but asyncpg writes ``datetime.min`` in UTC as ``-infinity`` and reads
+it back as a naive datetime, found by fuzzing)."""
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=BEIJING_TZ)
+"""The latest instant: Python's last millisecond in Beijing time (9999-12-31T15:59:59.999Z). Later instants
+cannot be written as Beijing time, so a string like ``9999-12-31T23:59:59-12:00`` is refused, not a crash."""
 
 
 def now_beijing() -> datetime:
@@ -55,7 +62,20 @@ def _validate_beijing(value: Any) -> datetime:
     else:
         kind = type(value).__name__
         raise ValueError(f"expected an ISO 8601 string with offset or an aware datetime, got {kind}")  # noqa: TRY004 (pydantic reports ValueError, not TypeError, as a validation error)
-    return _truncate_ms(dt.astimezone(BEIJING_TZ))
+    return in_range(_truncate_ms(dt)).astimezone(BEIJING_TZ)
+
+
+def in_range(dt: datetime) -> datetime:
+    """``dt`` if it lies within [EARLIEST, LATEST], else ValueError (a validation error naming the field).
+
+    Comparing aware datetimes subtracts their offsets without building a new datetime, so this check itself
+    cannot overflow the way ``astimezone`` does for ``9999-12-31T23:59:59-12:00``."""
+    if not EARLIEST <= dt <= LATEST:
+        raise ValueError(
+            f"{dt.isoformat()} is out of range: timestamps must lie between "
+            f"{to_beijing_iso(EARLIEST)} and {to_beijing_iso(LATEST)}"
+        )
+    return dt
 
 
 BeijingDatetime = Annotated[

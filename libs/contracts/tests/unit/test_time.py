@@ -74,3 +74,27 @@ def test_beijing_datetime_rejects_naive_and_non_datetime_values(value):
 def test_beijing_datetime_json_schema_is_a_date_time_string():
     schema = Stamp.model_json_schema()["properties"]["at"]
     assert {k: v for k, v in schema.items() if k != "title"} == {"type": "string", "format": "date-time"}
+
+
+@pytest.mark.parametrize("value", [
+    "9999-12-31T23:59:59-12:00",            # the attack: later than Python can write in UTC
+    "9999-12-31T23:00:00Z",                 # fine in UTC, past 9999 in Beijing time
+    "0001-01-01T00:00:00+14:00",            # before year 1 in UTC
+    "0001-01-01T00:00:00.000+08:00",
+    "0001-01-01T08:00:00.000+08:00",        # datetime.min in UTC: asyncpg would store it as -infinity
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
+])
+def test_a_timestamp_outside_what_can_be_stored_is_a_validation_error_naming_the_field(value):
+    with pytest.raises(ValidationError) as exc:
+        Stamp(at=value)
+    [error] = exc.value.errors()
+    assert error["loc"] == ("at",) and "out of range" in error["msg"]
+
+
+@pytest.mark.parametrize(("text", "beijing"), [
+    ("0001-01-01T00:00:00.001Z", "0001-01-01T08:00:00.001+08:00"),
+    ("9999-12-31T23:59:59.999+08:00", "9999-12-31T23:59:59.999+08:00"),
+    ("9999-12-31T15:59:59.9999Z", "9999-12-31T23:59:59.999+08:00"),
+])
+def test_the_first_and_last_storable_instants_are_accepted(text, beijing):
+    assert Stamp(at=text).model_dump()["at"] == beijing

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contracts.fields import Inbound, MessageText, Priority
-from contracts.socketio.payloads import ChatMessageData, SessionData, SessionStatus, is_http_url
+from contracts.socketio.payloads import ChatMessageData, SessionData, SessionStatus
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from servicekit.http import CurrentAdmin, CurrentPrincipal, error_response
 
 from chat_svc.domain import MAX_DB_ID, DomainError
@@ -34,20 +35,36 @@ IdempotencyKey = Annotated[
 ]
 
 
+IMAGES_REFUSED = (
+    "image messages are not accepted: an image URL would make every reader's browser fetch it from wherever it "
+    "points; images will be uploads (not available yet), send text instead"
+)
+
+
 class _MessageBody(Inbound):
-    message_type: Literal["text", "image"] = "text"
-    content: MessageText = Field(description="The text, or for message_type 'image' the image's http(s) URL")
+    message_type: Literal["text", "image"] = Field(
+        "text", description="'image' is refused with 422 until image uploads exist (external URLs are not shown)"
+    )
+    content: MessageText = Field(description="The text")
 
     @field_validator("content")
     @classmethod
-    def _image_is_url(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("message_type") == "image" and not is_http_url(value):
-            raise ValueError("must be an http(s) URL when message_type is 'image'")
+    def _no_images_yet(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("message_type") == "image":
+            raise ValueError(IMAGES_REFUSED)
         return value
 
 
 class OpenSessionBody(_MessageBody):
-    priority: Priority = 3
+    priority: Priority | SkipJsonSchema[None] = Field(
+        None, deprecated=True,
+        description="Ignored: a new session gets the default priority (CHAT_DEFAULT_PRIORITY); only admins "
+                    "change it (PATCH /sessions/{id}). Still accepted (1-5) so older clients keep working.",
+    )
+
+
+class SessionChangeBody(Inbound):
+    priority: Priority = Field(description="1-5, 5 first in the queue")
 
 
 class SendMessageBody(_MessageBody):
@@ -82,9 +99,10 @@ _SESSION_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def open_session(
     body: OpenSessionBody, principal: CurrentPrincipal, chat: ChatDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """End users: write to customer service (opens a session, or adds to the open one)."""
+    """End users: write to customer service (opens a session, or adds to the open one). The session's
+    priority is the default; a `priority` in the body is ignored (admins set it: PATCH /sessions/{id})."""
     status, data = await chat.open_session(principal, content=body.content, message_type=body.message_type,
-                                           priority=body.priority, idempotency_key=idempotency_key)
+                                           idempotency_key=idempotency_key)
     return JSONResponse(data, status_code=status)
 
 
@@ -109,6 +127,14 @@ async def my_sessions(
 @router.get("/sessions/{session_id}", response_model=SessionData)
 async def get_session(session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep) -> SessionData:
     return await chat.get_session(principal, session_id)
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionData)
+async def change_session(
+    session_id: SessionId, body: SessionChangeBody, principal: CurrentAdmin, chat: ChatDep
+) -> SessionData:
+    """Admins: set an open session's queue priority (403 for end users, 409 `session_closed`)."""
+    return await chat.set_priority(principal, session_id, body.priority)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=MessagePage)

@@ -102,6 +102,14 @@ def check_is_assigned_admin(principal: Principal, session: SessionRef, *, open_o
         raise SessionClosed(f"session {session.session_id} is closed")
 
 
+def check_can_reprioritize(principal: Principal, session: SessionRef) -> None:
+    """The queue order is the admins' call: any admin, any open session (assigned or waiting)."""
+    if not principal.is_admin:
+        raise Forbidden("forbidden: only admins change a session's priority")
+    if session.status == "closed":
+        raise SessionClosed(f"session {session.session_id} is closed")
+
+
 def check_can_claim(principal: Principal, session: SessionRef) -> None:
     if not principal.is_admin:
         raise Forbidden("forbidden: admins only")

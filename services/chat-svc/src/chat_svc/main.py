@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         try:
             await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
             chat = Chat(engine, capacity=settings.admin_capacity,
-                        presence_ttl_seconds=settings.presence_ttl_seconds)
+                        presence_ttl_seconds=settings.presence_ttl_seconds,
+                        default_priority=settings.default_priority)
 
             async def serve_chat_commands(connection: AbstractRobustConnection, publisher: Publisher) -> None:
                 await serve_commands(connection, publisher, service=SERVICE, handlers=command_handlers(chat),

@@ -34,11 +34,12 @@ class Tx:
 
 class Chat:
     def __init__(
-        self, engine: AsyncEngine, *, capacity: int, presence_ttl_seconds: int = 60,
+        self, engine: AsyncEngine, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing,
     ) -> None:
         self._engine = engine
         self.capacity = capacity
+        self.default_priority = default_priority
         self.presence_ttl_seconds = presence_ttl_seconds
         self.clock = clock
 
@@ -52,11 +53,12 @@ class Chat:
     # --- end users and admins: messages -----------------------------------------------------------------
 
     async def open_session(
-        self, principal: Principal, *, content: str, message_type: str, priority: int,
-        idempotency_key: str | None = None,
+        self, principal: Principal, *, content: str, message_type: str, idempotency_key: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """A user's message to customer service: into their open session (200) or a new one (201) that is
-        assigned at once when an admin has room. Returns (status, SessionData as JSON)."""
+        assigned at once when an admin has room. Returns (status, SessionData as JSON). A new session gets
+        `default_priority`: its place in the queue is the admins' choice (`set_priority`), never the user's."""
+        priority = self.default_priority
         if principal.is_admin:
             raise Forbidden("forbidden: only end users open customer-service sessions")
         user_id = principal.user_id
@@ -158,6 +160,16 @@ class Chat:
         async with self.transaction() as tx:
             rows, total = await store.list_sessions(tx.db, page=page, page_size=page_size, **filters)
         return _page([session_data(r).model_dump(mode="json") for r in rows], total, page, page_size)
+
+    async def set_priority(self, principal: Principal, session_id: int, priority: int) -> SessionData:
+        """Admins move an open session in the queue (5 first); the session's participants see the change."""
+        async with self.transaction() as tx:
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_can_reprioritize(principal, store.ref(row))
+            if row.priority != priority:
+                row = await store.set_priority(tx.db, session_id, priority)
+                tx.events.session_changed(session_id)
+            return session_data(row)
 
     async def mark_read(self, principal: Principal, session_id: int) -> SessionData:
         async with self.transaction() as tx:

@@ -27,6 +27,9 @@ class Settings(JwtSettings, GcSettings, RetentionSettings):
     alive; a heartbeat replaces it with the gateway's own `ttl_seconds`."""
     presence_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
     """How often expired gateways are forgotten and waiting sessions are offered again."""
+    default_priority: Annotated[int, Field(ge=1, le=5)] = 3
+    """The queue priority (1-5, 5 first) of every new session. End users cannot choose it (a `priority` they
+    send is ignored); admins change it with `PATCH /sessions/{id}`."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -67,6 +67,10 @@ async def set_closed(db: AsyncConnection, session_id: int) -> Any:
     return await _update(db, session_id, status="closed", closed_at=func.now(), updated_at=func.now())
 
 
+async def set_priority(db: AsyncConnection, session_id: int, priority: int) -> Any:
+    return await _update(db, session_id, priority=priority, updated_at=func.now())
+
+
 async def reset_unread(db: AsyncConnection, session_id: int) -> Any:
     return await _update(db, session_id, admin_unread_count=0, updated_at=func.now())
 

@@ -96,10 +96,18 @@ class Stack:
                  commands: CommandClient) -> None:
         self.app, self.client, self.publisher, self.tap, self.commands = app, client, publisher, tap, commands
 
-    async def open_session(self, user_id: int, content: str = "hello", **body: Any) -> dict[str, Any]:
+    async def open_session(
+        self, user_id: int, content: str = "hello", *, priority: int | None = None, **body: Any
+    ) -> dict[str, Any]:
+        """The user's message; with `priority`, an admin then sets the session's priority (users cannot)."""
         response = await self.client.post(f"{BASE}/sessions", json={"content": content, **body},
                                           headers=user_headers(user_id))
         assert response.status_code in (200, 201), response.text
+        if priority is None:
+            return response.json()
+        response = await self.client.patch(f"{BASE}/sessions/{response.json()['session_id']}",
+                                           json={"priority": priority}, headers=admin_headers(new_id()))
+        assert response.status_code == 200, response.text
         return response.json()
 
     async def session(self, session_id: int) -> dict[str, Any]:

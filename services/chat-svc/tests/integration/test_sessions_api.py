@@ -28,11 +28,11 @@ async def claimed_session(stack, user_id: int, admin_id: int) -> int:
 
 
 async def test_a_users_first_message_opens_a_waiting_session_and_publishes_message_and_session_events(stack, user_id):
-    response = await stack.client.post(f"{BASE}/sessions", json={"content": "my order is late", "priority": 4},
+    response = await stack.client.post(f"{BASE}/sessions", json={"content": "my order is late"},
                                        headers=user_headers(user_id))
     assert response.status_code == 201
     session = SessionData.model_validate(response.json())
-    assert (session.user_id, session.admin_id, session.status, session.priority) == (user_id, None, "waiting", 4)
+    assert (session.user_id, session.admin_id, session.status, session.priority) == (user_id, None, "waiting", 3)
     assert (session.unread_count, session.last_message) == (1, "my order is late")
 
     [created] = await stack.tap.wait(session.session_id, CHAT_MESSAGE_CREATED)
@@ -46,14 +46,66 @@ async def test_a_users_first_message_opens_a_waiting_session_and_publishes_messa
 
 async def test_writing_again_adds_to_the_open_session_with_200(stack, user_id):
     first = await stack.open_session(user_id, "one")
-    response = await stack.client.post(f"{BASE}/sessions", json={"content": "https://img.example/a.png",
-                                                                 "message_type": "image"},
-                                       headers=user_headers(user_id))
+    response = await stack.client.post(f"{BASE}/sessions", json={"content": "two"}, headers=user_headers(user_id))
     assert response.status_code == 200
     body = response.json()
     assert body["session_id"] == first["session_id"]
-    assert (body["unread_count"], body["last_message"]) == (2, "https://img.example/a.png")
+    assert (body["unread_count"], body["last_message"]) == (2, "two")
     assert body["priority"] == 3
+
+
+async def test_an_end_user_cannot_choose_the_queue_priority_a_new_session_gets_the_default(stack, user_id, admin_id):
+    earlier = (await stack.open_session(new_id()))["session_id"]
+    response = await stack.client.post(f"{BASE}/sessions", json={"content": "hi", "priority": 5},
+                                       headers=user_headers(user_id))
+    assert response.status_code == 201, response.text  # still accepted, so older clients keep working
+    session = response.json()
+    assert session["priority"] == 3
+    assert (await stack.session(session["session_id"]))["priority"] == 3
+    queue = (await stack.client.get(f"{BASE}/sessions?scope=waiting&page_size=100",
+                                    headers=admin_headers(admin_id))).json()
+    ids = [s["session_id"] for s in queue["items"]]
+    assert ids.index(earlier) < ids.index(session["session_id"])  # not first in the queue any more
+
+
+async def test_only_admins_change_a_sessions_priority_and_the_queue_follows(stack, user_id, admin_id):
+    earlier = (await stack.open_session(new_id()))["session_id"]
+    session_id = (await stack.open_session(user_id))["session_id"]
+    url = f"{BASE}/sessions/{session_id}"
+    refused = await stack.client.patch(url, json={"priority": 5}, headers=user_headers(user_id))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert (await stack.session(session_id))["priority"] == 3
+
+    changed = await stack.client.patch(url, json={"priority": 5}, headers=admin_headers(admin_id))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["priority"] == 5 and changed.json()["status"] == "waiting"
+    updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)  # opened, then re-prioritised
+    assert updates[-1].session.priority == 5
+    queue = (await stack.client.get(f"{BASE}/sessions?scope=waiting&page_size=100",
+                                    headers=admin_headers(admin_id))).json()
+    ids = [s["session_id"] for s in queue["items"]]
+    assert ids.index(session_id) < ids.index(earlier)
+
+    assert_422(await stack.client.patch(url, json={"priority": 0}, headers=admin_headers(admin_id)), "priority")
+    assert_422(await stack.client.patch(url, json={"status": "closed"}, headers=admin_headers(admin_id)), "status")
+    missing = await stack.client.patch(f"{BASE}/sessions/999999999999", json={"priority": 2},
+                                       headers=admin_headers(admin_id))
+    assert missing.status_code == 404
+    claimed = await claimed_session(stack, new_id(), admin_id)
+    await stack.client.post(f"{BASE}/sessions/{claimed}/close", headers=admin_headers(admin_id))
+    closed = await stack.client.patch(f"{BASE}/sessions/{claimed}", json={"priority": 2}, headers=admin_headers(admin_id))
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "session_closed"
+
+
+async def test_image_messages_with_an_external_url_are_refused_with_422_until_uploads_exist(stack, user_id):
+    image = {"content": "https://attacker.example/pixel.png", "message_type": "image"}
+    refused = await stack.client.post(f"{BASE}/sessions", json=image, headers=user_headers(user_id))
+    assert_422(refused, "content")
+    assert "image" in refused.json()["error"]["details"][0]["message"]
+    session_id = (await stack.open_session(user_id))["session_id"]
+    assert_422(await stack.client.post(f"{BASE}/sessions/{session_id}/messages", json=image,
+                                       headers=user_headers(user_id)), "content")
+    assert (await stack.session(session_id))["last_message"] == "hello"
 
 
 async def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_creates_nothing(stack, user_id):

@@ -106,6 +106,23 @@ async def test_a_bad_system_message_is_refused_with_422_naming_the_field(service
     assert field in error_fields(response)
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("starts_at", "9999-12-31T23:59:59-12:00"),   # was a 500: OverflowError converting to UTC
+    ("starts_at", "0001-01-01T00:00:00+14:00"),
+    ("starts_at", "0001-01-01T00:00:00Z"),         # datetime.min: asyncpg stored it as -infinity (found by fuzzing)
+    ("ends_at", "9999-12-31T23:00:00Z"),          # representable in UTC, not in Beijing time
+    ("ends_at", "9999-12-31T23:59:59.999-23:59"),
+])
+async def test_a_maintenance_window_dated_beyond_what_can_be_stored_is_a_422_naming_the_field(service, field, value):
+    body = {**WINDOW, field: value}
+    if field == "ends_at":
+        body["starts_at"] = "9999-01-01T00:00:00+08:00"
+    response = await service.client.post("/api/v4/system/maintenance", json=body, headers=service.admin())
+    assert response.status_code == 422, response.text
+    assert error_fields(response) == {field}
+    assert "out of range" in response.text
+
+
 async def test_system_lists_validate_paging(service):
     for path in ("/api/v4/system/alerts?page=0", "/api/v4/system/maintenance?page_size=500"):
         response = await service.client.get(path, headers=service.admin())

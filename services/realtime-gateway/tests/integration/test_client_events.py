@@ -97,6 +97,19 @@ async def test_bad_payloads_and_unknown_events_get_error_acks_and_the_socket_sta
     assert [name for name, _, _ in services] == ["chat.send_message"]
 
 
+async def test_an_image_message_over_the_socket_is_refused_with_invalid_payload(start_gateway, connect_client,
+                                                                                 services):
+    """chat:send_message carries text only (as REST, where message_type 'image' is a 422 until uploads exist):
+    an image URL never reaches chat-svc, so no reader's browser is made to fetch it."""
+    gw = await start_gateway()
+    user = await connect_client(gw, USER1, "user")
+    image = {"session_id": 5, "content": "https://attacker.example/pixel.png", "message_type": "image"}
+    ack = await user.call("chat:send_message", image)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", ack
+    assert "message_type" in ack["error"]["message"]
+    assert services == [] and user.sio.connected
+
+
 async def test_register_user_must_match_the_token(start_gateway, connect_client):
     gw = await start_gateway()
     admin = await connect_client(gw, ADMIN1, "admin")
