@@ -144,7 +144,9 @@ def per_user_rate_limit(bucket: str, setting: str) -> Any:
 
     async def limited(request: Request, principal: CurrentPrincipal) -> None:
         limit: RateLimit = getattr(request.app.state.settings, setting)
-        limiter: RateLimiter = request.app.state.rate_limiter
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is None:  # the lifespan sets it before the app serves; only an app built without it has none
+            return
         decision = await limiter.hit(f"{bucket}:user:{principal.user_id}", limit)
         if not decision.allowed:
             raise RateLimited(
