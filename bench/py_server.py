@@ -98,6 +98,10 @@ def main() -> None:
     settings = Settings(
         host="127.0.0.1", port=args.port, amqp_url=args.amqp, log_level="WARNING",
         gateway_id=f"gw-bench-{args.port}",
+        # The load generator opens thousands of sockets from one address, as few accounts: the caps that protect a
+        # deployment from one client (issue 14) would refuse the bench itself. Its Node twin has none either.
+        max_connections_per_address=1_000_000, max_sockets_per_user=1_000_000,
+        user_rate_limit_per_second=1e9, user_rate_limit_burst=1_000_000_000,
     )
     app = create_app(settings, jwt_verifier=verifier_from(args.jwks))
     if os.environ.get("BENCH_PACKET_JSON") == "stdlib":  # `./bench/run --variants`: what orjson is worth

@@ -18,6 +18,9 @@
 #   EDGE_RESOLVER          (empty)               a DNS server for upstream names (compose: 127.0.0.11)
 #   EDGE_ERROR_LOG         <run dir>/error.log   "stderr" sends it to the terminal (containers)
 #   EDGE_ACCESS_LOG        <run dir>/access.log  "off" or "/dev/stdout" work too
+#   EDGE_SOCKETIO_CONN_PER_ADDRESS  100       concurrent /socket.io/ connections (WebSockets, long-polls in flight)
+#                                             per client address; beyond: 429 too_many_connections
+#   EDGE_API_CONN_PER_ADDRESS       50        concurrent requests per client address to each REST API location
 #   NGINX                  nginx (or /usr/sbin/nginx)
 set -eu
 
@@ -34,6 +37,8 @@ RUN_DIR="${EDGE_RUN_DIR:-$ROOT/.run/edge}"
 RESOLVER="${EDGE_RESOLVER:-}"
 ERROR_LOG="${EDGE_ERROR_LOG:-$RUN_DIR/error.log}"
 ACCESS_LOG="${EDGE_ACCESS_LOG:-$RUN_DIR/access.log}"
+SOCKETIO_CONN_PER_ADDRESS="${EDGE_SOCKETIO_CONN_PER_ADDRESS:-100}"
+API_CONN_PER_ADDRESS="${EDGE_API_CONN_PER_ADDRESS:-50}"
 
 find_nginx() {
   if [ -n "${NGINX:-}" ]; then echo "$NGINX"; return; fi
@@ -84,7 +89,8 @@ render() {
   awk -v run_dir="$RUN_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
-      -v gateway_servers="$servers" -v gateway_health="$health_locations" '
+      -v gateway_servers="$servers" -v gateway_health="$health_locations" \
+      -v socketio_conn="$SOCKETIO_CONN_PER_ADDRESS" -v api_conn="$API_CONN_PER_ADDRESS" '
     function put(line, key, value,    out, at) {
       out = ""
       while ((at = index(line, "{{" key "}}")) > 0) {
@@ -103,6 +109,7 @@ render() {
       line = put(line, "AUTH_ADDR", auth);        line = put(line, "NOTIFICATION_ADDR", notification)
       line = put(line, "CHAT_ADDR", chat);        line = put(line, "LISTEN", listen)
       line = put(line, "WEB_ROOT", web_root);     line = put(line, "VENDOR_DIR", vendor_dir)
+      line = put(line, "SOCKETIO_CONN_PER_ADDRESS", socketio_conn); line = put(line, "API_CONN_PER_ADDRESS", api_conn)
       print line
     }' "$EDGE_DIR/nginx.conf.template" >"$RUN_DIR/nginx.conf.new"
   if grep -n '{{' "$RUN_DIR/nginx.conf.new" >&2; then echo "edge: unrendered placeholders (above)" >&2; exit 1; fi

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 VENDOR = ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+EDGE_SOCKETIO_CONN_PER_ADDRESS = 50
 PASSWORD = "Passw0rd!"  # AUTH_DEV_SEED accounts admin1..admin3, user1..user5
 
 AUTH, NOTIFICATION, CHAT, GATEWAY, EDGE = "auth-svc", "notification-svc", "chat-svc", "realtime-gateway", "edge"
@@ -112,6 +113,8 @@ async def stack(
             "EDGE_LISTEN": f"{HOST}:{edge_port}", "EDGE_AUTH": addr(AUTH), "EDGE_NOTIFICATION": addr(NOTIFICATION),
             "EDGE_CHAT": addr(CHAT), "EDGE_GATEWAYS": gateway.base_url.removeprefix("http://"),
             "EDGE_RUN_DIR": str(edge_dir), "EDGE_ERROR_LOG": "stderr", "EDGE_ACCESS_LOG": str(edge_dir / "access.log"),
+            # Below the gateway's own cap (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS, 100): test_edge.py tells them apart.
+            "EDGE_SOCKETIO_CONN_PER_ADDRESS": str(EDGE_SOCKETIO_CONN_PER_ADDRESS),
         },
     ), port=edge_port)
     await stack.start(timeout=60)

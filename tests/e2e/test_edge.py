@@ -4,11 +4,15 @@ what the repository ships for running it (docker compose)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import aiohttp
 import httpx
+import pytest
 import yaml
 
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS
 from tests.integration.stack import Stack
 
 CSP = (
@@ -119,3 +123,58 @@ def test_compose_publishes_only_the_edge_and_seeds_nothing_unless_the_dev_file_i
         "notification-svc": ["8002:8002"], "chat-svc": ["8003:8003"], "realtime-gateway": ["8010:8010"],
     }
     assert set(dev) <= set(base)  # an override of services the base defines, never new ones
+
+
+# --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------
+
+
+def _from(source: str) -> aiohttp.ClientSession:
+    """HTTP from another loopback address: nginx sees it as `$remote_addr`."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0), force_close=True))
+
+
+async def test_the_edge_caps_concurrent_socketio_connections_per_address(base_url: str) -> None:
+    url = f"{base_url}/socket.io/?EIO=4&transport=websocket"
+    async with _from("127.0.0.21") as crowd, _from("127.0.0.22") as other:
+        sockets = [await crowd.ws_connect(url, headers={"Origin": base_url})
+                   for _ in range(EDGE_SOCKETIO_CONN_PER_ADDRESS)]
+        try:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await crowd.ws_connect(url, headers={"Origin": base_url})
+            assert refused.value.status == 429  # the edge's cap: the gateway's (100) is not reached
+            async with crowd.get(f"{base_url}/socket.io/", params={"EIO": "4", "transport": "polling"}) as poll:
+                assert poll.status == 429
+                assert (await poll.json())["error"]["code"] == "too_many_connections"
+            lone = await other.ws_connect(url, headers={"Origin": base_url})  # another address is unaffected
+            await lone.close()
+        finally:
+            await asyncio.gather(*(ws.close() for ws in sockets))
+
+
+async def test_a_spoofed_x_forwarded_for_through_the_edge_does_not_change_the_address_the_gateway_caps(
+    base_url: str,
+) -> None:
+    """Polling handshakes end at once (the edge no longer counts them) but their Engine.IO sessions stay on the
+    gateway, which caps them per client address: the address nginx saw, whatever X-Forwarded-For says."""
+    gateway_cap = 100  # GATEWAY_MAX_CONNECTIONS_PER_ADDRESS default
+    handshake = {"EIO": "4", "transport": "polling"}
+    sids: list[str] = []
+    async with _from("127.0.0.23") as spoofer, _from("127.0.0.24") as other:
+        try:
+            for n in range(gateway_cap):
+                async with spoofer.get(f"{base_url}/socket.io/", params=handshake,
+                                       headers={"X-Forwarded-For": f"198.51.100.{n % 250 + 1}",
+                                                "X-Real-IP": f"198.51.100.{n % 250 + 1}"}) as opened:
+                    assert opened.status == 200, await opened.text()
+                    sids.append(json.loads((await opened.text())[1:])["sid"])
+            async with spoofer.get(f"{base_url}/socket.io/", params=handshake,
+                                   headers={"X-Forwarded-For": "203.0.113.77"}) as refused:
+                assert refused.status == 429
+                assert (await refused.json())["error"]["code"] == "too_many_connections"
+            async with other.get(f"{base_url}/socket.io/", params=handshake) as fine:
+                assert fine.status == 200
+                sids.append(json.loads((await fine.text())[1:])["sid"])
+        finally:  # close the sessions (Engine.IO close packet) instead of leaving them to the ping timeout
+            for sid in sids:
+                async with spoofer.post(f"{base_url}/socket.io/", params={**handshake, "sid": sid}, data="1"):
+                    pass

@@ -55,9 +55,15 @@ async def fault_stack(
         "AUTH_REGISTER_MAX_PER_ADDRESS": "100000", "AUTH_TOKEN_TTL_SECONDS": "28800",
     }))
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
+    # The steady senders write faster than the per-user REST limits allow (an admin 10 notifications/s), and
+    # retry after each fault: these tests measure delivery, not limits, so the limits are out of their way.
+    unlimited = '{"requests": 100000, "per_seconds": 1}'
+    limits = {NOTIFICATION: {"NOTIFICATION_SEND_RATE_LIMIT": unlimited},
+              CHAT: {"CHAT_MESSAGE_RATE_LIMIT": unlimited, "CHAT_SESSION_RATE_LIMIT": unlimited}}
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
         stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), {
             f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url,
+            **limits[name],
         }))
     secret = uuid.uuid4().hex
     for name in (GW1, GW2):

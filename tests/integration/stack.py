@@ -40,7 +40,8 @@ class ServiceSpec:
 
 def uvicorn_factory(factory: str) -> list[str]:
     """Arguments that start an ASGI app factory such as `notification_svc.main:create_app`."""
-    return ["-m", "uvicorn", "--factory", factory, "--host", "{host}", "--port", "{port}"]
+    # --no-proxy-headers: the app's own FORWARDED_ALLOW_IPS decides whose X-Forwarded-For counts (servicekit.forwarded)
+    return ["-m", "uvicorn", "--factory", factory, "--host", "{host}", "--port", "{port}", "--no-proxy-headers"]
 
 
 def free_port() -> int:

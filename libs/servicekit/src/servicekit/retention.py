@@ -5,7 +5,8 @@ What each service prunes (its own schema only):
   republishes only rows not yet marked, and consumers deduplicate by event id);
 - processed event ids (``processed_at``): duplicates come within minutes of the original (a relay republishing
   after a crash), so a week is ample;
-- idempotency keys (``created_at``): clients retry within minutes; after a day a key may be reused.
+- idempotency keys (``created_at``): clients retry within minutes; after a day a key may be reused;
+- rate-limit counts (``updated_at``): a key idle for a day has nothing left to count (``servicekit.ratelimit``).
 
     rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys)
     task = asyncio.create_task(prune_forever(engine, rules, interval=settings.retention_interval_seconds))
@@ -64,7 +65,7 @@ class Prune:
 
 def service_rules(
     settings: RetentionSettings, *, outbox: Table, idempotency_keys: Table | None = None,
-    processed_events: Table | None = None,
+    processed_events: Table | None = None, rate_limits: Table | None = None,
 ) -> list[Prune]:
     """The rules for the tables servicekit gives a service (outbox, idempotency keys, processed event ids)."""
     kept = timedelta(hours=settings.retention_hours)
@@ -73,6 +74,8 @@ def service_rules(
         rules.append(Prune(idempotency_keys, "created_at", timedelta(hours=settings.idempotency_key_hours)))
     if processed_events is not None:
         rules.append(Prune(processed_events, "processed_at", kept))
+    if rate_limits is not None:  # counts of keys idle for a day (windows are at most an hour: servicekit.ratelimit)
+        rules.append(Prune(rate_limits, "updated_at", timedelta(days=1)))
     return rules
 
 

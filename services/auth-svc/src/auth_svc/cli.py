@@ -45,7 +45,8 @@ def serve(settings: Settings) -> None:
 
     from auth_svc.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    # proxy_headers=False: AUTH_FORWARDED_ALLOW_IPS (servicekit.forwarded) alone decides whose X-Forwarded-For counts
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from servicekit.db import create_engine
+from servicekit.forwarded import TrustedProxyMiddleware
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
 
     app = FastAPI(title=SERVICE, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
     install_routes(app)
 
     async def database() -> bool:

@@ -3,10 +3,14 @@
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+from servicekit.forwarded import ForwardedSettings
 
 
-class Settings(BaseSettings):
+class Settings(ForwardedSettings):
+    """`AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose `X-Forwarded-For` names the client, e.g. for
+    the per-address login limit) comes from `servicekit.forwarded.ForwardedSettings`."""
+
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from servicekit.http import CurrentAdmin, CurrentPrincipal, error_response
+from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
 
 from chat_svc.domain import MAX_DB_ID, DomainError
 from chat_svc.service import Chat
@@ -92,10 +93,15 @@ class MessagePage(BaseModel):
 _SESSION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": SessionData, "description": "The message was added to the user's open session"},
     201: {"model": SessionData, "description": "A new session was opened with this first message"},
+    **RATE_LIMITED_RESPONSES,
 }
+# Per user, across every process (CHAT_SESSION_RATE_LIMIT, CHAT_MESSAGE_RATE_LIMIT).
+SESSION_RATE_LIMIT = per_user_rate_limit("chat.sessions", "session_rate_limit")
+MESSAGE_RATE_LIMIT = per_user_rate_limit("chat.messages", "message_rate_limit")
 
 
-@router.post("/sessions", status_code=201, responses=_SESSION_RESPONSES, response_model=None)
+@router.post("/sessions", status_code=201, responses=_SESSION_RESPONSES, response_model=None,
+             dependencies=[SESSION_RATE_LIMIT])
 async def open_session(
     body: OpenSessionBody, principal: CurrentPrincipal, chat: ChatDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -147,7 +153,8 @@ async def get_messages(
     return await chat.messages(principal, session_id, before_id=before_id, after_id=after_id, limit=limit)
 
 
-@router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData)
+@router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData,
+             dependencies=[MESSAGE_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES)
 async def send_message(
     session_id: SessionId, body: SendMessageBody, principal: CurrentPrincipal, chat: ChatDep,
     idempotency_key: IdempotencyKey = None,

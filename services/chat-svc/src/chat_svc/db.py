@@ -3,6 +3,7 @@ tables (outbox, idempotency keys, processed events). Migrations: chat_svc/alembi
 
 from servicekit.idempotency import idempotency_table
 from servicekit.outbox import outbox_table
+from servicekit.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -109,3 +110,4 @@ processed_events = Table(
 
 outbox = outbox_table(metadata, SCHEMA)
 idempotency_keys = idempotency_table(metadata, SCHEMA)
+rate_limits = rate_limit_table(metadata, SCHEMA)

@@ -20,12 +20,14 @@ from servicekit.amqp import Publisher
 from servicekit.broker import Broker
 from servicekit.commands import serve_commands
 from servicekit.db import create_engine
+from servicekit.forwarded import TrustedProxyMiddleware
 from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.ratelimit import RateLimiter
 from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
@@ -33,7 +35,7 @@ from sqlalchemy import text
 
 from chat_svc.api import install_routes
 from chat_svc.commands import command_handlers, map_error
-from chat_svc.db import SCHEMA, idempotency_keys, outbox, processed_events
+from chat_svc.db import SCHEMA, idempotency_keys, outbox, processed_events, rate_limits
 from chat_svc.presence import presence_consumer, sweep_forever
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
@@ -73,11 +75,12 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             # Names the task behind any transaction held open for seconds (it holds locks others wait on).
             tasks.append(asyncio.create_task(TransactionWatch(engine).run(), name="chat-transaction-watch"))
             rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys,
-                                  processed_events=processed_events)
+                                  processed_events=processed_events, rate_limits=rate_limits)
             tasks.append(asyncio.create_task(
                 prune_forever(engine, rules, interval=settings.retention_interval_seconds), name="chat-retention"))
             app.state.engine, app.state.chat, app.state.broker, app.state.relay = engine, chat, broker, relay
             app.state.relay_task = tasks[0]
+            app.state.rate_limiter = RateLimiter(engine, rate_limits)
             tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
             log.info("started", extra={"capacity": settings.admin_capacity})
             yield
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.jwt_verifier = verifier
     app.state.chat = None
     install_error_handlers(app)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
     install_routes(app)
 
     async def database() -> bool:

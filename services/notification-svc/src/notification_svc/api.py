@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from servicekit.http import CurrentAdmin, error_response
 from servicekit.idempotency import MAX_KEY_LENGTH, fingerprint, run_once
+from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notification_svc import notifications, system
@@ -53,6 +54,8 @@ IdempotencyKey = Annotated[
 PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 NotificationId = Annotated[int, Path(gt=0, description="notification_id")]
+SEND_RATE_LIMIT = per_user_rate_limit("notification.send", "send_rate_limit")
+"""Every creating POST of an admin shares one budget (`NOTIFICATION_SEND_RATE_LIMIT`), across processes."""
 
 
 # --- payloads ---
@@ -178,6 +181,7 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
 
 @router.post(
     "/send", status_code=status.HTTP_201_CREATED, response_model=NotificationData,
+    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
     description=(
         "Admins only. With `target_user_id` the notification is for that admin (event `notification.created`, "
         "pushed by the gateway as `notification:new` to that admin's sockets); without it, for every admin "
@@ -257,6 +261,7 @@ system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
 
 
 @system_router.post("/alerts", status_code=status.HTTP_201_CREATED, response_model=AlertData,
+    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
                     description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
 async def raise_alert(
     body: AlertRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
@@ -275,6 +280,7 @@ async def list_alerts(admin: CurrentAdmin, engine: Database, page: PageNo = 1, p
 
 @system_router.post(
     "/maintenance", status_code=status.HTTP_201_CREATED, response_model=MaintenanceData,
+    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
     description=(
         "Admins only. Event `system.maintenance_scheduled` -> `system:maintenance`. Audience `admins`: every "
         "admin; audience `all`: every admin and every end user (maintenance is the one system message end users "
@@ -299,6 +305,7 @@ async def list_maintenance(
 
 
 @system_router.post("/status", status_code=status.HTTP_201_CREATED, response_model=StatusData,
+    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
                     description="Admins only. Records a component's status; event `system.status_changed` -> "
                                 "`system:status_change` to every admin.")
 async def change_status(

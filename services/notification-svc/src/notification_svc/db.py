@@ -12,6 +12,7 @@ is ``ORDER BY id DESC``:
 
 from servicekit.idempotency import idempotency_table
 from servicekit.outbox import outbox_table
+from servicekit.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -96,3 +97,4 @@ Index("ix_system_status_changes_component", system_status_changes.c.component, s
 
 outbox = outbox_table(metadata, SCHEMA)
 idempotency_keys = idempotency_table(metadata, SCHEMA)
+rate_limits = rate_limit_table(metadata, SCHEMA)

@@ -18,12 +18,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from servicekit.broker import Broker
 from servicekit.db import create_engine
+from servicekit.forwarded import TrustedProxyMiddleware
 from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
+from servicekit.ratelimit import RateLimiter
 from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
@@ -31,7 +33,7 @@ from sqlalchemy import text
 
 from notification_svc.api import install_routes
 from notification_svc.commands import SERVICE, command_server
-from notification_svc.db import SCHEMA, idempotency_keys, outbox
+from notification_svc.db import SCHEMA, idempotency_keys, outbox, rate_limits
 from notification_svc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             await broker.start()
             relay_task = app.state.relay_task = asyncio.create_task(relay.run(), name=f"{SERVICE}-outbox-relay")
             watch_task = asyncio.create_task(TransactionWatch(engine).run(), name=f"{SERVICE}-transaction-watch")
-            rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys)
+            app.state.rate_limiter = RateLimiter(engine, rate_limits)
+            rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys, rate_limits=rate_limits)
             retention_task = asyncio.create_task(
                 prune_forever(engine, rules, interval=settings.retention_interval_seconds), name=f"{SERVICE}-retention")
             tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
@@ -93,7 +96,9 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = FastAPI(title=SERVICE, description=DESCRIPTION, lifespan=lifespan)
     if jwt_verifier is not None:
         app.state.jwt_verifier = jwt_verifier
+    app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
     install_routes(app)
 
     async def database() -> bool:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from contracts.events.registry import NOTIFICATION_CREATED
+from servicekit.ratelimit import RateLimit
 from sqlalchemy import text
 
 from .conftest import running, tap
@@ -41,7 +42,8 @@ async def test_with_the_broker_unreachable_sends_succeed_and_all_events_go_out_o
     await proxy.start(is_open=outage == "after_connecting")
     try:
         async with running(mint, await make_database(), amqp_url, app_amqp_url=through(proxy, amqp_url),
-                           wait_broker=outage == "after_connecting") as svc:
+                           wait_broker=outage == "after_connecting",
+                           send_rate_limit=RateLimit(requests=SENDS, per_seconds=60)) as svc:  # one admin sends all
             broker = svc.app.state.broker
             if outage == "after_connecting":
                 proxy.close()

@@ -5,9 +5,10 @@ import pytest
 from contracts.events.payloads import NotificationCreated, NotificationReadStateChanged
 from contracts.events.registry import NOTIFICATION_CREATED, NOTIFICATION_READ_STATE_CHANGED
 from contracts.events.topology import NOTIFICATION_EVENTS_EXCHANGE
+from servicekit.ratelimit import RateLimit
 from sqlalchemy import text
 
-from .conftest import Service, error_fields, new_id, tap
+from .conftest import Service, error_fields, new_id, running, tap
 
 MAX_BIGINT = 2**63 - 1
 
@@ -250,3 +251,23 @@ async def test_read_all_marks_every_unread_notification_of_the_caller_and_chunks
     assert (await svc.client.get("/api/v4/notifications/unread-count", headers=svc.admin(other))).json() == {
         "unread_count": 1 + 502}
     assert (await svc.client.post("/api/v4/notifications/read-all", headers=svc.user(me))).status_code == 403
+
+
+# --- per-admin rate limit (servicekit.ratelimit) ---
+
+
+async def test_an_admin_sending_too_fast_gets_429_with_retry_after_on_every_creating_route_and_others_are_unaffected(
+    mint, make_database, make_vhost,
+):
+    async with running(mint, await make_database(), await make_vhost(),
+                       send_rate_limit=RateLimit(requests=5, per_seconds=3600)) as svc:
+        flooder, other = svc.admin(), svc.admin()
+        statuses = [(await svc.client.post("/api/v4/notifications/send", json=note(), headers=flooder)).status_code
+                    for _ in range(8)]
+        assert statuses == [201] * 5 + [429] * 3
+        for path, body in (("/api/v4/system/alerts", {"level": "info", "title": "t", "message": "m"}),
+                           ("/api/v4/system/status", {"component": "c", "status": "operational", "message": "m"})):
+            refused = await svc.client.post(path, json=body, headers=flooder)  # one budget for every creating POST
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["Retry-After"]) >= 1
+        assert (await svc.client.post("/api/v4/notifications/send", json=note(), headers=other)).status_code == 201

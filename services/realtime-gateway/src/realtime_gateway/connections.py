@@ -31,6 +31,10 @@ class Connections:
         counts.pop(principal.user_id, None)
         return principal, 0
 
+    def sockets_of(self, principal: Principal) -> int:
+        """How many sockets that account has here."""
+        return (self._admins if principal.is_admin else self._users).get(principal.user_id, 0)
+
     def principal(self, sid: str) -> Principal | None:
         return self._principals.get(sid)
 

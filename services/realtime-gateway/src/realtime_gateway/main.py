@@ -21,6 +21,7 @@ from servicekit.commands import CommandClient
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 
+from realtime_gateway.admission import AddressConnections
 from realtime_gateway.commands import Commands
 from realtime_gateway.compression import set_websocket_compression
 from realtime_gateway.connections import Connections
@@ -32,7 +33,7 @@ from realtime_gateway.fanout import FanOutManager, OrjsonCodec
 from realtime_gateway.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.presence import Presence
-from realtime_gateway.ratelimit import PerSocketLimiter
+from realtime_gateway.ratelimit import PerSocketLimiter, PerUserLimiter
 from realtime_gateway.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
 from realtime_gateway.settings import Settings
 from realtime_gateway.sockets import SocketHandlers
@@ -62,6 +63,7 @@ class Gateway:
     drain: Drain
     token_expiry: TokenExpiry
     command_client: CommandClient | None = field(default=None)
+    addresses: AddressConnections | None = field(default=None)
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -147,9 +149,18 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         },
         metrics, presence.admin_changed, [typing_throttle.forget, emitter.release, token_expiry.forget], recovery,
         in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
+        user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
+        max_sockets_per_user=settings.max_sockets_per_user,
     ).register()
+    # Engine.IO connections per client address (admission.py): counted at Engine.IO connect / disconnect.
+    addresses = AddressConnections(
+        settings.max_connections_per_address, settings.trusted_proxies(),
+        on_refused=metrics.refused.labels("too_many_connections_per_address").inc,
+    )
+    addresses.install(sio)
+    gateway.addresses = addresses
 
-    app = web.Application(middlewares=[drain.middleware])
+    app = web.Application(middlewares=[drain.middleware, addresses.middleware])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
     add_routes(app, HealthSources(

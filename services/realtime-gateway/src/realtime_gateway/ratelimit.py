@@ -1,4 +1,5 @@
-"""Token buckets per socket: every client event costs one token; an empty bucket means `rate_limited`."""
+"""Token buckets per socket and per account: every client event costs one token of each; an empty bucket means
+`rate_limited`."""
 
 import time
 from collections.abc import Callable
@@ -22,6 +23,10 @@ class TokenBucket:
             return True
         return False
 
+    def full(self) -> bool:
+        """Refilled to `burst` (nothing spent that has not come back)."""
+        return min(self.burst, self._tokens + (self._clock() - self._at) * self.rate) >= self.burst
+
 
 class PerSocketLimiter:
     """One bucket per socket id, made on first use and dropped on disconnect."""
@@ -43,6 +48,31 @@ class PerSocketLimiter:
 
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+class PerUserLimiter:
+    """One bucket per account across all of its sockets on this gateway (beside each socket's own bucket).
+
+    When an account's last socket leaves, its bucket is dropped only if it is full again: closing every socket
+    and reconnecting does not refill a bucket that is in debt."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate, self._burst, self._clock = rate, burst, clock
+        self._buckets: dict[int, TokenBucket] = {}
+
+    def allow(self, user_id: int) -> bool:
+        bucket = self._buckets.get(user_id)
+        if bucket is None:
+            bucket = self._buckets[user_id] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket.take()
+
+    def last_socket_left(self, user_id: int) -> None:
+        bucket = self._buckets.get(user_id)
+        if bucket is not None and bucket.full():
+            del self._buckets[user_id]
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -11,12 +11,15 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
+from servicekit.forwarded import ForwardedSettings
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 
 
-class Settings(JwtSettings, GcSettings):
-    """`gc_gen0_threshold` (GATEWAY_GC_GEN0_THRESHOLD) comes from `servicekit.gctune.GcSettings`."""
+class Settings(JwtSettings, GcSettings, ForwardedSettings):
+    """`gc_gen0_threshold` (GATEWAY_GC_GEN0_THRESHOLD) comes from `servicekit.gctune.GcSettings`;
+    `forwarded_allow_ips` (GATEWAY_FORWARDED_ALLOW_IPS, default `["127.0.0.1"]`: the peers whose `X-Forwarded-For`
+    names the client, i.e. the edge) from `servicekit.forwarded.ForwardedSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
@@ -38,6 +41,18 @@ class Settings(JwtSettings, GcSettings):
     """Per socket, every client event: a token bucket refilled at this rate..."""
     rate_limit_burst: int = Field(20, gt=0)
     """...holding at most this many tokens."""
+    user_rate_limit_per_second: float = Field(20.0, gt=0)
+    """Per account, across all of its sockets on this gateway: a second bucket every client event also costs
+    (`rate_limited` when empty; other accounts unaffected)..."""
+    user_rate_limit_burst: int = Field(40, gt=0)
+    """...holding at most this many tokens."""
+    max_sockets_per_user: int = Field(20, gt=0)
+    """Socket.IO connections one account may hold on this gateway; one more gets a `connect_error` "too many
+    connections" with `data.code` `too_many_connections`."""
+    max_connections_per_address: int = Field(100, gt=0)
+    """Engine.IO connections (polling or websocket, authenticated or not yet) from one client address on this
+    gateway; a handshake beyond it gets 429 `too_many_connections`. The address is the edge's
+    `X-Forwarded-For` when the peer is in `forwarded_allow_ips`, else the peer's."""
     typing_interval_seconds: float = Field(0.5, ge=0)
     """At most one `chat:typing` per socket per interval; extra ones are dropped."""
     dedup_window: int = Field(10_000, gt=0)

@@ -14,11 +14,12 @@ from contracts.socketio.events import LEGACY_EVENT_REGISTER_USER
 from servicekit.jwt import JwksVerifier
 from socketio.exceptions import ConnectionRefusedError
 
+from realtime_gateway.admission import user_refusal
 from realtime_gateway.auth import authenticate, refusal_code
 from realtime_gateway.connections import Connections
 from realtime_gateway.drain import InFlight
 from realtime_gateway.metrics import Metrics
-from realtime_gateway.ratelimit import PerSocketLimiter
+from realtime_gateway.ratelimit import PerSocketLimiter, PerUserLimiter
 from realtime_gateway.recovery import Accepted, Recovery
 from realtime_gateway.rooms import rooms_for
 from realtime_gateway.validation import InvalidPayload, parse_payload, single_argument
@@ -54,6 +55,8 @@ class SocketHandlers:
         recovery: Recovery,
         in_flight: InFlight,
         on_connected: Callable[[str, Any], None] | None = None,
+        user_limiter: PerUserLimiter | None = None,
+        max_sockets_per_user: int | None = None,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -66,6 +69,8 @@ class SocketHandlers:
         self._recovery = recovery
         self._in_flight = in_flight
         self._on_connected = on_connected  # (sid, auth) once accepted: token_expiry.py watches its `exp`
+        self._user_limiter = user_limiter
+        self._max_sockets_per_user = max_sockets_per_user
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -80,6 +85,11 @@ class SocketHandlers:
         except ConnectionRefusedError as exc:
             self._metrics.refused.labels(refusal_code(exc)).inc()
             raise
+        if self._max_sockets_per_user is not None:
+            too_many = user_refusal(self._connections.sockets_of(principal), self._max_sockets_per_user)
+            if too_many is not None:
+                self._metrics.refused.labels(refusal_code(too_many)).inc()
+                raise too_many
         count = self._connections.add(sid, principal)
         if principal.is_admin:
             self._admin_changed(principal.user_id, count)
@@ -98,6 +108,8 @@ class SocketHandlers:
         gone = self._connections.remove(sid)
         if gone is not None and gone[0].is_admin:
             self._admin_changed(gone[0].user_id, gone[1])
+        if gone is not None and gone[1] == 0 and self._user_limiter is not None:
+            self._user_limiter.last_socket_left(gone[0].user_id)
 
     async def dispatch(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         """Every client event. The return value is the ack (sent only when the client asked for one)."""
@@ -106,6 +118,8 @@ class SocketHandlers:
             return ack_error(UNAUTHORIZED, "not connected")
         if not self._limiter.allow(sid):
             return ack_error(RATE_LIMITED, "too many events; slow down")
+        if self._user_limiter is not None and not self._user_limiter.allow(principal.user_id):
+            return ack_error(RATE_LIMITED, "too many events from this account; slow down")
         handler = self._handlers.get(event)
         if handler is None:
             return ack_error(UNKNOWN_EVENT, f"unknown event {str(event)[:100]!r}")

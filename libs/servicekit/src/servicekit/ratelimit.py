@@ -1,0 +1,160 @@
+"""Per-user rate limits on REST write routes, shared by every process of a service (state in PostgreSQL).
+
+Why PostgreSQL and not a token bucket in memory: a service may run several processes (uvicorn workers,
+replicas behind the edge); a bucket per process would multiply the limit by their number and forget it at every
+restart. The write routes touch the database anyway, so one more short transaction on a one-row-per-key table
+costs little and every process sees the same count.
+
+The algorithm is a sliding-window counter: the hits of the current fixed window plus the previous window's
+hits weighted by how much of it still overlaps the sliding window. It never lets more than `requests` through
+in any window of `per_seconds` by more than rounding, and needs two integers per key. Refused requests are not
+counted, so a client that retries when `Retry-After` says gets through. The clock is the database's, so
+processes on different machines agree.
+
+    class Settings(...):
+        message_rate_limit: RateLimit = RateLimit(requests=120, per_seconds=60)
+
+    app.state.rate_limiter = RateLimiter(engine, rate_limits)            # lifespan; table in the service's schema
+    @router.post(..., dependencies=[per_user_rate_limit("chat.messages", "message_rate_limit")],
+                 responses=RATE_LIMITED_RESPONSES)
+
+A refusal is 429 `rate_limited` with `Retry-After` (seconds) in the usual error shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.http import CurrentPrincipal, ServiceError
+
+try:
+    from fastapi import Depends, Request
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("servicekit.ratelimit needs FastAPI: install platform-servicekit[fastapi,db]") from exc
+
+
+class RateLimit(BaseModel):
+    """At most `requests` per `per_seconds` (sliding window). In env: `'{"requests": 120, "per_seconds": 60}'`."""
+
+    requests: int = Field(gt=0)
+    per_seconds: float = Field(gt=0, le=3600)
+    """At most an hour: `servicekit.retention` forgets a key's counts after a day without hits."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """One key's counts: `index` of the current fixed window (`floor(now / per_seconds)`), its hits and the
+    previous window's."""
+
+    index: int = 0
+    hits: int = 0
+    previous: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int = 0
+    """Whole seconds until a request would be allowed (only when refused; at least 1)."""
+
+
+def decide(window: Window, now: float, limit: RateLimit) -> tuple[Window, Decision]:
+    """Pure: the counts after one request at `now` (epoch seconds) and whether it is allowed."""
+    position = now / limit.per_seconds
+    index = math.floor(position)
+    elapsed = position - index  # fraction of the current window gone
+    if window.index == index:
+        hits, previous = window.hits, window.previous
+    elif window.index == index - 1:
+        hits, previous = 0, window.hits
+    else:
+        hits, previous = 0, 0
+    if previous * (1 - elapsed) + hits + 1 <= limit.requests:
+        return Window(index, hits + 1, previous), Decision(True)
+    if hits + 1 <= limit.requests:  # room in this window once the previous one has slid far enough out
+        wait = (1 - (limit.requests - 1 - hits) / previous) - elapsed
+    else:  # only in the next window, once this one's hits have slid out far enough
+        wait = (1 - elapsed) + (1 - (limit.requests - 1) / hits)
+    retry_after = max(1, math.ceil(wait * limit.per_seconds - 1e-9))
+    return Window(index, hits, previous), Decision(False, retry_after)
+
+
+def rate_limit_table(metadata: MetaData, schema: str) -> Table:
+    return Table(
+        "rate_limits",
+        metadata,
+        Column("key", Text, primary_key=True),
+        Column("window_index", BigInteger, nullable=False),
+        Column("hits", Integer, nullable=False),
+        Column("previous_hits", Integer, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+
+
+class RateLimiter:
+    """`hit(key, limit)`: one short transaction on the service's `rate_limits` table; concurrent hits on one key
+    (from any process) are serialized by its row lock."""
+
+    def __init__(self, engine: AsyncEngine, table: Table) -> None:
+        self._engine = engine
+        name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+        # The upsert creates the row on first use and, either way, locks it and returns it with the clock.
+        self._lock = sql(
+            f"INSERT INTO {name} AS r (key, window_index, hits, previous_hits) VALUES (:key, 0, 0, 0) "
+            "ON CONFLICT (key) DO UPDATE SET key = r.key "
+            "RETURNING r.window_index, r.hits, r.previous_hits, extract(epoch FROM clock_timestamp())::float8"
+        )
+        self._save = sql(
+            f"UPDATE {name} SET window_index = :index, hits = :hits, previous_hits = :previous, updated_at = now() "
+            "WHERE key = :key"
+        )
+
+    async def hit(self, key: str, limit: RateLimit) -> Decision:
+        async with self._engine.begin() as db:
+            index, hits, previous, now = (await db.execute(self._lock, {"key": key})).one()
+            window, decision = decide(Window(index, hits, previous), now, limit)
+            if decision.allowed:
+                await db.execute(self._save, {"key": key, "index": window.index, "hits": window.hits,
+                                              "previous": window.previous})
+        return decision
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+    message = "too many requests; slow down"
+
+
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many requests from this user: `rate_limited`, with a Retry-After header (seconds)"},
+}
+
+
+def per_user_rate_limit(bucket: str, setting: str) -> Any:
+    """A route dependency: the caller's hits on `bucket` are limited by `app.state.settings.<setting>`
+    (a `RateLimit`), counted in `app.state.rate_limiter`. Answers 429 `rate_limited` + `Retry-After`."""
+
+    async def limited(request: Request, principal: CurrentPrincipal) -> None:
+        limit: RateLimit = getattr(request.app.state.settings, setting)
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is None:  # the lifespan sets it before the app serves; only an app built without it has none
+            return
+        decision = await limiter.hit(f"{bucket}:user:{principal.user_id}", limit)
+        if not decision.allowed:
+            raise RateLimited(
+                message=f"too many requests: at most {limit.requests} per {limit.per_seconds:g} s; "
+                        f"retry in {decision.retry_after} s",
+                details={"limit": limit.requests, "per_seconds": limit.per_seconds,
+                         "retry_after": decision.retry_after},
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+
+    return Depends(limited)
