@@ -125,6 +125,45 @@ def test_compose_publishes_only_the_edge_and_seeds_nothing_unless_the_dev_file_i
     assert set(dev) <= set(base)  # an override of services the base defines, never new ones
 
 
+def _dockerfile_args(text: str) -> set[str]:
+    return {line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")}
+
+
+def test_every_service_image_is_built_from_the_one_dockerfile_installing_the_lock_as_a_non_root_user() -> None:
+    dockerfiles = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("Dockerfile*")
+                         if not {"node_modules", ".venv", ".git", ".tools"} & set(p.parts))
+    assert dockerfiles == ["docker/Dockerfile"]
+    dockerfile = (ROOT / "docker/Dockerfile").read_text()
+    run_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert "uv sync --frozen" in dockerfile and "pip install" not in dockerfile  # the lock, nothing resolved
+    assert "\nUSER app\n" in run_stage and "useradd --create-home --uid 10001" in run_stage
+    assert "\nHEALTHCHECK " in run_stage and "SERVICE_PORT" in run_stage.split("HEALTHCHECK", 1)[1]
+    declared = _dockerfile_args(dockerfile)
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    built = {name: service for name, service in base.items() if "build" in service}
+    assert set(built) == {"auth-svc", "notification-svc", "chat-svc", "realtime-gateway"}
+    edge_env = base["edge"]["environment"]
+    upstream = {"auth-svc": edge_env["EDGE_AUTH"], "notification-svc": edge_env["EDGE_NOTIFICATION"],
+                "chat-svc": edge_env["EDGE_CHAT"], "realtime-gateway": edge_env["EDGE_GATEWAYS"]}
+    for name, service in built.items():
+        build = service["build"]
+        assert (build["context"], build["dockerfile"]) == (".", "docker/Dockerfile"), name
+        args = build["args"]
+        assert set(args) <= declared, f"{name}: build args the Dockerfile does not declare"
+        assert args["SERVICE"] == name and (ROOT / "services" / name / "pyproject.toml").is_file()
+        module, _, factory = args["APP"].partition(":")
+        source = ROOT / "services" / name / "src" / module.replace(".", "/")
+        if factory:  # an ASGI factory uvicorn calls
+            assert f"def {factory}(" in source.with_suffix(".py").read_text(), name
+        else:  # a module run with python -m
+            assert (source / "__main__.py").is_file(), name
+        port = str(args["PORT"])
+        assert upstream[name] == f"{name}:{port}", name
+        assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"]), name
+    assert built["auth-svc"]["build"]["args"]["STATE_DIR"] == "/var/lib/auth"
+    assert "auth-keys:/var/lib/auth" in built["auth-svc"]["volumes"]
+
+
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------
 
 
