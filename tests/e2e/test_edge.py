@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -12,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS
-from tests.integration.stack import Stack
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, VENDOR, _require_tools
+from tests.integration.stack import HOST, Stack, free_port
 
 CSP = (
     "default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
@@ -162,6 +167,61 @@ def test_every_service_image_is_built_from_the_one_dockerfile_installing_the_loc
         assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"]), name
     assert built["auth-svc"]["build"]["args"]["STATE_DIR"] == "/var/lib/auth"
     assert "auth-keys:/var/lib/auth" in built["auth-svc"]["volumes"]
+
+
+# --- the edge wherever the repository is cloned (issue 15, item 5) -----------------------------------------
+
+
+@pytest.fixture
+def private_clone() -> AsyncIterator[Path]:
+    """This checkout's HEAD cloned into a directory only its owner can read (mode 0700, like `mktemp -d` or
+    /root), with web/node_modules' socket.io-client bundle in place as `npm ci` would leave it."""
+    _require_tools()
+    parent = Path(tempfile.mkdtemp(prefix="private-clone-"))
+    parent.chmod(0o700)
+    clone = parent / "platform"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+    shutil.copytree(VENDOR, clone / VENDOR.relative_to(ROOT))
+    try:
+        yield clone
+    finally:
+        snapshot = clone / ".run" / "edge" / "served-from"
+        if snapshot.exists():
+            shutil.rmtree(snapshot.read_text().strip(), ignore_errors=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root nginx master hands requests to workers of another user")
+async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_can_read(private_clone: Path) -> None:
+    port = free_port()
+    unused = f"{HOST}:{free_port()}"  # no service runs: the pages and the health aggregate need none
+    env = {**os.environ, "EDGE_LISTEN": f"{HOST}:{port}", "EDGE_AUTH": unused, "EDGE_NOTIFICATION": unused,
+           "EDGE_CHAT": unused, "EDGE_GATEWAYS": unused, "EDGE_ERROR_LOG": "stderr"}
+    for name in ("EDGE_RUN_DIR", "EDGE_WEB_ROOT", "EDGE_VENDOR_DIR", "EDGE_WORKER_USER"):
+        env.pop(name, None)  # the defaults: everything inside the private clone
+    edge = await asyncio.create_subprocess_exec("sh", str(private_clone / "edge" / "edge.sh"), "start", env=env)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as client:
+            for _ in range(200):
+                assert edge.returncode is None, "edge.sh exited: see its output above"
+                try:
+                    page = await client.get("/admin/login.html")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the edge did not answer")
+            assert page.status_code == 200, page.text
+            assert "<html" in page.text.lower()
+            for path in ("/h5/chat.html", "/vendor/socket.io.esm.min.js"):
+                assert (await client.get(path)).status_code == 200, path
+            health = await client.get("/health")
+            assert health.status_code == 200
+            assert health.json()["edge"] == "ok"
+            assert health.json()["auth-svc"] == {"status": "unreachable"}
+    finally:
+        edge.terminate()
+        await edge.wait()
 
 
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------
