@@ -181,7 +181,7 @@ def private_clone() -> AsyncIterator[Path]:
     parent.chmod(0o700)
     clone = parent / "platform"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
-    shutil.copytree(VENDOR, clone / VENDOR.relative_to(ROOT))
+    shutil.copytree(VENDOR.parent, clone / VENDOR.parent.relative_to(ROOT))
     try:
         yield clone
     finally:
