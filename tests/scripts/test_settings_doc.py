@@ -53,12 +53,17 @@ class Undocumented(Documented):
     retries: int = 3
 
 
+def generate_into(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: type[BaseSettings]) -> None:
+    """The generator writes into tmp_path, from `model` alone."""
+    monkeypatch.setattr(gen, "TABLE", tmp_path / "SETTINGS.md")
+    monkeypatch.setattr(gen, "ENV_EXAMPLE", tmp_path / ".env.example")
+    monkeypatch.setattr(gen, "all_settings", lambda: gen.settings_of("demo", model))
+
+
 def test_the_check_fails_when_a_file_is_stale_and_passes_once_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(gen, "TABLE", tmp_path / "SETTINGS.md")
-    monkeypatch.setattr(gen, "ENV_EXAMPLE", tmp_path / ".env.example")
-    monkeypatch.setattr(gen, "all_settings", lambda: gen.settings_of("demo", Documented))
+    generate_into(tmp_path, monkeypatch, Documented)
     assert gen.main(["--check"]) == 1
     assert "stale: " in capsys.readouterr().err
     assert gen.main([]) == 0
@@ -71,9 +76,7 @@ def test_the_check_fails_when_a_file_is_stale_and_passes_once_written(
 def test_the_check_fails_on_a_setting_without_a_docstring(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(gen, "TABLE", tmp_path / "SETTINGS.md")
-    monkeypatch.setattr(gen, "ENV_EXAMPLE", tmp_path / ".env.example")
-    monkeypatch.setattr(gen, "all_settings", lambda: gen.settings_of("demo", Undocumented))
+    generate_into(tmp_path, monkeypatch, Undocumented)
     assert gen.main([]) == 1
     assert gen.main(["--check"]) == 1
     assert "undocumented: DEMO_RETRIES" in capsys.readouterr().err
