@@ -1,10 +1,9 @@
-"""The private python-socketio / python-engineio internals the gateway relies on, checked against the installed
-releases (pyproject.toml pins them to the tested minors: `==5.18.*`, `==4.15.*`).
+"""The private python-socketio / python-engineio / aiohttp internals the gateway relies on, checked against the
+installed releases (pyproject.toml pins them to the tested minors: `==5.18.*`, `==4.15.*`, `==3.14.*`).
 
 An upgrade that renames, removes or re-shapes one of them fails here with the internal's name and the gateway
 module that uses it, instead of silently breaking delivery (fanout.py), recovery (recovery.py), the connection
-cap (admission.py) or the websocket driver (compression.py). aiohttp's `WebSocketResponse` privates are checked
-by test_driver.py. Two stock methods are copied (recovery.py's `_handle_connect`) or re-implemented
+cap (admission.py) or the websocket driver (compression.py; test_driver.py checks its behaviour). Two stock methods are copied (recovery.py's `_handle_connect`) or re-implemented
 (fanout.py's `basic_disconnect`): their source is fingerprinted, so a change in the library's version of them
 says "re-read and port it".
 """
@@ -21,6 +20,7 @@ from typing import Any
 import engineio
 import pytest
 import socketio
+from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -44,7 +44,7 @@ class Method:
 
 
 def check_method(m: Method) -> None:
-    where = f"`{m.label}` (used by realtime_gateway/{m.used_by})"
+    where = f"`{m.label}` (used by the gateway's {m.used_by})"
     func = inspect.getattr_static(m.owner, m.name, None)
     assert func is not None, f"library internal {where} no longer exists"
     func = getattr(m.owner, m.name)
@@ -84,7 +84,19 @@ METHODS = [
     Method(AsyncSocket, "_websocket_handler", ("ws",), "fanout.py (websocket_opened)", True),
     Method(AsyncSocket, "close", ("wait", "abort", "reason"), "fanout.py (_disconnect_slow)", True),
     Method(eio_aiohttp.WebSocket, "__init__", ("handler", "server"), "compression.py"),
+    # compression.py's PeerAwareResponse: aiohttp's WebSocketResponse with a cheaper close.
+    Method(WebSocketResponse, "__init__", ("timeout", "receive_timeout", "autoclose", "autoping", "heartbeat",
+                                           "protocols", "compress", "max_msg_size"), "compression.py"),
+    Method(WebSocketResponse, "close", ("code", "message", "drain"), "compression.py", True),
+    Method(WebSocketResponse, "_set_closed", (), "compression.py"),
 ]
+
+
+@pytest.mark.parametrize("attribute", ["_req", "_writer", "_closed", "_close_code", "_parser"])
+def test_each_aiohttp_websocket_attribute_the_driver_relies_on_is_there(attribute: str) -> None:
+    assert hasattr(WebSocketResponse(), attribute), (
+        f"library internal `aiohttp.web.WebSocketResponse.{attribute}` is gone "
+        "(used by the gateway's compression.py: PeerAwareResponse.close)")
 
 
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.label)
@@ -124,8 +136,8 @@ def test_each_library_attribute_the_gateway_relies_on_is_there(name: str) -> Non
     try:
         ok = check(_server())
     except (AttributeError, KeyError, TypeError) as exc:
-        pytest.fail(f"library internal `{name}` (used by realtime_gateway/{used_by}) changed: {exc!r}")
-    assert ok, f"library internal `{name}` (used by realtime_gateway/{used_by}) changed"
+        pytest.fail(f"library internal `{name}` (used by the gateway's {used_by}) changed: {exc!r}")
+    assert ok, f"library internal `{name}` (used by the gateway's {used_by}) changed"
 
 
 async def test_engineio_sockets_take_their_queue_from_the_servers_create_queue_and_track_the_state_fanout_reads(
@@ -141,10 +153,10 @@ async def test_engineio_sockets_take_their_queue_from_the_servers_create_queue_a
     sock = AsyncSocket(server, "sid1")
     assert made and sock.queue is made[0], (
         "library internal `engineio AsyncSocket.queue = server.create_queue()` changed "
-        "(used by realtime_gateway/fanout.py: SendQueue)")
+        "(used by the gateway's fanout.py: SendQueue)")
     for attr in ("sid", "upgraded", "upgrading", "closing", "closed", "last_ping"):
         assert hasattr(sock, attr), (
-            f"library internal `engineio.AsyncSocket.{attr}` is gone (used by realtime_gateway/fanout.py)")
+            f"library internal `engineio.AsyncSocket.{attr}` is gone (used by the gateway's fanout.py)")
 
 
 def test_socketio_reads_room_members_through_fwdm() -> None:
@@ -152,7 +164,7 @@ def test_socketio_reads_room_members_through_fwdm() -> None:
     source = inspect.getsource(base_manager.BaseManager.get_participants)
     assert "._fwdm" in source, (
         "library internal `socketio BaseManager.get_participants` no longer reads `room._fwdm` "
-        "(used by realtime_gateway/fanout.py: Room)")
+        "(used by the gateway's fanout.py: Room)")
 
 
 def test_the_constants_and_error_args_the_gateway_uses_are_there() -> None:
