@@ -110,7 +110,7 @@ take_snapshot() {  # sets SERVE_DIR, WEB_ROOT and VENDOR_DIR to a world-readable
     echo "edge: nginx's workers cannot reach $SERVE_DIR either: set EDGE_SNAPSHOT_PARENT to a directory others can search" >&2
     exit 1
   }
-  echo "edge: $WEB_ROOT is private to its owner; nginx's workers serve a copy of the pages from $SERVE_DIR (restart the edge to see page edits)" >&2
+  echo "edge: nginx's workers (an unprivileged user) cannot read $WEB_ROOT or $RUN_DIR: they serve a copy of the pages from $SERVE_DIR (restart the edge to see page edits)" >&2
   WEB_ROOT="$SERVE_DIR/web"
   VENDOR_DIR="$SERVE_DIR/vendor"
 }
