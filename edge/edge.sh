@@ -15,6 +15,7 @@
 #   EDGE_WEB_ROOT          <repo>/web            static pages (admin/, h5/, js/, css/)
 #   EDGE_VENDOR_DIR        <web root>/node_modules/socket.io-client/dist   served at /vendor/
 #   EDGE_RUN_DIR           <repo>/.run/edge      rendered config, pid, logs, temp files
+#   EDGE_SNAPSHOT_PARENT   /tmp                  where a private clone's pages are copied for the workers (below)
 #   EDGE_RESOLVER          (empty)               a DNS server for upstream names (compose: 127.0.0.11)
 #   EDGE_ERROR_LOG         <run dir>/error.log   "stderr" sends it to the terminal (containers)
 #   EDGE_ACCESS_LOG        <run dir>/access.log  "off" or "/dev/stdout" work too
@@ -22,6 +23,17 @@
 #                                             per client address; beyond: 429 too_many_connections
 #   EDGE_API_CONN_PER_ADDRESS       50        concurrent requests per client address to each REST API location
 #   NGINX                  nginx (or /usr/sbin/nginx)
+#
+# Started as root, nginx runs its workers as an unprivileged user (nobody; nginx in the official image), and
+# they are the ones that open the pages, health.json and the temp files. When the clone is private (a directory
+# on the way not searchable by others, e.g. under /root or in a `mktemp -d` folder, or a page not readable by
+# others) they could not, and every page would be a 403. Then the edge serves a snapshot: a copy of the pages
+# (web/admin, h5, js, css), the vendor bundle, health.json and the temp directories in a fresh world-readable
+# directory under EDGE_SNAPSHOT_PARENT (its path in <run dir>/served-from; the previous one is removed at the
+# next start). Config, pid and logs stay in the run directory, which only the (root) master touches. Page edits
+# then show after a restart of the edge. The alternative, workers running as root, would let any worker bug or
+# misrouted location read the whole machine (the auth signing key under .run/ included); the copy exposes only
+# the public files. A readable clone (and docker compose, whose mounts are readable) is served in place.
 set -eu
 
 EDGE_DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -49,12 +61,69 @@ find_nginx() {
   exit 1
 }
 
+SNAPSHOT_PARENT="${EDGE_SNAPSHOT_PARENT:-/tmp}"
+PAGE_DIRS="admin h5 js css"  # what the template serves from the web root (docker-compose.yml mounts the same)
+
+others_can_reach() {  # path...: every directory from / down to each path is searchable by others
+  for path in "$@"; do
+    dir="$path"
+    while :; do
+      case "$(stat -L -c %A "$dir" 2>/dev/null)" in
+        ?????????[xt]) ;;
+        *) return 1 ;;
+      esac
+      [ "$dir" != / ] || break
+      dir="$(dirname "$dir")"
+    done
+  done
+}
+
+others_can_read_tree() {  # dir...: below each, every directory searchable and every file readable by others
+  for dir in "$@"; do
+    [ -z "$(find -L "$dir" \( -type d ! -perm -o+x \) -o \( -type f ! -perm -o+r \) 2>/dev/null | head -n 1)" ] \
+      || return 1
+  done
+}
+
+workers_can_read() {  # the workers are this process's user unless the master runs as root
+  [ "$(id -u)" != 0 ] && return 0
+  [ -z "${EDGE_WORKER_USER:-}" ] || return 0  # the operator chose the workers' user
+  page_dirs=""
+  for d in $PAGE_DIRS; do [ ! -d "$WEB_ROOT/$d" ] || page_dirs="$page_dirs $WEB_ROOT/$d"; done
+  # shellcheck disable=SC2086
+  others_can_reach "$RUN_DIR" "$VENDOR_DIR" $page_dirs && others_can_read_tree "$VENDOR_DIR" $page_dirs
+}
+
+take_snapshot() {  # sets SERVE_DIR, WEB_ROOT and VENDOR_DIR to a world-readable copy (see the top)
+  previous="$(cat "$RUN_DIR/served-from" 2>/dev/null || true)"
+  case "$previous" in
+    "$SNAPSHOT_PARENT"/platform-edge.*)  # ours only: made by mktemp, owned by this user
+      if [ -d "$previous" ] && [ "$(stat -c %u "$previous")" = "$(id -u)" ]; then rm -rf "$previous"; fi ;;
+  esac
+  SERVE_DIR="$(mktemp -d "$SNAPSHOT_PARENT/platform-edge.XXXXXX")"
+  echo "$SERVE_DIR" >"$RUN_DIR/served-from"
+  mkdir -p "$SERVE_DIR/web" "$SERVE_DIR/vendor"
+  for d in $PAGE_DIRS; do [ ! -d "$WEB_ROOT/$d" ] || cp -R "$WEB_ROOT/$d" "$SERVE_DIR/web/"; done
+  cp -R "$VENDOR_DIR/." "$SERVE_DIR/vendor/"
+  chmod -R a+rX "$SERVE_DIR"
+  others_can_reach "$SERVE_DIR" || {
+    echo "edge: nginx's workers cannot reach $SERVE_DIR either: set EDGE_SNAPSHOT_PARENT to a directory others can search" >&2
+    exit 1
+  }
+  echo "edge: nginx's workers (an unprivileged user) cannot read $WEB_ROOT or $RUN_DIR: they serve a copy of the pages from $SERVE_DIR (restart the edge to see page edits)" >&2
+  WEB_ROOT="$SERVE_DIR/web"
+  VENDOR_DIR="$SERVE_DIR/vendor"
+}
+
 render() {
   [ -f "$VENDOR_DIR/socket.io.esm.min.js" ] || {
     echo "edge: $VENDOR_DIR/socket.io.esm.min.js is missing: run 'npm ci' in web/ (scripts/run does)" >&2
     exit 1
   }
-  mkdir -p "$RUN_DIR/tmp"
+  mkdir -p "$RUN_DIR"
+  SERVE_DIR="$RUN_DIR"  # what the workers open: health.json and tmp/ (the pages: WEB_ROOT, VENDOR_DIR)
+  workers_can_read || take_snapshot
+  mkdir -p "$SERVE_DIR/tmp"
   case "$ERROR_LOG" in stderr) ERROR_LOG=stderr ;; esac
   user_line=""
   # Workers of a root master run as `nobody`, which may not traverse a private run directory; the edge only
@@ -86,7 +155,7 @@ render() {
   done
   [ "$i" -gt 0 ] || { echo "edge: EDGE_GATEWAYS is empty" >&2; exit 1; }
 
-  awk -v run_dir="$RUN_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
+  awk -v run_dir="$RUN_DIR" -v serve_dir="$SERVE_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
       -v gateway_servers="$servers" -v gateway_health="$health_locations" \
@@ -104,6 +173,7 @@ render() {
       if ($0 ~ /^\{\{GATEWAY_HEALTH_LOCATIONS\}\}$/) { printf "%s", gateway_health; next }
       line = $0
       line = put(line, "RUN_DIR", run_dir);       line = put(line, "ERROR_LOG", error_log)
+      line = put(line, "SERVE_DIR", serve_dir)
       line = put(line, "ACCESS_LOG", access_log); line = put(line, "USER_LINE", user_line)
       line = put(line, "RESOLVER_LINE", resolver_line)
       line = put(line, "AUTH_ADDR", auth);        line = put(line, "NOTIFICATION_ADDR", notification)
@@ -115,10 +185,10 @@ render() {
   if grep -n '{{' "$RUN_DIR/nginx.conf.new" >&2; then echo "edge: unrendered placeholders (above)" >&2; exit 1; fi
 
   # /health: SSI includes; "down" is the stub shown for a service that does not answer.
-  printf '%s' '<!--# block name="down" -->{"status":"unreachable"}<!--# endblock -->' >"$RUN_DIR/health.json"
-  printf '{"edge":"ok","auth-svc":<!--# include virtual="/_health/auth-svc" stub="down" -->' >>"$RUN_DIR/health.json"
-  printf ',"notification-svc":<!--# include virtual="/_health/notification-svc" stub="down" -->' >>"$RUN_DIR/health.json"
-  printf ',"chat-svc":<!--# include virtual="/_health/chat-svc" stub="down" -->%s}\n' "$health_entries" >>"$RUN_DIR/health.json"
+  printf '%s' '<!--# block name="down" -->{"status":"unreachable"}<!--# endblock -->' >"$SERVE_DIR/health.json"
+  printf '{"edge":"ok","auth-svc":<!--# include virtual="/_health/auth-svc" stub="down" -->' >>"$SERVE_DIR/health.json"
+  printf ',"notification-svc":<!--# include virtual="/_health/notification-svc" stub="down" -->' >>"$SERVE_DIR/health.json"
+  printf ',"chat-svc":<!--# include virtual="/_health/chat-svc" stub="down" -->%s}\n' "$health_entries" >>"$SERVE_DIR/health.json"
 
   mv "$RUN_DIR/nginx.conf.new" "$RUN_DIR/nginx.conf"
   "$(find_nginx)" -q -t -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$(errlog_path)" \

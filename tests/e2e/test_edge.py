@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -12,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS
-from tests.integration.stack import Stack
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, VENDOR, _require_tools
+from tests.integration.stack import HOST, Stack, free_port
 
 CSP = (
     "default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
@@ -123,6 +128,100 @@ def test_compose_publishes_only_the_edge_and_seeds_nothing_unless_the_dev_file_i
         "notification-svc": ["8002:8002"], "chat-svc": ["8003:8003"], "realtime-gateway": ["8010:8010"],
     }
     assert set(dev) <= set(base)  # an override of services the base defines, never new ones
+
+
+def _dockerfile_args(text: str) -> set[str]:
+    return {line.split()[1].split("=")[0] for line in text.splitlines() if line.startswith("ARG ")}
+
+
+def test_every_service_image_is_built_from_the_one_dockerfile_installing_the_lock_as_a_non_root_user() -> None:
+    dockerfiles = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("Dockerfile*")
+                         if not {"node_modules", ".venv", ".git", ".tools"} & set(p.parts))
+    assert dockerfiles == ["docker/Dockerfile"]
+    dockerfile = (ROOT / "docker/Dockerfile").read_text()
+    run_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert "uv sync --frozen" in dockerfile and "pip install" not in dockerfile  # the lock, nothing resolved
+    assert "\nUSER app\n" in run_stage and "useradd --create-home --uid 10001" in run_stage
+    assert "\nHEALTHCHECK " in run_stage and "SERVICE_PORT" in run_stage.split("HEALTHCHECK", 1)[1]
+    declared = _dockerfile_args(dockerfile)
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    built = {name: service for name, service in base.items() if "build" in service}
+    assert set(built) == {"auth-svc", "notification-svc", "chat-svc", "realtime-gateway"}
+    edge_env = base["edge"]["environment"]
+    upstream = {"auth-svc": edge_env["EDGE_AUTH"], "notification-svc": edge_env["EDGE_NOTIFICATION"],
+                "chat-svc": edge_env["EDGE_CHAT"], "realtime-gateway": edge_env["EDGE_GATEWAYS"]}
+    for name, service in built.items():
+        build = service["build"]
+        assert (build["context"], build["dockerfile"]) == (".", "docker/Dockerfile"), name
+        args = build["args"]
+        assert set(args) <= declared, f"{name}: build args the Dockerfile does not declare"
+        assert args["SERVICE"] == name and (ROOT / "services" / name / "pyproject.toml").is_file()
+        module, _, factory = args["APP"].partition(":")
+        source = ROOT / "services" / name / "src" / module.replace(".", "/")
+        if factory:  # an ASGI factory uvicorn calls
+            assert f"def {factory}(" in source.with_suffix(".py").read_text(), name
+        else:  # a module run with python -m
+            assert (source / "__main__.py").is_file(), name
+        port = str(args["PORT"])
+        assert upstream[name] == f"{name}:{port}", name
+        assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"]), name
+    assert built["auth-svc"]["build"]["args"]["STATE_DIR"] == "/var/lib/auth"
+    assert "auth-keys:/var/lib/auth" in built["auth-svc"]["volumes"]
+
+
+# --- the edge wherever the repository is cloned (issue 15, item 5) -----------------------------------------
+
+
+@pytest.fixture
+def private_clone() -> AsyncIterator[Path]:
+    """This checkout's HEAD cloned into a directory only its owner can read (mode 0700, like `mktemp -d` or
+    /root), with web/node_modules' socket.io-client bundle in place as `npm ci` would leave it."""
+    _require_tools()
+    parent = Path(tempfile.mkdtemp(prefix="private-clone-"))
+    parent.chmod(0o700)
+    clone = parent / "platform"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+    shutil.copytree(VENDOR.parent, clone / VENDOR.parent.relative_to(ROOT))
+    try:
+        yield clone
+    finally:
+        snapshot = clone / ".run" / "edge" / "served-from"
+        if snapshot.exists():
+            shutil.rmtree(snapshot.read_text().strip(), ignore_errors=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root nginx master hands requests to workers of another user")
+async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_can_read(private_clone: Path) -> None:
+    port = free_port()
+    unused = f"{HOST}:{free_port()}"  # no service runs: the pages and the health aggregate need none
+    env = {**os.environ, "EDGE_LISTEN": f"{HOST}:{port}", "EDGE_AUTH": unused, "EDGE_NOTIFICATION": unused,
+           "EDGE_CHAT": unused, "EDGE_GATEWAYS": unused, "EDGE_ERROR_LOG": "stderr"}
+    for name in ("EDGE_RUN_DIR", "EDGE_WEB_ROOT", "EDGE_VENDOR_DIR", "EDGE_WORKER_USER"):
+        env.pop(name, None)  # the defaults: everything inside the private clone
+    edge = await asyncio.create_subprocess_exec("sh", str(private_clone / "edge" / "edge.sh"), "start", env=env)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as client:
+            for _ in range(200):
+                assert edge.returncode is None, "edge.sh exited: see its output above"
+                try:
+                    page = await client.get("/admin/login.html")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the edge did not answer")
+            assert page.status_code == 200, page.text
+            assert "<html" in page.text.lower()
+            for path in ("/h5/chat.html", "/vendor/socket.io.esm.min.js"):
+                assert (await client.get(path)).status_code == 200, path
+            health = await client.get("/health")
+            assert health.status_code == 200
+            assert health.json()["edge"] == "ok"
+            assert health.json()["auth-svc"] == {"status": "unreachable"}
+    finally:
+        edge.terminate()
+        await edge.wait()
 
 
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------

@@ -57,8 +57,11 @@ class JwtSettings(BaseSettings):
     """Fields every verifying service composes into its own Settings (env prefix comes from the subclass)."""
 
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    """Where auth-svc serves the public keys that verify access tokens (fetched, cached, refetched for an unknown `kid`)."""
     jwt_issuer: str = "platform-auth"
+    """The `iss` every accepted token must carry (auth-svc's `AUTH_ISSUER`)."""
     jwt_audience: str = "platform"
+    """The `aud` every accepted token must carry (auth-svc's `AUTH_AUDIENCE`)."""
 
     def jwt_verifier(self, http: httpx.AsyncClient | None = None) -> JwksVerifier:
         return JwksVerifier(self.jwks_url, issuer=self.jwt_issuer, audience=self.jwt_audience, http=http)

@@ -14,8 +14,12 @@ class Settings(ForwardedSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
+    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`auth`) and migrates it at start."""
     signing_key_file: Path = Path(".run/auth-signing-key.pem")
+    """The Ed25519 private key (PEM) that signs access tokens; a relative path is from the working directory.
+    Its public half is served at `/.well-known/jwks.json`. Keep it across restarts, or issued tokens stop verifying."""
     generate_key_if_missing: bool = True
+    """Create the signing key file (mode 0600) when it does not exist; off: a missing file stops auth-svc at start."""
     token_ttl_seconds: int = Field(900, gt=0)
     """Lifetime of an access token (JWT). Short, since a JWT cannot be revoked: the pages renew it with the
     refresh token before it expires, and the gateway disconnects a socket whose token has expired."""
@@ -25,17 +29,22 @@ class Settings(ForwardedSettings):
     refresh_family_max_seconds: int = Field(30 * 24 * 3600, gt=0)
     """However often it is renewed, a login's refresh tokens (its family) end this long after the login."""
     issuer: str = "platform-auth"
+    """The `iss` claim of the tokens it issues (every verifying service expects it: `*_JWT_ISSUER`)."""
     audience: str = "platform"
+    """The `aud` claim of the tokens it issues (every verifying service expects it: `*_JWT_AUDIENCE`)."""
     dev_seed: bool = False
+    """Create the development accounts (admin1..3, user1..5, one well-known password) at start. Never in production."""
     login_max_failures: int = 5
     """Failed logins for one username from one client address within the window before that pair is locked
     (429 too_many_attempts); the same username from other addresses is unaffected."""
     login_max_failures_per_address: int = 50
     """The same for one client address (many usernames guessed from one place)."""
     login_window_seconds: int = 900
+    """The window in which failed logins are counted (per pair, per address, per username)."""
     login_lockout_seconds: int = 30
     """First lockout; it doubles with every further failure, up to `login_lockout_max_seconds`."""
     login_lockout_max_seconds: int = 900
+    """The longest lockout of one (username, address) pair."""
     login_max_failures_per_username: int = 20
     """Failed logins for one username from all addresses together within the window (a guesser rotating
     addresses) before each further failure delays that username's logins..."""
@@ -50,9 +59,13 @@ class Settings(ForwardedSettings):
     """Registrations from one client address within `register_window_seconds` (each costs a password hash);
     past it: 429 too_many_attempts + Retry-After."""
     register_window_seconds: int = 3600
+    """The window of `register_max_per_address`."""
     register_concurrent_hashes: int = Field(1, gt=0)
     """Registrations hashing their password at once in one process; more wait their turn, so a burst of
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
     log_level: str = "INFO"
+    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
     host: str = "127.0.0.1"
+    """Address `auth-svc serve` listens on (uvicorn started by hand takes its own `--host`)."""
     port: int = 8001
+    """Port `auth-svc serve` listens on."""

@@ -21,8 +21,11 @@ class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
+    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`chat`) and migrates it at start."""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
 
     admin_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
     """Active sessions one admin may hold at most (a row in `chat.admins` may override it per admin)."""

@@ -23,8 +23,11 @@ class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
+    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`notification`) and migrates it at start."""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
 
     publish_timeout: float = Field(5.0, gt=0, description="seconds to wait for the broker's confirm of one event")
     broker_max_backoff: float = Field(5.0, gt=0, description="cap of the wait between RabbitMQ connect attempts")

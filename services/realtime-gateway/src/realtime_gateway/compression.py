@@ -44,8 +44,8 @@ class PeerAwareResponse(WebSocketResponse):
     connection): it marks it closed, tries to send a close frame, gets ClientConnectionResetError from the
     writer because the transport is gone (or closing), stores it and reports close code 1006. Here the same end
     state (closed, code 1006 ABNORMAL_CLOSURE, the parser released) is reached without the attempt. Relies on
-    aiohttp 3.10+ internals (`_closed`, `_set_closed`, `_req`, `_close_code`, `_parser`);
-    `tests/unit/test_driver.py` checks them against the installed aiohttp."""
+    aiohttp internals (`_closed`, `_set_closed`, `_req`, `_close_code`, `_parser`; pinned `==3.14.*`);
+    `tests/unit/test_library_internals.py` checks them against the installed aiohttp."""
 
     async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True) -> bool:
         request = self._req

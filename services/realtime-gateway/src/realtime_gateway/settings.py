@@ -24,12 +24,17 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
     cors_allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"]
     )
+    """Browser origins allowed to open a Socket.IO connection (JSON list; the edge's origin in production)."""
     host: str = "127.0.0.1"
+    """Address the gateway listens on (`--host` overrides it)."""
     port: int = 8010
+    """Port the gateway listens on (`--port` overrides it)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
 
     gateway_id: str | None = None
     """Names this process in presence events and its queues; default `gw-<hostname>-<port>-<random4>`."""
@@ -60,6 +65,7 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     participants_cache_size: int = Field(10_000, gt=0)
     """Chat sessions whose participants are cached for routing `chat:typing`."""
     consumer_prefetch: int = Field(64, gt=0)
+    """Domain events RabbitMQ hands the gateway's consumer before it acknowledges them (basic.qos prefetch)."""
     websocket_compression: bool = False
     """permessage-deflate on WebSockets. Off: it costs a zlib pass per recipient and ~4x memory per socket."""
     fanout_fast_path: bool = True

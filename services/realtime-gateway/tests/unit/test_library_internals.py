@@ -1,0 +1,207 @@
+"""The private python-socketio / python-engineio / aiohttp internals the gateway relies on, checked against the
+installed releases (pyproject.toml pins them to the tested minors: `==5.18.*`, `==4.15.*`, `==3.14.*`).
+
+An upgrade that renames, removes or re-shapes one of them fails here with the internal's name and the gateway
+module that uses it, instead of silently breaking delivery (fanout.py), recovery (recovery.py), the connection
+cap (admission.py) or the websocket driver (compression.py; test_driver.py checks its behaviour). Two stock methods are copied (recovery.py's `_handle_connect`) or re-implemented
+(fanout.py's `basic_disconnect`): their source is fingerprinted, so a change in the library's version of them
+says "re-read and port it".
+"""
+
+import ast
+import asyncio
+import hashlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import engineio
+import pytest
+import socketio
+from aiohttp.web import WebSocketResponse
+from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
+from socketio import base_manager, exceptions
+from socketio import packet as sio_packet
+
+
+@dataclass(frozen=True)
+class Method:
+    """`owner.name` is a function whose parameters (after self) start with `params`."""
+
+    owner: type
+    name: str
+    params: tuple[str, ...]
+    used_by: str
+    is_async: bool | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.name}"
+
+
+def check_method(m: Method) -> None:
+    where = f"`{m.label}` (used by the gateway's {m.used_by})"
+    func = inspect.getattr_static(m.owner, m.name, None)
+    assert func is not None, f"library internal {where} no longer exists"
+    func = getattr(m.owner, m.name)
+    assert callable(func), f"library internal {where} is no longer a method"
+    found = tuple(inspect.signature(func).parameters)[1:]  # after self
+    assert found[: len(m.params)] == m.params, (
+        f"library internal {where} changed its signature: expected ({', '.join(m.params)}, ...), "
+        f"found ({', '.join(found)})")
+    if m.is_async is not None:
+        assert inspect.iscoroutinefunction(func) == m.is_async, (
+            f"library internal {where} is {'no longer' if m.is_async else 'now'} a coroutine function")
+
+
+METHODS = [
+    # recovery.py: RecoveringServer overrides _handle_connect and calls what the stock one calls.
+    Method(socketio.AsyncServer, "_handle_connect", ("eio_sid", "namespace", "data"), "recovery.py", True),
+    Method(socketio.AsyncServer, "_send_packet", ("eio_sid", "pkt"), "recovery.py, fanout.py", True),
+    Method(socketio.AsyncServer, "_trigger_event", ("event", "namespace", "args"), "recovery.py", True),
+    Method(socketio.AsyncManager, "pre_connect", ("eio_sid", "namespace"), "recovery.py"),
+    Method(socketio.AsyncManager, "connect", ("sid", "namespace"), "recovery.py", True),
+    Method(socketio.AsyncManager, "disconnect", ("sid", "namespace"), "recovery.py", True),
+    # fanout.py: FanOutManager subclasses AsyncManager and overrides or calls these.
+    Method(socketio.AsyncManager, "set_server", ("server",), "fanout.py"),
+    Method(socketio.AsyncManager, "emit", ("event", "data", "namespace", "room", "skip_sid", "callback", "to"),
+           "fanout.py", True),
+    Method(socketio.AsyncManager, "get_participants", ("namespace", "room"), "fanout.py"),
+    Method(socketio.AsyncManager, "_generate_ack_id", ("sid", "callback"), "fanout.py"),
+    Method(socketio.AsyncManager, "basic_enter_room", ("sid", "namespace", "room", "eio_sid"), "fanout.py"),
+    Method(socketio.AsyncManager, "basic_leave_room", ("sid", "namespace", "room"), "fanout.py"),
+    Method(socketio.AsyncManager, "basic_disconnect", ("sid", "namespace"), "fanout.py"),
+    Method(socketio.AsyncManager, "is_sid_room", ("namespace", "room"), "fanout.py"),
+    Method(socketio.AsyncManager, "get_rooms", ("sid", "namespace"), "fanout.py"),
+    # engine.io: the send-queue factory, the packet path, the socket's websocket handler and close.
+    Method(engineio.AsyncServer, "create_queue", ("args", "kwargs"), "fanout.py (send_queue.py)"),
+    Method(engineio.AsyncServer, "send_packet", ("sid", "pkt"), "fanout.py", True),
+    Method(engineio.AsyncServer, "on", ("event", "handler"), "admission.py"),
+    Method(AsyncSocket, "_websocket_handler", ("ws",), "fanout.py (websocket_opened)", True),
+    Method(AsyncSocket, "close", ("wait", "abort", "reason"), "fanout.py (_disconnect_slow)", True),
+    Method(eio_aiohttp.WebSocket, "__init__", ("handler", "server"), "compression.py"),
+    # compression.py's PeerAwareResponse: aiohttp's WebSocketResponse with a cheaper close.
+    Method(WebSocketResponse, "__init__", ("timeout", "receive_timeout", "autoclose", "autoping", "heartbeat",
+                                           "protocols", "compress", "max_msg_size"), "compression.py"),
+    Method(WebSocketResponse, "close", ("code", "message", "drain"), "compression.py", True),
+    Method(WebSocketResponse, "_set_closed", (), "compression.py"),
+]
+
+
+@pytest.mark.parametrize("attribute", ["_req", "_writer", "_closed", "_close_code", "_parser"])
+def test_each_aiohttp_websocket_attribute_the_driver_relies_on_is_there(attribute: str) -> None:
+    assert hasattr(WebSocketResponse(), attribute), (
+        f"library internal `aiohttp.web.WebSocketResponse.{attribute}` is gone "
+        "(used by the gateway's compression.py: PeerAwareResponse.close)")
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.label)
+def test_each_library_method_the_gateway_relies_on_exists_with_the_expected_signature(method: Method) -> None:
+    check_method(method)
+
+
+def _server() -> socketio.AsyncServer:
+    return socketio.AsyncServer(async_mode="aiohttp")
+
+
+# name -> (check on a fresh stock server, the gateway module relying on it)
+ATTRIBUTES: dict[str, tuple[Callable[[socketio.AsyncServer], bool], str]] = {
+    "socketio.AsyncServer.environ (dict)": (lambda s: isinstance(s.environ, dict), "recovery.py"),
+    "socketio.AsyncServer.handlers (dict)": (lambda s: isinstance(s.handlers, dict), "recovery.py"),
+    "socketio.AsyncServer.namespace_handlers (dict)": (lambda s: isinstance(s.namespace_handlers, dict),
+                                                       "recovery.py"),
+    "socketio.AsyncServer.namespaces": (lambda s: s.namespaces == ["/"], "recovery.py"),
+    "socketio.AsyncServer.packet_class": (lambda s: s.packet_class is sio_packet.Packet, "recovery.py, fanout.py"),
+    "socketio.AsyncManager.rooms / callbacks / pending_connect / pending_disconnect (dicts)": (
+        lambda s: all(isinstance(getattr(s.manager, a), dict)
+                      for a in ("rooms", "callbacks", "pending_connect", "pending_disconnect")), "fanout.py"),
+    "engineio.AsyncServer.sockets (dict)": (lambda s: isinstance(s.eio.sockets, dict), "fanout.py"),
+    "engineio.AsyncServer.ping_timeout (number)": (lambda s: isinstance(s.eio.ping_timeout, int | float),
+                                                   "fanout.py"),
+    "engineio.AsyncServer.handlers['connect'/'disconnect'] registered by socketio": (
+        lambda s: {"connect", "disconnect"} <= set(s.eio.handlers), "admission.py"),
+    "engineio.AsyncServer._async['websocket'] (the aiohttp WebSocket driver)": (
+        lambda s: isinstance(s.eio._async, dict) and s.eio._async.get("websocket") is eio_aiohttp.WebSocket,
+        "compression.py"),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTES))
+def test_each_library_attribute_the_gateway_relies_on_is_there(name: str) -> None:
+    check, used_by = ATTRIBUTES[name]
+    try:
+        ok = check(_server())
+    except (AttributeError, KeyError, TypeError) as exc:
+        pytest.fail(f"library internal `{name}` (used by the gateway's {used_by}) changed: {exc!r}")
+    assert ok, f"library internal `{name}` (used by the gateway's {used_by}) changed"
+
+
+async def test_engineio_sockets_take_their_queue_from_the_servers_create_queue_and_track_the_state_fanout_reads(
+) -> None:
+    server = engineio.AsyncServer(async_mode="aiohttp")
+    made: list[Any] = []
+
+    def create_queue(*args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        made.append(q := asyncio.Queue())
+        return q
+
+    server.create_queue = create_queue
+    sock = AsyncSocket(server, "sid1")
+    assert made and sock.queue is made[0], (
+        "library internal `engineio AsyncSocket.queue = server.create_queue()` changed "
+        "(used by the gateway's fanout.py: SendQueue)")
+    for attr in ("sid", "upgraded", "upgrading", "closing", "closed", "last_ping"):
+        assert hasattr(sock, attr), (
+            f"library internal `engineio.AsyncSocket.{attr}` is gone (used by the gateway's fanout.py)")
+
+
+def test_socketio_reads_room_members_through_fwdm() -> None:
+    """fanout.Room is a dict with a `_fwdm` property because stock get_participants reads `room._fwdm`."""
+    source = inspect.getsource(base_manager.BaseManager.get_participants)
+    assert "._fwdm" in source, (
+        "library internal `socketio BaseManager.get_participants` no longer reads `room._fwdm` "
+        "(used by the gateway's fanout.py: Room)")
+
+
+def test_the_constants_and_error_args_the_gateway_uses_are_there() -> None:
+    for module, names in ((sio_packet, ("CONNECT", "CONNECT_ERROR", "EVENT")), (eio_packet, ("MESSAGE",))):
+        for name in names:
+            assert hasattr(module, name), f"library constant `{module.__name__}.{name}` is gone"
+    assert exceptions.ConnectionRefusedError("x", {"code": "c"}).error_args == {
+        "message": "x", "data": {"code": "c"}}, (
+        "library internal `socketio.exceptions.ConnectionRefusedError.error_args` changed (used by recovery.py)")
+
+
+def fingerprint(func: Any) -> str:
+    """The method's code without comments or layout (ast), so only a change in what it does shows."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+
+
+COPIED = [
+    # (stock method, its fingerprint in the tested release, the gateway code that copies it)
+    (socketio.AsyncServer._handle_connect, "2fa2bbe94fd2cc4e", "recovery.py RecoveringServer._handle_connect"),
+    (base_manager.BaseManager.basic_disconnect, "cf1ef60e8554ec00", "fanout.py FanOutManager.basic_disconnect"),
+]
+
+
+@pytest.mark.parametrize("stock, expected, copy", COPIED, ids=[c[2] for c in COPIED])
+def test_the_stock_methods_the_gateway_copies_are_unchanged(stock: Any, expected: str, copy: str) -> None:
+    assert fingerprint(stock) == expected, (
+        f"library internal `{stock.__module__}.{stock.__qualname__}` changed (fingerprint {fingerprint(stock)}, "
+        f"tested {expected}): re-read it and port the change to {copy}, then update the fingerprint here")
+
+
+def test_a_missing_or_changed_internal_is_reported_by_name() -> None:
+    class Old:
+        async def _send_packet(self, sid: str) -> None: ...
+
+    with pytest.raises(AssertionError, match=r"`.*Old\._handle_connect` .*no longer exists"):
+        check_method(Method(Old, "_handle_connect", ("eio_sid",), "recovery.py"))
+    with pytest.raises(AssertionError, match=r"`.*Old\._send_packet` .*changed its signature: expected "
+                                             r"\(eio_sid, pkt, \.\.\.\), found \(sid\)"):
+        check_method(Method(Old, "_send_packet", ("eio_sid", "pkt"), "recovery.py"))
