@@ -4,16 +4,16 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from servicekit.forwarded import ForwardedSettings
+from servicekit.service import ServiceSettings
 
 
-class Settings(ForwardedSettings):
-    """`AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose `X-Forwarded-For` names the client, e.g. for
-    the per-address login limit) comes from `servicekit.forwarded.ForwardedSettings`."""
+class Settings(ServiceSettings):
+    """`AUTH_DATABASE_URL`, `AUTH_LOG_LEVEL` and `AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose
+    `X-Forwarded-For` names the client, e.g. for the per-address login limit) come from
+    `servicekit.service.ServiceSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
-    database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
     signing_key_file: Path = Path(".run/auth-signing-key.pem")
     generate_key_if_missing: bool = True
     token_ttl_seconds: int = Field(900, gt=0)
@@ -53,6 +53,5 @@ class Settings(ForwardedSettings):
     register_concurrent_hashes: int = Field(1, gt=0)
     """Registrations hashing their password at once in one process; more wait their turn, so a burst of
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
-    log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8001
