@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from servicekit.jwt import JwksVerifier
-from servicekit.service import Runtime, build_service
+from servicekit.service import Runtime, StartHook, build_service
 
 from auth_svc.api import JWKS_PATH, routers
 from auth_svc.db import SCHEMA
@@ -30,7 +30,7 @@ MIGRATIONS = Path(__file__).parent / "alembic"
 _SELF_URL = "http://auth-svc.internal"
 
 
-def _accounts(passwords: Passwords | None):  # type: ignore[no-untyped-def]
+def _accounts(passwords: Passwords | None) -> StartHook:
     @asynccontextmanager
     async def start(runtime: Runtime) -> AsyncIterator[None]:
         settings: Settings = runtime.settings
