@@ -51,6 +51,7 @@ from servicekit.uow import UnitsOfWork
 if TYPE_CHECKING:
     from servicekit.broker import Broker, OnConnect
     from servicekit.commands import CommandHandler
+    from servicekit.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def _run(running: list[asyncio.Task[None]], work: Coroutine[Any, Any, None], nam
 def _broker_and_relay(
     name: str, settings: Any, schema: str, runtime: Runtime, commands: CommandsFactory | None,
     consumers: Sequence[ConsumerFactory],
-) -> tuple[Broker, Any]:
+) -> tuple[Broker, OutboxRelay]:
     from servicekit.broker import Broker
     from servicekit.commands import serve_commands
     from servicekit.outbox import OutboxRelay
