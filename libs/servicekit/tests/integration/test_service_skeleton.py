@@ -4,6 +4,7 @@ service, and a place for middlewares that see every request."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ MIGRATIONS = Path(__file__).parent / "not_needed"
 class Seen:
     """A middleware that notes every HTTP path it sees (as a request-logging middleware would)."""
 
-    paths: list[str] = []
+    paths: ClassVar[list[str]] = []
 
     def __init__(self, app: ASGIApp, *, tag: str) -> None:
         self.app, self.tag = app, tag
