@@ -106,11 +106,18 @@ class Runtime:
     app: FastAPI
     settings: Any
     engine: AsyncEngine
-    work: UnitsOfWork | None
+    units: UnitsOfWork | None
 
     @property
     def state(self) -> Any:
         return self.app.state
+
+    @property
+    def work(self) -> UnitsOfWork:
+        """The service's unit-of-work factory (only a service with an outbox has one)."""
+        if self.units is None:
+            raise RuntimeError("this service has no outbox, hence no unit of work: give build_service tables.outbox")
+        return self.units
 
 
 StartHook = Callable[[Runtime], AbstractAsyncContextManager[None]]

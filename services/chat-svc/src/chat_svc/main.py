@@ -30,7 +30,6 @@ DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online a
 @asynccontextmanager
 async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
-    assert runtime.work is not None
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
                               presence_ttl_seconds=settings.presence_ttl_seconds)
     yield
