@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 from servicekit.jwt import JwksVerifier
-from servicekit.testing_tokens import AUDIENCE, ISSUER, JWKS_URL, TokenMint
+from servicekit_testing.tokens import AUDIENCE, ISSUER, JWKS_URL, TokenMint
 
 
 def write_mint(directory: Path, count: int) -> tuple[Path, list[str], str]:

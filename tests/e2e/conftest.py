@@ -1,7 +1,7 @@
 """Browser tests: the whole platform behind the edge (nginx), driven by Debian's Chromium via Playwright.
 
 Session fixtures: `stack` (auth-svc, notification-svc, chat-svc, realtime-gateway as real processes on free
-ports, against this session's database and vhost from the `servicekit.testing` plugin, plus the edge from
+ports, against this session's database and vhost from the `servicekit_testing` plugin, plus the edge from
 edge/edge.sh on another free port in front of them), and `browser` (headless /usr/bin/chromium; Playwright
 never downloads a browser here). Every page is opened through the edge: `stack.url("edge")`.
 

@@ -1,6 +1,6 @@
 """Whole-stack fixtures: every service as a real process against a database and a vhost of their own.
 
-The servers come from the `servicekit.testing` plugin (`make_database`, `make_vhost`); see its docstring for
+The servers come from the `servicekit_testing` plugin (`make_database`, `make_vhost`); see its docstring for
 how to provide them (`./scripts/test` does).
 """
 

@@ -23,6 +23,7 @@ from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILAB
 from pydantic import BaseModel, ValidationError
 
 from servicekit.amqp import Poison, Publisher, PublishFailed, QueueSpec, start_consumer
+from servicekit.errors import DomainError, ack_code
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,15 @@ CommandHandler = Callable[[Principal, Any, CommandMessage], Awaitable[BaseModel 
 """``handler(principal, typed_payload, command) -> result``; raise ``CommandFailed`` for a refusal."""
 
 ErrorMapper = Callable[[Exception], CommandFailed | None]
-"""Turns a service's domain error into a ``CommandFailed``; ``None`` means "not mine" (treated as transient)."""
+"""Turns an exception into a ``CommandFailed``; ``None`` means "not a refusal" (treated as transient)."""
+
+
+def refusal(exc: Exception) -> CommandFailed | None:
+    """Every service's ``DomainError`` -> the command's error reply, here and nowhere else: the ack code of its
+    status class (``servicekit.errors.ack_code``) and its message. Anything else is transient (requeued)."""
+    if isinstance(exc, DomainError):
+        return CommandFailed(ack_code(exc), exc.message)
+    return None
 
 
 async def serve_commands(
@@ -49,7 +58,7 @@ async def serve_commands(
     *,
     service: str,
     handlers: Mapping[CommandName, CommandHandler],
-    map_error: ErrorMapper = lambda exc: None,
+    map_error: ErrorMapper = refusal,
 ) -> None:
     """Consume ``<service>.commands`` (bound to the handled commands' routing keys) and answer each command."""
 

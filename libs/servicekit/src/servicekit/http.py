@@ -1,6 +1,7 @@
 """FastAPI helpers every service shares: one JSON error shape, auth dependencies, a health route.
 
-Every error body is `{"error": {"code": str, "message": str, "details"?: ...}}`.
+Every error body is `{"error": {"code": str, "message": str, "details"?: ...}}`. A `servicekit.errors.DomainError`
+raised anywhere becomes that body with its class's status (and its headers), in `install_error_handlers`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 from contracts.identity import Principal
 
+from servicekit.errors import DomainError, Forbidden, Unauthorized, Unavailable
 from servicekit.jwt import KeySetUnavailable, TokenError
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,9 @@ _STATUS_CODES = {
 }
 
 
-class ServiceError(Exception):
-    """A refusal a service decides on. Subclass with class attributes or raise with arguments."""
-
-    status: int = 400
-    code: str = "bad_request"
-    message: str = "bad request"
+class ServiceError(DomainError):
+    """A refusal whose status is given where it is raised: ``ServiceError(409, "out_of_stock", "...")``.
+    Prefer the status classes of ``servicekit.errors`` (``Conflict("...", code="out_of_stock")``)."""
 
     def __init__(
         self,
@@ -59,12 +58,9 @@ class ServiceError(Exception):
         details: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.status = status if status is not None else type(self).status
-        self.code = code or type(self).code
-        self.message = message or type(self).message
-        self.details = details
-        self.headers = dict(headers or {})
-        super().__init__(f"{self.code}: {self.message}")
+        if status is not None:
+            self.status = status
+        super().__init__(message, code=code, details=details, headers=headers)
 
 
 def error_response(
@@ -79,7 +75,7 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(DomainError, _domain_error)
     # Starlette's handler for Exception runs in ServerErrorMiddleware, which re-raises afterwards (the server
     # would log the traceback a second time): catch unexpected errors in our own middleware instead.
     app.add_middleware(_InternalErrorMiddleware)
@@ -131,8 +127,11 @@ def _phrase(status: int) -> str:
         return ""
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every service's ``DomainError`` -> HTTP, here and nowhere else (servicekit.errors)."""
+    assert isinstance(exc, DomainError)
+    level = logging.WARNING if exc.status == 429 else logging.INFO  # throttling is worth a look
+    log.log(level, "%s %s refused: %s %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
@@ -187,11 +186,6 @@ def _root_cause(exc: BaseException) -> str:
 _bearer = HTTPBearer(auto_error=False, description="Platform access token (JWT, EdDSA)")
 
 
-class Unauthorized(ServiceError):
-    status = 401
-    code = "unauthorized"
-
-
 async def _current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
@@ -203,12 +197,12 @@ async def _current_principal(
         raise Unauthorized(code=exc.code, message=exc.message, headers={"WWW-Authenticate": challenge}) from None
     except KeySetUnavailable:
         log.warning("token not verified: signing keys unavailable", exc_info=True)
-        raise ServiceError(503, "auth_unavailable", "signing keys unavailable, try again") from None
+        raise Unavailable("signing keys unavailable, try again", code="auth_unavailable") from None
 
 
 async def _current_admin(principal: Annotated[Principal, Depends(_current_principal)]) -> Principal:
     if principal.user_type != "admin":
-        raise ServiceError(403, "forbidden", "forbidden: admins only")
+        raise Forbidden("forbidden: admins only")
     return principal
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from servicekit.http import ServiceError
+from servicekit.errors import Invalid
 
 MAX_KEY_LENGTH = 200
 
@@ -48,8 +48,7 @@ def idempotency_table(metadata: MetaData, schema: str) -> Table:
     )
 
 
-class IdempotencyKeyReused(ServiceError):
-    status = 422
+class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     message = "this Idempotency-Key was already used for a different request"
 
@@ -81,7 +80,7 @@ async def run_once(
     if key is None:
         return await create()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ServiceError(422, "validation_error", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} characters")
+        raise Invalid(f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} characters")
     await db.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(user_id, key)})
     stored = (
         await db.execute(

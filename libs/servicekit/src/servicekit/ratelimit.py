@@ -32,7 +32,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, T
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.http import CurrentPrincipal, ServiceError
+from servicekit.errors import TooMany
+from servicekit.http import CurrentPrincipal
 
 try:
     from fastapi import Depends, Request
@@ -127,8 +128,7 @@ class RateLimiter:
         return decision
 
 
-class RateLimited(ServiceError):
-    status = 429
+class RateLimited(TooMany):
     code = "rate_limited"
     message = "too many requests; slow down"
 
@@ -154,7 +154,7 @@ def per_user_rate_limit(bucket: str, setting: str) -> Any:
                         f"retry in {decision.retry_after} s",
                 details={"limit": limit.requests, "per_seconds": limit.per_seconds,
                          "retry_after": decision.retry_after},
-                headers={"Retry-After": str(decision.retry_after)},
+                retry_after=decision.retry_after,
             )
 
     return Depends(limited)

@@ -9,7 +9,7 @@ import pytest
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from servicekit.amqp import PublishFailed, QueueSpec, connect, declare_queue
 from servicekit.broker import Broker
-from servicekit.testing import open_robust_connections
+from servicekit_testing.plugin import open_robust_connections
 
 pytestmark = pytest.mark.integration
 

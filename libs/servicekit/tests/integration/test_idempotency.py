@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from servicekit.db import create_engine
-from servicekit.http import ServiceError
+from servicekit.errors import Invalid
 from servicekit.idempotency import IdempotencyKeyReused, fingerprint, idempotency_table, run_once
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, func, select, text
 
@@ -41,7 +41,7 @@ async def test_a_retry_returns_the_first_answer_and_creates_nothing_new(make_dat
         assert no_key[0][1]["id"] != no_key[1][1]["id"]
         with pytest.raises(IdempotencyKeyReused):
             await post("different", "k1")
-        with pytest.raises(ServiceError):
+        with pytest.raises(Invalid):
             await post("a", "x" * 201)
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(things)) == 4

@@ -1,33 +1,23 @@
-"""HTTP routes of auth-svc. DomainError -> HTTP happens in `domain_error_handler`, nowhere else."""
+"""HTTP routes of auth-svc. Refusals (servicekit.errors) become HTTP errors in servicekit.http, as in every
+service: 401 invalid_credentials / refresh_token_*, 409 username_taken, 422 validation_error / weak_password,
+429 too_many_attempts with Retry-After."""
 
 import logging
 from typing import Annotated, Literal
 
 from contracts.fields import storable
 from contracts.identity import Principal, UserType
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
-from servicekit.http import CurrentPrincipal, error_response
+from servicekit.http import CurrentPrincipal
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc import accounts, refresh_tokens
-from auth_svc.domain import (
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    USERNAME_MAX,
-    USERNAME_MIN,
-    USERNAME_PATTERN,
-    DomainError,
-    InvalidCredentials,
-    InvalidPassword,
-    InvalidUsername,
-    UsernameTaken,
-)
+from auth_svc.domain import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN, USERNAME_PATTERN
 from auth_svc.keys import SigningKey, jwks
 from auth_svc.passwords import Passwords
-from auth_svc.refresh_tokens import Lifetimes, RefreshRefused
-from auth_svc.throttle import TooManyAttempts
+from auth_svc.refresh_tokens import Lifetimes
 from auth_svc.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -181,33 +171,4 @@ async def jwks_document(request: Request) -> JSONResponse:
     return JSONResponse(jwks([key]), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})
 
 
-# --- errors ---
-
-_STATUS: dict[type[DomainError], int] = {
-    InvalidCredentials: 401,
-    RefreshRefused: 401,
-    TooManyAttempts: 429,
-    UsernameTaken: 409,
-    InvalidUsername: 422,
-    InvalidPassword: 422,
-}
-
-
-async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    status_code = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-    details = [{"field": exc.field, "in": "body", "message": exc.message}] if exc.field else None
-    if isinstance(exc, InvalidCredentials):
-        log.info("login refused")
-    if isinstance(exc, RefreshRefused):
-        log.info("refresh refused: %s", exc.code)
-    if isinstance(exc, TooManyAttempts):
-        log.warning("throttled: %s", exc.message, extra={"retry_after": exc.retry_after})
-        return error_response(status_code, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
-    return error_response(status_code, exc.code, exc.message, details)
-
-
-def install_routes(app: FastAPI) -> None:
-    app.include_router(router)
-    app.include_router(jwks_router)
-    app.add_exception_handler(DomainError, domain_error_handler)
+routers = [router, jwks_router]

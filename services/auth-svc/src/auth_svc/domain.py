@@ -1,10 +1,13 @@
-"""Account rules and the refusals auth-svc can make. No I/O."""
+"""Account rules and the refusals auth-svc can make (servicekit.errors classes). No I/O."""
 
 import re
 
 from contracts.identity import UserType
+from servicekit.errors import Conflict, DomainError, Invalid, Unauthorized
 
 from auth_svc.common_passwords import is_common
+
+__all__ = ["DomainError"]  # the base of every refusal here, for callers such as cli.py
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -14,35 +17,21 @@ _USERNAME_RE = re.compile(USERNAME_PATTERN)
 USER_TYPES: tuple[UserType, ...] = ("admin", "user")
 
 
-class DomainError(Exception):
-    """A rule said no. `code` is stable; `field` names the input at fault, if one is."""
-
-    code = "domain_error"
-    message = "refused"
-    field: str | None = None
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or type(self).message
-        super().__init__(self.message)
-
-
-class InvalidCredentials(DomainError):
+class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
     message = "invalid username or password"
 
 
-class UsernameTaken(DomainError):
+class UsernameTaken(Conflict):
     code = "username_taken"
     message = "username already taken"
 
 
-class InvalidUsername(DomainError):
-    code = "validation_error"
+class InvalidUsername(Invalid):
     field = "username"
 
 
-class InvalidPassword(DomainError):
-    code = "validation_error"
+class InvalidPassword(Invalid):
     field = "password"
 
 

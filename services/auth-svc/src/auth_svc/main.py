@@ -1,4 +1,6 @@
-"""Build the auth-svc app. Nothing connects at import or build time: the lifespan opens everything."""
+"""Builds the auth-svc ASGI app on the service skeleton (servicekit.service). Nothing connects at import or
+build time: the lifespan migrates schema `auth`, then `_accounts` loads the signing key and sets up the login
+machinery. auth-svc publishes no events: no outbox, no RabbitMQ (its /health checks the database only)."""
 
 import asyncio
 import logging
@@ -8,15 +10,10 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from servicekit.db import create_engine
-from servicekit.forwarded import TrustedProxyMiddleware
-from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
-from servicekit.logging import configure_logging
-from servicekit.migrations import upgrade_to_head
-from sqlalchemy import text
+from servicekit.service import Runtime, StartHook, build_service
 
-from auth_svc.api import JWKS_PATH, install_routes
+from auth_svc.api import JWKS_PATH, routers
 from auth_svc.db import SCHEMA
 from auth_svc.keys import load_or_generate
 from auth_svc.passwords import Passwords
@@ -33,58 +30,45 @@ MIGRATIONS = Path(__file__).parent / "alembic"
 _SELF_URL = "http://auth-svc.internal"
 
 
-def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
-    settings = settings or Settings()
-    configure_logging(SERVICE, settings.log_level)
-
+def _accounts(passwords: Passwords | None) -> StartHook:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+    async def start(runtime: Runtime) -> AsyncIterator[None]:
+        settings: Settings = runtime.settings
+        state = runtime.state
         # /me verifies tokens exactly as every other service does: a JwksVerifier reading this app's own
         # JWKS route, in-process through an ASGI transport.
-        self_client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=_SELF_URL)
-        verifier = JwksVerifier(
-            _SELF_URL + JWKS_PATH, issuer=settings.issuer, audience=settings.audience, http=self_client
-        )
-        try:
-            await upgrade_to_head(engine, MIGRATIONS, SCHEMA)
-            key = await asyncio.to_thread(
-                load_or_generate, settings.signing_key_file, generate=settings.generate_key_if_missing
-            )
-            app.state.engine = engine
-            app.state.passwords = passwords or Passwords()
-            app.state.signing_key = key
-            app.state.token_issuer = TokenIssuer(
-                key, issuer=settings.issuer, audience=settings.audience, ttl_seconds=settings.token_ttl_seconds
-            )
-            app.state.jwt_verifier = verifier
-            app.state.login_limits = Limits(
-                settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds,
-                settings.login_lockout_seconds, settings.login_lockout_max_seconds,
-                settings.login_max_failures_per_username, settings.login_username_delay_seconds,
-                settings.login_username_delay_max_seconds, settings.login_known_address_days,
-            )
-            app.state.register_limits = (settings.register_max_per_address, settings.register_window_seconds)
-            app.state.registration_hashes = asyncio.Semaphore(settings.register_concurrent_hashes)
-            app.state.refresh_lifetimes = Lifetimes(settings.refresh_token_ttl_seconds,
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(runtime.app), base_url=_SELF_URL) as self_client:
+            state.jwt_verifier = JwksVerifier(_SELF_URL + JWKS_PATH, issuer=settings.issuer,
+                                              audience=settings.audience, http=self_client)
+            try:
+                key = await asyncio.to_thread(
+                    load_or_generate, settings.signing_key_file, generate=settings.generate_key_if_missing
+                )
+                state.passwords = passwords or Passwords()
+                state.signing_key = key
+                state.token_issuer = TokenIssuer(
+                    key, issuer=settings.issuer, audience=settings.audience, ttl_seconds=settings.token_ttl_seconds
+                )
+                state.login_limits = Limits(
+                    settings.login_max_failures, settings.login_max_failures_per_address,
+                    settings.login_window_seconds, settings.login_lockout_seconds, settings.login_lockout_max_seconds,
+                    settings.login_max_failures_per_username, settings.login_username_delay_seconds,
+                    settings.login_username_delay_max_seconds, settings.login_known_address_days,
+                )
+                state.register_limits = (settings.register_max_per_address, settings.register_window_seconds)
+                state.registration_hashes = asyncio.Semaphore(settings.register_concurrent_hashes)
+                state.refresh_lifetimes = Lifetimes(settings.refresh_token_ttl_seconds,
                                                     settings.refresh_family_max_seconds)
-            if settings.dev_seed:
-                await seed_dev(engine, app.state.passwords)
-            log.info("started", extra={"kid": key.kid})
-            yield
-        finally:
-            await verifier.aclose()
-            await self_client.aclose()
-            await engine.dispose()
+                if settings.dev_seed:
+                    await seed_dev(runtime.engine, state.passwords)
+                log.info("signing key loaded", extra={"kid": key.kid})
+                yield
+            finally:
+                await state.jwt_verifier.aclose()
 
-    app = FastAPI(title=SERVICE, lifespan=lifespan)
-    install_error_handlers(app)
-    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
-    install_routes(app)
+    return start
 
-    async def database() -> bool:
-        async with app.state.engine.connect() as conn:
-            return (await conn.execute(text("SELECT 1"))).scalar() == 1
 
-    app.include_router(health_router(SERVICE, {"database": database}))
-    return app
+def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
+    return build_service(SERVICE, settings or Settings(), schema=SCHEMA, migrations=MIGRATIONS, routers=routers,
+                         start=_accounts(passwords))

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from servicekit.errors import Unauthorized
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth_svc.db import Account, accounts, find_by_id, metadata
-from auth_svc.domain import DomainError
 
 refresh_tokens = Table(
     "refresh_tokens",
@@ -47,7 +47,7 @@ refresh_tokens = Table(
 Index("refresh_tokens_family_idx", refresh_tokens.c.family_id)
 
 
-class RefreshRefused(DomainError):
+class RefreshRefused(Unauthorized):
     """401: the refresh token cannot be used (unknown, expired, revoked, or reused)."""
 
     code = "refresh_token_invalid"

@@ -4,17 +4,16 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from servicekit.forwarded import ForwardedSettings
+from servicekit.service import ServiceSettings
 
 
-class Settings(ForwardedSettings):
-    """`AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose `X-Forwarded-For` names the client, e.g. for
-    the per-address login limit) comes from `servicekit.forwarded.ForwardedSettings`."""
+class Settings(ServiceSettings):
+    """`AUTH_DATABASE_URL`, `AUTH_LOG_LEVEL` and `AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose
+    `X-Forwarded-For` names the client, e.g. for the per-address login limit) come from
+    `servicekit.service.ServiceSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
-    database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
-    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`auth`) and migrates it at start."""
     signing_key_file: Path = Path(".run/auth-signing-key.pem")
     """The Ed25519 private key (PEM) that signs access tokens; a relative path is from the working directory.
     Its public half is served at `/.well-known/jwks.json`. Keep it across restarts, or issued tokens stop verifying."""
@@ -63,8 +62,6 @@ class Settings(ForwardedSettings):
     register_concurrent_hashes: int = Field(1, gt=0)
     """Registrations hashing their password at once in one process; more wait their turn, so a burst of
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
-    log_level: str = "INFO"
-    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
     host: str = "127.0.0.1"
     """Address `auth-svc serve` listens on (uvicorn started by hand takes its own `--host`)."""
     port: int = 8001

@@ -28,12 +28,12 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from servicekit.errors import TooMany
 from sqlalchemy import Column, DateTime, Integer, Table, Text, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc.db import metadata
-from auth_svc.domain import DomainError
 
 login_failures = Table(
     "login_failures",
@@ -45,13 +45,14 @@ login_failures = Table(
 )
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(TooMany):
+    """429 with Retry-After (servicekit.errors.TooMany)."""
+
     code = "too_many_attempts"
     message = "too many failed login attempts; try again later"
 
     def __init__(self, retry_after: int, what: str = "failed login attempts") -> None:
-        super().__init__(f"too many {what}; try again in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(f"too many {what}; try again in {retry_after} s", retry_after=retry_after)
 
 
 @dataclass(frozen=True)

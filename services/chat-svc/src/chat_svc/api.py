@@ -1,5 +1,5 @@
 """REST routes of chat-svc under /api/v4/customer-service. Authorization is decided by the use cases
-(chat_svc.service + chat_svc.domain); DomainError becomes the HTTP error in one handler here."""
+(chat_svc.service + chat_svc.domain); their DomainError becomes the HTTP error in servicekit.http."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 
 from contracts.fields import Inbound, MessageText, Priority
 from contracts.socketio.payloads import ChatMessageData, SessionData, SessionStatus
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
-from servicekit.http import CurrentAdmin, CurrentPrincipal, error_response
+from servicekit.http import CurrentAdmin, CurrentPrincipal
 from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
 
-from chat_svc.domain import MAX_DB_ID, DomainError
+from chat_svc.domain import MAX_DB_ID
 from chat_svc.service import Chat
 
 router = APIRouter(prefix="/api/v4/customer-service", tags=["customer-service"])
@@ -184,13 +184,3 @@ async def claim(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -
 @router.post("/sessions/{session_id}/close", response_model=SessionData)
 async def close(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     return await chat.close(principal, session_id)
-
-
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
-
-
-def install_routes(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
-    app.include_router(router)

@@ -6,6 +6,8 @@
   (the payload is validated by servicekit before the handler runs).
 - `chat.session_participants`: who takes part in a session and its status (`SessionParticipants`), for the
   gateway's typing relay when its cache misses; the gateway decides who may type. not_found if there is none.
+
+Refusals (`servicekit.errors.DomainError`) become error replies in servicekit.commands, as in every service.
 """
 
 from __future__ import annotations
@@ -20,19 +22,16 @@ from contracts.events.commands import (
     SessionRef,
 )
 from contracts.identity import Principal
-from contracts.socketio.ack import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND
 from contracts.socketio.client import SendMessagePayload
-from servicekit.commands import CommandFailed, CommandHandler
+from servicekit.commands import CommandHandler
 
-from chat_svc.domain import DomainError
 from chat_svc.service import Chat
-
-_CODES = {403: FORBIDDEN, 404: NOT_FOUND, 422: INVALID_PAYLOAD}
 
 
 def command_handlers(chat: Chat) -> dict[str, CommandHandler]:
-    async def send_message(principal: Principal, payload: SendMessagePayload, _command: CommandMessage) -> dict[str, Any]:
-        return await chat.send_message(principal, payload.session_id, payload.content)
+    async def send_message(principal: Principal, payload: SendMessagePayload, command: CommandMessage) -> dict[str, Any]:
+        return await chat.send_message(principal, payload.session_id, payload.content,
+                                       correlation_id=str(command.command_id))
 
     async def session_participants(_principal: Principal, payload: SessionRef, _command: CommandMessage) -> SessionParticipants:
         session = await chat.session_snapshot(payload.session_id)
@@ -41,10 +40,3 @@ def command_handlers(chat: Chat) -> dict[str, CommandHandler]:
         )
 
     return {CHAT_SEND_MESSAGE: send_message, CHAT_SESSION_PARTICIPANTS: session_participants}
-
-
-def map_error(exc: Exception) -> CommandFailed | None:
-    """Domain refusals become error replies; anything else is transient (servicekit requeues it)."""
-    if isinstance(exc, DomainError):
-        return CommandFailed(_CODES.get(exc.status, exc.code), exc.message)
-    return None

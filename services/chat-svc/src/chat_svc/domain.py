@@ -9,9 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from contracts.identity import Principal
+from servicekit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
+__all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "InvalidInput", "NotFound", "SessionClosed"]
 
 SessionStatus = Literal["waiting", "active", "closed"]
 OPEN_STATUSES: tuple[SessionStatus, ...] = ("waiting", "active")
@@ -23,40 +26,11 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 # --- errors ---------------------------------------------------------------------------------------------
 
 
-class DomainError(Exception):
-    """A refusal; `status` and `code` are what the HTTP and command boundaries answer with."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or type(self).code
-        self.details = details
-
-
-class NotFound(DomainError):
-    status, code = 404, "not_found"
-
-
-class Forbidden(DomainError):
-    status, code = 403, "forbidden"
-
-
-class Conflict(DomainError):
-    """The request is fine but the session's or the admin's state refuses it (`code` says which)."""
-
-    status, code = 409, "conflict"
-
-
 class SessionClosed(Conflict):
     code = "session_closed"
 
 
-class InvalidInput(DomainError):
-    status, code = 422, "validation_error"
-
+class InvalidInput(Invalid):
     def __init__(self, field: str, message: str, *, where: str = "query") -> None:
         super().__init__(f"invalid request: {field}: {message}",
                          details=[{"field": field, "in": where, "message": message, "type": "value_error"}])

@@ -23,17 +23,12 @@ from contracts.events.registry import (
     CHAT_MESSAGE_CREATED,
     CHAT_SESSION_ASSIGNED,
     CHAT_SESSION_UPDATED,
-    new_envelope,
 )
 from contracts.socketio.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
 from pydantic import BaseModel
-from servicekit.outbox import enqueue
-from sqlalchemy.ext.asyncio import AsyncConnection
+from servicekit.uow import UnitOfWork
 
 from chat_svc import store
-from chat_svc.db import outbox
-
-PRODUCER = "chat-svc"
 
 
 def session_data(row: Any) -> SessionData:
@@ -54,15 +49,17 @@ def message_data(row: Any) -> ChatMessageData:
 
 
 class EventLog:
-    """The events of one transaction, written to the outbox as they happen; `session_updated` is deferred to
-    `flush()` so each changed session is announced once, with its final state."""
+    """The chat events of one unit of work (servicekit.uow), written to the outbox as they happen;
+    `session_updated` is deferred to the end of the unit so each changed session is announced once, with its
+    final state."""
 
-    def __init__(self, db: AsyncConnection) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
         self._changed: dict[int, None] = {}
+        uow.before_commit(self.flush)
 
     async def _emit(self, event_type: str, payload: BaseModel, session_id: int) -> None:
-        await enqueue(self._db, outbox, new_envelope(event_type, PRODUCER, payload, aggregate_id=session_id))
+        await self._uow.publish(event_type, payload, aggregate_id=session_id)
 
     async def message_created(self, message: Any, session: Any) -> None:
         payload = ChatMessageCreated(message=message_data(message), user_id=session.user_id,
@@ -81,7 +78,7 @@ class EventLog:
 
     async def flush(self) -> None:
         for session_id in self._changed:
-            row = await store.get_session(self._db, session_id)
+            row = await store.get_session(self._uow.db, session_id)
             if row is not None:
                 await self._emit(CHAT_SESSION_UPDATED, ChatSessionUpdated(session=session_data(row)), session_id)
         self._changed.clear()

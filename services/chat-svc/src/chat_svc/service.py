@@ -15,11 +15,10 @@ from typing import Any, Literal
 from contracts.identity import Principal
 from contracts.socketio.payloads import AssignmentReason, SessionData
 from contracts.time import now_beijing
-from servicekit.idempotency import fingerprint, run_once
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from servicekit.uow import UnitOfWork, UnitsOfWork
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc import domain, store
-from chat_svc.db import idempotency_keys
 from chat_svc.domain import Conflict, Forbidden, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
 
@@ -28,27 +27,32 @@ Scope = Literal["mine", "waiting", "all"]
 
 @dataclass
 class Tx:
-    db: AsyncConnection
+    """One use case's unit of work (servicekit.uow) and the chat events it publishes through it."""
+
+    uow: UnitOfWork
     events: EventLog
+
+    @property
+    def db(self) -> AsyncConnection:
+        return self.uow.db
 
 
 class Chat:
     def __init__(
-        self, engine: AsyncEngine, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
+        self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing,
     ) -> None:
-        self._engine = engine
+        self._work = work
         self.capacity = capacity
         self.default_priority = default_priority
         self.presence_ttl_seconds = presence_ttl_seconds
         self.clock = clock
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._engine.begin() as db:
-            tx = Tx(db, EventLog(db))
-            yield tx
-            await tx.events.flush()
+    async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
+        """A unit of work: the change and its events commit together; every event carries `correlation_id`."""
+        async with self._work.begin(correlation_id=correlation_id) as uow:
+            yield Tx(uow, EventLog(uow))
 
     # --- end users and admins: messages -----------------------------------------------------------------
 
@@ -79,16 +83,16 @@ class Chat:
                 return status, session_data(row).model_dump(mode="json")
 
             request = {"content": content, "message_type": message_type, "priority": priority}
-            return await run_once(tx.db, idempotency_keys, user_id=user_id, key=idempotency_key,
-                                  request_fingerprint=fingerprint("open_session", request), create=create)
+            return await tx.uow.once(user_id=user_id, key=idempotency_key, operation="open_session",
+                                     request=request, create=create)
 
     async def send_message(
         self, principal: Principal, session_id: int, content: str, message_type: str = "text", *,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, correlation_id: str | None = None,
     ) -> dict[str, Any]:
         """The session's user or its assigned admin posts a message; returns ChatMessageData as JSON.
-        The socket command `chat.send_message` calls exactly this."""
-        async with self.transaction() as tx:
+        The socket command `chat.send_message` calls exactly this (with its command id as `correlation_id`)."""
+        async with self.transaction(correlation_id=correlation_id) as tx:
 
             async def create() -> tuple[int, dict[str, Any]]:
                 row = await self._session(tx, session_id, for_update=True)
@@ -101,8 +105,8 @@ class Chat:
                 return 201, message_data(message).model_dump(mode="json")
 
             request = {"session_id": session_id, "content": content, "message_type": message_type}
-            _, body = await run_once(tx.db, idempotency_keys, user_id=principal.user_id, key=idempotency_key,
-                                     request_fingerprint=fingerprint("send_message", request), create=create)
+            _, body = await tx.uow.once(user_id=principal.user_id, key=idempotency_key, operation="send_message",
+                                        request=request, create=create)
             return body
 
     async def messages(

@@ -4,28 +4,23 @@ The defaults point at the local run (docs/ARCHITECTURE.md, "Ports"); Docker Comp
 override every URL.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from servicekit.forwarded import ForwardedSettings
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 from servicekit.ratelimit import RateLimit
 from servicekit.retention import RetentionSettings
+from servicekit.service import BrokerSettings, ServiceSettings
 
 
-class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
-    """`CHAT_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`) comes from `servicekit.forwarded.ForwardedSettings`."""
+class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, RetentionSettings):
+    """`CHAT_DATABASE_URL`, `CHAT_LOG_LEVEL` and `CHAT_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`) come from
+    `servicekit.service.ServiceSettings`; `CHAT_AMQP_URL`, `CHAT_PUBLISH_TIMEOUT`, `CHAT_BROKER_MAX_BACKOFF`,
+    `CHAT_RELAY_POLL_INTERVAL` and `CHAT_RELAY_MAX_BACKOFF` from `servicekit.service.BrokerSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
-
-    database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
-    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`chat`) and migrates it at start."""
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
 
     admin_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
     """Active sessions one admin may hold at most (a row in `chat.admins` may override it per admin)."""
@@ -43,8 +38,3 @@ class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
     message_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=10)
     """Per user (end user or admin), `POST /sessions/{id}/messages`, counted across every session and every
     process of chat-svc (`servicekit.ratelimit`, PostgreSQL)."""
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value

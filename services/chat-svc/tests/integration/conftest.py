@@ -34,7 +34,7 @@ from contracts.time import now_beijing
 from pydantic import BaseModel
 from servicekit.amqp import Publisher, connect, declare_exchanges
 from servicekit.commands import CommandClient
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 from sqlalchemy import text
 
 BASE = "/api/v4/customer-service"

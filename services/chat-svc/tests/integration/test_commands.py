@@ -9,10 +9,12 @@ from contracts.events.commands import (
     SessionRef,
     new_command,
 )
-from contracts.events.registry import CHAT_MESSAGE_CREATED
+from contracts.events.envelope import EventEnvelope
+from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
 from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
 from contracts.socketio.payloads import ChatMessageData
+from sqlalchemy import text
 
 from .conftest import BASE, admin_headers, new_id
 
@@ -77,3 +79,18 @@ async def test_session_participants_query_tells_the_gateway_who_is_in_a_session(
         session_id=session_id, user_id=user_id, admin_id=admin_id, status="active")
     missing = await stack.commands.call(new_command(CHAT_SESSION_PARTICIPANTS, user(user_id), SessionRef(session_id=999999999999)))
     assert missing.error.code == "not_found"
+
+
+async def test_a_message_sent_by_socket_command_carries_the_command_id_as_its_events_correlation_id(
+    stack, user_id, admin_id
+):
+    session_id = (await stack.open_session(user_id))["session_id"]
+    command = new_command(CHAT_SEND_MESSAGE, user(user_id), SendMessagePayload(session_id=session_id, content="hi"))
+    reply = await stack.commands.call(command)
+    assert reply.ok, reply.error
+    async with stack.app.state.engine.connect() as conn:
+        bodies = (await conn.execute(text(
+            "SELECT body FROM chat.outbox WHERE aggregate_id = :s ORDER BY id"), {"s": str(session_id)})).scalars().all()
+    envelopes = [EventEnvelope.model_validate_json(body) for body in bodies]
+    by_command = [e for e in envelopes if e.correlation_id == str(command.command_id)]
+    assert [e.event_type for e in by_command] == [CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED]

@@ -65,3 +65,16 @@ async def test_old_published_events_processed_ids_and_idempotency_keys_are_prune
         async with asyncio.timeout(10):
             while await left() != expected:
                 await asyncio.sleep(0.1)
+
+
+async def test_chat_svc_takes_its_broker_and_relay_timeouts_from_settings(make_database, monkeypatch):
+    monkeypatch.setenv("CHAT_PUBLISH_TIMEOUT", "2.5")
+    monkeypatch.setenv("CHAT_BROKER_MAX_BACKOFF", "1.5")
+    monkeypatch.setenv("CHAT_RELAY_POLL_INTERVAL", "0.5")
+    monkeypatch.setenv("CHAT_RELAY_MAX_BACKOFF", "3")
+    settings = Settings(database_url=await make_database(), amqp_url="amqp://guest:guest@127.0.0.1:1/")
+    app = create_app(settings, jwt_verifier=MINT.verifier())
+    async with app.router.lifespan_context(app):
+        broker, relay = app.state.broker, app.state.relay
+        assert (broker._publish_timeout, broker._max_backoff) == (2.5, 1.5)
+        assert (relay._poll_interval, relay._max_backoff) == (0.5, 3.0)

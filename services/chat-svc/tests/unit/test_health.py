@@ -1,7 +1,7 @@
 import httpx
 from chat_svc.main import create_app
 from chat_svc.settings import Settings
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 MINT = TokenMint()
 

@@ -1,15 +1,14 @@
-"""HTTP routes of notification-svc. ``DomainError`` -> HTTP happens in ``domain_error_handler``, nowhere else.
+"""HTTP routes of notification-svc. Refusals (``servicekit.errors``) become HTTP errors in servicekit.http.
 
 Every route is for admins (``CurrentAdmin``: an end user's token gets 403). Creating POSTs accept an
-``Idempotency-Key`` header: a retry with the same key and body returns the first answer and creates nothing.
+``Idempotency-Key`` header: a retry with the same key and body returns the first answer and creates nothing
+(the use cases decide, in their unit of work, like chat-svc's).
 """
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from contracts.fields import Content, Count, Id, Link, ShortText, Title
-from contracts.identity import Principal
 from contracts.socketio.payloads import NotificationData, NotificationType, NotificationUpdateData
 from contracts.socketio.system import (
     AlertData,
@@ -20,17 +19,15 @@ from contracts.socketio.system import (
     StatusData,
 )
 from contracts.time import BeijingDatetime
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from servicekit.http import CurrentAdmin, error_response
-from servicekit.idempotency import MAX_KEY_LENGTH, fingerprint, run_once
+from servicekit.http import CurrentAdmin
+from servicekit.idempotency import MAX_KEY_LENGTH
 from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from servicekit.uow import UnitsOfWork
 
 from notification_svc import notifications, system
-from notification_svc.db import idempotency_keys
-from notification_svc.domain import MAX_DB_ID, DomainError
+from notification_svc.domain import MAX_DB_ID
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +38,11 @@ MAX_PAGE = 10_000_000
 # --- dependencies (set up by the lifespan) ---
 
 
-async def _engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine
+async def _work(request: Request) -> UnitsOfWork:
+    return request.app.state.work
 
 
-Database = Annotated[AsyncEngine, Depends(_engine)]
+Work = Annotated[UnitsOfWork, Depends(_work)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
@@ -159,21 +156,6 @@ class MaintenancePage(BaseModel):
     page_size: Id
 
 
-async def _create_once(
-    engine: AsyncEngine, admin: Principal, key: str | None, operation: str,
-    body: BaseModel, create: Callable[[AsyncConnection], Awaitable[BaseModel]],
-) -> dict[str, Any]:
-    async def created() -> tuple[int, Any]:
-        return status.HTTP_201_CREATED, (await create(db)).model_dump(mode="json")
-
-    async with engine.begin() as db:
-        _, answer = await run_once(
-            db, idempotency_keys, user_id=admin.user_id, key=key,
-            request_fingerprint=fingerprint(operation, body.model_dump(mode="json")), create=created,
-        )
-    return answer
-
-
 # --- notifications ---
 
 router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
@@ -190,13 +172,11 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
     ),
 )
 async def send(
-    body: SendNotificationRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
+    body: SendNotificationRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = notifications.NewNotification(**body.model_dump())
-    answer = await _create_once(
-        engine, admin, idempotency_key, "notification.send", body,
-        lambda db: notifications.send(db, admin, new),
-    )
+    async with work.begin() as uow:
+        answer = await notifications.send(uow, admin, new, idempotency_key=idempotency_key)
     log.info("notification sent", extra={"notification_id": answer["notification_id"], "by": admin.user_id})
     return answer
 
@@ -205,53 +185,53 @@ async def send(
             description="The caller's notifications (targeted to them and broadcasts), newest first, each with "
                         "the caller's own `is_read`.")
 async def list_notifications(
-    admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20,
+    admin: CurrentAdmin, work: Work, page: PageNo = 1, page_size: PageSize = 20,
     unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,
 ) -> NotificationPage:
-    async with engine.begin() as db:
+    async with work.begin() as uow:
         result = await notifications.list_mine(
-            db, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
+            uow.db, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
         )
     return NotificationPage(items=result.items, total=result.total, unread_count=result.unread_count, page=page,
                             page_size=page_size)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
-async def unread_count(admin: CurrentAdmin, engine: Database) -> UnreadCount:
-    async with engine.begin() as db:
-        return UnreadCount(unread_count=await notifications.unread_count(db, admin))
+async def unread_count(admin: CurrentAdmin, work: Work) -> UnreadCount:
+    async with work.begin() as uow:
+        return UnreadCount(unread_count=await notifications.unread_count(uow.db, admin))
 
 
 @router.post("/read-all", response_model=ReadAllResult,
              description="Marks every unread notification of the caller read; emits "
                          "`notification.read_state_changed` (ids in pieces of at most 1000) if any changed.")
-async def read_all(admin: CurrentAdmin, engine: Database) -> ReadAllResult:
-    async with engine.begin() as db:
-        return ReadAllResult(updated=await notifications.mark_all_read(db, admin))
+async def read_all(admin: CurrentAdmin, work: Work) -> ReadAllResult:
+    async with work.begin() as uow:
+        return ReadAllResult(updated=await notifications.mark_all_read(uow, admin))
 
 
 @router.get("/{notification_id}", response_model=NotificationData)
-async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, engine: Database) -> Any:
-    async with engine.begin() as db:
-        return await notifications.get_mine(db, admin, notification_id)
+async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> Any:
+    async with work.begin() as uow:
+        return await notifications.get_mine(uow.db, admin, notification_id)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationUpdateData,
              description="Idempotent: reading an already read notification answers the same and emits nothing. "
                          "404 when the notification does not exist or is targeted to another admin.")
-async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, engine: Database) -> NotificationUpdateData:
-    async with engine.begin() as db:
-        await notifications.mark_read(db, admin, notification_id)
+async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> NotificationUpdateData:
+    async with work.begin() as uow:
+        await notifications.mark_read(uow, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=True)
 
 
 @router.post("/{notification_id}/unread", response_model=NotificationUpdateData,
              description="Idempotent, the reverse of `/read`.")
 async def mark_unread(
-    notification_id: NotificationId, admin: CurrentAdmin, engine: Database
+    notification_id: NotificationId, admin: CurrentAdmin, work: Work
 ) -> NotificationUpdateData:
-    async with engine.begin() as db:
-        await notifications.mark_unread(db, admin, notification_id)
+    async with work.begin() as uow:
+        await notifications.mark_unread(uow, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=False)
 
 
@@ -264,17 +244,17 @@ system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
     dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
                     description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
 async def raise_alert(
-    body: AlertRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
+    body: AlertRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    new = system.NewAlert(**body.model_dump())
-    return await _create_once(engine, admin, idempotency_key, "system.alert", body,
-                              lambda db: system.raise_alert(db, admin, new))
+    async with work.begin() as uow:
+        return await system.raise_alert(uow, admin, system.NewAlert(**body.model_dump()),
+                                        idempotency_key=idempotency_key)
 
 
 @system_router.get("/alerts", response_model=AlertPage, description="Alerts, newest first.")
-async def list_alerts(admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20) -> AlertPage:
-    async with engine.begin() as db:
-        items, total = await system.list_alerts(db, admin, page=page, page_size=page_size)
+async def list_alerts(admin: CurrentAdmin, work: Work, page: PageNo = 1, page_size: PageSize = 20) -> AlertPage:
+    async with work.begin() as uow:
+        items, total = await system.list_alerts(uow.db, admin, page=page, page_size=page_size)
     return AlertPage(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -288,19 +268,19 @@ async def list_alerts(admin: CurrentAdmin, engine: Database, page: PageNo = 1, p
     ),
 )
 async def schedule_maintenance(
-    body: MaintenanceRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
+    body: MaintenanceRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    new = system.NewMaintenance(**dict(body))
-    return await _create_once(engine, admin, idempotency_key, "system.maintenance", body,
-                              lambda db: system.schedule_maintenance(db, admin, new))
+    async with work.begin() as uow:
+        return await system.schedule_maintenance(uow, admin, system.NewMaintenance(**dict(body)),
+                                                 idempotency_key=idempotency_key)
 
 
 @system_router.get("/maintenance", response_model=MaintenancePage, description="Maintenance windows, newest first.")
 async def list_maintenance(
-    admin: CurrentAdmin, engine: Database, page: PageNo = 1, page_size: PageSize = 20
+    admin: CurrentAdmin, work: Work, page: PageNo = 1, page_size: PageSize = 20
 ) -> MaintenancePage:
-    async with engine.begin() as db:
-        items, total = await system.list_maintenance(db, admin, page=page, page_size=page_size)
+    async with work.begin() as uow:
+        items, total = await system.list_maintenance(uow.db, admin, page=page, page_size=page_size)
     return MaintenancePage(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -309,32 +289,20 @@ async def list_maintenance(
                     description="Admins only. Records a component's status; event `system.status_changed` -> "
                                 "`system:status_change` to every admin.")
 async def change_status(
-    body: StatusRequest, admin: CurrentAdmin, engine: Database, idempotency_key: IdempotencyKey = None
+    body: StatusRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    new = system.NewStatus(**body.model_dump())
-    return await _create_once(engine, admin, idempotency_key, "system.status", body,
-                              lambda db: system.change_status(db, admin, new))
+    async with work.begin() as uow:
+        return await system.change_status(uow, admin, system.NewStatus(**body.model_dump()),
+                                          idempotency_key=idempotency_key)
 
 
 @system_router.get("/status", response_model=StatusList,
                    description="The latest status of every component that reported one, by component name.")
-async def current_status(admin: CurrentAdmin, engine: Database) -> StatusList:
-    async with engine.begin() as db:
-        return StatusList(items=await system.current_status(db, admin))
+async def current_status(admin: CurrentAdmin, work: Work) -> StatusList:
+    async with work.begin() as uow:
+        return StatusList(items=await system.current_status(uow.db, admin))
 
 
-# --- errors ---
+# --- routers ---
 
-_HTTP_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409}
-
-
-async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    http_status = _HTTP_STATUS.get(exc.code, 422)
-    return error_response(http_status, exc.code if http_status != 422 else "validation_error", exc.message)
-
-
-def install_routes(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, domain_error_handler)
-    app.include_router(router)
-    app.include_router(system_router)
+routers = [router, system_router]

@@ -1,35 +1,23 @@
 """Rules of notification-svc, without I/O: who may act, who sees what, and the errors the use cases raise.
 
-Each ``DomainError`` carries an ack code of ``contracts.socketio.ack``; the HTTP boundary (api.py) and the
-command boundary (commands.py) each turn it into their own answer in one place.
+The refusals are ``servicekit.errors`` classes: servicekit turns them into HTTP errors and command error replies,
+the same way for every service.
 """
 
 from collections.abc import Iterator, Sequence
 
 from contracts.identity import Principal
-from contracts.socketio.ack import FORBIDDEN, NOT_FOUND
+from servicekit import errors
 
 MAX_DB_ID = 2**63 - 1
 """Ids are PostgreSQL bigints: a larger id names nothing (404), it must never reach the database."""
 
 
-class DomainError(Exception):
-    code: str = "invalid_payload"
-    message: str = "invalid request"
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or type(self).message
-        super().__init__(self.message)
-
-
-class Forbidden(DomainError):
-    code = FORBIDDEN
+class Forbidden(errors.Forbidden):
     message = "forbidden: admins only"
 
 
-class NotificationNotFound(DomainError):
-    code = NOT_FOUND
-
+class NotificationNotFound(errors.NotFound):
     def __init__(self, notification_id: int) -> None:
         super().__init__(f"notification {notification_id} not found")
         self.notification_id = notification_id

@@ -1,6 +1,7 @@
 """The domain events notification-svc publishes (all on ``notification.events``, routing key = event type).
 
-Every event is written to the outbox in the transaction of the change it reports (``emit``); the relay started
+Every event is written to the outbox in the unit of work of the change it reports (servicekit.uow, carrying
+its correlation id); the relay started
 in main.py publishes it afterwards. notification-svc consumes no events; it answers the
 ``notification.mark_read`` command (commands.py).
 
@@ -22,57 +23,42 @@ from contracts.events.registry import (
     SYSTEM_ALERT_RAISED,
     SYSTEM_MAINTENANCE_SCHEDULED,
     SYSTEM_STATUS_CHANGED,
-    new_envelope,
 )
 from contracts.socketio.payloads import NotificationData
 from contracts.socketio.system import AlertData, MaintenanceData, StatusData
-from servicekit.outbox import enqueue
-from sqlalchemy.ext.asyncio import AsyncConnection
+from pydantic import BaseModel
+from servicekit.uow import UnitOfWork
 
-from notification_svc.db import outbox
 from notification_svc.domain import chunks
 
-PRODUCER = "notification-svc"
 
-
-async def notification_created(
-    db: AsyncConnection, notification: NotificationData, *, correlation_id: str | None = None
-) -> None:
+async def notification_created(uow: UnitOfWork, notification: NotificationData) -> None:
     payload = p.NotificationCreated(notification=notification, target_user_id=notification.target_user_id)
-    await _emit(db, NOTIFICATION_CREATED, payload, notification.notification_id, correlation_id)
+    await _emit(uow, NOTIFICATION_CREATED, payload, notification.notification_id)
 
 
 async def read_state_changed(
-    db: AsyncConnection, user_id: int, notification_ids: Sequence[int], *, is_read: bool,
-    correlation_id: str | None = None,
+    uow: UnitOfWork, user_id: int, notification_ids: Sequence[int], *, is_read: bool
 ) -> None:
     """One event per ``MAX_BULK_IDS`` ids (the contract's bound), nothing when nothing changed."""
     for piece in chunks(sorted(notification_ids), p.MAX_BULK_IDS):
         payload = p.NotificationReadStateChanged(user_id=user_id, notification_ids=piece, is_read=is_read)
-        await _emit(db, NOTIFICATION_READ_STATE_CHANGED, payload, f"admin:{user_id}", correlation_id)
+        await _emit(uow, NOTIFICATION_READ_STATE_CHANGED, payload, f"admin:{user_id}")
 
 
-async def alert_raised(db: AsyncConnection, alert: AlertData, *, correlation_id: str | None = None) -> None:
-    await _emit(db, SYSTEM_ALERT_RAISED, p.SystemAlertRaised(alert=alert), f"alert:{alert.alert_id}",
-                correlation_id)
+async def alert_raised(uow: UnitOfWork, alert: AlertData) -> None:
+    await _emit(uow, SYSTEM_ALERT_RAISED, p.SystemAlertRaised(alert=alert), f"alert:{alert.alert_id}")
 
 
-async def maintenance_scheduled(
-    db: AsyncConnection, maintenance: MaintenanceData, *, correlation_id: str | None = None
-) -> None:
+async def maintenance_scheduled(uow: UnitOfWork, maintenance: MaintenanceData) -> None:
     payload = p.SystemMaintenanceScheduled(maintenance=maintenance)
-    await _emit(db, SYSTEM_MAINTENANCE_SCHEDULED, payload, f"maintenance:{maintenance.maintenance_id}",
-                correlation_id)
+    await _emit(uow, SYSTEM_MAINTENANCE_SCHEDULED, payload, f"maintenance:{maintenance.maintenance_id}")
 
 
-async def status_changed(db: AsyncConnection, status: StatusData, *, correlation_id: str | None = None) -> None:
-    await _emit(db, SYSTEM_STATUS_CHANGED, p.SystemStatusChanged(status=status),
-                f"component:{status.component}"[:200], correlation_id)
+async def status_changed(uow: UnitOfWork, status: StatusData) -> None:
+    await _emit(uow, SYSTEM_STATUS_CHANGED, p.SystemStatusChanged(status=status),
+                f"component:{status.component}"[:200])
 
 
-async def _emit(
-    db: AsyncConnection, event_type: str, payload: object, aggregate_id: str | int, correlation_id: str | None
-) -> None:
-    envelope = new_envelope(event_type, PRODUCER, payload, aggregate_id,  # type: ignore[arg-type]
-                            correlation_id=correlation_id)
-    await enqueue(db, outbox, envelope)
+async def _emit(uow: UnitOfWork, event_type: str, payload: BaseModel, aggregate_id: str | int) -> None:
+    await uow.publish(event_type, payload, aggregate_id)

@@ -1,11 +1,13 @@
-"""Notification use cases. Each runs inside the caller's transaction (``AsyncEngine.begin()``), writes its
-state change and its event (events.py -> outbox) together, and is shared by the REST routes and the
+"""Notification use cases. Each runs inside the caller's unit of work (``servicekit.uow``): a change and its
+event (events.py -> outbox) commit together; reads take the unit's connection. They are and is shared by the REST routes and the
 ``notification.mark_read`` command so both act exactly alike."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.identity import Principal
 from contracts.socketio.payloads import NotificationData, NotificationType
+from servicekit.uow import UnitOfWork
 from sqlalchemy import BigInteger, and_, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,6 +16,7 @@ from notification_svc import events
 from notification_svc.db import notification_reads as reads
 from notification_svc.db import notifications as n
 from notification_svc.domain import NotificationNotFound, is_visible_to, require_admin, require_db_id
+from notification_svc.idempotent import create_once
 
 
 @dataclass(frozen=True)
@@ -37,21 +40,27 @@ _INSERT = n.insert().returning(n.c.id, n.c.created_at)
 
 
 async def send(
-    db: AsyncConnection, sender: Principal, new: NewNotification, *, correlation_id: str | None = None
-) -> NotificationData:
+    uow: UnitOfWork, sender: Principal, new: NewNotification, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Store the notification and its event; returns NotificationData as JSON (the first answer again for a
+    retried ``idempotency_key``)."""
     require_admin(sender)
-    row = (
-        await db.execute(_INSERT, {
-            "type": new.type, "title": new.title, "content": new.content, "link": new.link,
-            "target_user_id": new.target_user_id, "created_by": sender.user_id,
-        })
-    ).one()
-    notification = NotificationData(
-        notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
-        created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
-    )
-    await events.notification_created(db, notification, correlation_id=correlation_id)
-    return notification
+
+    async def create() -> NotificationData:
+        row = (
+            await uow.db.execute(_INSERT, {
+                "type": new.type, "title": new.title, "content": new.content, "link": new.link,
+                "target_user_id": new.target_user_id, "created_by": sender.user_id,
+            })
+        ).one()
+        notification = NotificationData(
+            notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
+            created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
+        )
+        await events.notification_created(uow, notification)
+        return notification
+
+    return await create_once(uow, sender, idempotency_key, "notification.send", new, create)
 
 
 def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None):
@@ -135,13 +144,13 @@ async def _require_visible(db: AsyncConnection, admin: Principal, notification_i
 
 
 async def mark_read(
-    db: AsyncConnection, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+    uow: UnitOfWork, admin: Principal, notification_id: int
 ) -> bool:
     """Mark one notification read for ``admin``; True if that changed anything (then one event is written).
     Reading an already read notification is a no-op: no second event."""
-    await _require_visible(db, admin, notification_id)
+    await _require_visible(uow.db, admin, notification_id)
     inserted = (
-        await db.execute(
+        await uow.db.execute(
             insert(reads)
             .values(notification_id=notification_id, user_id=admin.user_id)
             .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
@@ -150,17 +159,16 @@ async def mark_read(
     ).scalar_one_or_none()
     if inserted is None:
         return False
-    await events.read_state_changed(db, admin.user_id, [notification_id], is_read=True,
-                                    correlation_id=correlation_id)
+    await events.read_state_changed(uow, admin.user_id, [notification_id], is_read=True)
     return True
 
 
 async def mark_unread(
-    db: AsyncConnection, admin: Principal, notification_id: int, *, correlation_id: str | None = None
+    uow: UnitOfWork, admin: Principal, notification_id: int
 ) -> bool:
-    await _require_visible(db, admin, notification_id)
+    await _require_visible(uow.db, admin, notification_id)
     deleted = (
-        await db.execute(
+        await uow.db.execute(
             reads.delete()
             .where(reads.c.notification_id == notification_id, reads.c.user_id == admin.user_id)
             .returning(reads.c.notification_id)
@@ -168,17 +176,16 @@ async def mark_unread(
     ).scalar_one_or_none()
     if deleted is None:
         return False
-    await events.read_state_changed(db, admin.user_id, [notification_id], is_read=False,
-                                    correlation_id=correlation_id)
+    await events.read_state_changed(uow, admin.user_id, [notification_id], is_read=False)
     return True
 
 
-async def mark_all_read(db: AsyncConnection, admin: Principal, *, correlation_id: str | None = None) -> int:
+async def mark_all_read(uow: UnitOfWork, admin: Principal) -> int:
     """Mark every unread notification of ``admin`` read; returns how many changed (events chunked)."""
     require_admin(admin)
     mine = _mine(admin.user_id, None, unread_only=True)
     changed = (
-        await db.execute(
+        await uow.db.execute(
             insert(reads)
             .from_select(["notification_id", "user_id"], select(mine.c.id, literal(admin.user_id, BigInteger)))
             .on_conflict_do_nothing(index_elements=[reads.c.notification_id, reads.c.user_id])
@@ -186,6 +193,5 @@ async def mark_all_read(db: AsyncConnection, admin: Principal, *, correlation_id
         )
     ).scalars().all()
     if changed:
-        await events.read_state_changed(db, admin.user_id, list(changed), is_read=True,
-                                        correlation_id=correlation_id)
+        await events.read_state_changed(uow, admin.user_id, list(changed), is_read=True)
     return len(changed)

@@ -5,40 +5,23 @@ override every URL. JWT verification settings (`NOTIFICATION_JWKS_URL`, `NOTIFIC
 `NOTIFICATION_JWT_AUDIENCE`) come from servicekit's `JwtSettings`.
 """
 
-from typing import Literal
 
-from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
-from servicekit.forwarded import ForwardedSettings
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 from servicekit.ratelimit import RateLimit
 from servicekit.retention import RetentionSettings
+from servicekit.service import BrokerSettings, ServiceSettings
 
 
-class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
-    """`NOTIFICATION_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`) comes from
-    `servicekit.forwarded.ForwardedSettings`."""
+class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, RetentionSettings):
+    """`NOTIFICATION_DATABASE_URL`, `NOTIFICATION_LOG_LEVEL` and `NOTIFICATION_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`) come from
+    `servicekit.service.ServiceSettings`; `NOTIFICATION_AMQP_URL`, `NOTIFICATION_PUBLISH_TIMEOUT`, `NOTIFICATION_BROKER_MAX_BACKOFF`,
+    `NOTIFICATION_RELAY_POLL_INTERVAL` and `NOTIFICATION_RELAY_MAX_BACKOFF` from `servicekit.service.BrokerSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
-    database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
-    """PostgreSQL, as an SQLAlchemy asyncpg URL. The service owns one schema in it (`notification`) and migrates it at start."""
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
-
-    publish_timeout: float = Field(5.0, gt=0, description="seconds to wait for the broker's confirm of one event")
-    broker_max_backoff: float = Field(5.0, gt=0, description="cap of the wait between RabbitMQ connect attempts")
-    relay_poll_interval: float = Field(1.0, gt=0, description="outbox poll period when no NOTIFY arrives")
-    relay_max_backoff: float = Field(5.0, gt=0, description="cap of the relay's wait while the broker refuses")
     send_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=10)
     """Per admin, every creating POST together (`/notifications/send`, `/system/alerts`, `/system/maintenance`,
     `/system/status`), across every process (`servicekit.ratelimit`, PostgreSQL): 429 `rate_limited` +
     Retry-After beyond it. JSON in env: `NOTIFICATION_SEND_RATE_LIMIT='{"requests": 30, "per_seconds": 10}'`."""
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value

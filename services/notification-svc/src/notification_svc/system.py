@@ -7,6 +7,7 @@ window with ``audience == "all"`` reaches end users too, with ``"admins"`` only 
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from contracts.identity import Principal
 from contracts.socketio.system import (
@@ -17,6 +18,7 @@ from contracts.socketio.system import (
     MaintenanceData,
     StatusData,
 )
+from servicekit.uow import UnitOfWork
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +28,7 @@ from notification_svc.db import system_alerts as alerts
 from notification_svc.db import system_maintenance as maintenance
 from notification_svc.db import system_status_changes as statuses
 from notification_svc.domain import require_admin
+from notification_svc.idempotent import create_once
 
 
 @dataclass(frozen=True)
@@ -67,51 +70,63 @@ def _status(row) -> StatusData:
 
 
 async def raise_alert(
-    db: AsyncConnection, admin: Principal, new: NewAlert, *, correlation_id: str | None = None
-) -> AlertData:
+    uow: UnitOfWork, admin: Principal, new: NewAlert, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
     require_admin(admin)
-    row = (
-        await db.execute(
-            alerts.insert().values(level=new.level, title=new.title, message=new.message, created_by=admin.user_id)
-            .returning(alerts)
-        )
-    ).one()
-    alert = _alert(row)
-    await events.alert_raised(db, alert, correlation_id=correlation_id)
-    return alert
+
+    async def create() -> AlertData:
+        row = (
+            await uow.db.execute(
+                alerts.insert().values(level=new.level, title=new.title, message=new.message, created_by=admin.user_id)
+                .returning(alerts)
+            )
+        ).one()
+        alert = _alert(row)
+        await events.alert_raised(uow, alert)
+        return alert
+
+    return await create_once(uow, admin, idempotency_key, "system.alert", new, create)
 
 
 async def schedule_maintenance(
-    db: AsyncConnection, admin: Principal, new: NewMaintenance, *, correlation_id: str | None = None
-) -> MaintenanceData:
+    uow: UnitOfWork, admin: Principal, new: NewMaintenance, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
     require_admin(admin)
-    row = (
-        await db.execute(
-            maintenance.insert()
-            .values(title=new.title, message=new.message, starts_at=new.starts_at, ends_at=new.ends_at,
-                    audience=new.audience, created_by=admin.user_id)
-            .returning(maintenance)
-        )
-    ).one()
-    window = _maintenance(row)
-    await events.maintenance_scheduled(db, window, correlation_id=correlation_id)
-    return window
+
+    async def create() -> MaintenanceData:
+        row = (
+            await uow.db.execute(
+                maintenance.insert()
+                .values(title=new.title, message=new.message, starts_at=new.starts_at, ends_at=new.ends_at,
+                        audience=new.audience, created_by=admin.user_id)
+                .returning(maintenance)
+            )
+        ).one()
+        window = _maintenance(row)
+        await events.maintenance_scheduled(uow, window)
+        return window
+
+    return await create_once(uow, admin, idempotency_key, "system.maintenance", new, create)
 
 
 async def change_status(
-    db: AsyncConnection, admin: Principal, new: NewStatus, *, correlation_id: str | None = None
-) -> StatusData:
+    uow: UnitOfWork, admin: Principal, new: NewStatus, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
     require_admin(admin)
-    row = (
-        await db.execute(
-            statuses.insert()
-            .values(component=new.component, status=new.status, message=new.message, created_by=admin.user_id)
-            .returning(statuses)
-        )
-    ).one()
-    status = _status(row)
-    await events.status_changed(db, status, correlation_id=correlation_id)
-    return status
+
+    async def create() -> StatusData:
+        row = (
+            await uow.db.execute(
+                statuses.insert()
+                .values(component=new.component, status=new.status, message=new.message, created_by=admin.user_id)
+                .returning(statuses)
+            )
+        ).one()
+        status = _status(row)
+        await events.status_changed(uow, status)
+        return status
+
+    return await create_once(uow, admin, idempotency_key, "system.status", new, create)
 
 
 async def current_status(db: AsyncConnection, admin: Principal) -> list[StatusData]:

@@ -23,7 +23,7 @@ from notification_svc.main import create_app
 from notification_svc.settings import Settings
 from pydantic import BaseModel
 from servicekit.amqp import declare_exchanges
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 FAST = {"broker_max_backoff": 0.3, "relay_poll_interval": 0.2, "relay_max_backoff": 0.3, "publish_timeout": 3.0}
 

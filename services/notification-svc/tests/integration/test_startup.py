@@ -28,7 +28,7 @@ async def test_health_checks_the_database_the_broker_link_and_the_relay(service)
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok", "service": "notification-svc",
-        "checks": {"database": "ok", "broker": "ok", "relay": "ok"},
+        "checks": {"database": "ok", "broker": "ok", "outbox_relay": "ok"},
     }
 
 

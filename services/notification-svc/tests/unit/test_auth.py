@@ -4,7 +4,7 @@ import httpx
 import pytest
 from notification_svc.main import create_app
 from notification_svc.settings import Settings
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 ROUTES = [
     ("POST", "/api/v4/notifications/send"),

@@ -10,7 +10,7 @@ async def test_health_names_the_service_and_fails_its_checks_before_the_lifespan
     assert response.status_code == 503
     assert response.json() == {
         "status": "fail", "service": "notification-svc",
-        "checks": {"database": "fail", "broker": "fail", "relay": "fail"},
+        "checks": {"database": "fail", "broker": "fail", "outbox_relay": "fail"},
     }
 
 

@@ -20,7 +20,7 @@ from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app
 from realtime_gateway.settings import Settings
 from servicekit.amqp import Publisher, connect
 from servicekit.jwt import JwksVerifier
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import aiohttp
 import httpx
 import pytest
 from servicekit.jwt import JwksVerifier
-from servicekit.testing_tokens import AUDIENCE, ISSUER, JWKS_URL, TokenMint
+from servicekit_testing.tokens import AUDIENCE, ISSUER, JWKS_URL, TokenMint
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from contracts.events import registry as r
 from contracts.socketio.payloads import NotificationData
 from contracts.time import now_beijing
 from servicekit.commands import serve_commands
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import asyncio
 import time
 
 from realtime_gateway.token_expiry import TokenExpiry, token_exp
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 
 async def test_due_sockets_are_expired_in_one_batch_and_forgotten_ones_never():

@@ -17,7 +17,6 @@ import jwt
 from contracts.identity import UserType
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-
 from servicekit.jwt import JwksVerifier
 
 ISSUER = "platform-auth"

@@ -1,4 +1,4 @@
-"""The servicekit.testing fixtures hand out real, isolated databases and vhosts."""
+"""The servicekit_testing fixtures hand out real, isolated databases and vhosts."""
 
 from urllib.parse import urlsplit
 

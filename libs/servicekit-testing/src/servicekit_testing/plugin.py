@@ -26,7 +26,6 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
 import pytest_asyncio
-
 from servicekit.tasks import stop_tasks
 
 _HOW_TO_START = (
@@ -248,7 +247,7 @@ async def _tasks_left_behind(request: pytest.FixtureRequest) -> AsyncIterator[No
     # Past pytest's capture: os._exit would drop what it captured.
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
         for task in stuck:
-            print(f"\nservicekit.testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
+            print(f"\nservicekit_testing: task {task.get_name()} ignores cancellation; it is at:", file=sys.stderr)
             task.print_stack(file=sys.stderr)
         sys.stderr.flush()
     os._exit(3)  # the loop cannot be closed with these tasks in it: a failure with a reason, not a silent hang

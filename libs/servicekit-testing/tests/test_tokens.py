@@ -4,7 +4,7 @@ import time
 
 import pytest
 from servicekit.jwt import TokenError
-from servicekit.testing_tokens import TokenMint
+from servicekit_testing.tokens import TokenMint
 
 
 async def test_minted_tokens_verify_and_broken_ones_are_refused():

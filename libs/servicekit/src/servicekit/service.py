@@ -1,0 +1,256 @@
+"""One skeleton for every FastAPI service: ``build_service(...)`` returns the app with its whole lifespan.
+
+A service's ``main.py`` declares what is its own (routers, command handlers, consumers, background tasks, a
+start hook for its objects); everything else happens here, the same way for every service:
+
+- at build: logging, the error handlers (``DomainError`` -> HTTP, servicekit.http), ``middlewares`` (a place
+  for request logging / metrics), ``TrustedProxyMiddleware``, the routers and ``/health``;
+- in the lifespan, in this order: the JWT verifier (unless given), the engine, migrations, the unit-of-work
+  factory (``app.state.work``), the rate limiter, the service's ``start`` hook; then, for a service with an
+  outbox, the RabbitMQ link (started in the background: the API answers while RabbitMQ is down, events wait
+  in the outbox) carrying its consumers and its command server, and the outbox relay; the transaction watch,
+  retention and the service's tasks; finally the GC tuning. Shutdown undoes it in reverse.
+
+``/health`` has one shape for every service: ``{"status", "service", "checks": {"database"[, "broker",
+"outbox_relay"]}}``; ``broker`` and ``outbox_relay`` exist exactly when the service has an outbox.
+
+``app.state`` after start: ``settings``, ``engine``, ``work``, ``jwt_verifier``, ``rate_limiter`` (with a
+``rate_limits`` table), ``broker``, ``relay`` and ``relay_task`` (with an outbox), plus what ``start`` adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter, FastAPI
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings
+from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
+
+from servicekit.db import create_engine
+from servicekit.forwarded import ForwardedSettings, TrustedProxyMiddleware
+from servicekit.gctune import GcSettings, tune_gc
+from servicekit.http import health_router, install_error_handlers
+from servicekit.jwt import JwksVerifier, JwtSettings
+from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+from servicekit.ratelimit import RateLimiter
+from servicekit.retention import RetentionSettings, prune_forever, service_rules
+from servicekit.tasks import stop_tasks
+from servicekit.txwatch import TransactionWatch
+from servicekit.uow import UnitsOfWork
+
+if TYPE_CHECKING:
+    from servicekit.broker import Broker, OnConnect
+    from servicekit.commands import CommandHandler
+    from servicekit.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ServiceSettings(ForwardedSettings):
+    """What every FastAPI service is configured with (the service's env prefix applies)."""
+
+    database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
+    """The service's PostgreSQL (its own schema is created and migrated at start)."""
+    log_level: LogLevel = "INFO"
+    """Python log level of the service (case-insensitive)."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class BrokerSettings(BaseSettings):
+    """The RabbitMQ link and the outbox relay of a service that publishes events."""
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """RabbitMQ; the service starts (and answers) while it is down and connects when it comes up."""
+    publish_timeout: float = Field(5.0, gt=0)
+    """Seconds to wait for the broker's confirm of one published event before retrying it."""
+    broker_max_backoff: float = Field(5.0, gt=0)
+    """Cap (seconds) of the wait between RabbitMQ connect attempts."""
+    relay_poll_interval: float = Field(1.0, gt=0)
+    """Seconds between outbox polls when no NOTIFY arrives."""
+    relay_max_backoff: float = Field(5.0, gt=0)
+    """Cap (seconds) of the relay's wait while the broker refuses events."""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The servicekit tables of a service's schema. No ``outbox``: the service publishes nothing (no broker,
+    no relay); the others switch on idempotency (``UnitOfWork.once``), rate limits and their retention."""
+
+    outbox: Table | None = None
+    idempotency_keys: Table | None = None
+    processed_events: Table | None = None
+    rate_limits: Table | None = None
+
+
+@dataclass
+class Runtime:
+    """What the lifespan has opened, handed to the service's hooks (``start``, ``commands``, ``consumers``,
+    ``tasks``). ``state`` is ``app.state``: what ``start`` puts there, the other hooks find."""
+
+    app: FastAPI
+    settings: Any
+    engine: AsyncEngine
+    units: UnitsOfWork | None
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
+
+    @property
+    def work(self) -> UnitsOfWork:
+        """The service's unit-of-work factory (only a service with an outbox has one)."""
+        if self.units is None:
+            raise RuntimeError("this service has no outbox, hence no unit of work: give build_service tables.outbox")
+        return self.units
+
+
+StartHook = Callable[[Runtime], AbstractAsyncContextManager[None]]
+CommandsFactory = Callable[[Runtime], "Mapping[str, CommandHandler]"]
+ConsumerFactory = Callable[[Runtime], "OnConnect"]
+TaskFactory = Callable[[Runtime], Coroutine[Any, Any, None]]
+
+
+def build_service(
+    name: str,
+    settings: ServiceSettings,
+    *,
+    schema: str,
+    migrations: Path,
+    routers: Sequence[APIRouter],
+    tables: Tables = Tables(),
+    description: str = "",
+    start: StartHook | None = None,
+    commands: CommandsFactory | None = None,
+    consumers: Sequence[ConsumerFactory] = (),
+    tasks: Mapping[str, TaskFactory] | None = None,
+    middlewares: Sequence[Middleware] = (),
+    jwt_verifier: JwksVerifier | None = None,
+) -> FastAPI:
+    """The service's app. Nothing connects at build time; see the module docstring for what the lifespan does.
+
+    ``tasks`` are named coroutines run for the app's lifetime (cancelled at shutdown); ``jwt_verifier``
+    replaces the one ``settings`` describe (tests pass a ``TokenMint`` verifier; it is not closed here)."""
+    configure_logging(name, settings.log_level)
+    publishes = tables.outbox is not None
+    if publishes and not isinstance(settings, BrokerSettings):
+        raise TypeError(f"{name} has an outbox: its settings must include servicekit.service.BrokerSettings")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running: list[asyncio.Task[None]] = []
+        broker: Broker | None = None
+        async with AsyncExitStack() as stack:
+            if jwt_verifier is None and isinstance(settings, JwtSettings):
+                app.state.jwt_verifier = settings.jwt_verifier()
+                stack.push_async_callback(app.state.jwt_verifier.aclose)
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            await upgrade_to_head(engine, migrations, schema)
+            work = None
+            if tables.outbox is not None:
+                work = UnitsOfWork(engine, outbox=tables.outbox, producer=name,
+                                   idempotency_keys=tables.idempotency_keys)
+            app.state.engine, app.state.work = engine, work
+            if tables.rate_limits is not None:
+                app.state.rate_limiter = RateLimiter(engine, tables.rate_limits)
+            runtime = Runtime(app, settings, engine, work)
+            if start is not None:
+                await stack.enter_async_context(start(runtime))
+            try:
+                if publishes:
+                    broker, relay = _broker_and_relay(name, settings, schema, runtime, commands, consumers)
+                    app.state.broker, app.state.relay = broker, relay
+                    await broker.start()
+                    app.state.relay_task = _run(running, relay.run(), f"{name}-outbox-relay")
+                # Names the task behind any transaction held open for seconds (it holds locks others wait on).
+                _run(running, TransactionWatch(engine).run(), f"{name}-transaction-watch")
+                if isinstance(settings, RetentionSettings) and tables.outbox is not None:
+                    rules = service_rules(settings, outbox=tables.outbox, idempotency_keys=tables.idempotency_keys,
+                                          processed_events=tables.processed_events, rate_limits=tables.rate_limits)
+                    _run(running, prune_forever(engine, rules, interval=settings.retention_interval_seconds),
+                         f"{name}-retention")
+                for task_name, task in (tasks or {}).items():
+                    _run(running, task(runtime), f"{name}-{task_name}")
+                if isinstance(settings, GcSettings):
+                    tune_gc(settings.gc_gen0_threshold)  # after startup: what it built is frozen (servicekit.gctune)
+                log.info("started")
+                yield
+            finally:
+                await stop_tasks(running)
+                if broker is not None:
+                    await broker.close()
+
+    app = FastAPI(title=name, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.work = None
+    if jwt_verifier is not None:
+        app.state.jwt_verifier = jwt_verifier
+    install_error_handlers(app)
+    for middleware in reversed(middlewares):  # the first listed is the outermost of them
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
+    for router in routers:
+        app.include_router(router)
+    app.include_router(health_router(name, _health_checks(app, publishes)))
+    return app
+
+
+def _run(running: list[asyncio.Task[None]], work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    task = asyncio.create_task(work, name=name)
+    running.append(task)
+    return task
+
+
+def _broker_and_relay(
+    name: str, settings: Any, schema: str, runtime: Runtime, commands: CommandsFactory | None,
+    consumers: Sequence[ConsumerFactory],
+) -> tuple[Broker, OutboxRelay]:
+    from servicekit.broker import Broker
+    from servicekit.commands import serve_commands
+    from servicekit.outbox import OutboxRelay
+
+    on_connect = [consumer(runtime) for consumer in consumers]
+    if commands is not None:
+        handlers = commands(runtime)
+
+        async def command_server(connection: Any, publisher: Any) -> None:
+            await serve_commands(connection, publisher, service=name, handlers=handlers)
+
+        on_connect.append(command_server)
+    broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
+                    max_backoff=settings.broker_max_backoff)
+    relay = OutboxRelay(settings.database_url, schema, broker, poll_interval=settings.relay_poll_interval,
+                        max_backoff=settings.relay_max_backoff)
+    return broker, relay
+
+
+def _health_checks(app: FastAPI, publishes: bool) -> dict[str, Callable[[], Awaitable[bool]]]:
+    async def database() -> bool:
+        async with app.state.engine.connect() as conn:
+            return (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+    async def broker() -> bool:
+        return bool(app.state.broker.connected)
+
+    async def outbox_relay() -> bool:
+        return not app.state.relay_task.done()
+
+    if not publishes:
+        return {"database": database}
+    return {"database": database, "broker": broker, "outbox_relay": outbox_relay}
