@@ -167,32 +167,27 @@ class ProtocolGuard:
         """Called with the violation's kind (the app sets it to its metric)."""
         self.websockets: dict[str, Refusable] = {}
         """eio_sid -> its open WebSocket (registered by the driver while engine.io's handler runs)."""
-        self._refused: set[str] = set()
-
-    def refused(self, eio_sid: str) -> bool:
-        return eio_sid in self._refused
-
-    def forget(self, eio_sid: str) -> None:
-        self._refused.discard(eio_sid)
 
     async def refuse(self, eio_sid: str, violation: Violation, environ: dict[str, Any] | None = None,
                      sample: Any = None) -> None:
-        if eio_sid in self._refused:
-            return
+        """Close `eio_sid`'s connection for `violation` (once; later calls for it do nothing).
+
+        The Engine.IO session is closed first, so the Socket.IO disconnect handlers have run (reason: the
+        violation's) before the WebSocket is: nothing is left for a shutdown or drain to wait for."""
         sock = self._eio.sockets.get(eio_sid)
-        if sock is None and eio_sid not in self.websockets:
+        ws = self.websockets.pop(eio_sid, None)
+        session_open = sock is not None and not sock.closing and not sock.closed
+        if not session_open and ws is None:
             return
-        self._refused.add(eio_sid)
         self.count(violation.kind)
-        environ = environ if environ is not None else getattr(sock, "environ", None) or {}
         level = logging.INFO if violation is CONNECT_TIMEOUT else logging.WARNING
         text = sample[:40] if isinstance(sample, str) else ""
-        self.log.report(client_address(environ), violation, text, level)
-        ws = self.websockets.get(eio_sid)
+        self.log.report(client_address(environ or {}), violation, text, level)
+        if session_open:
+            # polling: Engine.IO's CLOSE packet goes to the pending (or next) GET; WebSocket: the close frame does
+            await sock.close(wait=False, abort=ws is not None, reason=violation.reason)
         if ws is not None:
             await ws.refuse(violation.close_code, violation.reason)
-        elif sock is not None and not sock.closed:
-            await sock.close(wait=False, abort=False, reason=violation.reason)
 
 
 class ScreenedBody:

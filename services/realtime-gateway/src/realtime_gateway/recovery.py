@@ -277,7 +277,6 @@ class RecoveringServer(socketio.AsyncServer):
         deadline = self._deadlines.pop(eio_sid, None)
         if deadline is not None:
             deadline.cancel()
-        self.guard.forget(eio_sid)
         sock = self.eio.sockets.get(eio_sid)
         if reason == self.eio.reason.CLIENT_DISCONNECT and sock is not None and not sock.upgraded:
             # The client's Engine.IO CLOSE over polling: answer its pending GET now (NOOP), not at ping timeout.
@@ -306,8 +305,8 @@ class RecoveringServer(socketio.AsyncServer):
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         sock = self.eio.sockets.get(eio_sid)
-        if sock is None or sock.closing or sock.closed or self.guard.refused(eio_sid):
-            return  # a closed or refused connection: whatever it still sends is dropped unread
+        if sock is None or sock.closing or sock.closed:
+            return  # a closed (or refused) connection: whatever it still sends is dropped unread
         pkt = decode_socketio(
             self.packet_class, data, lambda ns: self.manager.sid_from_eio_sid(eio_sid, ns) is not None)
         if isinstance(pkt, Violation):
