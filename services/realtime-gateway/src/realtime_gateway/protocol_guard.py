@@ -6,7 +6,7 @@ Rules (Socket.IO protocol v5 / Engine.IO v4, `docs/websocket-protocol.md`):
   packet, or a BINARY_EVENT / BINARY_ACK packet (which would make the server buffer the announced attachments)
   closes the connection at once; nothing is buffered.
 - Engine.IO packets must have a known type (a text frame starting with 0-6); polling bodies must decode.
-- Socket.IO packets must decode; CONNECT carries an object or nothing; EVENT a non-empty array whose first
+- Socket.IO packets must decode; CONNECT carries an object or nothing, DISCONNECT nothing; EVENT a non-empty array whose first
   element is the event name; ACK an array and an id; CONNECT_ERROR and unknown types never come from a client.
 - EVENT / ACK only on a namespace the client sent CONNECT for ("if the server does not receive a CONNECT packet
   first, then it MUST close the connection immediately").
@@ -107,7 +107,7 @@ def decode_socketio(
     if kind == sio_packet.CONNECT:
         return pkt if payload is None or isinstance(payload, dict) else malformed("CONNECT payload is not an object")
     if kind == sio_packet.DISCONNECT:
-        return pkt
+        return pkt if payload is None else malformed("DISCONNECT with a payload")
     if kind == sio_packet.EVENT:
         if not (isinstance(payload, list) and payload and isinstance(payload[0], str)):
             return malformed("EVENT payload is not an array starting with the event name")
