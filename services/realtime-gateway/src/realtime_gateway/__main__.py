@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
 
-from realtime_gateway.main import GATEWAY_KEY, create_app
+from realtime_gateway.main import GATEWAY_KEY, create_app, runner_options
 from realtime_gateway.settings import Settings
 
 log = logging.getLogger("realtime_gateway")
@@ -22,7 +22,8 @@ log = logging.getLogger("realtime_gateway")
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)  # after the drain: only closing handshakes
+    # shutdown_timeout: after the drain only closing handshakes are left
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, **runner_options(settings))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("serving on http://%s:%d", settings.host, settings.port)

@@ -21,6 +21,7 @@ through `wait()` and `close()` once, so what they cost is paid thousands of time
 - `send()` awaits aiohttp's coroutine directly instead of asking `inspect` on every packet whether it is one.
 """
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -29,12 +30,18 @@ from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
+from realtime_gateway.protocol_guard import (
+    BINARY,
+    ENGINEIO_TYPES,
+    REFUSE_CLOSE_SECONDS,
+    ProtocolGuard,
+    screen_engineio_text,
+)
+
 OnOpen = Callable[[Any, Any, bool], Any]
 """`on_open(engine.io handler, aiohttp request, compressed) -> token` (None: nothing to undo)."""
 OnClose = Callable[[Any], None]
 """`on_close(token)`, called once the handler has returned (or raised)."""
-
-_DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
 
 
 class PeerAwareResponse(WebSocketResponse):
@@ -67,6 +74,9 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     compress: bool = False
     on_open: OnOpen | None = None
     on_close: OnClose | None = None
+    guard: ProtocolGuard | None = None
+    """Refuses binary frames and unknown Engine.IO packet types (`protocol_guard.py`); set per server."""
+    _eio_socket: Any = None
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         request = environ["aiohttp.request"]
@@ -75,16 +85,53 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         self.environ = environ
         on_open, on_close = type(self).on_open, type(self).on_close
         token = on_open(self.handler, request, bool(sock.compress)) if on_open is not None else None
+        # engine.io gives its driver the bound `AsyncSocket._websocket_handler`: its socket tells us the sid and
+        # whether engine.io has closed the session (a client's CLOSE packet).
+        self._eio_socket = getattr(self.handler, "__self__", None)
+        sid = getattr(self._eio_socket, "sid", None)
+        guard = type(self).guard
+        if guard is not None and sid is not None:
+            guard.websockets[sid] = self
         try:
             await self.handler(self)
         finally:
             if token is not None and on_close is not None:
                 on_close(token)
+            if guard is not None and guard.websockets.get(sid) is self:
+                del guard.websockets[sid]
         return sock
 
     async def wait(self) -> str | bytes | None:
+        eio_socket = self._eio_socket
+        if eio_socket is not None and eio_socket.closed:
+            return None  # engine.io closed the session (the client's CLOSE packet): end its loop now
         msg = await self._sock.receive()
-        return msg.data if msg.type in _DATA else None
+        if msg.type is WSMsgType.TEXT:
+            data: str = msg.data
+            if data[:1] in ENGINEIO_TYPES:
+                return data
+            violation = screen_engineio_text(data)
+        elif msg.type is WSMsgType.BINARY:
+            violation = BINARY  # no client event of ours carries binary: refused before engine.io reads it
+        else:
+            return None
+        guard = type(self).guard
+        if guard is not None and violation is not None:
+            await guard.refuse(eio_socket.sid if eio_socket is not None else "", violation, self.environ,
+                               msg.data if msg.type is WSMsgType.TEXT else None)
+            return None
+        return msg.data  # type: ignore[no-any-return]
+
+    async def refuse(self, code: int, reason: str) -> None:
+        """Close with `code` and `reason`; the TCP connection is closed after `REFUSE_CLOSE_SECONDS` even if the
+        peer never answers the close frame."""
+        if self._sock.closed:
+            return
+        try:
+            async with asyncio.timeout(REFUSE_CLOSE_SECONDS):
+                await self._sock.close(code=code, message=reason.encode()[:123])
+        except TimeoutError:
+            pass  # aiohttp closed the transport when the wait was cancelled
 
     async def send(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
@@ -98,12 +145,13 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
 
 
 def set_websocket_compression(
-    sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None, on_close: OnClose | None = None
+    sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None, on_close: OnClose | None = None,
+    guard: ProtocolGuard | None = None,
 ) -> None:
-    """Give `sio`'s engine.io server our websocket driver: permessage-deflate negotiated only if `enabled`, and
-    `on_open` / `on_close` around each websocket's handler."""
+    """Give `sio`'s engine.io server our websocket driver: permessage-deflate negotiated only if `enabled`,
+    `on_open` / `on_close` around each websocket's handler, and `guard` refusing binary / garbage frames."""
     driver = type("ConfiguredWebSocket", (GatewayWebSocket,), {
         "compress": enabled, "on_open": staticmethod(on_open) if on_open else None,
-        "on_close": staticmethod(on_close) if on_close else None,
+        "on_close": staticmethod(on_close) if on_close else None, "guard": guard,
     })
     sio.eio._async = {**sio.eio._async, "websocket": driver}

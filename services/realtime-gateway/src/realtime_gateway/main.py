@@ -7,6 +7,7 @@ link, the consumer, the command client and presence start in the app's cleanup c
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import socketio
 from aio_pika.abc import AbstractRobustConnection
@@ -21,7 +22,7 @@ from servicekit.commands import CommandClient
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 
-from realtime_gateway.admission import AddressConnections
+from realtime_gateway.admission import AddressConnections, request_address
 from realtime_gateway.commands import Commands
 from realtime_gateway.compression import set_websocket_compression
 from realtime_gateway.connections import Connections
@@ -29,10 +30,12 @@ from realtime_gateway.consumer import EventConsumer
 from realtime_gateway.dedup import RecentIds
 from realtime_gateway.drain import Drain, InFlight
 from realtime_gateway.emitter import Emitter
+from realtime_gateway.engineio_requests import engineio_request_rules
 from realtime_gateway.fanout import FanOutManager, OrjsonCodec
 from realtime_gateway.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.presence import Presence
+from realtime_gateway.protocol_guard import client_address, screen_polling_requests
 from realtime_gateway.ratelimit import PerSocketLimiter, PerUserLimiter
 from realtime_gateway.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
 from realtime_gateway.settings import Settings
@@ -43,7 +46,7 @@ from realtime_gateway.typing_relay import ParticipantsCache, TypingRelay
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GATEWAY_KEY", "SERVICE_NAME", "Gateway", "create_app"]
+__all__ = ["GATEWAY_KEY", "SERVICE_NAME", "Gateway", "create_app", "runner_options"]
 
 
 @dataclass
@@ -79,11 +82,21 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     sio = RecoveringServer(
         async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"],
         client_manager=manager, json=OrjsonCodec(),
+        connect_timeout=settings.connect_timeout_seconds, protocol_log_interval=settings.protocol_log_interval_seconds,
     )
     set_websocket_compression(
-        sio, settings.websocket_compression, on_open=manager.websocket_opened, on_close=manager.websocket_closed
+        sio, settings.websocket_compression, on_open=manager.websocket_opened, on_close=manager.websocket_closed,
+        guard=sio.guard,
     )
+    screen_polling_requests(sio, sio.guard)
     return sio
+
+
+def runner_options(settings: Settings) -> dict[str, Any]:
+    """`web.AppRunner(app, **runner_options(settings))`: aiohttp closes a connection that has sent no complete
+    request for `http_idle_timeout_seconds` (a fresh TCP connection that sends nothing, a slow request head, an
+    idle keep-alive connection between requests; not an open WebSocket or a pending long-poll)."""
+    return {"keepalive_timeout": settings.http_idle_timeout_seconds}
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
@@ -98,6 +111,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     connections = Connections()
     metrics = Metrics(lambda: connections.sockets)
     metrics.watch_fanout(sio.manager)
+    sio.guard.count = lambda kind: metrics.protocol_violations.labels(kind).inc()
     emitter = Emitter(sio, metrics)
     participants = ParticipantsCache(settings.participants_cache_size)
     consumer = EventConsumer(emitter, participants, RecentIds(settings.dedup_window), metrics)
@@ -159,8 +173,13 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     )
     addresses.install(sio)
     gateway.addresses = addresses
+    trusted = settings.trusted_proxies()
+    sio.guard.address_of = lambda environ: (
+        request_address(environ["aiohttp.request"], trusted) if "aiohttp.request" in environ
+        else client_address(environ)
+    )
 
-    app = web.Application(middlewares=[drain.middleware, addresses.middleware])
+    app = web.Application(middlewares=[drain.middleware, engineio_request_rules(sio), addresses.middleware])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
     add_routes(app, HealthSources(

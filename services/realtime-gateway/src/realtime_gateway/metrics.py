@@ -32,6 +32,10 @@ class Metrics:
             "gateway_handshakes_refused", "Refused Socket.IO handshakes, by refusal code.", ["code"],
             registry=self.registry,
         )
+        self.protocol_violations = Counter(
+            "gateway_protocol_violations", "Connections closed for breaking the protocol (binary, malformed, event "
+            "before CONNECT) or sending no CONNECT in time, by kind.", ["kind"], registry=self.registry,
+        )
         self.dead_lettered = Counter(
             "gateway_events_dead_lettered", "Domain events that broke the contract and were dead-lettered.",
             registry=self.registry,

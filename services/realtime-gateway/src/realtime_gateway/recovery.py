@@ -39,10 +39,12 @@ import socketio
 from contracts.errors import ContractError
 from contracts.events.registry import parse_domain_event
 from contracts.identity import Principal
+from engineio import packet as eio_packet
 from socketio import exceptions, packet
 
 from realtime_gateway.consumer import EventConsumer
 from realtime_gateway.emitter import Emitter
+from realtime_gateway.protocol_guard import CONNECT_TIMEOUT, ProtocolGuard, Violation, decode_socketio
 from realtime_gateway.routing import deliveries
 from realtime_gateway.stream import (
     MARK_TYPE,
@@ -61,6 +63,7 @@ DEV_SECRET = "dev-only-recovery-secret-change-me"
 AHEAD_WAIT_SECONDS = 1.0
 ALL = 1 << 30
 """Delivery index meaning 'every delivery of this offset'."""
+_tasks: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,76 @@ def _event_id(body: bytes) -> str | None:
 
 
 class RecoveringServer(socketio.AsyncServer):
-    """`AsyncServer` whose CONNECT reply carries the `pid` a connect handler returns in `Accepted`."""
+    """`AsyncServer` whose CONNECT reply carries the `pid` a connect handler returns in `Accepted`, and which
+    screens every client packet before python-socketio acts on it (`protocol_guard.py`: binary and malformed
+    packets, events before CONNECT close the connection) and closes a connection that sends no CONNECT within
+    `connect_timeout` seconds.
+
+    Seams into python-socketio 5.18's private methods (the dispatch of `AsyncServer._handle_eio_message`, and
+    `_handle_connect`, `_handle_disconnect`, `_handle_event`, `_handle_ack`, `_handle_eio_connect`,
+    `_handle_eio_disconnect` with their stock signatures); `tests/unit/test_protocol_guard.py` and the
+    integration tests `test_protocol.py` check them against the installed version."""
+
+    def __init__(self, *args: Any, connect_timeout: float = 45.0, protocol_log_interval: float = 60.0,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connect_timeout = connect_timeout
+        self.guard = ProtocolGuard(self.eio, protocol_log_interval)
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        result = await super()._handle_eio_connect(eio_sid, environ)
+        self._arm_deadline(eio_sid, self.connect_timeout)
+        return result
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        deadline = self._deadlines.pop(eio_sid, None)
+        if deadline is not None:
+            deadline.cancel()
+        sock = self.eio.sockets.get(eio_sid)
+        if reason == self.eio.reason.CLIENT_DISCONNECT and sock is not None and not sock.upgraded:
+            # The client's Engine.IO CLOSE over polling: answer its pending GET now (NOOP), not at ping timeout.
+            sock.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    def _arm_deadline(self, eio_sid: str, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._deadlines[eio_sid] = loop.call_later(delay, self._deadline_passed, eio_sid)
+
+    def _deadline_passed(self, eio_sid: str) -> None:
+        self._deadlines.pop(eio_sid, None)
+        if eio_sid not in self.eio.sockets:
+            return
+        namespaces = [(ns, self.manager.sid_from_eio_sid(eio_sid, ns)) for ns in self.manager.get_namespaces()]
+        sids = [(ns, sid) for ns, sid in namespaces if sid is not None]
+        if any(self.manager.is_connected(sid, ns) for ns, sid in sids):
+            return
+        if sids:  # a handshake is still running (token check, recovery replay): look again shortly
+            self._arm_deadline(eio_sid, 1.0)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.guard.refuse(eio_sid, CONNECT_TIMEOUT, self.environ.get(eio_sid)))
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.closing or sock.closed:
+            return  # a closed (or refused) connection: whatever it still sends is dropped unread
+        pkt = decode_socketio(
+            self.packet_class, data, lambda ns: self.manager.sid_from_eio_sid(eio_sid, ns) is not None)
+        if isinstance(pkt, Violation):
+            await self.guard.refuse(eio_sid, pkt, self.environ.get(eio_sid), data)
+            return
+        kind = pkt.packet_type
+        if kind == packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif kind == packet.EVENT:
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        else:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         namespace = namespace or "/"
@@ -257,8 +329,9 @@ class RecoveringServer(socketio.AsyncServer):
                 or namespace in self.namespaces:
             sid = await self.manager.pre_connect(eio_sid, namespace)
         if sid is None:
+            # what the protocol (and Node's socket.io) answers; socket.io-client reads `message` from it
             await self._send_packet(eio_sid, self.packet_class(
-                packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace))
+                packet.CONNECT_ERROR, data={"message": "Invalid namespace"}, namespace=namespace))
             return
         fail_reason: Any = exceptions.ConnectionRefusedError().error_args
         try:

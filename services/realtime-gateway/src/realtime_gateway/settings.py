@@ -91,6 +91,15 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     drain_seconds: float = Field(5.0, ge=0)
     """On SIGTERM: refuse new handshakes (503) and disconnect this gateway's sockets in batches spread over this
     many seconds (they reconnect elsewhere and recover), then exit."""
+    connect_timeout_seconds: float = Field(45.0, gt=0)
+    """An Engine.IO connection not connected to a Socket.IO namespace this long after its handshake (no CONNECT,
+    or a refused one) is closed, like Node's socket.io `connectTimeout`."""
+    http_idle_timeout_seconds: float = Field(60.0, gt=0)
+    """A TCP connection that has sent no complete HTTP request for this long (nothing at all, a slow request
+    head, an idle keep-alive) is closed. Open WebSockets and pending long-polls are not idle."""
+    protocol_log_interval_seconds: float = Field(60.0, gt=0)
+    """A connection closed for breaking the protocol is logged (WARNING, no stack trace) at most once per client
+    address per interval; the next line counts the ones not logged."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ import socketio
 from aiohttp import web
 from contracts.events import registry as r
 from pydantic import BaseModel
-from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app
+from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app, runner_options
 from realtime_gateway.settings import Settings
 from servicekit.amqp import Publisher, connect
 from servicekit.jwt import JwksVerifier
@@ -128,7 +128,7 @@ async def start_gateway(
     ) -> RunningGateway:
         settings = Settings(**{"amqp_url": vhost, **overrides})
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
-        runner = web.AppRunner(app, shutdown_timeout=1)
+        runner = web.AppRunner(app, shutdown_timeout=1, **runner_options(settings))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
