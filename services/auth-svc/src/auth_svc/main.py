@@ -13,7 +13,9 @@ from servicekit.forwarded import TrustedProxyMiddleware
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
+from servicekit.metrics import install_metrics
 from servicekit.migrations import upgrade_to_head
+from servicekit.requestid import install_request_id
 from sqlalchemy import text
 
 from auth_svc.api import JWKS_PATH, install_routes
@@ -35,7 +37,7 @@ _SELF_URL = "http://auth-svc.internal"
 
 def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,4 +89,6 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             return (await conn.execute(text("SELECT 1"))).scalar() == 1
 
     app.include_router(health_router(SERVICE, {"database": database}))
+    install_metrics(app, SERVICE)
+    install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app

@@ -1,6 +1,7 @@
 """All of auth-svc's configuration, read from `AUTH_*` environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -54,5 +55,7 @@ class Settings(ForwardedSettings):
     """Registrations hashing their password at once in one process; more wait their turn, so a burst of
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
     host: str = "127.0.0.1"
     port: int = 8001

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aio_pika.abc import AbstractRobustConnection
+from contracts.events.topology import queue_name
 from fastapi import FastAPI
 from servicekit.amqp import Publisher
 from servicekit.broker import Broker
@@ -25,9 +26,11 @@ from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
+from servicekit.metrics import install_metrics
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
 from servicekit.ratelimit import RateLimiter
+from servicekit.requestid import install_request_id
 from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
@@ -36,7 +39,7 @@ from sqlalchemy import text
 from chat_svc.api import install_routes
 from chat_svc.commands import command_handlers, map_error
 from chat_svc.db import SCHEMA, idempotency_keys, outbox, processed_events, rate_limits
-from chat_svc.presence import presence_consumer, sweep_forever
+from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -48,7 +51,7 @@ MIGRATIONS = Path(__file__).parent / "alembic"
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
     verifier = jwt_verifier or settings.jwt_verifier()
 
     @asynccontextmanager
@@ -113,4 +116,6 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
 
     app.include_router(health_router(SERVICE, {"database": database, "broker": broker_link,
                                                "outbox_relay": outbox_relay}))
+    install_metrics(app, SERVICE, outbox_schema=SCHEMA, queues=[queue_name(SERVICE, "commands"), PRESENCE_QUEUE.name])
+    install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app

@@ -23,6 +23,8 @@ class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
 
     admin_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
     """Active sessions one admin may hold at most (a row in `chat.admins` may override it per admin)."""

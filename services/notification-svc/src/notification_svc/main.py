@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from contracts.events.topology import queue_name
 from fastapi import FastAPI
 from servicekit.broker import Broker
 from servicekit.db import create_engine
@@ -23,9 +24,11 @@ from servicekit.gctune import tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
+from servicekit.metrics import install_metrics
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
 from servicekit.ratelimit import RateLimiter
+from servicekit.requestid import install_request_id
 from servicekit.retention import prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
@@ -53,7 +56,7 @@ users, with audience `admins` admins only.
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,4 +116,6 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         return not task.done()
 
     app.include_router(health_router(SERVICE, {"database": database, "broker": broker, "relay": relay}))
+    install_metrics(app, SERVICE, outbox_schema=SCHEMA, queues=[queue_name(SERVICE, "commands")])
+    install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app

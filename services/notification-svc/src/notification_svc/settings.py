@@ -25,6 +25,8 @@ class Settings(JwtSettings, GcSettings, RetentionSettings, ForwardedSettings):
     database_url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:5432/platform"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
 
     publish_timeout: float = Field(5.0, gt=0, description="seconds to wait for the broker's confirm of one event")
     broker_max_backoff: float = Field(5.0, gt=0, description="cap of the wait between RabbitMQ connect attempts")

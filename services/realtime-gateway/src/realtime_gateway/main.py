@@ -88,7 +88,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
     settings = settings or Settings()
-    configure_logging(SERVICE_NAME, settings.log_level)
+    configure_logging(SERVICE_NAME, settings.log_level, settings.log_format)
     # aiohttp's access log writes one INFO line per finished request: per long-poll request, and per WebSocket
     # at its disconnect (a storm of 2,000 disconnects was 2,000 lines). Only at DEBUG here.
     access_level = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         StreamReader(lambda: broker.connection if broker.connected else None),
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
+    metrics.watch_recovery(recovery)
 
     commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
     typing_throttle = PerSocketLimiter.one_per(settings.typing_interval_seconds)

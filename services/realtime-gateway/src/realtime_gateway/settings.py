@@ -30,6 +30,8 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     host: str = "127.0.0.1"
     port: int = 8010
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
 
     gateway_id: str | None = None
     """Names this process in presence events and its queues; default `gw-<hostname>-<port>-<random4>`."""
