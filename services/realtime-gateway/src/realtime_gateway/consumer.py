@@ -127,7 +127,7 @@ class EventConsumer:
     async def _deliver(self, envelope: EventEnvelope, payload: BaseModel, offset: int | None) -> None:
         event_id, event_type = envelope.event_id, envelope.event_type
         with bind(request_id=envelope.request_id, event_id=str(event_id), correlation_id=envelope.correlation_id,
-                  session_id=getattr(payload, "session_id", None)):
+                  session_id=envelope.aggregate_id if envelope.event_type.startswith("chat.") else None):
             if event_id in self._recent:
                 log.debug("dropping duplicate %s %s", event_type, event_id)
                 if offset is not None:
