@@ -160,7 +160,7 @@ def _log_lines(stack: Stack, service: str) -> list[dict]:
 
 async def _lines_with(stack: Stack, service: str, key: str, value: str, where=lambda f: True) -> list[dict]:
     """Lines whose `key` is `value` (waiting a little: a log line is written after the event it reports)."""
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(20):
         while not (found := [f for f in _log_lines(stack, service) if f.get(key) == value and where(f)]):
             await asyncio.sleep(0.1)
     return found
