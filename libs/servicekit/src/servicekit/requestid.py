@@ -7,11 +7,12 @@ in the outbox, carries it) and echoed in the response.
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import TYPE_CHECKING, Any
 
 from servicekit.logcontext import bind, new_request_id, valid_request_id
+
+if TYPE_CHECKING:  # types only: the gateway (aiohttp, no Starlette) imports this module for `echo_request_id`
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "X-Request-ID"
 _HEADER = HEADER.lower().encode()
@@ -43,3 +44,11 @@ class RequestIdMiddleware:
 def install_request_id(app: Any) -> None:
     """Add the middleware to a Starlette/FastAPI app (call it last: the last middleware added runs first)."""
     app.add_middleware(RequestIdMiddleware)
+
+
+async def echo_request_id(request: Any, response: Any) -> None:
+    """aiohttp `on_response_prepare` hook (the gateway): every response, a WebSocket upgrade included, carries the
+    caller's valid `X-Request-ID` or a new one. Nothing is bound for the log: a WebSocket's handler task lives as
+    long as the socket, and every event on it would carry the handshake's id (commands get their own instead)."""
+    if HEADER not in response.headers:
+        response.headers[HEADER] = valid_request_id(request.headers.get(HEADER)) or new_request_id()

@@ -20,6 +20,7 @@ from servicekit.broker import Broker
 from servicekit.commands import CommandClient
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
+from servicekit.requestid import echo_request_id
 
 from realtime_gateway.admission import AddressConnections
 from realtime_gateway.commands import Commands
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     ))
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
+    app.on_response_prepare.append(echo_request_id)
     return app
 
 
