@@ -134,7 +134,7 @@ class EventConsumer:
                     self.duplicate_offsets.append(offset)
                 return
             self._participants.observe(payload)
-            emitted = []
+            emitted: list[str] = []
             for index, delivery in enumerate(deliveries(event_type, payload)):
                 position = None if offset is None else format_offset(offset, index)
                 await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms, position)
