@@ -49,6 +49,15 @@ def bind(**ids: Any) -> Iterator[None]:
         _bound.reset(token)
 
 
+def add(**ids: Any) -> None:
+    """Add `ids` for the rest of the current task's context without a block: for what is learnt in the middle of
+    a request (the caller's user id, once the token is verified). The request's `bind` (servicekit.requestid)
+    drops it when the request ends."""
+    values = {k: v for k, v in ids.items() if v is not None}
+    if values:
+        _bound.set({**_bound.get(), **values})
+
+
 def valid_request_id(value: str | None) -> str | None:
     """`value` if it is a usable request id (1-128 of letters, digits, `._:-`), else None: a caller's header never
     puts spaces, quotes or control characters into a log line or a response header."""

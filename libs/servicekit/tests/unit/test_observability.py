@@ -7,8 +7,10 @@ import json
 import logging
 
 import httpx
+from contracts.identity import Principal
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from servicekit.http import CurrentPrincipal
 from servicekit.logcontext import bind, request_id
 from servicekit.logging import JsonFormatter, configure_logging
 from servicekit.metrics import install_metrics
@@ -126,3 +128,26 @@ async def test_metrics_has_a_request_histogram_per_route_template_and_status():
     assert counts[("/items/{item_id}", "422")] == 1
     assert counts[("unmatched", "404")] == 1  # raw paths never become label values
     assert not any("/items/1" in route for route, _ in counts)
+
+
+async def test_the_log_lines_of_an_authenticated_request_name_its_caller(caplog):
+    class Verifier:
+        async def verify(self, token: str | None) -> Principal:
+            return Principal(user_id=42, user_type="admin", username="admin42")
+
+    app = FastAPI()
+    app.state.jwt_verifier = Verifier()
+
+    @app.get("/mine")
+    async def mine(principal: CurrentPrincipal) -> dict[str, object]:
+        log.info("reading mine")
+        return {}
+
+    install_request_id(app)
+    caplog.set_level(logging.INFO, "observability-test")
+    async with await _client(app) as client:
+        assert (await client.get("/mine", headers={"Authorization": "Bearer x"})).status_code == 200
+    [record] = [r for r in caplog.records if r.getMessage() == "reading mine"]
+    fields = json.loads(JsonFormatter("svc").format(record))
+    assert fields["user_id"] == 42 and len(fields["request_id"]) == 32
+    assert request_id() is None  # nothing outlives the request
