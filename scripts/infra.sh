@@ -9,7 +9,8 @@
 # Idempotent: a server that already runs is left as it is. Servers this script starts are listed in
 # INFRA_STARTED (and in .run/infra-started), so a caller can stop exactly those (infra_stop_started).
 # Result: PostgreSQL on 127.0.0.1:5432 with role platform/platform (LOGIN CREATEDB) and database platform;
-# RabbitMQ on 127.0.0.1:5672 (guest/guest) with the management API on 127.0.0.1:15672.
+# RabbitMQ on 127.0.0.1:5672 (guest/guest) with the management API on 127.0.0.1:15672 and its Prometheus
+# endpoint on 127.0.0.1:15692/metrics.
 
 INFRA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA_STATE_FILE="$INFRA_ROOT/.run/infra-started"
@@ -155,15 +156,25 @@ ensure_rabbitmq() {
       return 1
     fi
   fi
-  if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
-    rabbitmq-plugins -q enable rabbitmq_management >/dev/null || _infra_die "could not enable rabbitmq_management" || return 1
-  fi
+  # The management API (tests, people) and RabbitMQ's own Prometheus endpoint (:15692/metrics: queue depths,
+  # rates, connections; see ops/grafana/platform.json).
+  local plugin
+  for plugin in rabbitmq_management rabbitmq_prometheus; do
+    if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx "$plugin"; then
+      rabbitmq-plugins -q enable "$plugin" >/dev/null || _infra_die "could not enable $plugin" || return 1
+    fi
+  done
   if ! _infra_wait _infra_http_ok http://127.0.0.1:15672/api/overview guest guest; then
     _infra_rabbit_log_tail
     _infra_die "RabbitMQ management API not answering on 127.0.0.1:15672 after ${INFRA_WAIT_SECONDS}s"
     return 1
   fi
-  _infra_say "rabbitmq: $how (127.0.0.1:5672 guest/guest, management http://127.0.0.1:15672)"
+  if ! _infra_wait _infra_http_ok http://127.0.0.1:15692/metrics guest guest; then
+    _infra_rabbit_log_tail
+    _infra_die "RabbitMQ Prometheus endpoint not answering on 127.0.0.1:15692 after ${INFRA_WAIT_SECONDS}s"
+    return 1
+  fi
+  _infra_say "rabbitmq: $how (127.0.0.1:5672 guest/guest, management http://127.0.0.1:15672, metrics http://127.0.0.1:15692/metrics)"
 }
 
 # --- edge and browser tools (Debian packages; used by scripts/run and scripts/test) ---------------------

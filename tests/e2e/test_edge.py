@@ -277,3 +277,22 @@ async def test_a_spoofed_x_forwarded_for_through_the_edge_does_not_change_the_ad
             for sid in sids:
                 async with spoofer.post(f"{base_url}/socket.io/", params={**handshake, "sid": sid}, data="1"):
                     pass
+
+
+async def test_the_edge_makes_a_request_id_when_the_client_sent_none_and_passes_the_clients_own_through(
+    stack: Stack, base_url: str,
+) -> None:
+    access_log = Path(stack["edge"].spec.env["EDGE_ACCESS_LOG"])
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        made = await client.get("/api/v4/notifications")
+        kept = await client.get("/api/v4/notifications", headers={"X-Request-ID": "edge-test-rid-1"})
+    assert made.status_code == 401 and kept.status_code == 401  # answered by notification-svc, which echoes it
+    rid = made.headers["x-request-id"]
+    assert len(rid) == 32 and all(c in "0123456789abcdef" for c in rid)  # nginx's $request_id
+    assert kept.headers["x-request-id"] == "edge-test-rid-1"
+    for _ in range(100):
+        if "rid=edge-test-rid-1" in access_log.read_text():
+            break
+        await asyncio.sleep(0.05)
+    log = access_log.read_text()
+    assert f"rid={rid}" in log and "rid=edge-test-rid-1" in log

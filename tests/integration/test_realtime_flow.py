@@ -8,6 +8,8 @@ and the gateway's socket commands; events travel outbox -> RabbitMQ -> gateway.
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -135,3 +137,77 @@ async def test_a_chat_reaches_its_user_and_its_admin_only_both_ways_with_typing(
         for event in ("chat:new_message", "chat:session_update", "chat:session_assigned", "chat:typing"):
             assert person.events(event, mine) == [], f"{person.username} got {event}"
     assert user.events("chat:typing") == [] and user.events("chat:session_assigned") == []
+
+
+# --- observability: one id finds every log line of one notification or chat message ----------------------
+
+
+def _log_lines(stack: Stack, service: str) -> list[dict]:
+    """The service's JSON log lines (the harness's own `=====` markers are skipped; any other line that is not
+    one JSON object fails the test)."""
+    lines = []
+    for line in stack[service].log_path.read_text(errors="replace").splitlines():
+        if not line.strip() or line.startswith("====="):
+            continue
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError:
+            raise AssertionError(f"{service} wrote a log line that is not JSON: {line[:300]}") from None
+        assert {"time", "level", "service", "logger", "message"} <= fields.keys(), line
+        lines.append(fields)
+    return lines
+
+
+async def _lines_with(stack: Stack, service: str, key: str, value: str, where=lambda f: True) -> list[dict]:
+    """Lines whose `key` is `value` (waiting a little: a log line is written after the event it reports)."""
+    async with asyncio.timeout(20):
+        while not (found := [f for f in _log_lines(stack, service) if f.get(key) == value and where(f)]):
+            await asyncio.sleep(0.1)
+    return found
+
+
+async def test_a_request_id_sent_with_a_notification_is_in_the_log_lines_of_notification_svc_and_the_gateway(
+    stack, people,
+):
+    admin1, admin2 = await people("admin1"), await people("admin2")
+    rid = f"it-{uuid.uuid4().hex}"
+    async with httpx.AsyncClient(base_url=stack.url(NOTIFICATION), timeout=10) as client:
+        response = await client.post(
+            "/api/v4/notifications/send", headers={**admin2.headers, "X-Request-ID": rid},
+            json={"type": "order", "title": "traced", "content": "find me", "target_user_id": admin1.user_id})
+    assert response.status_code == 201 and response.headers["x-request-id"] == rid
+    notification_id = response.json()["notification_id"]
+    await admin1.wait_for("notification:new", lambda d: d["notification_id"] == notification_id)
+
+    served = await _lines_with(stack, NOTIFICATION, "request_id", rid)
+    assert all(line["service"] == NOTIFICATION for line in served)
+    [delivered] = await _lines_with(stack, GATEWAY, "request_id", rid)
+    assert delivered["service"] == GATEWAY and delivered["message"].startswith("delivered notification.created")
+    assert delivered["event_id"]
+
+
+async def test_a_chat_message_sent_over_a_socket_is_found_by_one_id_in_the_gateway_and_chat_svc(stack, people):
+    user = await people("user5")
+    session = await _post(stack, CHAT, "/api/v4/customer-service/sessions", user, {"content": "trace this chat"})
+    sid = session["session_id"]
+    ack = await user.call("chat:send_message", {"session_id": sid, "content": "second message"})
+    assert ack["ok"] is True, ack
+
+    [command] = await _lines_with(stack, GATEWAY, "user_id", user.user_id,
+                                  lambda f: f["message"] == "command chat.send_message: ok")
+    rid = command["request_id"]
+    carried_out = await _lines_with(stack, CHAT, "request_id", rid)
+    assert {line["service"] for line in carried_out} == {CHAT}
+    delivered = await _lines_with(stack, GATEWAY, "request_id", rid,
+                                  lambda f: f["message"].startswith("delivered chat.message"))
+    assert delivered[0]["session_id"] == str(sid)
+
+
+async def test_every_service_answers_prometheus_text_with_its_request_or_delivery_histograms(stack, people):
+    await people("admin3")  # at least one delivery and some requests have happened by now
+    async with httpx.AsyncClient(timeout=10) as client:
+        texts = {name: (await client.get(f"{stack.url(name)}/metrics")).text
+                 for name in (AUTH, NOTIFICATION, CHAT, GATEWAY)}
+    for name in (AUTH, NOTIFICATION, CHAT):
+        assert "http_request_duration_seconds_bucket{" in texts[name], name
+    assert "# TYPE gateway_delivery_latency_seconds histogram" in texts[GATEWAY]

@@ -132,6 +132,7 @@ export interface EventEnvelope {
   /** 1..200 chars */
   aggregate_id: string;
   correlation_id: string | null;
+  request_id: string | null;
   payload: Record<string, unknown>;
 }
 

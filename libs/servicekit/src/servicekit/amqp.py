@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,7 @@ class Publisher:
         reply_to: str | None = None,
         expiration: float | None = None,
         persistent: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if self._channel is None:
             raise RuntimeError("Publisher.start() was not awaited")
@@ -102,6 +103,7 @@ class Publisher:
             correlation_id=correlation_id,
             reply_to=reply_to,
             expiration=expiration,
+            headers=dict(headers) if headers else None,
         )
         try:
             # mandatory=False: an event nobody has subscribed to yet is not a failure of the producer.

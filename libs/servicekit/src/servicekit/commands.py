@@ -24,8 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from servicekit.amqp import Poison, Publisher, PublishFailed, QueueSpec, start_consumer
 from servicekit.errors import DomainError, ack_code
+from servicekit.logcontext import bind, request_id, valid_request_id
 
 log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+"""AMQP header of a command: the request id bound where it was sent (`servicekit.logcontext`), bound again in
+the service that carries it out, so the events it causes carry it too."""
 
 
 class CommandFailed(Exception):
@@ -75,6 +80,12 @@ async def serve_commands(
             command = CommandMessage.model_validate_json(message.body)
         except ValidationError as exc:
             raise Poison(f"not a command message: {exc.errors()[0]['msg']}") from exc
+        sent_id = (message.headers or {}).get(REQUEST_ID_HEADER)
+        with bind(request_id=valid_request_id(sent_id if isinstance(sent_id, str) else None),
+                  correlation_id=str(command.command_id), user_id=command.principal.user_id):
+            await handle(message, command)
+
+    async def handle(message: AbstractIncomingMessage, command: CommandMessage) -> None:
         handler = handlers.get(command.command)
         try:
             if handler is None:
@@ -97,6 +108,7 @@ async def serve_commands(
                      command.principal.user_id, failure.code, failure.message)
             await reply(message, CommandReply.failure(command.command_id, failure.code, failure.message))
             return
+        log.info("command %s %s by %s done", command.command, command.command_id, command.principal.user_id)
         await reply(message, CommandReply.success(command.command_id, result))
 
     routing_keys = tuple(COMMAND_ROUTING_KEYS[name] for name in handlers)
@@ -139,10 +151,11 @@ class CommandClient:
         waiter: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
         self._pending[key] = waiter
         try:
+            rid = request_id()
             await self._publisher.publish(
                 COMMANDS_EXCHANGE, command.routing_key, command.to_bytes(), message_id=key,
                 message_type=f"command.{command.command}", correlation_id=key, reply_to=self._reply_queue,
-                expiration=timeout, persistent=False,
+                expiration=timeout, persistent=False, headers={REQUEST_ID_HEADER: rid} if rid else None,
             )
             return await asyncio.wait_for(waiter, timeout)
         except PublishFailed as exc:

@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 from contracts.identity import Principal
 
+from servicekit import logcontext
 from servicekit.errors import DomainError, Forbidden, Unauthorized, Unavailable
 from servicekit.jwt import KeySetUnavailable, TokenError
 
@@ -191,13 +192,15 @@ async def _current_principal(
 ) -> Principal:
     verifier = request.app.state.jwt_verifier
     try:
-        return await verifier.verify(credentials.credentials if credentials else None)
+        principal: Principal = await verifier.verify(credentials.credentials if credentials else None)
     except TokenError as exc:
         challenge = "Bearer" if exc.code == "token_missing" else f'Bearer error="invalid_token", error_description="{exc.message}"'
         raise Unauthorized(code=exc.code, message=exc.message, headers={"WWW-Authenticate": challenge}) from None
     except KeySetUnavailable:
         log.warning("token not verified: signing keys unavailable", exc_info=True)
         raise Unavailable("signing keys unavailable, try again", code="auth_unavailable") from None
+    logcontext.add(user_id=principal.user_id)  # every later log line of this request names its caller
+    return principal
 
 
 async def _current_admin(principal: Annotated[Principal, Depends(_current_principal)]) -> Principal:

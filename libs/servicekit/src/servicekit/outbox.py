@@ -39,9 +39,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
+from servicekit.logcontext import request_id
 from servicekit.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,12 @@ async def enqueue(db: AsyncConnection, table: Table, envelope: EventEnvelope) ->
     """Add ``envelope`` to the outbox within the caller's (still open) transaction.
 
     One statement (one round trip): the INSERT, and a NOTIFY for the relay. NOTIFY is transactional: the relay
-    hears it only if and when this transaction commits."""
+    hears it only if and when this transaction commits.
+
+    The request id bound in the log context (`servicekit.logcontext`), if any, goes with the event."""
     spec = DOMAIN_EVENTS[envelope.event_type]
+    if envelope.request_id is None and (rid := request_id()) is not None:
+        envelope = envelope.model_copy(update={"request_id": rid})
     await db.execute(_enqueue_statement(table), {
         "event_id": envelope.event_id,
         "event_type": envelope.event_type,
@@ -101,6 +106,17 @@ def _enqueue_statement(table: Table) -> Executable:
     )
     channel = notify_channel(table.schema or "public")
     return select(func.pg_notify(literal(channel), literal(""))).select_from(queued)
+
+
+async def backlog(engine: AsyncEngine, schema: str) -> tuple[int, float]:
+    """Rows of `schema`'s outbox not yet published, and the age in seconds of the oldest of them (0 if none).
+    Reads the partial index of pending rows only."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(sql(
+            f'SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM "{schema}".outbox '
+            "WHERE published_at IS NULL"
+        ))).one()
+    return int(row[0]), max(0.0, float(row[1]))
 
 
 class EventSink(Protocol):

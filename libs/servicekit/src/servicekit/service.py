@@ -3,8 +3,9 @@
 A service's ``main.py`` declares what is its own (routers, command handlers, consumers, background tasks, a
 start hook for its objects); everything else happens here, the same way for every service:
 
-- at build: logging, the error handlers (``DomainError`` -> HTTP, servicekit.http), ``middlewares`` (a place
-  for request logging / metrics), ``TrustedProxyMiddleware``, the routers and ``/health``;
+- at build: logging (JSON lines by default), the error handlers (``DomainError`` -> HTTP, servicekit.http),
+  ``middlewares``, ``TrustedProxyMiddleware``, the routers, ``/health``, ``/metrics`` (servicekit.metrics: per-route
+  request histograms, outbox backlog, queue depths) and, outermost, the request id (servicekit.requestid);
 - in the lifespan, in this order: the JWT verifier (unless given), the engine, migrations, the unit-of-work
   factory (``app.state.work``), the rate limiter, the service's ``start`` hook; then, for a service with an
   outbox, the RabbitMQ link (started in the background: the API answers while RabbitMQ is down, events wait
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from contracts.events.topology import queue_name
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
@@ -41,8 +43,10 @@ from servicekit.gctune import GcSettings, tune_gc
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier, JwtSettings
 from servicekit.logging import configure_logging
+from servicekit.metrics import install_metrics
 from servicekit.migrations import upgrade_to_head
 from servicekit.ratelimit import RateLimiter
+from servicekit.requestid import install_request_id
 from servicekit.retention import RetentionSettings, prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
@@ -65,6 +69,8 @@ class ServiceSettings(ForwardedSettings):
     """The service's PostgreSQL (its own schema is created and migrated at start)."""
     log_level: LogLevel = "INFO"
     """Python log level of the service (case-insensitive)."""
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -140,13 +146,16 @@ def build_service(
     consumers: Sequence[ConsumerFactory] = (),
     tasks: Mapping[str, TaskFactory] | None = None,
     middlewares: Sequence[Middleware] = (),
+    queues: Sequence[str] = (),
     jwt_verifier: JwksVerifier | None = None,
 ) -> FastAPI:
     """The service's app. Nothing connects at build time; see the module docstring for what the lifespan does.
 
     ``tasks`` are named coroutines run for the app's lifetime (cancelled at shutdown); ``jwt_verifier``
-    replaces the one ``settings`` describe (tests pass a ``TokenMint`` verifier; it is not closed here)."""
-    configure_logging(name, settings.log_level)
+    replaces the one ``settings`` describe (tests pass a ``TokenMint`` verifier; it is not closed here);
+    ``queues`` are RabbitMQ queues of the service's consumers whose depth ``/metrics`` shows (the command queue
+    is added by itself; each queue's `.dlq` is shown too)."""
+    configure_logging(name, settings.log_level, settings.log_format)
     publishes = tables.outbox is not None
     if publishes and not isinstance(settings, BrokerSettings):
         raise TypeError(f"{name} has an outbox: its settings must include servicekit.service.BrokerSettings")
@@ -208,6 +217,9 @@ def build_service(
     for router in routers:
         app.include_router(router)
     app.include_router(health_router(name, _health_checks(app, publishes)))
+    watched = [*([queue_name(name, "commands")] if commands is not None else []), *queues]
+    install_metrics(app, name, outbox_schema=schema if publishes else None, queues=watched)
+    install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app
 
 

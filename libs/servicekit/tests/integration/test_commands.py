@@ -68,3 +68,24 @@ async def test_a_command_nobody_serves_times_out_with_a_clear_reply(make_vhost):
         assert "0.3" in reply.error.message
     finally:
         await connection.close()
+
+
+async def test_the_request_id_bound_by_the_caller_is_bound_where_the_command_is_carried_out(make_vhost):
+    from servicekit.logcontext import bind, bound
+
+    seen = []
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        seen.append(dict(bound()))
+        return {"message_id": 1, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        command = new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi"))
+        with bind(request_id="gw-cmd-1"):
+            assert (await client.call(command)).ok
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=6, content="x")))).ok
+    finally:
+        await connection.close()
+    assert seen[0] == {"request_id": "gw-cmd-1", "correlation_id": str(command.command_id), "user_id": 1}
+    assert "request_id" not in seen[1]  # none was sent: none is made up on the way

@@ -23,7 +23,7 @@ def test_configure_logging_is_idempotent():
     before, level = list(root.handlers), root.level
     try:
         configure_logging("svc-a")
-        configure_logging("svc-b", "debug")
+        configure_logging("svc-b", "debug", "text")
         ours = [h for h in root.handlers if h not in before]
         assert len(ours) == 1
         assert root.level == logging.DEBUG

@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         password = _read_password(args.password_stdin)
         sys.exit(asyncio.run(_create_admin(settings, args.username, password)))
     elif args.command == "seed-dev":
-        configure_logging("auth-svc", settings.log_level)
+        configure_logging("auth-svc", settings.log_level, settings.log_format)
         created = asyncio.run(_with_engine(settings, lambda engine: seed_dev(engine, Passwords())))
         print(f"created: {', '.join(created) or 'nothing (all dev accounts exist)'}")
 

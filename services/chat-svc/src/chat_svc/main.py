@@ -19,7 +19,7 @@ from servicekit.service import Runtime, Tables, build_service
 from chat_svc import db
 from chat_svc.api import router
 from chat_svc.commands import command_handlers
-from chat_svc.presence import presence_consumer, sweep_forever
+from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
         routers=[router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
-        consumers=[lambda runtime: presence_consumer(runtime.state.chat)],
+        consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds)},
     )
     app.state.chat = None

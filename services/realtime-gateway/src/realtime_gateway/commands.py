@@ -1,6 +1,7 @@
 """Client events that change state (and the participants query) -> commands to the owning service over
 RabbitMQ -> the Socket.IO ack: `{ok: true, data: result}` or `{ok: false, error: {code, message}}`."""
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,9 +13,12 @@ from contracts.socketio.client import MarkReadPayload, SendMessagePayload
 from contracts.socketio.events import CHAT_SEND_MESSAGE, NOTIFICATION_MARK_READ
 from pydantic import BaseModel, ValidationError
 from servicekit.commands import CommandClient
+from servicekit.logcontext import bind, new_request_id
 
 from realtime_gateway.metrics import Metrics
 from realtime_gateway.validation import parse_payload
+
+log = logging.getLogger(__name__)
 
 
 class Commands:
@@ -29,9 +33,13 @@ class Commands:
         if client is None:
             return c.CommandReply.failure(command.command_id, UNAVAILABLE, "not connected to the message broker")
         started = time.perf_counter()
-        reply = await client.call(command, timeout=self.timeout)
-        outcome = "ok" if reply.ok else (reply.error.code if reply.error else "error")
-        self._metrics.command_seconds.labels(name, outcome).observe(time.perf_counter() - started)
+        # One request id per command: the owning service logs under it and puts it on the events it causes.
+        with bind(request_id=new_request_id(), correlation_id=str(command.command_id), user_id=principal.user_id):
+            reply = await client.call(command, timeout=self.timeout)
+            outcome = "ok" if reply.ok else (reply.error.code if reply.error else "error")
+            elapsed = time.perf_counter() - started
+            self._metrics.command_seconds.labels(name, outcome).observe(elapsed)
+            log.info("command %s: %s", name, outcome, extra={"duration_ms": round(elapsed * 1000, 1)})
         return reply
 
     async def _ack(self, name: c.CommandName, principal: Principal, payload: BaseModel) -> dict[str, Any]:

@@ -16,15 +16,18 @@ every message and cannot dead-letter), and the consumer moves on.
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.errors import ContractError
+from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, PRESENCE_EXCHANGE
 from pydantic import BaseModel
 from servicekit.amqp import Publisher, QueueSpec, declare_exchanges, start_consumer
+from servicekit.logcontext import bind
 
 from realtime_gateway.dedup import RecentIds
 from realtime_gateway.emitter import Emitter
@@ -86,7 +89,7 @@ class EventConsumer:
             except ContractError:
                 self._metrics.dead_lettered.inc()
                 raise  # servicekit.amqp.guarded logs it once and dead-letters it
-            await self._deliver(envelope.event_id, envelope.event_type, payload, None)
+            await self._deliver(envelope, payload, None)
 
     async def handle_stream(self, message: AbstractIncomingMessage) -> None:
         offset = stream_offset(message)
@@ -119,19 +122,29 @@ class EventConsumer:
             log.warning("dead-lettering %s %s (stream offset %d): %s", message.type, message.message_id, offset, exc)
             await self._dead_letter(message)
             return
-        await self._deliver(envelope.event_id, envelope.event_type, payload, offset)
+        await self._deliver(envelope, payload, offset)
 
-    async def _deliver(self, event_id: Any, event_type: str, payload: BaseModel, offset: int | None) -> None:
-        if event_id in self._recent:
-            log.debug("dropping duplicate %s %s", event_type, event_id)
-            if offset is not None:
-                self.duplicate_offsets.append(offset)
-            return
-        self._participants.observe(payload)
-        for index, delivery in enumerate(deliveries(event_type, payload)):
-            position = None if offset is None else format_offset(offset, index)
-            await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms, position)
-        self._recent.add(event_id)
+    async def _deliver(self, envelope: EventEnvelope, payload: BaseModel, offset: int | None) -> None:
+        event_id, event_type = envelope.event_id, envelope.event_type
+        with bind(request_id=envelope.request_id, event_id=str(event_id), correlation_id=envelope.correlation_id,
+                  session_id=envelope.aggregate_id if envelope.event_type.startswith("chat.") else None):
+            if event_id in self._recent:
+                log.debug("dropping duplicate %s %s", event_type, event_id)
+                if offset is not None:
+                    self.duplicate_offsets.append(offset)
+                return
+            self._participants.observe(payload)
+            emitted: list[str] = []
+            for index, delivery in enumerate(deliveries(event_type, payload)):
+                position = None if offset is None else format_offset(offset, index)
+                await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms, position)
+                emitted.append(delivery.event)
+            self._recent.add(event_id)
+            if offset is not None:  # a domain event (the typing relays are transient and many: not logged)
+                latency = time.time() - envelope.occurred_at.timestamp()
+                self._metrics.delivery_seconds.labels(event_type).observe(max(0.0, latency))
+                log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
+                         extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
 
     async def _dead_letter(self, message: AbstractIncomingMessage) -> None:
         if self._publisher is None:

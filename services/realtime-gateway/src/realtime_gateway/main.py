@@ -21,6 +21,7 @@ from servicekit.broker import Broker
 from servicekit.commands import CommandClient
 from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
+from servicekit.requestid import echo_request_id
 
 from realtime_gateway.admission import AddressConnections, request_address
 from realtime_gateway.commands import Commands
@@ -101,7 +102,7 @@ def runner_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
     settings = settings or Settings()
-    configure_logging(SERVICE_NAME, settings.log_level)
+    configure_logging(SERVICE_NAME, settings.log_level, settings.log_format)
     # aiohttp's access log writes one INFO line per finished request: per long-poll request, and per WebSocket
     # at its disconnect (a storm of 2,000 disconnects was 2,000 lines). Only at DEBUG here.
     access_level = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         StreamReader(lambda: broker.connection if broker.connected else None),
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
+    metrics.watch_recovery(recovery)
 
     commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
     typing_throttle = PerSocketLimiter.one_per(settings.typing_interval_seconds)
@@ -188,6 +190,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     ))
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
+    app.on_response_prepare.append(echo_request_id)
     return app
 
 

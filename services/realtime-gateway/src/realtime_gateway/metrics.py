@@ -36,6 +36,12 @@ class Metrics:
             "gateway_protocol_violations", "Connections closed for breaking the protocol (binary, malformed, event "
             "before CONNECT) or sending no CONNECT in time, by kind.", ["kind"], registry=self.registry,
         )
+        self.delivery_seconds = Histogram(
+            "gateway_delivery_latency_seconds",
+            "From a domain event's occurred_at (at the producing service) to its emit here, by event type.",
+            ["event_type"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
         self.dead_lettered = Counter(
             "gateway_events_dead_lettered", "Domain events that broke the contract and were dead-lettered.",
             registry=self.registry,
@@ -63,6 +69,26 @@ class Metrics:
                 )
 
         self.registry.register(FanOutCollector())
+
+    def watch_recovery(self, recovery: Any) -> None:
+        """`gateway_recoveries_total{outcome}` and `gateway_recovery_replayed_events_total`, read from
+        `recovery.Recovery` at scrape time."""
+
+        class RecoveryCollector:
+            def collect(self):  # type: ignore[no-untyped-def]
+                outcomes = CounterMetricFamily(
+                    "gateway_recoveries", "Reconnections that asked for connection state recovery, by outcome.",
+                    labels=["outcome"],
+                )
+                for outcome in ("recovered", "not_recovered", "rejected_pid"):
+                    outcomes.add_metric([outcome], recovery.outcomes[outcome])
+                yield outcomes
+                yield CounterMetricFamily(
+                    "gateway_recovery_replayed_events", "Events sent to recovering sockets in replays.",
+                    value=recovery.replayed,
+                )
+
+        self.registry.register(RecoveryCollector())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -144,6 +145,11 @@ class Recovery:
         self._reader = reader
         self.window_seconds = window_seconds
         self._timeout = timeout
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        """Reconnections by outcome: `recovered`, `not_recovered` (a valid pid, but the replay failed or was too
+        old) and `rejected_pid` (not ours or not theirs); read by `metrics.Metrics.watch_recovery`."""
+        self.replayed = 0
+        """Events sent in replays."""
 
     def fresh(self, sid: str, principal: Principal, rooms: list[str]) -> Accepted:
         """A new session: join now; the pid remembers the stream position this socket starts from."""
@@ -160,6 +166,7 @@ class Recovery:
         claim = self._codec.verify(auth.get("pid"), principal) if isinstance(auth, dict) else None
         if claim is None:
             if isinstance(auth, dict) and "pid" in auth:
+                self.outcomes["rejected_pid"] += 1
                 log.info("user %s: pid not ours or not theirs; new session", principal.user_id)
             return self.fresh(sid, principal, rooms)
         self._emitter.hold(sid, rooms)
@@ -173,9 +180,12 @@ class Recovery:
                      claim.pid[:12], auth.get("offset"), self._consumer.started, type(exc).__name__, exc)
             replay = None
         if replay is None:
+            self.outcomes["not_recovered"] += 1
             self._emitter.release(sid)
             return self.fresh(sid, principal, rooms)
         events, last = replay
+        self.outcomes["recovered"] += 1
+        self.replayed += len(events)
 
         async def after() -> None:
             await self._send(sid, events, last, rooms)

@@ -35,6 +35,8 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """Port the gateway listens on (`--port` overrides it)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     """Level of the service's own log lines (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
+    log_format: Literal["json", "text"] = "json"
+    """Log lines as JSON objects (production, log shippers) or as readable text (`./scripts/run` sets text)."""
 
     gateway_id: str | None = None
     """Names this process in presence events and its queues; default `gw-<hostname>-<port>-<random4>`."""

@@ -7,6 +7,7 @@ barrier would already have got the event if it had been sent to it."""
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from contracts.events import payloads as p
 from contracts.events import registry as r
@@ -134,3 +135,13 @@ async def test_a_redelivered_event_is_emitted_once(start_gateway, connect_client
     await broker.publish(r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all", 5))
     await admin.wait_for(e.SYSTEM_MAINTENANCE)
     assert len(admin.events(e.NOTIFICATION_BROADCAST)) == 1
+
+
+async def test_each_delivered_domain_event_is_timed_from_its_occurred_at_to_the_emit(start_gateway, connect_client, broker):
+    gw = await start_gateway()
+    admin = await connect_client(gw, ADMIN1, "admin")
+    await broker.publish(r.NOTIFICATION_CREATED, notification(ADMIN1))
+    await admin.wait_for(e.NOTIFICATION_NEW)
+    async with aiohttp.ClientSession() as session, session.get(f"{gw.url}/metrics") as response:
+        text = await response.text()
+    assert 'gateway_delivery_latency_seconds_count{event_type="notification.created"} 1.0' in text

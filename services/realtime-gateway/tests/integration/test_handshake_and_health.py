@@ -80,3 +80,14 @@ async def test_websocket_compression_is_a_setting_and_off_by_default(start_gatew
         assert bool(ws.compress) is negotiated
         extensions = ws._response.headers.get("Sec-WebSocket-Extensions", "")
         assert ("permessage-deflate" in extensions) is negotiated
+
+
+async def test_every_gateway_response_echoes_the_request_id_or_carries_a_new_one(start_gateway):
+    gw = await start_gateway()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gw.url}/health", headers={"X-Request-ID": "gw-rid-1"}) as kept:
+            assert kept.headers["X-Request-ID"] == "gw-rid-1"
+        async with session.get(f"{gw.url}/socket.io/", params={"EIO": "4", "transport": "polling"}) as made:
+            assert made.status == 200 and len(made.headers["X-Request-ID"]) == 32
+        async with session.get(f"{gw.url}/health", headers={"X-Request-ID": "bad id\"injected"}) as replaced:
+            assert replaced.headers["X-Request-ID"] != "bad id\"injected"

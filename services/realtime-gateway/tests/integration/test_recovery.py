@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from contracts.events import payloads as p
@@ -203,3 +204,27 @@ def _principal(user_id: int):
     from contracts.identity import Principal
 
     return Principal(user_id=user_id, user_type="admin", username="x")
+
+
+async def _metrics(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
+        return await response.text()
+
+
+async def test_recoveries_are_counted_by_outcome_with_the_events_they_replayed(driver, start_gateway, broker, mint):
+    gw = await start_gateway(recovery_window_seconds=2)
+    await driver("open", id="a", url=gw.url, token=mint.token(ADMIN, "admin"))
+    await publish(broker, 1)
+    await driver("wait", id="a", count=1)
+    await driver("drop", id="a")
+    await publish(broker, 3)
+    assert (await driver("reconnect", id="a"))["recovered"] is True
+    await driver("wait", id="a", count=4)
+    await driver("drop", id="a")
+    await asyncio.sleep(2.5)
+    await publish(broker, 1)
+    assert (await driver("reconnect", id="a"))["recovered"] is False
+    text = await _metrics(gw.url)
+    assert 'gateway_recoveries_total{outcome="recovered"} 1.0' in text
+    assert 'gateway_recoveries_total{outcome="not_recovered"} 1.0' in text
+    assert "gateway_recovery_replayed_events_total 3.0" in text

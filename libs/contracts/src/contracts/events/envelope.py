@@ -35,6 +35,10 @@ class EventEnvelope(Outbound):
     schema_version: SchemaVersion
     aggregate_id: ShortText
     correlation_id: ShortText | None = None
+    request_id: ShortText | None = None
+    """The `X-Request-ID` of the HTTP request (or the id of the socket command) that caused this event, when there
+    was one: it is bound in the log context of whoever handles the event, so one id finds every log line of one
+    notification or chat message across the services and the gateway."""
     payload: dict[str, Any]
 
     @property
