@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from contracts.socketio.payloads import MessageType, SessionStatus
-from sqlalchemy import Row
+from servicekit.db import AnyRow
 
 StoredSenderType = Literal["user", "admin", "system"]
 """`system` for the messages the service writes itself (see chat_svc.events: on the wire they are `admin`)."""
@@ -29,7 +29,7 @@ class SessionRow:
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, row: Row[Any]) -> SessionRow:
+    def of(cls, row: AnyRow) -> SessionRow:
         return cls(**row._mapping)
 
 
@@ -44,5 +44,5 @@ class MessageRow:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Row[Any]) -> MessageRow:
+    def of(cls, row: AnyRow) -> MessageRow:
         return cls(**row._mapping)
