@@ -23,8 +23,8 @@ from contracts.events.registry import (
 )
 from contracts.events.topology import PRESENCE_EXCHANGE, queue_name
 from pydantic import BaseModel
-from servicekit.amqp import Poison, QueueSpec, bindings, start_consumer
-from servicekit.broker import OnConnect, Publisher
+from servicekit.amqp import Poison, Publisher, QueueSpec, bindings, start_consumer
+from servicekit.broker import OnConnect
 from servicekit.tasks import being_cancelled
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert

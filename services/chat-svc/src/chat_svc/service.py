@@ -156,7 +156,9 @@ class Chat:
             filters = {"status": "waiting", "queue_order": True}
         return await self._page(filters, page, page_size)
 
-    async def my_sessions(self, principal: Principal, *, status: str | None, page: int, page_size: int) -> dict:
+    async def my_sessions(
+        self, principal: Principal, *, status: str | None, page: int, page_size: int
+    ) -> dict[str, Any]:
         if principal.is_admin:
             raise Forbidden("forbidden: end users only (admins: /sessions)")
         return await self._page({"user_id": principal.user_id, "status": status}, page, page_size)
