@@ -22,6 +22,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
@@ -217,7 +218,7 @@ async def amqp_url(make_vhost: Callable[[], Awaitable[str]]) -> str:
 # --- tasks left behind ----------------------------------------------------------------------------------
 
 
-def open_robust_connections() -> list:  # type: ignore[type-arg]
+def open_robust_connections() -> list[Any]:
     """Every aio-pika RobustConnection in the process not closed yet (one left behind keeps a reconnect loop
     running). Empty when aio-pika is not installed."""
     import gc

@@ -187,7 +187,8 @@ def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int],
             await _requeue_quietly(message)
             raise
         except Exception:
-            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
+            attempt = int(count or 0) if isinstance(count, (int, float, str)) else 0
             log.exception(
                 "handling %s %s from %s failed (attempt %d); requeueing",
                 message.type, message.message_id, queue, attempt + 1,

@@ -90,10 +90,18 @@ class Broker:
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
-    async def publish(self, exchange: str, routing_key: str, body: bytes, **kwargs: object) -> None:
+    async def publish(
+        self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str,
+        correlation_id: str | None = None, reply_to: str | None = None, expiration: float | None = None,
+        persistent: bool = True,
+    ) -> None:
+        """servicekit.amqp.Publisher.publish, once connected."""
         if self._publisher is None or not self.connected:
             raise PublishFailed(f"{self._name}: not connected to RabbitMQ")
-        await self._publisher.publish(exchange, routing_key, body, **kwargs)  # type: ignore[arg-type]
+        await self._publisher.publish(
+            exchange, routing_key, body, message_id=message_id, message_type=message_type,
+            correlation_id=correlation_id, reply_to=reply_to, expiration=expiration, persistent=persistent,
+        )
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

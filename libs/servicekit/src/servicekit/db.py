@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import event
+from sqlalchemy import Row, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+"""A result row of any columns, as SQLAlchemy types it: only for the small functions that turn a row into a typed
+record (a dataclass or a contract model) right where the query is."""
 
 
 def asyncpg_url(url: str) -> str:

@@ -86,7 +86,7 @@ def run_env(target_metadata: MetaData | None, schema: str, *, url_env: str | Non
         logging.basicConfig(level=logging.INFO, format="%(levelname)-5s [%(name)s] %(message)s")
     url = (url_env and os.environ.get(url_env)) or config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():  # `--sql`: only the dialect matters
-        target = {"url": url} if url else {"dialect_name": "postgresql"}
+        target: dict[str, Any] = {"url": url} if url else {"dialect_name": "postgresql"}
         context.configure(literal_binds=True, dialect_opts={"paramstyle": "named"}, **target, **options)
         with context.begin_transaction():
             context.run_migrations()

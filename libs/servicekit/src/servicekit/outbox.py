@@ -17,7 +17,9 @@ import asyncio
 import functools
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
 import asyncpg
 from contracts.events.envelope import EventEnvelope
@@ -215,7 +217,7 @@ class OutboxRelay:
         try:
             while True:
                 self._wakeup.clear()
-                rows: list[asyncpg.Record] = []
+                rows: list[PendingEvent] = []
                 try:
                     await self._settle(conn, inflight)
                     room = min(self._batch_size, self._max_in_flight - len(inflight))
@@ -232,11 +234,11 @@ class OutboxRelay:
                     continue
                 for row in rows:  # frames leave in this order on one channel; the broker keeps it
                     task = asyncio.create_task(self._sink.publish(
-                        row["exchange"], row["routing_key"], bytes(row["body"]),
-                        message_id=str(row["event_id"]), message_type=row["event_type"],
+                        row.exchange, row.routing_key, row.body,
+                        message_id=str(row.event_id), message_type=row.event_type,
                     ))
                     task.add_done_callback(self._on_confirm)  # a confirm (or failure) wakes the loop to mark it
-                    inflight[row["id"]] = task
+                    inflight[row.id] = task
                 if rows and len(rows) == room:
                     self._committed = True
                     continue  # more may be waiting
@@ -248,14 +250,19 @@ class OutboxRelay:
             for task in inflight.values():
                 task.cancel()  # unmarked: the next leader publishes them again (consumers drop duplicates)
 
-    async def _fetch(self, conn: asyncpg.Connection, inflight: list[int], limit: int) -> list[asyncpg.Record]:
+    async def _fetch(self, conn: asyncpg.Connection, inflight: list[int], limit: int) -> list[PendingEvent]:
         """The oldest pending rows not already on their way (a row that committed late, below ids already
         published, is found too: rows are picked by `published_at IS NULL`, never by a cursor)."""
-        return await conn.fetch(
+        rows = await conn.fetch(
             f'SELECT id, event_id, event_type, exchange, routing_key, body FROM "{self._schema}".outbox '
             "WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1",
             limit, inflight,
         )
+        return [
+            PendingEvent(id=r["id"], event_id=r["event_id"], event_type=r["event_type"], exchange=r["exchange"],
+                         routing_key=r["routing_key"], body=bytes(r["body"]))
+            for r in rows
+        ]
 
     async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> None:
         """Mark the confirmed prefix of what is in flight. On a failure, wait for the rest, mark what was
@@ -281,6 +288,18 @@ class OutboxRelay:
                 inflight.pop(outbox_id, None)
         if failure is not None:
             raise _BrokerDown(str(failure)) from failure
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One outbox row the relay has still to publish."""
+
+    id: int
+    event_id: UUID
+    event_type: str
+    exchange: str
+    routing_key: str
+    body: bytes
 
 
 class _BrokerDown(Exception):

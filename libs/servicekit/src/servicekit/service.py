@@ -53,6 +53,8 @@ from servicekit.txwatch import TransactionWatch
 from servicekit.uow import UnitsOfWork
 
 if TYPE_CHECKING:
+    from contracts.events.commands import CommandName
+
     from servicekit.broker import Broker, OnConnect
     from servicekit.commands import CommandHandler
     from servicekit.outbox import OutboxRelay
@@ -127,7 +129,7 @@ class Runtime:
 
 
 StartHook = Callable[[Runtime], AbstractAsyncContextManager[None]]
-CommandsFactory = Callable[[Runtime], "Mapping[str, CommandHandler]"]
+CommandsFactory = Callable[[Runtime], "Mapping[CommandName, CommandHandler]"]
 ConsumerFactory = Callable[[Runtime], "OnConnect"]
 TaskFactory = Callable[[Runtime], Coroutine[Any, Any, None]]
 

@@ -4,11 +4,13 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from servicekit.db import create_engine
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc import accounts
 from auth_svc.db import SCHEMA
@@ -70,7 +72,10 @@ async def _create_admin(settings: Settings, username: str, password: str) -> int
     return 0
 
 
-async def _with_engine(settings: Settings, action):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+async def _with_engine(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from auth_svc.main import MIGRATIONS
 
     engine = create_engine(settings.database_url)

@@ -108,9 +108,10 @@ async def rotate(engine: AsyncEngine, lifetimes: Lifetimes, token: str) -> tuple
             await _revoke(conn, row.family_id)
             reused = True
         else:
-            account = await find_by_id(conn, row.account_id)
-            if account is None:
+            found = await find_by_id(conn, row.account_id)
+            if found is None:
                 raise RefreshRefused()
+            account = found
             await conn.execute(
                 update(refresh_tokens).where(refresh_tokens.c.token_hash == row.token_hash).values(used_at=row.now)
             )

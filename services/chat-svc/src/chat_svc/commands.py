@@ -18,6 +18,7 @@ from contracts.events.commands import (
     CHAT_SEND_MESSAGE,
     CHAT_SESSION_PARTICIPANTS,
     CommandMessage,
+    CommandName,
     SessionParticipants,
     SessionRef,
 )
@@ -28,7 +29,7 @@ from servicekit.commands import CommandHandler
 from chat_svc.service import Chat
 
 
-def command_handlers(chat: Chat) -> dict[str, CommandHandler]:
+def command_handlers(chat: Chat) -> dict[CommandName, CommandHandler]:
     async def send_message(principal: Principal, payload: SendMessagePayload, command: CommandMessage) -> dict[str, Any]:
         return await chat.send_message(principal, payload.session_id, payload.content,
                                        correlation_id=str(command.command_id))

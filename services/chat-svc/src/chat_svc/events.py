@@ -16,8 +16,6 @@ user | admin, so on the wire they are `sender_type: "admin"`, `message_type: "sy
 
 from __future__ import annotations
 
-from typing import Any
-
 from contracts.events.payloads import ChatMessageCreated, ChatSessionAssigned, ChatSessionUpdated
 from contracts.events.registry import (
     CHAT_MESSAGE_CREATED,
@@ -29,9 +27,10 @@ from pydantic import BaseModel
 from servicekit.uow import UnitOfWork
 
 from chat_svc import store
+from chat_svc.rows import MessageRow, SessionRow
 
 
-def session_data(row: Any) -> SessionData:
+def session_data(row: SessionRow) -> SessionData:
     return SessionData(
         session_id=row.id, user_id=row.user_id, admin_id=row.admin_id, status=row.status, priority=row.priority,
         unread_count=row.admin_unread_count, last_message=row.last_message, created_at=row.created_at,
@@ -39,7 +38,7 @@ def session_data(row: Any) -> SessionData:
     )
 
 
-def message_data(row: Any) -> ChatMessageData:
+def message_data(row: MessageRow) -> ChatMessageData:
     return ChatMessageData(
         message_id=row.id, session_id=row.session_id,
         sender_type="admin" if row.sender_type == "system" else row.sender_type,
@@ -61,13 +60,15 @@ class EventLog:
     async def _emit(self, event_type: str, payload: BaseModel, session_id: int) -> None:
         await self._uow.publish(event_type, payload, aggregate_id=session_id)
 
-    async def message_created(self, message: Any, session: Any) -> None:
+    async def message_created(self, message: MessageRow, session: SessionRow) -> None:
         payload = ChatMessageCreated(message=message_data(message), user_id=session.user_id,
                                      admin_id=session.admin_id)
         await self._emit(CHAT_MESSAGE_CREATED, payload, session.id)
         self.session_changed(session.id)
 
-    async def session_assigned(self, session: Any, reason: AssignmentReason) -> None:
+    async def session_assigned(self, session: SessionRow, reason: AssignmentReason) -> None:
+        if session.admin_id is None or session.assigned_at is None:  # set together by store.set_assigned
+            raise ValueError(f"session {session.id} is not assigned")
         assignment = AssignmentData(session_id=session.id, user_id=session.user_id, admin_id=session.admin_id,
                                     priority=session.priority, assigned_at=session.assigned_at, reason=reason)
         await self._emit(CHAT_SESSION_ASSIGNED, ChatSessionAssigned(assignment=assignment), session.id)

@@ -23,7 +23,8 @@ from contracts.events.registry import (
 )
 from contracts.events.topology import PRESENCE_EXCHANGE, queue_name
 from pydantic import BaseModel
-from servicekit.amqp import Poison, QueueSpec, bindings, start_consumer
+from servicekit.amqp import Poison, Publisher, QueueSpec, bindings, start_consumer
+from servicekit.broker import OnConnect
 from servicekit.tasks import being_cancelled
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -85,14 +86,14 @@ async def _processed(tx: Tx, envelope: EventEnvelope) -> bool:
     return found.first() is not None
 
 
-def presence_consumer(chat: Chat):
+def presence_consumer(chat: Chat) -> OnConnect:
     """A Broker on_connect hook that consumes `chat-svc.presence`."""
 
     async def on_message(message: AbstractIncomingMessage) -> None:
         envelope, payload = parse_domain_event(message.body)  # ContractError -> dead-letter
         await apply_presence(chat, envelope, payload)
 
-    async def start(connection: AbstractRobustConnection, _publisher: object) -> None:
+    async def start(connection: AbstractRobustConnection, _publisher: Publisher) -> None:
         # A few at a time: each holds a pooled connection and then waits for the assignment lock; 32 of them
         # (the default) could take the whole pool from the API during a reconnect storm.
         await start_consumer(connection, PRESENCE_QUEUE, on_message, prefetch=4)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chat_svc import domain, store
 from chat_svc.domain import Conflict, Forbidden, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
+from chat_svc.rows import SessionRow
 
 Scope = Literal["mine", "waiting", "all"]
 
@@ -79,7 +80,7 @@ class Chat:
                 await tx.events.message_created(message, row)
                 if status == 201:
                     await self.assign_waiting(tx)
-                    row = await store.get_session(tx.db, row.id)
+                    row = await self._session(tx, row.id)
                 return status, session_data(row).model_dump(mode="json")
 
             request = {"content": content, "message_type": message_type, "priority": priority}
@@ -155,7 +156,9 @@ class Chat:
             filters = {"status": "waiting", "queue_order": True}
         return await self._page(filters, page, page_size)
 
-    async def my_sessions(self, principal: Principal, *, status: str | None, page: int, page_size: int) -> dict:
+    async def my_sessions(
+        self, principal: Principal, *, status: str | None, page: int, page_size: int
+    ) -> dict[str, Any]:
         if principal.is_admin:
             raise Forbidden("forbidden: end users only (admins: /sessions)")
         return await self._page({"user_id": principal.user_id, "status": status}, page, page_size)
@@ -252,7 +255,7 @@ class Chat:
 
     async def _assign(
         self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: str
-    ) -> Any:
+    ) -> SessionRow:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
         await store.note_assignment(tx.db, admin_id, at)
         await tx.events.session_assigned(row, reason)
@@ -261,7 +264,7 @@ class Chat:
         await tx.events.message_created(message, row)
         return row
 
-    async def _session(self, tx: Tx, session_id: int, *, for_update: bool = False) -> Any:
+    async def _session(self, tx: Tx, session_id: int, *, for_update: bool = False) -> SessionRow:
         row = await store.get_session(tx.db, session_id, for_update=for_update)
         if row is None:
             raise NotFound(f"session {session_id} not found")

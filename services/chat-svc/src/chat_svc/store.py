@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc.db import admin_presence, admins, gateways, messages, sessions
 from chat_svc.domain import MAX_DB_ID, OPEN_STATUSES, AdminLoad, GatewayPresence, SessionRef, WaitingSession
+from chat_svc.rows import MessageRow, SessionRow
 
 
 def _lock_key(name: str) -> int:
@@ -30,60 +31,62 @@ async def lock(db: AsyncConnection, name: str) -> None:
     await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
 
 
-def ref(row: Any) -> SessionRef:
+def ref(row: SessionRow) -> SessionRef:
     return SessionRef(row.id, row.user_id, row.admin_id, row.status)
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
 
 
-async def get_session(db: AsyncConnection, session_id: int, *, for_update: bool = False) -> Any | None:
+async def get_session(db: AsyncConnection, session_id: int, *, for_update: bool = False) -> SessionRow | None:
     if not 0 < session_id <= MAX_DB_ID:
         return None
     query = select(sessions).where(sessions.c.id == session_id)
-    return (await db.execute(query.with_for_update() if for_update else query)).first()
+    row = (await db.execute(query.with_for_update() if for_update else query)).first()
+    return SessionRow.of(row) if row is not None else None
 
 
-async def open_session_of(db: AsyncConnection, user_id: int) -> Any | None:
+async def open_session_of(db: AsyncConnection, user_id: int) -> SessionRow | None:
     query = select(sessions).where(sessions.c.user_id == user_id, sessions.c.status.in_(OPEN_STATUSES))
-    return (await db.execute(query.with_for_update())).first()
+    row = (await db.execute(query.with_for_update())).first()
+    return SessionRow.of(row) if row is not None else None
 
 
-async def insert_session(db: AsyncConnection, user_id: int, priority: int) -> Any:
+async def insert_session(db: AsyncConnection, user_id: int, priority: int) -> SessionRow:
     statement = sessions.insert().values(user_id=user_id, priority=priority, status="waiting").returning(sessions)
-    return (await db.execute(statement)).one()
+    return SessionRow.of((await db.execute(statement)).one())
 
 
-async def _update(db: AsyncConnection, session_id: int, **values: Any) -> Any:
+async def _update(db: AsyncConnection, session_id: int, **values: Any) -> SessionRow:
     statement = update(sessions).where(sessions.c.id == session_id).values(**values).returning(sessions)
-    return (await db.execute(statement)).one()
+    return SessionRow.of((await db.execute(statement)).one())
 
 
-async def set_assigned(db: AsyncConnection, session_id: int, admin_id: int, at: datetime) -> Any:
+async def set_assigned(db: AsyncConnection, session_id: int, admin_id: int, at: datetime) -> SessionRow:
     return await _update(db, session_id, status="active", admin_id=admin_id, assigned_at=at, updated_at=func.now())
 
 
-async def set_closed(db: AsyncConnection, session_id: int) -> Any:
+async def set_closed(db: AsyncConnection, session_id: int) -> SessionRow:
     return await _update(db, session_id, status="closed", closed_at=func.now(), updated_at=func.now())
 
 
-async def set_priority(db: AsyncConnection, session_id: int, priority: int) -> Any:
+async def set_priority(db: AsyncConnection, session_id: int, priority: int) -> SessionRow:
     return await _update(db, session_id, priority=priority, updated_at=func.now())
 
 
-async def reset_unread(db: AsyncConnection, session_id: int) -> Any:
+async def reset_unread(db: AsyncConnection, session_id: int) -> SessionRow:
     return await _update(db, session_id, admin_unread_count=0, updated_at=func.now())
 
 
 async def add_message(
     db: AsyncConnection, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
-) -> tuple[Any, Any]:
+) -> tuple[MessageRow, SessionRow]:
     """Insert a message and bring the session's last_message/updated_at (and, for a user's message, the
     admin's unread count) along; returns (message row, session row)."""
-    message = (await db.execute(
+    message = MessageRow.of((await db.execute(
         messages.insert().values(session_id=session_id, sender_type=sender_type, sender_id=sender_id,
                                  content=content, message_type=message_type).returning(messages)
-    )).one()
+    )).one())
     unread = sessions.c.admin_unread_count + (1 if sender_type == "user" else 0)
     session = await _update(db, session_id, last_message=content, updated_at=message.created_at,
                             admin_unread_count=unread)
@@ -93,7 +96,7 @@ async def add_message(
 async def list_sessions(
     db: AsyncConnection, *, user_id: int | None = None, admin_id: int | None = None, status: str | None = None,
     queue_order: bool = False, page: int, page_size: int,
-) -> tuple[list[Any], int]:
+) -> tuple[list[SessionRow], int]:
     conditions = []
     if user_id is not None:
         conditions.append(sessions.c.user_id == user_id)
@@ -107,7 +110,7 @@ async def list_sessions(
     rows = (await db.execute(
         select(sessions).where(*conditions).order_by(*order).limit(page_size).offset((page - 1) * page_size)
     )).all()
-    return list(rows), total
+    return [SessionRow.of(r) for r in rows], total
 
 
 # --- messages ---------------------------------------------------------------------------------------------
@@ -115,7 +118,7 @@ async def list_sessions(
 
 async def message_page(
     db: AsyncConnection, session_id: int, *, before_id: int | None, after_id: int | None, limit: int
-) -> tuple[list[Any], bool]:
+) -> tuple[list[MessageRow], bool]:
     """Up to `limit` messages, oldest first, and whether more exist in the paging direction: after `after_id`
     (forward) when given, else the newest ones before `before_id` (backward)."""
     query = select(messages).where(messages.c.session_id == session_id)
@@ -125,7 +128,7 @@ async def message_page(
         if before_id is not None:
             query = query.where(messages.c.id < before_id)
         query = query.order_by(messages.c.id.desc())
-    rows = list((await db.execute(query.limit(limit + 1))).all())
+    rows = [MessageRow.of(r) for r in (await db.execute(query.limit(limit + 1))).all()]
     has_more = len(rows) > limit
     rows = rows[:limit]
     return (rows if after_id is not None else rows[::-1]), has_more
@@ -148,7 +151,7 @@ async def admin_loads(db: AsyncConnection, admin_ids: Iterable[int], default_cap
     ids = sorted(set(admin_ids))
     if not ids:
         return []
-    active = dict((await db.execute(
+    active: dict[int, int] = dict((await db.execute(
         select(sessions.c.admin_id, func.count()).where(sessions.c.status == "active", sessions.c.admin_id.in_(ids))
         .group_by(sessions.c.admin_id)
     )).all())
@@ -194,6 +197,7 @@ async def gateway_seen(db: AsyncConnection, gateway_id: str, at: datetime, ttl_s
         gateway_id=gateway_id, last_seen_at=at, ttl_seconds=ttl, expires_at=at + timedelta(seconds=ttl)
     )
     t = gateways.c
+    changes: dict[str, Any]
     if ttl_seconds is not None:
         changes = {"last_seen_at": statement.excluded.last_seen_at, "ttl_seconds": statement.excluded.ttl_seconds,
                    "expires_at": statement.excluded.expires_at}

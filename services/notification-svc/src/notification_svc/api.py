@@ -66,6 +66,8 @@ class SendNotificationRequest(_Body):
     type: NotificationType
     title: Title
     content: Content
+    # Both default to None but are typed without `| None` (hence the type: ignore[assignment]): a bad value's
+    # error then names the field, not a member of a union; `_null_is_absent` turns an explicit null into absent.
     link: Link = Field(None, description="optional; null is the same as leaving it out")  # type: ignore[assignment]
     target_user_id: Id = Field(  # type: ignore[assignment]
         None,

@@ -2,7 +2,7 @@
 carried out by the same use case as ``POST /api/v4/notifications/{id}/read``, as the command's principal, with
 the command id as the correlation id of its event. Refusals become error replies in servicekit.commands."""
 
-from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage
+from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage, CommandName
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload
 from contracts.socketio.payloads import NotificationUpdateData
@@ -12,7 +12,7 @@ from servicekit.uow import UnitsOfWork
 from notification_svc import notifications
 
 
-def command_handlers(work: UnitsOfWork) -> dict[str, CommandHandler]:
+def command_handlers(work: UnitsOfWork) -> dict[CommandName, CommandHandler]:
     async def mark_read(principal: Principal, payload: MarkReadPayload, command: CommandMessage) -> NotificationUpdateData:
         async with work.begin(correlation_id=str(command.command_id)) as uow:
             await notifications.mark_read(uow, principal, payload.notification_id)

@@ -3,12 +3,14 @@ event (events.py -> outbox) commit together; reads take the unit's connection. T
 ``notification.mark_read`` command so both act exactly alike."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contracts.identity import Principal
 from contracts.socketio.payloads import NotificationData, NotificationType
+from servicekit.db import AnyRow
 from servicekit.uow import UnitOfWork
-from sqlalchemy import BigInteger, and_, func, literal, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, and_, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,12 +65,12 @@ async def send(
     return await create_once(uow, sender, idempotency_key, "notification.send", new, create)
 
 
-def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None):
+def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | None = None) -> Subquery:
     """The admin's notifications (a subquery): targeted to them UNION ALL broadcasts. Each half has its own
     index in id order (db.py); with ``newest`` each half is cut to its ``newest`` highest ids by a backward
     index scan that stops there, so a page costs ``page * page_size`` rows, not the admin's whole history."""
 
-    def half(condition):
+    def half(condition: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
         query = select(n).where(condition)
         if type_ is not None:
             query = query.where(n.c.type == type_)
@@ -81,11 +83,11 @@ def _mine(admin_id: int, type_: str | None, unread_only: bool, *, newest: int | 
     return union_all(half(n.c.target_user_id == admin_id), half(n.c.target_user_id.is_(None))).subquery("mine")
 
 
-def _read_by(admin_id: int, notification_id=n.c.id):
+def _read_by(admin_id: int, notification_id: ColumnElement[int] = n.c.id) -> Select[datetime]:
     return select(reads.c.read_at).where(reads.c.notification_id == notification_id, reads.c.user_id == admin_id)
 
 
-def _data(row) -> NotificationData:
+def _data(row: AnyRow) -> NotificationData:
     return NotificationData(
         notification_id=row.id, type=row.type, title=row.title, content=row.content, link=row.link,
         created_at=row.created_at, is_read=row.read_at is not None, target_user_id=row.target_user_id,

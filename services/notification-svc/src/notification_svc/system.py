@@ -5,6 +5,7 @@ Who hears what (the gateway maps the events): alerts and status changes reach ev
 window with ``audience == "all"`` reaches end users too, with ``"admins"`` only admins.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from contracts.socketio.system import (
     MaintenanceData,
     StatusData,
 )
+from servicekit.db import AnyRow
 from servicekit.uow import UnitOfWork
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -54,18 +56,18 @@ class NewStatus:
     message: str
 
 
-def _alert(row) -> AlertData:
+def _alert(row: AnyRow) -> AlertData:
     return AlertData(alert_id=row.id, level=row.level, title=row.title, message=row.message, created_at=row.created_at)
 
 
-def _maintenance(row) -> MaintenanceData:
+def _maintenance(row: AnyRow) -> MaintenanceData:
     return MaintenanceData(
         maintenance_id=row.id, title=row.title, message=row.message, starts_at=row.starts_at, ends_at=row.ends_at,
         audience=row.audience,
     )
 
 
-def _status(row) -> StatusData:
+def _status(row: AnyRow) -> StatusData:
     return StatusData(component=row.component, status=row.status, message=row.message, changed_at=row.changed_at)
 
 
@@ -140,7 +142,7 @@ async def current_status(db: AsyncConnection, admin: Principal) -> list[StatusDa
     return [_status(row) for row in (await db.execute(latest)).all()]
 
 
-async def _page(db: AsyncConnection, table: Table, page: int, page_size: int) -> tuple[list, int]:
+async def _page(db: AsyncConnection, table: Table, page: int, page_size: int) -> tuple[Sequence[AnyRow], int]:
     rows = (
         await db.execute(select(table).order_by(table.c.id.desc()).limit(page_size).offset((page - 1) * page_size))
     ).all()

@@ -34,7 +34,7 @@ def _message(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def _operation(name: str, direction: Direction, model: type[BaseModel], summary: str, ack: bool) -> dict:
+def _operation(name: str, direction: Direction, model: type[BaseModel], summary: str, ack: bool) -> dict[str, Any]:
     channel = _channel_id(name)
     op: dict[str, Any] = {
         "action": "send" if direction == SERVER_TO_CLIENT else "receive",

@@ -34,7 +34,7 @@ def ts_type(schema: dict[str, Any]) -> str:
     if kind == "object":
         extra = schema.get("additionalProperties")
         return f"Record<string, {ts_type(extra) if isinstance(extra, dict) else 'unknown'}>"
-    return _SCALARS.get(kind, "unknown")
+    return _SCALARS.get(kind, "unknown") if isinstance(kind, str) else "unknown"
 
 
 def _constraints(schema: dict[str, Any]) -> str:

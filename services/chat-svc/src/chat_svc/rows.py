@@ -1,0 +1,48 @@
+"""What a row of `chat.sessions` and `chat.messages` reads as: typed records (chat_svc.store builds them from the
+query results; the use cases and chat_svc.events read their fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from contracts.socketio.payloads import MessageType, SessionStatus
+from servicekit.db import AnyRow
+
+StoredSenderType = Literal["user", "admin", "system"]
+"""`system` for the messages the service writes itself (see chat_svc.events: on the wire they are `admin`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: int
+    user_id: int
+    admin_id: int | None
+    status: SessionStatus
+    priority: int
+    admin_unread_count: int
+    last_message: str
+    created_at: datetime
+    updated_at: datetime
+    assigned_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AnyRow) -> SessionRow:
+        return cls(**row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: int
+    session_id: int
+    sender_type: StoredSenderType
+    sender_id: int
+    content: str
+    message_type: MessageType
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: AnyRow) -> MessageRow:
+        return cls(**row._mapping)
