@@ -54,8 +54,15 @@ async def stack(
         )
     )
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
+    # One session-wide stack and the same seeded accounts in every test: a test opening sessions as user1 must
+    # not spend the budget of the next. These tests are about delivery and isolation; the per-user REST limits
+    # are proved by each service's own tests (test_rate_limits.py), so here they are out of the way.
+    unlimited = '{"requests": 100000, "per_seconds": 1}'
+    limits = {NOTIFICATION: {"NOTIFICATION_SEND_RATE_LIMIT": unlimited},
+              CHAT: {"CHAT_MESSAGE_RATE_LIMIT": unlimited, "CHAT_SESSION_RATE_LIMIT": unlimited}}
     for name, prefix, factory in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
-        env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
+        env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url,
+               **limits[name]}
         stack.add(ServiceSpec(name, uvicorn_factory(f"{factory}.main:create_app"), env))
     stack.add(
         ServiceSpec(

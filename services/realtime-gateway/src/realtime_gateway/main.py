@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     )
     recovery = Recovery(
         PidCodec(_recovery_secret(settings)), consumer, emitter,
-        StreamReader(lambda: broker.connection if broker.connected else None),
+        StreamReader(lambda: broker.connection if broker.connected else None, wait_connected=broker.wait_ready),
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
     metrics.watch_recovery(recovery)

@@ -15,10 +15,11 @@ exchange), so its live consumer learns a numeric position at once even when no e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,17 +104,27 @@ class StreamReader:
     connection (opened once, under a lock: many channels opened at once by a crowd of reconnecting clients
     break the connection)."""
 
-    def __init__(self, connection: Callable[[], AbstractRobustConnection | None], prefetch: int = 500) -> None:
+    def __init__(
+        self, connection: Callable[[], AbstractRobustConnection | None], prefetch: int = 500,
+        wait_connected: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
         self._connection = connection
+        self._wait_connected = wait_connected
         self._prefetch = prefetch
         self._lock = asyncio.Lock()
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
 
-    async def _stream(self) -> AbstractQueue:
+    async def _stream(self, timeout: float) -> AbstractQueue:
         async with self._lock:
             if self._channel is None or self._channel.is_closed or self._queue is None:
                 connection = self._connection()
+                if connection is None and self._wait_connected is not None:
+                    # A gateway that just (re)started answers handshakes while its broker link is still coming
+                    # up; the clients reconnecting to it at that moment are the ones recovery exists for.
+                    with contextlib.suppress(TimeoutError):
+                        await self._wait_connected(timeout)
+                    connection = self._connection()
                 if connection is None:
                     raise ConnectionError("not connected to the message broker")
                 self._channel = await connection.channel()
@@ -140,7 +151,7 @@ class StreamReader:
                 done.set_result(None)
 
         # The RPCs are shielded: a cancelled RPC makes aiormq close the channel, failing every other read on it.
-        queue = await asyncio.shield(self._stream())
+        queue = await asyncio.shield(self._stream(timeout))
         tag = await asyncio.shield(queue.consume(on_message, arguments={"x-stream-offset": first}, robust=False))
         try:
             await asyncio.wait_for(done, timeout)
