@@ -26,6 +26,27 @@ from contracts.socketio.ack import (
     UNAUTHORIZED,
     UNAVAILABLE,
 )
+from pydantic import BaseModel, Field
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable: clients branch on it (`not_found`, `session_closed`, ...)")
+    message: str = Field(description="Why, for a person")
+    details: Any = Field(None, description="What was at fault, when known (for `validation_error`: a list of "
+                                           "`{field, in, message, type}`); absent otherwise")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of every service (HTTP status >= 400): ``{"error": {"code", "message", "details"?}}``."""
+
+    error: ErrorInfo
+
+    @classmethod
+    def of(cls, code: str, message: str, details: Any = None) -> dict[str, Any]:
+        """The JSON body; ``details`` is left out when None."""
+        info = ErrorInfo(code=code, message=message) if details is None else ErrorInfo(
+            code=code, message=message, details=details)
+        return cls(error=info).model_dump(mode="json", exclude_unset=True)
 
 
 class DomainError(Exception):
