@@ -149,6 +149,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for method in route.methods:
             operation = document["paths"][route.path_format][method.lower()]
             _merge(operation, route_errors(route))
+            for status, response in operation["responses"].items():
+                if status[0] in "45" and "content" not in response:  # declared in words only: the one shape
+                    response["content"] = {"application/json": {"schema": _REF}}
             operation.setdefault("security", [])  # no bearer dependency: public
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas[_SCHEMA] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
