@@ -126,6 +126,12 @@ class Unavailable(DomainError):
     status, code, message = 503, "unavailable", "unavailable, try again shortly"
 
 
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL is restarting or failing over (servicekit.http answers it for any route that touched it)."""
+
+    status, code, message = 503, "database_unavailable", "database unavailable, try again shortly"
+
+
 _ACK_CODES = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 422: INVALID_PAYLOAD,
               429: RATE_LIMITED, 503: UNAVAILABLE}
 _PRECISE = (409,)

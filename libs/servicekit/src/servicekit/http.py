@@ -25,7 +25,14 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from contracts.identity import Principal
 from pydantic import BaseModel, Field
 
-from servicekit.errors import DomainError, ErrorBody, Forbidden, Unauthorized, Unavailable
+from servicekit.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    ErrorBody,
+    Forbidden,
+    Unauthorized,
+    Unavailable,
+)
 from servicekit.jwt import TOKEN_ERROR_CODES, KeySetUnavailable, TokenError
 from servicekit.openapi import raises_from
 
@@ -158,7 +165,8 @@ class _InternalErrorMiddleware:
             if _database_outage(exc):  # a restart or failover: the caller should retry, not report a bug
                 log.warning("%s %s: database unavailable (%s)", scope.get("method"), scope.get("path"),
                             _root_cause(exc))
-                response = error_response(503, "database_unavailable", "database unavailable, try again shortly",
+                response = error_response(DatabaseUnavailable.status, DatabaseUnavailable.code,
+                                          DatabaseUnavailable.message,
                                           headers={"Retry-After": "1"})
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))

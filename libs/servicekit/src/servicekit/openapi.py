@@ -4,7 +4,8 @@ Every error a route can answer is documented with the one error schema (``servic
 
 - derived from the route: 422 ``validation_error`` when it takes parameters or a body (replacing FastAPI's
   ``HTTPValidationError``, which the service never returns: servicekit.http answers validation errors in our
-  shape), 400 ``bad_request`` when it takes a body (not JSON at all), and 503 ``database_unavailable`` when it has dependencies (servicekit.http's outage answer);
+  shape), 400 ``bad_request`` when it takes a body (not JSON at all), and 503 ``database_unavailable`` when it
+  has dependencies of its own, unmarked (its engine, units of work, use cases: servicekit.http's outage answer);
 - declared by its dependencies: a dependency callable marked with ``@raises_from(...)`` adds its errors to every
   route that depends on it, directly or not (``CurrentPrincipal``: 401 + 503 ``auth_unavailable``;
   ``CurrentAdmin``: 403; ``per_user_rate_limit``: 429 with Retry-After);
@@ -24,7 +25,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from servicekit.errors import BadRequest, DomainError, ErrorBody, Invalid, Unavailable
+from servicekit.errors import BadRequest, DatabaseUnavailable, DomainError, ErrorBody, Invalid
 
 ErrorSpec = type[DomainError] | DomainError
 """A class (its ``code`` and ``message``) or an instance (``Conflict("...", code="admin_offline")``)."""
@@ -37,7 +38,6 @@ _HEADERS: dict[int, dict[str, Any]] = {
 }
 _VALIDATION = Invalid("invalid request: <fields>")
 _MALFORMED = BadRequest("There was an error parsing the body")
-_DATABASE = Unavailable("database unavailable, try again shortly", code="database_unavailable")
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,8 +111,8 @@ def route_errors(route: _Route) -> list[ErrorSpec]:
     if route.dependant.body_params:  # a body that is not JSON at all: FastAPI's 400, in our shape
         errors.append(_MALFORMED)
     errors.extend(_dependency_errors(route.dependant))
-    if route.dependant.dependencies:
-        errors.append(_DATABASE)
+    if any(not hasattr(sub.call, "__raises__") for sub in route.dependant.dependencies):
+        errors.append(DatabaseUnavailable)  # the route's own dependencies (engine, units of work, use cases)
     return errors
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, T
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.errors import TooMany
+from servicekit.errors import DatabaseUnavailable, TooMany
 from servicekit.http import CurrentPrincipal
 from servicekit.openapi import raises_from
 
@@ -138,7 +138,7 @@ def per_user_rate_limit(bucket: str, setting: str) -> Any:
     """A route dependency: the caller's hits on `bucket` are limited by `app.state.settings.<setting>`
     (a `RateLimit`), counted in `app.state.rate_limiter`. Answers 429 `rate_limited` + `Retry-After`."""
 
-    @raises_from(RateLimited(retry_after=1))
+    @raises_from(RateLimited(retry_after=1), DatabaseUnavailable)  # the counters live in PostgreSQL
     async def limited(request: Request, principal: CurrentPrincipal) -> None:
         limit: RateLimit = getattr(request.app.state.settings, setting)
         limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)

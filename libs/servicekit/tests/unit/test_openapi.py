@@ -3,7 +3,9 @@ declared by the route, merged per status with one example per code."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI
 from servicekit.errors import Conflict, NotFound
 from servicekit.http import CurrentAdmin
 from servicekit.openapi import install_openapi, raises
@@ -11,11 +13,15 @@ from servicekit.openapi import install_openapi, raises
 REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
+async def _store() -> str:  # stands for a route's own dependency (an engine, a unit of work)
+    return "store"
+
+
 def _document() -> dict:
     router = APIRouter()
 
     @router.post("/things/{thing_id}", responses=raises(NotFound, Conflict("taken", code="thing_taken")))
-    async def take(thing_id: int, admin: CurrentAdmin) -> None:
+    async def take(thing_id: int, admin: CurrentAdmin, store: Annotated[str, Depends(_store)]) -> None:
         return None
 
     @router.get("/public", responses={404: {"description": "no such page, in our words"}})
@@ -44,6 +50,7 @@ def test_fastapis_validation_schema_is_replaced_and_public_routes_declare_no_sec
     document = _document()
     public = document["paths"]["/public"]["get"]
     assert public["security"] == []
+    assert "503" not in public["responses"]  # no dependency of its own: no database behind it
     assert public["responses"]["422"]["content"]["application/json"]["schema"] == REF
     assert public["responses"]["404"]["description"] == "no such page, in our words"  # the route's words are kept
     assert public["responses"]["404"]["content"]["application/json"]["schema"] == REF
