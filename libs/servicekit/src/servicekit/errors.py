@@ -44,9 +44,10 @@ class ErrorBody(BaseModel):
     @classmethod
     def of(cls, code: str, message: str, details: Any = None) -> dict[str, Any]:
         """The JSON body; ``details`` is left out when None."""
-        info = ErrorInfo(code=code, message=message) if details is None else ErrorInfo(
-            code=code, message=message, details=details)
-        return cls(error=info).model_dump(mode="json", exclude_unset=True)
+        fields: dict[str, Any] = {"code": code, "message": message}
+        if details is not None:
+            fields["details"] = details
+        return cls(error=ErrorInfo.model_validate(fields)).model_dump(mode="json", exclude_unset=True)
 
 
 class DomainError(Exception):
