@@ -26,6 +26,28 @@ from contracts.socketio.ack import (
     UNAUTHORIZED,
     UNAVAILABLE,
 )
+from pydantic import BaseModel, Field
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable: clients branch on it (`not_found`, `session_closed`, ...)")
+    message: str = Field(description="Why, for a person")
+    details: Any = Field(None, description="What was at fault, when known (for `validation_error`: a list of "
+                                           "`{field, in, message, type}`); absent otherwise")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of every service (HTTP status >= 400): ``{"error": {"code", "message", "details"?}}``."""
+
+    error: ErrorInfo
+
+    @classmethod
+    def of(cls, code: str, message: str, details: Any = None) -> dict[str, Any]:
+        """The JSON body; ``details`` is left out when None."""
+        fields: dict[str, Any] = {"code": code, "message": message}
+        if details is not None:
+            fields["details"] = details
+        return cls(error=ErrorInfo.model_validate(fields)).model_dump(mode="json", exclude_unset=True)
 
 
 class DomainError(Exception):
@@ -103,6 +125,12 @@ class Unavailable(DomainError):
     """Something this service needs is down for now: the caller should retry."""
 
     status, code, message = 503, "unavailable", "unavailable, try again shortly"
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL is restarting or failing over (servicekit.http answers it for any route that touched it)."""
+
+    status, code, message = 503, "database_unavailable", "database unavailable, try again shortly"
 
 
 _ACK_CODES = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 422: INVALID_PAYLOAD,

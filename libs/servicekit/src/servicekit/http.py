@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 try:
     from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,10 +23,19 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("servicekit.http needs FastAPI: install platform-servicekit[fastapi]") from exc
 
 from contracts.identity import Principal
+from pydantic import BaseModel, Field
 
 from servicekit import logcontext
-from servicekit.errors import DomainError, Forbidden, Unauthorized, Unavailable
-from servicekit.jwt import KeySetUnavailable, TokenError
+from servicekit.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    ErrorBody,
+    Forbidden,
+    Unauthorized,
+    Unavailable,
+)
+from servicekit.jwt import TOKEN_ERROR_CODES, KeySetUnavailable, TokenError
+from servicekit.openapi import raises_from
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +76,7 @@ class ServiceError(DomainError):
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    return JSONResponse({"error": error}, status_code=status, headers=dict(headers or {}))
+    return JSONResponse(ErrorBody.of(code, message, details), status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -160,7 +166,8 @@ class _InternalErrorMiddleware:
             if _database_outage(exc):  # a restart or failover: the caller should retry, not report a bug
                 log.warning("%s %s: database unavailable (%s)", scope.get("method"), scope.get("path"),
                             _root_cause(exc))
-                response = error_response(503, "database_unavailable", "database unavailable, try again shortly",
+                response = error_response(DatabaseUnavailable.status, DatabaseUnavailable.code,
+                                          DatabaseUnavailable.message,
                                           headers={"Retry-After": "1"})
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
@@ -187,6 +194,11 @@ def _root_cause(exc: BaseException) -> str:
 _bearer = HTTPBearer(auto_error=False, description="Platform access token (JWT, EdDSA)")
 
 
+_TOKEN_REFUSALS = [Unauthorized(TokenError(code).message, code=code) for code in sorted(TOKEN_ERROR_CODES)]
+_KEYS_UNAVAILABLE = Unavailable("signing keys unavailable, try again", code="auth_unavailable")
+
+
+@raises_from(*_TOKEN_REFUSALS, _KEYS_UNAVAILABLE)
 async def _current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
@@ -198,14 +210,18 @@ async def _current_principal(
         raise Unauthorized(code=exc.code, message=exc.message, headers={"WWW-Authenticate": challenge}) from None
     except KeySetUnavailable:
         log.warning("token not verified: signing keys unavailable", exc_info=True)
-        raise Unavailable("signing keys unavailable, try again", code="auth_unavailable") from None
+        raise Unavailable(_KEYS_UNAVAILABLE.message, code=_KEYS_UNAVAILABLE.code) from None
     logcontext.add(user_id=principal.user_id)  # every later log line of this request names its caller
     return principal
 
 
+_ADMINS_ONLY = "forbidden: admins only"
+
+
+@raises_from(Forbidden(_ADMINS_ONLY))
 async def _current_admin(principal: Annotated[Principal, Depends(_current_principal)]) -> Principal:
     if principal.user_type != "admin":
-        raise Forbidden("forbidden: admins only")
+        raise Forbidden(_ADMINS_ONLY)
     return principal
 
 
@@ -216,6 +232,12 @@ CurrentAdmin = Annotated[Principal, Depends(_current_admin)]
 # --- health ---------------------------------------------------------------------------------------------
 
 HealthCheck = Callable[[], Awaitable[bool]]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "fail"]
+    service: str
+    checks: dict[str, Literal["ok", "fail"]] = Field(description="Each check's result, by name")
 
 
 def health_router(service: str, checks: Mapping[str, HealthCheck], *, timeout: float = 3.0) -> APIRouter:
@@ -229,7 +251,7 @@ def health_router(service: str, checks: Mapping[str, HealthCheck], *, timeout: f
             return "fail"
         return "ok" if ok else "fail"
 
-    @router.get("/health")
+    @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "A check failed"}})
     async def health() -> JSONResponse:
         names = list(checks)
         results = dict(zip(names, await asyncio.gather(*(run(n, checks[n]) for n in names)), strict=True))

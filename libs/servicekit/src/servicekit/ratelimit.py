@@ -15,10 +15,10 @@ processes on different machines agree.
         message_rate_limit: RateLimit = RateLimit(requests=120, per_seconds=60)
 
     app.state.rate_limiter = RateLimiter(engine, rate_limits)            # lifespan; table in the service's schema
-    @router.post(..., dependencies=[per_user_rate_limit("chat.messages", "message_rate_limit")],
-                 responses=RATE_LIMITED_RESPONSES)
+    @router.post(..., dependencies=[per_user_rate_limit("chat.messages", "message_rate_limit")])
 
-A refusal is 429 `rate_limited` with `Retry-After` (seconds) in the usual error shape.
+A refusal is 429 `rate_limited` with `Retry-After` (seconds) in the usual error shape; the dependency documents
+it in the route's OpenAPI operation (servicekit.openapi.raises_from).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, T
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.errors import TooMany
+from servicekit.errors import DatabaseUnavailable, TooMany
 from servicekit.http import CurrentPrincipal
+from servicekit.openapi import raises_from
 
 try:
     from fastapi import Depends, Request
@@ -133,15 +134,11 @@ class RateLimited(TooMany):
     message = "too many requests; slow down"
 
 
-RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Too many requests from this user: `rate_limited`, with a Retry-After header (seconds)"},
-}
-
-
 def per_user_rate_limit(bucket: str, setting: str) -> Any:
     """A route dependency: the caller's hits on `bucket` are limited by `app.state.settings.<setting>`
     (a `RateLimit`), counted in `app.state.rate_limiter`. Answers 429 `rate_limited` + `Retry-After`."""
 
+    @raises_from(RateLimited(retry_after=1), DatabaseUnavailable)  # the counters live in PostgreSQL
     async def limited(request: Request, principal: CurrentPrincipal) -> None:
         limit: RateLimit = getattr(request.app.state.settings, setting)
         limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)

@@ -4,7 +4,8 @@ A service's ``main.py`` declares what is its own (routers, command handlers, con
 start hook for its objects); everything else happens here, the same way for every service:
 
 - at build: logging (JSON lines by default), the error handlers (``DomainError`` -> HTTP, servicekit.http),
-  ``middlewares``, ``TrustedProxyMiddleware``, the routers, ``/health``, ``/metrics`` (servicekit.metrics: per-route
+  ``middlewares``, ``TrustedProxyMiddleware``, the API docs and an OpenAPI document that lists every route's errors
+  (servicekit.apidocs, servicekit.openapi), the routers, ``/health``, ``/metrics`` (servicekit.metrics: per-route
   request histograms, outbox backlog, queue depths) and, outermost, the request id (servicekit.requestid);
 - in the lifespan, in this order: the JWT verifier (unless given), the engine, migrations, the unit-of-work
   factory (``app.state.work``), the rate limiter, the service's ``start`` hook; then, for a service with an
@@ -37,6 +38,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
+from servicekit.apidocs import install_docs
 from servicekit.db import create_engine
 from servicekit.forwarded import ForwardedSettings, TrustedProxyMiddleware
 from servicekit.gctune import GcSettings, tune_gc
@@ -45,6 +47,7 @@ from servicekit.jwt import JwksVerifier, JwtSettings
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.migrations import upgrade_to_head
+from servicekit.openapi import install_openapi
 from servicekit.ratelimit import RateLimiter
 from servicekit.requestid import install_request_id
 from servicekit.retention import RetentionSettings, prune_forever, service_rules
@@ -150,13 +153,16 @@ def build_service(
     middlewares: Sequence[Middleware] = (),
     queues: Sequence[str] = (),
     jwt_verifier: JwksVerifier | None = None,
+    docs_prefix: str | None = None,
 ) -> FastAPI:
     """The service's app. Nothing connects at build time; see the module docstring for what the lifespan does.
 
     ``tasks`` are named coroutines run for the app's lifetime (cancelled at shutdown); ``jwt_verifier``
     replaces the one ``settings`` describe (tests pass a ``TokenMint`` verifier; it is not closed here);
     ``queues`` are RabbitMQ queues of the service's consumers whose depth ``/metrics`` shows (the command queue
-    is added by itself; each queue's `.dlq` is shown too)."""
+    is added by itself; each queue's `.dlq` is shown too). ``docs_prefix`` is where the API docs live
+    (``<prefix>/docs``, ``<prefix>/openapi.json``): by default the first router's prefix, the service's path at
+    the edge (servicekit.apidocs)."""
     configure_logging(name, settings.log_level, settings.log_format)
     publishes = tables.outbox is not None
     if publishes and not isinstance(settings, BrokerSettings):
@@ -207,7 +213,9 @@ def build_service(
                 if broker is not None:
                     await broker.close()
 
-    app = FastAPI(title=name, description=description, lifespan=lifespan)
+    # FastAPI's own /docs and /redoc load Swagger UI from a CDN: servicekit.apidocs serves it from local files.
+    app = FastAPI(title=name, description=description, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_openapi(app)
     app.state.settings = settings
     app.state.work = None
     if jwt_verifier is not None:
@@ -216,6 +224,7 @@ def build_service(
     for middleware in reversed(middlewares):  # the first listed is the outermost of them
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies())
+    install_docs(app, routers[0].prefix if docs_prefix is None else docs_prefix)
     for router in routers:
         app.include_router(router)
     app.include_router(health_router(name, _health_checks(app, publishes)))

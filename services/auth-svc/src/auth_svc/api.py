@@ -11,13 +11,24 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 from servicekit.http import CurrentPrincipal
+from servicekit.openapi import raises
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc import accounts, refresh_tokens
-from auth_svc.domain import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN, USERNAME_PATTERN
+from auth_svc.domain import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+    USERNAME_PATTERN,
+    InvalidCredentials,
+    UsernameTaken,
+    WeakPassword,
+)
 from auth_svc.keys import SigningKey, jwks
 from auth_svc.passwords import Passwords
-from auth_svc.refresh_tokens import Lifetimes
+from auth_svc.refresh_tokens import Lifetimes, RefreshRefused, RefreshReused
+from auth_svc.throttle import TooManyAttempts
 from auth_svc.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -105,15 +116,12 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-_TOO_MANY = "`too_many_attempts`, with a Retry-After header"
-
-
 # --- routes ---
 
 router = APIRouter(prefix="/api/v4/auth", tags=["auth"])
 
 
-@router.post("/login", responses={429: {"description": f"too many failed attempts: {_TOO_MANY}"}})
+@router.post("/login", responses=raises(InvalidCredentials, TooManyAttempts(1)))
 async def login(
     body: LoginRequest, request: Request, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
 ) -> TokenResponse:
@@ -125,10 +133,8 @@ async def login(
     return await _token_response(request, engine, issuer, principal)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, responses={
-    422: {"description": "`validation_error`, or `weak_password` (a common password, or the username)"},
-    429: {"description": f"too many registrations from this client address: {_TOO_MANY}"},
-})
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=raises(
+    UsernameTaken, WeakPassword, TooManyAttempts(1, "registrations from this address")))
 async def register(
     body: RegisterRequest, request: Request, engine: EngineDep, passwords: PasswordsDep, issuer: IssuerDep
 ) -> TokenResponse:
@@ -140,8 +146,7 @@ async def register(
     return await _token_response(request, engine, issuer, principal)
 
 
-@router.post("/refresh", responses={401: {"description": "`refresh_token_invalid` (unknown, expired or revoked), "
-                                                         "or `refresh_token_reused` (the whole login is ended)"}})
+@router.post("/refresh", responses=raises(RefreshRefused, RefreshReused))
 async def refresh(body: RefreshRequest, request: Request, engine: EngineDep, issuer: IssuerDep) -> TokenResponse:
     """A new access token and a new refresh token; the one sent is used up. Sending a used one again ends every
     token of that login (someone else holds a copy)."""

@@ -11,10 +11,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
+from servicekit.errors import Conflict, Forbidden, NotFound
 from servicekit.http import CurrentAdmin, CurrentPrincipal
-from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
+from servicekit.idempotency import IdempotencyKeyReused
+from servicekit.openapi import raises
+from servicekit.ratelimit import per_user_rate_limit
 
-from chat_svc.domain import MAX_DB_ID
+from chat_svc.domain import MAX_DB_ID, SessionClosed
 from chat_svc.service import Chat
 
 router = APIRouter(prefix="/api/v4/customer-service", tags=["customer-service"])
@@ -90,10 +93,17 @@ class MessagePage(BaseModel):
     next_after_id: int | None = Field(description="Pass as after_id for the newer page (after_id paging)")
 
 
+# What the use cases (chat_svc.service, chat_svc.domain) refuse, for each route's documented responses.
+_NO_SESSION = NotFound("session <id> not found")
+_NOT_YOURS = Forbidden("forbidden: not your session")
+_CLOSED = SessionClosed("session <id> is closed")
+_ADMIN_OFFLINE = Conflict("admin <id> is not online", code="admin_offline")
+_AT_CAPACITY = Conflict("admin <id> already has <n> active sessions (capacity <n>)", code="admin_at_capacity")
+
 _SESSION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": SessionData, "description": "The message was added to the user's open session"},
     201: {"model": SessionData, "description": "A new session was opened with this first message"},
-    **RATE_LIMITED_RESPONSES,
+    **raises(Forbidden("forbidden: only end users open customer-service sessions"), IdempotencyKeyReused),
 }
 # Per user, across every process (CHAT_SESSION_RATE_LIMIT, CHAT_MESSAGE_RATE_LIMIT).
 SESSION_RATE_LIMIT = per_user_rate_limit("chat.sessions", "session_rate_limit")
@@ -121,7 +131,8 @@ async def list_sessions(
     return await chat.list_sessions(principal, scope=scope, status=status, page=page, page_size=page_size)
 
 
-@router.get("/my/sessions", response_model=SessionPage)
+@router.get("/my/sessions", response_model=SessionPage,
+            responses=raises(Forbidden("forbidden: end users only (admins: /sessions)")))
 async def my_sessions(
     principal: CurrentPrincipal, chat: ChatDep, status: SessionStatus | None = None, page: PageNumber = 1,
     page_size: PageSize = 20,
@@ -130,12 +141,12 @@ async def my_sessions(
     return await chat.my_sessions(principal, status=status, page=page, page_size=page_size)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionData)
+@router.get("/sessions/{session_id}", response_model=SessionData, responses=raises(_NO_SESSION, _NOT_YOURS))
 async def get_session(session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep) -> SessionData:
     return await chat.get_session(principal, session_id)
 
 
-@router.patch("/sessions/{session_id}", response_model=SessionData)
+@router.patch("/sessions/{session_id}", response_model=SessionData, responses=raises(_NO_SESSION, _CLOSED))
 async def change_session(
     session_id: SessionId, body: SessionChangeBody, principal: CurrentAdmin, chat: ChatDep
 ) -> SessionData:
@@ -143,7 +154,8 @@ async def change_session(
     return await chat.set_priority(principal, session_id, body.priority)
 
 
-@router.get("/sessions/{session_id}/messages", response_model=MessagePage)
+@router.get("/sessions/{session_id}/messages", response_model=MessagePage,
+            responses=raises(_NO_SESSION, _NOT_YOURS))
 async def get_messages(
     session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep, before_id: MessageCursor = None,
     after_id: MessageCursor = None, limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -154,7 +166,8 @@ async def get_messages(
 
 
 @router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData,
-             dependencies=[MESSAGE_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES)
+             dependencies=[MESSAGE_RATE_LIMIT],
+             responses=raises(_NO_SESSION, _NOT_YOURS, _CLOSED, IdempotencyKeyReused))
 async def send_message(
     session_id: SessionId, body: SendMessageBody, principal: CurrentPrincipal, chat: ChatDep,
     idempotency_key: IdempotencyKey = None,
@@ -164,23 +177,25 @@ async def send_message(
                                    idempotency_key=idempotency_key)
 
 
-@router.post("/sessions/{session_id}/read", response_model=SessionData)
+@router.post("/sessions/{session_id}/read", response_model=SessionData, responses=raises(_NO_SESSION))
 async def mark_read(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     return await chat.mark_read(principal, session_id)
 
 
-@router.post("/sessions/{session_id}/transfer", response_model=SessionData)
+@router.post("/sessions/{session_id}/transfer", response_model=SessionData, responses=raises(
+    _NO_SESSION, _CLOSED, _ADMIN_OFFLINE, _AT_CAPACITY, Conflict("session <id> is already assigned to you", code="same_admin")))
 async def transfer(session_id: SessionId, body: TransferBody, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     """409 `admin_offline` / `admin_at_capacity` / `same_admin` when the target cannot take it."""
     return await chat.transfer(principal, session_id, body.admin_id)
 
 
-@router.post("/sessions/{session_id}/claim", response_model=SessionData)
+@router.post("/sessions/{session_id}/claim", response_model=SessionData, responses=raises(
+    _NO_SESSION, _CLOSED, _AT_CAPACITY, Conflict("session <id> is already assigned", code="not_waiting")))
 async def claim(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     """Take a waiting session (409 `not_waiting` / `admin_at_capacity`)."""
     return await chat.claim(principal, session_id)
 
 
-@router.post("/sessions/{session_id}/close", response_model=SessionData)
+@router.post("/sessions/{session_id}/close", response_model=SessionData, responses=raises(_NO_SESSION, _CLOSED))
 async def close(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     return await chat.close(principal, session_id)

@@ -22,12 +22,13 @@ from contracts.time import BeijingDatetime
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from servicekit.http import CurrentAdmin
-from servicekit.idempotency import MAX_KEY_LENGTH
-from servicekit.ratelimit import RATE_LIMITED_RESPONSES, per_user_rate_limit
+from servicekit.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused
+from servicekit.openapi import raises
+from servicekit.ratelimit import per_user_rate_limit
 from servicekit.uow import UnitsOfWork
 
 from notification_svc import notifications, system
-from notification_svc.domain import MAX_DB_ID
+from notification_svc.domain import MAX_DB_ID, NotificationNotFound
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
 
 @router.post(
     "/send", status_code=status.HTTP_201_CREATED, response_model=NotificationData,
-    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
     description=(
         "Admins only. With `target_user_id` the notification is for that admin (event `notification.created`, "
         "pushed by the gateway as `notification:new` to that admin's sockets); without it, for every admin "
@@ -212,13 +213,13 @@ async def read_all(admin: CurrentAdmin, work: Work) -> ReadAllResult:
         return ReadAllResult(updated=await notifications.mark_all_read(uow, admin))
 
 
-@router.get("/{notification_id}", response_model=NotificationData)
+@router.get("/{notification_id}", response_model=NotificationData, responses=raises(NotificationNotFound))
 async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> Any:
     async with work.begin() as uow:
         return await notifications.get_mine(uow.db, admin, notification_id)
 
 
-@router.post("/{notification_id}/read", response_model=NotificationUpdateData,
+@router.post("/{notification_id}/read", response_model=NotificationUpdateData, responses=raises(NotificationNotFound),
              description="Idempotent: reading an already read notification answers the same and emits nothing. "
                          "404 when the notification does not exist or is targeted to another admin.")
 async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> NotificationUpdateData:
@@ -227,7 +228,7 @@ async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, work: 
     return NotificationUpdateData(notification_id=notification_id, is_read=True)
 
 
-@router.post("/{notification_id}/unread", response_model=NotificationUpdateData,
+@router.post("/{notification_id}/unread", response_model=NotificationUpdateData, responses=raises(NotificationNotFound),
              description="Idempotent, the reverse of `/read`.")
 async def mark_unread(
     notification_id: NotificationId, admin: CurrentAdmin, work: Work
@@ -243,7 +244,7 @@ system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
 
 
 @system_router.post("/alerts", status_code=status.HTTP_201_CREATED, response_model=AlertData,
-    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
                     description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
 async def raise_alert(
     body: AlertRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
@@ -262,7 +263,7 @@ async def list_alerts(admin: CurrentAdmin, work: Work, page: PageNo = 1, page_si
 
 @system_router.post(
     "/maintenance", status_code=status.HTTP_201_CREATED, response_model=MaintenanceData,
-    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
     description=(
         "Admins only. Event `system.maintenance_scheduled` -> `system:maintenance`. Audience `admins`: every "
         "admin; audience `all`: every admin and every end user (maintenance is the one system message end users "
@@ -287,7 +288,7 @@ async def list_maintenance(
 
 
 @system_router.post("/status", status_code=status.HTTP_201_CREATED, response_model=StatusData,
-    dependencies=[SEND_RATE_LIMIT], responses=RATE_LIMITED_RESPONSES,
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
                     description="Admins only. Records a component's status; event `system.status_changed` -> "
                                 "`system:status_change` to every admin.")
 async def change_status(
