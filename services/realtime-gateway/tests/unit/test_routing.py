@@ -10,7 +10,7 @@ from contracts.socketio import events as e
 from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
 from contracts.socketio.system import MaintenanceData
 from contracts.time import now_beijing
-from realtime_gateway.routing import ROUTES, bindings, deliveries
+from realtime_gateway.delivery.routing import ROUTES, bindings, deliveries
 
 NOW = now_beijing()
 

@@ -1,7 +1,7 @@
 """Domain events from RabbitMQ -> the routing table -> this gateway's local sockets.
 
 Two inputs, handled in order under one lock:
-- the durable stream `gateway.events.stream` (`stream.py`): every domain event of `notification.events` and
+- the durable stream `gateway.events.stream` (`delivery/stream.py`): every domain event of `notification.events` and
   `chat.events`, consumed from `next` at start. The consumer arguments dict is kept up to date with the next
   offset, so when the robust connection re-consumes after a broker outage it resumes exactly where it stopped
   (nothing missed, nothing twice). Each Socket.IO event carries its stream position as the last argument.
@@ -29,12 +29,18 @@ from pydantic import BaseModel
 from servicekit.amqp import Publisher, QueueSpec, declare_exchanges, start_consumer
 from servicekit.logcontext import bind
 
-from realtime_gateway.dedup import RecentIds
-from realtime_gateway.emitter import Emitter
-from realtime_gateway.metrics import Metrics
-from realtime_gateway.routing import bindings, deliveries
-from realtime_gateway.stream import MARK_TYPE, declare_stream, format_offset, publish_marker, stream_offset
-from realtime_gateway.typing_relay import ParticipantsCache
+from realtime_gateway.clients.typing_relay import ParticipantsCache
+from realtime_gateway.delivery.dedup import RecentIds
+from realtime_gateway.delivery.emitter import Emitter
+from realtime_gateway.delivery.routing import bindings, deliveries
+from realtime_gateway.delivery.stream import (
+    MARK_TYPE,
+    declare_stream,
+    format_offset,
+    publish_marker,
+    stream_offset,
+)
+from realtime_gateway.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

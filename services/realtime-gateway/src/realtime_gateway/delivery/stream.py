@@ -2,7 +2,7 @@
 
 It is bound to `notification.events` and `chat.events` with the routing table's keys, so every domain event a
 service publishes is stored once, in publish order, whatever the gateways do. Each gateway consumes it live
-(`consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
+(`delivery/consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
 
 Offsets. A message's stream offset `N` (header `x-stream-offset`) names a domain event; the i-th Socket.IO event
 it becomes (`routing.deliveries`) is at position `(N, i)`, sent to clients as the string `"N"` (i == 0) or

@@ -2,7 +2,7 @@
 interval, refused for sessions the sender is not part of or that are closed.
 
 The other participant may be on another gateway, so the relay goes through RabbitMQ as a non-persistent
-`gateway.chat_typing` event that every gateway consumes (and routes with the one table, `routing.py`).
+`gateway.chat_typing` event that every gateway consumes (and routes with the one table, `delivery/routing.py`).
 
 Who takes part in a session comes from a cache fed by chat events (every gateway consumes them all), and on
 a miss from chat-svc through the `chat.session_participants` query command.
@@ -24,8 +24,8 @@ from contracts.socketio.payloads import TypingData
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 
-from realtime_gateway.ratelimit import PerSocketLimiter
-from realtime_gateway.validation import parse_payload
+from realtime_gateway.clients.ratelimit import PerSocketLimiter
+from realtime_gateway.clients.validation import parse_payload
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from contracts.socketio import events as e
 from contracts.socketio.payloads import NotificationUpdateData
 from pydantic import BaseModel
 
-from realtime_gateway.rooms import ADMINS, USERS, admin_room, user_room
+from realtime_gateway.clients.rooms import ADMINS, USERS, admin_room, user_room
 
 
 @dataclass(frozen=True)

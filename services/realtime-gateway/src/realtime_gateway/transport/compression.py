@@ -30,7 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
-from realtime_gateway.protocol_guard import (
+from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
     REFUSE_CLOSE_SECONDS,
@@ -75,7 +75,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     on_open: OnOpen | None = None
     on_close: OnClose | None = None
     guard: ProtocolGuard | None = None
-    """Refuses binary frames and unknown Engine.IO packet types (`protocol_guard.py`); set per server."""
+    """Refuses binary frames and unknown Engine.IO packet types (`transport/protocol_guard.py`); set per server."""
     _eio_socket: Any = None
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:

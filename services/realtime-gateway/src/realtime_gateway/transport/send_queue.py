@@ -1,4 +1,4 @@
-"""An engine.io socket's send queue (engine.io's `create_queue()` factory makes it, `fanout.py` sets that up):
+"""An engine.io socket's send queue (engine.io's `create_queue()` factory makes it, `transport/fanout.py` sets that up):
 knows when its consumer holds nothing, has a length limit, and hands items to a waiting consumer without a task.
 
 engine.io's writer waits for packets with `asyncio.wait_for(queue.get(), ping_interval + ping_timeout)`. With
