@@ -73,7 +73,7 @@ class ParticipantsCache:
         elif isinstance(payload, p.ChatMessageCreated):
             m = payload.message
             known = self.get(m.session_id)
-            self.put(Participants(m.session_id, payload.user_id, payload.admin_id, known and known.status))
+            self.put(Participants(m.session_id, payload.user_id, payload.admin_id, None if known is None else known.status))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -177,7 +178,9 @@ class EventConsumer:
         await stream.consume(self.handle_stream, arguments=self._stream_arguments)
         await publish_marker(publisher.publish, gateway_id)
 
-    def on_connect(self, gateway_id: str, prefetch: int, stream_max_age_seconds: int):  # type: ignore[no-untyped-def]
+    def on_connect(
+        self, gateway_id: str, prefetch: int, stream_max_age_seconds: int
+    ) -> Callable[[AbstractRobustConnection, Publisher], Awaitable[None]]:
         """A `Broker` on_connect hook that starts consuming."""
 
         async def hook(connection: AbstractRobustConnection, publisher: Publisher) -> None:

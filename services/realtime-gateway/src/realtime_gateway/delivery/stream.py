@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustQueue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,7 @@ def parse_offset(text: Any) -> Position | None:
 
 
 def stream_offset(message: AbstractIncomingMessage) -> int:
+    # arg-type: aio-pika types a header as any AMQP field value; RabbitMQ sets x-stream-offset to a long.
     return int((message.headers or {})["x-stream-offset"])  # type: ignore[arg-type]
 
 
@@ -107,10 +115,10 @@ class StreamReader:
         self._connection = connection
         self._prefetch = prefetch
         self._lock = asyncio.Lock()
-        self._channel: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractRobustQueue | None = None
 
-    async def _stream(self) -> AbstractQueue:
+    async def _stream(self) -> AbstractRobustQueue:
         async with self._lock:
             if self._channel is None or self._channel.is_closed or self._queue is None:
                 connection = self._connection()

@@ -72,7 +72,7 @@ def websocket_text_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
-class Room(dict):  # type: ignore[type-arg]
+class Room(dict[str, str]):
     """The members of a named room (sid -> eio_sid), a plain dict where python-socketio makes a `bidict`.
 
     Only the namespace's `None` room (every connected sid) needs the inverse mapping (`sid_from_eio_sid`), and
@@ -108,6 +108,7 @@ class FanOutStats:
     """Sockets disconnected because their send queue overflowed."""
 
 
+# misc: python-socketio ships no types, so AsyncManager is Any to mypy (subclassing Any); our methods stay typed.
 class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *, buffer_limit: int = 64 * 1024, queue_limit: int = 1000, fast_path: bool = True) -> None:
         super().__init__()

@@ -248,10 +248,10 @@ class Recovery:
             for event, data, offset in events:
                 await self._emitter.emit(event, data, [sid], offset)
             while held := self._emitter.take_held(sid):
-                for event, data, offset in held:
-                    position = parse_offset(offset) if offset is not None else None
+                for event, data, held_offset in held:
+                    position = parse_offset(held_offset) if held_offset is not None else None
                     if position is None or position > last:
-                        await self._emitter.emit(event, data, [sid], offset)
+                        await self._emitter.emit(event, data, [sid], held_offset)
             self._emitter.join(sid, rooms)
         finally:
             self._emitter.release(sid)
@@ -265,7 +265,9 @@ def _event_id(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class RecoveringServer(socketio.AsyncServer):
+# misc: python-socketio ships no types (pyproject's [tool.mypy] override), so AsyncServer is Any to mypy
+# (subclassing Any), as for fanout.FanOutManager and compression.GatewayWebSocket; our own methods stay typed.
+class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
     """`AsyncServer` whose CONNECT reply carries the `pid` a connect handler returns in `Accepted`, and which
     screens every client packet before python-socketio acts on it (`transport/protocol_guard.py`: binary and malformed
     packets, events before CONNECT close the connection) and closes a connection that sends no CONNECT within
