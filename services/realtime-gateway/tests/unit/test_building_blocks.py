@@ -5,8 +5,8 @@ from uuid import uuid4
 import pytest
 from contracts.events import payloads as p
 from contracts.identity import Principal
+from contracts.payloads import SessionData
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
-from contracts.socketio.payloads import SessionData
 from contracts.time import now_beijing
 from realtime_gateway.clients.auth import refusal, refusal_code, token_of
 from realtime_gateway.clients.connections import Connections

@@ -17,10 +17,10 @@ from typing import Any
 from contracts.events import payloads as p
 from contracts.events.commands import SessionParticipants
 from contracts.identity import Principal
+from contracts.payloads import TypingData
 from contracts.socketio.ack import FORBIDDEN, RATE_LIMITED, UNAVAILABLE, ack_error, ack_ok
 from contracts.socketio.client import TypingPayload
 from contracts.socketio.events import CHAT_TYPING
-from contracts.socketio.payloads import TypingData
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 
