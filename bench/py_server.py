@@ -3,8 +3,9 @@ mode: tokens are verified against the bench's throwaway JWKS file (`benchkeys.py
 bench control routes of the Node twin (bench/node/server.js):
 
   POST /bench/broadcast?count=K&rate=R&room=admins   K broadcasts of `notification:broadcast` through the
-       gateway's own Emitter (the path consumer.py uses), as fast as the loop allows (rate=0, yielding to the
-       loop after each) or at R per second; answers at once; GET /bench/done tells when the last one went out.
+       gateway's own Emitter (the path delivery/consumer.py uses), as fast as the loop allows (rate=0, yielding
+       to the loop after each) or at R per second; answers at once; GET /bench/done tells when the last one went
+       out.
   GET  /bench/stats                                  {sockets (Engine.IO sockets still open), broker, fanout}
 
 BENCH_PACKET_JSON=stdlib swaps the gateway's orjson packet codec for the json module (`run.py --variants`);
@@ -27,9 +28,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
 from benchkeys import verifier_from
-from realtime_gateway.emitter import Emitter
 from realtime_gateway.main import GATEWAY_KEY, create_app
 from realtime_gateway.settings import Settings
+
+try:
+    from realtime_gateway.delivery.emitter import Emitter
+except ModuleNotFoundError:  # an older checkout's flat layout (`run.py --gateway-src` for a "before" run)
+    from realtime_gateway.emitter import Emitter  # type: ignore[no-redef]
 
 EVENT = "notification:broadcast"
 

@@ -490,7 +490,8 @@ def main() -> None:
                         "with asyncio's loop instead of uvloop, and with the json module instead of orjson")
     parser.add_argument("--label", default="", help="a word saved in the JSON (e.g. before / after)")
     parser.add_argument("--gateway-src", help="import realtime_gateway from this directory (e.g. an older "
-                        "checkout's services/realtime-gateway/src, for a 'before' run)")
+                        "checkout's services/realtime-gateway/src, for a 'before' run; the value is PYTHONPATH, so "
+                        "a checkout older than contracts.payloads adds its libs/contracts/src after a ':')")
     parser.add_argument("--floor", action="store_true", help="cell 5 also storms a plain aiohttp websocket server "
                         "(bench/floor_server.py: no engine.io, no Socket.IO): what the stack under the gateway costs")
     args = parser.parse_args()

@@ -13,7 +13,7 @@ from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.events import topology
 from contracts.events.envelope import EventEnvelope, parse_envelope
-from contracts.socketio.payloads import NotificationData
+from contracts.payloads import NotificationData
 from pydantic import ValidationError
 
 T = "2025-11-23T20:00:00.000+08:00"

@@ -2,21 +2,23 @@ import json
 import re
 
 import pytest
-from contracts.socketio import (
-    AckError,
-    AckOk,
+from contracts.payloads import (
     AlertData,
     AssignmentData,
     ChatMessageData,
     MaintenanceData,
-    MarkReadPayload,
     NotificationData,
     NotificationUpdateData,
-    RegisterUserPayload,
-    SendMessagePayload,
     SessionData,
     StatusData,
     TypingData,
+)
+from contracts.socketio import (
+    AckError,
+    AckOk,
+    MarkReadPayload,
+    RegisterUserPayload,
+    SendMessagePayload,
     TypingPayload,
     ack_error,
     ack_ok,

@@ -1,7 +1,7 @@
 import pytest
+from contracts.payloads import NotificationData, TypingData
 from contracts.socketio import events as ev
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload, TypingPayload
-from contracts.socketio.payloads import NotificationData, TypingData
 
 SPEC_EVENTS = {
     ("notification:new", "server_to_client"),

@@ -11,7 +11,7 @@ import pytest_asyncio
 from contracts.events.envelope import parse_envelope
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
-from contracts.socketio.payloads import SessionData
+from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families

@@ -11,7 +11,7 @@ import pytest_asyncio
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-from contracts.socketio.payloads import SessionData
+from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from servicekit.amqp import Publisher, PublishFailed, QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.db import create_engine

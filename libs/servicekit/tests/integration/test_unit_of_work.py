@@ -9,7 +9,7 @@ import pytest_asyncio
 from contracts.events.envelope import EventEnvelope
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.events.registry import CHAT_SESSION_UPDATED
-from contracts.socketio.payloads import SessionData
+from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from servicekit.db import create_engine
 from servicekit.errors import Conflict

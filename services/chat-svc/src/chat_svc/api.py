@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contracts.fields import Inbound, MessageText, Priority
-from contracts.socketio.payloads import ChatMessageData, SessionData, SessionStatus
+from contracts.payloads import ChatMessageData, SessionData, SessionStatus
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator

@@ -22,7 +22,7 @@ from contracts.events.registry import (
     CHAT_SESSION_ASSIGNED,
     CHAT_SESSION_UPDATED,
 )
-from contracts.socketio.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
+from contracts.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
 from pydantic import BaseModel
 from servicekit.uow import UnitOfWork
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from contracts.socketio.payloads import MessageType, SessionStatus
+from contracts.payloads import MessageType, SessionStatus
 from servicekit.db import AnyRow
 
 StoredSenderType = Literal["user", "admin", "system"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from contracts.identity import Principal
-from contracts.socketio.payloads import AssignmentReason, SessionData
+from contracts.payloads import AssignmentReason, SessionData
 from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection

@@ -12,8 +12,8 @@ from contracts.events.commands import (
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
 from contracts.identity import Principal
+from contracts.payloads import ChatMessageData
 from contracts.socketio.client import SendMessagePayload
-from contracts.socketio.payloads import ChatMessageData
 from sqlalchemy import text
 
 from .conftest import BASE, admin_headers, new_id

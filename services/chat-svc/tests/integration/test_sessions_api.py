@@ -3,7 +3,7 @@
 import pytest
 from contracts.events.payloads import ChatMessageCreated, ChatSessionAssigned, ChatSessionUpdated
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_ASSIGNED, CHAT_SESSION_UPDATED
-from contracts.socketio.payloads import ChatMessageData, SessionData
+from contracts.payloads import ChatMessageData, SessionData
 
 from .conftest import BASE, admin_headers, new_id, user_headers
 

@@ -9,13 +9,15 @@ import logging
 from typing import Annotated, Any
 
 from contracts.fields import Content, Count, Id, Link, ShortText, Title
-from contracts.socketio.payloads import NotificationData, NotificationType, NotificationUpdateData
-from contracts.socketio.system import (
+from contracts.payloads import (
     AlertData,
     AlertLevel,
     ComponentStatus,
     MaintenanceAudience,
     MaintenanceData,
+    NotificationData,
+    NotificationType,
+    NotificationUpdateData,
     StatusData,
 )
 from contracts.time import BeijingDatetime

@@ -4,8 +4,8 @@ the command id as the correlation id of its event. Refusals become error replies
 
 from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage, CommandName
 from contracts.identity import Principal
+from contracts.payloads import NotificationUpdateData
 from contracts.socketio.client import MarkReadPayload
-from contracts.socketio.payloads import NotificationUpdateData
 from servicekit.commands import CommandHandler
 from servicekit.uow import UnitsOfWork
 

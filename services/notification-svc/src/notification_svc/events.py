@@ -24,8 +24,7 @@ from contracts.events.registry import (
     SYSTEM_MAINTENANCE_SCHEDULED,
     SYSTEM_STATUS_CHANGED,
 )
-from contracts.socketio.payloads import NotificationData
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData
+from contracts.payloads import AlertData, MaintenanceData, NotificationData, StatusData
 from pydantic import BaseModel
 from servicekit.uow import UnitOfWork
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.identity import Principal
-from contracts.socketio.payloads import NotificationData, NotificationType
+from contracts.payloads import NotificationData, NotificationType
 from servicekit.db import AnyRow
 from servicekit.uow import UnitOfWork
 from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, and_, func, literal, select, union_all

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.identity import Principal
-from contracts.socketio.system import (
+from contracts.payloads import (
     AlertData,
     AlertLevel,
     ComponentStatus,

@@ -1,6 +1,6 @@
 """`python -m realtime_gateway [--host H] [--port P]`: run the gateway; flags override `GATEWAY_*` settings.
 
-SIGTERM (and SIGINT) drain first (`drain.py`: 503 to new handshakes, sockets moved elsewhere in batches over
+SIGTERM (and SIGINT) drain first (`ops/drain.py`: 503 to new handshakes, sockets moved elsewhere in batches over
 `GATEWAY_DRAIN_SECONDS`, in-flight acks answered), then the app stops; a second signal skips the drain.
 """
 

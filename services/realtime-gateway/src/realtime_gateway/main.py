@@ -23,27 +23,27 @@ from servicekit.jwt import JwksVerifier
 from servicekit.logging import configure_logging
 from servicekit.requestid import echo_request_id
 
-from realtime_gateway.admission import AddressConnections, request_address
-from realtime_gateway.commands import Commands
-from realtime_gateway.compression import set_websocket_compression
-from realtime_gateway.connections import Connections
-from realtime_gateway.consumer import EventConsumer
-from realtime_gateway.dedup import RecentIds
-from realtime_gateway.drain import Drain, InFlight
-from realtime_gateway.emitter import Emitter
-from realtime_gateway.engineio_requests import engineio_request_rules
-from realtime_gateway.fanout import FanOutManager, OrjsonCodec
-from realtime_gateway.health import SERVICE_NAME, HealthSources, add_routes
-from realtime_gateway.metrics import Metrics
-from realtime_gateway.presence import Presence
-from realtime_gateway.protocol_guard import client_address, screen_polling_requests
-from realtime_gateway.ratelimit import PerSocketLimiter, PerUserLimiter
-from realtime_gateway.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
+from realtime_gateway.clients.admission import AddressConnections, request_address
+from realtime_gateway.clients.commands import Commands
+from realtime_gateway.clients.connections import Connections
+from realtime_gateway.clients.presence import Presence
+from realtime_gateway.clients.ratelimit import PerSocketLimiter, PerUserLimiter
+from realtime_gateway.clients.sockets import SocketHandlers
+from realtime_gateway.clients.token_expiry import TokenExpiry, expire_sockets, token_exp
+from realtime_gateway.clients.typing_relay import ParticipantsCache, TypingRelay
+from realtime_gateway.delivery.consumer import EventConsumer
+from realtime_gateway.delivery.dedup import RecentIds
+from realtime_gateway.delivery.emitter import Emitter
+from realtime_gateway.delivery.stream import StreamReader
+from realtime_gateway.ops.drain import Drain, InFlight
+from realtime_gateway.ops.health import SERVICE_NAME, HealthSources, add_routes
+from realtime_gateway.ops.metrics import Metrics
 from realtime_gateway.settings import Settings
-from realtime_gateway.sockets import SocketHandlers
-from realtime_gateway.stream import StreamReader
-from realtime_gateway.token_expiry import TokenExpiry, expire_sockets, token_exp
-from realtime_gateway.typing_relay import ParticipantsCache, TypingRelay
+from realtime_gateway.transport.compression import set_websocket_compression
+from realtime_gateway.transport.engineio_requests import engineio_request_rules
+from realtime_gateway.transport.fanout import FanOutManager, OrjsonCodec
+from realtime_gateway.transport.protocol_guard import client_address, screen_polling_requests
+from realtime_gateway.transport.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    # fanout.py: broadcasts written once per frame straight to websockets, a disconnect index, slow consumers
+    # transport/fanout.py: broadcasts written once per frame straight to websockets, a disconnect index, slow consumers
     # bounded; orjson for packet JSON.
     manager = FanOutManager(
         buffer_limit=settings.send_buffer_limit_bytes, queue_limit=settings.send_queue_limit,
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
         max_sockets_per_user=settings.max_sockets_per_user,
     ).register()
-    # Engine.IO connections per client address (admission.py): counted at Engine.IO connect / disconnect.
+    # Engine.IO connections per client address (clients/admission.py): counted at Engine.IO connect / disconnect.
     addresses = AddressConnections(
         settings.max_connections_per_address, settings.trusted_proxies(),
         on_refused=metrics.refused.labels("too_many_connections_per_address").inc,

@@ -71,7 +71,7 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     websocket_compression: bool = False
     """permessage-deflate on WebSockets. Off: it costs a zlib pass per recipient and ~4x memory per socket."""
     fanout_fast_path: bool = True
-    """Broadcasts as one WebSocket frame written straight to each recipient's transport (`fanout.py`)."""
+    """Broadcasts as one WebSocket frame written straight to each recipient's transport (`transport/fanout.py`)."""
     send_buffer_limit_bytes: int = Field(64 * 1024, gt=0)
     """A socket whose transport holds more unsent bytes than this is under backpressure: its packets queue."""
     send_queue_limit: int = Field(1000, gt=0)

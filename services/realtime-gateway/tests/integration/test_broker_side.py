@@ -13,7 +13,7 @@ import pytest
 from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.events.topology import NOTIFICATION_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
-from contracts.socketio.payloads import ChatMessageData, NotificationData
+from contracts.payloads import ChatMessageData, NotificationData
 from contracts.time import now_beijing
 
 pytestmark = pytest.mark.integration

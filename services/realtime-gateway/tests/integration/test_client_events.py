@@ -8,7 +8,7 @@ from contracts.events import commands as c
 from contracts.events import registry as r
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.identity import Principal
-from contracts.socketio.payloads import SessionData
+from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from servicekit.commands import CommandFailed, serve_commands
 

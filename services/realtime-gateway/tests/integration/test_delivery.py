@@ -11,9 +11,16 @@ import aiohttp
 import pytest
 from contracts.events import payloads as p
 from contracts.events import registry as r
+from contracts.payloads import (
+    AlertData,
+    AssignmentData,
+    ChatMessageData,
+    MaintenanceData,
+    NotificationData,
+    SessionData,
+    StatusData,
+)
 from contracts.socketio import events as e
-from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData
 from contracts.time import now_beijing
 
 pytestmark = pytest.mark.integration

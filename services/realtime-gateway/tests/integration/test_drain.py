@@ -13,7 +13,7 @@ import pytest
 import socketio
 from contracts.events import payloads as p
 from contracts.events import registry as r
-from contracts.socketio.payloads import NotificationData
+from contracts.payloads import NotificationData
 from contracts.time import now_beijing
 
 pytestmark = pytest.mark.integration

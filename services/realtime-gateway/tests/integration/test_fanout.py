@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from engineio import packet as eio_packet
-from realtime_gateway.fanout import FanOutManager
+from realtime_gateway.transport.fanout import FanOutManager
 from socketio import packet as sio_packet
 
 pytestmark = pytest.mark.integration

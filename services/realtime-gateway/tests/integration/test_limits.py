@@ -1,4 +1,4 @@
-"""Limits per account and per client address (admission.py, ratelimit.py): one account or one address cannot
+"""Limits per account and per client address (clients/admission.py, clients/ratelimit.py): one account or one address cannot
 take what others need, and a spoofed X-Forwarded-For does not move a client to another address."""
 
 import asyncio

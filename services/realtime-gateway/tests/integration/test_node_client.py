@@ -12,7 +12,7 @@ import pytest
 from contracts.events import commands as c
 from contracts.events import payloads as p
 from contracts.events import registry as r
-from contracts.socketio.payloads import NotificationData
+from contracts.payloads import NotificationData
 from contracts.time import now_beijing
 from servicekit.commands import serve_commands
 from servicekit_testing.tokens import TokenMint

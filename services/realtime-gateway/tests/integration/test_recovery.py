@@ -16,10 +16,10 @@ import pytest
 import socketio
 from contracts.events import payloads as p
 from contracts.events import registry as r
-from contracts.socketio.payloads import NotificationData
+from contracts.payloads import NotificationData
 from contracts.time import now_beijing
-from realtime_gateway.recovery import PidCodec
-from realtime_gateway.rooms import ADMINS
+from realtime_gateway.clients.rooms import ADMINS
+from realtime_gateway.transport.recovery import PidCodec
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """A socket does not outlive its token: at `exp` it gets `system:token_expired` and is disconnected; a socket
-whose token is still valid stays (token_expiry.py)."""
+whose token is still valid stays (clients/token_expiry.py)."""
 
 import asyncio
 import time

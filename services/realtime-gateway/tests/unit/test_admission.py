@@ -1,7 +1,7 @@
-"""admission.py and the per-account bucket: pure bookkeeping, no I/O."""
+"""clients/admission.py and the per-account bucket: pure bookkeeping, no I/O."""
 
-from realtime_gateway.admission import AddressConnections, user_refusal
-from realtime_gateway.ratelimit import PerUserLimiter
+from realtime_gateway.clients.admission import AddressConnections, user_refusal
+from realtime_gateway.clients.ratelimit import PerUserLimiter
 from servicekit.forwarded import TrustedProxies
 
 

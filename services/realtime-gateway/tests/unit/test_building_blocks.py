@@ -5,17 +5,17 @@ from uuid import uuid4
 import pytest
 from contracts.events import payloads as p
 from contracts.identity import Principal
+from contracts.payloads import SessionData
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
-from contracts.socketio.payloads import SessionData
 from contracts.time import now_beijing
-from realtime_gateway.auth import refusal, refusal_code, token_of
-from realtime_gateway.connections import Connections
-from realtime_gateway.dedup import RecentIds
-from realtime_gateway.ratelimit import PerSocketLimiter, TokenBucket
-from realtime_gateway.rooms import rooms_for
+from realtime_gateway.clients.auth import refusal, refusal_code, token_of
+from realtime_gateway.clients.connections import Connections
+from realtime_gateway.clients.ratelimit import PerSocketLimiter, TokenBucket
+from realtime_gateway.clients.rooms import rooms_for
+from realtime_gateway.clients.typing_relay import Participants, ParticipantsCache
+from realtime_gateway.clients.validation import InvalidPayload, parse_payload, single_argument
+from realtime_gateway.delivery.dedup import RecentIds
 from realtime_gateway.settings import Settings
-from realtime_gateway.typing_relay import Participants, ParticipantsCache
-from realtime_gateway.validation import InvalidPayload, parse_payload, single_argument
 from servicekit.jwt import KeySetUnavailable, TokenError
 
 ADMIN = Principal(user_id=4, user_type="admin", username="a")

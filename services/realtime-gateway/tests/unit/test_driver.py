@@ -1,4 +1,4 @@
-"""compression.py's websocket driver without I/O: what engine.io sees from wait() / close() / send()."""
+"""transport/compression.py's websocket driver without I/O: what engine.io sees from wait() / close() / send()."""
 
 import asyncio
 import contextlib
@@ -9,7 +9,11 @@ import pytest
 import socketio
 from aiohttp import ClientSession, WSCloseCode, WSMessage, WSMsgType, web
 from aiohttp.web import WebSocketResponse
-from realtime_gateway.compression import GatewayWebSocket, PeerAwareResponse, set_websocket_compression
+from realtime_gateway.transport.compression import (
+    GatewayWebSocket,
+    PeerAwareResponse,
+    set_websocket_compression,
+)
 
 
 class FakeResponse:

@@ -1,10 +1,10 @@
-"""fanout.py without I/O: the frame header, the send queue's `idle` and limit, and the sid -> rooms index."""
+"""transport/fanout.py without I/O: the frame header, the send queue's `idle` and limit, and the sid -> rooms index."""
 
 import asyncio
 import struct
 
 import socketio
-from realtime_gateway.fanout import FanOutManager, Room, SendQueue, websocket_text_frame
+from realtime_gateway.transport.fanout import FanOutManager, Room, SendQueue, websocket_text_frame
 
 
 def test_frames_are_unmasked_text_frames_with_the_rfc6455_length_forms() -> None:

@@ -2,10 +2,11 @@
 installed releases (pyproject.toml pins them to the tested minors: `==5.18.*`, `==4.15.*`, `==3.14.*`).
 
 An upgrade that renames, removes or re-shapes one of them fails here with the internal's name and the gateway
-module that uses it, instead of silently breaking delivery (fanout.py), recovery (recovery.py), the connection
-cap (admission.py) or the websocket driver (compression.py; test_driver.py checks its behaviour). Two stock methods are copied (recovery.py's `_handle_connect`) or re-implemented
-(fanout.py's `basic_disconnect`): their source is fingerprinted, so a change in the library's version of them
-says "re-read and port it".
+module that uses it (its path under realtime_gateway/), instead of silently breaking delivery
+(transport/fanout.py), recovery (transport/recovery.py), the connection cap (clients/admission.py) or the websocket
+driver (transport/compression.py; test_driver.py checks its behaviour). Two stock methods are copied
+(transport/recovery.py's `_handle_connect`) or re-implemented (transport/fanout.py's `basic_disconnect`): their
+source is fingerprinted, so a change in the library's version of them says "re-read and port it".
 """
 
 import ast
@@ -59,36 +60,36 @@ def check_method(m: Method) -> None:
 
 
 METHODS = [
-    # recovery.py: RecoveringServer overrides _handle_connect and calls what the stock one calls.
-    Method(socketio.AsyncServer, "_handle_connect", ("eio_sid", "namespace", "data"), "recovery.py", True),
-    Method(socketio.AsyncServer, "_send_packet", ("eio_sid", "pkt"), "recovery.py, fanout.py", True),
-    Method(socketio.AsyncServer, "_trigger_event", ("event", "namespace", "args"), "recovery.py", True),
-    Method(socketio.AsyncManager, "pre_connect", ("eio_sid", "namespace"), "recovery.py"),
-    Method(socketio.AsyncManager, "connect", ("sid", "namespace"), "recovery.py", True),
-    Method(socketio.AsyncManager, "disconnect", ("sid", "namespace"), "recovery.py", True),
-    # fanout.py: FanOutManager subclasses AsyncManager and overrides or calls these.
-    Method(socketio.AsyncManager, "set_server", ("server",), "fanout.py"),
+    # transport/recovery.py: RecoveringServer overrides _handle_connect and calls what the stock one calls.
+    Method(socketio.AsyncServer, "_handle_connect", ("eio_sid", "namespace", "data"), "transport/recovery.py", True),
+    Method(socketio.AsyncServer, "_send_packet", ("eio_sid", "pkt"), "transport/recovery.py, transport/fanout.py", True),
+    Method(socketio.AsyncServer, "_trigger_event", ("event", "namespace", "args"), "transport/recovery.py", True),
+    Method(socketio.AsyncManager, "pre_connect", ("eio_sid", "namespace"), "transport/recovery.py"),
+    Method(socketio.AsyncManager, "connect", ("sid", "namespace"), "transport/recovery.py", True),
+    Method(socketio.AsyncManager, "disconnect", ("sid", "namespace"), "transport/recovery.py", True),
+    # transport/fanout.py: FanOutManager subclasses AsyncManager and overrides or calls these.
+    Method(socketio.AsyncManager, "set_server", ("server",), "transport/fanout.py"),
     Method(socketio.AsyncManager, "emit", ("event", "data", "namespace", "room", "skip_sid", "callback", "to"),
-           "fanout.py", True),
-    Method(socketio.AsyncManager, "get_participants", ("namespace", "room"), "fanout.py"),
-    Method(socketio.AsyncManager, "_generate_ack_id", ("sid", "callback"), "fanout.py"),
-    Method(socketio.AsyncManager, "basic_enter_room", ("sid", "namespace", "room", "eio_sid"), "fanout.py"),
-    Method(socketio.AsyncManager, "basic_leave_room", ("sid", "namespace", "room"), "fanout.py"),
-    Method(socketio.AsyncManager, "basic_disconnect", ("sid", "namespace"), "fanout.py"),
-    Method(socketio.AsyncManager, "is_sid_room", ("namespace", "room"), "fanout.py"),
-    Method(socketio.AsyncManager, "get_rooms", ("sid", "namespace"), "fanout.py"),
+           "transport/fanout.py", True),
+    Method(socketio.AsyncManager, "get_participants", ("namespace", "room"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "_generate_ack_id", ("sid", "callback"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "basic_enter_room", ("sid", "namespace", "room", "eio_sid"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "basic_leave_room", ("sid", "namespace", "room"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "basic_disconnect", ("sid", "namespace"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "is_sid_room", ("namespace", "room"), "transport/fanout.py"),
+    Method(socketio.AsyncManager, "get_rooms", ("sid", "namespace"), "transport/fanout.py"),
     # engine.io: the send-queue factory, the packet path, the socket's websocket handler and close.
-    Method(engineio.AsyncServer, "create_queue", ("args", "kwargs"), "fanout.py (send_queue.py)"),
-    Method(engineio.AsyncServer, "send_packet", ("sid", "pkt"), "fanout.py", True),
-    Method(engineio.AsyncServer, "on", ("event", "handler"), "admission.py"),
-    Method(AsyncSocket, "_websocket_handler", ("ws",), "fanout.py (websocket_opened)", True),
-    Method(AsyncSocket, "close", ("wait", "abort", "reason"), "fanout.py (_disconnect_slow)", True),
-    Method(eio_aiohttp.WebSocket, "__init__", ("handler", "server"), "compression.py"),
-    # compression.py's PeerAwareResponse: aiohttp's WebSocketResponse with a cheaper close.
+    Method(engineio.AsyncServer, "create_queue", ("args", "kwargs"), "transport/fanout.py (transport/send_queue.py)"),
+    Method(engineio.AsyncServer, "send_packet", ("sid", "pkt"), "transport/fanout.py", True),
+    Method(engineio.AsyncServer, "on", ("event", "handler"), "clients/admission.py"),
+    Method(AsyncSocket, "_websocket_handler", ("ws",), "transport/fanout.py (websocket_opened)", True),
+    Method(AsyncSocket, "close", ("wait", "abort", "reason"), "transport/fanout.py (_disconnect_slow)", True),
+    Method(eio_aiohttp.WebSocket, "__init__", ("handler", "server"), "transport/compression.py"),
+    # transport/compression.py's PeerAwareResponse: aiohttp's WebSocketResponse with a cheaper close.
     Method(WebSocketResponse, "__init__", ("timeout", "receive_timeout", "autoclose", "autoping", "heartbeat",
-                                           "protocols", "compress", "max_msg_size"), "compression.py"),
-    Method(WebSocketResponse, "close", ("code", "message", "drain"), "compression.py", True),
-    Method(WebSocketResponse, "_set_closed", (), "compression.py"),
+                                           "protocols", "compress", "max_msg_size"), "transport/compression.py"),
+    Method(WebSocketResponse, "close", ("code", "message", "drain"), "transport/compression.py", True),
+    Method(WebSocketResponse, "_set_closed", (), "transport/compression.py"),
 ]
 
 
@@ -96,7 +97,7 @@ METHODS = [
 def test_each_aiohttp_websocket_attribute_the_driver_relies_on_is_there(attribute: str) -> None:
     assert hasattr(WebSocketResponse(), attribute), (
         f"library internal `aiohttp.web.WebSocketResponse.{attribute}` is gone "
-        "(used by the gateway's compression.py: PeerAwareResponse.close)")
+        "(used by the gateway's transport/compression.py: PeerAwareResponse.close)")
 
 
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.label)
@@ -110,23 +111,23 @@ def _server() -> socketio.AsyncServer:
 
 # name -> (check on a fresh stock server, the gateway module relying on it)
 ATTRIBUTES: dict[str, tuple[Callable[[socketio.AsyncServer], bool], str]] = {
-    "socketio.AsyncServer.environ (dict)": (lambda s: isinstance(s.environ, dict), "recovery.py"),
-    "socketio.AsyncServer.handlers (dict)": (lambda s: isinstance(s.handlers, dict), "recovery.py"),
+    "socketio.AsyncServer.environ (dict)": (lambda s: isinstance(s.environ, dict), "transport/recovery.py"),
+    "socketio.AsyncServer.handlers (dict)": (lambda s: isinstance(s.handlers, dict), "transport/recovery.py"),
     "socketio.AsyncServer.namespace_handlers (dict)": (lambda s: isinstance(s.namespace_handlers, dict),
-                                                       "recovery.py"),
-    "socketio.AsyncServer.namespaces": (lambda s: s.namespaces == ["/"], "recovery.py"),
-    "socketio.AsyncServer.packet_class": (lambda s: s.packet_class is sio_packet.Packet, "recovery.py, fanout.py"),
+                                                       "transport/recovery.py"),
+    "socketio.AsyncServer.namespaces": (lambda s: s.namespaces == ["/"], "transport/recovery.py"),
+    "socketio.AsyncServer.packet_class": (lambda s: s.packet_class is sio_packet.Packet, "transport/recovery.py, transport/fanout.py"),
     "socketio.AsyncManager.rooms / callbacks / pending_connect / pending_disconnect (dicts)": (
         lambda s: all(isinstance(getattr(s.manager, a), dict)
-                      for a in ("rooms", "callbacks", "pending_connect", "pending_disconnect")), "fanout.py"),
-    "engineio.AsyncServer.sockets (dict)": (lambda s: isinstance(s.eio.sockets, dict), "fanout.py"),
+                      for a in ("rooms", "callbacks", "pending_connect", "pending_disconnect")), "transport/fanout.py"),
+    "engineio.AsyncServer.sockets (dict)": (lambda s: isinstance(s.eio.sockets, dict), "transport/fanout.py"),
     "engineio.AsyncServer.ping_timeout (number)": (lambda s: isinstance(s.eio.ping_timeout, int | float),
-                                                   "fanout.py"),
+                                                   "transport/fanout.py"),
     "engineio.AsyncServer.handlers['connect'/'disconnect'] registered by socketio": (
-        lambda s: {"connect", "disconnect"} <= set(s.eio.handlers), "admission.py"),
+        lambda s: {"connect", "disconnect"} <= set(s.eio.handlers), "clients/admission.py"),
     "engineio.AsyncServer._async['websocket'] (the aiohttp WebSocket driver)": (
         lambda s: isinstance(s.eio._async, dict) and s.eio._async.get("websocket") is eio_aiohttp.WebSocket,
-        "compression.py"),
+        "transport/compression.py"),
 }
 
 
@@ -153,10 +154,10 @@ async def test_engineio_sockets_take_their_queue_from_the_servers_create_queue_a
     sock = AsyncSocket(server, "sid1")
     assert made and sock.queue is made[0], (
         "library internal `engineio AsyncSocket.queue = server.create_queue()` changed "
-        "(used by the gateway's fanout.py: SendQueue)")
+        "(used by the gateway's transport/fanout.py: SendQueue)")
     for attr in ("sid", "upgraded", "upgrading", "closing", "closed", "last_ping"):
         assert hasattr(sock, attr), (
-            f"library internal `engineio.AsyncSocket.{attr}` is gone (used by the gateway's fanout.py)")
+            f"library internal `engineio.AsyncSocket.{attr}` is gone (used by the gateway's transport/fanout.py)")
 
 
 def test_socketio_reads_room_members_through_fwdm() -> None:
@@ -164,7 +165,7 @@ def test_socketio_reads_room_members_through_fwdm() -> None:
     source = inspect.getsource(base_manager.BaseManager.get_participants)
     assert "._fwdm" in source, (
         "library internal `socketio BaseManager.get_participants` no longer reads `room._fwdm` "
-        "(used by the gateway's fanout.py: Room)")
+        "(used by the gateway's transport/fanout.py: Room)")
 
 
 def test_the_constants_and_error_args_the_gateway_uses_are_there() -> None:
@@ -173,7 +174,7 @@ def test_the_constants_and_error_args_the_gateway_uses_are_there() -> None:
             assert hasattr(module, name), f"library constant `{module.__name__}.{name}` is gone"
     assert exceptions.ConnectionRefusedError("x", {"code": "c"}).error_args == {
         "message": "x", "data": {"code": "c"}}, (
-        "library internal `socketio.exceptions.ConnectionRefusedError.error_args` changed (used by recovery.py)")
+        "library internal `socketio.exceptions.ConnectionRefusedError.error_args` changed (used by transport/recovery.py)")
 
 
 def fingerprint(func: Any) -> str:
@@ -184,8 +185,8 @@ def fingerprint(func: Any) -> str:
 
 COPIED = [
     # (stock method, its fingerprint in the tested release, the gateway code that copies it)
-    (socketio.AsyncServer._handle_connect, "2fa2bbe94fd2cc4e", "recovery.py RecoveringServer._handle_connect"),
-    (base_manager.BaseManager.basic_disconnect, "cf1ef60e8554ec00", "fanout.py FanOutManager.basic_disconnect"),
+    (socketio.AsyncServer._handle_connect, "2fa2bbe94fd2cc4e", "transport/recovery.py RecoveringServer._handle_connect"),
+    (base_manager.BaseManager.basic_disconnect, "cf1ef60e8554ec00", "transport/fanout.py FanOutManager.basic_disconnect"),
 ]
 
 
@@ -201,7 +202,7 @@ def test_a_missing_or_changed_internal_is_reported_by_name() -> None:
         async def _send_packet(self, sid: str) -> None: ...
 
     with pytest.raises(AssertionError, match=r"`.*Old\._handle_connect` .*no longer exists"):
-        check_method(Method(Old, "_handle_connect", ("eio_sid",), "recovery.py"))
+        check_method(Method(Old, "_handle_connect", ("eio_sid",), "transport/recovery.py"))
     with pytest.raises(AssertionError, match=r"`.*Old\._send_packet` .*changed its signature: expected "
                                              r"\(eio_sid, pkt, \.\.\.\), found \(sid\)"):
-        check_method(Method(Old, "_send_packet", ("eio_sid", "pkt"), "recovery.py"))
+        check_method(Method(Old, "_send_packet", ("eio_sid", "pkt"), "transport/recovery.py"))

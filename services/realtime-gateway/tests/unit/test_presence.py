@@ -1,10 +1,10 @@
-"""presence.py with a fake broker: changes in order, a burst becomes one heartbeat, stop says 'no admins'."""
+"""clients/presence.py with a fake broker: changes in order, a burst becomes one heartbeat, stop says 'no admins'."""
 
 import asyncio
 from collections import Counter
 
 from contracts.events import registry as r
-from realtime_gateway.presence import Presence
+from realtime_gateway.clients.presence import Presence
 
 CHANGED, BEAT = r.PRESENCE_ADMIN_CONNECTIONS_CHANGED, r.PRESENCE_GATEWAY_HEARTBEAT
 

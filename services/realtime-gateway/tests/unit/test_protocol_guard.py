@@ -1,11 +1,11 @@
-"""protocol_guard.py without I/O: which client packets pass, which close the connection, and the log's rate limit.
+"""transport/protocol_guard.py without I/O: which client packets pass, which close the connection, and the log's rate limit.
 Also pins the python-socketio seams RecoveringServer relies on (packet decoding, the private handlers)."""
 
 import logging
 
 import pytest
 import socketio
-from realtime_gateway.protocol_guard import (
+from realtime_gateway.transport.protocol_guard import (
     BINARY,
     CONNECT_TIMEOUT,
     NOT_CONNECTED,
@@ -14,7 +14,7 @@ from realtime_gateway.protocol_guard import (
     decode_socketio,
     screen_polling_body,
 )
-from realtime_gateway.recovery import RecoveringServer
+from realtime_gateway.transport.recovery import RecoveringServer
 from socketio import packet
 
 
@@ -70,7 +70,7 @@ def test_polling_bodies_are_screened(body: bytes, verdict: str | None) -> None:
 def test_the_log_says_one_line_per_address_and_interval_and_counts_the_rest(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
     log = ViolationLog(60, clock=lambda: now[0])
-    caplog.set_level(logging.INFO, "realtime_gateway.protocol_guard")
+    caplog.set_level(logging.INFO, "realtime_gateway.transport.protocol_guard")
     assert log.report("10.0.0.1", BINARY)
     assert not any(log.report("10.0.0.1", BINARY) for _ in range(499))
     assert log.report("10.0.0.2", BINARY)  # another address has its own budget

@@ -3,10 +3,10 @@
 from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.identity import Principal
-from contracts.socketio.payloads import NotificationData
+from contracts.payloads import NotificationData
 from contracts.time import now_beijing
-from realtime_gateway.recovery import ALL, PidCodec, socket_events
-from realtime_gateway.stream import MARK_TYPE, Stored, format_offset, parse_offset
+from realtime_gateway.delivery.stream import MARK_TYPE, Stored, format_offset, parse_offset
+from realtime_gateway.transport.recovery import ALL, PidCodec, socket_events
 
 ADMIN = Principal(user_id=7, user_type="admin", username="a")
 

@@ -6,11 +6,10 @@ import pytest
 from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE, NOTIFICATION_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
+from contracts.payloads import AssignmentData, ChatMessageData, MaintenanceData, NotificationData, SessionData
 from contracts.socketio import events as e
-from contracts.socketio.payloads import AssignmentData, ChatMessageData, NotificationData, SessionData
-from contracts.socketio.system import MaintenanceData
 from contracts.time import now_beijing
-from realtime_gateway.routing import ROUTES, bindings, deliveries
+from realtime_gateway.delivery.routing import ROUTES, bindings, deliveries
 
 NOW = now_beijing()
 

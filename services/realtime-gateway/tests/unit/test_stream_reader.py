@@ -5,7 +5,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from realtime_gateway.stream import StreamReader
+from realtime_gateway.delivery.stream import StreamReader
 
 
 class FakeChannel:

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from realtime_gateway.token_expiry import TokenExpiry, token_exp
+from realtime_gateway.clients.token_expiry import TokenExpiry, token_exp
 from servicekit_testing.tokens import TokenMint
 
 

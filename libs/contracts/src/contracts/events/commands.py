@@ -18,9 +18,9 @@ from contracts.events.topology import (
 )
 from contracts.fields import Flag, Id, Outbound
 from contracts.identity import Principal
+from contracts.payloads import SessionStatus
 from contracts.socketio.ack import ErrorInfo
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
-from contracts.socketio.payloads import SessionStatus
 from contracts.time import BeijingDatetime, now_beijing
 
 CommandName = Literal["chat.send_message", "notification.mark_read", "chat.session_participants"]

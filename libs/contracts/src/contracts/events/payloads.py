@@ -9,14 +9,16 @@ from typing import Annotated
 from pydantic import Field, Strict
 
 from contracts.fields import Count, Flag, Id, Outbound, ShortText
-from contracts.socketio.payloads import (
+from contracts.payloads import (
+    AlertData,
     AssignmentData,
     ChatMessageData,
+    MaintenanceData,
     NotificationData,
     SessionData,
+    StatusData,
     TypingData,
 )
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData
 from contracts.time import BeijingDatetime
 
 MAX_BULK_IDS = 1000

@@ -1,4 +1,5 @@
-"""Socket.IO contract: payload models, the event registry, acks."""
+"""Socket.IO contract: the event registry, acks, the payloads only Socket.IO carries (client -> server, and
+``system:token_expired``). The data models the server events carry are shared: ``contracts.payloads``."""
 
 from contracts.socketio.ack import Ack, AckError, AckOk, ErrorInfo, ack_error, ack_ok, parse_ack
 from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
@@ -11,20 +12,10 @@ from contracts.socketio.events import (
     client_to_server,
     server_to_client,
 )
-from contracts.socketio.payloads import (
-    AssignmentData,
-    ChatMessageData,
-    NotificationData,
-    NotificationUpdateData,
-    SessionData,
-    TypingData,
-)
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData
+from contracts.socketio.server import TokenExpiredData
 
 __all__ = [
-    "BUILTIN_EVENTS", "LEGACY_EVENTS", "NAME_PATTERN", "SOCKET_EVENTS", "Ack", "AckError", "AckOk",
-    "AlertData", "AssignmentData", "ChatMessageData", "ErrorInfo", "EventSpec", "MaintenanceData",
-    "MarkReadPayload", "NotificationData", "NotificationUpdateData", "RegisterUserPayload",
-    "SendMessagePayload", "SessionData", "StatusData", "TypingData", "TypingPayload", "ack_error", "ack_ok",
-    "client_to_server", "parse_ack", "server_to_client",
+    "BUILTIN_EVENTS", "LEGACY_EVENTS", "NAME_PATTERN", "SOCKET_EVENTS", "Ack", "AckError", "AckOk", "ErrorInfo",
+    "EventSpec", "MarkReadPayload", "RegisterUserPayload", "SendMessagePayload", "TokenExpiredData",
+    "TypingPayload", "ack_error", "ack_ok", "client_to_server", "parse_ack", "server_to_client",
 ]  # fmt: skip

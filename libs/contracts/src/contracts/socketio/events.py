@@ -10,16 +10,19 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
-from contracts.socketio.payloads import (
+from contracts.payloads import (
+    AlertData,
     AssignmentData,
     ChatMessageData,
+    MaintenanceData,
     NotificationData,
     NotificationUpdateData,
     SessionData,
+    StatusData,
     TypingData,
 )
-from contracts.socketio.system import AlertData, MaintenanceData, StatusData, TokenExpiredData
+from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
+from contracts.socketio.server import TokenExpiredData
 
 Direction = Literal["server_to_client", "client_to_server"]
 SERVER_TO_CLIENT: Direction = "server_to_client"

@@ -2,7 +2,7 @@
 
 It is bound to `notification.events` and `chat.events` with the routing table's keys, so every domain event a
 service publishes is stored once, in publish order, whatever the gateways do. Each gateway consumes it live
-(`consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
+(`delivery/consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
 
 Offsets. A message's stream offset `N` (header `x-stream-offset`) names a domain event; the i-th Socket.IO event
 it becomes (`routing.deliveries`) is at position `(N, i)`, sent to clients as the string `"N"` (i == 0) or
@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustQueue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ def parse_offset(text: Any) -> Position | None:
 
 
 def stream_offset(message: AbstractIncomingMessage) -> int:
+    # arg-type: aio-pika types a header as any AMQP field value; RabbitMQ sets x-stream-offset to a long.
     return int((message.headers or {})["x-stream-offset"])  # type: ignore[arg-type]
 
 
@@ -112,10 +120,10 @@ class StreamReader:
         self._wait_connected = wait_connected
         self._prefetch = prefetch
         self._lock = asyncio.Lock()
-        self._channel: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractRobustQueue | None = None
 
-    async def _stream(self, timeout: float) -> AbstractQueue:
+    async def _stream(self, timeout: float) -> AbstractRobustQueue:
         async with self._lock:
             if self._channel is None or self._channel.is_closed or self._queue is None:
                 connection = self._connection()

@@ -1,7 +1,7 @@
 """Domain events from RabbitMQ -> the routing table -> this gateway's local sockets.
 
 Two inputs, handled in order under one lock:
-- the durable stream `gateway.events.stream` (`stream.py`): every domain event of `notification.events` and
+- the durable stream `gateway.events.stream` (`delivery/stream.py`): every domain event of `notification.events` and
   `chat.events`, consumed from `next` at start. The consumer arguments dict is kept up to date with the next
   offset, so when the robust connection re-consumes after a broker outage it resumes exactly where it stopped
   (nothing missed, nothing twice). Each Socket.IO event carries its stream position as the last argument.
@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -29,12 +30,18 @@ from pydantic import BaseModel
 from servicekit.amqp import Publisher, QueueSpec, declare_exchanges, start_consumer
 from servicekit.logcontext import bind
 
-from realtime_gateway.dedup import RecentIds
-from realtime_gateway.emitter import Emitter
-from realtime_gateway.metrics import Metrics
-from realtime_gateway.routing import bindings, deliveries
-from realtime_gateway.stream import MARK_TYPE, declare_stream, format_offset, publish_marker, stream_offset
-from realtime_gateway.typing_relay import ParticipantsCache
+from realtime_gateway.clients.typing_relay import ParticipantsCache
+from realtime_gateway.delivery.dedup import RecentIds
+from realtime_gateway.delivery.emitter import Emitter
+from realtime_gateway.delivery.routing import bindings, deliveries
+from realtime_gateway.delivery.stream import (
+    MARK_TYPE,
+    declare_stream,
+    format_offset,
+    publish_marker,
+    stream_offset,
+)
+from realtime_gateway.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +178,9 @@ class EventConsumer:
         await stream.consume(self.handle_stream, arguments=self._stream_arguments)
         await publish_marker(publisher.publish, gateway_id)
 
-    def on_connect(self, gateway_id: str, prefetch: int, stream_max_age_seconds: int):  # type: ignore[no-untyped-def]
+    def on_connect(
+        self, gateway_id: str, prefetch: int, stream_max_age_seconds: int
+    ) -> Callable[[AbstractRobustConnection, Publisher], Awaitable[None]]:
         """A `Broker` on_connect hook that starts consuming."""
 
         async def hook(connection: AbstractRobustConnection, publisher: Publisher) -> None:

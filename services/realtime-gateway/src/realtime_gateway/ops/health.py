@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from realtime_gateway.connections import Connections
-from realtime_gateway.metrics import CONTENT_TYPE_LATEST, Metrics
+from realtime_gateway.clients.connections import Connections
+from realtime_gateway.ops.metrics import CONTENT_TYPE_LATEST, Metrics
 
 SERVICE_NAME = "realtime-gateway"
 

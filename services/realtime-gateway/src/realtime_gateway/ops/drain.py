@@ -22,7 +22,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from realtime_gateway.connections import Connections
+from realtime_gateway.clients.connections import Connections
 
 log = logging.getLogger(__name__)
 

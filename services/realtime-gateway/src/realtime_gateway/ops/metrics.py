@@ -1,14 +1,23 @@
 """Prometheus metrics of one gateway app, in the app's own registry (several apps may share a process in
 tests, and the global registry refuses duplicate names)."""
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "FanOutCounts", "Metrics"]
+
+
+class FanOutCounts(Protocol):
+    """What the fan-out counts (`transport.fanout.FanOutStats`), read at scrape time."""
+
+    direct: int
+    queued: int
+    slow_consumers: int
 
 
 class Metrics:
@@ -49,13 +58,15 @@ class Metrics:
 
     def watch_fanout(self, manager: Any) -> None:
         """`gateway_fanout_packets_total{path}` (direct frames / queued packets) and
-        `gateway_slow_consumers_disconnected_total`, read from `fanout.FanOutManager.stats` at scrape time."""
-        stats = getattr(manager, "stats", None)
-        if stats is None:
+        `gateway_slow_consumers_disconnected_total`, read from `transport.fanout.FanOutManager.stats` at scrape
+        time."""
+        found = getattr(manager, "stats", None)
+        if found is None:
             return
+        stats: FanOutCounts = found
 
         class FanOutCollector:
-            def collect(self):  # type: ignore[no-untyped-def]
+            def collect(self) -> Iterator[Metric]:
                 packets = CounterMetricFamily(
                     "gateway_fanout_packets", "Broadcast packets by path: written directly, or queued (normal path).",
                     labels=["path"],
@@ -72,10 +83,10 @@ class Metrics:
 
     def watch_recovery(self, recovery: Any) -> None:
         """`gateway_recoveries_total{outcome}` and `gateway_recovery_replayed_events_total`, read from
-        `recovery.Recovery` at scrape time."""
+        `transport.recovery.Recovery` at scrape time."""
 
         class RecoveryCollector:
-            def collect(self):  # type: ignore[no-untyped-def]
+            def collect(self) -> Iterator[Metric]:
                 outcomes = CounterMetricFamily(
                     "gateway_recoveries", "Reconnections that asked for connection state recovery, by outcome.",
                     labels=["outcome"],

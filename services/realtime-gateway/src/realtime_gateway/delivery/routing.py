@@ -23,11 +23,11 @@ from typing import Any
 
 from contracts.events import payloads as p
 from contracts.events import registry as r
+from contracts.payloads import NotificationUpdateData
 from contracts.socketio import events as e
-from contracts.socketio.payloads import NotificationUpdateData
 from pydantic import BaseModel
 
-from realtime_gateway.rooms import ADMINS, USERS, admin_room, user_room
+from realtime_gateway.clients.rooms import ADMINS, USERS, admin_room, user_room
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 import socketio
 from contracts.socketio.events import SYSTEM_TOKEN_EXPIRED
-from contracts.socketio.system import TokenExpiredData
+from contracts.socketio.server import TokenExpiredData
 
 log = logging.getLogger(__name__)
 

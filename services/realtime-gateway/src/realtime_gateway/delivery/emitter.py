@@ -15,7 +15,7 @@ from typing import Any
 
 import socketio
 
-from realtime_gateway.metrics import Metrics
+from realtime_gateway.ops.metrics import Metrics
 
 NAMESPACE = "/"
 

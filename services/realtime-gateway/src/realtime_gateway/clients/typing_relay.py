@@ -2,7 +2,7 @@
 interval, refused for sessions the sender is not part of or that are closed.
 
 The other participant may be on another gateway, so the relay goes through RabbitMQ as a non-persistent
-`gateway.chat_typing` event that every gateway consumes (and routes with the one table, `routing.py`).
+`gateway.chat_typing` event that every gateway consumes (and routes with the one table, `delivery/routing.py`).
 
 Who takes part in a session comes from a cache fed by chat events (every gateway consumes them all), and on
 a miss from chat-svc through the `chat.session_participants` query command.
@@ -17,15 +17,15 @@ from typing import Any
 from contracts.events import payloads as p
 from contracts.events.commands import SessionParticipants
 from contracts.identity import Principal
+from contracts.payloads import TypingData
 from contracts.socketio.ack import FORBIDDEN, RATE_LIMITED, UNAVAILABLE, ack_error, ack_ok
 from contracts.socketio.client import TypingPayload
 from contracts.socketio.events import CHAT_TYPING
-from contracts.socketio.payloads import TypingData
 from pydantic import BaseModel
 from servicekit.amqp import PublishFailed
 
-from realtime_gateway.ratelimit import PerSocketLimiter
-from realtime_gateway.validation import parse_payload
+from realtime_gateway.clients.ratelimit import PerSocketLimiter
+from realtime_gateway.clients.validation import parse_payload
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class ParticipantsCache:
         elif isinstance(payload, p.ChatMessageCreated):
             m = payload.message
             known = self.get(m.session_id)
-            self.put(Participants(m.session_id, payload.user_id, payload.admin_id, known and known.status))
+            self.put(Participants(m.session_id, payload.user_id, payload.admin_id, None if known is None else known.status))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -43,11 +43,10 @@ from contracts.identity import Principal
 from engineio import packet as eio_packet
 from socketio import exceptions, packet
 
-from realtime_gateway.consumer import EventConsumer
-from realtime_gateway.emitter import Emitter
-from realtime_gateway.protocol_guard import CONNECT_TIMEOUT, ProtocolGuard, Violation, decode_socketio
-from realtime_gateway.routing import deliveries
-from realtime_gateway.stream import (
+from realtime_gateway.delivery.consumer import EventConsumer
+from realtime_gateway.delivery.emitter import Emitter
+from realtime_gateway.delivery.routing import deliveries
+from realtime_gateway.delivery.stream import (
     MARK_TYPE,
     Position,
     Stored,
@@ -56,6 +55,12 @@ from realtime_gateway.stream import (
     format_offset,
     message_time,
     parse_offset,
+)
+from realtime_gateway.transport.protocol_guard import (
+    CONNECT_TIMEOUT,
+    ProtocolGuard,
+    Violation,
+    decode_socketio,
 )
 
 log = logging.getLogger(__name__)
@@ -243,10 +248,10 @@ class Recovery:
             for event, data, offset in events:
                 await self._emitter.emit(event, data, [sid], offset)
             while held := self._emitter.take_held(sid):
-                for event, data, offset in held:
-                    position = parse_offset(offset) if offset is not None else None
+                for event, data, held_offset in held:
+                    position = parse_offset(held_offset) if held_offset is not None else None
                     if position is None or position > last:
-                        await self._emitter.emit(event, data, [sid], offset)
+                        await self._emitter.emit(event, data, [sid], held_offset)
             self._emitter.join(sid, rooms)
         finally:
             self._emitter.release(sid)
@@ -260,9 +265,11 @@ def _event_id(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class RecoveringServer(socketio.AsyncServer):
+# misc: python-socketio ships no types (pyproject's [tool.mypy] override), so AsyncServer is Any to mypy
+# (subclassing Any), as for fanout.FanOutManager and compression.GatewayWebSocket; our own methods stay typed.
+class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
     """`AsyncServer` whose CONNECT reply carries the `pid` a connect handler returns in `Accepted`, and which
-    screens every client packet before python-socketio acts on it (`protocol_guard.py`: binary and malformed
+    screens every client packet before python-socketio acts on it (`transport/protocol_guard.py`: binary and malformed
     packets, events before CONNECT close the connection) and closes a connection that sends no CONNECT within
     `connect_timeout` seconds.
 

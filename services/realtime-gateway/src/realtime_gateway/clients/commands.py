@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 from servicekit.commands import CommandClient
 from servicekit.logcontext import bind, new_request_id
 
-from realtime_gateway.metrics import Metrics
-from realtime_gateway.validation import parse_payload
+from realtime_gateway.clients.validation import parse_payload
+from realtime_gateway.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from contracts.socketio.events import LEGACY_EVENT_REGISTER_USER
 from servicekit.jwt import JwksVerifier
 from socketio.exceptions import ConnectionRefusedError
 
-from realtime_gateway.admission import user_refusal
-from realtime_gateway.auth import authenticate, refusal_code
-from realtime_gateway.connections import Connections
-from realtime_gateway.drain import InFlight
-from realtime_gateway.metrics import Metrics
-from realtime_gateway.ratelimit import PerSocketLimiter, PerUserLimiter
-from realtime_gateway.recovery import Accepted, Recovery
-from realtime_gateway.rooms import rooms_for
-from realtime_gateway.validation import InvalidPayload, parse_payload, single_argument
+from realtime_gateway.clients.admission import user_refusal
+from realtime_gateway.clients.auth import authenticate, refusal_code
+from realtime_gateway.clients.connections import Connections
+from realtime_gateway.clients.ratelimit import PerSocketLimiter, PerUserLimiter
+from realtime_gateway.clients.rooms import rooms_for
+from realtime_gateway.clients.validation import InvalidPayload, parse_payload, single_argument
+from realtime_gateway.ops.drain import InFlight
+from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.transport.recovery import Accepted, Recovery
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class SocketHandlers:
         self._on_disconnect = [limiter.forget, *on_disconnect]
         self._recovery = recovery
         self._in_flight = in_flight
-        self._on_connected = on_connected  # (sid, auth) once accepted: token_expiry.py watches its `exp`
+        self._on_connected = on_connected  # (sid, auth) once accepted: clients/token_expiry.py watches its `exp`
         self._user_limiter = user_limiter
         self._max_sockets_per_user = max_sockets_per_user
 
@@ -79,7 +79,7 @@ class SocketHandlers:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> Accepted:
         """Token -> principal -> rooms; a reconnect naming its session (`auth.pid`, `auth.offset`) is recovered
-        (see `recovery.py`). The returned `pid` goes into the CONNECT reply."""
+        (see `transport/recovery.py`). The returned `pid` goes into the CONNECT reply."""
         try:
             principal = await authenticate(self._verifier, auth)
         except ConnectionRefusedError as exc:

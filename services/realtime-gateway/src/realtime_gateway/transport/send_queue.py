@@ -1,4 +1,4 @@
-"""An engine.io socket's send queue (engine.io's `create_queue()` factory makes it, `fanout.py` sets that up):
+"""An engine.io socket's send queue (engine.io's `create_queue()` factory makes it, `transport/fanout.py` sets that up):
 knows when its consumer holds nothing, has a length limit, and hands items to a waiting consumer without a task.
 
 engine.io's writer waits for packets with `asyncio.wait_for(queue.get(), ping_interval + ping_timeout)`. With
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
+class SendQueue(asyncio.Queue[Any]):
     """`idle` is True only while a consumer waits in `get()` on an empty queue: it has written everything it
     took before. Any put clears it at once (the waiting Future is resolved before the consumer wakes up), so
     `idle` implies "empty, and nothing taken but unwritten". Over `limit` packets the queue calls
@@ -41,6 +41,7 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
     def _waiter_done(self, _waiter: "asyncio.Future[Any]") -> None:
         self.idle = self._has_waiter()
 
+    # override: a Future where asyncio.Queue.get is a coroutine function; both are awaited the same way.
     def get(self) -> "asyncio.Future[Any]":  # type: ignore[override]
         """An awaitable of the next item (like `asyncio.Queue.get`, but a Future: no task for `wait_for`)."""
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

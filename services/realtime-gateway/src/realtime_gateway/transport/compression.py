@@ -30,7 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
-from realtime_gateway.protocol_guard import (
+from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
     REFUSE_CLOSE_SECONDS,
@@ -65,6 +65,7 @@ class PeerAwareResponse(WebSocketResponse):
         return await super().close(code=code, message=message, drain=drain)
 
 
+# misc: python-engineio ships no types, so its WebSocket is Any to mypy (subclassing Any); our methods stay typed.
 class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     """engine.io's aiohttp `WebSocket` with our compression choice, the fan-out hook and cheap close paths.
 
@@ -75,7 +76,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     on_open: OnOpen | None = None
     on_close: OnClose | None = None
     guard: ProtocolGuard | None = None
-    """Refuses binary frames and unknown Engine.IO packet types (`protocol_guard.py`); set per server."""
+    """Refuses binary frames and unknown Engine.IO packet types (`transport/protocol_guard.py`); set per server."""
     _eio_socket: Any = None
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
@@ -97,7 +98,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         finally:
             if token is not None and on_close is not None:
                 on_close(token)
-            if guard is not None and guard.websockets.get(sid) is self:
+            if guard is not None and sid is not None and guard.websockets.get(sid) is self:
                 del guard.websockets[sid]
         return sock
 
@@ -120,7 +121,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
             await guard.refuse(eio_socket.sid if eio_socket is not None else "", violation, self.environ,
                                msg.data if msg.type is WSMsgType.TEXT else None)
             return None
-        return msg.data  # type: ignore[no-any-return]
+        return msg.data
 
     async def refuse(self, code: int, reason: str) -> None:
         """Close with `code` and `reason`; the TCP connection is closed after `REFUSE_CLOSE_SECONDS` even if the

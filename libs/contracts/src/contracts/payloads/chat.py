@@ -1,5 +1,7 @@
-"""Data the server pushes to Socket.IO clients (server -> client), exactly as the protocol spec's
-TypeScript interfaces (docs/websocket-protocol.md). Unknown extra keys are ignored (see ``Outbound``)."""
+"""The chat module's data: a message, a session, an assignment, someone typing. REST answers with them, the
+domain events on RabbitMQ carry them, and the gateway pushes them to Socket.IO clients (``chat:new_message``,
+``chat:session_update``, ``chat:session_assigned``, ``chat:typing``), exactly as the protocol spec's TypeScript
+interfaces (docs/websocket-protocol.md). Unknown extra keys are ignored (see ``Outbound``)."""
 
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -7,22 +9,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, Strict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from contracts.fields import (
-    MESSAGE_MAX,
-    Content,
-    Count,
-    Flag,
-    Id,
-    MessageText,
-    OptionalId,
-    OptionalLink,
-    Outbound,
-    Priority,
-    Title,
-)
+from contracts.fields import MESSAGE_MAX, Count, Id, MessageText, Outbound, Priority
 from contracts.time import BeijingDatetime
 
-NotificationType = Literal["system", "user", "order", "alert"]
 SenderType = Literal["user", "admin"]
 MessageType = Literal["text", "image", "system"]
 SessionStatus = Literal["waiting", "active", "closed"]
@@ -30,26 +19,6 @@ AssignmentReason = Literal["auto", "transfer", "claim"]
 
 LastMessage = Annotated[str, Strict(), Field(max_length=MESSAGE_MAX)]
 """May be empty: a session can exist before its first message."""
-
-
-class NotificationData(Outbound):
-    """``notification:new`` / ``notification:broadcast``."""
-
-    notification_id: Id
-    type: NotificationType
-    title: Title
-    content: Content
-    link: OptionalLink = None
-    created_at: BeijingDatetime
-    is_read: Flag
-    target_user_id: OptionalId = None
-
-
-class NotificationUpdateData(Outbound):
-    """``notification:update``: a notification's read state changed."""
-
-    notification_id: Id
-    is_read: Flag
 
 
 class ChatMessageData(Outbound):

@@ -29,8 +29,8 @@ Invariants (each check is in `FanOutManager.emit`):
    recipient) keep the stock encoding but are sent inline, not as tasks, for the same reason.
 
 Integration points (no fork): `socketio.AsyncServer(client_manager=FanOutManager(...))`; engine.io's queue
-factory `create_queue()`, which makes `SendQueue`s (`send_queue.py`) for this server; and our aiohttp websocket
-driver (`compression.py`), which registers each open websocket's transport here (`websocket_opened` /
+factory `create_queue()`, which makes `SendQueue`s (`transport/send_queue.py`) for this server; and our aiohttp websocket
+driver (`transport/compression.py`), which registers each open websocket's transport here (`websocket_opened` /
 `websocket_closed`).
 
 The manager also keeps an index sid -> rooms, so a disconnect leaves its own rooms instead of scanning every
@@ -51,7 +51,7 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
-from realtime_gateway.send_queue import SendQueue
+from realtime_gateway.transport.send_queue import SendQueue
 
 __all__ = ["SLOW_CONSUMER", "FanOutManager", "FanOutStats", "OrjsonCodec", "Room", "Route", "SendQueue",
            "websocket_text_frame"]
@@ -72,7 +72,7 @@ def websocket_text_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
-class Room(dict):  # type: ignore[type-arg]
+class Room(dict[str, str]):
     """The members of a named room (sid -> eio_sid), a plain dict where python-socketio makes a `bidict`.
 
     Only the namespace's `None` room (every connected sid) needs the inverse mapping (`sid_from_eio_sid`), and
@@ -108,6 +108,7 @@ class FanOutStats:
     """Sockets disconnected because their send queue overflowed."""
 
 
+# misc: python-socketio ships no types, so AsyncManager is Any to mypy (subclassing Any); our methods stay typed.
 class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *, buffer_limit: int = 64 * 1024, queue_limit: int = 1000, fast_path: bool = True) -> None:
         super().__init__()
@@ -125,13 +126,13 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
         super().set_server(server)
         # engine.io makes every socket's send queue with its server's `create_queue()` (its documented queue
         # factory); this server's sockets get `SendQueue`s. Set on the instance, so the server class stays free
-        # for other subclasses (recovery.py's).
+        # for other subclasses (transport/recovery.py's).
         server.eio.create_queue = self._create_queue
 
     def _create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
         return SendQueue(self.queue_limit, self._queue_overflowed)
 
-    # ---- websocket routes (called by the aiohttp websocket driver, compression.py)
+    # ---- websocket routes (called by the aiohttp websocket driver, transport/compression.py)
 
     def websocket_opened(self, handler: Any, request: Any, compressed: bool) -> Route | None:
         """engine.io's websocket handler starts: its socket's frames may be written to `request.transport` until

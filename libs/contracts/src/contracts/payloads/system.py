@@ -1,6 +1,7 @@
-"""System module payloads (server -> client): ``system:status_change``, ``system:alert``,
-``system:maintenance``. The spec names them without fields; these are the platform's definitions.
-``system:token_expired`` is the platform's own addition (one socket, not a broadcast)."""
+"""The system module's data: a component's status, an alert, a maintenance window. notification-svc's REST API
+takes and answers with them, its domain events carry them, and the gateway pushes them to Socket.IO clients
+(``system:status_change``, ``system:alert``, ``system:maintenance``). The spec names those events without
+fields; these are the platform's definitions."""
 
 from typing import Literal
 
@@ -32,15 +33,6 @@ class AlertData(Outbound):
     title: Title
     message: Content
     created_at: BeijingDatetime
-
-
-class TokenExpiredData(Outbound):
-    """Sent to one socket when the access token it connected with expires, right before the gateway
-    disconnects it. A client reconnects with a fresh token (the pages renew theirs before this happens)."""
-
-    code: Literal["token_expired"] = "token_expired"
-    message: ShortText
-    expired_at: BeijingDatetime
 
 
 class MaintenanceData(Outbound):

@@ -1,0 +1,36 @@
+"""The platform's data models, one module per domain module: what REST answers with, what the domain events on
+RabbitMQ carry (``contracts.events.payloads`` wraps them), and what the gateway pushes to Socket.IO clients.
+Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
+
+- ``contracts.payloads.notification``  ``NotificationData``, ``NotificationUpdateData``
+- ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``
+- ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
+"""
+
+from contracts.payloads.chat import (
+    AssignmentData,
+    AssignmentReason,
+    ChatMessageData,
+    MessageType,
+    SenderType,
+    SessionData,
+    SessionStatus,
+    TypingData,
+    is_http_url,
+)
+from contracts.payloads.notification import NotificationData, NotificationType, NotificationUpdateData
+from contracts.payloads.system import (
+    AlertData,
+    AlertLevel,
+    ComponentStatus,
+    MaintenanceAudience,
+    MaintenanceData,
+    StatusData,
+)
+
+__all__ = [
+    "AlertData", "AlertLevel", "AssignmentData", "AssignmentReason", "ChatMessageData", "ComponentStatus",
+    "MaintenanceAudience", "MaintenanceData", "MessageType", "NotificationData", "NotificationType",
+    "NotificationUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData", "TypingData",
+    "is_http_url",
+]  # fmt: skip

@@ -1,0 +1,31 @@
+"""The notification module's data: a notification and a change of its read state. REST answers with them, the
+domain events on RabbitMQ carry them, and the gateway pushes them to Socket.IO clients (``notification:new``,
+``notification:broadcast``, ``notification:update``), exactly as the protocol spec's TypeScript interfaces
+(docs/websocket-protocol.md). Unknown extra keys are ignored (see ``Outbound``)."""
+
+from typing import Literal
+
+from contracts.fields import Content, Flag, Id, OptionalId, OptionalLink, Outbound, Title
+from contracts.time import BeijingDatetime
+
+NotificationType = Literal["system", "user", "order", "alert"]
+
+
+class NotificationData(Outbound):
+    """``notification:new`` / ``notification:broadcast``."""
+
+    notification_id: Id
+    type: NotificationType
+    title: Title
+    content: Content
+    link: OptionalLink = None
+    created_at: BeijingDatetime
+    is_read: Flag
+    target_user_id: OptionalId = None
+
+
+class NotificationUpdateData(Outbound):
+    """``notification:update``: a notification's read state changed."""
+
+    notification_id: Id
+    is_read: Flag

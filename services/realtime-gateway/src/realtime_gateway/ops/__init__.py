@@ -1,0 +1,1 @@
+"""Running the gateway: `/health`, Prometheus metrics, graceful drain."""
