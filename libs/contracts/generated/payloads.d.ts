@@ -230,6 +230,7 @@ export interface SendMessagePayload {
   session_id: number;
   /** 1..5000 chars */
   content: string;
+  message_type?: "text" | "image";
 }
 
 /** ``chat:session_update``. ``admin_id`` is always present and null while the session is unassigned. */

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from contracts.fields import Inbound, MessageText, Priority
 from contracts.payloads import ChatMessageData, SessionData, SessionStatus
@@ -39,23 +40,26 @@ IdempotencyKey = Annotated[
 ]
 
 
-IMAGES_REFUSED = (
-    "image messages are not accepted: an image URL would make every reader's browser fetch it from wherever it "
-    "points; images will be uploads (not available yet), send text instead"
+IMAGES_AS_UPLOADS = (
+    "an image message's content is the attachment_id of a picture uploaded to this session "
+    "(POST /sessions/{id}/attachments); image URLs are not accepted: every reader's browser would fetch them"
 )
 
 
 class _MessageBody(Inbound):
     message_type: Literal["text", "image"] = Field(
-        "text", description="'image' is refused with 422 until image uploads exist (external URLs are not shown)"
+        "text", description="'image': content is the attachment_id of a picture uploaded to this session"
     )
-    content: MessageText = Field(description="The text")
+    content: MessageText = Field(description="The text, or an image message's attachment_id")
 
     @field_validator("content")
     @classmethod
-    def _no_images_yet(cls, value: str, info: ValidationInfo) -> str:
+    def _images_are_uploads(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("message_type") == "image":
-            raise ValueError(IMAGES_REFUSED)
+            try:
+                UUID(value)
+            except ValueError:
+                raise ValueError(IMAGES_AS_UPLOADS) from None
         return value
 
 

@@ -1,5 +1,9 @@
 """Payloads clients send to the server (client -> server). Unknown keys are rejected (see ``Inbound``)."""
 
+from typing import Literal
+
+from pydantic import Field
+
 from contracts.fields import Id, Inbound, MessageText
 from contracts.identity import UserType
 
@@ -15,6 +19,10 @@ class SendMessagePayload(Inbound):
 
     session_id: Id
     content: MessageText
+    message_type: Literal["text", "image"] = Field(
+        "text", description="Optional, 'text' when absent. 'image': content is the attachment_id of a picture "
+                            "uploaded to this session (POST /api/v4/customer-service/sessions/{id}/attachments)",
+    )
 
 
 class TypingPayload(Inbound):
