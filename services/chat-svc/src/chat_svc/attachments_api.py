@@ -79,7 +79,8 @@ async def links(
 
 
 @router.get("/attachments/{attachment_id}/{variant}", response_class=Response,
-            responses={200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/gif", "image/webp")},
+            responses={200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                         for t in ("image/jpeg", "image/png", "image/gif", "image/webp")},
                              "description": "The picture's bytes"},
                        **raises(InvalidSignature(), UrlExpired(), NotFound("attachment not found"))})
 async def serve(

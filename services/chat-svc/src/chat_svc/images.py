@@ -94,7 +94,9 @@ def _normalized(image: Image.Image, fmt: ImageFormat) -> Image.Image:
         image = image.convert("RGBA")
     if image.mode == "P":
         image = image.convert("RGBA")
-    return Image.frombytes(image.mode, image.size, image.tobytes())  # no `info`: no EXIF, ICC, comments
+    clean = Image.new(image.mode, image.size)  # no `info`: no EXIF, ICC profile, comments, XMP
+    clean.paste(image)
+    return clean
 
 
 def _encode(image: Image.Image, fmt: ImageFormat) -> Encoded:
