@@ -1,8 +1,9 @@
 """Payloads clients send to the server (client -> server). Unknown keys are rejected (see ``Inbound``)."""
 
-from typing import Literal
+from typing import Literal, Self
+from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.fields import Id, Inbound, MessageText
 from contracts.identity import UserType
@@ -23,6 +24,17 @@ class SendMessagePayload(Inbound):
         "text", description="Optional, 'text' when absent. 'image': content is the attachment_id of a picture "
                             "uploaded to this session (POST /api/v4/customer-service/sessions/{id}/attachments)",
     )
+
+    @model_validator(mode="after")
+    def _images_are_uploads(self) -> Self:
+        """A URL never passes: every reader's browser would fetch it from wherever it points."""
+        if self.message_type == "image":
+            try:
+                UUID(self.content)
+            except ValueError:
+                raise ValueError("message_type 'image': content must be the attachment_id of a picture uploaded "
+                                 "to this session, not a URL") from None
+        return self
 
 
 class TypingPayload(Inbound):
