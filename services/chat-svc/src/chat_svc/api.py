@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from contracts.fields import Inbound, MessageText, Priority
-from contracts.payloads import ChatMessageData, SessionData, SessionStatus
+from contracts.payloads import ChatMessageData, SessionData, SessionStatus, is_attachment_id
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
@@ -55,11 +54,8 @@ class _MessageBody(Inbound):
     @field_validator("content")
     @classmethod
     def _images_are_uploads(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("message_type") == "image":
-            try:
-                UUID(value)
-            except ValueError:
-                raise ValueError(IMAGES_AS_UPLOADS) from None
+        if info.data.get("message_type") == "image" and not is_attachment_id(value):
+            raise ValueError(IMAGES_AS_UPLOADS)
         return value
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from contracts.identity import Principal
-from contracts.payloads import AssignmentReason, SessionData
+from contracts.payloads import AssignmentReason, SessionData, is_attachment_id
 from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -278,11 +278,7 @@ async def _check_picture(tx: Tx, session_id: int, content: str, message_type: st
     """An image message's content is the id of a picture uploaded into that very session (422 otherwise)."""
     if message_type != "image":
         return
-    try:
-        attachment_id = UUID(content)
-    except ValueError:
-        attachment_id = None
-    attachment = await store.get_attachment(tx.db, attachment_id) if attachment_id is not None else None
+    attachment = await store.get_attachment(tx.db, UUID(content)) if is_attachment_id(content) else None
     if attachment is None or attachment.session_id != session_id:
         raise Invalid(f"content: no picture {content!r} was uploaded to session {session_id}", field="content",
                       code="unknown_attachment")

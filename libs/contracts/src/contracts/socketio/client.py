@@ -1,12 +1,13 @@
 """Payloads clients send to the server (client -> server). Unknown keys are rejected (see ``Inbound``)."""
 
 from typing import Literal, Self
-from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from contracts.fields import Id, Inbound, MessageText
 from contracts.identity import UserType
+from contracts.payloads.chat import is_attachment_id
 
 
 class MarkReadPayload(Inbound):
@@ -28,12 +29,11 @@ class SendMessagePayload(Inbound):
     @model_validator(mode="after")
     def _images_are_uploads(self) -> Self:
         """A URL never passes: every reader's browser would fetch it from wherever it points."""
-        if self.message_type == "image":
-            try:
-                UUID(self.content)
-            except ValueError:
-                raise ValueError("message_type 'image': content must be the attachment_id of a picture uploaded "
-                                 "to this session, not a URL") from None
+        if self.message_type == "image" and not is_attachment_id(self.content):
+            error = PydanticCustomError("image_reference", "with message_type 'image', content must be the "
+                                        "attachment_id of a picture uploaded to this session, not a URL")
+            detail = InitErrorDetails(type=error, loc=("content",), input=self.content)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail])
         return self
 
 
