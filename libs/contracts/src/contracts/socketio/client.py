@@ -22,7 +22,8 @@ class SendMessagePayload(Inbound):
     session_id: Id
     content: MessageText
     message_type: Literal["text", "image"] = Field(
-        "text", description="Optional, 'text' when absent. 'image': content is the attachment_id of a picture "
+        "text", exclude_if=lambda value: value == "text",  # a text message goes on as the spec's two fields
+        description="Optional, 'text' when absent. 'image': content is the attachment_id of a picture "
                             "uploaded to this session (POST /api/v4/customer-service/sessions/{id}/attachments)",
     )
 
