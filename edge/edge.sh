@@ -22,6 +22,8 @@
 #   EDGE_SOCKETIO_CONN_PER_ADDRESS  100       concurrent /socket.io/ connections (WebSockets, long-polls in flight)
 #                                             per client address; beyond: 429 too_many_connections
 #   EDGE_API_CONN_PER_ADDRESS       50        concurrent requests per client address to each REST API location
+#   EDGE_UPLOAD_MAX_BODY            11m       largest request body on the picture upload route only (chat-svc's
+#                                             CHAT_ATTACHMENT_MAX_BYTES, 10 MB, plus multipart overhead); 1m elsewhere
 #   NGINX                  nginx (or /usr/sbin/nginx)
 #
 # Started as root, nginx runs its workers as an unprivileged user (nobody; nginx in the official image), and
@@ -51,6 +53,7 @@ ERROR_LOG="${EDGE_ERROR_LOG:-$RUN_DIR/error.log}"
 ACCESS_LOG="${EDGE_ACCESS_LOG:-$RUN_DIR/access.log}"
 SOCKETIO_CONN_PER_ADDRESS="${EDGE_SOCKETIO_CONN_PER_ADDRESS:-100}"
 API_CONN_PER_ADDRESS="${EDGE_API_CONN_PER_ADDRESS:-50}"
+UPLOAD_MAX_BODY="${EDGE_UPLOAD_MAX_BODY:-11m}"
 
 find_nginx() {
   if [ -n "${NGINX:-}" ]; then echo "$NGINX"; return; fi
@@ -159,7 +162,7 @@ render() {
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
       -v gateway_servers="$servers" -v gateway_health="$health_locations" \
-      -v socketio_conn="$SOCKETIO_CONN_PER_ADDRESS" -v api_conn="$API_CONN_PER_ADDRESS" '
+      -v socketio_conn="$SOCKETIO_CONN_PER_ADDRESS" -v api_conn="$API_CONN_PER_ADDRESS" -v upload_max_body="$UPLOAD_MAX_BODY" '
     function put(line, key, value,    out, at) {
       out = ""
       while ((at = index(line, "{{" key "}}")) > 0) {
@@ -180,6 +183,7 @@ render() {
       line = put(line, "CHAT_ADDR", chat);        line = put(line, "LISTEN", listen)
       line = put(line, "WEB_ROOT", web_root);     line = put(line, "VENDOR_DIR", vendor_dir)
       line = put(line, "SOCKETIO_CONN_PER_ADDRESS", socketio_conn); line = put(line, "API_CONN_PER_ADDRESS", api_conn)
+      line = put(line, "UPLOAD_MAX_BODY", upload_max_body)
       print line
     }' "$EDGE_DIR/nginx.conf.template" >"$RUN_DIR/nginx.conf.new"
   if grep -n '{{' "$RUN_DIR/nginx.conf.new" >&2; then echo "edge: unrendered placeholders (above)" >&2; exit 1; fi

@@ -87,6 +87,8 @@ async def stack(
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
+        if prefix == "CHAT":
+            env["CHAT_ATTACHMENTS_DIR"] = str(workdir / "chat-attachments")
         stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), env))
 
     edge_port = free_port()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, VENDOR, _require_tools
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, PASSWORD, VENDOR, _require_tools
 from tests.integration.stack import HOST, Stack, free_port
 
 CSP = (
@@ -296,3 +296,55 @@ async def test_the_edge_makes_a_request_id_when_the_client_sent_none_and_passes_
         await asyncio.sleep(0.05)
     log = access_log.read_text()
     assert f"rid={rid}" in log and "rid=edge-test-rid-1" in log
+
+
+# --- pictures (issue 16): the upload route takes a large body, signed URLs serve the bytes -------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    """A PNG of about 3 bytes per pixel (noise does not compress), made with Pillow."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(out, "PNG", compress_level=0)
+    return out.getvalue()
+
+
+async def test_pictures_go_through_the_edge_with_a_large_body_on_the_upload_route_only_and_signed_urls(
+    stack: Stack, base_url: str
+) -> None:
+    access_log = Path(stack["edge"].spec.env["EDGE_ACCESS_LOG"])
+    picture = _png(900, 900)
+    assert 2_000_000 < len(picture) < 10_000_000  # above the edge's 1m elsewhere, below the 10 MB upload limit
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        login = await client.post("/api/v4/auth/login", json={"username": "user1", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        opened = await client.post("/api/v4/customer-service/sessions", json={"content": "图片"}, headers=headers)
+        session_id = opened.json()["session_id"]
+        too_big_elsewhere = await client.post(f"/api/v4/customer-service/sessions/{session_id}/messages",
+                                              content=picture, headers=headers)
+        assert too_big_elsewhere.status_code == 413
+        uploaded = await client.post(f"/api/v4/customer-service/sessions/{session_id}/attachments",
+                                     files={"file": ("p.png", picture, "image/png")}, headers=headers)
+        assert uploaded.status_code == 201, uploaded.text
+        attachment = uploaded.json()
+        served = await client.get(attachment["thumbnail_url"])
+        assert served.status_code == 200 and served.content.startswith(b"\x89PNG")
+        assert served.headers["content-type"] == "image/png"
+        assert served.headers.get_list("x-content-type-options") == ["nosniff"]
+        assert served.headers["content-disposition"].startswith('inline; filename="picture-')
+        assert served.headers["cache-control"].startswith("private")
+        assert CSP in served.headers.get_list("content-security-policy")
+        forged = attachment["url"].rsplit("sig=", 1)[0] + "sig=AAAA"
+        assert (await client.get(forged)).status_code == 403
+    sig = attachment["url"].rsplit("sig=", 1)[1]
+    for _ in range(100):  # nginx writes each line when its request ends
+        if "sig=AAAA" in access_log.read_text() or f"/attachments/{attachment['attachment_id']}/full " in \
+                access_log.read_text():
+            break
+        await asyncio.sleep(0.05)
+    log = access_log.read_text()
+    assert f"/api/v4/customer-service/attachments/{attachment['attachment_id']}/thumbnail " in log
+    assert sig not in log and "sig=" not in log

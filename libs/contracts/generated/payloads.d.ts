@@ -59,7 +59,7 @@ export interface ChatMessageCreated {
   admin_id: number | null;
 }
 
-/** ``chat:new_message``. For ``message_type == "image"`` the content is the image's http(s) URL. */
+/** ``chat:new_message``. For ``message_type == "image"`` the content is the ``attachment_id`` (a UUID) of a picture uploaded to the session (its signed URLs: ``GET /api/v4/customer-service/sessions/{id}/attachments/ {attachment_id}``); image messages stored before uploads existed carry an http(s) URL, which pages show as text and never load. */
 export interface ChatMessageData {
   /** > 0 */
   message_id: number;
@@ -230,6 +230,7 @@ export interface SendMessagePayload {
   session_id: number;
   /** 1..5000 chars */
   content: string;
+  message_type?: "text" | "image";
 }
 
 /** ``chat:session_update``. ``admin_id`` is always present and null while the session is unassigned. */

@@ -50,7 +50,8 @@ SAMPLES: list[tuple[type[BaseModel], dict]] = [
     (NotificationData, {**NOTIFICATION, "link": "/admin/orders/9", "target_user_id": 7}),
     (NotificationUpdateData, {"notification_id": 1, "is_read": True}),
     (ChatMessageData, MESSAGE),
-    (ChatMessageData, {**IMAGE, "message_content": "https://cdn.example.com/a.png"}),
+    (ChatMessageData, {**IMAGE, "message_content": "https://cdn.example.com/a.png"}),  # stored before uploads
+    (ChatMessageData, {**IMAGE, "message_content": "0b6f1c1e-8a43-4d7e-9a51-3f1f0c2d4e5a"}),  # an attachment id
     (SessionData, SESSION),
     (SessionData, {**SESSION, "admin_id": 2, "status": "active", "unread_count": 4, "last_message": "hi"}),
     (
@@ -63,6 +64,7 @@ SAMPLES: list[tuple[type[BaseModel], dict]] = [
     (MaintenanceData, MAINTENANCE),
     (MarkReadPayload, {"notification_id": 1}),
     (SendMessagePayload, {"session_id": 1, "content": "hello"}),
+    (SendMessagePayload, {"session_id": 1, "content": "0b6f1c1e-8a43-4d7e-9a51-3f1f0c2d4e5a", "message_type": "image"}),
     (TypingPayload, {"session_id": 1}),
     (RegisterUserPayload, {"user_id": 1, "user_type": "admin"}),
     (AckOk, {"ok": True}),
@@ -134,6 +136,9 @@ BAD: list[tuple[type[BaseModel], dict, tuple]] = [
     (MaintenanceData, {**MAINTENANCE, "ends_at": T}, ("ends_at",)),
     (SendMessagePayload, {"session_id": 1, "content": " \n "}, ("content",)),
     (SendMessagePayload, {"session_id": 1, "content": "hi", "sender_id": 9}, ("sender_id",)),
+    (SendMessagePayload, {"session_id": 1, "content": "hi", "message_type": "video"}, ("message_type",)),
+    (SendMessagePayload, {"session_id": 1, "content": "https://x.example/a.png", "message_type": "image"},
+     ("content",)),
     (MarkReadPayload, {"notification_id": "1"}, ("notification_id",)),
     (MarkReadPayload, {}, ("notification_id",)),
     (TypingPayload, {"session_id": 1, "extra": 1}, ("extra",)),

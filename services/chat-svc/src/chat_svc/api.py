@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contracts.fields import Inbound, MessageText, Priority
-from contracts.payloads import ChatMessageData, SessionData, SessionStatus
+from contracts.payloads import ChatMessageData, SessionData, SessionStatus, is_attachment_id
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
-from servicekit.errors import Conflict, Forbidden, NotFound
+from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 from servicekit.http import CurrentAdmin, CurrentPrincipal
 from servicekit.idempotency import IdempotencyKeyReused
 from servicekit.openapi import raises
@@ -39,23 +39,23 @@ IdempotencyKey = Annotated[
 ]
 
 
-IMAGES_REFUSED = (
-    "image messages are not accepted: an image URL would make every reader's browser fetch it from wherever it "
-    "points; images will be uploads (not available yet), send text instead"
+IMAGES_AS_UPLOADS = (
+    "an image message's content is the attachment_id of a picture uploaded to this session "
+    "(POST /sessions/{id}/attachments); image URLs are not accepted: every reader's browser would fetch them"
 )
 
 
 class _MessageBody(Inbound):
     message_type: Literal["text", "image"] = Field(
-        "text", description="'image' is refused with 422 until image uploads exist (external URLs are not shown)"
+        "text", description="'image': content is the attachment_id of a picture uploaded to this session"
     )
-    content: MessageText = Field(description="The text")
+    content: MessageText = Field(description="The text, or an image message's attachment_id")
 
     @field_validator("content")
     @classmethod
-    def _no_images_yet(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("message_type") == "image":
-            raise ValueError(IMAGES_REFUSED)
+    def _images_are_uploads(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("message_type") == "image" and not is_attachment_id(value):
+            raise ValueError(IMAGES_AS_UPLOADS)
         return value
 
 
@@ -98,12 +98,14 @@ _NO_SESSION = NotFound("session <id> not found")
 _NOT_YOURS = Forbidden("forbidden: not your session")
 _CLOSED = SessionClosed("session <id> is closed")
 _ADMIN_OFFLINE = Conflict("admin <id> is not online", code="admin_offline")
+_NOT_AN_ATTACHMENT = Invalid("content: no picture <id> was uploaded to session <id>", code="unknown_attachment")
 _AT_CAPACITY = Conflict("admin <id> already has <n> active sessions (capacity <n>)", code="admin_at_capacity")
 
 _SESSION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": SessionData, "description": "The message was added to the user's open session"},
     201: {"model": SessionData, "description": "A new session was opened with this first message"},
-    **raises(Forbidden("forbidden: only end users open customer-service sessions"), IdempotencyKeyReused),
+    **raises(Forbidden("forbidden: only end users open customer-service sessions"), IdempotencyKeyReused,
+             _NOT_AN_ATTACHMENT),
 }
 # Per user, across every process (CHAT_SESSION_RATE_LIMIT, CHAT_MESSAGE_RATE_LIMIT).
 SESSION_RATE_LIMIT = per_user_rate_limit("chat.sessions", "session_rate_limit")
@@ -167,7 +169,7 @@ async def get_messages(
 
 @router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData,
              dependencies=[MESSAGE_RATE_LIMIT],
-             responses=raises(_NO_SESSION, _NOT_YOURS, _CLOSED, IdempotencyKeyReused))
+             responses=raises(_NO_SESSION, _NOT_YOURS, _CLOSED, IdempotencyKeyReused, _NOT_AN_ATTACHMENT))
 async def send_message(
     session_id: SessionId, body: SendMessageBody, principal: CurrentPrincipal, chat: ChatDep,
     idempotency_key: IdempotencyKey = None,

@@ -31,7 +31,7 @@ from chat_svc.service import Chat
 
 def command_handlers(chat: Chat) -> dict[CommandName, CommandHandler]:
     async def send_message(principal: Principal, payload: SendMessagePayload, command: CommandMessage) -> dict[str, Any]:
-        return await chat.send_message(principal, payload.session_id, payload.content,
+        return await chat.send_message(principal, payload.session_id, payload.content, payload.message_type,
                                        correlation_id=str(command.command_id))
 
     async def session_participants(_principal: Principal, payload: SessionRef, _command: CommandMessage) -> SessionParticipants:

@@ -100,6 +100,25 @@ admin_presence = Table(
     CheckConstraint("connections >= 0", name="admin_presence_connections_check"),
 )
 
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # random (uuid4): never guessable, never served without a signature
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), nullable=False),
+    Column("uploader_type", Text, nullable=False),
+    Column("uploader_id", BigInteger, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("thumbnail_width", Integer, nullable=False),
+    Column("thumbnail_height", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("format IN ('jpeg', 'png', 'gif', 'webp')", name="attachments_format_check"),
+    CheckConstraint("uploader_type IN ('user', 'admin')", name="attachments_uploader_type_check"),
+)
+Index("attachments_by_session", attachments.c.session_id)
+
 processed_events = Table(
     "processed_events",
     metadata,

@@ -8,6 +8,8 @@ RabbitMQ is down; events wait in the outbox.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,12 +20,16 @@ from servicekit.service import Runtime, Tables, build_service
 
 from chat_svc import db
 from chat_svc.api import router
+from chat_svc.attachment_store import LocalAttachmentStore
+from chat_svc.attachments import Attachments, Limits
+from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
 SERVICE = "chat-svc"
+log = logging.getLogger(__name__)
 DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online admins."
 
 
@@ -32,7 +38,22 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
                               presence_ttl_seconds=settings.presence_ttl_seconds)
+    runtime.state.attachments = _attachments(settings, runtime.state.chat)
     yield
+
+
+def _attachments(settings: Settings, chat: Chat) -> Attachments:
+    if settings.attachment_url_secret is None:
+        log.warning("CHAT_ATTACHMENT_URL_SECRET is not set: picture URLs are signed with a random key of this "
+                    "process, so another chat-svc process refuses them (403); set the same secret everywhere")
+        secret = secrets.token_bytes(32)
+    else:
+        secret = settings.attachment_url_secret.get_secret_value().encode()
+    limits = Limits(max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
+                    thumbnail_edge=settings.attachment_thumbnail_edge, ttl_seconds=settings.attachment_url_ttl_seconds,
+                    max_concurrent=settings.attachment_max_concurrent_decodes)
+    # settings.attachments_storage has one value so far, "local"; another store would be chosen here.
+    return Attachments(chat, LocalAttachmentStore(settings.attachments_dir), secret=secret, limits=limits)
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
@@ -40,10 +61,11 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds)},
     )
     app.state.chat = None
+    app.state.attachments = None
     return app

@@ -1,4 +1,4 @@
-"""What a row of `chat.sessions` and `chat.messages` reads as: typed records (chat_svc.store builds them from the
+"""What a row of `chat.sessions`, `chat.messages` and `chat.attachments` reads as: typed records (chat_svc.store builds them from the
 query results; the use cases and chat_svc.events read their fields)."""
 
 from __future__ import annotations
@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from uuid import UUID
 
 from contracts.payloads import MessageType, SessionStatus
 from servicekit.db import AnyRow
+
+from chat_svc.images import ImageFormat
 
 StoredSenderType = Literal["user", "admin", "system"]
 """`system` for the messages the service writes itself (see chat_svc.events: on the wire they are `admin`)."""
@@ -45,4 +48,23 @@ class MessageRow:
 
     @classmethod
     def of(cls, row: AnyRow) -> MessageRow:
+        return cls(**row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    id: UUID
+    session_id: int
+    uploader_type: Literal["user", "admin"]
+    uploader_id: int
+    format: ImageFormat
+    width: int
+    height: int
+    size_bytes: int
+    thumbnail_width: int
+    thumbnail_height: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: AnyRow) -> AttachmentRow:
         return cls(**row._mapping)

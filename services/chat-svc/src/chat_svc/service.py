@@ -11,15 +11,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from contracts.identity import Principal
-from contracts.payloads import AssignmentReason, SessionData
+from contracts.payloads import AssignmentReason, SessionData, is_attachment_id
 from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc import domain, store
-from chat_svc.domain import Conflict, Forbidden, InvalidInput, NotFound
+from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
 from chat_svc.rows import SessionRow
 
@@ -75,6 +76,7 @@ class Chat:
                 status = 200 if row is not None else 201
                 if row is None:
                     row = await store.insert_session(tx.db, user_id, priority)
+                await _check_picture(tx, row.id, content, message_type)
                 message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
                                                        content=content, message_type=message_type)
                 await tx.events.message_created(message, row)
@@ -98,6 +100,7 @@ class Chat:
             async def create() -> tuple[int, dict[str, Any]]:
                 row = await self._session(tx, session_id, for_update=True)
                 domain.check_can_post(principal, store.ref(row))
+                await _check_picture(tx, row.id, content, message_type)
                 message, row = await store.add_message(
                     tx.db, row.id, sender_type="admin" if principal.is_admin else "user",
                     sender_id=principal.user_id, content=content, message_type=message_type,
@@ -269,6 +272,16 @@ class Chat:
         if row is None:
             raise NotFound(f"session {session_id} not found")
         return row
+
+
+async def _check_picture(tx: Tx, session_id: int, content: str, message_type: str) -> None:
+    """An image message's content is the id of a picture uploaded into that very session (422 otherwise)."""
+    if message_type != "image":
+        return
+    attachment = await store.get_attachment(tx.db, UUID(content)) if is_attachment_id(content) else None
+    if attachment is None or attachment.session_id != session_id:
+        raise Invalid(f"content: no picture {content!r} was uploaded to session {session_id}", field="content",
+                      code="unknown_attachment")
 
 
 def _page(items: list[Any], total: int, page: int, page_size: int) -> dict[str, Any]:

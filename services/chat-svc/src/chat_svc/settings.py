@@ -4,9 +4,10 @@ The defaults point at the local run (docs/ARCHITECTURE.md, "Ports"); Docker Comp
 override every URL.
 """
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
@@ -38,3 +39,29 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     message_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=10)
     """Per user (end user or admin), `POST /sessions/{id}/messages`, counted across every session and every
     process of chat-svc (`servicekit.ratelimit`, PostgreSQL)."""
+    attachments_storage: Literal["local"] = "local"
+    """Where picture attachments are kept: `local` (a directory, `CHAT_ATTACHMENTS_DIR`) is the only store so
+    far; an S3-compatible one would be a second value here with its own settings (chat_svc.attachment_store)."""
+    attachments_dir: Path = Path(".run/chat-attachments")
+    """The local store's directory (created when needed); relative paths are from the working directory.
+    Docker Compose mounts a volume at `/var/lib/chat/attachments`."""
+    attachment_max_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 10 * 1024 * 1024
+    """The largest picture upload accepted, in bytes (beyond: 413 `image_too_large`). The edge's
+    `client_max_body_size` on the upload route must be a little above it (edge/nginx.conf.template)."""
+    attachment_max_pixels: Annotated[int, Field(ge=1, le=200_000_000)] = 40_000_000
+    """The most pixels (width x height, read from the file's header before decoding) a picture may have:
+    beyond, 422 `image_dimensions_too_large`, so a small file that decodes to gigabytes (a decompression bomb)
+    is refused without being decoded."""
+    attachment_thumbnail_edge: Annotated[int, Field(ge=16, le=2048)] = 320
+    """The longer side of a picture's thumbnail, in pixels."""
+    attachment_url_secret: SecretStr | None = None
+    """HMAC key of the signed attachment URLs; every chat-svc process of a deployment needs the same one.
+    Unset: a random key per process (a warning at start), so URLs signed by one process fail (403) on another."""
+    attachment_url_ttl_seconds: Annotated[int, Field(ge=10, le=86_400)] = 600
+    """How long a signed attachment URL stays valid; past it, 403 `url_expired` and the client asks for a
+    fresh one (`GET .../sessions/{id}/attachments/{attachment_id}`)."""
+    attachment_max_concurrent_decodes: Annotated[int, Field(ge=1, le=64)] = 2
+    """Pictures one chat-svc process decodes and re-encodes at once (each in a thread, off the event loop);
+    further uploads wait their turn. Bounds the memory and CPU uploads can take."""
+    attachment_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
+    """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""

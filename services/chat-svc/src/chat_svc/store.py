@@ -7,14 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc.db import admin_presence, admins, gateways, messages, sessions
+from chat_svc.db import admin_presence, admins, attachments, gateways, messages, sessions
 from chat_svc.domain import MAX_DB_ID, OPEN_STATUSES, AdminLoad, GatewayPresence, SessionRef, WaitingSession
-from chat_svc.rows import MessageRow, SessionRow
+from chat_svc.rows import AttachmentRow, MessageRow, SessionRow
 
 
 def _lock_key(name: str) -> int:
@@ -78,6 +79,10 @@ async def reset_unread(db: AsyncConnection, session_id: int) -> SessionRow:
     return await _update(db, session_id, admin_unread_count=0, updated_at=func.now())
 
 
+IMAGE_PREVIEW = "[image]"
+"""A session's `last_message` after a picture (its message_content is an attachment id, no text to show)."""
+
+
 async def add_message(
     db: AsyncConnection, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
 ) -> tuple[MessageRow, SessionRow]:
@@ -88,7 +93,8 @@ async def add_message(
                                  content=content, message_type=message_type).returning(messages)
     )).one())
     unread = sessions.c.admin_unread_count + (1 if sender_type == "user" else 0)
-    session = await _update(db, session_id, last_message=content, updated_at=message.created_at,
+    preview = IMAGE_PREVIEW if message_type == "image" else content
+    session = await _update(db, session_id, last_message=preview, updated_at=message.created_at,
                             admin_unread_count=unread)
     return message, session
 
@@ -242,3 +248,15 @@ async def forget_expired_gateways(db: AsyncConnection, now: datetime) -> int:
     await db.execute(admin_presence.delete().where(admin_presence.c.gateway_id.in_(expired)))
     result = await db.execute(gateways.delete().where(gateways.c.expires_at <= now))
     return result.rowcount or 0
+
+
+# --- attachments ------------------------------------------------------------------------------------------
+
+
+async def insert_attachment(db: AsyncConnection, **values: Any) -> AttachmentRow:
+    return AttachmentRow.of((await db.execute(attachments.insert().values(**values).returning(attachments))).one())
+
+
+async def get_attachment(db: AsyncConnection, attachment_id: UUID) -> AttachmentRow | None:
+    row = (await db.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
+    return AttachmentRow.of(row) if row is not None else None

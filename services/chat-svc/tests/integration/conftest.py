@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -150,7 +152,13 @@ class Stack:
         await self._presence(PRESENCE_GATEWAY_HEARTBEAT, payload, gateway_id, wait)
 
 
+URL_SECRET = "chat-tests-attachment-url-secret"
+
+
 async def _start_stack(exit_stack: AsyncExitStack, database_url: str, amqp_url: str, **overrides: Any) -> Stack:
+    attachments_dir = tempfile.mkdtemp(prefix="chat-attachments-")
+    exit_stack.callback(shutil.rmtree, attachments_dir, ignore_errors=True)
+    overrides = {"attachments_dir": attachments_dir, "attachment_url_secret": URL_SECRET, **overrides}
     settings = Settings(database_url=database_url, amqp_url=amqp_url, **overrides)
     app = create_app(settings, jwt_verifier=MINT.verifier())
     await exit_stack.enter_async_context(app.router.lifespan_context(app))

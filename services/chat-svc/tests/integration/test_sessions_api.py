@@ -97,11 +97,11 @@ async def test_only_admins_change_a_sessions_priority_and_the_queue_follows(stac
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "session_closed"
 
 
-async def test_image_messages_with_an_external_url_are_refused_with_422_until_uploads_exist(stack, user_id):
+async def test_image_messages_with_an_external_url_are_refused_with_422_images_are_uploads(stack, user_id):
     image = {"content": "https://attacker.example/pixel.png", "message_type": "image"}
     refused = await stack.client.post(f"{BASE}/sessions", json=image, headers=user_headers(user_id))
     assert_422(refused, "content")
-    assert "image" in refused.json()["error"]["details"][0]["message"]
+    assert "attachment_id of a picture uploaded" in refused.json()["error"]["details"][0]["message"]
     session_id = (await stack.open_session(user_id))["session_id"]
     assert_422(await stack.client.post(f"{BASE}/sessions/{session_id}/messages", json=image,
                                        headers=user_headers(user_id)), "content")

@@ -97,10 +97,10 @@ async def test_bad_payloads_and_unknown_events_get_error_acks_and_the_socket_sta
     assert [name for name, _, _ in services] == ["chat.send_message"]
 
 
-async def test_an_image_message_over_the_socket_is_refused_with_invalid_payload(start_gateway, connect_client,
-                                                                                 services):
-    """chat:send_message carries text only (as REST, where message_type 'image' is a 422 until uploads exist):
-    an image URL never reaches chat-svc, so no reader's browser is made to fetch it."""
+async def test_an_image_message_with_a_url_over_the_socket_is_refused_with_invalid_payload(start_gateway,
+                                                                                           connect_client, services):
+    """chat:send_message's image messages carry an uploaded picture's id (as REST): an image URL never reaches
+    chat-svc, so no reader's browser is made to fetch it."""
     gw = await start_gateway()
     user = await connect_client(gw, USER1, "user")
     image = {"session_id": 5, "content": "https://attacker.example/pixel.png", "message_type": "image"}
@@ -108,6 +108,20 @@ async def test_an_image_message_over_the_socket_is_refused_with_invalid_payload(
     assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", ack
     assert "message_type" in ack["error"]["message"]
     assert services == [] and user.sio.connected
+
+
+async def test_an_image_message_with_an_attachment_id_reaches_chat_svc_with_its_message_type(
+    start_gateway, connect_client, services
+):
+    gw = await start_gateway()
+    user = await connect_client(gw, USER1, "user")
+    picture = "0b6f1c1e-8a43-4d7e-9a51-3f1f0c2d4e5a"
+    ack = await user.call("chat:send_message", {"session_id": 5, "content": picture, "message_type": "image"})
+    assert ack["ok"] is True, ack
+    video = await user.call("chat:send_message", {"session_id": 5, "content": "x", "message_type": "video"})
+    assert video["ok"] is False and video["error"]["code"] == "invalid_payload", video
+    [(name, _, payload)] = services
+    assert (name, payload.message_type, payload.content) == ("chat.send_message", "image", picture)
 
 
 async def test_register_user_must_match_the_token(start_gateway, connect_client):

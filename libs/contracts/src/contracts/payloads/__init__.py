@@ -16,6 +16,7 @@ from contracts.payloads.chat import (
     SessionData,
     SessionStatus,
     TypingData,
+    is_attachment_id,
     is_http_url,
 )
 from contracts.payloads.notification import NotificationData, NotificationType, NotificationUpdateData
@@ -32,5 +33,6 @@ __all__ = [
     "AlertData", "AlertLevel", "AssignmentData", "AssignmentReason", "ChatMessageData", "ComponentStatus",
     "MaintenanceAudience", "MaintenanceData", "MessageType", "NotificationData", "NotificationType",
     "NotificationUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData", "TypingData",
+    "is_attachment_id",
     "is_http_url",
 ]  # fmt: skip

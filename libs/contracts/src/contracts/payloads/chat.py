@@ -5,6 +5,7 @@ interfaces (docs/websocket-protocol.md). Unknown extra keys are ignored (see ``O
 
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from pydantic import Field, Strict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -22,7 +23,10 @@ LastMessage = Annotated[str, Strict(), Field(max_length=MESSAGE_MAX)]
 
 
 class ChatMessageData(Outbound):
-    """``chat:new_message``. For ``message_type == "image"`` the content is the image's http(s) URL."""
+    """``chat:new_message``. For ``message_type == "image"`` the content is the ``attachment_id`` (a UUID) of a
+    picture uploaded to the session (its signed URLs: ``GET /api/v4/customer-service/sessions/{id}/attachments/
+    {attachment_id}``); image messages stored before uploads existed carry an http(s) URL, which pages show as
+    text and never load."""
 
     message_id: Id
     session_id: Id
@@ -33,10 +37,13 @@ class ChatMessageData(Outbound):
     created_at: BeijingDatetime
 
     @model_validator(mode="after")
-    def _image_content_is_url(self) -> "ChatMessageData":
-        if self.message_type == "image" and not is_http_url(self.message_content):
+    def _image_content_is_a_picture_reference(self) -> "ChatMessageData":
+        content = self.message_content
+        if self.message_type == "image" and not (is_attachment_id(content) or is_http_url(content)):
             error = PydanticCustomError(
-                "image_url", "message_content must be an http(s) URL when message_type is 'image'"
+                "image_reference",
+                "message_content must be an attachment_id (or, stored before uploads, an http(s) URL) when "
+                "message_type is 'image'",
             )
             detail = InitErrorDetails(type=error, loc=("message_content",), input=self.message_content)
             raise ValidationError.from_exception_data(type(self).__name__, [detail])
@@ -75,6 +82,14 @@ class TypingData(Outbound):
     session_id: Id
     sender_type: SenderType
     sender_id: Id
+
+
+def is_attachment_id(value: str) -> bool:
+    """True when ``value`` is a UUID in its canonical form (how attachment ids are written)."""
+    try:
+        return str(UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def is_http_url(value: str) -> bool:

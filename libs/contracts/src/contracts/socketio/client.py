@@ -1,7 +1,13 @@
 """Payloads clients send to the server (client -> server). Unknown keys are rejected (see ``Inbound``)."""
 
+from typing import Literal, Self
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
 from contracts.fields import Id, Inbound, MessageText
 from contracts.identity import UserType
+from contracts.payloads.chat import is_attachment_id
 
 
 class MarkReadPayload(Inbound):
@@ -15,6 +21,21 @@ class SendMessagePayload(Inbound):
 
     session_id: Id
     content: MessageText
+    message_type: Literal["text", "image"] = Field(
+        "text", exclude_if=lambda value: value == "text",  # a text message goes on as the spec's two fields
+        description="Optional, 'text' when absent. 'image': content is the attachment_id of a picture "
+                            "uploaded to this session (POST /api/v4/customer-service/sessions/{id}/attachments)",
+    )
+
+    @model_validator(mode="after")
+    def _images_are_uploads(self) -> Self:
+        """A URL never passes: every reader's browser would fetch it from wherever it points."""
+        if self.message_type == "image" and not is_attachment_id(self.content):
+            error = PydanticCustomError("image_reference", "with message_type 'image', content must be the "
+                                        "attachment_id of a picture uploaded to this session, not a URL")
+            detail = InitErrorDetails(type=error, loc=("content",), input=self.content)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail])
+        return self
 
 
 class TypingPayload(Inbound):
