@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -77,7 +78,7 @@ def _line_of(full: str, offset: int) -> int:
     return full.count("\n", 0, offset) + 1
 
 
-def _scan(src: str, path: str, found: list[Literal], base: int, full: str) -> None:  # noqa: C901 (a tokenizer)
+def _scan(src: str, path: str, found: list[Literal], base: int, full: str) -> None:
     i, n = 0, len(src)
     stack: list[list] = []  # [bracket, callee, arg_index, prop]
     last = ""  # the last significant token
@@ -213,7 +214,7 @@ def translation_keys(source: str) -> set[str]:
 
 
 class _PageText(HTMLParser):
-    VISIBLE_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
+    VISIBLE_ATTRIBUTES: ClassVar[set[str]] = {"placeholder", "title", "aria-label", "alt"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -252,14 +253,14 @@ def pages_html() -> list[Path]:
 
 def load_catalogues() -> dict[str, dict]:
     """{locale: {"messages": {...}, "plural_categories": [...]}} as Node (and so the browser) sees them."""
-    script = """
+    script = f"const LOCALES = {json.dumps(list(LOCALES))};" + """
       const out = {};
-      for (const locale of %s) {
+      for (const locale of LOCALES) {
         const { default: messages } = await import(`./web/js/i18n/${locale}.js`);
         out[locale] = { messages, plural_categories: new Intl.PluralRules(locale).resolvedOptions().pluralCategories };
       }
       console.log(JSON.stringify(out));
-    """ % json.dumps(list(LOCALES))
+    """
     done = subprocess.run(["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True,
                           check=False, timeout=60)
     assert done.returncode == 0, done.stderr
