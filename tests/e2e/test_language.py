@@ -19,7 +19,7 @@ async def test_an_english_browser_gets_the_whole_chat_scenario_in_english(pages:
     admin_context = await pages.context(locale="en-US")
     admin = await admin_login(pages, "admin1", "/admin/customer-service.html", context=admin_context)
     assert await html_lang(admin) == "en"
-    await expect(tid(admin, "conn-status")).to_have_text("Live")
+    await expect(tid(admin, "conn-status").locator("[data-role=text]")).to_have_text("Live")
     await expect(admin.locator("nav")).to_contain_text("Customer service")
     await expect(tid(admin, "tab-mine")).to_contain_text("Mine")
 

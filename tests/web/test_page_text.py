@@ -104,3 +104,13 @@ def test_the_html_check_flags_text_and_visible_attributes_but_not_keys() -> None
     text, keys = html_text('<p>Hello <b data-i18n="a.b"></b></p><input placeholder="Type…" data-i18n-title="c.d">'
                            "<span>·</span>")
     assert len(text) == 2 and keys == {"a.b", "c.d"}
+
+
+SHADOWS_T = re.compile(r"\(\s*t\s*[,)]|,\s*t\s*\)\s*=>|(?<![\w.$])t\s*=>|\b(?:const|let|var)\s+t\b")
+
+
+def test_no_page_script_hides_the_translator_behind_a_local_t() -> None:
+    """`(t) => t("key")` calls the event, not the translator: a page error the first time it runs."""
+    found = [f"{path.name}:{n}: {line.strip()}" for path in page_scripts() if path.name not in {"i18n.js", "i18n-core.js"}
+             for n, line in enumerate(path.read_text().splitlines(), 1) if SHADOWS_T.search(line)]
+    assert not found, found

@@ -172,8 +172,8 @@ async function enterChat() {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
   });
-  socket.on("chat:typing", (t) => {
-    if (current && t.session_id === current.session_id && t.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
+  socket.on("chat:typing", (typing) => {
+    if (current && typing.session_id === current.session_id && typing.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
   });
   bindSystemBanners(socket, el.banners);
 }
