@@ -198,6 +198,14 @@ ensure_chromium() {  # the browser tests drive Debian's Chromium (never a downlo
     _infra_say "e2e: installing chromium"
     _infra_apt_install chromium || return 1
   fi
+  ensure_cjk_fonts
+}
+
+ensure_cjk_fonts() {  # the pages are in Chinese first: without a CJK font Chromium draws boxes in screenshots
+  if ! dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed"; then
+    _infra_say "e2e: installing fonts-noto-cjk (Chinese text in the browser tests' screenshots)"
+    _infra_apt_install fonts-noto-cjk || return 1
+  fi
 }
 
 # npm ci in web/ when node_modules is missing or older than package-lock.json (stamp = the lock's hash).

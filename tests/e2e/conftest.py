@@ -8,6 +8,10 @@ never downloads a browser here). Every page is opened through the edge: `stack.u
 Needs nginx, /usr/bin/chromium and web/node_modules (`./scripts/test` installs them; by hand:
 `bash scripts/infra.sh web && bash scripts/infra.sh browser`). Missing ones fail the tests with that hint.
 Screenshots land in test-artifacts/screenshots/ (git-ignored).
+
+Browsers speak Chinese unless a test says otherwise (`pages.context(locale=...)`): the pages' default and first
+language is zh-CN, so the scenarios run in it and assert the Chinese text people read (fonts-noto-cjk, installed
+by scripts/infra.sh, draws it in the screenshots).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ CHROMIUM_ARGS = [
 VENDOR = ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
 EDGE_SOCKETIO_CONN_PER_ADDRESS = 50
 PASSWORD = "Passw0rd!"  # AUTH_DEV_SEED accounts admin1..admin3, user1..user5
+DEFAULT_LOCALE = "zh-CN"  # the browsers' language unless a test asks for another
 
 AUTH, NOTIFICATION, CHAT, GATEWAY, EDGE = "auth-svc", "notification-svc", "chat-svc", "realtime-gateway", "edge"
 
@@ -157,9 +162,10 @@ class Pages:
         for stale in SCREENSHOTS.glob(f"{test_name}-*.png"):  # from an earlier run of this test
             stale.unlink()
 
-    async def context(self, *, mobile: bool = False) -> BrowserContext:
+    async def context(self, *, mobile: bool = False, locale: str = DEFAULT_LOCALE) -> BrowserContext:
+        """A person's browser; `locale` sets navigator.languages (and Accept-Language), which the pages follow."""
         viewport = {"width": 420, "height": 820} if mobile else {"width": 1280, "height": 800}
-        context = await self.browser.new_context(base_url=self.base_url, viewport=viewport)
+        context = await self.browser.new_context(base_url=self.base_url, viewport=viewport, locale=locale)
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         return context

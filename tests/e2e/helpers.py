@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import PASSWORD, Pages
+from tests.e2e.conftest import DEFAULT_LOCALE, PASSWORD, Pages
 
 expect.set_options(timeout=15_000)
 
@@ -32,6 +32,16 @@ async def admin_login(pages: Pages, username: str, target: str, context: Browser
     return page
 
 
+def session_item(page: Page, user_id: int | str):
+    """The admin console's list entry for `user_id`'s session (by its data attribute, whatever the language)."""
+    return page.locator(f'[data-testid="session-item"][data-user-id="{user_id}"]')
+
+
+async def user_id_of(page: Page) -> int:
+    """The logged-in end user's id, from the H5 page's stored session."""
+    return await page.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
+
+
 async def open_admin_tab(pages: Pages, context: BrowserContext, target: str) -> Page:
     """Another tab of an already logged-in admin (the token is shared through localStorage)."""
     page = await pages.new_page(context)
@@ -40,9 +50,9 @@ async def open_admin_tab(pages: Pages, context: BrowserContext, target: str) -> 
     return page
 
 
-async def user_login(pages: Pages, username: str) -> Page:
-    """Logs an end user in on the H5 page (phone-sized window), live."""
-    context = await pages.context(mobile=True)
+async def user_login(pages: Pages, username: str, locale: str = DEFAULT_LOCALE) -> Page:
+    """Logs an end user in on the H5 page (phone-sized window, a browser in `locale`), live."""
+    context = await pages.context(mobile=True, locale=locale)
     page = await pages.new_page(context)
     await page.goto("/h5/chat.html")
     await tid(page, "h5-username").fill(username)

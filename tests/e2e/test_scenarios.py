@@ -1,4 +1,5 @@
-"""The four browser scenarios of issue 6, through the edge, in headless Chromium.
+"""The four browser scenarios of issue 6, through the edge, in headless Chromium, in the pages' default language
+(zh-CN: the browsers are Chinese, conftest.py); where a test reads visible text, it reads the Chinese.
 
 Kept in this order in one module: the first needs admin1 to be the only admin online when user1 writes, so
 that the session is assigned to admin1.
@@ -14,7 +15,7 @@ import httpx
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Pages
-from tests.e2e.helpers import admin_login, open_admin_tab, tid, user_login
+from tests.e2e.helpers import admin_login, open_admin_tab, session_item, tid, user_id_of, user_login
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -24,44 +25,49 @@ async def test_1_user_and_admin_chat_live(pages: Pages) -> None:
     user = await user_login(pages, "user1")
 
     # user1 opens a session with the first message; admin1 is told it was assigned to them.
-    await tid(user, "composer-input").fill("Hello, my parcel has not arrived")
+    await tid(user, "composer-input").fill("你好，我的包裹还没有到")
     await tid(user, "composer-send").click()
-    await expect(tid(admin, "toast").filter(has_text="assigned to you")).to_be_visible()
-    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
-    item = tid(admin, "session-item").filter(has_text=f"User #{user_id}")
+    await expect(tid(admin, "toast").filter(has_text="已分配给您")).to_be_visible()
+    user_id = await user_id_of(user)
+    item = session_item(admin, user_id)
     await expect(item).to_have_count(1)
+    await expect(item).to_contain_text(f"用户 #{user_id}")
+    await expect(item).to_contain_text("进行中")
     await expect(item).to_have_attribute("data-status", "active")
     # The user's page follows the assignment: its state and the system line.
     await expect(tid(user, "session-status")).to_have_attribute("data-status", "active")
     await expect(user.locator('[data-testid="message"][data-message-type="system"]').first).to_be_visible()
 
     await item.click()
-    await expect(tid(admin, "message-text").filter(has_text="Hello, my parcel has not arrived")).to_be_visible()
+    await expect(tid(admin, "message-text").filter(has_text="你好，我的包裹还没有到")).to_be_visible()
+    await expect(tid(admin, "conv-title")).to_have_text(f"会话 #{await item.get_attribute('data-session-id')} · 用户 #{user_id}")
+    # Times in Chinese: a message just written says so.
+    await expect(user.locator('[data-testid="message"].mine [data-testid="message-time"]').first).to_have_text("刚刚")
 
     # admin1 types: user1 sees it; admin1 sends: the ack marks it sent, user1 gets it.
-    await tid(admin, "composer-input").press_sequentially("Sorry to hear", delay=20)
-    await expect(tid(user, "typing-indicator")).to_have_text(re.compile("typing"))
-    await tid(admin, "composer-input").press_sequentially(" - let me check.", delay=5)
+    await tid(admin, "composer-input").press_sequentially("很抱歉", delay=20)
+    await expect(tid(user, "typing-indicator")).to_have_text("客服正在输入…")
+    await tid(admin, "composer-input").press_sequentially("，我帮您查一下。", delay=5)
     await tid(admin, "composer-send").click()
-    reply = admin.locator('[data-testid="message"].mine').filter(has_text="let me check")
+    reply = admin.locator('[data-testid="message"].mine').filter(has_text="我帮您查一下")
     await expect(reply).to_have_attribute("data-state", "sent")
-    await expect(tid(user, "message-text").filter(has_text="Sorry to hear - let me check.")).to_be_visible()
+    await expect(tid(user, "message-text").filter(has_text="很抱歉，我帮您查一下。")).to_be_visible()
 
     # And the other way round.
-    await tid(user, "composer-input").press_sequentially("Order 42, thanks", delay=20)
-    await expect(tid(admin, "typing-indicator")).to_have_text(re.compile("typing"))
+    await tid(user, "composer-input").press_sequentially("订单号 42，谢谢", delay=20)
+    await expect(tid(admin, "typing-indicator")).to_have_text(f"用户 #{user_id} 正在输入…")
     await tid(user, "composer-input").press("Enter")
-    await expect(tid(admin, "message-text").filter(has_text="Order 42, thanks")).to_be_visible()
-    await expect(user.locator('[data-testid="message"].mine').filter(has_text="Order 42")).to_have_attribute("data-state", "sent")
+    await expect(tid(admin, "message-text").filter(has_text="订单号 42，谢谢")).to_be_visible()
+    await expect(user.locator('[data-testid="message"].mine').filter(has_text="订单号 42")).to_have_attribute("data-state", "sent")
 
     # admin1 closes the session; user1 sees it closed. admin1's list ("mine", active) drops it at once, not
-    # after its next reload: what the list holds when the "Session closed" toast appears is recorded.
+    # after its next reload: what the list holds when the "会话已结束" (session closed) toast appears is recorded.
     session_id = await item.get_attribute("data-session-id")
     await admin.evaluate("""(sid) => {
       window.__listWhenClosed = null;
       const watch = new MutationObserver(() => {
         const toasts = [...document.querySelectorAll('[data-testid="toast"]')];
-        if (window.__listWhenClosed !== null || !toasts.some((t) => t.textContent.includes("Session closed"))) return;
+        if (window.__listWhenClosed !== null || !toasts.some((t) => t.textContent.includes("会话已结束"))) return;
         const node = document.querySelector(`[data-testid="session-item"][data-session-id="${sid}"]`);
         window.__listWhenClosed = node ? node.dataset.status : "gone";
         watch.disconnect();
@@ -74,7 +80,7 @@ async def test_1_user_and_admin_chat_live(pages: Pages) -> None:
     assert await admin.evaluate("() => window.__listWhenClosed") == "gone"
     await expect(item).to_have_count(0)
     await expect(tid(user, "session-status")).to_have_attribute("data-status", "closed")
-    await expect(tid(user, "session-status")).to_contain_text("closed")
+    await expect(tid(user, "session-status")).to_contain_text("此会话已结束")
 
     await pages.screenshot(admin, "admin1-customer-service")
     await pages.screenshot(user, "user1-h5-chat")
@@ -97,7 +103,7 @@ async def test_2_broadcast_reaches_every_admin_and_read_state_follows(pages: Pag
     await tid(a2, "send-title").fill(title)
     await tid(a2, "send-content").fill("The platform is read-only from 22:00 to 22:30.")
     await tid(a2, "send-submit").click()
-    await expect(tid(a2, "send-result")).to_contain_text("Broadcast")
+    await expect(tid(a2, "send-result")).to_contain_text("已广播给全部管理员")
 
     for name, page in (("a1_tab1", a1_tab1), ("a1_tab2", a1_tab2), ("a3", a3)):
         await expect(tid(page, "toast").filter(has_text=title)).to_be_visible()  # live, no reload
@@ -137,9 +143,8 @@ async def test_3_html_in_user_content_is_shown_as_text(pages: Pages) -> None:
     await tid(user, "composer-send").click()
     await expect(tid(user, "message-text").filter(has_text=XSS)).to_have_count(1)
 
-    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
     await tid(admin, "tab-all").click()
-    await tid(admin, "session-item").filter(has_text=f"User #{user_id}").first.click()
+    await session_item(admin, await user_id_of(user)).first.click()
     await expect(tid(admin, "message-text").filter(has_text=XSS)).to_have_count(1)
     assert await tid(admin, "message-text").filter(has_text=XSS).text_content() == XSS
     await tid(admin, "composer-input").fill(f"You wrote: {XSS}")
@@ -180,7 +185,7 @@ async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
                             ["platform.admin.session", admin_session % ("not-a-real.token.value", future)])
         await page.goto(target)
         await page.wait_for_url("**/admin/login.html?**")
-        await expect(tid(page, "login-message")).to_have_text(re.compile("no longer valid"))
+        await expect(tid(page, "login-message")).to_have_text("登录已失效（服务器拒绝），请重新登录。")
         await expect(tid(page, "login-form")).to_be_visible()
     await pages.screenshot(page, "admin-bad-token")
 
@@ -188,7 +193,7 @@ async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
     await page.evaluate("([k, v]) => localStorage.setItem(k, v)",
                         ["platform.admin.session", admin_session % ("x.y.z", future - 7_200_000)])
     await page.goto("/admin/notifications.html")
-    await expect(tid(page, "login-message")).to_have_text(re.compile("expired"))
+    await expect(tid(page, "login-message")).to_have_text("登录已过期，请重新登录。")
 
     # A real user token on an admin page: sent to login with the reason.
     user = await user_login(pages, "user3")
@@ -196,7 +201,7 @@ async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
     await page.evaluate("([k, v]) => localStorage.setItem(k, v)",
                         ["platform.admin.session", admin_session.replace('"admin"', '"user"') % (token, future)])
     await page.goto("/admin/notifications.html")
-    await expect(tid(page, "login-message")).to_have_text(re.compile("for administrators"))
+    await expect(tid(page, "login-message")).to_have_text(re.compile("仅供管理员使用"))
 
     # H5: the login form comes back with the message, not a blank page.
     h5 = await pages.new_page(await pages.context(mobile=True))
@@ -205,7 +210,7 @@ async def test_4_bad_token_gives_a_clear_message(pages: Pages) -> None:
                       ["platform.h5.session", user_session % ("bad" + token[3:], future)])
     await h5.goto("/h5/chat.html")
     await expect(tid(h5, "h5-login")).to_be_visible()
-    await expect(tid(h5, "h5-auth-message")).to_have_text(re.compile("no longer valid"))
+    await expect(tid(h5, "h5-auth-message")).to_have_text(re.compile("登录已失效"))
     await pages.screenshot(h5, "h5-bad-token")
     assert not pages.problems, pages.problems
 
@@ -217,7 +222,7 @@ async def test_5_reconnect_state_is_visible(pages: Pages, stack) -> None:
     await gateway.stop()
     try:
         await expect(tid(admin, "conn-status")).to_have_attribute("data-state", re.compile("reconnecting|unavailable"))
-        await expect(tid(admin, "conn-status")).to_contain_text(re.compile("Reconnect|retrying|Retrying"))
+        await expect(tid(admin, "conn-status")).to_contain_text(re.compile("重连|重试"))
         await pages.screenshot(admin, "reconnecting")
     finally:
         gateway.start()
@@ -240,9 +245,8 @@ async def test_6_bidi_controls_in_names_and_messages_are_shown_neutralised(pages
     await tid(user, "composer-send").click()
     await expect(tid(user, "message-text").filter(has_text=BIDI_SHOWN)).to_have_count(1)
 
-    user_id = await user.evaluate("() => JSON.parse(localStorage.getItem('platform.h5.session')).user.user_id")
     await tid(admin, "tab-all").click()
-    item = tid(admin, "session-item").filter(has_text=f"User #{user_id}").first
+    item = session_item(admin, await user_id_of(user)).first
     await item.click()
     await expect(tid(admin, "message-text").filter(has_text=BIDI_SHOWN)).to_have_count(1)
 
@@ -277,7 +281,7 @@ async def test_7_an_image_message_shows_its_url_as_text_and_nothing_is_fetched(p
         document.body.append(list);
         return { images: list.querySelectorAll("img").length, text: list.textContent };
     }""")
-    assert shown["images"] == 0 and "[image] https://attacker.example/pixel.png" in shown["text"]
+    assert shown["images"] == 0 and "[图片] https://attacker.example/pixel.png" in shown["text"]
     await admin.wait_for_timeout(200)
     assert fetched == []
     assert not pages.problems, pages.problems

@@ -1,5 +1,7 @@
 // REST calls to /api/v4/... on this origin. Errors come back as ApiError with the service's stable code
-// ({"error": {"code", "message"}}); a network failure is ApiError(0, "network", ...).
+// ({"error": {"code", "message"}}); a network failure is ApiError(0, "network", ...). The server's `message` is
+// for developers (English); people read the catalogue's words for the `code` (describeError / describeCode).
+import { t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -11,15 +13,29 @@ export class ApiError extends Error {
   }
 }
 
-/** Plain-words text for an ApiError, for the person looking at the page. */
+/** The catalogue's words for an error `code` (API, socket ack or connection refusal), or null if it has none. */
+export function describeCode(code) {
+  return code && t.has(`error.${code}`) ? t(`error.${code}`) : null;
+}
+
+/** Plain words, in the page's language, for an error, for the person looking at the page. */
 export function describeError(err) {
-  if (!(err instanceof ApiError)) return "Something went wrong. Please try again.";
-  if (err.status === 0) return "Cannot reach the server. Check your network and try again.";
-  if (err.status === 422 && err.details.length) {
-    return err.details.map((d) => `${d.field ? d.field + ": " : ""}${d.message}`).join("; ");
+  if (!(err instanceof ApiError)) return t("error.generic");
+  if (err.status === 0) return t("error.network");
+  const fields = err.status === 422 ? [...new Set(err.details.map((d) => d.field).filter(Boolean))] : [];
+  if (err.code === "validation_error" && fields.length) {
+    const names = fields.map((f) => (t.has(`field.${f}`) ? t(`field.${f}`) : f));
+    return t("error.invalid_fields", { fields: new Intl.ListFormat(t.locale, { type: "conjunction" }).format(names) });
   }
-  if (err.status >= 500) return "The service is having trouble right now. Please try again in a moment.";
-  return err.message || `Request failed (${err.status}).`;
+  const known = describeCode(err.code);
+  if (known) return known;
+  if (err.status >= 500) return t("error.server");
+  return t("error.http", { status: err.status });
+}
+
+/** Plain words for a failed socket ack ({code, message}): the code's words, else a generic text. */
+export function describeAckError(error) {
+  return describeCode(error && error.code) || t("error.generic");
 }
 
 export function newIdempotencyKey() {
@@ -45,7 +61,7 @@ export async function api(path, { method = "GET", body, token, renew, headers = 
   try {
     response = await fetch(path, init);
   } catch (cause) {
-    throw new ApiError(0, "network", "Cannot reach the server.");
+    throw new ApiError(0, "network", "network");
   }
   let data = null;
   const text = await response.text();

@@ -10,6 +10,7 @@
 // another tab takes that one (a refresh token is single-use: sending it twice would end the login).
 
 import { ApiError, api } from "./api.js";
+import { t } from "./i18n.js";
 
 const KEYS = { admin: "platform.admin.session", user: "platform.h5.session" };
 const EXPIRY_MARGIN_MS = 5000;
@@ -17,14 +18,14 @@ const RENEW_AHEAD_MS = 60000; // renew this long before the access token expires
 const RENEW_RETRY_MS = 10000; // after a network failure
 export const SESSION_RENEWED = "platform-session-renewed";
 
-/** Why a person lands on a login form; fixed texts only (the query string never reaches the page as-is). */
-export const REASONS = {
-  expired: "Your session has expired. Please log in again.",
-  invalid: "Your login is no longer valid (the server refused it). Please log in again.",
-  logged_out: "You have logged out.",
-  not_admin: "This page is for administrators. End users chat on the H5 page.",
-  not_user: "Administrators use the admin console, not the H5 chat page.",
-};
+/** Why a person lands on a login form: `reason` query values; their words are the catalogue's `reason.*`
+ * (the query string never reaches the page as-is). */
+export const REASONS = ["expired", "invalid", "logged_out", "not_admin", "not_user"];
+
+/** The words for a login-form reason, or "" for anything else. */
+export function reasonText(reason) {
+  return REASONS.includes(reason) ? t(`reason.${reason}`) : "";
+}
 
 /** Maps a 401 code / Socket.IO refusal text to one of REASONS. */
 export function reasonFor(codeOrMessage) {
@@ -81,7 +82,7 @@ export function renewToken(kind) {
     const renew = async () => {
       const current = loadSession(kind);
       if (current && had && current.token !== had.token && !isExpired(current)) return current; // another tab did
-      if (!canRenew(current)) throw new ApiError(401, "refresh_token_invalid", "Your login has ended.");
+      if (!canRenew(current)) throw new ApiError(401, "refresh_token_invalid", "refresh_token_invalid");
       const body = await api("/api/v4/auth/refresh", { method: "POST", body: { refresh_token: current.refreshToken } });
       return saveSession(kind, body);
     };

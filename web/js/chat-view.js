@@ -3,7 +3,8 @@
 // (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
 // Message content is always text. Images are never fetched from a message's URL (that would tell any host the
 // reader's address and reading time): an older image message shows its URL as text, marked as an image.
-import { fmtTime, h } from "./ui.js";
+import { t } from "./i18n.js";
+import { h, timeNode } from "./ui.js";
 
 const TYPING_SHOW_MS = 3000;
 
@@ -45,7 +46,7 @@ export class ChatView {
   render(m, state = "sent") {
     const system = m.message_type === "system";
     const mine = !system && this.isMine(m);
-    const text = m.message_type === "image" ? `[image] ${m.message_content}` : m.message_content;
+    const text = m.message_type === "image" ? t("chat.image_url", { url: m.message_content }) : m.message_content;
     const body = h("div", { className: "bubble", testid: "message-text", text });
     const meta = system ? null : h("div", { className: "meta", testid: "message-meta" });
     const node = h("div", {
@@ -62,12 +63,13 @@ export class ChatView {
     const meta = node.querySelector(".meta");
     if (!meta) return;
     const m = node.chatMessage;
-    const who = this.isMine(m) ? "You" : this.whoLabel(m);
-    const time = m.created_at ? fmtTime(m.created_at, { withDate: false }) : "";
-    const parts = [who, time].filter(Boolean).join(" · ");
-    if (state === "sending") meta.replaceChildren(`${parts} · Sending…`);
-    else if (state === "failed") meta.replaceChildren(`Not sent: ${errorText} `, node.retryButton || "");
-    else meta.replaceChildren(this.isMine(m) ? `${parts} · Sent ✓` : parts);
+    const who = this.isMine(m) ? t("chat.you") : this.whoLabel(m);
+    const parts = [who, m.created_at ? timeNode(m.created_at, { testid: "message-time" }) : null].filter(Boolean);
+    const line = parts.flatMap((part, i) => (i ? [" · ", part] : [part]));
+    if (state === "sending") meta.replaceChildren(...line, " · ", t("chat.sending"));
+    else if (state === "failed") meta.replaceChildren(t("chat.not_sent", { reason: errorText }), " ", node.retryButton || "");
+    else if (this.isMine(m)) meta.replaceChildren(...line, " · ", t("chat.sent"));
+    else meta.replaceChildren(...line);
   }
 
   /** Older history (oldest -> newest) above what is shown, keeping the visible part in place. */
@@ -123,7 +125,7 @@ export class ChatView {
     const m = { message_id: 0, sender_type: this.me.type, sender_id: this.me.id, message_content: content,
       message_type: "text", created_at: "" };
     const node = this.render(m, "sending");
-    node.retryButton = h("button", { className: "link", testid: "message-retry", text: "Retry", attrs: { type: "button" },
+    node.retryButton = h("button", { className: "link", testid: "message-retry", text: t("chat.retry"), attrs: { type: "button" },
       onClick: () => { node.remove(); retry(); } });
     this.listEl.append(node);
     this.scrollToBottom();

@@ -1,11 +1,12 @@
 // admin/customer-service.html: sessions by status (unread counts, priority), one conversation with history
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing.
-import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
+import { t } from "./i18n.js";
 import { ackResult, connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, toast } from "./ui.js";
+import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -15,7 +16,6 @@ const TABS = {
   all: { scope: "all" },
 };
 const HISTORY_PAGE = 30;
-const STATUS_TEXT = { waiting: "Waiting", active: "Active", closed: "Closed" };
 
 let session = null; // the logged-in admin
 let socket = null;
@@ -33,6 +33,10 @@ function setCount(node, count) {
   node.dataset.count = String(count);
 }
 
+function statusText(status) {
+  return t.has(`session_status.${status}`) ? t(`session_status.${status}`) : status;
+}
+
 // --- session list -------------------------------------------------------------------------------
 
 function renderSession(s) {
@@ -40,14 +44,15 @@ function renderSession(s) {
     dataset: { count: s.unread_count } });
   unread.hidden = s.unread_count === 0;
   const item = h("li", { className: "session", testid: "session-item",
-    dataset: { sessionId: s.session_id, status: s.status, priority: s.priority },
+    dataset: { sessionId: s.session_id, userId: s.user_id, status: s.status, priority: s.priority },
     attrs: { "aria-selected": state.current && state.current.session_id === s.session_id ? "true" : "false" },
     onClick: () => openSession(s.session_id) },
   h("div", {},
-    h("span", { className: "who", text: `User #${s.user_id}` }),
-    h("span", { className: "prio", text: `P${s.priority}`, dataset: { priority: s.priority }, attrs: { title: "Priority (1-5)" } }),
-    h("span", { className: `status status-${s.status}`, text: STATUS_TEXT[s.status] || s.status })),
-  h("div", { className: "time", text: fmtTime(s.updated_at) }),
+    h("span", { className: "who", text: t("cs.user", { id: s.user_id }) }),
+    h("span", { className: "prio", text: t("cs.priority_short", { priority: s.priority }), dataset: { priority: s.priority },
+      attrs: { title: t("cs.priority_title") } }),
+    h("span", { className: `status status-${s.status}`, text: statusText(s.status) })),
+  timeNode(s.updated_at, { className: "time" }),
   h("div", { className: "preview", testid: "session-preview", text: s.last_message || "—" }),
   h("div", {}, unread));
   return item;
@@ -73,7 +78,7 @@ async function loadSessions() {
     el.sessionsError.textContent = "";
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    el.sessionsError.textContent = `Could not load sessions: ${describeError(err)}`;
+    el.sessionsError.textContent = t("cs.load_failed", { reason: describeError(err) });
   }
 }
 
@@ -112,12 +117,13 @@ function showHeader(s) {
   el.head.hidden = false;
   el.messages.hidden = false;
   el.typing.hidden = false;
-  el.title.textContent = `Session #${s.session_id} · User #${s.user_id}`;
-  el.status.textContent = STATUS_TEXT[s.status] || s.status;
+  el.title.textContent = t("cs.conv_title", { session: s.session_id, user: s.user_id });
+  el.status.textContent = statusText(s.status);
   el.status.className = `status status-${s.status}`;
   el.status.dataset.status = s.status;
   const mineNow = s.admin_id === session.user.user_id;
-  el.assignee.textContent = s.admin_id ? (mineNow ? "Assigned to you" : `Assigned to admin #${s.admin_id}`) : "Not assigned yet";
+  el.assignee.textContent = s.admin_id ? (mineNow ? t("cs.assigned_to_you") : t("cs.assigned_to_admin", { id: s.admin_id }))
+    : t("cs.unassigned");
   el.claim.hidden = s.status !== "waiting";
   const canAct = s.status !== "closed";
   el.transfer.hidden = !canAct;
@@ -146,7 +152,7 @@ async function openSession(sessionId) {
     el.input.focus();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    toast("Could not open the session", describeError(err), { kind: "error" });
+    toast(t("cs.open_failed"), describeError(err), { kind: "error" });
   }
 }
 
@@ -162,7 +168,7 @@ async function loadOlder() {
     state.beforeId = page.next_before_id;
     setTimeout(fillViewport, 0);
   } catch (err) {
-    toast("Could not load older messages", describeError(err), { kind: "error" });
+    toast(t("cs.older_failed"), describeError(err), { kind: "error" });
   } finally {
     state.loadingOlder = false;
   }
@@ -190,7 +196,7 @@ function sendText(content) {
   const pending = view.addPending(content, () => sendText(content));
   const done = (result) => {
     if (result.ok) view.confirm(pending, result.data);
-    else view.fail(pending, result.error.message || result.error.code);
+    else view.fail(pending, describeAckError(result.error));
   };
   if (socket.connected) {
     socket.timeout(8000).emit("chat:send_message", { session_id: s.session_id, content }, (err, ack) => done(ackResult(err, ack)));
@@ -217,10 +223,10 @@ async function sessionAction(button, path, body, doneText) {
       const updated = await call(`${BASE}/sessions/${s.session_id}/${path}`, { method: "POST", body });
       if (state.current && state.current.session_id === updated.session_id) showHeader(updated);
       patchSessionItem(updated);
-      toast(doneText, `Session #${updated.session_id}`);
+      toast(doneText, t("cs.session_ref", { id: updated.session_id }));
       scheduleSessions();
     } catch (err) {
-      toast("Not done", describeError(err), { kind: "error" });
+      toast(t("cs.action_failed"), describeError(err), { kind: "error" });
     }
   });
 }
@@ -242,14 +248,14 @@ function onSessionUpdate(s) {
 }
 
 function onAssigned(a) {
-  const how = a.reason === "transfer" ? "transferred to you" : a.reason === "claim" ? "claimed" : "assigned to you";
-  toast("New customer-service session", `Session #${a.session_id} from user #${a.user_id} (priority P${a.priority}) was ${how}.`);
+  const how = ["transfer", "claim"].includes(a.reason) ? a.reason : "auto";
+  toast(t("cs.new_session"), t(`cs.assigned_${how}`, { session: a.session_id, user: a.user_id, priority: a.priority }));
   scheduleSessions();
 }
 
-function onTyping(t) {
-  if (state.current && t.session_id === state.current.session_id && t.sender_type === "user") {
-    view.showTyping(`User #${t.sender_id} is typing…`);
+function onTyping(typing) {
+  if (state.current && typing.session_id === state.current.session_id && typing.sender_type === "user") {
+    view.showTyping(t("cs.user_typing", { id: typing.sender_id }));
   }
 }
 
@@ -271,15 +277,15 @@ function init() {
     location.replace("/admin/login.html?reason=logged_out");
   });
   document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
-  el.claim.addEventListener("click", () => sessionAction(el.claim, "claim", undefined, "Session claimed"));
-  el.close.addEventListener("click", () => sessionAction(el.close, "close", undefined, "Session closed"));
+  el.claim.addEventListener("click", () => sessionAction(el.claim, "claim", undefined, t("cs.claimed")));
+  el.close.addEventListener("click", () => sessionAction(el.close, "close", undefined, t("cs.closed")));
   el.transfer.addEventListener("click", () => {
     const adminId = Number(el.transferId.value);
     if (!Number.isInteger(adminId) || adminId < 1) {
-      toast("Transfer", "Enter the ID of the admin to transfer to.", { kind: "error" });
+      toast(t("cs.transfer"), t("cs.transfer_missing_id"), { kind: "error" });
       return;
     }
-    sessionAction(el.transfer, "transfer", { admin_id: adminId }, `Transferred to admin #${adminId}`);
+    sessionAction(el.transfer, "transfer", { admin_id: adminId }, t("cs.transferred", { id: adminId }));
   });
   el.composer.addEventListener("submit", onSubmit);
   el.input.addEventListener("keydown", (event) => {
@@ -291,7 +297,7 @@ function init() {
   document.addEventListener("visibilitychange", () => markReadSoon());
 
   view = new ChatView(el.messages, el.typing, { type: "admin", id: session.user.user_id }, (m) =>
-    m.sender_type === "user" ? `User #${m.sender_id}` : `Admin #${m.sender_id}`);
+    m.sender_type === "user" ? t("cs.user", { id: m.sender_id }) : t("cs.admin", { id: m.sender_id }));
 
   loadSessions();
 

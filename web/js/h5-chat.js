@@ -1,12 +1,13 @@
 // h5/chat.html: the end user's customer-service chat (the stand-in for the mini program). Log in or
 // register, write a first message (POST /sessions opens the session), then chat live: the agent's replies,
 // "agent is typing", the assignment/closing system lines and the session's state.
-import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import {
-  REASONS, canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, register,
+  canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, reasonText, register,
   renewToken, saveSession,
 } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
+import { t } from "./i18n.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId } from "./ui.js";
 
@@ -32,10 +33,10 @@ function showStatus(s) {
   current = s;
   const node = el.status;
   node.dataset.status = s ? s.status : "none";
-  if (!s) node.textContent = "Send us a message and an agent will be with you shortly.";
-  else if (s.status === "waiting") node.textContent = "Waiting for an agent… we will answer as soon as one is free.";
-  else if (s.status === "active") node.textContent = s.admin_id ? `You are chatting with agent #${s.admin_id}.` : "Connected.";
-  else node.textContent = "This conversation has been closed. Send a new message to start another one.";
+  if (!s) node.textContent = t("h5.status.none");
+  else if (s.status === "waiting") node.textContent = t("h5.status.waiting");
+  else if (s.status === "active") node.textContent = s.admin_id ? t("h5.status.active_with", { id: s.admin_id }) : t("h5.status.active");
+  else node.textContent = t("h5.status.closed");
 }
 
 // --- login / register ---------------------------------------------------------------------------
@@ -43,7 +44,7 @@ function showStatus(s) {
 function showLogin(reason) {
   el.login.hidden = false;
   el.chat.hidden = true;
-  el.authMessage.textContent = REASONS[reason] || "";
+  el.authMessage.textContent = reasonText(reason);
   el.form.elements.username.focus();
 }
 
@@ -52,7 +53,7 @@ async function authenticate(button, how) {
   const username = el.form.elements.username.value.trim();
   const password = el.form.elements.password.value;
   if (!username || !password) {
-    el.authError.textContent = "Enter a username and a password.";
+    el.authError.textContent = t("h5.missing_fields");
     return;
   }
   await busy(button, async () => {
@@ -60,15 +61,13 @@ async function authenticate(button, how) {
       const result = how === "register" ? await register(username, password) : await login(username, password);
       if (result.user.user_type !== "user") {
         el.authMessage.textContent = "";
-        el.authError.textContent = REASONS.not_user;
+        el.authError.textContent = reasonText("not_user");
         return;
       }
       saveSession("user", result);
       location.replace("/h5/chat.html"); // a fresh page: one connection, made with the new token
     } catch (err) {
-      if (err.code === "invalid_credentials") el.authError.textContent = "Wrong username or password.";
-      else if (err.code === "username_taken") el.authError.textContent = "That username is taken. Choose another or log in.";
-      else el.authError.textContent = describeError(err);
+      el.authError.textContent = describeError(err);
     }
   });
 }
@@ -114,7 +113,7 @@ function send(content) {
   const pending = view.addPending(content, () => send(content));
   const done = (result) => {
     if (result.ok) view.confirm(pending, result.data);
-    else view.fail(pending, result.error.message || result.error.code);
+    else view.fail(pending, describeAckError(result.error));
   };
   if (socket.connected) {
     socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, content }, (err, ack) => done(ackResult(err, ack)));
@@ -139,7 +138,7 @@ async function enterChat() {
   el.logout.hidden = false;
   el.conn.hidden = false;
   view = new ChatView(el.messages, el.typing, { type: "user", id: session.user.user_id },
-    (m) => (m.sender_type === "admin" ? `Agent #${m.sender_id}` : "You"));
+    (m) => (m.sender_type === "admin" ? t("h5.agent", { id: m.sender_id }) : t("chat.you")));
 
   el.composer.addEventListener("submit", onSubmit);
   el.input.addEventListener("keydown", (event) => {
@@ -154,7 +153,7 @@ async function enterChat() {
     await loadConversation();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    el.status.textContent = `Could not load your conversation: ${describeError(err)}`;
+    el.status.textContent = t("h5.load_failed", { reason: describeError(err) });
   }
 
   socket = connectRealtime({
@@ -173,8 +172,8 @@ async function enterChat() {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
   });
-  socket.on("chat:typing", (t) => {
-    if (current && t.session_id === current.session_id && t.sender_type === "admin") view.showTyping("Agent is typing…");
+  socket.on("chat:typing", (typing) => {
+    if (current && typing.session_id === current.session_id && typing.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
   });
   bindSystemBanners(socket, el.banners);
 }

@@ -1,6 +1,7 @@
 // admin/login.html: log in as an administrator, keep the token, go on to the page that sent us here.
 import { describeError } from "./api.js";
-import { REASONS, adminNextPage, canRenew, clearSession, isExpired, loadSession, login, saveSession } from "./auth.js";
+import { adminNextPage, canRenew, clearSession, isExpired, loadSession, login, reasonText, saveSession } from "./auth.js";
+import { t } from "./i18n.js";
 import { byTestId } from "./ui.js";
 
 function init() {
@@ -10,7 +11,7 @@ function init() {
   const submit = byTestId("login-submit");
 
   const reason = new URLSearchParams(location.search).get("reason");
-  message.textContent = REASONS[reason] || "";
+  message.textContent = reasonText(reason);
 
   // Already logged in (e.g. a second tab): go straight on, unless we were just sent back here.
   const existing = loadSession("admin");
@@ -25,26 +26,26 @@ function init() {
     const username = form.elements.username.value.trim();
     const password = form.elements.password.value;
     if (!username || !password) {
-      error.textContent = "Enter your username and password.";
+      error.textContent = t("login.missing_fields");
       return;
     }
     submit.disabled = true;
-    submit.textContent = "Logging in…";
+    submit.textContent = t("login.submitting");
     try {
       const result = await login(username, password);
       if (result.user.user_type !== "admin") {
         clearSession("admin");
         message.textContent = "";
-        error.textContent = REASONS.not_admin;
+        error.textContent = reasonText("not_admin");
         return;
       }
       saveSession("admin", result);
       location.replace(adminNextPage());
     } catch (err) {
-      error.textContent = err.code === "invalid_credentials" ? "Wrong username or password." : describeError(err);
+      error.textContent = describeError(err);
     } finally {
       submit.disabled = false;
-      submit.textContent = "Log in";
+      submit.textContent = t("login.submit");
     }
   });
   form.elements.username.focus();

@@ -1,14 +1,14 @@
 // admin/notifications.html: the admin's notifications (paged, filtered), unread badge, mark read, send, and
 // live updates: notification:new / notification:broadcast -> toast + silent debounced refresh;
 // notification:update (e.g. marked read in another tab) -> this tab follows; system:* -> banners.
-import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
+import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
+import { t } from "./i18n.js";
 import { ackResult, connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId, debounce, fmtTime, h, safeHref, toast } from "./ui.js";
+import { bindSystemBanners, busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
 
 const PAGE_SIZE = 10;
 const REFRESH_DEBOUNCE_MS = 500;
-const TYPE_LABELS = { system: "System", user: "User", order: "Order", alert: "Alert" };
 
 const state = { page: 1, type: "", unreadOnly: false, total: 0, loading: false, sendKey: newIdempotencyKey() };
 let session = null;
@@ -24,12 +24,12 @@ function call(path, options = {}) {
 function setBadge(count) {
   el.badge.textContent = count > 99 ? "99+" : String(count);
   el.badge.dataset.count = String(count);
-  document.title = count ? `(${count}) Notifications · Platform console` : "Notifications · Platform console";
+  document.title = count ? t("notif.page_title_unread", { count }) : t("notif.page_title");
 }
 
 function renderItem(n) {
   const href = safeHref(n.link);
-  const markButton = h("button", { testid: "mark-read", text: "Mark read", attrs: { type: "button" },
+  const markButton = h("button", { testid: "mark-read", text: t("notif.mark_read"), attrs: { type: "button" },
     onClick: (event) => busy(event.currentTarget, () => markRead(n.notification_id)) });
   markButton.hidden = n.is_read;
   return h("li", { className: "notif", testid: "notification-item",
@@ -37,10 +37,10 @@ function renderItem(n) {
   h("div", {},
     h("div", { className: "notif-title", testid: "notification-title", text: n.title }),
     h("div", { className: "notif-meta" },
-      h("span", { className: `tag tag-${n.type}`, text: TYPE_LABELS[n.type] || n.type }),
-      h("span", { text: fmtTime(n.created_at) }),
-      n.target_user_id ? h("span", { text: "to you" }) : h("span", { text: "broadcast" }),
-      href ? h("a", { text: "Open link", attrs: { href, rel: "noopener noreferrer", target: "_blank" } }) : null),
+      h("span", { className: `tag tag-${n.type}`, text: t.has(`notif.type.${n.type}`) ? t(`notif.type.${n.type}`) : n.type }),
+      timeNode(n.created_at),
+      h("span", { text: n.target_user_id ? t("notif.to_you") : t("notif.broadcast") }),
+      href ? h("a", { text: t("notif.open_link"), attrs: { href, rel: "noopener noreferrer", target: "_blank" } }) : null),
     h("div", { className: "notif-content", testid: "notification-content", text: n.content })),
   h("div", {}, markButton));
 }
@@ -60,14 +60,14 @@ async function loadNotifications(silent = false) {
     state.total = data.total;
     el.list.replaceChildren(...data.items.map(renderItem));
     el.empty.hidden = data.items.length > 0;
-    el.pageInfo.textContent = `Page ${state.page} of ${pages} · ${data.total} total`;
+    el.pageInfo.textContent = t("notif.page_info", { page: state.page, pages, count: data.total });
     el.prev.disabled = state.page <= 1;
     el.next.disabled = state.page >= pages;
     setBadge(data.unread_count);
     el.listError.textContent = "";
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    el.listError.textContent = `Could not load notifications: ${describeError(err)}`;
+    el.listError.textContent = t("notif.load_failed", { reason: describeError(err) });
   } finally {
     el.list.setAttribute("aria-busy", "false");
   }
@@ -90,14 +90,14 @@ async function markRead(id) {
       socket.timeout(5000).emit("notification:mark_read", { notification_id: id }, (err, ack) => resolve(ackResult(err, ack)));
     });
     if (!result.ok) {
-      toast("Could not mark as read", result.error.message, { kind: "error" });
+      toast(t("notif.mark_failed"), describeAckError(result.error), { kind: "error" });
       return;
     }
   } else {
     try {
       await call(`/api/v4/notifications/${id}/read`, { method: "POST" });
     } catch (err) {
-      toast("Could not mark as read", describeError(err), { kind: "error" });
+      toast(t("notif.mark_failed"), describeError(err), { kind: "error" });
       return;
     }
   }
@@ -112,10 +112,10 @@ async function markAllRead() {
     const result = await call("/api/v4/notifications/read-all", { method: "POST" });
     el.list.querySelectorAll('[data-testid="notification-item"]').forEach((item) => showRead(item.dataset.id));
     setBadge(0);
-    toast("All read", `${result.updated} notification(s) marked read.`);
+    toast(t("notif.all_read"), t("notif.marked_read", { count: result.updated }));
     scheduleRefresh();
   } catch (err) {
-    toast("Could not mark all read", describeError(err), { kind: "error" });
+    toast(t("notif.mark_all_failed"), describeError(err), { kind: "error" });
   }
 }
 
@@ -134,13 +134,13 @@ async function send(event) {
   if (form.elements.target.value === "one") {
     const target = Number(form.elements.target_user_id.value);
     if (!Number.isInteger(target) || target < 1) {
-      el.sendError.textContent = "Enter the admin's ID (a positive number), or choose “All admins”.";
+      el.sendError.textContent = t("notif.send.missing_target");
       return;
     }
     body.target_user_id = target;
   }
   if (!body.title || !body.content) {
-    el.sendError.textContent = "Title and content are required.";
+    el.sendError.textContent = t("notif.send.missing_fields");
     return;
   }
   await busy(el.sendSubmit, async () => {
@@ -151,14 +151,14 @@ async function send(event) {
       });
       state.sendKey = newIdempotencyKey();
       el.sendResult.textContent = body.target_user_id
-        ? `Sent to admin #${body.target_user_id} (notification #${created.notification_id}).`
-        : `Broadcast to all admins (notification #${created.notification_id}).`;
+        ? t("notif.send.sent_to", { id: body.target_user_id, notification: created.notification_id })
+        : t("notif.send.broadcast", { notification: created.notification_id });
       form.elements.title.value = "";
       form.elements.content.value = "";
       form.elements.link.value = "";
     } catch (err) {
       if (err instanceof ApiError && err.status > 0 && err.status < 500) state.sendKey = newIdempotencyKey();
-      el.sendError.textContent = `Not sent: ${describeError(err)}`;
+      el.sendError.textContent = t("notif.send.failed", { reason: describeError(err) });
     }
   });
 }
@@ -208,11 +208,11 @@ function init() {
     statusEl: el.status,
   });
   socket.on("notification:new", (data) => {
-    toast("New notification", data.title);
+    toast(t("notif.new"), data.title);
     scheduleRefresh();
   });
   socket.on("notification:broadcast", (data) => {
-    toast("Announcement", data.title);
+    toast(t("notif.announcement"), data.title);
     scheduleRefresh();
   });
   socket.on("notification:update", (data) => {

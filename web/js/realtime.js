@@ -5,10 +5,12 @@
 
 import { io } from "/vendor/socket.io.esm.min.js";
 import { SESSION_RENEWED } from "./auth.js";
+import { t } from "./i18n.js";
 
 let socket = null;
 
 const MANUAL_RETRY_MS = [2000, 4000, 8000, 15000, 30000];
+const RECONNECT_ATTEMPTS = 5;
 
 /**
  * @param {object} options
@@ -39,10 +41,10 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   const retryLater = (why) => {
     const delay = MANUAL_RETRY_MS[Math.min(manualAttempt, MANUAL_RETRY_MS.length - 1)];
     manualAttempt += 1;
-    show("unavailable", `${why} Retrying in ${Math.round(delay / 1000)} s…`);
+    show("unavailable", t("conn.retrying_in", { why, seconds: Math.round(delay / 1000) }));
     clearTimeout(manualRetry);
     manualRetry = setTimeout(() => {
-      show("connecting", "Connecting…");
+      show("connecting", t("conn.connecting"));
       socket.connect();
     }, delay);
   };
@@ -55,16 +57,16 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
     reconnection: true,
     reconnectionDelay: 1000,
     reconnectionDelayMax: 5000,
-    reconnectionAttempts: 5,
+    reconnectionAttempts: RECONNECT_ATTEMPTS,
     timeout: 10000,
   });
-  show("connecting", "Connecting…");
+  show("connecting", t("conn.connecting"));
 
   socket.on("connect", () => {
     manualAttempt = 0;
     renewing = false;
     renewedAfterRefusal = false;
-    show("connected", "Live");
+    show("connected", t("conn.live"));
     // After a reconnect, reload what may have been missed, unless the gateway recovered the session (it then
     // replays the missed events itself; the client sends its pid/offset with the auth data automatically).
     if (everConnected && onReconnected && !socket.recovered) onReconnected();
@@ -73,20 +75,20 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
 
   socket.on("disconnect", (reason) => {
     if (renewing && reason === "io client disconnect") {
-      show("connecting", "Connecting…");
+      show("connecting", t("conn.connecting"));
     } else if (tokenExpired && reason === "io server disconnect") {
       // The token this socket was made with has expired: connect again at once, with a fresh one.
       tokenExpired = false;
-      show("connecting", "Connecting…");
+      show("connecting", t("conn.connecting"));
       socket.connect();
     } else if (reason === "io client disconnect") {
-      show("offline", "Disconnected.");
+      show("offline", t("conn.disconnected"));
     } else if (reason === "io server disconnect") {
       // The server closed this connection (e.g. the token was refused later): Socket.IO does not reconnect
       // by itself after that, so try once more; a refused token then lands in connect_error below.
-      retryLater("The server closed the connection.");
+      retryLater(t("conn.server_closed"));
     } else {
-      show("reconnecting", "Connection lost. Reconnecting…");
+      show("reconnecting", t("conn.lost"));
     }
   });
 
@@ -95,22 +97,24 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
     if (message.includes("unauthorized") && renew && !renewedAfterRefusal) {
       // Refused with the token we had: renew it once and try again; refused again, the login is over.
       renewedAfterRefusal = true;
-      show("connecting", "Connecting…");
+      show("connecting", t("conn.connecting"));
       renew().then(() => socket.connect(), () => {
-        show("unauthorized", "Login expired or invalid.");
+        show("unauthorized", t("conn.unauthorized"));
         onUnauthorized(message);
       });
     } else if (message.includes("unauthorized")) {
-      show("unauthorized", "Login expired or invalid.");
+      show("unauthorized", t("conn.unauthorized"));
       onUnauthorized(message);
+    } else if (err && err.data && err.data.code === "too_many_connections") {
+      retryLater(t("conn.too_many"));
     } else if (message.startsWith("unavailable")) {
       // Refused by the gateway because something behind it is down; a refused connection is not retried
       // by Socket.IO itself, so this page retries with a growing delay.
-      retryLater("Live updates are temporarily unavailable.");
+      retryLater(t("conn.unavailable"));
     } else if (message.includes("timeout")) {
-      show("reconnecting", "Connection timed out. Check your network; retrying…");
+      show("reconnecting", t("conn.timeout"));
     } else {
-      show("reconnecting", "Cannot reach the live-update server. Retrying…");
+      show("reconnecting", t("conn.unreachable"));
     }
   });
 
@@ -128,16 +132,16 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
   });
 
   socket.io.on("reconnect_attempt", (attempt) => {
-    show("reconnecting", `Reconnecting (attempt ${attempt} of 5)…`);
+    show("reconnecting", t("conn.attempt", { attempt, max: RECONNECT_ATTEMPTS }));
   });
 
   socket.io.on("reconnect_failed", () => {
-    show("offline", "Live updates are off: could not reconnect.");
+    show("offline", t("conn.gave_up"));
   });
 
   if (retryButton) {
     retryButton.addEventListener("click", () => {
-      show("connecting", "Connecting…");
+      show("connecting", t("conn.connecting"));
       socket.connect();
     });
   }
@@ -151,11 +155,11 @@ export function connectRealtime({ getToken, onUnauthorized, onReconnected, statu
 }
 
 /**
- * emit with an ack and a timeout: resolves to the ack's data, rejects with {code, message}.
- * The gateway answers {ok: true, data} or {ok: false, error: {code, message}}.
+ * An ack (or its timeout) as {ok: true, data} or {ok: false, error: {code, message?}}.
+ * The gateway answers {ok: true, data} or {ok: false, error: {code, message}}; people read describeAckError(error).
  */
 export function ackResult(err, ack) {
-  if (err) return { ok: false, error: { code: "timeout", message: "No answer from the server (timed out)." } };
-  if (!ack || typeof ack !== "object") return { ok: false, error: { code: "bad_ack", message: "Unexpected answer from the server." } };
-  return ack.ok ? { ok: true, data: ack.data } : { ok: false, error: ack.error || { code: "error", message: "Refused." } };
+  if (err) return { ok: false, error: { code: "timeout" } };
+  if (!ack || typeof ack !== "object") return { ok: false, error: { code: "bad_ack" } };
+  return ack.ok ? { ok: true, data: ack.data } : { ok: false, error: ack.error || { code: "error" } };
 }

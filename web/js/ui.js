@@ -1,5 +1,7 @@
 // DOM helpers. Everything that comes from people or services is put in the page as text (textContent /
 // text nodes), never parsed as HTML: no innerHTML anywhere in web/. Text put in by h() is also bidi-neutralised.
+// Words come from the catalogues (i18n.js `t`), never from literals here.
+import { formatTime, t } from "./i18n.js";
 
 // Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what is shown around them: a
 // name or message could read differently from what was written ("invoice\u202Egnp.exe" shows as
@@ -36,12 +38,20 @@ export function byTestId(id, root = document) {
   return root.querySelector(`[data-testid="${id}"]`);
 }
 
-/** Times arrive as Beijing-time ISO strings (2025-11-23T20:05:00.000+08:00): show them as written. */
-export function fmtTime(iso, { withDate = true } = {}) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(iso || ""));
-  if (!m) return "";
-  return withDate ? `${m[2]}-${m[3]} ${m[4]}:${m[5]}` : `${m[4]}:${m[5]}`;
+/** A time for people: Beijing time in the page's language, relative when recent ("刚刚", "3分钟前"). */
+export function fmtTime(iso, { relative = true } = {}) {
+  return formatTime(iso, { relative });
 }
+
+/** A <time> whose relative text ("3分钟前") is kept current while the page stays open. */
+export function timeNode(iso, props = {}) {
+  return h("time", { ...props, text: fmtTime(iso), attrs: { ...(props.attrs || {}), datetime: iso }, dataset: { relative: "true" } });
+}
+
+const RELATIVE_REFRESH_MS = 30000;
+setInterval(() => {
+  document.querySelectorAll("time[data-relative]").forEach((node) => { node.textContent = fmtTime(node.getAttribute("datetime")); });
+}, RELATIVE_REFRESH_MS);
 
 /** A link target we are willing to put in href: http(s) URLs and same-origin paths only. */
 export function safeHref(url) {
@@ -87,7 +97,7 @@ export function banner(container, { key, level, title, message }) {
   const node = h("div", { className: `banner banner-${level}`, testid: "system-banner", dataset: { level, key: key || "" },
     attrs: { role: level === "critical" ? "alert" : "status" } },
   h("strong", { text: title }), " ", h("span", { text: message }),
-  h("button", { className: "banner-close", text: "×", attrs: { type: "button", "aria-label": "Dismiss" },
+  h("button", { className: "banner-close", text: "×", attrs: { type: "button", "aria-label": t("banner.dismiss") },
     onClick: () => node.remove() }));
   if (old) old.replaceWith(node);
   else container.prepend(node);
@@ -97,15 +107,18 @@ export function banner(container, { key, level, title, message }) {
 export function bindSystemBanners(socket, container) {
   const STATUS_LEVEL = { operational: "info", degraded: "warning", maintenance: "warning", down: "critical" };
   socket.on("system:alert", (a) => {
-    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: `Alert: ${a.title}`, message: a.message });
+    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: t("banner.alert", { title: a.title }), message: a.message });
   });
   socket.on("system:maintenance", (m) => {
-    banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: `Maintenance: ${m.title}`,
-      message: `${m.message} (${fmtTime(m.starts_at)} – ${fmtTime(m.ends_at)}, Beijing time)` });
+    banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: t("banner.maintenance", { title: m.title }),
+      message: t("banner.maintenance_window", { message: m.message, starts: fmtTime(m.starts_at, { relative: false }),
+        ends: fmtTime(m.ends_at, { relative: false }) }) });
   });
   socket.on("system:status_change", (s) => {
     const level = STATUS_LEVEL[s.status] || "info";
-    banner(container, { key: `status-${s.component}`, level, title: `${s.component}: ${s.status}`, message: s.message });
+    const status = t.has(`component_status.${s.status}`) ? t(`component_status.${s.status}`) : s.status;
+    banner(container, { key: `status-${s.component}`, level, title: t("banner.status", { component: s.component, status }),
+      message: s.message });
   });
 }
 

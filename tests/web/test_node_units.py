@@ -1,0 +1,29 @@
+"""The pages' pure modules (translation, time formatting) under Node's own test runner (Node 20)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def _node_test(name: str, tz: str = "UTC") -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("these tests need Node (`bash scripts/infra.sh web` installs it)", pytrace=False)
+    done = subprocess.run([node, "--test", str(HERE / name)], capture_output=True, text=True, check=False,
+                          timeout=120, env={**os.environ, "TZ": tz}, cwd=HERE.parents[1])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_times_are_shown_in_beijing_time_as_chinese_and_english_readers_write_them() -> None:
+    _node_test("time_format.test.mjs", tz="America/Los_Angeles")  # the viewer's own zone must not matter
+
+
+def test_the_translator_picks_the_language_fills_placeholders_and_chooses_plural_forms() -> None:
+    _node_test("i18n_core.test.mjs")
