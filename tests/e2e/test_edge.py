@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, PASSWORD, VENDOR, _require_tools
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, VENDOR, _require_tools
 from tests.integration.stack import HOST, Stack, free_port
 
 CSP = (
@@ -319,7 +320,11 @@ async def test_pictures_go_through_the_edge_with_a_large_body_on_the_upload_rout
     picture = _png(900, 900)
     assert 2_000_000 < len(picture) < 10_000_000  # above the edge's 1m elsewhere, below the 10 MB upload limit
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        login = await client.post("/api/v4/auth/login", json={"username": "user1", "password": PASSWORD})
+        # A user of its own: the session it opens stays waiting, and the seeded users belong to the scenarios
+        # (test_scenarios.py's first test needs user1 to have no open session).
+        login = await client.post("/api/v4/auth/register",
+                                  json={"username": f"pictures{uuid.uuid4().hex[:8]}", "password": "correct horse 42"})
+        assert login.status_code == 201, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         opened = await client.post("/api/v4/customer-service/sessions", json={"content": "图片"}, headers=headers)
         session_id = opened.json()["session_id"]

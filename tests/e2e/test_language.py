@@ -25,15 +25,19 @@ async def test_an_english_browser_gets_the_whole_chat_scenario_in_english(pages:
 
     user = await user_login(pages, "user5", locale="en-US")
     await expect(tid(user, "session-status")).to_have_text("Send us a message and an agent will be with you shortly.")
+    user_id = await user_id_of(user)
     await tid(user, "composer-input").fill("Hello, where is my parcel?")
     await tid(user, "composer-send").click()
-    await expect(tid(admin, "toast").filter(has_text="was assigned to you")).to_be_visible()
-    user_id = await user_id_of(user)
+    # This user's session, by name: a session other tests left waiting may be assigned to admin1 at its login.
+    await expect(tid(admin, "toast").filter(has_text=f"from user #{user_id} ").filter(has_text="was assigned to you")) \
+        .to_be_visible()
     item = session_item(admin, user_id)
     await expect(item).to_contain_text(f"User #{user_id}")
     await expect(tid(user, "session-status")).to_have_text("You are chatting with agent #1.")
 
     await item.click()
+    # The conversation is open (opening one resets the composer) before the agent types, as in test_scenarios.
+    await expect(tid(admin, "message-text").filter(has_text="Hello, where is my parcel?")).to_be_visible()
     await tid(admin, "composer-input").press_sequentially("Let me check", delay=20)
     await expect(tid(user, "typing-indicator")).to_have_text("Agent is typing…")
     await tid(admin, "composer-send").click()

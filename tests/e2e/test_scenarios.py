@@ -25,10 +25,12 @@ async def test_1_user_and_admin_chat_live(pages: Pages) -> None:
     user = await user_login(pages, "user1")
 
     # user1 opens a session with the first message; admin1 is told it was assigned to them.
+    user_id = await user_id_of(user)
     await tid(user, "composer-input").fill("你好，我的包裹还没有到")
     await tid(user, "composer-send").click()
-    await expect(tid(admin, "toast").filter(has_text="已分配给您")).to_be_visible()
-    user_id = await user_id_of(user)
+    # This user's session, by name: a session other tests left waiting may be assigned to admin1 at its login.
+    await expect(tid(admin, "toast").filter(has_text=f"用户 #{user_id} 的会话").filter(has_text="已分配给您")) \
+        .to_be_visible()
     item = session_item(admin, user_id)
     await expect(item).to_have_count(1)
     await expect(item).to_contain_text(f"用户 #{user_id}")
