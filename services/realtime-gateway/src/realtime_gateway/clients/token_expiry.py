@@ -20,6 +20,8 @@ import socketio
 from contracts.socketio.events import SYSTEM_TOKEN_EXPIRED
 from contracts.socketio.server import TokenExpiredData
 
+from realtime_gateway.clients.auth import token_of
+
 log = logging.getLogger(__name__)
 
 Expire = Callable[[list[tuple[str, float]]], Awaitable[None]]
@@ -29,8 +31,8 @@ Expire = Callable[[list[tuple[str, float]]], Awaitable[None]]
 def token_exp(auth: Any) -> float | None:
     """The `exp` claim of the token in a CONNECT packet's auth, read WITHOUT verifying: call it only after the
     handshake verified that token."""
-    token = auth.get("token") if isinstance(auth, dict) else None
-    if not isinstance(token, str):
+    token = token_of(auth)
+    if token is None:
         return None
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
