@@ -54,7 +54,7 @@ def _attachment_store(settings: Settings) -> AbstractAsyncContextManager[Attachm
         bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
         access_key_id=settings.s3_access_key_id, secret_access_key=secret.get_secret_value() if secret else None,
         key_prefix=settings.s3_key_prefix, addressing_style=settings.s3_addressing_style,
-        timeout_seconds=settings.s3_timeout_seconds,
+        timeout_seconds=settings.s3_timeout_seconds, max_attempts=settings.s3_max_attempts,
     ))
 
 

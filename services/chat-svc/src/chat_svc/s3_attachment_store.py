@@ -54,6 +54,8 @@ class S3Config:
     key_prefix: str = ""
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
     timeout_seconds: float = 10.0
+    max_attempts: int = 3
+    """Tries of one request (botocore's "standard" retries: connection errors, 5xx, throttling)."""
     max_connections: int = 20
 
 
@@ -72,7 +74,7 @@ class S3AttachmentStore:
         client_config = AioConfig(
             s3={"addressing_style": config.addressing_style},
             connect_timeout=config.timeout_seconds, read_timeout=config.timeout_seconds,
-            retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=config.max_connections,
+            retries={"max_attempts": config.max_attempts, "mode": "standard"}, max_pool_connections=config.max_connections,
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
         )
         async with get_session().create_client(

@@ -89,8 +89,10 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     (`<bucket>.<endpoint host>/<key>`: what Aliyun OSS and Tencent COS require) or `auto` (virtual on AWS when
     the bucket name allows it, path for an IP endpoint)."""
     s3_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
-    """Connect and read timeout of one S3 request (up to 3 attempts); past it the upload or read answers 503
-    `unavailable`."""
+    """Connect and read timeout of one S3 request."""
+    s3_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    """Tries of one S3 request (connection errors, 5xx and throttling are retried with backoff); when every try
+    fails, the upload or the picture answers 503 `unavailable`."""
 
     @model_validator(mode="after")
     def _s3_is_configured(self) -> Self:
