@@ -68,7 +68,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""
     s3_endpoint_url: str | None = None
     """With `CHAT_ATTACHMENTS_STORAGE=s3`: the S3 API's base URL, e.g. `http://minio:9000`,
-    `https://oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-guangzhou.myqcloud.com`. Unset: AWS S3 in
+    `https://s3.oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-guangzhou.myqcloud.com`. Unset: AWS S3 in
     `CHAT_S3_REGION`."""
     s3_bucket: str | None = None
     """The bucket of the pictures (required with `CHAT_ATTACHMENTS_STORAGE=s3`: chat-svc refuses to start without
