@@ -20,6 +20,7 @@ Compatibility: botocore's default flexible checksums (CRC32 headers/trailers on 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,7 +75,8 @@ class S3AttachmentStore:
         client_config = AioConfig(
             s3={"addressing_style": config.addressing_style},
             connect_timeout=config.timeout_seconds, read_timeout=config.timeout_seconds,
-            retries={"max_attempts": config.max_attempts, "mode": "standard"}, max_pool_connections=config.max_connections,
+            retries={"max_attempts": config.max_attempts, "mode": "standard"},
+            max_pool_connections=config.max_connections,
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
         )
         async with get_session().create_client(
@@ -83,15 +85,17 @@ class S3AttachmentStore:
             config=client_config,
         ) as client:
             store = cls(client, config.bucket, config.key_prefix)
-            await store.check_bucket()
+            await store.check_bucket(config.timeout_seconds)
             yield store
 
-    async def check_bucket(self) -> bool:
+    async def check_bucket(self, timeout: float = 10.0) -> bool:
+        """Whether the bucket answers (within `timeout` seconds, retries included, so a start is not held up)."""
         try:
-            await self._client.head_bucket(Bucket=self.bucket)
+            async with asyncio.timeout(timeout):
+                await self._client.head_bucket(Bucket=self.bucket)
         except (ClientError, *_BROKEN) as error:
-            log.warning("attachments: S3 bucket %r cannot be used (%s); check CHAT_S3_BUCKET, CHAT_S3_ENDPOINT_URL, "
-                        "CHAT_S3_REGION and the credentials", self.bucket, error)
+            log.warning("attachments: S3 bucket %r cannot be used (%s); check CHAT_S3_BUCKET, "
+                        "CHAT_S3_ENDPOINT_URL, CHAT_S3_REGION and the credentials", self.bucket, error)
             return False
         return True
 

@@ -7,12 +7,14 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore, StorageUnavailable
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from PIL import Image
+from sqlalchemy import text
 
 from .conftest import BASE, S3Server, user_headers
 
@@ -21,10 +23,10 @@ pytestmark = pytest.mark.integration
 PICTURE = bytes(range(256)) * 64  # 16 KiB, every byte value
 
 
-def s3_config(s3_server: S3Server, bucket: str, **overrides: object) -> S3Config:
+def s3_config(s3_server: S3Server, bucket: str, **overrides: Any) -> S3Config:
     return S3Config(**{"bucket": bucket, "endpoint_url": s3_server.endpoint_url, "region": s3_server.REGION,
                        "access_key_id": s3_server.ACCESS_KEY, "secret_access_key": s3_server.SECRET_KEY,
-                       "key_prefix": "attachments/", "addressing_style": "path", **overrides})  # type: ignore[arg-type]
+                       "key_prefix": "attachments/", "addressing_style": "path", **overrides})
 
 
 @pytest_asyncio.fixture(params=["local", "s3"], loop_scope="session")
@@ -147,3 +149,20 @@ async def test_a_picture_uploaded_with_the_s3_store_is_kept_in_the_bucket_and_se
                                       files={"file": ("notes.png", b"not a picture" * 20, "image/png")})
     assert refused.status_code == 415, refused.text
     assert len(await s3_server.keys(bucket)) == 2
+
+
+async def test_an_upload_while_the_s3_store_is_unreachable_answers_503_unavailable_and_records_nothing(
+    make_stack, s3_server: S3Server, user_id: int
+):
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    stack = await make_stack(**s3_server.settings("chat-test-nowhere", s3_endpoint_url=nowhere, s3_max_attempts=1,
+                                                  s3_timeout_seconds=1.0))
+    session_id = (await stack.open_session(user_id))["session_id"]
+    response = await stack.client.post(f"{BASE}/sessions/{session_id}/attachments", headers=user_headers(user_id),
+                                       files={"file": ("photo.png", png((64, 48)), "image/png")})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "unavailable"
+    async with stack.app.state.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT count(*) FROM chat.attachments WHERE session_id = :s"),
+                                   {"s": session_id})).scalar_one()
+    assert rows == 0
