@@ -69,6 +69,7 @@ export class ChatView {
   body(m, state) {
     if (m.message_type !== "image") return h("div", { className: "bubble", testid: "message-text", text: m.message_content });
     if (isPictureMessage(m)) {
+      if (this.pictures && m.attachment) this.pictures.put(m.attachment); // a history page's signed URLs
       if (!this.pictures) return h("div", { className: "bubble", testid: "message-text", text: t("chat.picture") });
       const onLoad = () => { if (this.atBottom) this.scrollToBottom(); };
       return h("div", { className: "bubble picture-bubble", testid: "message-text" }, pictureNode(m, this.pictures, { onLoad }));
