@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from playwright.async_api import Page, expect
 from tests.e2e.conftest import Pages
 from tests.e2e.helpers import admin_login, connected, session_item, tid, user_id_of
 
+LINKS_ROUTE = re.compile(r"/sessions/\d+/attachments/[0-9a-f-]{36}$")  # fresh signed URLs of one picture
 GPS_IFD = 0x8825
 PHOTO_SIZE = (1200, 900)
 SCREENSHOT_SIZE = (800, 500)
@@ -58,6 +60,27 @@ async def _paste_file(page: Page, data: bytes, name: str, content_type: str) -> 
         const input = document.querySelector('[data-testid="composer-input"]');
         input.focus();
         input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: clipboard, bubbles: true, cancelable: true }));
+    }""", [base64.b64encode(data).decode(), name, content_type])
+
+
+def _webp_badge() -> bytes:
+    badge = Image.new("RGB", (240, 240), (21, 128, 61))
+    ImageDraw.Draw(badge).ellipse((40, 40, 200, 200), fill=(255, 255, 255))
+    out = io.BytesIO()
+    badge.save(out, "WEBP")
+    return out.getvalue()
+
+
+async def _drop_file(page: Page, data: bytes, name: str, content_type: str) -> None:
+    """What dragging a file onto the conversation does: dragover, then drop, carrying one file."""
+    await page.evaluate("""async ([b64, name, type]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dragged = new DataTransfer();
+        dragged.items.add(new File([bytes], name, { type }));
+        const zone = document.querySelector('[data-testid="message-list"]');
+        for (const kind of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(kind, { dataTransfer: dragged, bubbles: true, cancelable: true }));
+        }
     }""", [base64.b64encode(data).decode(), name, content_type])
 
 
@@ -117,6 +140,13 @@ async def test_a_user_and_an_admin_exchange_pictures_live_in_chinese_and_open_th
     width, height = await thumbnail.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
     assert 0 < width < PHOTO_SIZE[0] and 0 < height < PHOTO_SIZE[1], (width, height)  # a thumbnail, not the photo
     await expect(item.locator('[data-testid="session-preview"]')).to_have_text("[图片]")
+    # A thumbnail whose signed URL stopped working (it expired while the page stayed open) is drawn again
+    # with fresh URLs.
+    await thumbnail.evaluate("(img) => { img.src = img.src.replace(/expires=[0-9]+/, 'expires=1'); }")
+    await admin.wait_for_function("""() => {
+        const img = document.querySelector('[data-testid="message"].theirs [data-testid="message-image"]');
+        return img.complete && img.naturalWidth > 0 && !img.src.includes("expires=1&");
+    }""")
     await pages.screenshot(admin, "admin-sees-hello-and-photo")
 
     # A click opens it full size; what is served is the re-encoded photo, without its EXIF (GPS included).
@@ -142,6 +172,10 @@ async def test_a_user_and_an_admin_exchange_pictures_live_in_chinese_and_open_th
     await expect(_loaded_picture(user, "theirs")).to_be_visible()
     await expect(user.locator('[data-testid="message"].theirs[data-message-type="image"] [data-testid="message-meta"]')) \
         .to_contain_text("客服 #")
+    # And drags a picture file from the desktop onto the conversation: it goes too.
+    await _drop_file(admin, _webp_badge(), "badge.webp", "image/webp")
+    await expect(_loaded_picture(admin, "mine", 1)).to_be_visible()
+    await expect(_loaded_picture(user, "theirs", 1)).to_be_visible()
     await pages.screenshot(user, "user-sees-pasted-screenshot")
     await _loaded_picture(user, "theirs").click()
     await expect(tid(user, "lightbox")).to_be_visible()
@@ -158,12 +192,16 @@ async def test_a_user_and_an_admin_exchange_pictures_live_in_chinese_and_open_th
     await expect(failed).to_contain_text("只能发送 JPEG、PNG、GIF 或 WebP 图片")
     await pages.screenshot(user, "user-refused-file")
 
-    # History: a reload shows both pictures again (their URLs asked for afresh).
+    # History: a reload shows both pictures again, their signed URLs coming with the page of messages (no
+    # request per picture).
+    links_asked: list[str] = []
+    user.on("request", lambda request: links_asked.append(request.url) if LINKS_ROUTE.search(request.url) else None)
     await user.reload()
     await connected(user)
     await expect(_loaded_picture(user, "mine")).to_be_visible()
     await expect(_loaded_picture(user, "theirs")).to_be_visible()
     await expect(tid(user, "message-text").filter(has_text="你好")).to_be_visible()
+    assert links_asked == []
 
     await tid(admin, "conv-close").click()
     await expect(tid(admin, "conv-closed")).to_be_visible()
