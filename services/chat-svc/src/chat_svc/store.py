@@ -260,3 +260,12 @@ async def insert_attachment(db: AsyncConnection, **values: Any) -> AttachmentRow
 async def get_attachment(db: AsyncConnection, attachment_id: UUID) -> AttachmentRow | None:
     row = (await db.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
     return AttachmentRow.of(row) if row is not None else None
+
+
+async def attachments_in(db: AsyncConnection, session_id: int, ids: Iterable[UUID]) -> list[AttachmentRow]:
+    """The session's attachments among `ids` (one query for a page of messages); others are left out."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    query = select(attachments).where(attachments.c.session_id == session_id, attachments.c.id.in_(wanted))
+    return [AttachmentRow.of(row) for row in await db.execute(query)]
