@@ -1,9 +1,10 @@
 // The message list shared by the customer-service console and the H5 chat page: history (older pages
 // prepended), live messages (deduplicated by message_id), own messages with their delivery state
-// (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
+// (sending -> sent, or failed with a retry), system lines (drawn from their code + params in the page's language,
+// i18n.systemText), and the "is typing" line.
 // Message content is always text. Images are never fetched from a message's URL (that would tell any host the
 // reader's address and reading time): an older image message shows its URL as text, marked as an image.
-import { t } from "./i18n.js";
+import { systemText, t } from "./i18n.js";
 import { h, timeNode } from "./ui.js";
 
 const TYPING_SHOW_MS = 3000;
@@ -46,7 +47,8 @@ export class ChatView {
   render(m, state = "sent") {
     const system = m.message_type === "system";
     const mine = !system && this.isMine(m);
-    const text = m.message_type === "image" ? t("chat.image_url", { url: m.message_content }) : m.message_content;
+    const text = m.message_type === "image" ? t("chat.image_url", { url: m.message_content })
+      : system ? systemText(m.system_code, m.system_params, m.message_content) : m.message_content;
     const body = h("div", { className: "bubble", testid: "message-text", text });
     const meta = system ? null : h("div", { className: "meta", testid: "message-meta" });
     const node = h("div", {

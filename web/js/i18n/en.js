@@ -214,4 +214,9 @@ export default {
   "error.same_admin": "This session is already assigned to you.",
   "error.admin_offline": "That admin is not online.",
   "error.admin_at_capacity": "That admin has as many sessions as they can take.",
+
+  // Text the platform writes (system messages, alerts): key system.<code>, worded as libs/contracts' system_text registry (a test checks).
+  "system.agent_joined": "Agent #{agent_id} joined the conversation",
+  "system.session_transferred": "Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id}",
+  "system.session_closed_by_agent": "Conversation closed by agent #{agent_id}",
 };

@@ -7,6 +7,7 @@ override every URL.
 from pathlib import Path
 from typing import Annotated, Literal
 
+from contracts.payloads.system_text import Locale
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
@@ -65,3 +66,8 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     further uploads wait their turn. Bounds the memory and CPU uploads can take."""
     attachment_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""
+    system_text_locale: Locale = "zh-CN"
+    """The language of the fallback text of system messages (`message_content`; the message also carries a
+    `system_code` + `system_params` that each client renders in its own language). Chinese by default: the
+    users are Chinese-speaking, and the clients that show the fallback are the ones that know no codes (an older
+    mini program or H5 build, the spec's seed flows)."""
