@@ -1,10 +1,11 @@
 // The message list shared by the customer-service console and the H5 chat page: history (older pages
 // prepended), live messages (deduplicated by message_id), own messages with their delivery state
-// (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
+// (sending -> sent, or failed with a retry), system lines (drawn from their code + params in the page's language,
+// i18n.systemText), and the "is typing" line.
 // Message content is text, or a picture uploaded to the session (its thumbnail, from short-lived signed URLs:
 // picture-links.js / picture-view.js). Images are never fetched from a message's URL (that would tell any host
 // the reader's address and reading time): an older image message shows its URL as text, marked as an image.
-import { t } from "./i18n.js";
+import { systemText, t } from "./i18n.js";
 import { isPictureMessage } from "./picture-links.js";
 import { pictureNode } from "./picture-view.js";
 import { h, timeNode } from "./ui.js";
@@ -67,6 +68,10 @@ export class ChatView {
 
   /** The bubble: text, a picture's thumbnail, or an upload's progress. */
   body(m, state) {
+    if (m.message_type === "system") {
+      return h("div", { className: "bubble", testid: "message-text",
+        text: systemText(m.system_code, m.system_params, m.message_content) });
+    }
     if (m.message_type !== "image") return h("div", { className: "bubble", testid: "message-text", text: m.message_content });
     if (isPictureMessage(m)) {
       if (this.pictures && m.attachment) this.pictures.put(m.attachment); // a history page's signed URLs

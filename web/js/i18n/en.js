@@ -231,4 +231,9 @@ export default {
   "error.unknown_attachment": "That picture was not found; upload it again.",
   "error.invalid_signature": "This picture link is not valid.",
   "error.url_expired": "This picture link has expired; reload the page.",
+
+  // Text the platform writes (system messages, alerts): key system.<code>, worded as libs/contracts' system_text registry (a test checks).
+  "system.agent_joined": "Agent #{agent_id} joined the conversation",
+  "system.session_transferred": "Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id}",
+  "system.session_closed_by_agent": "Conversation closed by agent #{agent_id}",
 };

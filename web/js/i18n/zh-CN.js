@@ -231,4 +231,9 @@ export default {
   "error.unknown_attachment": "找不到这张图片，请重新上传。",
   "error.invalid_signature": "图片链接无效。",
   "error.url_expired": "图片链接已过期，请刷新页面。",
+
+  // 平台生成的文字（系统消息、告警）：键为 system.<code>，措辞与 libs/contracts 的 system_text 注册表一致（测试会检查）。
+  "system.agent_joined": "客服 #{agent_id} 已加入会话",
+  "system.session_transferred": "会话已由客服 #{from_agent_id} 转接给客服 #{to_agent_id}",
+  "system.session_closed_by_agent": "客服 #{agent_id} 已结束会话",
 };

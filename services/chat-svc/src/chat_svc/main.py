@@ -38,7 +38,8 @@ DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online a
 async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
-                              presence_ttl_seconds=settings.presence_ttl_seconds)
+                              presence_ttl_seconds=settings.presence_ttl_seconds,
+                              system_text_locale=settings.system_text_locale)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield

@@ -7,6 +7,7 @@ override every URL.
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
+from contracts.payloads.system_text import Locale
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
@@ -66,6 +67,11 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     further uploads wait their turn. Bounds the memory and CPU uploads can take."""
     attachment_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""
+    system_text_locale: Locale = "zh-CN"
+    """The language of the fallback text of system messages (`message_content`; the message also carries a
+    `system_code` + `system_params` that each client renders in its own language). Chinese by default: the
+    users are Chinese-speaking, and the clients that show the fallback are the ones that know no codes (an older
+    mini program or H5 build, the spec's seed flows)."""
     s3_endpoint_url: str | None = None
     """With `CHAT_ATTACHMENTS_STORAGE=s3`: the S3 API's base URL, e.g. `http://minio:9000`,
     `https://s3.oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-guangzhou.myqcloud.com`. Unset: AWS S3 in
