@@ -139,6 +139,41 @@ async def test_a_chat_reaches_its_user_and_its_admin_only_both_ways_with_typing(
     assert user.events("chat:typing") == [] and user.events("chat:session_assigned") == []
 
 
+async def test_read_positions_reach_the_other_side_live_and_a_user_ending_the_chat_tells_its_agent(stack, people):
+    """Issue 17: `chat:read` both ways, to the session's two participants only; the user ends the session."""
+    admins = [await people("admin1"), await people("admin2"), await people("admin3")]
+    user, other_user = await people("user2"), await people("user4")
+    await asyncio.sleep(0.5)  # presence: the gateway has told chat-svc these admins are online
+
+    session = await _post(stack, CHAT, "/api/v4/customer-service/sessions", user, {"content": "did you read this?"})
+    sid = session["session_id"]
+    mine = lambda d: d["session_id"] == sid
+    [active, *_] = await user.wait_for("chat:session_update", lambda d: mine(d) and d["status"] == "active")
+    [agent] = [a for a in admins if a.user_id == active["admin_id"]]
+
+    agent_read = await _post(stack, CHAT, f"/api/v4/customer-service/sessions/{sid}/read", agent)
+    [read] = await user.wait_for("chat:read", lambda d: mine(d) and d["reader_type"] == "admin")
+    assert (read["reader_id"], read["last_read_message_id"]) == (agent.user_id, agent_read["admin_last_read_message_id"])
+    assert read["read_at"].endswith("+08:00")
+
+    ack = await agent.call("chat:send_message", {"session_id": sid, "content": "Yes, I did."})
+    reply_id = ack["data"]["message_id"]
+    await _post(stack, CHAT, f"/api/v4/customer-service/my/sessions/{sid}/read", user, {"last_read_message_id": reply_id})
+    [read] = await agent.wait_for("chat:read", lambda d: mine(d) and d["reader_type"] == "user")
+    assert (read["reader_id"], read["last_read_message_id"]) == (user.user_id, reply_id)
+
+    ended = await _post(stack, CHAT, f"/api/v4/customer-service/my/sessions/{sid}/close", user)
+    assert (ended["status"], ended["close_reason"]) == ("closed", "user")
+    [closed] = await agent.wait_for("chat:session_update", lambda d: mine(d) and d["status"] == "closed")
+    assert closed["close_reason"] == "user"
+    [note] = await agent.wait_for("chat:new_message", lambda d: mine(d) and d.get("system_code") == "session_closed_by_user")
+    assert note["system_params"] == {"user_id": user.user_id}
+
+    await asyncio.sleep(SETTLE)
+    for person in [*(a for a in admins if a is not agent), other_user]:
+        assert person.events("chat:read", mine) == [], f"{person.username} got chat:read"
+
+
 # --- observability: one id finds every log line of one notification or chat message ----------------------
 
 

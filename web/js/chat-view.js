@@ -31,10 +31,12 @@ export class ChatView {
     this.typingTimer = null;
     this.atBottom = true; // where the reader was before the last thumbnail grew the list
     listEl.addEventListener("scroll", () => { this.atBottom = this.nearBottom(); });
+    this.peerReadUpTo = 0; // the other side has read every message up to this id (chat:read)
   }
 
   clear() {
     this.ids.clear();
+    this.peerReadUpTo = 0;
     this.listEl.replaceChildren();
     this.hideTyping();
   }
@@ -96,8 +98,27 @@ export class ChatView {
     const line = parts.flatMap((part, i) => (i ? [" · ", part] : [part]));
     if (state === "sending") meta.replaceChildren(...line, " · ", t("chat.sending"));
     else if (state === "failed") meta.replaceChildren(t("chat.not_sent", { reason: errorText }), " ", node.retryButton || "");
-    else if (this.isMine(m)) meta.replaceChildren(...line, " · ", t("chat.sent"));
-    else meta.replaceChildren(...line);
+    else if (this.isMine(m)) {
+      const read = Boolean(m.message_id) && m.message_id <= this.peerReadUpTo;
+      node.dataset.read = String(read);
+      meta.replaceChildren(...line, " · ", t("chat.sent"), " · ",
+        h("span", { className: "read-state", testid: "message-read-state", text: read ? t("chat.read") : t("chat.unread") }));
+    } else meta.replaceChildren(...line);
+  }
+
+  /** The other side has read up to `messageId` (from the session, or a live `chat:read`): "已读" ticks on my
+   * messages up to it. The position only moves forward. */
+  setPeerRead(messageId) {
+    if (!messageId || messageId <= this.peerReadUpTo) return;
+    this.peerReadUpTo = messageId;
+    for (const node of this.listEl.querySelectorAll('[data-state="sent"]')) {
+      if (this.isMine(node.chatMessage)) this.setMeta(node, "sent");
+    }
+  }
+
+  /** The newest message shown (0: none): what "I have read up to" points at. */
+  newestShown() {
+    return Math.max(0, ...[...this.listEl.querySelectorAll('[data-testid="message"]')].map((n) => Number(n.dataset.messageId) || 0));
   }
 
   /** Older history (oldest -> newest) above what is shown, keeping the visible part in place. */

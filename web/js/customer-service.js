@@ -55,7 +55,8 @@ function renderSession(s) {
     h("span", { className: "who", text: t("cs.user", { id: s.user_id }) }),
     h("span", { className: "prio", text: t("cs.priority_short", { priority: s.priority }), dataset: { priority: s.priority },
       attrs: { title: t("cs.priority_title") } }),
-    h("span", { className: `status status-${s.status}`, text: statusText(s.status) })),
+    h("span", { className: `status status-${s.status}`, text: statusText(s.status), dataset: { closeReason: s.close_reason || "" },
+      attrs: s.close_reason ? { title: t(`cs.close_reason.${s.close_reason}`) } : {} })),
   timeNode(s.updated_at, { className: "time" }),
   h("div", { className: "preview", testid: "session-preview", text: previewText(s.last_message, t) || "—" }),
   h("div", {}, unread));
@@ -134,7 +135,11 @@ function showHeader(s) {
   el.transferId.hidden = !canAct;
   el.close.hidden = !canAct;
   el.closed.hidden = s.status !== "closed";
+  el.closed.textContent = s.close_reason ? t("cs.closed_note_reason", { reason: t(`cs.close_reason.${s.close_reason}`) })
+    : t("cs.closed_note");
+  el.closed.dataset.closeReason = s.close_reason || "";
   el.composer.hidden = s.status === "closed";
+  view.setPeerRead(s.user_last_read_message_id);
   document.querySelectorAll('[data-testid="session-item"]').forEach((n) =>
     n.setAttribute("aria-selected", String(Number(n.dataset.sessionId) === s.session_id)));
 }
@@ -188,7 +193,7 @@ const markReadSoon = debounce(async () => {
   const s = state.current;
   if (!s || s.admin_id !== session.user.user_id || document.hidden) return;
   try {
-    await call(`${BASE}/sessions/${s.session_id}/read`, { method: "POST" });
+    await call(`${BASE}/sessions/${s.session_id}/read`, { method: "POST", body: { last_read_message_id: view.newestShown() || undefined } });
     scheduleSessions();
   } catch {
     // not fatal: the count stays until the next read
@@ -273,6 +278,11 @@ function onAssigned(a) {
   scheduleSessions();
 }
 
+/** The user read the conversation up to a message: "已读" on the agent's messages up to it. */
+function onRead(r) {
+  if (state.current && r.session_id === state.current.session_id && r.reader_type === "user") view.setPeerRead(r.last_read_message_id);
+}
+
 function onTyping(typing) {
   if (state.current && typing.session_id === state.current.session_id && typing.sender_type === "user") {
     view.showTyping(t("cs.user_typing", { id: typing.sender_id }));
@@ -342,6 +352,7 @@ function init() {
   socket.on("chat:session_update", onSessionUpdate);
   socket.on("chat:session_assigned", onAssigned);
   socket.on("chat:typing", onTyping);
+  socket.on("chat:read", onRead);
   bindSystemBanners(socket, el.banners);
 }
 

@@ -1,7 +1,9 @@
 // h5/chat.html: the end user's customer-service chat (the stand-in for the mini program). Log in or
 // register, write a first message (POST /sessions opens the session), then chat live: the agent's replies,
-// "agent is typing", the assignment/closing system lines and the session's state. Pictures: picked with the
-// composer's button or pasted, into the open session; thumbnails open full size when tapped.
+// "agent is typing", the assignment/closing system lines and the session's state; read ticks both ways
+// (this page reports how far the user has read, and shows "已读" once the agent has read a message); the user can
+// end the session. Pictures: picked with the composer's button or pasted, into the open session; thumbnails open
+// full size when tapped.
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import {
   canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, reasonText, register,
@@ -13,7 +15,7 @@ import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
 import { ackResult, connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId, toast } from "./ui.js";
+import { bindSystemBanners, busy, byTestId, debounce, toast } from "./ui.js";
 
 const BASE = "/api/v4/customer-service";
 const el = {};
@@ -35,6 +37,8 @@ function call(path, options = {}) {
 
 function showStatus(s) {
   current = s;
+  el.end.hidden = !s || s.status === "closed";
+  if (s) view.setPeerRead(s.admin_last_read_message_id);
   const node = el.status;
   node.dataset.status = s ? s.status : "none";
   if (!s) node.textContent = t("h5.status.none");
@@ -90,6 +94,32 @@ async function loadMessages(sessionId) {
   const page = await call(`${BASE}/sessions/${sessionId}/messages${query({ limit: 50 })}`);
   page.items.forEach((m) => view.append(m));
   view.scrollToBottom();
+  markReadSoon();
+}
+
+/** The user has read what the page shows (while it is visible): the agent sees "read" on their messages. */
+let reportedRead = 0;
+const markReadSoon = debounce(async () => {
+  const upTo = view.newestShown();
+  if (!current || document.hidden || upTo <= reportedRead) return;
+  try {
+    await call(`${BASE}/my/sessions/${current.session_id}/read`, { method: "POST", body: { last_read_message_id: upTo } });
+    reportedRead = upTo;
+  } catch {
+    // not fatal: the next message or visit reports it again
+  }
+}, 400);
+
+async function endSession(button) {
+  if (!current || current.status === "closed") return;
+  const sessionId = current.session_id;
+  await busy(button, async () => {
+    try {
+      showStatus(await call(`${BASE}/my/sessions/${sessionId}/close`, { method: "POST" }));
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) el.status.textContent = t("h5.end_failed", { reason: describeError(err) });
+    }
+  });
 }
 
 async function openSession(content) {
@@ -193,8 +223,12 @@ async function enterChat() {
   el.input.addEventListener("input", typingNotifier(socket, () => current && current.status !== "closed" && current.session_id));
 
   socket.on("chat:new_message", (m) => {
-    if (current && m.session_id === current.session_id) view.append(m);
+    if (current && m.session_id === current.session_id && view.append(m)) markReadSoon();
   });
+  socket.on("chat:read", (r) => {
+    if (current && r.session_id === current.session_id && r.reader_type === "admin") view.setPeerRead(r.last_read_message_id);
+  });
+  document.addEventListener("visibilitychange", () => markReadSoon());
   socket.on("chat:session_update", (s) => {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
@@ -211,7 +245,9 @@ function init() {
     authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
     composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
     pictureButton: "composer-picture", fileInput: "composer-file",
+    end: "end-session",
   })) el[key] = byTestId(id);
+  el.end.addEventListener("click", (event) => endSession(event.currentTarget));
 
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();

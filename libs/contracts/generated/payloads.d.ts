@@ -87,6 +87,14 @@ export interface ChatMessageData {
   system_params?: Record<string, unknown>;
 }
 
+/** ``chat.read_state_changed``: a participant's read position moved; the session's user and (if assigned) admin, so the gateway can route it to both. */
+export interface ChatReadStateChanged {
+  read: ReadData;
+  /** > 0 */
+  user_id: number;
+  admin_id: number | null;
+}
+
 /** ``chat.session_assigned``. */
 export interface ChatSessionAssigned {
   assignment: AssignmentData;
@@ -229,6 +237,19 @@ export interface Principal {
   username: string;
 }
 
+/** ``chat:read``: ``reader_type``/``reader_id`` has read every message of ``session_id`` up to and including ``last_read_message_id`` (it only moves forward). */
+export interface ReadData {
+  /** > 0 */
+  session_id: number;
+  reader_type: "user" | "admin";
+  /** > 0 */
+  reader_id: number;
+  /** > 0 */
+  last_read_message_id: number;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  read_at: string;
+}
+
 /** Legacy ``register_user`` from older clients. The gateway takes identity from the handshake JWT and must not trust these fields; the event is accepted only so old clients keep working. */
 export interface RegisterUserPayload {
   /** > 0 */
@@ -245,10 +266,20 @@ export interface SendMessagePayload {
   message_type?: "text" | "image";
 }
 
+/** ``session_abandoned``: a waiting session whose user had gone was closed by the platform. */
+export interface SessionAbandonedParams {
+}
+
 /** ``session_closed_by_agent``: the session's agent ended it. */
 export interface SessionClosedByAgentParams {
   /** > 0 */
   agent_id: number;
+}
+
+/** ``session_closed_by_user``: the session's user ended it. */
+export interface SessionClosedByUserParams {
+  /** > 0 */
+  user_id: number;
 }
 
 /** ``chat:session_update``. ``admin_id`` is always present and null while the session is unassigned. */
@@ -269,6 +300,15 @@ export interface SessionData {
   created_at: string;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   updated_at: string;
+  close_reason?: "agent" | "user" | "abandoned" | "inactive";
+  /** > 0 */
+  user_last_read_message_id?: number;
+  /** > 0 */
+  admin_last_read_message_id?: number;
+}
+
+/** ``session_inactive``: an active session with no message from either side for a while was closed by the platform. */
+export interface SessionInactiveParams {
 }
 
 /** ``chat.session_participants`` result: who takes part in the session, and its status. The principal may ask about any session; the gateway decides who may type in it. */
@@ -348,7 +388,7 @@ export interface TypingPayload {
 export type Ack = AckOk | AckError;
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -358,11 +398,18 @@ export interface SystemTextParams {
   "session_transferred": SessionTransferredParams;
   /** Conversation closed by agent #{agent_id} */
   "session_closed_by_agent": SessionClosedByAgentParams;
+  /** User #{user_id} ended the conversation */
+  "session_closed_by_user": SessionClosedByUserParams;
+  /** The user left; the conversation was closed */
+  "session_abandoned": SessionAbandonedParams;
+  /** The conversation was closed after a while without messages */
+  "session_inactive": SessionInactiveParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {
   "chat:new_message": (data: ChatMessageData) => void;
+  "chat:read": (data: ReadData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
   "chat:session_update": (data: SessionData) => void;
   "chat:typing": (data: TypingData) => void;
@@ -388,6 +435,7 @@ export interface ClientToServerEvents {
 export interface EventMap {
   server_to_client: {
     "chat:new_message": ChatMessageData;
+    "chat:read": ReadData;
     "chat:session_assigned": AssignmentData;
     "chat:session_update": SessionData;
     "chat:typing": TypingData;

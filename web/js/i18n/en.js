@@ -80,6 +80,8 @@ export default {
   "chat.picture_needs_session": "Send a text message first to start a conversation, then the picture.",
   "chat.lightbox_label": "Picture",
   "chat.lightbox_close": "Close",
+  "chat.read": "Read",
+  "chat.unread": "Unread",
 
   "session_status.waiting": "Waiting",
   "session_status.active": "Active",
@@ -121,6 +123,11 @@ export default {
   "cs.closed": "Session closed",
   "cs.transfer_missing_id": "Enter the ID of the admin to transfer to.",
   "cs.transferred": "Transferred to admin #{id}",
+  "cs.close_reason.agent": "closed by the agent",
+  "cs.close_reason.user": "ended by the user",
+  "cs.close_reason.abandoned": "the user left; closed automatically",
+  "cs.close_reason.inactive": "no messages for a while; closed automatically",
+  "cs.closed_note_reason": "This session is closed ({reason}).",
 
   "h5.page_title": "Customer service",
   "h5.title": "Customer service",
@@ -138,6 +145,8 @@ export default {
   "h5.agent": "Agent #{id}",
   "h5.agent_typing": "Agent is typing…",
   "h5.load_failed": "Could not load your conversation: {reason}",
+  "h5.end": "End chat",
+  "h5.end_failed": "Could not end the chat: {reason}",
 
   "notif.page_title": "Notifications · Platform console",
   "notif.page_title_unread": "({count}) Notifications · Platform console",
@@ -236,4 +245,7 @@ export default {
   "system.agent_joined": "Agent #{agent_id} joined the conversation",
   "system.session_transferred": "Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id}",
   "system.session_closed_by_agent": "Conversation closed by agent #{agent_id}",
+  "system.session_closed_by_user": "User #{user_id} ended the conversation",
+  "system.session_abandoned": "The user left; the conversation was closed",
+  "system.session_inactive": "The conversation was closed after a while without messages",
 };

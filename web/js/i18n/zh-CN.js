@@ -80,6 +80,8 @@ export default {
   "chat.picture_needs_session": "请先发送一条文字消息开始会话，再发送图片。",
   "chat.lightbox_label": "查看图片",
   "chat.lightbox_close": "关闭",
+  "chat.read": "已读",
+  "chat.unread": "未读",
 
   "session_status.waiting": "排队中",
   "session_status.active": "进行中",
@@ -121,6 +123,11 @@ export default {
   "cs.closed": "会话已结束",
   "cs.transfer_missing_id": "请输入要转接的管理员 ID。",
   "cs.transferred": "已转接给客服 #{id}",
+  "cs.close_reason.agent": "由客服结束",
+  "cs.close_reason.user": "由用户结束",
+  "cs.close_reason.abandoned": "用户已离开，自动结束",
+  "cs.close_reason.inactive": "长时间无消息，自动结束",
+  "cs.closed_note_reason": "此会话已结束（{reason}）。",
 
   "h5.page_title": "在线客服",
   "h5.title": "在线客服",
@@ -138,6 +145,8 @@ export default {
   "h5.agent": "客服 #{id}",
   "h5.agent_typing": "客服正在输入…",
   "h5.load_failed": "无法加载您的会话：{reason}",
+  "h5.end": "结束会话",
+  "h5.end_failed": "无法结束会话：{reason}",
 
   "notif.page_title": "通知 · 平台管理后台",
   "notif.page_title_unread": "（{count}）通知 · 平台管理后台",
@@ -236,4 +245,7 @@ export default {
   "system.agent_joined": "客服 #{agent_id} 已加入会话",
   "system.session_transferred": "会话已由客服 #{from_agent_id} 转接给客服 #{to_agent_id}",
   "system.session_closed_by_agent": "客服 #{agent_id} 已结束会话",
+  "system.session_closed_by_user": "用户 #{user_id} 已结束会话",
+  "system.session_abandoned": "用户已离开，会话已自动结束",
+  "system.session_inactive": "会话长时间没有新消息，已自动结束",
 };

@@ -51,6 +51,10 @@ PAYLOADS = {
             "unread_count": 0, "last_message": "hi", "created_at": T, "updated_at": T,
         }
     },
+    r.CHAT_READ_STATE_CHANGED: {
+        "read": {"session_id": 2, "reader_type": "admin", "reader_id": 4, "last_read_message_id": 9, "read_at": T},
+        "user_id": 3, "admin_id": 4,
+    },
     r.CHAT_SESSION_ASSIGNED: {
         "assignment": {
             "session_id": 2, "user_id": 3, "admin_id": 4, "priority": 2, "assigned_at": T, "reason": "claim",

@@ -76,6 +76,11 @@ class SendMessageBody(_MessageBody):
     pass
 
 
+class ReadBody(Inbound):
+    last_read_message_id: Annotated[int, Strict(), Field(gt=0, le=MAX_DB_ID)] | SkipJsonSchema[None] = Field(
+        None, description="Read up to this message (default: the session's newest); a position never moves back")
+
+
 class TransferBody(Inbound):
     admin_id: Annotated[int, Strict(), Field(gt=0, le=MAX_DB_ID)]
 
@@ -183,8 +188,30 @@ async def send_message(
 
 
 @router.post("/sessions/{session_id}/read", response_model=SessionData, responses=raises(_NO_SESSION))
-async def mark_read(session_id: SessionId, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
-    return await chat.mark_read(principal, session_id)
+async def mark_read(
+    session_id: SessionId, principal: CurrentAdmin, chat: ChatDep, body: ReadBody | None = None
+) -> SessionData:
+    """The assigned admin has read the session up to `last_read_message_id` (default: its newest message):
+    resets `unread_count`, and the user hears `chat:read` when the position moved."""
+    return await chat.mark_read(principal, session_id, body.last_read_message_id if body else None)
+
+
+@router.post("/my/sessions/{session_id}/read", response_model=SessionData, responses=raises(
+    _NO_SESSION, _NOT_YOURS))
+async def mark_read_by_user(
+    session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep, body: ReadBody | None = None
+) -> SessionData:
+    """End users: they have read their session up to `last_read_message_id` (default: its newest message); the
+    agent hears `chat:read` when the position moved."""
+    return await chat.mark_read(principal, session_id, body.last_read_message_id if body else None)
+
+
+@router.post("/my/sessions/{session_id}/close", response_model=SessionData, responses=raises(
+    _NO_SESSION, _NOT_YOURS, _CLOSED))
+async def end_session(session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep) -> SessionData:
+    """End users: end their own session, waiting (it leaves the queue) or active (its agent is told);
+    `close_reason: "user"`. 409 `session_closed` when it already ended."""
+    return await chat.end_by_user(principal, session_id)
 
 
 @router.post("/sessions/{session_id}/transfer", response_model=SessionData, responses=raises(

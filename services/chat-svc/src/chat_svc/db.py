@@ -42,7 +42,14 @@ sessions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("assigned_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
+    Column("close_reason", Text),  # agent | user | abandoned | inactive (NULL: open, or closed before 0005)
+    Column("user_last_read_message_id", BigInteger),  # read state both ways (0006)
+    Column("user_read_at", DateTime(timezone=True)),
+    Column("admin_last_read_message_id", BigInteger),
+    Column("admin_read_at", DateTime(timezone=True)),
     CheckConstraint("status IN ('waiting', 'active', 'closed')", name="sessions_status_check"),
+    CheckConstraint("close_reason IS NULL OR close_reason IN ('agent', 'user', 'abandoned', 'inactive')",
+                    name="sessions_close_reason_check"),
     CheckConstraint("priority BETWEEN 1 AND 5", name="sessions_priority_check"),
     CheckConstraint("status <> 'waiting' OR admin_id IS NULL", name="sessions_waiting_unassigned_check"),
     CheckConstraint("status <> 'active' OR admin_id IS NOT NULL", name="sessions_active_assigned_check"),
@@ -54,6 +61,8 @@ Index("sessions_one_open_per_user", sessions.c.user_id, unique=True,
 Index("sessions_waiting_queue", sessions.c.priority.desc(), sessions.c.created_at, sessions.c.id,
       postgresql_where=text("status = 'waiting'"))
 Index("sessions_by_admin", sessions.c.admin_id, sessions.c.status)
+# The idle sweep (store.close_idle): active sessions by when they were assigned.
+Index("sessions_active_by_assigned_at", sessions.c.assigned_at, postgresql_where=text("status = 'active'"))
 Index("sessions_by_user", sessions.c.user_id, sessions.c.id)
 
 messages = Table(

@@ -14,7 +14,10 @@ from typing import Literal
 from contracts.identity import Principal
 from contracts.payloads.system_text import (
     AgentJoinedParams,
+    SessionAbandonedParams,
     SessionClosedByAgentParams,
+    SessionClosedByUserParams,
+    SessionInactiveParams,
     SessionTransferredParams,
     SystemTextParams,
 )
@@ -80,6 +83,24 @@ def check_is_assigned_admin(principal: Principal, session: SessionRef, *, open_o
         raise Forbidden("forbidden: this session is not assigned to you")
     if open_only and session.status == "closed":
         raise SessionClosed(f"session {session.session_id} is closed")
+
+
+def check_can_end(principal: Principal, session: SessionRef) -> None:
+    """An end user ends their own open session, waiting or active (admins: `close`)."""
+    if principal.is_admin:
+        raise Forbidden("forbidden: end users only (admins: POST /sessions/{id}/close)")
+    if session.user_id != principal.user_id:
+        raise Forbidden("forbidden: not your session")
+    if session.status == "closed":
+        raise SessionClosed(f"session {session.session_id} is closed")
+
+
+def check_can_mark_read(principal: Principal, session: SessionRef) -> None:
+    """The session's user, or the admin it is assigned to, records how far they have read."""
+    if principal.is_admin:
+        check_is_assigned_admin(principal, session, open_only=False)
+    elif session.user_id != principal.user_id:
+        raise Forbidden("forbidden: not your session")
 
 
 def check_can_reprioritize(principal: Principal, session: SessionRef) -> None:
@@ -211,3 +232,13 @@ def transferred_text(from_admin: int, to_admin: int) -> SystemTextParams:
 
 def closed_text(admin_id: int) -> SystemTextParams:
     return SessionClosedByAgentParams(agent_id=admin_id)
+
+
+def closed_by_user_text(user_id: int) -> SystemTextParams:
+    return SessionClosedByUserParams(user_id=user_id)
+
+
+CLOSED_BY_PLATFORM: dict[str, SystemTextParams] = {
+    "abandoned": SessionAbandonedParams(), "inactive": SessionInactiveParams(),
+}
+"""The system message of a session the platform closed, by close reason."""

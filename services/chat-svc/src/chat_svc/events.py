@@ -7,6 +7,7 @@ Published on `chat.events`, aggregate_id = the session id:
 - `chat.session_assigned` (ChatSessionAssigned): a session got an admin (reason auto | transfer | claim).
 - `chat.session_updated` (ChatSessionUpdated): once per changed session per transaction, last, with the
   session's final state.
+- `chat.read_state_changed` (ChatReadStateChanged): the user's or the agent's read position moved.
 Consumed: `presence.*` from `gateway.presence` (see chat_svc.presence).
 
 System messages are stored with sender_type 'system' and sender_id = the admin the message is about (the
@@ -18,13 +19,26 @@ language; `message_content` is the server's rendering in `CHAT_SYSTEM_TEXT_LOCAL
 
 from __future__ import annotations
 
-from contracts.events.payloads import ChatMessageCreated, ChatSessionAssigned, ChatSessionUpdated
+from contracts.events.payloads import (
+    ChatMessageCreated,
+    ChatReadStateChanged,
+    ChatSessionAssigned,
+    ChatSessionUpdated,
+)
 from contracts.events.registry import (
     CHAT_MESSAGE_CREATED,
+    CHAT_READ_STATE_CHANGED,
     CHAT_SESSION_ASSIGNED,
     CHAT_SESSION_UPDATED,
 )
-from contracts.payloads import AssignmentData, AssignmentReason, ChatMessageData, SessionData
+from contracts.payloads import (
+    AssignmentData,
+    AssignmentReason,
+    ChatMessageData,
+    ReadData,
+    SenderType,
+    SessionData,
+)
 from pydantic import BaseModel
 from servicekit.uow import UnitOfWork
 
@@ -36,7 +50,9 @@ def session_data(row: SessionRow) -> SessionData:
     return SessionData(
         session_id=row.id, user_id=row.user_id, admin_id=row.admin_id, status=row.status, priority=row.priority,
         unread_count=row.admin_unread_count, last_message=row.last_message, created_at=row.created_at,
-        updated_at=row.updated_at,
+        updated_at=row.updated_at, close_reason=row.close_reason,
+        user_last_read_message_id=row.user_last_read_message_id,
+        admin_last_read_message_id=row.admin_last_read_message_id,
     )
 
 
@@ -75,6 +91,20 @@ class EventLog:
                                     priority=session.priority, assigned_at=session.assigned_at, reason=reason)
         await self._emit(CHAT_SESSION_ASSIGNED, ChatSessionAssigned(assignment=assignment), session.id)
         self.session_changed(session.id)
+
+    async def read_state_changed(self, session: SessionRow, reader: SenderType) -> None:
+        """`reader`'s read position in `session` moved (the row holds the new one)."""
+        reader_id: int | None
+        if reader == "user":
+            reader_id, up_to, at = session.user_id, session.user_last_read_message_id, session.user_read_at
+        else:
+            reader_id, up_to, at = session.admin_id, session.admin_last_read_message_id, session.admin_read_at
+        if reader_id is None or up_to is None or at is None:
+            raise ValueError(f"session {session.id}: no read position for {reader}")
+        read = ReadData(session_id=session.id, reader_type=reader, reader_id=reader_id, last_read_message_id=up_to,
+                        read_at=at)
+        payload = ChatReadStateChanged(read=read, user_id=session.user_id, admin_id=session.admin_id)
+        await self._emit(CHAT_READ_STATE_CHANGED, payload, session.id)
 
     def session_changed(self, session_id: int) -> None:
         self._changed[session_id] = None

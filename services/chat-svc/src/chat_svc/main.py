@@ -39,7 +39,9 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
                               presence_ttl_seconds=settings.presence_ttl_seconds,
-                              system_text_locale=settings.system_text_locale)
+                              system_text_locale=settings.system_text_locale,
+                              abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
+                              close_inactive_after_seconds=settings.close_inactive_after_seconds)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield

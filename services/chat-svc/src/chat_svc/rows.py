@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from contracts.payloads import MessageType, SessionStatus
+from contracts.payloads import CloseReason, MessageType, SessionStatus
 from servicekit.db import AnyRow
 
 from chat_svc.images import ImageFormat
@@ -30,6 +30,11 @@ class SessionRow:
     updated_at: datetime
     assigned_at: datetime | None
     closed_at: datetime | None
+    close_reason: CloseReason | None = None
+    user_last_read_message_id: int | None = None
+    user_read_at: datetime | None = None
+    admin_last_read_message_id: int | None = None
+    admin_read_at: datetime | None = None
 
     @classmethod
     def of(cls, row: AnyRow) -> SessionRow:

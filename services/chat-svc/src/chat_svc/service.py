@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from contracts.identity import Principal
-from contracts.payloads import AssignmentReason, SessionData, is_attachment_id
+from contracts.payloads import (
+    AssignmentReason,
+    CloseReason,
+    SenderType,
+    SessionData,
+    SessionStatus,
+    is_attachment_id,
+)
 from contracts.payloads.system_text import DEFAULT_LOCALE, Locale, SystemTextParams, render, system_text
 from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
@@ -44,8 +51,11 @@ class Chat:
     def __init__(
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing, system_text_locale: Locale = DEFAULT_LOCALE,
+        abandon_waiting_after_seconds: float = 0, close_inactive_after_seconds: float = 0,
     ) -> None:
         self._work = work
+        self.abandon_waiting_after_seconds = abandon_waiting_after_seconds
+        self.close_inactive_after_seconds = close_inactive_after_seconds
         self.system_text_locale = system_text_locale
         self.capacity = capacity
         self.default_priority = default_priority
@@ -183,12 +193,23 @@ class Chat:
                 tx.events.session_changed(session_id)
             return session_data(row)
 
-    async def mark_read(self, principal: Principal, session_id: int) -> SessionData:
+    async def mark_read(self, principal: Principal, session_id: int, up_to: int | None = None) -> SessionData:
+        """The session's user or its assigned admin has read its messages up to `up_to` (default: the newest).
+        The position only moves forward; when it moves, the other side hears it (`chat.read_state_changed`).
+        The admin's unread count is reset as before."""
         async with self.transaction() as tx:
             row = await self._session(tx, session_id, for_update=True)
-            domain.check_is_assigned_admin(principal, store.ref(row), open_only=False)
-            row = await store.reset_unread(tx.db, session_id)
-            tx.events.session_changed(session_id)
+            domain.check_can_mark_read(principal, store.ref(row))
+            reader: SenderType = "admin" if principal.is_admin else "user"
+            if principal.is_admin:
+                row = await store.reset_unread(tx.db, session_id)
+                tx.events.session_changed(session_id)
+            newest = await store.newest_message_id(tx.db, session_id)
+            target = newest if up_to is None or newest is None else min(up_to, newest)
+            moved = await store.set_read(tx.db, session_id, reader, target) if target is not None else None
+            if moved is not None:
+                row = moved
+                await tx.events.read_state_changed(row, reader)
             return session_data(row)
 
     async def claim(self, principal: Principal, session_id: int) -> SessionData:
@@ -224,8 +245,21 @@ class Chat:
             await store.lock(tx.db, store.ASSIGNMENT_LOCK)
             row = await self._session(tx, session_id, for_update=True)
             domain.check_is_assigned_admin(principal, store.ref(row))
-            await store.set_closed(tx.db, session_id)
+            await store.set_closed(tx.db, session_id, "agent")
             row = await self._system_message(tx, session_id, principal.user_id, domain.closed_text(principal.user_id))
+            await self.assign_waiting(tx)
+            return session_data(row)
+
+    async def end_by_user(self, principal: Principal, session_id: int) -> SessionData:
+        """The session's user ends it: a waiting one leaves the queue, an active one's agent is told (the system
+        message and `chat:session_update`) and the seat it frees goes to the queue."""
+        async with self.transaction() as tx:
+            await store.lock(tx.db, store.ASSIGNMENT_LOCK)
+            row = await self._session(tx, session_id, for_update=True)
+            domain.check_can_end(principal, store.ref(row))
+            row = await store.set_closed(tx.db, session_id, "user")
+            row = await self._system_message(tx, session_id, row.admin_id or row.user_id,
+                                             domain.closed_by_user_text(row.user_id))
             await self.assign_waiting(tx)
             return session_data(row)
 
@@ -252,7 +286,30 @@ class Chat:
         async with self.transaction() as tx:
             await store.lock(tx.db, store.ASSIGNMENT_LOCK)
             await store.forget_expired_gateways(tx.db, self.clock())
+            await self.close_idle(tx)
             return await self.assign_waiting(tx)
+
+    async def close_idle(self, tx: Tx) -> list[int]:
+        """Close, with a system message each, the waiting sessions whose user has sent nothing for
+        `abandon_waiting_after_seconds` (`abandoned`) and the active ones with no message from either side for
+        `close_inactive_after_seconds` (`inactive`); 0 turns either off. Returns the ids closed. Run by the
+        sweep under the assignment lock; safe with several processes (store.close_idle)."""
+        now = self.clock()
+        rules: list[tuple[SessionStatus, CloseReason, float, tuple[str, ...]]] = [
+            ("waiting", "abandoned", self.abandon_waiting_after_seconds, ("user",)),
+            ("active", "inactive", self.close_inactive_after_seconds, ("user", "admin")),
+        ]
+        closed: list[int] = []
+        for status, reason, after, senders in rules:
+            if after <= 0:
+                continue
+            rows = await store.close_idle(tx.db, status=status, reason=reason, senders=senders,
+                                          since=now - timedelta(seconds=after))
+            for row in rows:
+                await self._system_message(tx, row.id, row.admin_id or row.user_id,
+                                           domain.CLOSED_BY_PLATFORM[reason])
+                closed.append(row.id)
+        return closed
 
     async def _assign(
         self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: SystemTextParams

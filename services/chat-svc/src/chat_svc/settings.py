@@ -72,6 +72,14 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     `system_code` + `system_params` that each client renders in its own language). Chinese by default: the
     users are Chinese-speaking, and the clients that show the fallback are the ones that know no codes (an older
     mini program or H5 build, the spec's seed flows)."""
+    abandon_waiting_after_seconds: Annotated[float, Field(ge=0, le=30 * 86_400)] = 3600.0
+    """A waiting session whose user has sent nothing for this long is closed as `abandoned` (it leaves the
+    queue) by the sweep (`CHAT_PRESENCE_SWEEP_SECONDS`); 0: never. Counted from the user's last message only
+    (the gateways report admins' sockets, not end users'), so keep it above the longest wait a present user
+    would sit through without writing."""
+    close_inactive_after_seconds: Annotated[float, Field(ge=0, le=30 * 86_400)] = 1800.0
+    """An active session with no message from the user or the agent for this long (counted from its
+    assignment at the earliest) is closed as `inactive`, with a system message; 0: never."""
     s3_endpoint_url: str | None = None
     """With `CHAT_ATTACHMENTS_STORAGE=s3`: the S3 API's base URL, e.g. `http://minio:9000`,
     `https://s3.oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-guangzhou.myqcloud.com`. Unset: AWS S3 in

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from contracts.payloads import CloseReason, SenderType, SessionStatus
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -67,8 +68,42 @@ async def set_assigned(db: AsyncConnection, session_id: int, admin_id: int, at: 
     return await _update(db, session_id, status="active", admin_id=admin_id, assigned_at=at, updated_at=func.now())
 
 
-async def set_closed(db: AsyncConnection, session_id: int) -> SessionRow:
-    return await _update(db, session_id, status="closed", closed_at=func.now(), updated_at=func.now())
+async def set_closed(db: AsyncConnection, session_id: int, reason: CloseReason) -> SessionRow:
+    return await _update(db, session_id, status="closed", close_reason=reason, closed_at=func.now(),
+                         updated_at=func.now())
+
+
+async def close_idle(db: AsyncConnection, *, status: SessionStatus, reason: CloseReason, since: datetime,
+                     senders: Sequence[str], limit: int = 100) -> list[SessionRow]:
+    """Close the sessions in `status` with no message from `senders` since `since` (and not opened/assigned
+    since then either): a deadline kept as data, found by a query on timestamps. The rows are taken
+    `FOR UPDATE SKIP LOCKED` and the UPDATE is conditional on the status, so with several chat-svc processes
+    sweeping at once each session is closed exactly once, and a session a use case holds right now (a message
+    being written) is left for the next sweep."""
+    s, m = sessions.c, messages.c
+    started = s.assigned_at if status == "active" else s.created_at
+    recent = select(m.id).where(m.session_id == s.id, m.sender_type.in_(list(senders)), m.created_at > since)
+    due = (select(s.id).where(s.status == status, started <= since, ~recent.exists())
+           .order_by(s.id).limit(limit).with_for_update(skip_locked=True))
+    statement = (update(sessions).where(s.id.in_(due.scalar_subquery()), s.status == status)
+                 .values(status="closed", close_reason=reason, closed_at=func.now(), updated_at=func.now())
+                 .returning(sessions))
+    return sorted((SessionRow.of(r) for r in (await db.execute(statement)).all()), key=lambda r: r.id)
+
+
+async def newest_message_id(db: AsyncConnection, session_id: int) -> int | None:
+    return (await db.execute(select(func.max(messages.c.id)).where(messages.c.session_id == session_id))).scalar()
+
+
+async def set_read(db: AsyncConnection, session_id: int, reader: SenderType, up_to: int) -> SessionRow | None:
+    """Move `reader`'s read position forward to `up_to` (never back); None when it was already there."""
+    column = sessions.c[f"{reader}_last_read_message_id"]
+    statement = (update(sessions)
+                 .where(sessions.c.id == session_id, func.coalesce(column, 0) < up_to)
+                 .values({column: up_to, sessions.c[f"{reader}_read_at"]: func.now()})
+                 .returning(sessions))
+    row = (await db.execute(statement)).first()
+    return SessionRow.of(row) if row is not None else None
 
 
 async def set_priority(db: AsyncConnection, session_id: int, priority: int) -> SessionRow:

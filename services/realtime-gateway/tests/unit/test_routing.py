@@ -6,7 +6,14 @@ import pytest
 from contracts.events import payloads as p
 from contracts.events import registry as r
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE, NOTIFICATION_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
-from contracts.payloads import AssignmentData, ChatMessageData, MaintenanceData, NotificationData, SessionData
+from contracts.payloads import (
+    AssignmentData,
+    ChatMessageData,
+    MaintenanceData,
+    NotificationData,
+    ReadData,
+    SessionData,
+)
 from contracts.socketio import events as e
 from contracts.time import now_beijing
 from realtime_gateway.delivery.routing import ROUTES, bindings, deliveries
@@ -55,6 +62,13 @@ def test_session_update_and_assignment():
     assignment = AssignmentData(session_id=2, user_id=3, admin_id=9, priority=1, assigned_at=NOW, reason="auto")
     (d,) = deliveries(r.CHAT_SESSION_ASSIGNED, p.ChatSessionAssigned(assignment=assignment))
     assert (d.event, d.rooms) == (e.CHAT_SESSION_ASSIGNED, ("admin:9",))
+
+
+@pytest.mark.parametrize(("admin_id", "rooms"), [(None, ("user:3",)), (9, ("user:3", "user:9"))])
+def test_a_read_position_goes_to_both_participants_of_the_session_as_chat_read(admin_id, rooms):
+    read = ReadData(session_id=2, reader_type="user", reader_id=3, last_read_message_id=7, read_at=NOW)
+    (d,) = deliveries(r.CHAT_READ_STATE_CHANGED, p.ChatReadStateChanged(read=read, user_id=3, admin_id=admin_id))
+    assert (d.event, d.rooms, d.payload) == (e.CHAT_READ, rooms, read)
 
 
 @pytest.mark.parametrize(("audience", "rooms"), [("admins", ("admins",)), ("all", ("admins", "users"))])

@@ -15,6 +15,7 @@ from contracts.payloads import (
     ChatMessageData,
     MaintenanceData,
     NotificationData,
+    ReadData,
     SessionData,
     StatusData,
     TypingData,
@@ -77,6 +78,15 @@ class ChatSessionAssigned(Outbound):
     """``chat.session_assigned``."""
 
     assignment: AssignmentData
+
+
+class ChatReadStateChanged(Outbound):
+    """``chat.read_state_changed``: a participant's read position moved; the session's user and (if assigned)
+    admin, so the gateway can route it to both."""
+
+    read: ReadData
+    user_id: Id
+    admin_id: Id | None
 
 
 class AdminConnectionsChanged(Outbound):

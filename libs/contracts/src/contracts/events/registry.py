@@ -22,6 +22,7 @@ SYSTEM_STATUS_CHANGED = "system.status_changed"
 CHAT_MESSAGE_CREATED = "chat.message_created"
 CHAT_SESSION_UPDATED = "chat.session_updated"
 CHAT_SESSION_ASSIGNED = "chat.session_assigned"
+CHAT_READ_STATE_CHANGED = "chat.read_state_changed"
 PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
@@ -84,6 +85,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_MESSAGE_CREATED, _C, p.ChatMessageCreated),
         DomainEventSpec(CHAT_SESSION_UPDATED, _C, p.ChatSessionUpdated),
         DomainEventSpec(CHAT_SESSION_ASSIGNED, _C, p.ChatSessionAssigned),
+        DomainEventSpec(CHAT_READ_STATE_CHANGED, _C, p.ChatReadStateChanged),
         DomainEventSpec(PRESENCE_ADMIN_CONNECTIONS_CHANGED, _P, p.AdminConnectionsChanged),
         DomainEventSpec(PRESENCE_GATEWAY_HEARTBEAT, _P, p.GatewayHeartbeat),
         DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),

@@ -5,6 +5,7 @@ Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 - ``contracts.payloads.notification``  ``NotificationData``, ``NotificationUpdateData``
 - ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
+- ``contracts.payloads.read_state``    ``ReadData`` (``chat:read``)
 - ``contracts.payloads.system_text``   the codes (and parameters) of text the platform writes for people
 """
 
@@ -12,6 +13,7 @@ from contracts.payloads.chat import (
     AssignmentData,
     AssignmentReason,
     ChatMessageData,
+    CloseReason,
     MessageType,
     SenderType,
     SessionData,
@@ -21,6 +23,7 @@ from contracts.payloads.chat import (
     is_http_url,
 )
 from contracts.payloads.notification import NotificationData, NotificationType, NotificationUpdateData
+from contracts.payloads.read_state import ReadData
 from contracts.payloads.system import (
     AlertData,
     AlertLevel,
@@ -31,9 +34,25 @@ from contracts.payloads.system import (
 )
 
 __all__ = [
-    "AlertData", "AlertLevel", "AssignmentData", "AssignmentReason", "ChatMessageData", "ComponentStatus",
-    "MaintenanceAudience", "MaintenanceData", "MessageType", "NotificationData", "NotificationType",
-    "NotificationUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData", "TypingData",
+    "AlertData",
+    "AlertLevel",
+    "AssignmentData",
+    "AssignmentReason",
+    "ChatMessageData",
+    "CloseReason",
+    "ComponentStatus",
+    "MaintenanceAudience",
+    "MaintenanceData",
+    "MessageType",
+    "NotificationData",
+    "NotificationType",
+    "NotificationUpdateData",
+    "ReadData",
+    "SenderType",
+    "SessionData",
+    "SessionStatus",
+    "StatusData",
+    "TypingData",
     "is_attachment_id",
     "is_http_url",
 ]  # fmt: skip

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from contracts.fields import MESSAGE_MAX, Count, Id, MessageText, Outbound, Priority
+from contracts.fields import MESSAGE_MAX, Count, Id, MessageText, OptionalId, Outbound, Priority
 from contracts.payloads.system_text import OptionalParams, OptionalSystemCode, check_system_text
 from contracts.time import BeijingDatetime
 
@@ -18,6 +19,9 @@ SenderType = Literal["user", "admin"]
 MessageType = Literal["text", "image", "system"]
 SessionStatus = Literal["waiting", "active", "closed"]
 AssignmentReason = Literal["auto", "transfer", "claim"]
+CloseReason = Literal["agent", "user", "abandoned", "inactive"]
+"""Why a session ended: its agent or its user closed it, or the platform did (user gone while waiting /
+no message from either side while active)."""
 
 LastMessage = Annotated[str, Strict(), Field(max_length=MESSAGE_MAX)]
 """May be empty: a session can exist before its first message."""
@@ -75,6 +79,13 @@ class SessionData(Outbound):
     last_message: LastMessage
     created_at: BeijingDatetime
     updated_at: BeijingDatetime
+    close_reason: Annotated[CloseReason | SkipJsonSchema[None], Field(
+        default=None, exclude_if=lambda v: v is None, json_schema_extra=lambda s: s.pop("default", None),
+        description="Only on a closed session (closed after this field existed): who or what ended it.")] = None
+    user_last_read_message_id: Annotated[OptionalId, Field(
+        description="The user has read the session's messages up to this id (omitted: nothing read yet).")] = None
+    admin_last_read_message_id: Annotated[OptionalId, Field(
+        description="The assigned agent has read the session's messages up to this id.")] = None
 
 
 class AssignmentData(Outbound):

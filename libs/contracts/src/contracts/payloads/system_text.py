@@ -57,6 +57,21 @@ class SessionClosedByAgentParams(SystemTextParams):
     agent_id: Id
 
 
+class SessionClosedByUserParams(SystemTextParams):
+    """``session_closed_by_user``: the session's user ended it."""
+
+    user_id: Id
+
+
+class SessionAbandonedParams(SystemTextParams):
+    """``session_abandoned``: a waiting session whose user had gone was closed by the platform."""
+
+
+class SessionInactiveParams(SystemTextParams):
+    """``session_inactive``: an active session with no message from either side for a while was closed by the
+    platform."""
+
+
 @dataclass(frozen=True)
 class SystemText:
     """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
@@ -87,6 +102,16 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
     SystemText("session_closed_by_agent", SessionClosedByAgentParams,
                {"zh-CN": "客服 #{agent_id} 已结束会话", "en": "Conversation closed by agent #{agent_id}"},
                "The session's agent ended it."),
+    SystemText("session_closed_by_user", SessionClosedByUserParams,
+               {"zh-CN": "用户 #{user_id} 已结束会话", "en": "User #{user_id} ended the conversation"},
+               "The session's user ended it (waiting or active)."),
+    SystemText("session_abandoned", SessionAbandonedParams,
+               {"zh-CN": "用户已离开，会话已自动结束", "en": "The user left; the conversation was closed"},
+               "A waiting session's user had gone (no message for CHAT_ABANDON_WAITING_AFTER_SECONDS)."),
+    SystemText("session_inactive", SessionInactiveParams,
+               {"zh-CN": "会话长时间没有新消息，已自动结束",
+                "en": "The conversation was closed after a while without messages"},
+               "No message from either side for CHAT_CLOSE_INACTIVE_AFTER_SECONDS."),
 )
 """Every code the platform writes, in the order they were added."""
 

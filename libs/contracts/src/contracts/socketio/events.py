@@ -17,6 +17,7 @@ from contracts.payloads import (
     MaintenanceData,
     NotificationData,
     NotificationUpdateData,
+    ReadData,
     SessionData,
     StatusData,
     TypingData,
@@ -39,6 +40,7 @@ CHAT_SESSION_UPDATE = "chat:session_update"
 CHAT_SESSION_ASSIGNED = "chat:session_assigned"
 CHAT_SEND_MESSAGE = "chat:send_message"
 CHAT_TYPING = "chat:typing"
+CHAT_READ = "chat:read"
 SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
@@ -90,6 +92,7 @@ _ALL = (
     _spec(CHAT_SEND_MESSAGE, _C, SendMessagePayload, "Send a message in a session.", ack=True),
     _spec(CHAT_TYPING, _C, TypingPayload, "The sender is typing in a session (fire and forget)."),
     _spec(CHAT_TYPING, _S, TypingData, "The other party of a session is typing."),
+    _spec(CHAT_READ, _S, ReadData, "A participant of a session read its messages up to last_read_message_id."),
     _spec(SYSTEM_STATUS_CHANGE, _S, StatusData, "A platform component changed its status."),
     _spec(SYSTEM_ALERT, _S, AlertData, "An operational alert for admins."),
     _spec(SYSTEM_MAINTENANCE, _S, MaintenanceData, "A maintenance window was scheduled."),

@@ -11,6 +11,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | chat.message_created              | chat:new_message        | user:<user_id>, user:<admin_id> if any   |
 | chat.session_updated              | chat:session_update     | user:<user_id>, user:<admin_id> if any   |
 | chat.session_assigned             | chat:session_assigned   | admin:<admin_id>                         |
+| chat.read_state_changed           | chat:read               | user:<user_id>, user:<admin_id> if any   |
 | system.alert_raised               | system:alert            | admins                                   |
 | system.status_changed             | system:status_change    | admins                                   |
 | system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
@@ -72,6 +73,10 @@ def _session_assigned(event: p.ChatSessionAssigned) -> list[Delivery]:
     return [Delivery(e.CHAT_SESSION_ASSIGNED, (admin_room(event.assignment.admin_id),), event.assignment)]
 
 
+def _chat_read(event: p.ChatReadStateChanged) -> list[Delivery]:
+    return [Delivery(e.CHAT_READ, _participants(event.user_id, event.admin_id), event.read)]
+
+
 def _alert_raised(event: p.SystemAlertRaised) -> list[Delivery]:
     return [Delivery(e.SYSTEM_ALERT, (ADMINS,), event.alert)]
 
@@ -96,6 +101,7 @@ ROUTES: dict[str, Route] = {
     r.CHAT_MESSAGE_CREATED: _message_created,
     r.CHAT_SESSION_UPDATED: _session_updated,
     r.CHAT_SESSION_ASSIGNED: _session_assigned,
+    r.CHAT_READ_STATE_CHANGED: _chat_read,
     r.SYSTEM_ALERT_RAISED: _alert_raised,
     r.SYSTEM_STATUS_CHANGED: _status_changed,
     r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
