@@ -215,6 +215,7 @@ export interface Principal {
   user_type: "admin" | "user";
   /** 1..200 chars */
   username: string;
+  role?: "agent" | "supervisor" | null;
 }
 
 /** Legacy ``register_user`` from older clients. The gateway takes identity from the handshake JWT and must not trust these fields; the event is accepted only so old clients keep working. */

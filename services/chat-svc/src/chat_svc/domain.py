@@ -77,9 +77,9 @@ def check_is_assigned_admin(principal: Principal, session: SessionRef, *, open_o
 
 
 def check_can_reprioritize(principal: Principal, session: SessionRef) -> None:
-    """The queue order is the admins' call: any admin, any open session (assigned or waiting)."""
-    if not principal.is_admin:
-        raise Forbidden("forbidden: only admins change a session's priority")
+    """The queue order is the supervisors' call: any open session (assigned or waiting)."""
+    if not principal.is_supervisor:
+        raise Forbidden("forbidden: only supervisors change a session's priority", code="supervisors_only")
     if session.status == "closed":
         raise SessionClosed(f"session {session.session_id} is closed")
 
