@@ -23,6 +23,21 @@ export interface AdminConnectionsChanged {
   at: string;
 }
 
+/** ``chat:agent_update``: one agent's availability and load, now. */
+export interface AgentData {
+  /** > 0 */
+  admin_id: number;
+  availability: "online" | "busy" | "away";
+  online: boolean;
+  status: "online" | "busy" | "away" | "offline";
+  /** >= 0 */
+  active_sessions: number;
+  /** >= 1 */
+  capacity: number;
+  availability_changed_at: string | null;
+  changed_by: "self" | "supervisor" | "idle" | null;
+}
+
 /** An operational alert for admins. */
 export interface AlertData {
   /** > 0 */
@@ -49,6 +64,11 @@ export interface AssignmentData {
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   assigned_at: string;
   reason: "auto" | "transfer" | "claim";
+}
+
+/** ``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id). */
+export interface ChatAgentUpdated {
+  agent: AgentData;
 }
 
 /** ``chat.message_created``: the session's user and (if assigned) admin, so the gateway can route it. */
@@ -324,6 +344,7 @@ export type Ack = AckOk | AckError;
 
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {
+  "chat:agent_update": (data: AgentData) => void;
   "chat:new_message": (data: ChatMessageData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
   "chat:session_update": (data: SessionData) => void;
@@ -349,6 +370,7 @@ export interface ClientToServerEvents {
 /** Event name -> payload type, per direction. */
 export interface EventMap {
   server_to_client: {
+    "chat:agent_update": AgentData;
     "chat:new_message": ChatMessageData;
     "chat:session_assigned": AssignmentData;
     "chat:session_update": SessionData;

@@ -104,6 +104,8 @@ class AdminLoad:
     active: int
     capacity: int
     last_assigned_at: datetime | None = None
+    availability: Literal["online", "busy", "away"] = "online"
+    """Only `online` admins get new sessions (chat_svc.agents.accepting, check_takes_new)."""
 
     @property
     def has_room(self) -> bool:
