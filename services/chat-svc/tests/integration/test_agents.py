@@ -141,3 +141,79 @@ async def test_an_expired_gateway_is_announced_by_the_agents_sweep(make_stack):
     await stack.app.state.agents.sweep()
     updates = await stack.tap.wait(A, CHAT_AGENT_UPDATED, count=2)
     assert updates[-1].agent.status == "offline"
+
+
+# --- idle and the away policy (the tests run the sweep themselves and age the rows instead of sleeping) ------
+
+
+async def age(stack, admin_id: int, column: str, seconds: int) -> None:
+    async with stack.app.state.engine.begin() as conn:
+        await conn.execute(text(f"UPDATE chat.admins SET {column} = now() - make_interval(secs => :s) "
+                                "WHERE admin_id = :a"), {"s": seconds, "a": admin_id})
+
+
+async def test_an_idle_agent_becomes_away_by_itself_and_is_told(make_stack):
+    stack = await make_stack(agent_idle_away_seconds=60, agent_sweep_seconds=600)
+    await stack.connections("gw-1", A, 1)
+    await stack.connections("gw-1", B, 1)
+    await age(stack, A, "last_active_at", 61)
+    await age(stack, B, "last_active_at", 61)
+    ping = await stack.client.post(f"{AGENTS}/me/activity", headers=admin_headers(B))  # B is at the console
+    assert ping.status_code == 204
+    await stack.app.state.agents.sweep()
+
+    updates = await stack.tap.wait(A, CHAT_AGENT_UPDATED, count=2)
+    assert (updates[-1].agent.availability, updates[-1].agent.changed_by) == ("away", "idle")
+    me = (await stack.client.get(f"{AGENTS}/me", headers=admin_headers(B))).json()
+    assert me["availability"] == "online"
+    session_id = (await stack.open_session(new_id()))["session_id"]
+    assert await holder(stack, session_id) == B
+
+
+async def send(stack, session_id: int, headers: dict, content: str = "hi") -> None:
+    response = await stack.client.post(f"{BASE}/sessions/{session_id}/messages", json={"content": content},
+                                       headers=headers)
+    assert response.status_code == 201, response.text
+
+
+async def test_requeue_policy_returns_an_away_agents_sessions_awaiting_a_reply_after_the_grace(make_stack):
+    from .conftest import user_headers
+
+    stack = await make_stack(agent_away_policy="requeue", agent_away_grace_seconds=60, agent_sweep_seconds=600)
+    await stack.connections("gw-1", A, 1)
+    users = [new_id(), new_id()]
+    unanswered = (await stack.open_session(users[0]))["session_id"]
+    answered = (await stack.open_session(users[1]))["session_id"]
+    await send(stack, answered, admin_headers(A))
+    await set_availability(stack, A, "away")
+    await stack.connections("gw-1", B, 1)
+    await stack.app.state.agents.sweep()
+    assert (await holder(stack, unanswered), await holder(stack, answered)) == (A, A)  # within the grace
+
+    await age(stack, A, "availability_changed_at", 61)
+    await stack.app.state.agents.sweep()
+    assert (await holder(stack, unanswered), await holder(stack, answered)) == (B, A)
+    await send(stack, unanswered, user_headers(users[0]), "still there?")  # the user goes on with B
+
+
+async def test_stay_policy_leaves_an_offline_agents_sessions_with_them(make_stack):
+    stack = await make_stack(agent_away_grace_seconds=0, agent_sweep_seconds=600)
+    await stack.connections("gw-1", A, 1)
+    session_id = (await stack.open_session(new_id()))["session_id"]
+    await stack.connections("gw-1", A, 0)
+    await stack.connections("gw-1", B, 1)
+    await stack.app.state.agents.sweep()
+    assert await holder(stack, session_id) == A
+
+
+async def test_requeue_policy_returns_an_offline_agents_sessions_awaiting_a_reply(make_stack):
+    stack = await make_stack(agent_away_policy="requeue", agent_away_grace_seconds=60, agent_sweep_seconds=600)
+    await stack.connections("gw-1", A, 1)
+    session_id = (await stack.open_session(new_id()))["session_id"]
+    await stack.app.state.agents.sweep()
+    await stack.connections("gw-1", A, 0)
+    await stack.app.state.agents.sweep()
+    assert await holder(stack, session_id) == A  # seen online a moment ago
+    await age(stack, A, "seen_online_at", 61)
+    await stack.app.state.agents.sweep()
+    assert (await stack.session(session_id))["status"] == "waiting"
