@@ -1,6 +1,7 @@
 // admin/customer-service.html: sessions by status (unread counts, priority), one conversation with history
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing.
+import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
@@ -319,6 +320,10 @@ function init() {
   socket.on("chat:session_assigned", onAssigned);
   socket.on("chat:typing", onTyping);
   bindSystemBanners(socket, el.banners);
+  bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
+  if (session.user.role === "supervisor") {
+    bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
+  }
 }
 
 init();
