@@ -2,6 +2,7 @@
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing. Pictures: picked with the
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
+import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
@@ -354,6 +355,10 @@ function init() {
   socket.on("chat:typing", onTyping);
   socket.on("chat:read", onRead);
   bindSystemBanners(socket, el.banners);
+  bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
+  if (session.user.role === "supervisor") {
+    bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
+  }
 }
 
 init();

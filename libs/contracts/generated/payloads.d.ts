@@ -23,6 +23,21 @@ export interface AdminConnectionsChanged {
   at: string;
 }
 
+/** ``chat:agent_update``: one agent's availability and load, now. */
+export interface AgentData {
+  /** > 0 */
+  admin_id: number;
+  availability: "online" | "busy" | "away";
+  online: boolean;
+  status: "online" | "busy" | "away" | "offline";
+  /** >= 0 */
+  active_sessions: number;
+  /** >= 1 */
+  capacity: number;
+  availability_changed_at: string | null;
+  changed_by: "self" | "supervisor" | "idle" | null;
+}
+
 /** ``agent_joined``: an agent (admin) took the session (assigned automatically or claimed). */
 export interface AgentJoinedParams {
   /** > 0 */
@@ -58,6 +73,11 @@ export interface AssignmentData {
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   assigned_at: string;
   reason: "auto" | "transfer" | "claim";
+}
+
+/** ``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id). */
+export interface ChatAgentUpdated {
+  agent: AgentData;
 }
 
 /** ``chat.message_created``: the session's user and (if assigned) admin, so the gateway can route it. */
@@ -235,6 +255,7 @@ export interface Principal {
   user_type: "admin" | "user";
   /** 1..200 chars */
   username: string;
+  role?: "agent" | "supervisor" | null;
 }
 
 /** ``chat:read``: ``reader_type``/``reader_id`` has read every message of ``session_id`` up to and including ``last_read_message_id`` (it only moves forward). */
@@ -327,6 +348,12 @@ export interface SessionRef {
   session_id: number;
 }
 
+/** ``session_requeued``: the session's agent went away or offline; it is back in the queue. */
+export interface SessionRequeuedParams {
+  /** > 0 */
+  agent_id: number;
+}
+
 /** ``session_transferred``: the session went from one agent to another. */
 export interface SessionTransferredParams {
   /** > 0 */
@@ -388,7 +415,7 @@ export interface TypingPayload {
 export type Ack = AckOk | AckError;
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -404,10 +431,13 @@ export interface SystemTextParams {
   "session_abandoned": SessionAbandonedParams;
   /** The conversation was closed after a while without messages */
   "session_inactive": SessionInactiveParams;
+  /** Agent #{agent_id} is not available: the conversation is back in the queue */
+  "session_requeued": SessionRequeuedParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {
+  "chat:agent_update": (data: AgentData) => void;
   "chat:new_message": (data: ChatMessageData) => void;
   "chat:read": (data: ReadData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
@@ -434,6 +464,7 @@ export interface ClientToServerEvents {
 /** Event name -> payload type, per direction. */
 export interface EventMap {
   server_to_client: {
+    "chat:agent_update": AgentData;
     "chat:new_message": ChatMessageData;
     "chat:read": ReadData;
     "chat:session_assigned": AssignmentData;

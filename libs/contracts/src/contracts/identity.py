@@ -7,6 +7,9 @@ from pydantic import BaseModel, ConfigDict
 from contracts.fields import Id, ShortText
 
 UserType = Literal["admin", "user"]
+AdminRole = Literal["agent", "supervisor"]
+"""An admin's role: an `agent` serves sessions; a `supervisor` also sets priorities, agents' capacity and
+availability, and sees every agent's load."""
 
 
 class Principal(BaseModel):
@@ -17,7 +20,14 @@ class Principal(BaseModel):
     user_id: Id
     user_type: UserType
     username: ShortText
+    role: AdminRole | None = None
+    """Admins only (the token's `role` claim). Tokens issued before roles existed have none: such an admin
+    is an agent."""
 
     @property
     def is_admin(self) -> bool:
         return self.user_type == "admin"
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.is_admin and self.role == "supervisor"

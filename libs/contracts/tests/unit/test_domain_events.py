@@ -67,6 +67,10 @@ PAYLOADS = {
     r.GATEWAY_CHAT_TYPING: {
         "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
     },
+    r.CHAT_AGENT_UPDATED: {
+        "agent": {"admin_id": 5, "availability": "busy", "online": True, "status": "busy", "active_sessions": 2,
+                  "capacity": 5, "availability_changed_at": "2026-12-07T10:00:00.000+08:00", "changed_by": "self"},
+    },
 }
 # fmt: on
 

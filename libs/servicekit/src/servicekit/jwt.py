@@ -244,6 +244,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
         raise TokenError("token_bad_claims", "unauthorized: sub is not an account id")
     try:
         user_id = int(sub)
-        return Principal(user_id=user_id, user_type=claims["user_type"], username=claims["username"])
+        role = claims.get("role") if claims["user_type"] == "admin" else None  # optional: older tokens have none
+        return Principal(user_id=user_id, user_type=claims["user_type"], username=claims["username"], role=role)
     except (ValueError, TypeError, ValidationError):
         raise TokenError("token_bad_claims", "unauthorized: bad platform claims") from None

@@ -115,6 +115,23 @@ async def test_good_token_becomes_a_principal(verifier, key):
     assert (principal.user_id, principal.user_type, principal.username) == (42, "admin", "admin1")
 
 
+async def test_an_admins_role_claim_becomes_the_principals_role(verifier, key):
+    supervisor = await verifier.verify(sign(key, sub="42", user_type="admin", username="a", role="supervisor"))
+    assert (supervisor.role, supervisor.is_supervisor) == ("supervisor", True)
+    agent = await verifier.verify(sign(key, sub="43", user_type="admin", username="b", role="agent"))
+    assert (agent.role, agent.is_supervisor) == ("agent", False)
+
+
+async def test_a_token_from_before_roles_still_verifies_as_an_agents(verifier, key):
+    principal = await verifier.verify(sign(key, sub="42", user_type="admin", username="admin1"))
+    assert (principal.role, principal.is_supervisor) == (None, False)
+
+
+async def test_an_end_user_never_gets_a_role_even_if_the_token_claims_one(verifier, key):
+    principal = await verifier.verify(sign(key, sub="7", user_type="user", username="u", role="supervisor"))
+    assert (principal.role, principal.is_supervisor) == (None, False)
+
+
 @pytest.mark.parametrize("token", [None, ""])
 async def test_missing_token(verifier, token):
     assert (await refused(verifier, token)).code == "token_missing"
@@ -182,6 +199,7 @@ async def test_token_without_kid_names_no_key(verifier, key):
         {"sub": "0"},
         {"user_type": None},
         {"user_type": "root"},
+        {"user_type": "admin", "role": "root"},
         {"username": None},
         {"jti": None},
         {"exp": None},

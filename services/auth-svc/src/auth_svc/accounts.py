@@ -3,7 +3,7 @@
 import asyncio
 from contextlib import nullcontext
 
-from contracts.identity import Principal, UserType
+from contracts.identity import AdminRole, Principal, UserType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc import db, throttle
@@ -31,15 +31,16 @@ async def login(
 
 async def create_account(
     engine: AsyncEngine, passwords: Passwords, username: str, password: str, user_type: UserType, *,
-    hash_slots: asyncio.Semaphore | None = None,
+    hash_slots: asyncio.Semaphore | None = None, role: AdminRole | None = None,
 ) -> Principal:
-    """`hash_slots` bounds how many hashes run at once (registration: logins must keep cores to verify)."""
+    """`hash_slots` bounds how many hashes run at once (registration: logins must keep cores to verify).
+    An admin gets `role` (default `agent`); an end user none."""
     validate_username(username)
     validate_password(password, username)
     async with hash_slots or nullcontext():
         password_hash = await passwords.hash(password)
     async with engine.begin() as conn:
-        account = await db.insert_account(conn, username, password_hash, user_type)
+        account = await db.insert_account(conn, username, password_hash, user_type, role)
     if account is None:
         raise UsernameTaken()
     return account.principal()

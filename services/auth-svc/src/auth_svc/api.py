@@ -6,7 +6,7 @@ import logging
 from typing import Annotated, Literal
 
 from contracts.fields import storable
-from contracts.identity import Principal, UserType
+from contracts.identity import AdminRole, Principal, UserType
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
@@ -85,10 +85,13 @@ class UserOut(BaseModel):
     user_id: int
     user_type: UserType
     username: str
+    role: AdminRole | None = None
+    """Admins: `agent` or `supervisor`; end users: null."""
 
     @classmethod
     def of(cls, principal: Principal) -> "UserOut":
-        return cls(user_id=principal.user_id, user_type=principal.user_type, username=principal.username)
+        return cls(user_id=principal.user_id, user_type=principal.user_type, username=principal.username,
+                   role=principal.role)
 
 
 class TokenResponse(BaseModel):

@@ -1,18 +1,20 @@
-"""`auth-svc serve | create-admin --username NAME [--password-stdin] | seed-dev`."""
+"""`auth-svc serve | create-admin --username NAME [--role agent|supervisor] [--password-stdin]
+| set-role --username NAME --role agent|supervisor | seed-dev`."""
 
 import argparse
 import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, get_args
 
+from contracts.identity import AdminRole
 from servicekit.db import create_engine
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth_svc import accounts
+from auth_svc import accounts, db
 from auth_svc.db import SCHEMA
 from auth_svc.domain import DomainError
 from auth_svc.passwords import Passwords
@@ -27,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     admin = commands.add_parser("create-admin", help="create an admin account (never possible by registration)")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    admin.add_argument("--role", choices=get_args(AdminRole), default="agent",
+                       help="agent (default) or supervisor (also sets priorities, agents' capacity and availability)")
+    role = commands.add_parser("set-role", help="change an admin's role (tokens already issued keep the old one)")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", choices=get_args(AdminRole), required=True)
     commands.add_parser("seed-dev", help="create the development accounts (idempotent)")
     args = parser.parse_args(argv)
 
@@ -35,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     elif args.command == "create-admin":
         password = _read_password(args.password_stdin)
-        sys.exit(asyncio.run(_create_admin(settings, args.username, password)))
+        sys.exit(asyncio.run(_create_admin(settings, args.username, password, args.role)))
+    elif args.command == "set-role":
+        sys.exit(asyncio.run(_set_role(settings, args.username, args.role)))
     elif args.command == "seed-dev":
         configure_logging("auth-svc", settings.log_level, settings.log_format)
         created = asyncio.run(_with_engine(settings, lambda engine: seed_dev(engine, Passwords())))
@@ -60,15 +69,29 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-async def _create_admin(settings: Settings, username: str, password: str) -> int:
+async def _create_admin(settings: Settings, username: str, password: str, role: AdminRole = "agent") -> int:
     try:
         principal = await _with_engine(
-            settings, lambda engine: accounts.create_account(engine, Passwords(), username, password, "admin")
+            settings, lambda engine: accounts.create_account(engine, Passwords(), username, password, "admin",
+                                                             role=role)
         )
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    print(f"created admin {principal.username} (id {principal.user_id})")
+    print(f"created admin {principal.username} (id {principal.user_id}, {principal.role})")
+    return 0
+
+
+async def _set_role(settings: Settings, username: str, role: AdminRole) -> int:
+    async def change(engine: AsyncEngine) -> db.Account | None:
+        async with engine.begin() as conn:
+            return await db.set_role(conn, username, role)
+
+    account = await _with_engine(settings, change)
+    if account is None:
+        print(f"error: no admin named {username!r}", file=sys.stderr)
+        return 1
+    print(f"admin {account.username} (id {account.id}) is now {role}")
     return 0
 
 

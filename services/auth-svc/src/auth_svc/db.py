@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from contracts.identity import Principal, UserType
+from contracts.identity import AdminRole, Principal, UserType
 from servicekit.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +32,10 @@ accounts = Table(
     Column("password_hash", Text, nullable=False),
     Column("user_type", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("role", Text),  # admins only: 'agent' | 'supervisor' (migration 0004)
     CheckConstraint("user_type IN ('admin', 'user')", name="accounts_user_type_check"),
+    CheckConstraint("(user_type = 'admin') = (role IS NOT NULL) AND (role IS NULL OR role IN ('agent', 'supervisor'))",
+                    name="accounts_role_check"),
 )
 Index("accounts_username_lower_key", func.lower(accounts.c.username), unique=True)
 
@@ -43,12 +46,13 @@ class Account:
     username: str
     password_hash: str
     user_type: UserType
+    role: AdminRole | None = None
 
     def principal(self) -> Principal:
-        return Principal(user_id=self.id, user_type=self.user_type, username=self.username)
+        return Principal(user_id=self.id, user_type=self.user_type, username=self.username, role=self.role)
 
 
-_COLUMNS = (accounts.c.id, accounts.c.username, accounts.c.password_hash, accounts.c.user_type)
+_COLUMNS = (accounts.c.id, accounts.c.username, accounts.c.password_hash, accounts.c.user_type, accounts.c.role)
 
 
 async def find_by_username(conn: AsyncConnection, username: str) -> Account | None:
@@ -64,13 +68,28 @@ async def find_by_id(conn: AsyncConnection, account_id: int) -> Account | None:
 
 
 async def insert_account(
-    conn: AsyncConnection, username: str, password_hash: str, user_type: UserType
+    conn: AsyncConnection, username: str, password_hash: str, user_type: UserType, role: AdminRole | None = None
 ) -> Account | None:
-    """The new account, or None when the username is taken (case-insensitively)."""
+    """The new account, or None when the username is taken (case-insensitively). An admin without a `role`
+    is an agent; an end user never has one."""
+    role = (role or "agent") if user_type == "admin" else None
     statement = (
         insert(accounts)
-        .values(username=username, password_hash=password_hash, user_type=user_type)
+        .values(username=username, password_hash=password_hash, user_type=user_type, role=role)
         .on_conflict_do_nothing(index_elements=[func.lower(accounts.c.username)])
+        .returning(*_COLUMNS)
+    )
+    row = (await conn.execute(statement)).one_or_none()
+    return Account(*row) if row else None
+
+
+async def set_role(conn: AsyncConnection, username: str, role: AdminRole) -> Account | None:
+    """Give an admin a role; None when no admin has that username. Tokens issued before keep the old role
+    until they expire (AUTH_TOKEN_TTL_SECONDS)."""
+    statement = (
+        accounts.update()
+        .where(func.lower(accounts.c.username) == username.lower(), accounts.c.user_type == "admin")
+        .values(role=role)
         .returning(*_COLUMNS)
     )
     row = (await conn.execute(statement)).one_or_none()

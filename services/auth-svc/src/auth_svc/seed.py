@@ -1,8 +1,9 @@
-"""Development accounts: admin1..admin3 and user1..user5, password `Passw0rd!`. Never on by default."""
+"""Development accounts: admin1 (supervisor), admin2..admin3 (agents) and user1..user5, password `Passw0rd!`.
+Never on by default."""
 
 import logging
 
-from contracts.identity import UserType
+from contracts.identity import AdminRole, UserType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_svc import db
@@ -15,6 +16,7 @@ DEV_ACCOUNTS: tuple[tuple[str, UserType], ...] = (
     *((f"admin{i}", "admin") for i in range(1, 4)),
     *((f"user{i}", "user") for i in range(1, 6)),
 )
+DEV_ROLES: dict[str, AdminRole] = {"admin1": "supervisor", "admin2": "agent", "admin3": "agent"}
 
 
 async def seed_dev(engine: AsyncEngine, passwords: Passwords) -> list[str]:
@@ -22,12 +24,16 @@ async def seed_dev(engine: AsyncEngine, passwords: Passwords) -> list[str]:
     log.warning("DEV SEED: creating development accounts with a well-known password; never do this in production")
     created = []
     for username, user_type in DEV_ACCOUNTS:
-        async with engine.connect() as conn:
-            if await db.find_by_username(conn, username) is not None:
+        role = DEV_ROLES.get(username)
+        async with engine.begin() as conn:
+            existing = await db.find_by_username(conn, username)
+            if existing is not None:
+                if role is not None and existing.role != role:  # a dev database seeded before roles existed
+                    await db.set_role(conn, username, role)
                 continue
         password_hash = await passwords.hash(DEV_PASSWORD)
         async with engine.begin() as conn:
-            if await db.insert_account(conn, username, password_hash, user_type) is not None:
+            if await db.insert_account(conn, username, password_hash, user_type, role) is not None:
                 created.append(username)
     if created:
         log.warning("DEV SEED: created %s", ", ".join(created))

@@ -46,5 +46,7 @@ class TokenIssuer:
             "exp": now + self.ttl_seconds,
             "jti": uuid.uuid4().hex,
         }
+        if principal.is_admin:
+            claims["role"] = principal.role or "agent"
         token = jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
         return IssuedToken(token, self.ttl_seconds)

@@ -26,14 +26,15 @@ async def test_migrations_create_schema_auth_with_its_own_version_table(app):
         version = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalar_one()
     assert tables == {"auth.accounts", "auth.login_failures", "auth.refresh_tokens", "auth.wechat_identities",
                       "auth.rate_limits", "auth.alembic_version"}
-    assert version == "0004"
+    assert version == "0005"
 
 
 async def test_register_then_login(client, username):
     registered = await register(client, username)
     assert registered["token_type"] == "bearer"
     assert registered["expires_in"] == 900  # the default access token lifetime: 15 min
-    assert registered["user"] == {"user_id": registered["user"]["user_id"], "user_type": "user", "username": username}
+    assert registered["user"] == {"user_id": registered["user"]["user_id"], "user_type": "user", "username": username,
+                                  "role": None}
 
     response = await client.post("/api/v4/auth/login", json={"username": username.upper(), "password": "Passw0rd!"})
     assert response.status_code == 200

@@ -27,6 +27,15 @@ async def test_dev_seed_is_idempotent_and_accounts_log_in(app, client, caplog):
     assert response.json()["user"]["user_type"] == "admin"
 
 
+async def test_dev_seed_makes_admin1_a_supervisor_and_admin2_admin3_agents(app, client):
+    await seed_dev(app.state.engine, app.state.passwords)
+    roles = {}
+    for name in ("admin1", "admin2", "admin3", "user1"):
+        response = await client.post("/api/v4/auth/login", json={"username": name, "password": DEV_PASSWORD})
+        roles[name] = response.json()["user"]["role"]
+    assert roles == {"admin1": "supervisor", "admin2": "agent", "admin3": "agent", "user1": None}
+
+
 async def test_dev_seed_runs_at_start_only_when_enabled(make_database, tmp_path):
     url = await make_database()
     async with running(make_app(make_settings(url, tmp_path / "k.pem"))) as client:
@@ -59,7 +68,7 @@ async def test_concurrent_startups_on_a_fresh_database_migrate_once(make_databas
     async with running(make_app(make_settings(url, tmp_path / "shared.pem"))) as client, \
             client._transport.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
         versions = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalars().all()
-    assert versions == ["0004"]
+    assert versions == ["0005"]
 
 
 async def test_cli_creates_an_admin_from_stdin_and_refuses_a_taken_name(database_url, client, username, tmp_path):

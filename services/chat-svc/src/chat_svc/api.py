@@ -63,7 +63,7 @@ class _MessageBody(Inbound):
 class OpenSessionBody(_MessageBody):
     priority: Priority | SkipJsonSchema[None] = Field(
         None, deprecated=True,
-        description="Ignored: a new session gets the default priority (CHAT_DEFAULT_PRIORITY); only admins "
+        description="Ignored: a new session gets the default priority (CHAT_DEFAULT_PRIORITY); only supervisors "
                     "change it (PATCH /sessions/{id}). Still accepted (1-5) so older clients keep working.",
     )
 
@@ -154,11 +154,13 @@ async def get_session(session_id: SessionId, principal: CurrentPrincipal, chat: 
     return await chat.get_session(principal, session_id)
 
 
-@router.patch("/sessions/{session_id}", response_model=SessionData, responses=raises(_NO_SESSION, _CLOSED))
+@router.patch("/sessions/{session_id}", response_model=SessionData, responses=raises(
+    _NO_SESSION, _CLOSED, Forbidden("forbidden: only supervisors change a session's priority", code="supervisors_only")))
 async def change_session(
     session_id: SessionId, body: SessionChangeBody, principal: CurrentAdmin, chat: ChatDep
 ) -> SessionData:
-    """Admins: set an open session's queue priority (403 for end users, 409 `session_closed`)."""
+    """Supervisors: set an open session's queue priority (403 `supervisors_only` for agents, `forbidden` for end
+    users; 409 `session_closed`)."""
     return await chat.set_priority(principal, session_id, body.priority)
 
 

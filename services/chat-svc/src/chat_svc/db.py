@@ -6,6 +6,7 @@ from servicekit.outbox import outbox_table
 from servicekit.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -89,7 +90,17 @@ admins = Table(
     Column("admin_id", BigInteger, primary_key=True, autoincrement=False),
     Column("capacity", Integer),  # NULL: the service default (CHAT_ADMIN_CAPACITY)
     Column("last_assigned_at", DateTime(timezone=True)),
+    # availability and activity (migration 0004, chat_svc.agents)
+    Column("availability", Text, nullable=False, server_default="online"),
+    Column("availability_changed_at", DateTime(timezone=True)),
+    Column("changed_by", Text),  # self | supervisor | idle
+    Column("last_active_at", DateTime(timezone=True)),
+    Column("seen_online_at", DateTime(timezone=True)),  # the last sweep or presence event that saw a socket
+    Column("announced_online", Boolean, nullable=False, server_default="false"),  # in the last chat.agent_updated
     CheckConstraint("capacity IS NULL OR capacity > 0", name="admins_capacity_check"),
+    CheckConstraint("availability IN ('online', 'busy', 'away')", name="admins_availability_check"),
+    CheckConstraint("changed_by IS NULL OR changed_by IN ('self', 'supervisor', 'idle')",
+                    name="admins_changed_by_check"),
 )
 
 gateways = Table(

@@ -104,9 +104,9 @@ def check_can_mark_read(principal: Principal, session: SessionRef) -> None:
 
 
 def check_can_reprioritize(principal: Principal, session: SessionRef) -> None:
-    """The queue order is the admins' call: any admin, any open session (assigned or waiting)."""
-    if not principal.is_admin:
-        raise Forbidden("forbidden: only admins change a session's priority")
+    """The queue order is the supervisors' call: any open session (assigned or waiting)."""
+    if not principal.is_supervisor:
+        raise Forbidden("forbidden: only supervisors change a session's priority", code="supervisors_only")
     if session.status == "closed":
         raise SessionClosed(f"session {session.session_id} is closed")
 
@@ -131,6 +131,8 @@ class AdminLoad:
     active: int
     capacity: int
     last_assigned_at: datetime | None = None
+    availability: Literal["online", "busy", "away"] = "online"
+    """Only `online` admins get new sessions (chat_svc.agents.accepting, check_takes_new)."""
 
     @property
     def has_room(self) -> bool:

@@ -19,6 +19,9 @@ from servicekit.jwt import JwksVerifier
 from servicekit.service import Runtime, Tables, build_service
 
 from chat_svc import db
+from chat_svc.agents_api import router as agents_router
+from chat_svc.agents_service import Agents, AgentSettings
+from chat_svc.agents_service import sweep_forever as agents_sweep_forever
 from chat_svc.api import router
 from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
@@ -42,6 +45,9 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                               system_text_locale=settings.system_text_locale,
                               abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
                               close_inactive_after_seconds=settings.close_inactive_after_seconds)
+    runtime.state.agents = Agents(runtime.state.chat, AgentSettings(
+        idle_away_seconds=settings.agent_idle_away_seconds, away_policy=settings.agent_away_policy,
+        away_grace_seconds=settings.agent_away_grace_seconds))
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -79,11 +85,13 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
-        tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds)},
+        tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
+               "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds)},
     )
     app.state.chat = None
     app.state.attachments = None
+    app.state.agents = None
     return app

@@ -29,7 +29,7 @@ from servicekit.tasks import being_cancelled
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from chat_svc import store
+from chat_svc import agents_store, store
 from chat_svc.db import processed_events
 from chat_svc.service import Chat, Tx
 
@@ -62,6 +62,9 @@ async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel
             await store.gateway_seen(tx.db, payload.gateway_id, payload.at, None, chat.presence_ttl_seconds)
             await store.set_connections(tx.db, payload.gateway_id, {payload.admin_id: payload.connections},
                                         payload.at)
+            if payload.connections > 0:  # opening the console counts as the agent's activity (chat_svc.agents)
+                await agents_store.note_activity(tx.db, payload.admin_id, payload.at)
+            tx.agents.touch(payload.admin_id)  # supervisors see them come and go (heartbeats: the agents sweep)
         elif isinstance(payload, GatewayHeartbeat):
             await store.gateway_seen(tx.db, payload.gateway_id, payload.at, payload.ttl_seconds,
                                      chat.presence_ttl_seconds)

@@ -27,7 +27,8 @@ from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc import domain, store
+from chat_svc import agents, domain, store
+from chat_svc.agents_events import AgentLog
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
 from chat_svc.rows import SessionRow
@@ -41,6 +42,7 @@ class Tx:
 
     uow: UnitOfWork
     events: EventLog
+    agents: AgentLog
 
     @property
     def db(self) -> AsyncConnection:
@@ -66,7 +68,7 @@ class Chat:
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
         """A unit of work: the change and its events commit together; every event carries `correlation_id`."""
         async with self._work.begin(correlation_id=correlation_id) as uow:
-            yield Tx(uow, EventLog(uow))
+            yield Tx(uow, EventLog(uow), AgentLog(uow, self.capacity, self.clock))
 
     # --- end users and admins: messages -----------------------------------------------------------------
 
@@ -220,6 +222,7 @@ class Chat:
             domain.check_can_claim(principal, store.ref(row))
             [load] = await store.admin_loads(tx.db, [principal.user_id], self.capacity)
             domain.check_can_take(load, principal.user_id)
+            agents.check_takes_new(load)
             row = await self._assign(tx, session_id, principal.user_id, "claim", self.clock(),
                                      domain.assigned_text(principal.user_id))
             return session_data(row)
@@ -234,7 +237,8 @@ class Chat:
                 raise Conflict(f"session {session_id} is already assigned to you", code="same_admin")
             online = domain.online_admins(await store.presence(tx.db), self.clock())
             loads = await store.admin_loads(tx.db, [to_admin], self.capacity) if to_admin in online else [None]
-            domain.check_can_take(loads[0], to_admin)
+            agents.check_takes_new(domain.check_can_take(loads[0], to_admin))
+            tx.agents.touch(principal.user_id)
             row = await self._assign(tx, session_id, to_admin, "transfer", self.clock(),
                                      domain.transferred_text(principal.user_id, to_admin))
             await self.assign_waiting(tx)
@@ -245,8 +249,9 @@ class Chat:
             await store.lock(tx.db, store.ASSIGNMENT_LOCK)
             row = await self._session(tx, session_id, for_update=True)
             domain.check_is_assigned_admin(principal, store.ref(row))
+            tx.agents.touch(principal.user_id)
             await store.set_closed(tx.db, session_id, "agent")
-            row = await self._system_message(tx, session_id, principal.user_id, domain.closed_text(principal.user_id))
+            row = await self.system_message(tx, session_id, principal.user_id, domain.closed_text(principal.user_id))
             await self.assign_waiting(tx)
             return session_data(row)
 
@@ -258,7 +263,9 @@ class Chat:
             row = await self._session(tx, session_id, for_update=True)
             domain.check_can_end(principal, store.ref(row))
             row = await store.set_closed(tx.db, session_id, "user")
-            row = await self._system_message(tx, session_id, row.admin_id or row.user_id,
+            if row.admin_id is not None:
+                tx.agents.touch(row.admin_id)  # a seat freed: supervisors see the load drop
+            row = await self.system_message(tx, session_id, row.admin_id or row.user_id,
                                              domain.closed_by_user_text(row.user_id))
             await self.assign_waiting(tx)
             return session_data(row)
@@ -274,7 +281,7 @@ class Chat:
             return 0
         now = self.clock()
         online = domain.online_admins(await store.presence(tx.db), now)
-        loads = await store.admin_loads(tx.db, online, self.capacity)
+        loads = agents.accepting(await store.admin_loads(tx.db, online, self.capacity))
         plan = domain.plan_assignments(waiting, loads, now)
         for assignment in plan:
             await self._assign(tx, assignment.session_id, assignment.admin_id, "auto", assignment.assigned_at,
@@ -306,7 +313,9 @@ class Chat:
             rows = await store.close_idle(tx.db, status=status, reason=reason, senders=senders,
                                           since=now - timedelta(seconds=after))
             for row in rows:
-                await self._system_message(tx, row.id, row.admin_id or row.user_id,
+                if row.admin_id is not None:
+                    tx.agents.touch(row.admin_id)  # a seat freed: supervisors see the load drop
+                await self.system_message(tx, row.id, row.admin_id or row.user_id,
                                            domain.CLOSED_BY_PLATFORM[reason])
                 closed.append(row.id)
         return closed
@@ -315,11 +324,12 @@ class Chat:
         self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: SystemTextParams
     ) -> SessionRow:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
+        tx.agents.touch(admin_id)
         await store.note_assignment(tx.db, admin_id, at)
         await tx.events.session_assigned(row, reason)
-        return await self._system_message(tx, session_id, admin_id, note)
+        return await self.system_message(tx, session_id, admin_id, note)
 
-    async def _system_message(self, tx: Tx, session_id: int, sender_id: int, note: SystemTextParams) -> SessionRow:
+    async def system_message(self, tx: Tx, session_id: int, sender_id: int, note: SystemTextParams) -> SessionRow:
         """A system message: its code and parameters, and their rendering in `system_text_locale` as the
         content (what clients that know no codes show)."""
         code, params = system_text(note)

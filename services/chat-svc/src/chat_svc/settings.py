@@ -33,7 +33,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """How often expired gateways are forgotten and waiting sessions are offered again."""
     default_priority: Annotated[int, Field(ge=1, le=5)] = 3
     """The queue priority (1-5, 5 first) of every new session. End users cannot choose it (a `priority` they
-    send is ignored); admins change it with `PATCH /sessions/{id}`."""
+    send is ignored); supervisors change it with `PATCH /sessions/{id}`."""
     session_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user, `POST /sessions` (open a session or write to the open one): 429 `rate_limited` + Retry-After
     beyond it. JSON in env: `CHAT_SESSION_RATE_LIMIT='{"requests": 20, "per_seconds": 60}'`."""
@@ -117,3 +117,18 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
             raise ValueError("set both CHAT_S3_ACCESS_KEY_ID and CHAT_S3_SECRET_ACCESS_KEY, or neither "
                              "(then the AWS SDK's usual credential chain is used)")
         return self
+    agent_idle_away_seconds: Annotated[int, Field(ge=0, le=86_400)] = 900
+    """An agent with a socket open and no activity for this long becomes `away` by itself (and is told by
+    `chat:agent_update`, `changed_by: "idle"`); 0 never. Activity: opening the console, setting one's
+    availability, and the console's activity ping (`POST /agents/me/activity`, sent on the agent's input at most
+    once a minute)."""
+    agent_away_policy: Literal["stay", "requeue"] = "stay"
+    """What happens to an agent's sessions waiting for a reply (the user's message is the latest) when the agent
+    is `away` or offline: `stay` with them, or `requeue`: back to the queue (keeping priority and age) after
+    CHAT_AGENT_AWAY_GRACE_SECONDS, with a system message, then offered to the agents online."""
+    agent_away_grace_seconds: Annotated[int, Field(ge=0, le=86_400)] = 120
+    """Under the `requeue` policy, how long an agent may be `away` or without a socket before their sessions
+    waiting for a reply go back to the queue."""
+    agent_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
+    """How often the agents sweep runs: idle agents become `away`, presence changes a gateway did not report
+    (an expired gateway) are announced to supervisors, and the away policy is applied."""

@@ -205,7 +205,8 @@ async def admin_loads(db: AsyncConnection, admin_ids: Iterable[int], default_cap
         row = settings.get(admin_id)
         capacity = row.capacity if row is not None and row.capacity is not None else default_capacity
         loads.append(AdminLoad(admin_id, active.get(admin_id, 0), capacity,
-                               row.last_assigned_at if row is not None else None))
+                               row.last_assigned_at if row is not None else None,
+                               row.availability if row is not None else "online"))
     return loads
 
 

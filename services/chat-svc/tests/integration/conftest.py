@@ -52,7 +52,12 @@ def user_headers(user_id: int) -> dict[str, str]:
 
 
 def admin_headers(admin_id: int) -> dict[str, str]:
+    """An agent's token (an admin token without a role claim verifies as an agent's)."""
     return MINT.headers(admin_id, "admin")
+
+
+def supervisor_headers(admin_id: int) -> dict[str, str]:
+    return MINT.headers(admin_id, "admin", role="supervisor")
 
 
 class EventTap:
@@ -101,14 +106,14 @@ class Stack:
     async def open_session(
         self, user_id: int, content: str = "hello", *, priority: int | None = None, **body: Any
     ) -> dict[str, Any]:
-        """The user's message; with `priority`, an admin then sets the session's priority (users cannot)."""
+        """The user's message; with `priority`, a supervisor then sets the session's priority (users cannot)."""
         response = await self.client.post(f"{BASE}/sessions", json={"content": content, **body},
                                           headers=user_headers(user_id))
         assert response.status_code in (200, 201), response.text
         if priority is None:
             return response.json()
         response = await self.client.patch(f"{BASE}/sessions/{response.json()['session_id']}",
-                                           json={"priority": priority}, headers=admin_headers(new_id()))
+                                           json={"priority": priority}, headers=supervisor_headers(new_id()))
         assert response.status_code == 200, response.text
         return response.json()
 

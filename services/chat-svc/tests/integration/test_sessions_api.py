@@ -5,7 +5,7 @@ from contracts.events.payloads import ChatMessageCreated, ChatSessionAssigned, C
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_ASSIGNED, CHAT_SESSION_UPDATED
 from contracts.payloads import ChatMessageData, SessionData
 
-from .conftest import BASE, admin_headers, new_id, user_headers
+from .conftest import BASE, admin_headers, new_id, supervisor_headers, user_headers
 
 pytestmark = pytest.mark.integration
 
@@ -68,15 +68,17 @@ async def test_an_end_user_cannot_choose_the_queue_priority_a_new_session_gets_t
     assert ids.index(earlier) < ids.index(session["session_id"])  # not first in the queue any more
 
 
-async def test_only_admins_change_a_sessions_priority_and_the_queue_follows(stack, user_id, admin_id):
+async def test_only_supervisors_change_a_sessions_priority_and_the_queue_follows(stack, user_id, admin_id):
     earlier = (await stack.open_session(new_id()))["session_id"]
     session_id = (await stack.open_session(user_id))["session_id"]
     url = f"{BASE}/sessions/{session_id}"
     refused = await stack.client.patch(url, json={"priority": 5}, headers=user_headers(user_id))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    by_agent = await stack.client.patch(url, json={"priority": 5}, headers=admin_headers(admin_id))
+    assert by_agent.status_code == 403 and by_agent.json()["error"]["code"] == "supervisors_only"
     assert (await stack.session(session_id))["priority"] == 3
 
-    changed = await stack.client.patch(url, json={"priority": 5}, headers=admin_headers(admin_id))
+    changed = await stack.client.patch(url, json={"priority": 5}, headers=supervisor_headers(admin_id))
     assert changed.status_code == 200, changed.text
     assert changed.json()["priority"] == 5 and changed.json()["status"] == "waiting"
     updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)  # opened, then re-prioritised
@@ -86,14 +88,14 @@ async def test_only_admins_change_a_sessions_priority_and_the_queue_follows(stac
     ids = [s["session_id"] for s in queue["items"]]
     assert ids.index(session_id) < ids.index(earlier)
 
-    assert_422(await stack.client.patch(url, json={"priority": 0}, headers=admin_headers(admin_id)), "priority")
-    assert_422(await stack.client.patch(url, json={"status": "closed"}, headers=admin_headers(admin_id)), "status")
+    assert_422(await stack.client.patch(url, json={"priority": 0}, headers=supervisor_headers(admin_id)), "priority")
+    assert_422(await stack.client.patch(url, json={"status": "closed"}, headers=supervisor_headers(admin_id)), "status")
     missing = await stack.client.patch(f"{BASE}/sessions/999999999999", json={"priority": 2},
-                                       headers=admin_headers(admin_id))
+                                       headers=supervisor_headers(admin_id))
     assert missing.status_code == 404
     claimed = await claimed_session(stack, new_id(), admin_id)
     await stack.client.post(f"{BASE}/sessions/{claimed}/close", headers=admin_headers(admin_id))
-    closed = await stack.client.patch(f"{BASE}/sessions/{claimed}", json={"priority": 2}, headers=admin_headers(admin_id))
+    closed = await stack.client.patch(f"{BASE}/sessions/{claimed}", json={"priority": 2}, headers=supervisor_headers(admin_id))
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "session_closed"
 
 

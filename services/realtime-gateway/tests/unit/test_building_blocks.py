@@ -58,6 +58,13 @@ def test_rooms_come_from_the_token():
     assert rooms_for(USER) == ["user:7", "users"]
 
 
+def test_only_a_supervisors_token_joins_the_supervisors_room():
+    supervisor = Principal(user_id=5, user_type="admin", username="s", role="supervisor")
+    assert rooms_for(supervisor) == ["user:5", "admin:5", "admins", "supervisors"]
+    assert "supervisors" not in rooms_for(Principal(user_id=6, user_type="admin", username="a", role="agent"))
+    assert "supervisors" not in rooms_for(ADMIN)  # a token from before roles: an agent
+
+
 def test_connections_count_tabs_per_account():
     c = Connections()
     assert c.add("s1", ADMIN) == 1 and c.add("s2", ADMIN) == 2 and c.add("s3", USER) == 1

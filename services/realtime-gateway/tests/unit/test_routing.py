@@ -93,6 +93,16 @@ def test_every_routed_socket_event_is_a_registered_server_to_client_event_with_t
             assert type(d.payload) is e.server_to_client(d.event).payload_model
 
 
+def test_an_agent_update_goes_to_supervisors_and_to_that_agent():
+    from contracts.payloads.agents import AgentData
+
+    agent = AgentData(admin_id=9, availability="away", online=True, status="away", active_sessions=1, capacity=5,
+                      availability_changed_at=NOW, changed_by="idle")
+    (d,) = deliveries(r.CHAT_AGENT_UPDATED, p.ChatAgentUpdated(agent=agent))
+    assert (d.event, d.rooms, d.payload) == (e.CHAT_AGENT_UPDATE, ("supervisors", "admin:9"), agent)
+    assert type(d.payload) is e.server_to_client(d.event).payload_model
+
+
 def test_presence_events_are_not_delivered_and_not_bound():
     beat = p.GatewayHeartbeat(gateway_id="gw", admins={}, at=NOW, ttl_seconds=3)
     assert deliveries(r.PRESENCE_GATEWAY_HEARTBEAT, beat) == []

@@ -20,6 +20,7 @@ from contracts.payloads import (
     StatusData,
     TypingData,
 )
+from contracts.payloads.agents import AgentData
 from contracts.time import BeijingDatetime
 
 MAX_BULK_IDS = 1000
@@ -115,3 +116,9 @@ class ChatTypingRelayed(Outbound):
 
     typing: TypingData
     recipient_id: Id
+
+
+class ChatAgentUpdated(Outbound):
+    """``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id)."""
+
+    agent: AgentData

@@ -26,6 +26,7 @@ CHAT_READ_STATE_CHANGED = "chat.read_state_changed"
 PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
+CHAT_AGENT_UPDATED = "chat.agent_updated"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(PRESENCE_ADMIN_CONNECTIONS_CHANGED, _P, p.AdminConnectionsChanged),
         DomainEventSpec(PRESENCE_GATEWAY_HEARTBEAT, _P, p.GatewayHeartbeat),
         DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),
+        DomainEventSpec(CHAT_AGENT_UPDATED, _C, p.ChatAgentUpdated),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

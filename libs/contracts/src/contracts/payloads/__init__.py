@@ -5,6 +5,7 @@ Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 - ``contracts.payloads.notification``  ``NotificationData``, ``NotificationUpdateData``
 - ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
+- ``contracts.payloads.agents``        ``AgentData`` (import it from there)
 - ``contracts.payloads.read_state``    ``ReadData`` (``chat:read``)
 - ``contracts.payloads.system_text``   the codes (and parameters) of text the platform writes for people
 """

@@ -57,6 +57,12 @@ class SessionClosedByAgentParams(SystemTextParams):
     agent_id: Id
 
 
+class SessionRequeuedParams(SystemTextParams):
+    """``session_requeued``: the session's agent went away or offline; it is back in the queue."""
+
+    agent_id: Id
+
+
 class SessionClosedByUserParams(SystemTextParams):
     """``session_closed_by_user``: the session's user ended it."""
 
@@ -112,6 +118,10 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
                {"zh-CN": "会话长时间没有新消息，已自动结束",
                 "en": "The conversation was closed after a while without messages"},
                "No message from either side for CHAT_CLOSE_INACTIVE_AFTER_SECONDS."),
+    SystemText("session_requeued", SessionRequeuedParams,
+               {"zh-CN": "客服 #{agent_id} 暂时无法接待，会话已重新排队",
+                "en": "Agent #{agent_id} is not available: the conversation is back in the queue"},
+               "The agent was away or offline past CHAT_AGENT_AWAY_GRACE_SECONDS (CHAT_AGENT_AWAY_POLICY=requeue)."),
 )
 """Every code the platform writes, in the order they were added."""
 

@@ -22,6 +22,7 @@ from contracts.payloads import (
     StatusData,
     TypingData,
 )
+from contracts.payloads.agents import AgentData
 from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
 from contracts.socketio.server import TokenExpiredData
 
@@ -45,6 +46,7 @@ SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
 SYSTEM_TOKEN_EXPIRED = "system:token_expired"
+CHAT_AGENT_UPDATE = "chat:agent_update"
 
 BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
@@ -98,6 +100,8 @@ _ALL = (
     _spec(SYSTEM_MAINTENANCE, _S, MaintenanceData, "A maintenance window was scheduled."),
     _spec(SYSTEM_TOKEN_EXPIRED, _S, TokenExpiredData,
           "This socket's access token expired; the gateway disconnects it next (reconnect with a fresh token)."),
+    _spec(CHAT_AGENT_UPDATE, _S, AgentData,
+          "An agent's availability, presence or load changed (to supervisors, and to that agent)."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

@@ -5,12 +5,15 @@
   (`notification:*`) go here, so a notification aimed at a non-admin account reaches nobody.
 - `admins`: every admin socket; `users`: every user socket. Together they are "everyone authenticated"
   (never emit to the whole namespace: a socket still in its handshake is already in it).
+- `supervisors`: every socket whose token says admin with `role: supervisor` (`chat:agent_update`). A role
+  changed in auth-svc reaches the rooms with the next token, i.e. the next connection.
 """
 
 from contracts.identity import Principal
 
 ADMINS = "admins"
 USERS = "users"
+SUPERVISORS = "supervisors"
 
 
 def user_room(user_id: int) -> str:
@@ -22,6 +25,8 @@ def admin_room(admin_id: int) -> str:
 
 
 def rooms_for(principal: Principal) -> list[str]:
+    if principal.is_supervisor:
+        return [user_room(principal.user_id), admin_room(principal.user_id), ADMINS, SUPERVISORS]
     if principal.is_admin:
         return [user_room(principal.user_id), admin_room(principal.user_id), ADMINS]
     return [user_room(principal.user_id), USERS]

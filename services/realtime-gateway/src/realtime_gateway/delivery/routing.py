@@ -16,6 +16,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | system.status_changed             | system:status_change    | admins                                   |
 | system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
 | gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
+| chat.agent_updated                | chat:agent_update       | supervisors, admin:<admin_id>            |
 """
 
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from contracts.payloads import NotificationUpdateData
 from contracts.socketio import events as e
 from pydantic import BaseModel
 
-from realtime_gateway.clients.rooms import ADMINS, USERS, admin_room, user_room
+from realtime_gateway.clients.rooms import ADMINS, SUPERVISORS, USERS, admin_room, user_room
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def _typing_relayed(event: p.ChatTypingRelayed) -> list[Delivery]:
     return [Delivery(e.CHAT_TYPING, (user_room(event.recipient_id),), event.typing)]
 
 
+def _agent_updated(event: p.ChatAgentUpdated) -> list[Delivery]:
+    return [Delivery(e.CHAT_AGENT_UPDATE, (SUPERVISORS, admin_room(event.agent.admin_id)), event.agent)]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -106,6 +111,7 @@ ROUTES: dict[str, Route] = {
     r.SYSTEM_STATUS_CHANGED: _status_changed,
     r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
     r.GATEWAY_CHAT_TYPING: _typing_relayed,
+    r.CHAT_AGENT_UPDATED: _agent_updated,
 }
 
 
