@@ -75,6 +75,12 @@ export interface ChatMessageData {
   created_at: string;
 }
 
+/** ``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``). */
+export interface ChatQueueUpdated {
+  /** 1..500 items */
+  sessions: QueuedSession[];
+}
+
 /** ``chat.session_assigned``. */
 export interface ChatSessionAssigned {
   assignment: AssignmentData;
@@ -217,6 +223,22 @@ export interface Principal {
   username: string;
 }
 
+/** ``chat:queue_update``: where this user's waiting session stands in the queue (``position`` 1 = next) and the estimated wait in seconds, null while there is too little recent history to measure it. Sent only to the session's user, when a value changed, at most once per ``CHAT_QUEUE_UPDATE_INTERVAL_SECONDS``. */
+export interface QueueUpdateData {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  position: number;
+  estimated_wait_seconds: number | null;
+}
+
+/** One waiting session's new place: its user (the only recipient) and what they are shown. */
+export interface QueuedSession {
+  /** > 0 */
+  user_id: number;
+  update: QueueUpdateData;
+}
+
 /** Legacy ``register_user`` from older clients. The gateway takes identity from the handshake JWT and must not trust these fields; the event is accepted only so old clients keep working. */
 export interface RegisterUserPayload {
   /** > 0 */
@@ -324,6 +346,7 @@ export type Ack = AckOk | AckError;
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {
   "chat:new_message": (data: ChatMessageData) => void;
+  "chat:queue_update": (data: QueueUpdateData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
   "chat:session_update": (data: SessionData) => void;
   "chat:typing": (data: TypingData) => void;
@@ -349,6 +372,7 @@ export interface ClientToServerEvents {
 export interface EventMap {
   server_to_client: {
     "chat:new_message": ChatMessageData;
+    "chat:queue_update": QueueUpdateData;
     "chat:session_assigned": AssignmentData;
     "chat:session_update": SessionData;
     "chat:typing": TypingData;

@@ -19,7 +19,7 @@ from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc import domain, store
+from chat_svc import customers, domain, queue, store
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
 from chat_svc.rows import SessionRow
@@ -42,13 +42,14 @@ class Tx:
 class Chat:
     def __init__(
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
-        clock: Callable[[], datetime] = now_beijing,
+        clock: Callable[[], datetime] = now_beijing, vip_priority: int = 5,
     ) -> None:
         self._work = work
         self.capacity = capacity
         self.default_priority = default_priority
         self.presence_ttl_seconds = presence_ttl_seconds
         self.clock = clock
+        self.vip_priority = vip_priority
 
     @asynccontextmanager
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
@@ -63,7 +64,8 @@ class Chat:
     ) -> tuple[int, dict[str, Any]]:
         """A user's message to customer service: into their open session (200) or a new one (201) that is
         assigned at once when an admin has room. Returns (status, SessionData as JSON). A new session gets
-        `default_priority`: its place in the queue is the admins' choice (`set_priority`), never the user's."""
+        `default_priority`, or `vip_priority` for a VIP (chat_svc.customers): its place in the queue is the
+        platform's and the admins' choice (`set_priority`), never the user's."""
         priority = self.default_priority
         if principal.is_admin:
             raise Forbidden("forbidden: only end users open customer-service sessions")
@@ -75,7 +77,8 @@ class Chat:
                 row = await store.open_session_of(tx.db, user_id)
                 status = 200 if row is not None else 201
                 if row is None:
-                    row = await store.insert_session(tx.db, user_id, priority)
+                    row = await store.insert_session(tx.db, user_id, await customers.priority_for(
+                        tx.db, user_id, default_priority=priority, vip_priority=self.vip_priority))
                 await _check_picture(tx, row.id, content, message_type)
                 message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
                                                        content=content, message_type=message_type)
@@ -261,6 +264,8 @@ class Chat:
     ) -> SessionRow:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
         await store.note_assignment(tx.db, admin_id, at)
+        if reason in ("auto", "claim"):  # it left the queue (a transfer moves a session that already had)
+            await queue.note_departure(tx.db, session_id, at)
         await tx.events.session_assigned(row, reason)
         message, row = await store.add_message(tx.db, session_id, sender_type="system", sender_id=admin_id,
                                                content=note, message_type="system")

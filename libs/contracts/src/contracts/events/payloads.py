@@ -15,6 +15,7 @@ from contracts.payloads import (
     ChatMessageData,
     MaintenanceData,
     NotificationData,
+    QueueUpdateData,
     SessionData,
     StatusData,
     TypingData,
@@ -105,3 +106,20 @@ class ChatTypingRelayed(Outbound):
 
     typing: TypingData
     recipient_id: Id
+
+
+MAX_QUEUE_UPDATES = 500
+
+
+class QueuedSession(Outbound):
+    """One waiting session's new place: its user (the only recipient) and what they are shown."""
+
+    user_id: Id
+    update: QueueUpdateData
+
+
+class ChatQueueUpdated(Outbound):
+    """``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event
+    (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``)."""
+
+    sessions: Annotated[list[QueuedSession], Field(min_length=1, max_length=MAX_QUEUE_UPDATES)]

@@ -3,7 +3,8 @@ RabbitMQ carry (``contracts.events.payloads`` wraps them), and what the gateway 
 Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 
 - ``contracts.payloads.notification``  ``NotificationData``, ``NotificationUpdateData``
-- ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``
+- ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``,
+  ``QueueUpdateData``
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
 """
 
@@ -12,6 +13,7 @@ from contracts.payloads.chat import (
     AssignmentReason,
     ChatMessageData,
     MessageType,
+    QueueUpdateData,
     SenderType,
     SessionData,
     SessionStatus,
@@ -32,7 +34,8 @@ from contracts.payloads.system import (
 __all__ = [
     "AlertData", "AlertLevel", "AssignmentData", "AssignmentReason", "ChatMessageData", "ComponentStatus",
     "MaintenanceAudience", "MaintenanceData", "MessageType", "NotificationData", "NotificationType",
-    "NotificationUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData", "TypingData",
+    "NotificationUpdateData", "QueueUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData",
+    "TypingData",
     "is_attachment_id",
     "is_http_url",
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from contracts.payloads import (
     MaintenanceData,
     NotificationData,
     NotificationUpdateData,
+    QueueUpdateData,
     SessionData,
     StatusData,
     TypingData,
@@ -39,6 +40,7 @@ CHAT_SESSION_UPDATE = "chat:session_update"
 CHAT_SESSION_ASSIGNED = "chat:session_assigned"
 CHAT_SEND_MESSAGE = "chat:send_message"
 CHAT_TYPING = "chat:typing"
+CHAT_QUEUE_UPDATE = "chat:queue_update"
 SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
@@ -95,6 +97,8 @@ _ALL = (
     _spec(SYSTEM_MAINTENANCE, _S, MaintenanceData, "A maintenance window was scheduled."),
     _spec(SYSTEM_TOKEN_EXPIRED, _S, TokenExpiredData,
           "This socket's access token expired; the gateway disconnects it next (reconnect with a fresh token)."),
+    _spec(CHAT_QUEUE_UPDATE, _S, QueueUpdateData,
+          "This user's waiting session moved in the queue: position (1 = next) and estimated wait."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

@@ -15,6 +15,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | system.status_changed             | system:status_change    | admins                                   |
 | system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
 | gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
+| chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
 """
 
 from collections.abc import Callable
@@ -89,6 +90,10 @@ def _typing_relayed(event: p.ChatTypingRelayed) -> list[Delivery]:
     return [Delivery(e.CHAT_TYPING, (user_room(event.recipient_id),), event.typing)]
 
 
+def _queue_updated(event: p.ChatQueueUpdated) -> list[Delivery]:
+    return [Delivery(e.CHAT_QUEUE_UPDATE, (user_room(s.user_id),), s.update) for s in event.sessions]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -100,6 +105,7 @@ ROUTES: dict[str, Route] = {
     r.SYSTEM_STATUS_CHANGED: _status_changed,
     r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
     r.GATEWAY_CHAT_TYPING: _typing_relayed,
+    r.CHAT_QUEUE_UPDATED: _queue_updated,
 }
 
 
