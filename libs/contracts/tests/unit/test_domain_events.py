@@ -63,6 +63,9 @@ PAYLOADS = {
     r.GATEWAY_CHAT_TYPING: {
         "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
     },
+    r.CHAT_QUEUE_UPDATED: {
+        "sessions": [{"user_id": 3, "update": {"session_id": 2, "position": 1, "estimated_wait_seconds": None}}],
+    },
 }
 # fmt: on
 

@@ -20,6 +20,7 @@ SPEC_EVENTS = {
 }
 PLATFORM_EVENTS = {
     ("system:token_expired", "server_to_client"),  # added by the platform (issue 14): the spec allows new events
+    ("chat:queue_update", "server_to_client"),  # issue 17: a waiting user's place in the queue
 }
 
 
