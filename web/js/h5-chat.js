@@ -8,6 +8,7 @@ import {
 } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
+import { QueueView } from "./queue-view.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId } from "./ui.js";
 
@@ -17,6 +18,7 @@ let session = null;
 let socket = null;
 let view = null;
 let current = null; // SessionData of the conversation shown
+let queue = null; // the waiting session's place in the queue (queue-view.js)
 
 /** Back to the login form with a reason: a reload, so the page starts with no connection and no state. */
 function toLogin(reason) {
@@ -37,6 +39,13 @@ function showStatus(s) {
   else if (s.status === "waiting") node.textContent = t("h5.status.waiting");
   else if (s.status === "active") node.textContent = s.admin_id ? t("h5.status.active_with", { id: s.admin_id }) : t("h5.status.active");
   else node.textContent = t("h5.status.closed");
+  showQueue(s);
+}
+
+function showQueue(s) {
+  if (!queue) return;
+  if (!s || s.status !== "waiting") queue.hide();
+  else if (queue.sessionId !== s.session_id) queue.follow(s.session_id, () => call(`${BASE}/my/sessions/${s.session_id}/queue`));
 }
 
 // --- login / register ---------------------------------------------------------------------------
@@ -160,7 +169,10 @@ async function enterChat() {
     getToken: () => freshToken("user"),
     renew: () => renewToken("user"),
     onUnauthorized: (message) => toLogin(reasonFor(message)),
-    onReconnected: () => loadConversation().catch(() => {}),
+    onReconnected: () => {
+      queue.hide(); // read the place again: updates may have been missed while disconnected
+      loadConversation().catch(() => {});
+    },
     statusEl: el.conn,
   });
   el.input.addEventListener("input", typingNotifier(socket, () => current && current.status !== "closed" && current.session_id));
@@ -171,6 +183,9 @@ async function enterChat() {
   socket.on("chat:session_update", (s) => {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
+  });
+  socket.on("chat:queue_update", (place) => {
+    if (current && current.status === "waiting") queue.update(place);
   });
   socket.on("chat:typing", (typing) => {
     if (current && typing.session_id === current.session_id && typing.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
@@ -183,7 +198,9 @@ function init() {
     login: "h5-login", chat: "h5-chat", form: "h5-login-form", authMessage: "h5-auth-message",
     authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
     composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
+    queue: "queue-position",
   })) el[key] = byTestId(id);
+  queue = new QueueView(el.queue);
 
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();
