@@ -56,9 +56,9 @@ def positions(person: Person) -> list[int]:
     return [data["position"] for data in person.events(QUEUE)]
 
 
-async def until_positions(expected: dict[Person, int], timeout: float = 15) -> None:
+async def until_positions(expected: list[tuple[Person, int]], timeout: float = 15) -> None:
     async with asyncio.timeout(timeout):
-        while any((positions(p) or [None])[-1] != n for p, n in expected.items()):
+        while any((positions(p) or [None])[-1] != n for p, n in expected):
             await asyncio.sleep(0.05)
 
 
@@ -71,12 +71,12 @@ async def test_five_waiting_users_watch_their_positions_fall_as_two_admins_come_
     opened: list[Person] = list(users)
     try:
         sessions = [await open_session(stack, u) for u in users]
-        await until_positions({u: n for n, u in enumerate(users, start=1)})
+        await until_positions([(u, n) for n, u in enumerate(users, start=1)])
 
         opened.append(await connect_person(stack.url(AUTH), stack.url(GATEWAY), "admin2"))  # takes the first two
-        await until_positions({users[2]: 1, users[3]: 2, users[4]: 3})
+        await until_positions([(users[2], 1), (users[3], 2), (users[4], 3)])
         opened.append(await connect_person(stack.url(AUTH), stack.url(GATEWAY), "admin3"))  # the next two
-        await until_positions({users[4]: 1})
+        await until_positions([(users[4], 1)])
         await asyncio.sleep(2.5)  # two more publication intervals: nothing else may arrive
 
         assert [positions(u) for u in users] == [[1], [2], [3, 1], [4, 2], [5, 3, 1]]
