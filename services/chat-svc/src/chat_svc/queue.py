@@ -81,6 +81,11 @@ async def recent_departures(db: AsyncConnection, now: datetime, estimate: Estima
     return [Departure(r.queued_at, r.departed_at) for r in rows]
 
 
+async def forget_departures_before(db: AsyncConnection, before: datetime) -> None:
+    """Departures older than the window no longer count: they are deleted (by the publisher, when it publishes)."""
+    await db.execute(queue_departures.delete().where(queue_departures.c.departed_at < before))
+
+
 async def per_position(db: AsyncConnection, now: datetime, estimate: EstimateSettings) -> float | None:
     return queue_estimate.seconds_per_position(await recent_departures(db, now, estimate), estimate.min_samples)
 
@@ -164,6 +169,7 @@ class QueueBoard:
                                  aggregate_id=QUEUE_AGGREGATE)
         if changes:
             await tx.db.execute(update(queue_publisher).where(queue_publisher.c.id == 1).values(published_at=now))
+            await forget_departures_before(tx.db, now - timedelta(seconds=self.estimate.window_seconds))
         return len(changes)
 
     async def place_of(self, principal: Principal, session_id: int) -> QueueUpdateData:
