@@ -13,8 +13,8 @@ when the single row `chat.queue_publisher` says the last publication is at least
 old. So the whole deployment publishes at most once per interval, hence each user gets at most one update per
 interval; changes in between coalesce (the latest value wins) and, since the comparison is with what was last
 told, the final value is always published by the next run after the last change: never lost. Polling rather
-than hooks into each use case: every present and future way of changing the queue is covered, and an idle run
-is one indexed query.
+than hooks into each use case: every present and future way of changing the queue is covered; a run reads the
+waiting sessions (by the queue index), the recent departures and the last-told rows, all small.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """Waiting users' positions are published (`chat:queue_update`) at most once per this interval by the whole
     deployment, so at most once per interval per user; changes in between coalesce, the last one is always sent."""
     queue_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.25
-    """How often each chat-svc process checks whether the queue changed (an idle check is one indexed query); a
+    """How often each chat-svc process checks whether the queue changed (a check reads the waiting sessions by index, the recent departures and what users were last told); a
     change reaches the user within about this plus the interval."""
     queue_estimate_window_seconds: Annotated[int, Field(ge=60, le=7 * 86_400)] = 1800
     """Only departures from the queue (sessions assigned or claimed after waiting) this recent measure its speed
