@@ -31,7 +31,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     presence_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
     """How often expired gateways are forgotten and waiting sessions are offered again."""
     default_priority: Annotated[int, Field(ge=1, le=5)] = 3
-    """The queue priority (1-5, 5 first) of every new session. End users cannot choose it (a `priority` they
+    """The queue priority (1-5, 5 first) of every new session (a VIP customer's: `CHAT_VIP_PRIORITY`). End users cannot choose it (a `priority` they
     send is ignored); admins change it with `PATCH /sessions/{id}`."""
     session_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user, `POST /sessions` (open a session or write to the open one): 429 `rate_limited` + Retry-After
