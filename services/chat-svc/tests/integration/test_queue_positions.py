@@ -110,6 +110,9 @@ async def test_a_vip_customers_new_session_goes_ahead_of_earlier_ones(make_stack
     assert refused.status_code == 403
     marked = await stack.client.put(f"{BASE}/customers/{vip}", json={"tier": "vip"}, headers=admin_headers(A))
     assert marked.status_code == 200 and marked.json()["tier"] == "vip"
+    read = await stack.client.get(f"{BASE}/customers/{vip}", headers=admin_headers(B))
+    never = await stack.client.get(f"{BASE}/customers/{early1}", headers=admin_headers(B))
+    assert (read.json()["tier"], never.json()["tier"], never.json()["updated_at"]) == ("vip", "standard", None)
     s1 = (await stack.open_session(early1))["session_id"]
     s2 = (await stack.open_session(early2))["session_id"]
     opened = await stack.client.post(f"{BASE}/sessions", json={"content": "hi", "priority": 1},
