@@ -24,6 +24,12 @@
 #   EDGE_API_CONN_PER_ADDRESS       50        concurrent requests per client address to each REST API location
 #   EDGE_UPLOAD_MAX_BODY            11m       largest request body on the picture upload route only (chat-svc's
 #                                             CHAT_ATTACHMENT_MAX_BYTES, 10 MB, plus multipart overhead); 1m elsewhere
+#   EDGE_TLS_CERT, EDGE_TLS_KEY     (empty)   PEM certificate chain and key: when both are set the edge also
+#                                             serves HTTPS and WSS (HTTP/2) on EDGE_TLS_LISTEN; scripts/run makes a
+#                                             development pair with edge/dev-cert.sh
+#   EDGE_TLS_LISTEN        127.0.0.1:3443        the HTTPS/WSS address ("3443" = every interface)
+#   EDGE_HSTS_MAX_AGE      0                     Strict-Transport-Security max-age in seconds on HTTPS answers;
+#                                             0 = no header (set it only when every host name is served over HTTPS)
 #   NGINX                  nginx (or /usr/sbin/nginx)
 #
 # Started as root, nginx runs its workers as an unprivileged user (nobody; nginx in the official image), and
@@ -54,6 +60,10 @@ ACCESS_LOG="${EDGE_ACCESS_LOG:-$RUN_DIR/access.log}"
 SOCKETIO_CONN_PER_ADDRESS="${EDGE_SOCKETIO_CONN_PER_ADDRESS:-100}"
 API_CONN_PER_ADDRESS="${EDGE_API_CONN_PER_ADDRESS:-50}"
 UPLOAD_MAX_BODY="${EDGE_UPLOAD_MAX_BODY:-11m}"
+TLS_CERT="${EDGE_TLS_CERT:-}"
+TLS_KEY="${EDGE_TLS_KEY:-}"
+TLS_LISTEN="${EDGE_TLS_LISTEN:-127.0.0.1:3443}"
+HSTS_MAX_AGE="${EDGE_HSTS_MAX_AGE:-0}"
 
 find_nginx() {
   if [ -n "${NGINX:-}" ]; then echo "$NGINX"; return; fi
@@ -118,6 +128,35 @@ take_snapshot() {  # sets SERVE_DIR, WEB_ROOT and VENDOR_DIR to a world-readable
   VENDOR_DIR="$SERVE_DIR/vendor"
 }
 
+nginx_at_least() {  # major.minor.patch: is this nginx that version or newer?
+  have="$("$(find_nginx)" -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')"
+  awk -v want="$1" -v have="$have" 'BEGIN {
+    split(want, w, "."); split(have, h, ".")
+    for (i = 1; i <= 3; i++) { if (h[i] + 0 != w[i] + 0) exit !(h[i] + 0 > w[i] + 0) }
+    exit 0
+  }'
+}
+
+tls_lines() {  # the server block's HTTPS part, or nothing when no certificate is given
+  if [ -z "$TLS_CERT" ] && [ -z "$TLS_KEY" ]; then return; fi
+  if [ -z "$TLS_CERT" ] || [ -z "$TLS_KEY" ]; then
+    echo "edge: EDGE_TLS_CERT and EDGE_TLS_KEY go together (one of them is empty)" >&2; exit 1
+  fi
+  for f in "$TLS_CERT" "$TLS_KEY"; do
+    [ -r "$f" ] || { echo "edge: cannot read $f (EDGE_TLS_CERT / EDGE_TLS_KEY)" >&2; exit 1; }
+  done
+  if nginx_at_least 1.25.1; then  # `listen ... http2` is deprecated from 1.25.1 on
+    printf '        listen %s ssl;\n        http2 on;\n' "$TLS_LISTEN"
+  else
+    printf '        listen %s ssl http2;\n' "$TLS_LISTEN"
+  fi
+  printf '        ssl_certificate %s;\n        ssl_certificate_key %s;\n' "$TLS_CERT" "$TLS_KEY"
+  printf '        ssl_protocols TLSv1.2 TLSv1.3;\n'
+  printf '        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;\n'
+  printf '        ssl_prefer_server_ciphers off;\n        ssl_session_cache shared:edge_tls:10m;\n'
+  printf '        ssl_session_timeout 1d;\n        ssl_session_tickets off;\n'
+}
+
 render() {
   [ -f "$VENDOR_DIR/socket.io.esm.min.js" ] || {
     echo "edge: $VENDOR_DIR/socket.io.esm.min.js is missing: run 'npm ci' in web/ (scripts/run does)" >&2
@@ -157,11 +196,17 @@ render() {
     health_entries="${health_entries},\"$name\":<!--# include virtual=\"/_health/$name\" stub=\"down\" -->"
   done
   [ "$i" -gt 0 ] || { echo "edge: EDGE_GATEWAYS is empty" >&2; exit 1; }
+  tls="$(tls_lines)"
+  case "$HSTS_MAX_AGE" in
+    ''|*[!0-9]*) echo "edge: EDGE_HSTS_MAX_AGE must be a number of seconds (0 = off)" >&2; exit 1 ;;
+  esac
+  hsts=""
+  [ "$HSTS_MAX_AGE" = 0 ] || hsts="max-age=$HSTS_MAX_AGE"
 
   awk -v run_dir="$RUN_DIR" -v serve_dir="$SERVE_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" \
-      -v gateway_servers="$servers" -v gateway_health="$health_locations" \
+      -v gateway_servers="$servers" -v gateway_health="$health_locations" -v tls_lines="$tls" -v hsts="$hsts" \
       -v socketio_conn="$SOCKETIO_CONN_PER_ADDRESS" -v api_conn="$API_CONN_PER_ADDRESS" -v upload_max_body="$UPLOAD_MAX_BODY" '
     function put(line, key, value,    out, at) {
       out = ""
@@ -174,6 +219,7 @@ render() {
     {
       if ($0 ~ /^\{\{GATEWAY_SERVERS\}\}$/) { printf "%s", gateway_servers; next }
       if ($0 ~ /^\{\{GATEWAY_HEALTH_LOCATIONS\}\}$/) { printf "%s", gateway_health; next }
+      if ($0 ~ /^\{\{TLS_LINES\}\}$/) { if (tls_lines != "") print tls_lines; next }
       line = $0
       line = put(line, "RUN_DIR", run_dir);       line = put(line, "ERROR_LOG", error_log)
       line = put(line, "SERVE_DIR", serve_dir)
@@ -183,7 +229,7 @@ render() {
       line = put(line, "CHAT_ADDR", chat);        line = put(line, "LISTEN", listen)
       line = put(line, "WEB_ROOT", web_root);     line = put(line, "VENDOR_DIR", vendor_dir)
       line = put(line, "SOCKETIO_CONN_PER_ADDRESS", socketio_conn); line = put(line, "API_CONN_PER_ADDRESS", api_conn)
-      line = put(line, "UPLOAD_MAX_BODY", upload_max_body)
+      line = put(line, "UPLOAD_MAX_BODY", upload_max_body); line = put(line, "HSTS_VALUE", hsts)
       print line
     }' "$EDGE_DIR/nginx.conf.template" >"$RUN_DIR/nginx.conf.new"
   if grep -n '{{' "$RUN_DIR/nginx.conf.new" >&2; then echo "edge: unrendered placeholders (above)" >&2; exit 1; fi
@@ -206,11 +252,11 @@ errlog_path() {  # nginx -e takes a file ("stderr" is accepted too)
 case "${1:-start}" in
   render)
     render
-    echo "edge: rendered $RUN_DIR/nginx.conf (listen $LISTEN; gateways: $GATEWAYS)"
+    echo "edge: rendered $RUN_DIR/nginx.conf (listen $LISTEN${TLS_CERT:+, https $TLS_LISTEN}; gateways: $GATEWAYS)"
     ;;
   start)
     render
-    echo "edge: nginx on $LISTEN -> auth $AUTH, notification $NOTIFICATION, chat $CHAT, gateways $GATEWAYS; logs in $RUN_DIR"
+    echo "edge: nginx on $LISTEN${TLS_CERT:+ and https/wss $TLS_LISTEN} -> auth $AUTH, notification $NOTIFICATION, chat $CHAT, gateways $GATEWAYS; logs in $RUN_DIR"
     exec "$(find_nginx)" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$(errlog_path)" -g 'daemon off;'
     ;;
   *)

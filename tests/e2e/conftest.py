@@ -2,7 +2,8 @@
 
 Session fixtures: `stack` (auth-svc, notification-svc, chat-svc, realtime-gateway as real processes on free
 ports, against this session's database and vhost from the `servicekit_testing` plugin, plus the edge from
-edge/edge.sh on another free port in front of them), and `browser` (headless /usr/bin/chromium; Playwright
+edge/edge.sh on another free port in front of them, with HTTPS/WSS on a third (`edge_tls`: a certificate from a
+development CA made for the session), and `browser` (headless /usr/bin/chromium; Playwright
 never downloads a browser here). Every page is opened through the edge: `stack.url("edge")`.
 
 Needs nginx, /usr/bin/chromium and web/node_modules (`./scripts/test` installs them; by hand:
@@ -19,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -66,11 +69,36 @@ def _require_tools() -> None:
         )
 
 
+@dataclass(frozen=True)
+class EdgeTls:
+    """The e2e edge's HTTPS/WSS side: its port and a certificate from a development CA (edge/dev-cert.sh)."""
+
+    port: int
+    ca: Path
+    cert: Path
+    key: Path
+    hsts_max_age: int = 600
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def edge_tls(tmp_path_factory: pytest.TempPathFactory) -> EdgeTls:
+    folder = tmp_path_factory.mktemp("edge-tls")
+    made = subprocess.run(["sh", str(ROOT / "edge" / "dev-cert.sh"), str(folder)], capture_output=True, text=True,
+                          check=True)
+    cert, key = made.stdout.split()[-2:]
+    return EdgeTls(free_port(), folder / "ca.pem", Path(cert), Path(key))
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(
     make_database: Callable[[], Awaitable[str]],
     make_vhost: Callable[[], Awaitable[str]],
     tmp_path_factory: pytest.TempPathFactory,
+    edge_tls: EdgeTls,
 ) -> AsyncIterator[Stack]:
     """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin.
 
@@ -100,8 +128,8 @@ async def stack(
     edge_origin = f"http://{HOST}:{edge_port}"
     gateway = stack.add(ServiceSpec(GATEWAY, ["-m", "realtime_gateway", "--host", "{host}", "--port", "{port}"], {
         "GATEWAY_AMQP_URL": amqp_url, "GATEWAY_JWKS_URL": jwks_url,
-        # The browser's Origin is the edge's: the same origin as the pages.
-        "GATEWAY_CORS_ALLOWED_ORIGINS": f'["{edge_origin}"]',
+        # The browser's Origin is the edge's (either port): the same origin as the pages.
+        "GATEWAY_CORS_ALLOWED_ORIGINS": f'["{edge_origin}", "{edge_tls.url}"]',
     }))
 
     # nginx's workers (user nobody under root) must read the rendered health.json: a world-readable run
@@ -122,6 +150,8 @@ async def stack(
             "EDGE_RUN_DIR": str(edge_dir), "EDGE_ERROR_LOG": "stderr", "EDGE_ACCESS_LOG": str(edge_dir / "access.log"),
             # Below the gateway's own cap (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS, 100): test_edge.py tells them apart.
             "EDGE_SOCKETIO_CONN_PER_ADDRESS": str(EDGE_SOCKETIO_CONN_PER_ADDRESS),
+            "EDGE_TLS_CERT": str(edge_tls.cert), "EDGE_TLS_KEY": str(edge_tls.key),
+            "EDGE_TLS_LISTEN": f"{HOST}:{edge_tls.port}", "EDGE_HSTS_MAX_AGE": str(edge_tls.hsts_max_age),
         },
     ), port=edge_port)
     await stack.start(timeout=60)

@@ -34,6 +34,9 @@ async def test_an_english_browser_gets_the_whole_chat_scenario_in_english(pages:
     item = session_item(admin, user_id)
     await expect(item).to_contain_text(f"User #{user_id}")
     await expect(tid(user, "session-status")).to_have_text("You are chatting with agent #1.")
+    # A system line is drawn from its code in the page's language (the server's fallback text is Chinese).
+    system_lines = user.locator('[data-testid="message"][data-message-type="system"] [data-testid="message-text"]')
+    await expect(system_lines.first).to_have_text("Agent #1 joined the conversation")
 
     await item.click()
     # The conversation is open (opening one resets the composer) before the agent types, as in test_scenarios.
@@ -49,6 +52,7 @@ async def test_an_english_browser_gets_the_whole_chat_scenario_in_english(pages:
     await tid(admin, "conv-close").click()
     await expect(tid(admin, "toast").filter(has_text="Session closed")).to_be_visible()
     await expect(tid(user, "session-status")).to_contain_text("This conversation has been closed.")
+    await expect(system_lines.last).to_have_text("Conversation closed by agent #1")
     await pages.screenshot(admin, "admin-english")
     await pages.screenshot(user, "user-english")
     assert not pages.problems, pages.problems

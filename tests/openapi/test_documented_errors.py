@@ -15,7 +15,8 @@ from servicekit_testing.tokens import TokenMint
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 PUBLIC = {("post", "/api/v4/auth/login"), ("post", "/api/v4/auth/register"), ("post", "/api/v4/auth/refresh"),
-          ("post", "/api/v4/auth/logout"), ("get", "/.well-known/jwks.json"), ("get", "/health"),
+          ("post", "/api/v4/auth/logout"), ("post", "/api/v4/auth/wechat/login"), ("get", "/.well-known/jwks.json"),
+          ("get", "/health"),
           # a picture's bytes: an <img> sends no bearer header; the short-lived signature in the URL is the proof
           ("get", "/api/v4/customer-service/attachments/{attachment_id}/{variant}")}
 MINT = TokenMint()

@@ -27,3 +27,7 @@ def test_times_are_shown_in_beijing_time_as_chinese_and_english_readers_write_th
 
 def test_the_translator_picks_the_language_fills_placeholders_and_chooses_plural_forms() -> None:
     _node_test("i18n_core.test.mjs")
+
+
+def test_pictures_ask_for_signed_urls_once_renew_them_near_expiry_and_show_the_preview_marker_as_a_word() -> None:
+    _node_test("picture_links.test.mjs")

@@ -1,9 +1,13 @@
 // The message list shared by the customer-service console and the H5 chat page: history (older pages
 // prepended), live messages (deduplicated by message_id), own messages with their delivery state
-// (sending -> sent, or failed with a retry), system lines, and the "is typing" line.
-// Message content is always text. Images are never fetched from a message's URL (that would tell any host the
-// reader's address and reading time): an older image message shows its URL as text, marked as an image.
-import { t } from "./i18n.js";
+// (sending -> sent, or failed with a retry), system lines (drawn from their code + params in the page's language,
+// i18n.systemText), and the "is typing" line.
+// Message content is text, or a picture uploaded to the session (its thumbnail, from short-lived signed URLs:
+// picture-links.js / picture-view.js). Images are never fetched from a message's URL (that would tell any host
+// the reader's address and reading time): an older image message shows its URL as text, marked as an image.
+import { systemText, t } from "./i18n.js";
+import { isPictureMessage } from "./picture-links.js";
+import { pictureNode } from "./picture-view.js";
 import { h, timeNode } from "./ui.js";
 
 const TYPING_SHOW_MS = 3000;
@@ -14,14 +18,19 @@ export class ChatView {
    * @param {HTMLElement} typingEl   the "is typing" line
    * @param {{type: "admin"|"user", id: number}} me
    * @param {(m: object) => string} whoLabel  the name shown for someone else's message
+   * @param {{pictures?: import("./picture-links.js").PictureLinks}} options  without `pictures`, a picture
+   *   message shows as the word for a picture
    */
-  constructor(listEl, typingEl, me, whoLabel) {
+  constructor(listEl, typingEl, me, whoLabel, { pictures = null } = {}) {
     this.listEl = listEl;
     this.typingEl = typingEl;
     this.me = me;
     this.whoLabel = whoLabel;
+    this.pictures = pictures;
     this.ids = new Set();
     this.typingTimer = null;
+    this.atBottom = true; // where the reader was before the last thumbnail grew the list
+    listEl.addEventListener("scroll", () => { this.atBottom = this.nearBottom(); });
   }
 
   clear() {
@@ -46,8 +55,7 @@ export class ChatView {
   render(m, state = "sent") {
     const system = m.message_type === "system";
     const mine = !system && this.isMine(m);
-    const text = m.message_type === "image" ? t("chat.image_url", { url: m.message_content }) : m.message_content;
-    const body = h("div", { className: "bubble", testid: "message-text", text });
+    const body = this.body(m, state);
     const meta = system ? null : h("div", { className: "meta", testid: "message-meta" });
     const node = h("div", {
       className: `msg ${system ? "system" : mine ? "mine" : "theirs"}`, testid: "message",
@@ -56,6 +64,26 @@ export class ChatView {
     node.chatMessage = m;
     this.setMeta(node, state);
     return node;
+  }
+
+  /** The bubble: text, a picture's thumbnail, or an upload's progress. */
+  body(m, state) {
+    if (m.message_type === "system") {
+      return h("div", { className: "bubble", testid: "message-text",
+        text: systemText(m.system_code, m.system_params, m.message_content) });
+    }
+    if (m.message_type !== "image") return h("div", { className: "bubble", testid: "message-text", text: m.message_content });
+    if (isPictureMessage(m)) {
+      if (this.pictures && m.attachment) this.pictures.put(m.attachment); // a history page's signed URLs
+      if (!this.pictures) return h("div", { className: "bubble", testid: "message-text", text: t("chat.picture") });
+      const onLoad = () => { if (this.atBottom) this.scrollToBottom(); };
+      return h("div", { className: "bubble picture-bubble", testid: "message-text" }, pictureNode(m, this.pictures, { onLoad }));
+    }
+    if (state === "sending" && !m.message_content) {
+      return h("div", { className: "bubble", testid: "message-text", dataset: { role: "upload" },
+        text: t("chat.picture_uploading", { percent: 0 }) });
+    }
+    return h("div", { className: "bubble", testid: "message-text", text: t("chat.image_url", { url: m.message_content }) });
   }
 
   setMeta(node, state, errorText = "") {
@@ -132,6 +160,31 @@ export class ChatView {
     return node;
   }
 
+  /** A bubble for a picture being uploaded then sent; `retry()` is offered if either fails. */
+  addPendingPicture(sessionId, retry) {
+    const m = { message_id: 0, session_id: sessionId, sender_type: this.me.type, sender_id: this.me.id,
+      message_content: "", message_type: "image", created_at: "" };
+    const node = this.render(m, "sending");
+    node.retryButton = h("button", { className: "link", testid: "message-retry", text: t("chat.retry"), attrs: { type: "button" },
+      onClick: () => { node.remove(); retry(); } });
+    this.listEl.append(node);
+    this.scrollToBottom();
+    return node;
+  }
+
+  /** An upload's progress (0-100) in its pending bubble. */
+  progress(node, percent) {
+    const bubble = node.querySelector('[data-role="upload"]');
+    if (bubble) bubble.textContent = t("chat.picture_uploading", { percent });
+  }
+
+  /** The upload is done: the pending bubble shows the picture while its message is sent. */
+  uploaded(node, attachment) {
+    if (this.pictures) this.pictures.put(attachment);
+    node.chatMessage = { ...node.chatMessage, message_content: attachment.attachment_id };
+    node.querySelector(".bubble").replaceWith(this.body(node.chatMessage, "sending"));
+  }
+
   confirm(node, m) {
     if (m && m.message_id && this.ids.has(m.message_id) && node.dataset.messageId !== String(m.message_id)) {
       node.remove(); // the live event already showed it in another bubble
@@ -146,6 +199,8 @@ export class ChatView {
   }
 
   fail(node, errorText) {
+    const upload = node.querySelector('[data-role="upload"]');
+    if (upload) upload.textContent = t("chat.picture");
     this.setMeta(node, "failed", errorText);
   }
 

@@ -1,10 +1,14 @@
 // admin/customer-service.html: sessions by status (unread counts, priority), one conversation with history
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
-// and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing.
+// and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing. Pictures: picked with the
+// composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
+import { bindPictureInputs, sendPicture } from "./picture-compose.js";
+import { PictureLinks, previewText } from "./picture-links.js";
+import { uploadPicture } from "./picture-upload.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 
@@ -53,7 +57,7 @@ function renderSession(s) {
       attrs: { title: t("cs.priority_title") } }),
     h("span", { className: `status status-${s.status}`, text: statusText(s.status) })),
   timeNode(s.updated_at, { className: "time" }),
-  h("div", { className: "preview", testid: "session-preview", text: s.last_message || "—" }),
+  h("div", { className: "preview", testid: "session-preview", text: previewText(s.last_message, t) || "—" }),
   h("div", {}, unread));
   return item;
 }
@@ -192,18 +196,34 @@ const markReadSoon = debounce(async () => {
 }, 400);
 
 function sendText(content) {
-  const s = state.current;
   const pending = view.addPending(content, () => sendText(content));
+  deliver(pending, state.current.session_id, content);
+}
+
+/** Sends a message (socket, or REST while offline) and settles its pending bubble. */
+function deliver(pending, sessionId, content, messageType = "text") {
+  const body = messageType === "text" ? { content } : { content, message_type: messageType };
   const done = (result) => {
     if (result.ok) view.confirm(pending, result.data);
     else view.fail(pending, describeAckError(result.error));
   };
   if (socket.connected) {
-    socket.timeout(8000).emit("chat:send_message", { session_id: s.session_id, content }, (err, ack) => done(ackResult(err, ack)));
+    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, ...body }, (err, ack) => done(ackResult(err, ack)));
   } else {
-    call(`${BASE}/sessions/${s.session_id}/messages`, {
-      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+    call(`${BASE}/sessions/${sessionId}/messages`, {
+      method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
     }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
+  }
+}
+
+function sendPictures(files) {
+  const sessionId = state.current.session_id;
+  for (const file of files) {
+    sendPicture(view, sessionId, file, {
+      upload: (picture, onProgress) => uploadPicture(sessionId, picture, { token: () => freshToken("admin"),
+        renew: () => renewToken("admin"), onProgress, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) }),
+      deliver: (pending, attachmentId) => deliver(pending, sessionId, attachmentId, "image"),
+    });
   }
 }
 
@@ -268,7 +288,8 @@ function init() {
     head: "conv-head", title: "conv-title", status: "conv-status", assignee: "conv-assignee", claim: "conv-claim",
     transfer: "conv-transfer", transferId: "transfer-admin-id", close: "conv-close", messages: "message-list",
     typing: "typing-indicator", closed: "conv-closed", composer: "composer", input: "composer-input",
-    banners: "system-banners", connStatus: "conn-status",
+    banners: "system-banners", connStatus: "conn-status", pictureButton: "composer-picture", fileInput: "composer-file",
+    conversation: "conversation",
   })) el[key] = byTestId(id);
 
   byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
@@ -296,8 +317,11 @@ function init() {
   });
   document.addEventListener("visibilitychange", () => markReadSoon());
 
+  const pictures = new PictureLinks((sessionId, attachmentId) => call(`${BASE}/sessions/${sessionId}/attachments/${attachmentId}`));
   view = new ChatView(el.messages, el.typing, { type: "admin", id: session.user.user_id }, (m) =>
-    m.sender_type === "user" ? t("cs.user", { id: m.sender_id }) : t("cs.admin", { id: m.sender_id }));
+    m.sender_type === "user" ? t("cs.user", { id: m.sender_id }) : t("cs.admin", { id: m.sender_id }), { pictures });
+  bindPictureInputs({ button: el.pictureButton, fileInput: el.fileInput, dropZone: el.conversation,
+    enabled: () => Boolean(state.current) && !el.composer.hidden, onFiles: sendPictures });
 
   loadSessions();
 

@@ -1,6 +1,7 @@
 // h5/chat.html: the end user's customer-service chat (the stand-in for the mini program). Log in or
 // register, write a first message (POST /sessions opens the session), then chat live: the agent's replies,
-// "agent is typing", the assignment/closing system lines and the session's state.
+// "agent is typing", the assignment/closing system lines and the session's state. Pictures: picked with the
+// composer's button or pasted, into the open session; thumbnails open full size when tapped.
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import {
   canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, reasonText, register,
@@ -8,9 +9,12 @@ import {
 } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
+import { bindPictureInputs, sendPicture } from "./picture-compose.js";
+import { PictureLinks } from "./picture-links.js";
+import { uploadPicture } from "./picture-upload.js";
 import { QueueView } from "./queue-view.js";
 import { ackResult, connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId } from "./ui.js";
+import { bindSystemBanners, busy, byTestId, toast } from "./ui.js";
 
 const BASE = "/api/v4/customer-service";
 const el = {};
@@ -118,18 +122,39 @@ function send(content) {
     openSession(content);
     return;
   }
-  const sessionId = current.session_id;
   const pending = view.addPending(content, () => send(content));
+  deliver(pending, current.session_id, content);
+}
+
+/** Sends a message into the open session (socket, or REST while offline) and settles its pending bubble. */
+function deliver(pending, sessionId, content, messageType = "text") {
+  const body = messageType === "text" ? { content } : { content, message_type: messageType };
   const done = (result) => {
     if (result.ok) view.confirm(pending, result.data);
     else view.fail(pending, describeAckError(result.error));
   };
   if (socket.connected) {
-    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, content }, (err, ack) => done(ackResult(err, ack)));
+    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, ...body }, (err, ack) => done(ackResult(err, ack)));
   } else {
     call(`${BASE}/sessions/${sessionId}/messages`, {
-      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+      method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
     }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
+  }
+}
+
+/** A picture goes into the open session: a first message (text) opens one. */
+function sendPictures(files) {
+  if (!current || current.status === "closed") {
+    toast(t("chat.picture_button"), t("chat.picture_needs_session"), { kind: "error" });
+    return;
+  }
+  const sessionId = current.session_id;
+  for (const file of files) {
+    sendPicture(view, sessionId, file, {
+      upload: (picture, onProgress) => uploadPicture(sessionId, picture, { token: () => freshToken("user"),
+        renew: () => renewToken("user"), onProgress, onUnauthorized: (code) => toLogin(reasonFor(code)) }),
+      deliver: (pending, attachmentId) => deliver(pending, sessionId, attachmentId, "image"),
+    });
   }
 }
 
@@ -146,8 +171,10 @@ async function enterChat() {
   el.chat.hidden = false;
   el.logout.hidden = false;
   el.conn.hidden = false;
+  const pictures = new PictureLinks((sessionId, attachmentId) => call(`${BASE}/sessions/${sessionId}/attachments/${attachmentId}`));
   view = new ChatView(el.messages, el.typing, { type: "user", id: session.user.user_id },
-    (m) => (m.sender_type === "admin" ? t("h5.agent", { id: m.sender_id }) : t("chat.you")));
+    (m) => (m.sender_type === "admin" ? t("h5.agent", { id: m.sender_id }) : t("chat.you")), { pictures });
+  bindPictureInputs({ button: el.pictureButton, fileInput: el.fileInput, enabled: () => !el.chat.hidden, onFiles: sendPictures });
 
   el.composer.addEventListener("submit", onSubmit);
   el.input.addEventListener("keydown", (event) => {
@@ -198,6 +225,7 @@ function init() {
     login: "h5-login", chat: "h5-chat", form: "h5-login-form", authMessage: "h5-auth-message",
     authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
     composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
+    pictureButton: "composer-picture", fileInput: "composer-file",
     queue: "queue-position",
   })) el[key] = byTestId(id);
   queue = new QueueView(el.queue);

@@ -1,7 +1,7 @@
 // DOM helpers. Everything that comes from people or services is put in the page as text (textContent /
 // text nodes), never parsed as HTML: no innerHTML anywhere in web/. Text put in by h() is also bidi-neutralised.
 // Words come from the catalogues (i18n.js `t`), never from literals here.
-import { formatTime, t } from "./i18n.js";
+import { formatTime, systemText, t } from "./i18n.js";
 
 // Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what is shown around them: a
 // name or message could read differently from what was written ("invoice\u202Egnp.exe" shows as
@@ -107,7 +107,7 @@ export function banner(container, { key, level, title, message }) {
 export function bindSystemBanners(socket, container) {
   const STATUS_LEVEL = { operational: "info", degraded: "warning", maintenance: "warning", down: "critical" };
   socket.on("system:alert", (a) => {
-    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: t("banner.alert", { title: a.title }), message: a.message });
+    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: t("banner.alert", { title: a.title }), message: systemText(a.code, a.params, a.message) });
   });
   socket.on("system:maintenance", (m) => {
     banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: t("banner.maintenance", { title: m.title }),

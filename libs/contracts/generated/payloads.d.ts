@@ -23,7 +23,13 @@ export interface AdminConnectionsChanged {
   at: string;
 }
 
-/** An operational alert for admins. */
+/** ``agent_joined``: an agent (admin) took the session (assigned automatically or claimed). */
+export interface AgentJoinedParams {
+  /** > 0 */
+  agent_id: number;
+}
+
+/** An operational alert for admins. An alert the platform raises itself may carry ``code`` + ``params`` (contracts.payloads.system_text): clients render the message in their language, ``message`` is the fallback. */
 export interface AlertData {
   /** > 0 */
   alert_id: number;
@@ -34,6 +40,9 @@ export interface AlertData {
   message: string;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   created_at: string;
+  /** matches ^[a-z][a-z0-9_]{0,63}$ */
+  code?: string;
+  params?: Record<string, unknown>;
 }
 
 /** ``chat:session_assigned``: a session was given to an admin (``reason``: assigned automatically, transferred from another admin, or claimed by the admin). */
@@ -73,6 +82,9 @@ export interface ChatMessageData {
   message_type: "text" | "image" | "system";
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   created_at: string;
+  /** matches ^[a-z][a-z0-9_]{0,63}$ */
+  system_code?: string;
+  system_params?: Record<string, unknown>;
 }
 
 /** ``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``). */
@@ -255,6 +267,12 @@ export interface SendMessagePayload {
   message_type?: "text" | "image";
 }
 
+/** ``session_closed_by_agent``: the session's agent ended it. */
+export interface SessionClosedByAgentParams {
+  /** > 0 */
+  agent_id: number;
+}
+
 /** ``chat:session_update``. ``admin_id`` is always present and null while the session is unassigned. */
 export interface SessionData {
   /** > 0 */
@@ -289,6 +307,14 @@ export interface SessionParticipants {
 export interface SessionRef {
   /** > 0 */
   session_id: number;
+}
+
+/** ``session_transferred``: the session went from one agent to another. */
+export interface SessionTransferredParams {
+  /** > 0 */
+  from_agent_id: number;
+  /** > 0 */
+  to_agent_id: number;
 }
 
 /** A platform component (e.g. ``chat``, ``notification``) changed its operational status. */
@@ -342,6 +368,19 @@ export interface TypingPayload {
 }
 
 export type Ack = AckOk | AckError;
+
+/** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent";
+
+/** A code's parameters (ChatMessageData.system_params, AlertData.params). */
+export interface SystemTextParams {
+  /** Agent #{agent_id} joined the conversation */
+  "agent_joined": AgentJoinedParams;
+  /** Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id} */
+  "session_transferred": SessionTransferredParams;
+  /** Conversation closed by agent #{agent_id} */
+  "session_closed_by_agent": SessionClosedByAgentParams;
+}
 
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {

@@ -57,7 +57,11 @@ async def test_session_vhost_exists_and_accepts_a_connection(amqp_url: str, amqp
     vhost = urlsplit(amqp_url).path.lstrip("/")
     assert vhost.startswith("t_")
     async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
-        assert (await client.get(f"/api/vhosts/{vhost}")).status_code == 200
+        found = await client.get(f"/api/vhosts/{vhost}")
+        assert found.status_code == 200
+        from servicekit_testing.plugin import owner_tag
+
+        assert found.json()["description"] == owner_tag()  # so a later session can tell it is not an orphan
 
     connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection:
@@ -80,3 +84,75 @@ async def test_vhosts_from_make_vhost_do_not_share_queues(make_vhost, amqp_manag
         first_vhost = urlsplit(first).path.lstrip("/")
         assert (await client.get(f"/api/queues/{first_vhost}/only-in-first")).status_code == 200
         assert (await client.get(f"/api/queues/{second_vhost}/only-in-first")).status_code == 404
+
+
+def _dead_pid() -> int:
+    """The pid of a process of this host that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    return int(child.stdout)
+
+
+def _tag(pid: int) -> str:
+    import socket
+
+    return f"servicekit-testing host={socket.gethostname()} pid={pid}"
+
+
+async def test_a_killed_sessions_databases_are_dropped_by_the_next_one_and_live_ones_kept(
+    postgres_admin_url: str,
+) -> None:
+    import os
+    import uuid
+
+    from servicekit_testing.plugin import reap_orphan_databases
+
+    orphan, alive = f"t_{uuid.uuid4().hex[:16]}", f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(postgres_admin_url)
+    try:
+        for name, pid in ((orphan, _dead_pid()), (alive, os.getppid())):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{_tag(pid)}'")
+        reaped = await reap_orphan_databases(postgres_admin_url)
+        remaining = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        assert orphan in reaped and orphan not in remaining
+        assert alive not in reaped and alive in remaining
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{alive}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{orphan}"')
+        await conn.close()
+
+
+async def test_a_killed_sessions_vhosts_are_deleted_by_the_next_one_and_live_ones_kept(
+    amqp_management_url: str,
+) -> None:
+    import os
+    import uuid
+
+    from servicekit_testing.plugin import reap_orphan_vhosts
+
+    orphan, alive = f"t_{uuid.uuid4().hex[:16]}", f"t_{uuid.uuid4().hex[:16]}"
+    async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+        try:
+            for name, pid in ((orphan, _dead_pid()), (alive, os.getppid())):
+                (await client.put(f"/api/vhosts/{name}", json={"description": _tag(pid)})).raise_for_status()
+            reaped = await reap_orphan_vhosts(client)
+            assert orphan in reaped and (await client.get(f"/api/vhosts/{orphan}")).status_code == 404
+            assert alive not in reaped and (await client.get(f"/api/vhosts/{alive}")).status_code == 200
+        finally:
+            await client.delete(f"/api/vhosts/{alive}")
+            await client.delete(f"/api/vhosts/{orphan}")
+
+
+def test_only_this_hosts_dead_processes_count_as_orphans() -> None:
+    import os
+
+    from servicekit_testing.plugin import is_orphan, owner_tag
+
+    assert is_orphan(_tag(_dead_pid()))
+    assert not is_orphan(owner_tag())  # this very process
+    assert not is_orphan(_tag(os.getppid()))
+    assert not is_orphan(f"servicekit-testing host=another-machine pid={_dead_pid()}")
+    assert not is_orphan(None) and not is_orphan("made by hand")

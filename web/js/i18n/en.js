@@ -72,6 +72,17 @@ export default {
   "chat.not_sent": "Not sent: {reason}",
   "chat.retry": "Retry",
   "chat.image_url": "[image] {url}",
+  "chat.picture": "[Picture]",
+  "chat.picture_button": "Picture",
+  "chat.picture_choose": "Send a picture (or paste a screenshot, or drag a picture into the conversation)",
+  "chat.picture_uploading": "Uploading picture… {percent}%",
+  "chat.picture_alt": "Picture in the conversation; click to view full size",
+  "chat.picture_open": "View full size",
+  "chat.picture_full_alt": "Full-size picture",
+  "chat.picture_unavailable": "The picture cannot be shown",
+  "chat.picture_needs_session": "Send a text message first to start a conversation, then the picture.",
+  "chat.lightbox_label": "Picture",
+  "chat.lightbox_close": "Close",
 
   "session_status.waiting": "Waiting",
   "session_status.active": "Active",
@@ -220,4 +231,15 @@ export default {
   "error.same_admin": "This session is already assigned to you.",
   "error.admin_offline": "That admin is not online.",
   "error.admin_at_capacity": "That admin has as many sessions as they can take.",
+  "error.unsupported_image": "Only JPEG, PNG, GIF or WebP pictures can be sent; this file is not one.",
+  "error.image_too_large": "The picture file is too large; make it smaller and send it again.",
+  "error.image_dimensions_too_large": "The picture has too many pixels; scale it down and send it again.",
+  "error.unknown_attachment": "That picture was not found; upload it again.",
+  "error.invalid_signature": "This picture link is not valid.",
+  "error.url_expired": "This picture link has expired; reload the page.",
+
+  // Text the platform writes (system messages, alerts): key system.<code>, worded as libs/contracts' system_text registry (a test checks).
+  "system.agent_joined": "Agent #{agent_id} joined the conversation",
+  "system.session_transferred": "Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id}",
+  "system.session_closed_by_agent": "Conversation closed by agent #{agent_id}",
 };

@@ -72,6 +72,17 @@ export default {
   "chat.not_sent": "发送失败：{reason}",
   "chat.retry": "重试",
   "chat.image_url": "[图片] {url}",
+  "chat.picture": "[图片]",
+  "chat.picture_button": "图片",
+  "chat.picture_choose": "发送图片（也可以粘贴截图或把图片拖进对话）",
+  "chat.picture_uploading": "正在上传图片… {percent}%",
+  "chat.picture_alt": "聊天中的图片，点击查看大图",
+  "chat.picture_open": "查看大图",
+  "chat.picture_full_alt": "原尺寸图片",
+  "chat.picture_unavailable": "图片无法显示",
+  "chat.picture_needs_session": "请先发送一条文字消息开始会话，再发送图片。",
+  "chat.lightbox_label": "查看图片",
+  "chat.lightbox_close": "关闭",
 
   "session_status.waiting": "排队中",
   "session_status.active": "进行中",
@@ -220,4 +231,15 @@ export default {
   "error.same_admin": "此会话已分配给您。",
   "error.admin_offline": "该管理员不在线。",
   "error.admin_at_capacity": "该管理员的会话已满。",
+  "error.unsupported_image": "只能发送 JPEG、PNG、GIF 或 WebP 图片，此文件无法识别为图片。",
+  "error.image_too_large": "图片文件太大，请压缩后再发送。",
+  "error.image_dimensions_too_large": "图片尺寸（像素）太大，请缩小后再发送。",
+  "error.unknown_attachment": "找不到这张图片，请重新上传。",
+  "error.invalid_signature": "图片链接无效。",
+  "error.url_expired": "图片链接已过期，请刷新页面。",
+
+  // 平台生成的文字（系统消息、告警）：键为 system.<code>，措辞与 libs/contracts 的 system_text 注册表一致（测试会检查）。
+  "system.agent_joined": "客服 #{agent_id} 已加入会话",
+  "system.session_transferred": "会话已由客服 #{from_agent_id} 转接给客服 #{to_agent_id}",
+  "system.session_closed_by_agent": "客服 #{agent_id} 已结束会话",
 };

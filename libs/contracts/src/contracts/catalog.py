@@ -5,6 +5,7 @@ from pydantic import BaseModel
 from contracts.events.commands import CommandMessage, CommandReply, SessionParticipants, SessionRef
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
+from contracts.payloads.system_text import SYSTEM_TEXT_MODELS
 from contracts.socketio.ack import AckError, AckOk
 from contracts.socketio.events import LEGACY_EVENTS, SOCKET_EVENTS
 
@@ -20,7 +21,7 @@ DOMAIN_MODELS: list[type[BaseModel]] = _unique([s.payload_model for s in DOMAIN_
 MESSAGING_MODELS: list[type[BaseModel]] = [
     CommandMessage, CommandReply, EventEnvelope, SessionParticipants, SessionRef,
 ]  # fmt: skip
-ALL_MODELS: list[type[BaseModel]] = _unique(SOCKET_MODELS + DOMAIN_MODELS + MESSAGING_MODELS)
+ALL_MODELS: list[type[BaseModel]] = _unique(SOCKET_MODELS + DOMAIN_MODELS + MESSAGING_MODELS + SYSTEM_TEXT_MODELS)
 
 _names = [m.__name__ for m in ALL_MODELS]
 assert len(set(_names)) == len(_names), f"two contract models share a name: {_names}"

@@ -12,13 +12,17 @@ Where the servers come from (first that applies):
 
 Fixtures (session scope): ``postgres_admin_url``, ``database_url``, ``make_database``, ``amqp_url``,
 ``make_vhost``, ``amqp_management_url``. Every database and vhost gets a unique ``t_<hex>`` name and is
-dropped when the session ends.
+dropped when the session ends. Each also carries its owner (``servicekit-testing host=<h> pid=<p>``, the
+database's comment, the vhost's description): a session killed before its teardown leaves them behind, and the
+next session on that host drops those whose process is gone (148 forgotten vhosts once hung a long-lived
+RabbitMQ node).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -68,6 +72,32 @@ def _unique_name() -> str:
     return f"t_{uuid.uuid4().hex[:16]}"
 
 
+_OWNER = re.compile(r"^servicekit-testing host=(?P<host>\S+) pid=(?P<pid>\d+)$")
+
+
+def owner_tag() -> str:
+    """Who made a database or vhost: this host and process."""
+    return f"servicekit-testing host={socket.gethostname()} pid={os.getpid()}"
+
+
+def is_orphan(tag: str | None) -> bool:
+    """True for a tag of ``owner_tag``'s form naming a process of this host that no longer runs. Another host's
+    objects, untagged ones and those of a live process are never an orphan."""
+    found = _OWNER.match(tag or "")
+    if found is None or found["host"] != socket.gethostname():
+        return False
+    pid = int(found["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 def _with_path(url: str, path: str, scheme: str | None = None) -> str:
     parts = urlsplit(url)
     return urlunsplit((scheme or parts.scheme, parts.netloc, path, "", ""))
@@ -101,12 +131,14 @@ async def make_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], A
     import asyncpg
 
     created: list[str] = []
+    await reap_orphan_databases(postgres_admin_url)
 
     async def make() -> str:
         name = _unique_name()
         conn = await asyncpg.connect(postgres_admin_url)
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{owner_tag()}'")
         finally:
             await conn.close()
         created.append(name)
@@ -118,17 +150,38 @@ async def make_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], A
         return
     conn = await asyncpg.connect(postgres_admin_url)
     try:
-        for name in created:
-            # Client backends only: an autovacuum worker advertises no role, so a non-superuser may not
-            # signal it (PostgreSQL treats it as a superuser's); DROP DATABASE stops those by itself.
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                name,
-            )
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await _drop_databases(conn, created)
     finally:
         await conn.close()
+
+
+async def reap_orphan_databases(postgres_admin_url: str) -> list[str]:
+    """Drop the ``t_`` databases whose owning test process is gone (``is_orphan``); returns their names."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_admin_url)
+    try:
+        tagged = await conn.fetch(
+            "SELECT datname, shobj_description(oid, 'pg_database') AS tag FROM pg_database"
+            " WHERE datname LIKE 't\\_%'"
+        )
+        orphans = [row["datname"] for row in tagged if is_orphan(row["tag"])]
+        await _drop_databases(conn, orphans)
+        return orphans
+    finally:
+        await conn.close()
+
+
+async def _drop_databases(conn: Any, names: list[str]) -> None:
+    for name in names:
+        # Client backends only: an autovacuum worker advertises no role, so a non-superuser may not
+        # signal it (PostgreSQL treats it as a superuser's); DROP DATABASE stops those by itself.
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -192,10 +245,11 @@ async def make_vhost(
     user = unquote(base.username or "guest")
     created: list[str] = []
     async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+        await reap_orphan_vhosts(client)
 
         async def make() -> str:
             vhost = _unique_name()
-            (await client.put(f"/api/vhosts/{vhost}")).raise_for_status()
+            (await client.put(f"/api/vhosts/{vhost}", json={"description": owner_tag()})).raise_for_status()
             created.append(vhost)
             grant = {"configure": ".*", "write": ".*", "read": ".*"}
             (
@@ -207,6 +261,17 @@ async def make_vhost(
 
         for vhost in created:
             await client.delete(f"/api/vhosts/{vhost}")
+
+
+async def reap_orphan_vhosts(client: Any) -> list[str]:
+    """Delete the vhosts whose owning test process is gone (``is_orphan``), through the management API
+    (``client``: an httpx.AsyncClient on it); returns their names."""
+    listed = await client.get("/api/vhosts", params={"columns": "name,description"})
+    listed.raise_for_status()
+    orphans = [v["name"] for v in listed.json() if is_orphan(v.get("description"))]
+    for name in orphans:
+        await client.delete(f"/api/vhosts/{quote(name, safe='')}")
+    return orphans
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

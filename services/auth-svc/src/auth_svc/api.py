@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 from servicekit.http import CurrentPrincipal
 from servicekit.openapi import raises
+from servicekit.ratelimit import RateLimit, RateLimited, RateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth_svc import accounts, refresh_tokens
+from auth_svc import accounts, refresh_tokens, wechat_accounts
 from auth_svc.domain import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -30,6 +31,15 @@ from auth_svc.passwords import Passwords
 from auth_svc.refresh_tokens import Lifetimes, RefreshRefused, RefreshReused
 from auth_svc.throttle import TooManyAttempts
 from auth_svc.tokens import TokenIssuer
+from auth_svc.wechat import (
+    WeChatClient,
+    WeChatCodeInvalid,
+    WeChatLoginDisabled,
+    WeChatMisconfigured,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +103,16 @@ class TokenResponse(BaseModel):
     """Seconds the refresh token lives."""
 
 
+class WeChatLoginRequest(BaseModel):
+    code: Annotated[str, AfterValidator(storable)] = Field(min_length=1, max_length=128)
+    """The one-time code from `wx.login()` (valid 5 minutes, once)."""
+
+
+class WeChatLoginResponse(TokenResponse):
+    created: bool
+    """True when this login made the account (the user's first login with WeChat)."""
+
+
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=256)
 
@@ -144,6 +164,35 @@ async def register(
                                         hash_slots=request.app.state.registration_hashes)
     log.info("registered", extra={"user_id": principal.user_id})
     return await _token_response(request, engine, issuer, principal)
+
+
+@router.post("/wechat/login", responses=raises(
+    WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, RateLimited(retry_after=1), WeChatUnavailable,
+    WeChatMisconfigured, WeChatLoginDisabled))
+async def wechat_login(
+    body: WeChatLoginRequest, request: Request, engine: EngineDep, issuer: IssuerDep
+) -> WeChatLoginResponse:
+    """The WeChat mini program's login: the code from `wx.login()` is exchanged with WeChat (`code2Session`)
+    for the user's openid/unionid, bound to an end-user account (made on the first login). Answers like
+    `/login`, plus `created`. Limited per client address (`AUTH_WECHAT_LOGIN_RATE_LIMIT`)."""
+    client: WeChatClient | None = request.app.state.wechat
+    if client is None:
+        raise WeChatLoginDisabled()
+    await _limit_per_address(request, "wechat.login", request.app.state.settings.wechat_login_rate_limit)
+    identity = await client.identify(body.code)
+    principal, created = await wechat_accounts.find_or_create(engine, client.appid, identity)
+    log.info("wechat login", extra={"user_id": principal.user_id, "new_account": created})
+    tokens = await _token_response(request, engine, issuer, principal)
+    return WeChatLoginResponse(**tokens.model_dump(), created=created)
+
+
+async def _limit_per_address(request: Request, bucket: str, limit: RateLimit) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    decision = await limiter.hit(f"{bucket}:address:{_address(request)}", limit)
+    if not decision.allowed:
+        raise RateLimited(f"too many requests from this address: at most {limit.requests} per "
+                          f"{limit.per_seconds:g} s; retry in {decision.retry_after} s",
+                          retry_after=decision.retry_after)
 
 
 @router.post("/refresh", responses=raises(RefreshRefused, RefreshReused))

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from contracts.identity import Principal, UserType
+from servicekit.ratelimit import rate_limit_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -74,3 +75,7 @@ async def insert_account(
     )
     row = (await conn.execute(statement)).one_or_none()
     return Account(*row) if row else None
+
+
+rate_limits = rate_limit_table(metadata, SCHEMA)
+"""Request counts of servicekit.ratelimit (WeChat logins per client address)."""

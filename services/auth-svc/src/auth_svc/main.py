@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from servicekit.jwt import JwksVerifier
-from servicekit.service import Runtime, StartHook, build_service
+from servicekit.service import Runtime, StartHook, Tables, build_service
 
 from auth_svc.api import JWKS_PATH, routers
-from auth_svc.db import SCHEMA
+from auth_svc.db import SCHEMA, rate_limits
 from auth_svc.keys import load_or_generate
 from auth_svc.passwords import Passwords
 from auth_svc.refresh_tokens import Lifetimes
@@ -22,6 +22,7 @@ from auth_svc.seed import seed_dev
 from auth_svc.settings import Settings
 from auth_svc.throttle import Limits
 from auth_svc.tokens import TokenIssuer
+from auth_svc.wechat import WeChatClient
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,30 @@ def _accounts(passwords: Passwords | None) -> StartHook:
                 state.registration_hashes = asyncio.Semaphore(settings.register_concurrent_hashes)
                 state.refresh_lifetimes = Lifetimes(settings.refresh_token_ttl_seconds,
                                                     settings.refresh_family_max_seconds)
+                state.wechat = _wechat(settings)
                 if settings.dev_seed:
                     await seed_dev(runtime.engine, state.passwords)
                 log.info("signing key loaded", extra={"kid": key.kid})
                 yield
             finally:
                 await state.jwt_verifier.aclose()
+                if getattr(state, "wechat", None) is not None:
+                    await state.wechat.aclose()
 
     return start
 
 
+def _wechat(settings: Settings) -> WeChatClient | None:
+    if settings.wechat_appid is None or settings.wechat_secret is None:
+        if settings.wechat_appid is not None or settings.wechat_secret is not None:
+            log.warning("WeChat login is off: AUTH_WECHAT_APPID and AUTH_WECHAT_SECRET go together")
+        return None
+    log.info("WeChat login on", extra={"wechat_appid": settings.wechat_appid,
+                                        "wechat_api": settings.wechat_api_base_url})
+    return WeChatClient(base_url=settings.wechat_api_base_url, appid=settings.wechat_appid,
+                        secret=settings.wechat_secret, timeout_seconds=settings.wechat_timeout_seconds)
+
+
 def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
     return build_service(SERVICE, settings or Settings(), schema=SCHEMA, migrations=MIGRATIONS, routers=routers,
-                         start=_accounts(passwords))
+                         start=_accounts(passwords), tables=Tables(rate_limits=rate_limits))

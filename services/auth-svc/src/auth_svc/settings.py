@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+from servicekit.ratelimit import RateLimit
 from servicekit.service import ServiceSettings
 
 
@@ -62,6 +63,18 @@ class Settings(ServiceSettings):
     register_concurrent_hashes: int = Field(1, gt=0)
     """Registrations hashing their password at once in one process; more wait their turn, so a burst of
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
+    wechat_appid: str | None = None
+    """The WeChat mini program's AppID (微信公众平台 → 开发管理 → 开发设置). With `wechat_secret` it switches on
+    `POST /api/v4/auth/wechat/login`; unset, that route answers 503 `wechat_login_disabled`."""
+    wechat_secret: SecretStr | None = None
+    """The mini program's AppSecret. Sent to WeChat only (in the query string WeChat requires), never logged."""
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    """WeChat's server API. Tests point it at a local stand-in (servicekit_testing.wechat_standin)."""
+    wechat_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    """How long one call to WeChat may take before the login answers 503 `wechat_unavailable`."""
+    wechat_login_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=60)
+    """WeChat logins per client address (each costs a call against the mini program's WeChat quota, which a
+    flood of made-up codes could otherwise exhaust for everyone): 429 `rate_limited` + Retry-After beyond it."""
     host: str = "127.0.0.1"
     """Address `auth-svc serve` listens on (uvicorn started by hand takes its own `--host`)."""
     port: int = 8001

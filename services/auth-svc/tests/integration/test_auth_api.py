@@ -24,8 +24,9 @@ async def test_migrations_create_schema_auth_with_its_own_version_table(app):
             ))).scalars()
         )  # the session database is shared with other tests: look only at what auth-svc could have made
         version = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalar_one()
-    assert tables == {"auth.accounts", "auth.login_failures", "auth.refresh_tokens", "auth.alembic_version"}
-    assert version == "0003"
+    assert tables == {"auth.accounts", "auth.login_failures", "auth.refresh_tokens", "auth.wechat_identities",
+                      "auth.rate_limits", "auth.alembic_version"}
+    assert version == "0004"
 
 
 async def test_register_then_login(client, username):

@@ -59,7 +59,7 @@ async def test_concurrent_startups_on_a_fresh_database_migrate_once(make_databas
     async with running(make_app(make_settings(url, tmp_path / "shared.pem"))) as client, \
             client._transport.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
         versions = (await conn.execute(text("SELECT version_num FROM auth.alembic_version"))).scalars().all()
-    assert versions == ["0003"]
+    assert versions == ["0004"]
 
 
 async def test_cli_creates_an_admin_from_stdin_and_refuses_a_taken_name(database_url, client, username, tmp_path):

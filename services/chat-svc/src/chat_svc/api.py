@@ -18,6 +18,7 @@ from servicekit.openapi import raises
 from servicekit.ratelimit import per_user_rate_limit
 
 from chat_svc.domain import MAX_DB_ID, SessionClosed
+from chat_svc.message_page import PageMessage
 from chat_svc.service import Chat
 
 router = APIRouter(prefix="/api/v4/customer-service", tags=["customer-service"])
@@ -87,7 +88,7 @@ class SessionPage(BaseModel):
 
 
 class MessagePage(BaseModel):
-    items: list[ChatMessageData] = Field(description="Oldest -> newest")
+    items: list[PageMessage] = Field(description="Oldest -> newest; image messages may carry `attachment`")
     has_more: bool = Field(description="More messages exist in the paging direction")
     next_before_id: int | None = Field(description="Pass as before_id for the older page (backward paging)")
     next_after_id: int | None = Field(description="Pass as after_id for the newer page (after_id paging)")
@@ -159,12 +160,14 @@ async def change_session(
 @router.get("/sessions/{session_id}/messages", response_model=MessagePage,
             responses=raises(_NO_SESSION, _NOT_YOURS))
 async def get_messages(
-    session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep, before_id: MessageCursor = None,
-    after_id: MessageCursor = None, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    session_id: SessionId, principal: CurrentPrincipal, chat: ChatDep, request: Request,
+    before_id: MessageCursor = None, after_id: MessageCursor = None, limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     """Cursor pages, oldest -> newest: without cursor the newest `limit`; `before_id` pages back,
-    `after_id` pages forward (catching up)."""
-    return await chat.messages(principal, session_id, before_id=before_id, after_id=after_id, limit=limit)
+    `after_id` pages forward (catching up). Image messages carry their picture's signed URLs (`attachment`)."""
+    page = await chat.messages(principal, session_id, before_id=before_id, after_id=after_id, limit=limit)
+    page["items"] = await request.app.state.attachments.links_for_page(session_id, page["items"])
+    return page
 
 
 @router.post("/sessions/{session_id}/messages", status_code=201, response_model=ChatMessageData,

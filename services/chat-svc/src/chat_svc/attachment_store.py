@@ -1,8 +1,10 @@
 """Where the bytes of attachments live, behind one small interface (`AttachmentStore`).
 
 `LocalAttachmentStore` (the default, `CHAT_ATTACHMENTS_STORAGE=local`) keeps them in `CHAT_ATTACHMENTS_DIR`;
-an S3-compatible store would implement the same three methods (not written yet). The database row is the
-record of an attachment; the store only holds bytes under keys the service chooses (`<uuid>/<variant>`).
+`chat_svc.s3_attachment_store.S3AttachmentStore` (`CHAT_ATTACHMENTS_STORAGE=s3`) in a bucket of an
+S3-compatible object store (`CHAT_S3_*`). The database row is the record of an attachment; a store only holds
+bytes under keys the service chooses (`<uuid>/<variant>`, checked by `check_key`), and a store that cannot reach
+its backend raises `StorageUnavailable` (503 `unavailable`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,20 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from servicekit.errors import Unavailable
+
+
+class StorageUnavailable(Unavailable):
+    message = "picture storage unavailable, try again shortly"
+
+
+def check_key(key: str) -> list[str]:
+    """The `/`-separated parts of `key`; ValueError when one is empty, `.` or `..`."""
+    parts = key.split("/")
+    if not all(part and part not in (".", "..") for part in parts):
+        raise ValueError(f"bad attachment key {key!r}")
+    return parts
 
 
 class AttachmentStore(Protocol):
@@ -31,10 +47,7 @@ class LocalAttachmentStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not all(part and part not in (".", "..") for part in parts):
-            raise ValueError(f"bad attachment key {key!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_key(key))
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put, self._path(key), data)

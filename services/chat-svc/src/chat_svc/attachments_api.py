@@ -21,6 +21,7 @@ from servicekit.openapi import raises
 from servicekit.ratelimit import per_user_rate_limit
 
 from chat_svc.api import SessionId
+from chat_svc.attachment_store import StorageUnavailable
 from chat_svc.attachments import Attachments, InvalidSignature, UrlExpired
 from chat_svc.domain import SessionClosed
 from chat_svc.images import ImageDimensionsTooLarge, ImageTooLarge, UnsupportedImage
@@ -58,7 +59,7 @@ _NOT_YOURS = Forbidden("forbidden: not your session")
 @router.post("/sessions/{session_id}/attachments", status_code=201, response_model=AttachmentData,
              dependencies=[ATTACHMENT_RATE_LIMIT],
              responses=raises(_NO_SESSION, _NOT_YOURS, SessionClosed("session <id> is closed"), UnsupportedImage(),
-                              ImageTooLarge(), ImageDimensionsTooLarge()))
+                              ImageTooLarge(), ImageDimensionsTooLarge(), StorageUnavailable()))
 async def upload(
     session_id: SessionId, principal: CurrentPrincipal, attachments: AttachmentsDep,
     file: Annotated[UploadFile, File(description="JPEG, PNG, GIF or WebP; judged by its bytes, not its name")],
@@ -82,7 +83,8 @@ async def links(
             responses={200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
                                          for t in ("image/jpeg", "image/png", "image/gif", "image/webp")},
                              "description": "The picture's bytes"},
-                       **raises(InvalidSignature(), UrlExpired(), NotFound("attachment not found"))})
+                       **raises(InvalidSignature(), UrlExpired(), NotFound("attachment not found"),
+                                StorageUnavailable())})
 async def serve(
     attachment_id: UUID, variant: Variant, attachments: AttachmentsDep,
     expires: Annotated[int, Query(ge=0, le=2**62, description="Unix seconds, part of the signature")],

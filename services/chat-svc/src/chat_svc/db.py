@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 SCHEMA = "chat"
 
@@ -65,6 +66,8 @@ messages = Table(
     Column("content", Text, nullable=False),
     Column("message_type", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("system_code", Text),  # a system message's text as code + params (contracts.payloads.system_text)
+    Column("system_params", JSONB),
     CheckConstraint("sender_type IN ('user', 'admin', 'system')", name="messages_sender_type_check"),
     CheckConstraint("sender_id > 0", name="messages_sender_id_check"),
     CheckConstraint("message_type IN ('text', 'image', 'system')", name="messages_message_type_check"),

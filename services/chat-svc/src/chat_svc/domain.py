@@ -12,6 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from contracts.identity import Principal
+from contracts.payloads.system_text import (
+    AgentJoinedParams,
+    SessionClosedByAgentParams,
+    SessionTransferredParams,
+    SystemTextParams,
+)
 from servicekit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 __all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "InvalidInput", "NotFound", "SessionClosed"]
@@ -191,15 +197,17 @@ def online_admins(gateways: Iterable[GatewayPresence], now: datetime) -> set[int
 
 
 # --- system messages --------------------------------------------------------------------------------------
+# The text of a system message is a code and its parameters (contracts.payloads.system_text); the use cases
+# store both and a fallback rendering.
 
 
-def assigned_text(admin_id: int) -> str:
-    return f"Agent {admin_id} joined the conversation"
+def assigned_text(admin_id: int) -> SystemTextParams:
+    return AgentJoinedParams(agent_id=admin_id)
 
 
-def transferred_text(from_admin: int, to_admin: int) -> str:
-    return f"Conversation transferred from agent {from_admin} to agent {to_admin}"
+def transferred_text(from_admin: int, to_admin: int) -> SystemTextParams:
+    return SessionTransferredParams(from_agent_id=from_admin, to_agent_id=to_admin)
 
 
-def closed_text(admin_id: int) -> str:
-    return f"Conversation closed by agent {admin_id}"
+def closed_text(admin_id: int) -> SystemTextParams:
+    return SessionClosedByAgentParams(agent_id=admin_id)

@@ -11,7 +11,9 @@ Consumed: `presence.*` from `gateway.presence` (see chat_svc.presence).
 
 System messages are stored with sender_type 'system' and sender_id = the admin the message is about (the
 newly assigned admin, the transfer target, the admin who closed). The contract's `sender_type` knows only
-user | admin, so on the wire they are `sender_type: "admin"`, `message_type: "system"`.
+user | admin, so on the wire they are `sender_type: "admin"`, `message_type: "system"`. Their text is a code
+and parameters (`system_code`, `system_params`, contracts.payloads.system_text) that each client renders in its
+language; `message_content` is the server's rendering in `CHAT_SYSTEM_TEXT_LOCALE`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def message_data(row: MessageRow) -> ChatMessageData:
         message_id=row.id, session_id=row.session_id,
         sender_type="admin" if row.sender_type == "system" else row.sender_type,
         sender_id=row.sender_id, message_content=row.content, message_type=row.message_type,
-        created_at=row.created_at,
+        created_at=row.created_at, system_code=row.system_code, system_params=row.system_params,
     )
 
 

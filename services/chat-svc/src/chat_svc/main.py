@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,7 +20,7 @@ from servicekit.service import Runtime, Tables, build_service
 
 from chat_svc import db
 from chat_svc.api import router
-from chat_svc.attachment_store import LocalAttachmentStore
+from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
@@ -28,6 +28,7 @@ from chat_svc.customers import Customers
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
+from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -40,17 +41,33 @@ DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online a
 async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
-                              presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority)
+                              presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority,
+                              system_text_locale=settings.system_text_locale)
     runtime.state.queue = QueueBoard(runtime.state.chat, interval_seconds=settings.queue_update_interval_seconds,
                                      estimate=EstimateSettings(settings.queue_estimate_window_seconds,
                                                                settings.queue_estimate_samples,
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
-    runtime.state.attachments = _attachments(settings, runtime.state.chat)
-    yield
+    async with _attachment_store(settings) as files:
+        runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
+        yield
 
 
-def _attachments(settings: Settings, chat: Chat) -> Attachments:
+def _attachment_store(settings: Settings) -> AbstractAsyncContextManager[AttachmentStore]:
+    """The store `CHAT_ATTACHMENTS_STORAGE` selects, open for the life of the app."""
+    if settings.attachments_storage == "local":
+        return nullcontext(LocalAttachmentStore(settings.attachments_dir))
+    assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
+    secret = settings.s3_secret_access_key
+    return S3AttachmentStore.open(S3Config(
+        bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id, secret_access_key=secret.get_secret_value() if secret else None,
+        key_prefix=settings.s3_key_prefix, addressing_style=settings.s3_addressing_style,
+        timeout_seconds=settings.s3_timeout_seconds, max_attempts=settings.s3_max_attempts,
+    ))
+
+
+def _attachments(settings: Settings, chat: Chat, files: AttachmentStore) -> Attachments:
     if settings.attachment_url_secret is None:
         log.warning("CHAT_ATTACHMENT_URL_SECRET is not set: picture URLs are signed with a random key of this "
                     "process, so another chat-svc process refuses them (403); set the same secret everywhere")
@@ -60,8 +77,7 @@ def _attachments(settings: Settings, chat: Chat) -> Attachments:
     limits = Limits(max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
                     thumbnail_edge=settings.attachment_thumbnail_edge, ttl_seconds=settings.attachment_url_ttl_seconds,
                     max_concurrent=settings.attachment_max_concurrent_decodes)
-    # settings.attachments_storage has one value so far, "local"; another store would be chosen here.
-    return Attachments(chat, LocalAttachmentStore(settings.attachments_dir), secret=secret, limits=limits)
+    return Attachments(chat, files, secret=secret, limits=limits)
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from contracts.payloads import MessageType, SessionStatus
@@ -45,6 +45,8 @@ class MessageRow:
     content: str
     message_type: MessageType
     created_at: datetime
+    system_code: str | None = None
+    system_params: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: AnyRow) -> MessageRow:

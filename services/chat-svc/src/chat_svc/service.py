@@ -15,6 +15,7 @@ from uuid import UUID
 
 from contracts.identity import Principal
 from contracts.payloads import AssignmentReason, SessionData, is_attachment_id
+from contracts.payloads.system_text import DEFAULT_LOCALE, Locale, SystemTextParams, render, system_text
 from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,9 +43,11 @@ class Tx:
 class Chat:
     def __init__(
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
-        clock: Callable[[], datetime] = now_beijing, vip_priority: int = 5,
+        clock: Callable[[], datetime] = now_beijing, system_text_locale: Locale = DEFAULT_LOCALE,
+        vip_priority: int = 5,
     ) -> None:
         self._work = work
+        self.system_text_locale = system_text_locale
         self.capacity = capacity
         self.default_priority = default_priority
         self.presence_ttl_seconds = presence_ttl_seconds
@@ -226,11 +229,7 @@ class Chat:
             row = await self._session(tx, session_id, for_update=True)
             domain.check_is_assigned_admin(principal, store.ref(row))
             await store.set_closed(tx.db, session_id)
-            message, row = await store.add_message(
-                tx.db, session_id, sender_type="system", sender_id=principal.user_id,
-                content=domain.closed_text(principal.user_id), message_type="system",
-            )
-            await tx.events.message_created(message, row)
+            row = await self._system_message(tx, session_id, principal.user_id, domain.closed_text(principal.user_id))
             await self.assign_waiting(tx)
             return session_data(row)
 
@@ -260,15 +259,23 @@ class Chat:
             return await self.assign_waiting(tx)
 
     async def _assign(
-        self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: str
+        self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: SystemTextParams
     ) -> SessionRow:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
         await store.note_assignment(tx.db, admin_id, at)
         if reason in ("auto", "claim"):  # it left the queue (a transfer moves a session that already had)
             await queue.note_departure(tx.db, session_id, at)
         await tx.events.session_assigned(row, reason)
-        message, row = await store.add_message(tx.db, session_id, sender_type="system", sender_id=admin_id,
-                                               content=note, message_type="system")
+        return await self._system_message(tx, session_id, admin_id, note)
+
+    async def _system_message(self, tx: Tx, session_id: int, sender_id: int, note: SystemTextParams) -> SessionRow:
+        """A system message: its code and parameters, and their rendering in `system_text_locale` as the
+        content (what clients that know no codes show)."""
+        code, params = system_text(note)
+        message, row = await store.add_message(
+            tx.db, session_id, sender_type="system", sender_id=sender_id, message_type="system",
+            content=render(code, params, self.system_text_locale), system_code=code, system_params=params,
+        )
         await tx.events.message_created(message, row)
         return row
 

@@ -5,9 +5,10 @@ override every URL.
 """
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr
+from contracts.payloads.system_text import Locale
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
@@ -39,9 +40,10 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     message_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=10)
     """Per user (end user or admin), `POST /sessions/{id}/messages`, counted across every session and every
     process of chat-svc (`servicekit.ratelimit`, PostgreSQL)."""
-    attachments_storage: Literal["local"] = "local"
-    """Where picture attachments are kept: `local` (a directory, `CHAT_ATTACHMENTS_DIR`) is the only store so
-    far; an S3-compatible one would be a second value here with its own settings (chat_svc.attachment_store)."""
+    attachments_storage: Literal["local", "s3"] = "local"
+    """Where picture attachments are kept: `local` (a directory, `CHAT_ATTACHMENTS_DIR`) or `s3` (a bucket of an
+    S3-compatible object store: AWS S3, MinIO, Aliyun OSS, Tencent COS, ...; the `CHAT_S3_*` settings, at least
+    `CHAT_S3_BUCKET`). Either way pictures are served by chat-svc through its signed URLs; the bucket stays private."""
     attachments_dir: Path = Path(".run/chat-attachments")
     """The local store's directory (created when needed); relative paths are from the working directory.
     Docker Compose mounts a volume at `/var/lib/chat/attachments`."""
@@ -65,6 +67,48 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     further uploads wait their turn. Bounds the memory and CPU uploads can take."""
     attachment_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""
+    system_text_locale: Locale = "zh-CN"
+    """The language of the fallback text of system messages (`message_content`; the message also carries a
+    `system_code` + `system_params` that each client renders in its own language). Chinese by default: the
+    users are Chinese-speaking, and the clients that show the fallback are the ones that know no codes (an older
+    mini program or H5 build, the spec's seed flows)."""
+    s3_endpoint_url: str | None = None
+    """With `CHAT_ATTACHMENTS_STORAGE=s3`: the S3 API's base URL, e.g. `http://minio:9000`,
+    `https://s3.oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-guangzhou.myqcloud.com`. Unset: AWS S3 in
+    `CHAT_S3_REGION`."""
+    s3_bucket: str | None = None
+    """The bucket of the pictures (required with `CHAT_ATTACHMENTS_STORAGE=s3`: chat-svc refuses to start without
+    it). It must exist; chat-svc does not create it, and it should not be public."""
+    s3_region: str = "us-east-1"
+    """The region the requests are signed for (SigV4): the bucket's region on AWS/OSS/COS (`cn-hangzhou`,
+    `ap-guangzhou`, ...); MinIO accepts its default `us-east-1`."""
+    s3_access_key_id: str | None = None
+    """The access key; unset (with `CHAT_S3_SECRET_ACCESS_KEY`): the AWS SDK's usual chain (`AWS_ACCESS_KEY_ID`
+    and `AWS_SECRET_ACCESS_KEY`, a shared credentials file, an instance role)."""
+    s3_secret_access_key: SecretStr | None = None
+    """The secret of `CHAT_S3_ACCESS_KEY_ID` (both or neither)."""
+    s3_key_prefix: str = "attachments/"
+    """Put before every object key (`<prefix><uuid>/full`, `<prefix><uuid>/thumbnail`), so the bucket can hold
+    other things; may be empty."""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    """`path` (`<endpoint>/<bucket>/<key>`: MinIO and most self-hosted stores), `virtual`
+    (`<bucket>.<endpoint host>/<key>`: what Aliyun OSS and Tencent COS require) or `auto` (virtual on AWS when
+    the bucket name allows it, path for an IP endpoint)."""
+    s3_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """Connect and read timeout of one S3 request."""
+    s3_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    """Tries of one S3 request (connection errors, 5xx and throttling are retried with backoff); when every try
+    fails, the upload or the picture answers 503 `unavailable`."""
+
+    @model_validator(mode="after")
+    def _s3_is_configured(self) -> Self:
+        if self.attachments_storage == "s3" and not self.s3_bucket:
+            raise ValueError("CHAT_ATTACHMENTS_STORAGE=s3 needs CHAT_S3_BUCKET (the bucket that keeps the pictures); "
+                             "see services/chat-svc/README.md, 'Picture storage'")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("set both CHAT_S3_ACCESS_KEY_ID and CHAT_S3_SECRET_ACCESS_KEY, or neither "
+                             "(then the AWS SDK's usual credential chain is used)")
+        return self
     vip_priority: Annotated[int, Field(ge=1, le=5)] = 5
     """The queue priority of a new session opened by a VIP customer (`PUT /customers/{user_id}` with
     `{"tier": "vip"}`); everyone else's new sessions get `CHAT_DEFAULT_PRIORITY`."""
@@ -72,8 +116,9 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """Waiting users' positions are published (`chat:queue_update`) at most once per this interval by the whole
     deployment, so at most once per interval per user; changes in between coalesce, the last one is always sent."""
     queue_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.25
-    """How often each chat-svc process checks whether the queue changed (a check reads the waiting sessions by index, the recent departures and what users were last told); a
-    change reaches the user within about this plus the interval."""
+    """How often each chat-svc process checks whether the queue changed (a check reads the waiting sessions by
+    index, the recent departures and what users were last told); a change reaches the user within about this plus
+    the interval."""
     queue_estimate_window_seconds: Annotated[int, Field(ge=60, le=7 * 86_400)] = 1800
     """Only departures from the queue (sessions assigned or claimed after waiting) this recent measure its speed
     (chat_svc.queue_estimate)."""

@@ -89,13 +89,16 @@ IMAGE_PREVIEW = "[image]"
 
 
 async def add_message(
-    db: AsyncConnection, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str
+    db: AsyncConnection, session_id: int, *, sender_type: str, sender_id: int, content: str, message_type: str,
+    system_code: str | None = None, system_params: dict[str, Any] | None = None,
 ) -> tuple[MessageRow, SessionRow]:
     """Insert a message and bring the session's last_message/updated_at (and, for a user's message, the
-    admin's unread count) along; returns (message row, session row)."""
+    admin's unread count) along; returns (message row, session row). A system message may carry its text's
+    code and parameters (contracts.payloads.system_text)."""
     message = MessageRow.of((await db.execute(
         messages.insert().values(session_id=session_id, sender_type=sender_type, sender_id=sender_id,
-                                 content=content, message_type=message_type).returning(messages)
+                                 content=content, message_type=message_type, system_code=system_code,
+                                 system_params=system_params).returning(messages)
     )).one())
     unread = sessions.c.admin_unread_count + (1 if sender_type == "user" else 0)
     preview = IMAGE_PREVIEW if message_type == "image" else content
@@ -265,3 +268,12 @@ async def insert_attachment(db: AsyncConnection, **values: Any) -> AttachmentRow
 async def get_attachment(db: AsyncConnection, attachment_id: UUID) -> AttachmentRow | None:
     row = (await db.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
     return AttachmentRow.of(row) if row is not None else None
+
+
+async def attachments_in(db: AsyncConnection, session_id: int, ids: Iterable[UUID]) -> list[AttachmentRow]:
+    """The session's attachments among `ids` (one query for a page of messages); others are left out."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    query = select(attachments).where(attachments.c.session_id == session_id, attachments.c.id.in_(wanted))
+    return [AttachmentRow.of(row) for row in await db.execute(query)]

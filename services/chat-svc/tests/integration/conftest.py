@@ -201,3 +201,46 @@ def user_id() -> int:
 @pytest.fixture
 def admin_id() -> int:
     return new_id()
+
+
+class S3Server:
+    """An S3-compatible server (moto's, in a thread of the test process) and a client to look into it."""
+
+    ACCESS_KEY, SECRET_KEY, REGION = "test-access-key", "test-secret-key", "us-east-1"
+
+    def __init__(self, endpoint_url: str, client: Any) -> None:
+        self.endpoint_url, self.client = endpoint_url, client
+
+    async def new_bucket(self) -> str:
+        bucket = f"chat-test-{new_id()}"
+        await self.client.create_bucket(Bucket=bucket)
+        return bucket
+
+    async def keys(self, bucket: str) -> list[str]:
+        listed = await self.client.list_objects_v2(Bucket=bucket)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+    def settings(self, bucket: str, **overrides: Any) -> dict[str, Any]:
+        """chat-svc settings selecting this server's `bucket`."""
+        return {"attachments_storage": "s3", "s3_endpoint_url": self.endpoint_url, "s3_bucket": bucket,
+                "s3_region": self.REGION, "s3_access_key_id": self.ACCESS_KEY,
+                "s3_secret_access_key": self.SECRET_KEY, "s3_addressing_style": "path", **overrides}
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def s3_server() -> AsyncIterator[S3Server]:
+    from aiobotocore.session import get_session
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint_url = f"http://{host}:{port}"
+        async with get_session().create_client(
+            "s3", endpoint_url=endpoint_url, region_name=S3Server.REGION,
+            aws_access_key_id=S3Server.ACCESS_KEY, aws_secret_access_key=S3Server.SECRET_KEY,
+        ) as client:
+            yield S3Server(endpoint_url, client)
+    finally:
+        server.stop()

@@ -210,3 +210,30 @@ async def test_a_picture_sent_by_the_user_and_one_sent_by_the_admin_over_the_soc
         session_id=session_id, content=reply["attachment_id"], message_type="image")))
     assert answer.ok, answer.error
     assert (answer.result["message_type"], answer.result["message_content"]) == ("image", reply["attachment_id"])
+
+
+async def test_a_page_of_history_carries_each_image_messages_signed_urls_and_nothing_on_text_messages(
+    stack, user_id
+):
+    session_id = (await stack.open_session(user_id))["session_id"]
+    sent = []
+    for size in ((640, 480), (300, 200)):
+        attachment = (await upload(stack, session_id, picture("PNG", size), user_headers(user_id))).json()
+        message = await stack.client.post(f"{BASE}/sessions/{session_id}/messages", headers=user_headers(user_id),
+                                          json={"message_type": "image", "content": attachment["attachment_id"]})
+        assert message.status_code == 201, message.text
+        assert "attachment" not in message.json()  # the spec's ChatMessageData, as over the socket
+        sent.append(attachment)
+
+    page = await stack.client.get(f"{BASE}/sessions/{session_id}/messages", headers=user_headers(user_id))
+    assert page.status_code == 200, page.text
+    items = page.json()["items"]
+    assert [m["message_type"] for m in items] == ["text", "image", "image"]
+    assert "attachment" not in items[0]
+    for item, attachment in zip(items[1:], sent, strict=True):
+        links = item["attachment"]
+        assert links["attachment_id"] == item["message_content"] == attachment["attachment_id"]
+        assert (links["width"], links["height"]) == (attachment["width"], attachment["height"])
+        full = await stack.client.get(links["url"])
+        assert full.status_code == 200 and Image.open(io.BytesIO(full.content)).size == (links["width"], links["height"])
+        assert (await stack.client.get(links["thumbnail_url"])).status_code == 200

@@ -26,9 +26,14 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     """RabbitMQ (AMQP 0-9-1 URL, vhost at the end)."""
     cors_allowed_origins: list[str] = Field(
-        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"]
+        default_factory=lambda: [
+            "http://localhost:3000", "http://127.0.0.1:3000", "https://localhost:3443", "https://127.0.0.1:3443",
+        ]
     )
-    """Browser origins allowed to open a Socket.IO connection (JSON list; the edge's origin in production)."""
+    """Browser origins allowed to open a Socket.IO connection (JSON list; the edge's origins in production, plain
+    and HTTPS). A request with no `Origin` header at all is accepted: browsers always send one on a cross-origin
+    or WebSocket request, so its absence means a non-browser client (the WeChat mini program's `wx.connectSocket`,
+    a native app), which CORS does not concern; the token is what admits it."""
     host: str = "127.0.0.1"
     """Address the gateway listens on (`--host` overrides it)."""
     port: int = 8010

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts.catalog import SOCKET_MODELS
+from contracts.payloads.system_text import SYSTEM_TEXT_MODELS, SYSTEM_TEXTS
 from contracts.socketio.ack import AckError, AckOk
 from contracts.socketio.events import LEGACY_EVENTS, SERVER_TO_CLIENT, SOCKET_EVENTS, Direction
 
@@ -50,11 +51,27 @@ def _operation(name: str, direction: Direction, model: type[BaseModel], summary:
     return op
 
 
+def system_text_codes() -> dict[str, Any]:
+    """The ``SystemTextCode`` schema: every code of ``ChatMessageData.system_code`` / ``AlertData.code``, with
+    its parameters' schema (``x-params``) and its wording per language (``x-text``)."""
+    return {
+        "type": "string",
+        "title": "SystemTextCode",
+        "description": "Codes of text the platform writes for people (system chat messages, alerts). Clients "
+        "render `system.<code>` from their own catalogue with the params; an unknown code: show the fallback "
+        "text (message_content / message). New codes are added, never changed.",
+        "enum": list(SYSTEM_TEXTS),
+        "x-params": {c: {"$ref": f"#/components/schemas/{e.params.__name__}"} for c, e in SYSTEM_TEXTS.items()},
+        "x-text": {c: dict(e.text) for c, e in SYSTEM_TEXTS.items()},
+    }
+
+
 def build_asyncapi() -> dict[str, Any]:
     """The whole document as a plain dict (serialize with sorted keys for a stable file)."""
     _, defs = models_json_schema(
-        [(m, "validation") for m in SOCKET_MODELS], ref_template="#/components/schemas/{model}"
+        [(m, "validation") for m in SOCKET_MODELS + SYSTEM_TEXT_MODELS], ref_template="#/components/schemas/{model}"
     )
+    defs["$defs"]["SystemTextCode"] = system_text_codes()
     entries = [
         (s.name, s.direction, s.payload_model, s.description, s.ack_required) for s in SOCKET_EVENTS.values()
     ]

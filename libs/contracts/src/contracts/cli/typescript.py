@@ -9,6 +9,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from contracts.catalog import ALL_MODELS
+from contracts.payloads.system_text import SYSTEM_TEXTS
 from contracts.socketio.events import CLIENT_TO_SERVER, LEGACY_EVENTS, SERVER_TO_CLIENT, specs_for
 
 _SCALARS = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean", "null": "null"}
@@ -102,4 +103,16 @@ def build_typescript() -> str:
     for name, schema in sorted(defs["$defs"].items()):
         lines += interface(name, schema)
     lines += ["export type Ack = AckOk | AckError;", ""]
-    return "\n".join(lines + _event_maps())
+    return "\n".join(lines + _system_texts() + _event_maps())
+
+
+def _system_texts() -> list[str]:
+    """``SystemTextCode`` (every registered code) and ``SystemTextParams`` (code -> its parameters' type)."""
+    lines = ["/** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */"]
+    lines.append("export type SystemTextCode = " + " | ".join(json.dumps(c) for c in SYSTEM_TEXTS) + ";")
+    lines += ["", "/** A code's parameters (ChatMessageData.system_params, AlertData.params). */"]
+    lines.append("export interface SystemTextParams {")
+    for code, entry in SYSTEM_TEXTS.items():
+        lines += _doc(entry.text["en"], "  ")
+        lines.append(f'  "{code}": {entry.params.__name__};')
+    return lines + ["}", ""]

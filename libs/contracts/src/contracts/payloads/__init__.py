@@ -6,6 +6,7 @@ Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 - ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``,
   ``QueueUpdateData``
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
+- ``contracts.payloads.system_text``   the codes (and parameters) of text the platform writes for people
 """
 
 from contracts.payloads.chat import (

@@ -11,6 +11,7 @@ from pydantic import Field, Strict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from contracts.fields import MESSAGE_MAX, Count, Id, MessageText, Outbound, Priority
+from contracts.payloads.system_text import OptionalParams, OptionalSystemCode, check_system_text
 from contracts.time import BeijingDatetime
 
 SenderType = Literal["user", "admin"]
@@ -35,6 +36,18 @@ class ChatMessageData(Outbound):
     message_content: MessageText
     message_type: MessageType
     created_at: BeijingDatetime
+    system_code: Annotated[OptionalSystemCode, Field(description=(
+        "Only on system messages the platform writes: a stable code for the text, rendered by each client in "
+        "its own language from `system_params` (message_content holds the server's fallback rendering). The "
+        "codes and their parameters: SystemTextCode in the AsyncAPI document, SystemTextParams in payloads.d.ts "
+        "(contracts.payloads.system_text); an unknown code: show message_content."))] = None
+    system_params: Annotated[OptionalParams, Field(description="The parameters of `system_code`.")] = None
+
+    @model_validator(mode="after")
+    def _system_params_fit_their_code(self) -> "ChatMessageData":
+        check_system_text(self, self.system_code, self.system_params, code_field="system_code",
+                          params_field="system_params")
+        return self
 
     @model_validator(mode="after")
     def _image_content_is_a_picture_reference(self) -> "ChatMessageData":

@@ -9,6 +9,7 @@ from pydantic import ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from contracts.fields import Content, Id, Outbound, ShortText, Title
+from contracts.payloads.system_text import OptionalParams, OptionalSystemCode, check_system_text
 from contracts.time import BeijingDatetime
 
 ComponentStatus = Literal["operational", "degraded", "down", "maintenance"]
@@ -26,13 +27,22 @@ class StatusData(Outbound):
 
 
 class AlertData(Outbound):
-    """An operational alert for admins."""
+    """An operational alert for admins. An alert the platform raises itself may carry ``code`` + ``params``
+    (contracts.payloads.system_text): clients render the message in their language, ``message`` is the
+    fallback."""
 
     alert_id: Id
     level: AlertLevel
     title: Title
     message: Content
     created_at: BeijingDatetime
+    code: OptionalSystemCode = None
+    params: OptionalParams = None
+
+    @model_validator(mode="after")
+    def _params_fit_their_code(self) -> "AlertData":
+        check_system_text(self, self.code, self.params, code_field="code", params_field="params")
+        return self
 
 
 class MaintenanceData(Outbound):

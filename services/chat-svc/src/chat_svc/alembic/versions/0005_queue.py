@@ -1,16 +1,16 @@
 """queue: customers' tiers (VIP priority), queue departures (the estimate's measurements), the positions last
 published to waiting users and the publisher's last run (chat_svc.queue)
 
-Revision ID: 0004_queue
-Revises: 0003
+Revision ID: 0005_queue
+Revises: 0004
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_queue"
-down_revision = "0003"
+revision = "0005_queue"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

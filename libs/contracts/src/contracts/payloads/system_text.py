@@ -1,0 +1,126 @@
+"""Text the platform writes for people, as a stable code and its parameters: each client renders it in its own
+language (the pages from their catalogues, key ``system.<code>``), and the server renders a fallback for the
+spec's ``message_content`` (clients that do not know codes show that).
+
+One registry, ``SYSTEM_TEXTS``: a code, the pydantic model of its parameters, and its wording in each language.
+Adding a code is one ``SystemText(...)`` entry here plus the ``system.<code>`` key in web/js/i18n/zh-CN.js and
+en.js with the same wording (tests/web/test_system_text.py fails until all three agree). Codes are additive: a
+client that meets a code it does not know shows the fallback text, so a new code never breaks an older client.
+
+The wording is a template with ``{name}`` placeholders, one per parameter, the syntax of the pages' catalogues.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, Strict, ValidationError
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from contracts.fields import Id, Outbound
+
+Locale = Literal["zh-CN", "en"]
+LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
+DEFAULT_LOCALE: Locale = "zh-CN"
+"""The users are Chinese-speaking: a client that cannot render codes shows the Chinese fallback."""
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+SystemCode = Annotated[str, Strict(), Field(pattern=CODE_PATTERN)]
+_OMIT_NONE: dict[str, Any] = {"default": None, "exclude_if": lambda v: v is None,
+                              "json_schema_extra": lambda s: s.pop("default", None)}
+OptionalSystemCode = Annotated[SystemCode | SkipJsonSchema[None], Field(**_OMIT_NONE)]
+"""Optional, not nullable (``system_code?: string``): omitted from output when None."""
+OptionalParams = Annotated[dict[str, Any] | SkipJsonSchema[None], Field(**_OMIT_NONE)]
+
+
+class SystemTextParams(Outbound):
+    """Base of every code's parameters."""
+
+
+class AgentJoinedParams(SystemTextParams):
+    """``agent_joined``: an agent (admin) took the session (assigned automatically or claimed)."""
+
+    agent_id: Id
+
+
+class SessionTransferredParams(SystemTextParams):
+    """``session_transferred``: the session went from one agent to another."""
+
+    from_agent_id: Id
+    to_agent_id: Id
+
+
+class SessionClosedByAgentParams(SystemTextParams):
+    """``session_closed_by_agent``: the session's agent ended it."""
+
+    agent_id: Id
+
+
+@dataclass(frozen=True)
+class SystemText:
+    """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
+
+    code: str
+    params: type[SystemTextParams]
+    text: Mapping[Locale, str]
+    description: str
+
+
+def _registry(*texts: SystemText) -> dict[str, SystemText]:
+    registry = {}
+    for entry in texts:
+        assert entry.code not in registry, f"system text code {entry.code!r} registered twice"
+        assert set(entry.text) == set(LOCALES), f"{entry.code}: wording for {sorted(entry.text)}, need {LOCALES}"
+        registry[entry.code] = entry
+    return registry
+
+
+SYSTEM_TEXTS: dict[str, SystemText] = _registry(
+    SystemText("agent_joined", AgentJoinedParams,
+               {"zh-CN": "客服 #{agent_id} 已加入会话", "en": "Agent #{agent_id} joined the conversation"},
+               "An agent took the session (automatic assignment or claim)."),
+    SystemText("session_transferred", SessionTransferredParams,
+               {"zh-CN": "会话已由客服 #{from_agent_id} 转接给客服 #{to_agent_id}",
+                "en": "Conversation transferred from agent #{from_agent_id} to agent #{to_agent_id}"},
+               "The session's agent handed it to another agent."),
+    SystemText("session_closed_by_agent", SessionClosedByAgentParams,
+               {"zh-CN": "客服 #{agent_id} 已结束会话", "en": "Conversation closed by agent #{agent_id}"},
+               "The session's agent ended it."),
+)
+"""Every code the platform writes, in the order they were added."""
+
+
+def render(code: str, params: Mapping[str, Any], locale: Locale = DEFAULT_LOCALE) -> str:
+    """The wording of ``code`` in ``locale`` with its parameters filled in (KeyError for an unknown code)."""
+    return SYSTEM_TEXTS[code].text[locale].format_map(dict(params))
+
+
+def system_text(params: SystemTextParams) -> tuple[str, dict[str, Any]]:
+    """(code, params as JSON) for a parameters model: the code is the one registered with that model."""
+    [code] = [c for c, entry in SYSTEM_TEXTS.items() if entry.params is type(params)]
+    return code, params.model_dump(mode="json")
+
+
+def check_system_text(model: BaseModel, code: str | None, params: dict[str, Any] | None, *,
+                      code_field: str, params_field: str) -> None:
+    """A payload's (code, params) pair: params only with a code; a registered code's params must be valid for
+    its model. An unregistered code passes (newer producer, older consumer: the fallback text is shown)."""
+    error: PydanticCustomError | None = None
+    loc = params_field
+    if code is None and params is not None:
+        error = PydanticCustomError("system_params_without_code", "{field} needs {code_field}",
+                                    {"field": params_field, "code_field": code_field})
+    elif code is not None and code in SYSTEM_TEXTS:
+        try:
+            SYSTEM_TEXTS[code].params.model_validate(params or {})
+        except ValidationError as invalid:
+            error = PydanticCustomError("system_params", "{field} do not fit code {code}: {detail}",
+                                        {"field": params_field, "code": code, "detail": str(invalid.errors())})
+    if error is not None:
+        detail = InitErrorDetails(type=error, loc=(loc,), input=params)
+        raise ValidationError.from_exception_data(type(model).__name__, [detail])
+
+
+SYSTEM_TEXT_MODELS: list[type[BaseModel]] = sorted({e.params for e in SYSTEM_TEXTS.values()},
+                                                   key=lambda m: m.__name__)
