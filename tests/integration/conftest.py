@@ -36,8 +36,19 @@ async def stack(
     test (schemathesis) runs, the pytest process's event loop stands still with them; one frozen in the middle
     of a transaction that holds chat-svc's assignment lock stalled this stack's chat-svc behind it.
     """
+    stack = await start_stack(make_database, make_vhost, tmp_path_factory.mktemp("stack"))
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+async def start_stack(
+    make_database: Callable[[], Awaitable[str]], make_vhost: Callable[[], Awaitable[str]], workdir: Path,
+    chat_env: dict[str, str] | None = None, start_timeout: float = 30.0,
+) -> Stack:
+    """Every service as a process, healthy, on a new database and vhost; `chat_env` adds CHAT_* settings."""
     database_url, amqp_url = await make_database(), await make_vhost()
-    workdir = tmp_path_factory.mktemp("stack")
     stack = Stack(workdir, database_url, amqp_url)
     auth = stack.add(
         ServiceSpec(
@@ -59,7 +70,7 @@ async def stack(
     # are proved by each service's own tests (test_rate_limits.py), so here they are out of the way.
     unlimited = '{"requests": 100000, "per_seconds": 1}'
     limits = {NOTIFICATION: {"NOTIFICATION_SEND_RATE_LIMIT": unlimited},
-              CHAT: {"CHAT_MESSAGE_RATE_LIMIT": unlimited, "CHAT_SESSION_RATE_LIMIT": unlimited}}
+              CHAT: {"CHAT_MESSAGE_RATE_LIMIT": unlimited, "CHAT_SESSION_RATE_LIMIT": unlimited, **(chat_env or {})}}
     for name, prefix, factory in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url,
                **limits[name]}
@@ -71,11 +82,8 @@ async def stack(
             {"GATEWAY_AMQP_URL": amqp_url, "GATEWAY_JWKS_URL": jwks_url},
         )
     )
-    await stack.start()
-    try:
-        yield stack
-    finally:
-        await stack.stop()
+    await stack.start(timeout=start_timeout)
+    return stack
 
 
 @pytest.hookimpl(wrapper=True)

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { makeTranslator } from "../../web/js/i18n-core.js";
 import en from "../../web/js/i18n/en.js";
 import zhCN from "../../web/js/i18n/zh-CN.js";
-import { formatTime } from "../../web/js/time-format.js";
+import { formatTime, formatWait } from "../../web/js/time-format.js";
 
 const zh = makeTranslator("zh-CN", zhCN);
 const english = makeTranslator("en", en);
@@ -68,4 +68,11 @@ test("what is not a time shows nothing", () => {
   assert.equal(show("", zh), "");
   assert.equal(show("not a time", zh), "");
   assert.equal(show(undefined, zh), "");
+});
+
+test("an estimated wait reads in whole minutes, under a minute, or as still being estimated", () => {
+  assert.equal(formatWait(130, { t: zh }), "预计等待约 2 分钟");
+  assert.equal(formatWait(60, { t: english }), "estimated wait about 1 minute");
+  assert.equal(formatWait(45, { t: zh }), "预计等待不到 1 分钟");
+  assert.equal(formatWait(null, { t: zh }), "预计等待时间正在估算");
 });

@@ -14,6 +14,7 @@ import { t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
+import { QueueView } from "./queue-view.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, toast } from "./ui.js";
 
@@ -23,6 +24,7 @@ let session = null;
 let socket = null;
 let view = null;
 let current = null; // SessionData of the conversation shown
+let queue = null; // the waiting session's place in the queue (queue-view.js)
 
 /** Back to the login form with a reason: a reload, so the page starts with no connection and no state. */
 function toLogin(reason) {
@@ -45,6 +47,13 @@ function showStatus(s) {
   else if (s.status === "waiting") node.textContent = t("h5.status.waiting");
   else if (s.status === "active") node.textContent = s.admin_id ? t("h5.status.active_with", { id: s.admin_id }) : t("h5.status.active");
   else node.textContent = t("h5.status.closed");
+  showQueue(s);
+}
+
+function showQueue(s) {
+  if (!queue) return;
+  if (!s || s.status !== "waiting") queue.hide();
+  else if (queue.sessionId !== s.session_id) queue.follow(s.session_id, () => call(`${BASE}/my/sessions/${s.session_id}/queue`));
 }
 
 // --- login / register ---------------------------------------------------------------------------
@@ -217,7 +226,10 @@ async function enterChat() {
     getToken: () => freshToken("user"),
     renew: () => renewToken("user"),
     onUnauthorized: (message) => toLogin(reasonFor(message)),
-    onReconnected: () => loadConversation().catch(() => {}),
+    onReconnected: () => {
+      queue.hide(); // read the place again: updates may have been missed while disconnected
+      loadConversation().catch(() => {});
+    },
     statusEl: el.conn,
   });
   el.input.addEventListener("input", typingNotifier(socket, () => current && current.status !== "closed" && current.session_id));
@@ -233,6 +245,9 @@ async function enterChat() {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
   });
+  socket.on("chat:queue_update", (place) => {
+    if (current && current.status === "waiting") queue.update(place);
+  });
   socket.on("chat:typing", (typing) => {
     if (current && typing.session_id === current.session_id && typing.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
   });
@@ -245,9 +260,10 @@ function init() {
     authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
     composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
     pictureButton: "composer-picture", fileInput: "composer-file",
-    end: "end-session",
+    end: "end-session", queue: "queue-position",
   })) el[key] = byTestId(id);
   el.end.addEventListener("click", (event) => endSession(event.currentTarget));
+  queue = new QueueView(el.queue);
 
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();

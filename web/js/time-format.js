@@ -55,3 +55,13 @@ export function formatTime(iso, { now = new Date(), t, relative = true }) {
   if (days === 1) return t("time.yesterday", { time: clock(t.locale, date) });
   return formatAbsolute(date, { now, t });
 }
+
+/**
+ * An estimated wait in seconds as a person reads it: "预计等待约 2 分钟" (rounded to whole minutes), "预计等待不到
+ * 1 分钟" under a minute, "正在估算" when the estimate is null (not enough recent history to measure it).
+ */
+export function formatWait(seconds, { t }) {
+  if (seconds === null || seconds === undefined) return t("time.wait_estimating");
+  if (seconds < 60) return t("time.wait_under_minute");
+  return t("time.wait_minutes", { count: Math.round(seconds / 60) });
+}

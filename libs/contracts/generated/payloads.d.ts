@@ -107,6 +107,12 @@ export interface ChatMessageData {
   system_params?: Record<string, unknown>;
 }
 
+/** ``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``). */
+export interface ChatQueueUpdated {
+  /** 1..500 items */
+  sessions: QueuedSession[];
+}
+
 /** ``chat.read_state_changed``: a participant's read position moved; the session's user and (if assigned) admin, so the gateway can route it to both. */
 export interface ChatReadStateChanged {
   read: ReadData;
@@ -256,6 +262,22 @@ export interface Principal {
   /** 1..200 chars */
   username: string;
   role?: "agent" | "supervisor" | null;
+}
+
+/** ``chat:queue_update``: where this user's waiting session stands in the queue (``position`` 1 = next) and the estimated wait in seconds, null while there is too little recent history to measure it. Sent only to the session's user, when a value changed, at most once per ``CHAT_QUEUE_UPDATE_INTERVAL_SECONDS``. */
+export interface QueueUpdateData {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  position: number;
+  estimated_wait_seconds: number | null;
+}
+
+/** One waiting session's new place: its user (the only recipient) and what they are shown. */
+export interface QueuedSession {
+  /** > 0 */
+  user_id: number;
+  update: QueueUpdateData;
 }
 
 /** ``chat:read``: ``reader_type``/``reader_id`` has read every message of ``session_id`` up to and including ``last_read_message_id`` (it only moves forward). */
@@ -439,6 +461,7 @@ export interface SystemTextParams {
 export interface ServerToClientEvents {
   "chat:agent_update": (data: AgentData) => void;
   "chat:new_message": (data: ChatMessageData) => void;
+  "chat:queue_update": (data: QueueUpdateData) => void;
   "chat:read": (data: ReadData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
   "chat:session_update": (data: SessionData) => void;
@@ -466,6 +489,7 @@ export interface EventMap {
   server_to_client: {
     "chat:agent_update": AgentData;
     "chat:new_message": ChatMessageData;
+    "chat:queue_update": QueueUpdateData;
     "chat:read": ReadData;
     "chat:session_assigned": AssignmentData;
     "chat:session_update": SessionData;

@@ -61,6 +61,9 @@ export default {
   "time.minutes_ago": { one: "{count} minute ago", other: "{count} minutes ago" },
   "time.yesterday": "Yesterday {time}",
   "time.date_time": "{date} {time}",
+  "time.wait_minutes": { one: "estimated wait about {count} minute", other: "estimated wait about {count} minutes" },
+  "time.wait_under_minute": "estimated wait under a minute",
+  "time.wait_estimating": "estimating the wait…",
 
   "chat.you": "You",
   "chat.send": "Send",
@@ -171,6 +174,9 @@ export default {
   "h5.load_failed": "Could not load your conversation: {reason}",
   "h5.end": "End chat",
   "h5.end_failed": "Could not end the chat: {reason}",
+  "h5.queue.line": "{place} · {wait}",
+  "h5.queue.ahead": { one: "{count} person ahead of you", other: "{count} people ahead of you" },
+  "h5.queue.next": "You are next",
 
   "notif.page_title": "Notifications · Platform console",
   "notif.page_title_unread": "({count}) Notifications · Platform console",

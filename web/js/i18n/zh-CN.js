@@ -61,6 +61,9 @@ export default {
   "time.minutes_ago": { other: "{count}分钟前" },
   "time.yesterday": "昨天 {time}",
   "time.date_time": "{date} {time}",
+  "time.wait_minutes": { other: "预计等待约 {count} 分钟" },
+  "time.wait_under_minute": "预计等待不到 1 分钟",
+  "time.wait_estimating": "预计等待时间正在估算",
 
   "chat.you": "我",
   "chat.send": "发送",
@@ -171,6 +174,9 @@ export default {
   "h5.load_failed": "无法加载您的会话：{reason}",
   "h5.end": "结束会话",
   "h5.end_failed": "无法结束会话：{reason}",
+  "h5.queue.line": "{place} · {wait}",
+  "h5.queue.ahead": { other: "您前面还有 {count} 位" },
+  "h5.queue.next": "下一位就是您",
 
   "notif.page_title": "通知 · 平台管理后台",
   "notif.page_title_unread": "（{count}）通知 · 平台管理后台",

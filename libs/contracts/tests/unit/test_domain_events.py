@@ -71,6 +71,9 @@ PAYLOADS = {
         "agent": {"admin_id": 5, "availability": "busy", "online": True, "status": "busy", "active_sessions": 2,
                   "capacity": 5, "availability_changed_at": "2026-12-07T10:00:00.000+08:00", "changed_by": "self"},
     },
+    r.CHAT_QUEUE_UPDATED: {
+        "sessions": [{"user_id": 3, "update": {"session_id": 2, "position": 1, "estimated_wait_seconds": None}}],
+    },
 }
 # fmt: on
 

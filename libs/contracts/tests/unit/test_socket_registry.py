@@ -22,6 +22,7 @@ PLATFORM_EVENTS = {
     ("system:token_expired", "server_to_client"),  # added by the platform (issue 14): the spec allows new events
     ("chat:read", "server_to_client"),  # issue 17: read state both ways
     ("chat:agent_update", "server_to_client"),  # issue 17: agents' availability and load, to supervisors
+    ("chat:queue_update", "server_to_client"),  # issue 17: a waiting user's place in the queue
 }
 
 

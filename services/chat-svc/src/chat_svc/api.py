@@ -63,7 +63,7 @@ class _MessageBody(Inbound):
 class OpenSessionBody(_MessageBody):
     priority: Priority | SkipJsonSchema[None] = Field(
         None, deprecated=True,
-        description="Ignored: a new session gets the default priority (CHAT_DEFAULT_PRIORITY); only supervisors "
+        description="Ignored: a new session gets CHAT_DEFAULT_PRIORITY (a VIP customer's CHAT_VIP_PRIORITY); only supervisors "
                     "change it (PATCH /sessions/{id}). Still accepted (1-5) so older clients keep working.",
     )
 

@@ -142,6 +142,46 @@ attachments = Table(
 )
 Index("attachments_by_session", attachments.c.session_id)
 
+customers = Table(
+    "customers",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("tier", Text, nullable=False),  # 'vip': new sessions get CHAT_VIP_PRIORITY (chat_svc.customers)
+    Column("updated_by", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("tier IN ('standard', 'vip')", name="customers_tier_check"),
+)
+
+# Sessions that left the queue for an admin (auto or claim) after having waited: the estimate's measurements.
+queue_departures = Table(
+    "queue_departures",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("departed_at", DateTime(timezone=True), nullable=False),
+)
+Index("queue_departures_by_time", queue_departures.c.departed_at)
+
+# What each waiting user was last told (chat.queue_updated); the publisher sends only what differs.
+queue_positions = Table(
+    "queue_positions",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("estimated_wait_seconds", Integer),
+)
+
+# One row (id 1): when queue positions were last published, by whichever process (the 1/interval throttle).
+queue_publisher = Table(
+    "queue_publisher",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("published_at", DateTime(timezone=True)),
+    CheckConstraint("id = 1", name="queue_publisher_one_row_check"),
+)
+
 processed_events = Table(
     "processed_events",
     metadata,

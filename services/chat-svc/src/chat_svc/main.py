@@ -27,7 +27,10 @@ from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
+from chat_svc.customers import Customers
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
+from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
+from chat_svc.queue_api import router as queue_router
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
@@ -41,13 +44,18 @@ DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online a
 async def _chat(runtime: Runtime) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
-                              presence_ttl_seconds=settings.presence_ttl_seconds,
+                              presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority,
                               system_text_locale=settings.system_text_locale,
                               abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
                               close_inactive_after_seconds=settings.close_inactive_after_seconds)
     runtime.state.agents = Agents(runtime.state.chat, AgentSettings(
         idle_away_seconds=settings.agent_idle_away_seconds, away_policy=settings.agent_away_policy,
         away_grace_seconds=settings.agent_away_grace_seconds))
+    runtime.state.queue = QueueBoard(runtime.state.chat, interval_seconds=settings.queue_update_interval_seconds,
+                                     estimate=EstimateSettings(settings.queue_estimate_window_seconds,
+                                                               settings.queue_estimate_samples,
+                                                               settings.queue_estimate_min_samples))
+    runtime.state.customers = Customers(runtime.state.chat)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -85,13 +93,16 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
-               "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds)},
+               "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds),
+               "queue-publisher": lambda runtime: publish_forever(runtime.state.queue, settings.queue_poll_seconds)},
     )
     app.state.chat = None
     app.state.attachments = None
     app.state.agents = None
+    app.state.queue = None
+    app.state.customers = None
     return app

@@ -27,7 +27,7 @@ from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc import agents, domain, store
+from chat_svc import agents, customers, domain, queue, store
 from chat_svc.agents_events import AgentLog
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
@@ -53,7 +53,7 @@ class Chat:
     def __init__(
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing, system_text_locale: Locale = DEFAULT_LOCALE,
-        abandon_waiting_after_seconds: float = 0, close_inactive_after_seconds: float = 0,
+        abandon_waiting_after_seconds: float = 0, close_inactive_after_seconds: float = 0, vip_priority: int = 5,
     ) -> None:
         self._work = work
         self.abandon_waiting_after_seconds = abandon_waiting_after_seconds
@@ -63,6 +63,7 @@ class Chat:
         self.default_priority = default_priority
         self.presence_ttl_seconds = presence_ttl_seconds
         self.clock = clock
+        self.vip_priority = vip_priority
 
     @asynccontextmanager
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
@@ -77,7 +78,8 @@ class Chat:
     ) -> tuple[int, dict[str, Any]]:
         """A user's message to customer service: into their open session (200) or a new one (201) that is
         assigned at once when an admin has room. Returns (status, SessionData as JSON). A new session gets
-        `default_priority`: its place in the queue is the admins' choice (`set_priority`), never the user's."""
+        `default_priority`, or `vip_priority` for a VIP (chat_svc.customers): its place in the queue is the
+        platform's and the admins' choice (`set_priority`), never the user's."""
         priority = self.default_priority
         if principal.is_admin:
             raise Forbidden("forbidden: only end users open customer-service sessions")
@@ -89,7 +91,8 @@ class Chat:
                 row = await store.open_session_of(tx.db, user_id)
                 status = 200 if row is not None else 201
                 if row is None:
-                    row = await store.insert_session(tx.db, user_id, priority)
+                    row = await store.insert_session(tx.db, user_id, await customers.priority_for(
+                        tx.db, user_id, default_priority=priority, vip_priority=self.vip_priority))
                 await _check_picture(tx, row.id, content, message_type)
                 message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
                                                        content=content, message_type=message_type)
@@ -326,6 +329,8 @@ class Chat:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
         tx.agents.touch(admin_id)
         await store.note_assignment(tx.db, admin_id, at)
+        if reason in ("auto", "claim"):  # it left the queue (a transfer moves a session that already had)
+            await queue.note_departure(tx.db, session_id, at)
         await tx.events.session_assigned(row, reason)
         return await self.system_message(tx, session_id, admin_id, note)
 

@@ -32,8 +32,8 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     presence_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
     """How often expired gateways are forgotten and waiting sessions are offered again."""
     default_priority: Annotated[int, Field(ge=1, le=5)] = 3
-    """The queue priority (1-5, 5 first) of every new session. End users cannot choose it (a `priority` they
-    send is ignored); supervisors change it with `PATCH /sessions/{id}`."""
+    """The queue priority (1-5, 5 first) of every new session (a VIP customer's: `CHAT_VIP_PRIORITY`). End users
+    cannot choose it (a `priority` they send is ignored); supervisors change it with `PATCH /sessions/{id}`."""
     session_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user, `POST /sessions` (open a session or write to the open one): 429 `rate_limited` + Retry-After
     beyond it. JSON in env: `CHAT_SESSION_RATE_LIMIT='{"requests": 20, "per_seconds": 60}'`."""
@@ -132,3 +132,20 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     agent_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
     """How often the agents sweep runs: idle agents become `away`, presence changes a gateway did not report
     (an expired gateway) are announced to supervisors, and the away policy is applied."""
+    vip_priority: Annotated[int, Field(ge=1, le=5)] = 5
+    """The queue priority of a new session opened by a VIP customer (`PUT /customers/{user_id}` with
+    `{"tier": "vip"}`); everyone else's new sessions get `CHAT_DEFAULT_PRIORITY`."""
+    queue_update_interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = 1.0
+    """Waiting users' positions are published (`chat:queue_update`) at most once per this interval by the whole
+    deployment, so at most once per interval per user; changes in between coalesce, the last one is always sent."""
+    queue_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.25
+    """How often each chat-svc process checks whether the queue changed (a check reads the waiting sessions by
+    index, the recent departures and what users were last told); a change reaches the user within about this plus
+    the interval."""
+    queue_estimate_window_seconds: Annotated[int, Field(ge=60, le=7 * 86_400)] = 1800
+    """Only departures from the queue (sessions assigned or claimed after waiting) this recent measure its speed
+    (chat_svc.queue_estimate)."""
+    queue_estimate_samples: Annotated[int, Field(ge=1, le=1000)] = 20
+    """At most this many of the most recent departures in the window are used for the estimate."""
+    queue_estimate_min_samples: Annotated[int, Field(ge=1, le=1000)] = 3
+    """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""

@@ -33,6 +33,11 @@ async def lock(db: AsyncConnection, name: str) -> None:
     await db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
 
 
+async def try_lock(db: AsyncConnection, name: str) -> bool:
+    """`lock` without waiting: False when another transaction holds it."""
+    return bool((await db.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(name)})).scalar_one())
+
+
 def ref(row: SessionRow) -> SessionRef:
     return SessionRef(row.id, row.user_id, row.admin_id, row.status)
 

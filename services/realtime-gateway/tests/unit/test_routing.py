@@ -11,6 +11,7 @@ from contracts.payloads import (
     ChatMessageData,
     MaintenanceData,
     NotificationData,
+    QueueUpdateData,
     ReadData,
     SessionData,
 )
@@ -112,3 +113,13 @@ def test_presence_events_are_not_delivered_and_not_bound():
 def test_bindings_cover_every_routed_event_on_its_exchange():
     assert set(bindings()) == {(r.DOMAIN_EVENTS[t].exchange, t) for t in ROUTES}
     assert {x for x, _ in bindings()} == {NOTIFICATION_EVENTS_EXCHANGE, CHAT_EVENTS_EXCHANGE, PRESENCE_EXCHANGE}
+
+
+def test_queue_update_goes_to_each_waiting_sessions_user_only():
+    sessions = [p.QueuedSession(user_id=u, update=QueueUpdateData(session_id=s, position=pos,
+                                                                    estimated_wait_seconds=wait))
+                for u, s, pos, wait in ((7, 70, 1, 40), (8, 80, 2, None))]
+    first, second = deliveries(r.CHAT_QUEUE_UPDATED, p.ChatQueueUpdated(sessions=sessions))
+    assert (first.event, first.rooms) == (e.CHAT_QUEUE_UPDATE, ("user:7",))
+    assert first.data() == {"session_id": 70, "position": 1, "estimated_wait_seconds": 40}
+    assert (second.rooms, second.data()["estimated_wait_seconds"]) == (("user:8",), None)

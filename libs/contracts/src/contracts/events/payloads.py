@@ -15,6 +15,7 @@ from contracts.payloads import (
     ChatMessageData,
     MaintenanceData,
     NotificationData,
+    QueueUpdateData,
     ReadData,
     SessionData,
     StatusData,
@@ -122,3 +123,20 @@ class ChatAgentUpdated(Outbound):
     """``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id)."""
 
     agent: AgentData
+
+
+MAX_QUEUE_UPDATES = 500
+
+
+class QueuedSession(Outbound):
+    """One waiting session's new place: its user (the only recipient) and what they are shown."""
+
+    user_id: Id
+    update: QueueUpdateData
+
+
+class ChatQueueUpdated(Outbound):
+    """``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event
+    (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``)."""
+
+    sessions: Annotated[list[QueuedSession], Field(min_length=1, max_length=MAX_QUEUE_UPDATES)]

@@ -23,6 +23,7 @@ CHAT_MESSAGE_CREATED = "chat.message_created"
 CHAT_SESSION_UPDATED = "chat.session_updated"
 CHAT_SESSION_ASSIGNED = "chat.session_assigned"
 CHAT_READ_STATE_CHANGED = "chat.read_state_changed"
+CHAT_QUEUE_UPDATED = "chat.queue_updated"
 PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
@@ -91,6 +92,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(PRESENCE_GATEWAY_HEARTBEAT, _P, p.GatewayHeartbeat),
         DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),
         DomainEventSpec(CHAT_AGENT_UPDATED, _C, p.ChatAgentUpdated),
+        DomainEventSpec(CHAT_QUEUE_UPDATED, _C, p.ChatQueueUpdated),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

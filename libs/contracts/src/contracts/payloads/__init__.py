@@ -3,7 +3,8 @@ RabbitMQ carry (``contracts.events.payloads`` wraps them), and what the gateway 
 Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 
 - ``contracts.payloads.notification``  ``NotificationData``, ``NotificationUpdateData``
-- ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``
+- ``contracts.payloads.chat``          ``ChatMessageData``, ``SessionData``, ``AssignmentData``, ``TypingData``,
+  ``QueueUpdateData``
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
 - ``contracts.payloads.agents``        ``AgentData`` (import it from there)
 - ``contracts.payloads.read_state``    ``ReadData`` (``chat:read``)
@@ -16,6 +17,7 @@ from contracts.payloads.chat import (
     ChatMessageData,
     CloseReason,
     MessageType,
+    QueueUpdateData,
     SenderType,
     SessionData,
     SessionStatus,
@@ -48,6 +50,7 @@ __all__ = [
     "NotificationData",
     "NotificationType",
     "NotificationUpdateData",
+    "QueueUpdateData",
     "ReadData",
     "SenderType",
     "SessionData",

@@ -108,6 +108,16 @@ class TypingData(Outbound):
     sender_id: Id
 
 
+class QueueUpdateData(Outbound):
+    """``chat:queue_update``: where this user's waiting session stands in the queue (``position`` 1 = next) and
+    the estimated wait in seconds, null while there is too little recent history to measure it. Sent only to
+    the session's user, when a value changed, at most once per ``CHAT_QUEUE_UPDATE_INTERVAL_SECONDS``."""
+
+    session_id: Id
+    position: Id
+    estimated_wait_seconds: Count | None
+
+
 def is_attachment_id(value: str) -> bool:
     """True when ``value`` is a UUID in its canonical form (how attachment ids are written)."""
     try:

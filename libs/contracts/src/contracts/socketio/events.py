@@ -17,6 +17,7 @@ from contracts.payloads import (
     MaintenanceData,
     NotificationData,
     NotificationUpdateData,
+    QueueUpdateData,
     ReadData,
     SessionData,
     StatusData,
@@ -42,6 +43,7 @@ CHAT_SESSION_ASSIGNED = "chat:session_assigned"
 CHAT_SEND_MESSAGE = "chat:send_message"
 CHAT_TYPING = "chat:typing"
 CHAT_READ = "chat:read"
+CHAT_QUEUE_UPDATE = "chat:queue_update"
 SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
@@ -102,6 +104,8 @@ _ALL = (
           "This socket's access token expired; the gateway disconnects it next (reconnect with a fresh token)."),
     _spec(CHAT_AGENT_UPDATE, _S, AgentData,
           "An agent's availability, presence or load changed (to supervisors, and to that agent)."),
+    _spec(CHAT_QUEUE_UPDATE, _S, QueueUpdateData,
+          "This user's waiting session moved in the queue: position (1 = next) and estimated wait."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

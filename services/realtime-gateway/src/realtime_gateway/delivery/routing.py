@@ -17,6 +17,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
 | gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
 | chat.agent_updated                | chat:agent_update       | supervisors, admin:<admin_id>            |
+| chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
 """
 
 from collections.abc import Callable
@@ -99,6 +100,10 @@ def _agent_updated(event: p.ChatAgentUpdated) -> list[Delivery]:
     return [Delivery(e.CHAT_AGENT_UPDATE, (SUPERVISORS, admin_room(event.agent.admin_id)), event.agent)]
 
 
+def _queue_updated(event: p.ChatQueueUpdated) -> list[Delivery]:
+    return [Delivery(e.CHAT_QUEUE_UPDATE, (user_room(s.user_id),), s.update) for s in event.sessions]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -112,6 +117,7 @@ ROUTES: dict[str, Route] = {
     r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
     r.GATEWAY_CHAT_TYPING: _typing_relayed,
     r.CHAT_AGENT_UPDATED: _agent_updated,
+    r.CHAT_QUEUE_UPDATED: _queue_updated,
 }
 
 
