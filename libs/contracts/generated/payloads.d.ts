@@ -321,6 +321,9 @@ export interface TypingPayload {
 
 export type Ack = AckOk | AckError;
 
+/** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */
+export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
+
 /** Events the server emits (Socket.IO typed-events style). */
 export interface ServerToClientEvents {
   "chat:new_message": (data: ChatMessageData) => void;

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from contracts.catalog import ALL_MODELS
+from contracts.socketio.ack import ERROR_CODES
 from contracts.socketio.events import CLIENT_TO_SERVER, LEGACY_EVENTS, SERVER_TO_CLIENT, specs_for
 
 _SCALARS = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean", "null": "null"}
@@ -102,4 +103,6 @@ def build_typescript() -> str:
     for name, schema in sorted(defs["$defs"].items()):
         lines += interface(name, schema)
     lines += ["export type Ack = AckOk | AckError;", ""]
+    lines += ["/** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */"]
+    lines += ["export type KnownErrorCode = " + " | ".join(json.dumps(c) for c in sorted(ERROR_CODES)) + ";", ""]
     return "\n".join(lines + _event_maps())
