@@ -26,5 +26,5 @@ def test_sdk_builds_within_the_mini_program_size_budget_and_its_unit_tests_pass(
     built = _node("scripts/build.mjs", "--check-size")
     assert built.returncode == 0, built.stdout + built.stderr
     assert "mini program build dist/wx.js" in built.stdout
-    done = _node("--test", "--test-timeout=30000", "test/unit/")
+    done = _node("--experimental-websocket", "--test", "--test-timeout=30000", "test/unit/")
     assert done.returncode == 0, done.stdout + done.stderr
