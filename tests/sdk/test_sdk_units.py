@@ -28,3 +28,10 @@ def test_sdk_builds_within_the_mini_program_size_budget_and_its_unit_tests_pass(
     assert "mini program build dist/wx.js" in built.stdout
     done = _node("--experimental-websocket", "--test", "--test-timeout=30000", "test/unit/")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_sdk_build_fails_when_the_mini_program_bundle_is_over_its_budget() -> None:
+    over = subprocess.run([shutil.which("node") or "node", "scripts/build.mjs", "--check-size"], capture_output=True,
+                          text=True, check=False, timeout=180, cwd=SDK, env={**os.environ, "SDK_WX_BUDGET_BYTES": "1024"})
+    assert over.returncode == 1, over.stdout + over.stderr
+    assert "over the 1024-byte budget" in over.stderr

@@ -68,13 +68,14 @@ export class WxWebSocket extends Transport {
       this.onError("wx.connectSocket is not available", undefined);
       return;
     }
+    const { extraHeaders, protocols } = this.opts as { extraHeaders?: Record<string, string>; protocols?: string[] };
     let task: WxSocketTask;
     try {
       task = api.connectSocket({
         url: this.uri(),
-        header: (this.opts as { extraHeaders?: Record<string, string> }).extraHeaders,
-        protocols: (this.opts as { protocols?: string[] }).protocols,
         tcpNoDelay: true,
+        ...(extraHeaders ? { header: extraHeaders } : {}),
+        ...(protocols ? { protocols } : {}),
         fail: (err) => {
           if (this.task === task) this.onError("websocket error", err);
         },
