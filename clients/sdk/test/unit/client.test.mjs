@@ -147,3 +147,27 @@ test("close() removes the life cycle hooks", async (t) => {
   client.close();
   assert.deepEqual([fake.hooks.hide.size, fake.hooks.show.size, fake.hooks.network.size], [0, 0, 0]);
 });
+
+test("request() on the real socket: no ack in time is a timeout, an ack lost with the connection is unavailable", async (t) => {
+  const { server, client } = await setup({ onConnect: () => ({ pid: "p1" }), client: { backoff: { minMs: 60000 } } });
+  t.after(() => (client.close(), server.close()));
+  const late = await client.request("notification:mark_read", { notification_id: 1 }, { timeoutMs: 20 });
+  assert.deepEqual([late.ok, late.error.code], [false, "timeout"]);
+  const pending = client.request("chat:send_message", { session_id: 1, content: "hi" }, { timeoutMs: 60000 });
+  const conn = server.conns[0];
+  await server.until(() => conn.frames.some((f) => f.text && f.text.includes("chat:send_message")));
+  conn.ws.terminate();
+  const lost = await pending;
+  assert.deepEqual([lost.ok, lost.error.code], [false, "unavailable"]);
+});
+
+test("request() resolves with the server's ack", async (t) => {
+  const { server, client } = await setup();
+  t.after(() => (client.close(), server.close()));
+  const conn = server.conns[0];
+  const pending = client.request("chat:send_message", { session_id: 1, content: "hi" });
+  await server.until(() => conn.frames.some((f) => f.text && f.text.includes("chat:send_message")));
+  const id = /^42(\d+)\[/.exec(conn.frames.at(-1).text)[1];
+  conn.ws.send(`43${id}[{"ok":true,"data":{"message_id":5}}]`);
+  assert.deepEqual(await pending, { ok: true, data: { message_id: 5 } });
+});
