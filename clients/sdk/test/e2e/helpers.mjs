@@ -20,10 +20,16 @@ export async function api(path, { method = "GET", body, token } = {}) {
   return data;
 }
 
-/** A new end user (registered through REST): its TokenResponse. */
-export function registerUser() {
-  return api("/api/v4/auth/register", { method: "POST",
-    body: { username: `sdk${randomBytes(5).toString("hex")}`, password: "correct horse 42" } });
+/** A new end user, registered through REST, then logged in as the mini program does (wx.request): its
+ * TokenResponse. */
+export async function registerAndLogin(wx) {
+  const credentials = { username: `sdk${randomBytes(5).toString("hex")}`, password: "correct horse 42" };
+  await api("/api/v4/auth/register", { method: "POST", body: credentials });
+  return new Promise((resolve, reject) => wx.request({
+    url: `${BASE}/api/v4/auth/login`, method: "POST", data: credentials, header: { "content-type": "application/json" },
+    success: (res) => (res.statusCode === 200 ? resolve(res.data) : reject(new Error(`login: ${res.statusCode}`))),
+    fail: (err) => reject(new Error(err.errMsg)),
+  }));
 }
 
 /** admin1's socket on the pages' socket.io-client 4.7.2 (Node build, over `ws`), connected. */

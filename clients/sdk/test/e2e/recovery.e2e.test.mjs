@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { TokenKeeper, createWxClient, sessionFrom, wxRefresher } from "../../dist/wx.js";
 import { createFakeWx } from "../support/fake-wx.mjs";
-import { BASE, adminSocket, adminTakes, api, registerUser, reply, waitFor } from "./helpers.mjs";
+import { BASE, adminSocket, adminTakes, api, registerAndLogin, reply, waitFor } from "./helpers.mjs";
 
 test("a hidden mini program recovers the messages sent meanwhile, once and in order", { skip: !BASE && "PLATFORM_URL unset" }, async (t) => {
-  const login = await registerUser();
   const fake = createFakeWx();
+  const login = await registerAndLogin(fake.wx);
   const keeper = new TokenKeeper({ session: sessionFrom(login), refresh: wxRefresher(BASE, fake.wx) });
   const resyncs = [];
   const client = createWxClient({ url: BASE, wx: fake.wx, token: keeper, onResync: () => resyncs.push(1) });
@@ -37,6 +37,14 @@ test("a hidden mini program recovers the messages sent meanwhile, once and in or
   await reply(admin, sessionId, "您好，请讲");
   await first;
 
+  // a token renewal through auth-svc's refresh route (wx.request): the socket is made again with the new token
+  const before = keeper.token;
+  const renewedSocket = waitFor(client.socket, "connect");
+  await keeper.renew();
+  await renewedSocket;
+  assert.notEqual(keeper.token, before);
+  assert.equal(client.recovered, true);
+
   // hidden: the socket closes; two replies meanwhile; shown: recovered, both replayed once, in order
   fake.hide();
   assert.equal(client.state, "suspended");
@@ -52,6 +60,6 @@ test("a hidden mini program recovers the messages sent meanwhile, once and in or
   await third;
   const fromAdmin = received.filter((m) => m.message_type === "text" && m.sender_type === "admin").map((m) => m.message_content);
   assert.deepEqual(fromAdmin, ["您好，请讲", "第一条", "第二条", "第三条"]);
-  assert.equal(fake.tasks.length, 2);
+  assert.equal(fake.tasks.length, 3); // first connect, after the renewal, after the app was shown
   assert.deepEqual(fake.rejectedSends, []);
 });

@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { TokenKeeper, createWxClient, sessionFrom, wxRefresher } from "../../dist/wx.js";
 import { createFakeWx } from "../support/fake-wx.mjs";
-import { BASE, adminSocket, adminTakes, api, registerUser, reply, sleep, waitFor } from "./helpers.mjs";
+import { BASE, adminSocket, adminTakes, api, registerAndLogin, reply, sleep, waitFor } from "./helpers.mjs";
 
 const WINDOW_S = Number(process.env.RECOVERY_WINDOW_SECONDS || 0);
 
 test("back after the recovery window: not recovered, onResync refetches what was missed", { skip: !(BASE && WINDOW_S) && "PLATFORM_URL / RECOVERY_WINDOW_SECONDS unset" }, async (t) => {
-  const login = await registerUser();
   const fake = createFakeWx();
+  const login = await registerAndLogin(fake.wx);
   const keeper = new TokenKeeper({ session: sessionFrom(login), refresh: wxRefresher(BASE, fake.wx) });
   let sessionId = 0;
   let resolveRefetch;
