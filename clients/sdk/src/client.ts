@@ -262,8 +262,7 @@ export class RealtimeClient {
   private retry(why: string): void {
     this.clearRetry();
     if (this.backoff.attempts >= (this.opts.maxAttempts ?? Infinity)) {
-      this.stopped = true;
-      this.setState("offline", why);
+      this.setState("offline", why); // no more timers; connect() / reconnectNow() (app shown, network back) revive it
       return;
     }
     const delay = this.backoff.next();

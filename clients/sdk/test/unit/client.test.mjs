@@ -99,13 +99,15 @@ test("a renewed TokenKeeper token makes the socket again with it, recovered", as
   assert.equal(client.recovered, true);
 });
 
-test("retries stop after maxAttempts failures in a row (state offline)", async (t) => {
+test("retries stop after maxAttempts failures in a row (state offline) until the app is shown again", async (t) => {
   const server = await startRawServer({ onConnect: () => ({ refuse: { message: "unavailable: down", data: { code: "unavailable" } } }) });
   const fake = createFakeWx();
   const client = createWxClient({ url: server.url, wx: fake.wx, token: "t", backoff: FAST, maxAttempts: 2 });
   t.after(() => (client.close(), server.close()));
   await server.until(() => client.state === "offline");
   assert.equal(server.conns.flatMap((c) => c.connects).length, 3);
+  fake.show(); // the app comes back to the foreground: one more try at once
+  await server.until(() => server.conns.flatMap((c) => c.connects).length === 4);
 });
 
 test("app hidden with background 'close': the socket closes; shown: it reconnects at once and recovers", async (t) => {
