@@ -222,6 +222,18 @@ ensure_web_deps() {
   echo "$stamp" >"$web/node_modules/.lock-stamp"
 }
 
+ensure_sdk_deps() {  # the client SDK's build and test tools (clients/sdk/package-lock.json; npm ci from the lock)
+  ensure_node || return 1
+  local sdk="$INFRA_ROOT/clients/sdk" stamp
+  stamp="$(sha256sum "$sdk/package-lock.json" | cut -d' ' -f1)"
+  if [ -d "$sdk/node_modules/socket.io-client" ] && [ "$(cat "$sdk/node_modules/.lock-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  _infra_say "sdk: npm ci (socket.io-client, esbuild, typescript, ws; pinned in clients/sdk/package-lock.json)"
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error) || _infra_die "npm ci in clients/sdk/ failed" || return 1
+  echo "$stamp" >"$sdk/node_modules/.lock-stamp"
+}
+
 infra_web_up() {  # what the edge needs: nginx and the npm-installed client
   ensure_nginx && ensure_web_deps
 }
@@ -262,8 +274,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     postgres) ensure_postgres ;;
     rabbitmq) ensure_rabbitmq ;;
     web) infra_web_up ;;
+    sdk) ensure_sdk_deps ;;
     browser) ensure_chromium ;;
     stop) if [ -f "$INFRA_STATE_FILE" ]; then infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')"; fi ;;
-    *) echo "usage: $0 [up|postgres|rabbitmq|web|browser|stop]" >&2; exit 2 ;;
+    *) echo "usage: $0 [up|postgres|rabbitmq|web|sdk|browser|stop]" >&2; exit 2 ;;
   esac
 fi

@@ -436,6 +436,9 @@ export interface TypingPayload {
 
 export type Ack = AckOk | AckError;
 
+/** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */
+export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
+
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
 export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued";
 

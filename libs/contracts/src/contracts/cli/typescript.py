@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from contracts.catalog import ALL_MODELS
 from contracts.payloads.system_text import SYSTEM_TEXTS
+from contracts.socketio.ack import ERROR_CODES
 from contracts.socketio.events import CLIENT_TO_SERVER, LEGACY_EVENTS, SERVER_TO_CLIENT, specs_for
 
 _SCALARS = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean", "null": "null"}
@@ -103,6 +104,8 @@ def build_typescript() -> str:
     for name, schema in sorted(defs["$defs"].items()):
         lines += interface(name, schema)
     lines += ["export type Ack = AckOk | AckError;", ""]
+    lines += ["/** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */"]
+    lines += ["export type KnownErrorCode = " + " | ".join(json.dumps(c) for c in sorted(ERROR_CODES)) + ";", ""]
     return "\n".join(lines + _system_texts() + _event_maps())
 
 
