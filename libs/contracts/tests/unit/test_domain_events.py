@@ -63,6 +63,9 @@ PAYLOADS = {
     r.GATEWAY_CHAT_TYPING: {
         "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
     },
+    r.NOTIFICATION_UNREAD_COUNTS_CHANGED: {
+        "counts": [{"unread_count": 3, "by_type": {"system": 1, "user": 0, "order": 2, "alert": 0}, "user_id": 4}],
+    },
 }
 # fmt: on
 

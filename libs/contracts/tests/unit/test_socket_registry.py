@@ -20,6 +20,7 @@ SPEC_EVENTS = {
 }
 PLATFORM_EVENTS = {
     ("system:token_expired", "server_to_client"),  # added by the platform (issue 14): the spec allows new events
+    ("notification:unread_count", "server_to_client"),  # issue 19: the server-computed unread badge
 }
 
 

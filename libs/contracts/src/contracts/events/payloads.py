@@ -18,6 +18,7 @@ from contracts.payloads import (
     SessionData,
     StatusData,
     TypingData,
+    UnreadCountData,
 )
 from contracts.time import BeijingDatetime
 
@@ -105,3 +106,17 @@ class ChatTypingRelayed(Outbound):
 
     typing: TypingData
     recipient_id: Id
+
+
+class AdminUnreadCount(UnreadCountData):
+    """One admin's unread badge (``UnreadCountData``) and whose it is."""
+
+    user_id: Id
+
+
+class NotificationUnreadCountsChanged(Outbound):
+    """``notification.unread_counts_changed``: these admins' unread badges now (after the change committed in
+    the same transaction). One admin after a read / unread / read-all / archive / unarchive or a notification
+    targeted to them; every admin notification-svc knows after a broadcast (in pieces of ``MAX_BULK_IDS``)."""
+
+    counts: Annotated[list[AdminUnreadCount], Field(min_length=1, max_length=MAX_BULK_IDS)]

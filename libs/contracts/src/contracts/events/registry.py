@@ -25,6 +25,7 @@ CHAT_SESSION_ASSIGNED = "chat.session_assigned"
 PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
+NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(PRESENCE_ADMIN_CONNECTIONS_CHANGED, _P, p.AdminConnectionsChanged),
         DomainEventSpec(PRESENCE_GATEWAY_HEARTBEAT, _P, p.GatewayHeartbeat),
         DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),
+        DomainEventSpec(NOTIFICATION_UNREAD_COUNTS_CHANGED, _N, p.NotificationUnreadCountsChanged),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

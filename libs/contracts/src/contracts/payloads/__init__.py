@@ -19,7 +19,13 @@ from contracts.payloads.chat import (
     is_attachment_id,
     is_http_url,
 )
-from contracts.payloads.notification import NotificationData, NotificationType, NotificationUpdateData
+from contracts.payloads.notification import (
+    NotificationData,
+    NotificationType,
+    NotificationUpdateData,
+    UnreadByType,
+    UnreadCountData,
+)
 from contracts.payloads.system import (
     AlertData,
     AlertLevel,
@@ -30,9 +36,25 @@ from contracts.payloads.system import (
 )
 
 __all__ = [
-    "AlertData", "AlertLevel", "AssignmentData", "AssignmentReason", "ChatMessageData", "ComponentStatus",
-    "MaintenanceAudience", "MaintenanceData", "MessageType", "NotificationData", "NotificationType",
-    "NotificationUpdateData", "SenderType", "SessionData", "SessionStatus", "StatusData", "TypingData",
+    "AlertData",
+    "AlertLevel",
+    "AssignmentData",
+    "AssignmentReason",
+    "ChatMessageData",
+    "ComponentStatus",
+    "MaintenanceAudience",
+    "MaintenanceData",
+    "MessageType",
+    "NotificationData",
+    "NotificationType",
+    "NotificationUpdateData",
+    "SenderType",
+    "SessionData",
+    "SessionStatus",
+    "StatusData",
+    "TypingData",
+    "UnreadByType",
+    "UnreadCountData",
     "is_attachment_id",
     "is_http_url",
 ]  # fmt: skip

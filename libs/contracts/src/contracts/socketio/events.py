@@ -20,6 +20,7 @@ from contracts.payloads import (
     SessionData,
     StatusData,
     TypingData,
+    UnreadCountData,
 )
 from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
 from contracts.socketio.server import TokenExpiredData
@@ -43,6 +44,7 @@ SYSTEM_STATUS_CHANGE = "system:status_change"
 SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
 SYSTEM_TOKEN_EXPIRED = "system:token_expired"
+NOTIFICATION_UNREAD_COUNT = "notification:unread_count"
 
 BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
@@ -95,6 +97,8 @@ _ALL = (
     _spec(SYSTEM_MAINTENANCE, _S, MaintenanceData, "A maintenance window was scheduled."),
     _spec(SYSTEM_TOKEN_EXPIRED, _S, TokenExpiredData,
           "This socket's access token expired; the gateway disconnects it next (reconnect with a fresh token)."),
+    _spec(NOTIFICATION_UNREAD_COUNT, _S, UnreadCountData,
+          "This admin's unread badge (total and per type), pushed after every change that affects it."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

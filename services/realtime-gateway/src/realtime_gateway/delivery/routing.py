@@ -15,6 +15,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | system.status_changed             | system:status_change    | admins                                   |
 | system.maintenance_scheduled      | system:maintenance      | admins (+ users when audience == "all")  |
 | gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
+| notification.unread_counts_changed| notification:unread_count ×N | admin:<user_id> (one per admin)     |
 """
 
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 
 from contracts.events import payloads as p
 from contracts.events import registry as r
-from contracts.payloads import NotificationUpdateData
+from contracts.payloads import NotificationUpdateData, UnreadCountData
 from contracts.socketio import events as e
 from pydantic import BaseModel
 
@@ -89,6 +90,15 @@ def _typing_relayed(event: p.ChatTypingRelayed) -> list[Delivery]:
     return [Delivery(e.CHAT_TYPING, (user_room(event.recipient_id),), event.typing)]
 
 
+def _unread_counts_changed(event: p.NotificationUnreadCountsChanged) -> list[Delivery]:
+    """Each admin's own number to that admin's sockets only (never a room two admins share)."""
+    return [
+        Delivery(e.NOTIFICATION_UNREAD_COUNT, (admin_room(c.user_id),),
+                 UnreadCountData(unread_count=c.unread_count, by_type=c.by_type))
+        for c in event.counts
+    ]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -100,6 +110,7 @@ ROUTES: dict[str, Route] = {
     r.SYSTEM_STATUS_CHANGED: _status_changed,
     r.SYSTEM_MAINTENANCE_SCHEDULED: _maintenance_scheduled,
     r.GATEWAY_CHAT_TYPING: _typing_relayed,
+    r.NOTIFICATION_UNREAD_COUNTS_CHANGED: _unread_counts_changed,
 }
 
 
