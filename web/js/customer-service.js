@@ -7,6 +7,7 @@ import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
+import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -319,6 +320,7 @@ function init() {
   socket.on("chat:session_assigned", onAssigned);
   socket.on("chat:typing", onTyping);
   bindSystemBanners(socket, el.banners);
+  bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
 }
 
 init();
