@@ -32,7 +32,7 @@ from servicekit.ratelimit import per_user_rate_limit
 from servicekit.uow import UnitsOfWork
 
 from notification_svc import notifications, system, unread
-from notification_svc.domain import MAX_DB_ID, NotificationNotFound
+from notification_svc.domain import MAX_DB_ID, NotificationNotFound, TwoTypes, one_type
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ async def unread_count(admin: SeenAdmin, work: Work) -> UnreadCount:
     return UnreadCount(unread_count=badge.unread_count, by_type=badge.by_type)
 
 
-@router.post("/read-all", response_model=ReadAllResult,
+@router.post("/read-all", response_model=ReadAllResult, responses=raises(TwoTypes),
              description="Marks every unread notification of the caller read, or only those of one `type` (query "
                          "`?type=alert` or body `{\"type\": \"alert\"}`); emits `notification.read_state_changed` "
                          "(ids in pieces of at most 1000) and the new badge if any changed.")
@@ -246,7 +246,7 @@ async def read_all(
     admin: SeenAdmin, work: Work, type: Annotated[NotificationType | None, Query()] = None,
     body: ReadAllRequest | None = None,
 ) -> ReadAllResult:
-    type_ = type or (body.type if body is not None else None)
+    type_ = one_type(type, body.type if body is not None else None)
     async with work.begin() as uow:
         return ReadAllResult(updated=await notifications.mark_all_read(uow, admin, type_))
 

@@ -45,3 +45,16 @@ def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
         raise ValueError("chunk size must be positive")
     for start in range(0, len(ids), size):
         yield list(ids[start:start + size])
+
+
+class TwoTypes(errors.Invalid):
+    """``read-all`` got one type in the query and another in the body: which one was meant is not clear."""
+
+    message = "type given twice (query and body) with different values"
+    field = "type"
+
+
+def one_type(in_query: str | None, in_body: str | None) -> str | None:
+    if in_query is not None and in_body is not None and in_query != in_body:
+        raise TwoTypes()
+    return in_query or in_body

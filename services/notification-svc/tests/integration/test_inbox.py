@@ -128,6 +128,8 @@ async def test_read_all_by_type_marks_only_that_type_by_query_or_body_and_the_pl
     assert await count(svc, me) == badge(system=1, user=1)
     bad = await svc.client.post(f"{BASE}/read-all?type=spam", headers=svc.admin(me))
     assert bad.status_code == 422
+    twice = await svc.client.post(f"{BASE}/read-all?type=user", json={"type": "system"}, headers=svc.admin(me))
+    assert twice.status_code == 422 and twice.json()["error"]["details"][0]["field"] == "type"
     everything = await svc.client.post(f"{BASE}/read-all", headers=svc.admin(me))
     assert everything.json() == {"updated": 2}
     assert await count(svc, me) == badge()
