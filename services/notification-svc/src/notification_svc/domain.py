@@ -7,6 +7,7 @@ the same way for every service.
 from collections.abc import Iterator, Sequence
 
 from contracts.identity import Principal
+from contracts.payloads import NotificationType
 from servicekit import errors
 
 MAX_DB_ID = 2**63 - 1
@@ -54,7 +55,7 @@ class TwoTypes(errors.Invalid):
     field = "type"
 
 
-def one_type(in_query: str | None, in_body: str | None) -> str | None:
+def one_type(in_query: NotificationType | None, in_body: NotificationType | None) -> NotificationType | None:
     if in_query is not None and in_body is not None and in_query != in_body:
         raise TwoTypes()
     return in_query or in_body
