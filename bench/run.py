@@ -37,6 +37,7 @@ SERVER_CORE, LOADGEN_CORE = "0", "1"
 
 sys.path.insert(0, str(BENCH))
 from benchkeys import write_mint
+from unread_count import unread_count_cell
 
 
 def free_port() -> int:
@@ -499,8 +500,13 @@ def main() -> None:
                         "a checkout older than contracts.payloads adds its libs/contracts/src after a ':')")
     parser.add_argument("--floor", action="store_true", help="cell 5 also storms a plain aiohttp websocket server "
                         "(bench/floor_server.py: no engine.io, no Socket.IO): what the stack under the gateway costs")
+    parser.add_argument("--unread-before-src", help="cell 8 (unread-count latency at 100,000 notifications): the "
+                        "notification_svc of the code before the unread counters (a directory put on PYTHONPATH, e.g. "
+                        "an older checkout's services/notification-svc/src); required for cell 8")
     args = parser.parse_args()
     cells = {int(c) for c in args.cells.split(",")}
+    if 8 in cells and not args.unread_before_src:
+        parser.error("cell 8 needs --unread-before-src")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     started = time.time()
     results: dict[str, Any] = {"label": args.label, "timestamp": stamp, "runs": args.runs, "cells": {}}
@@ -539,6 +545,12 @@ def main() -> None:
                 if args.floor:
                     c["5_storm_floor_plain_aiohttp"] = c["5_disconnect_storm_n2000"].pop("floor")
                 print(f"cell 5 done {time.time() - started:.0f}s", flush=True)
+            if 8 in cells:
+                c["8_unread_count_100k"] = unread_count_cell(
+                    PYTHON, ctx.jwks, ctx.api_token, ctx.amqp_url, log, free_port(), args.unread_before_src,
+                    stamp.replace("-", "_"))
+                print("cell 8 (unread-count at 100,000 notifications):", json.dumps(c["8_unread_count_100k"]),
+                      flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
                     name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]

@@ -246,3 +246,34 @@ async def test_every_service_answers_prometheus_text_with_its_request_or_deliver
     for name in (AUTH, NOTIFICATION, CHAT):
         assert "http_request_duration_seconds_bucket{" in texts[name], name
     assert "# TYPE gateway_delivery_latency_seconds histogram" in texts[GATEWAY]
+
+
+async def _unread(stack: Stack, who: Person) -> dict:
+    async with httpx.AsyncClient(base_url=stack.url(NOTIFICATION), timeout=10) as client:
+        response = await client.get("/api/v4/notifications/unread-count", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_one_admins_two_sockets_receive_the_same_unread_badge_and_another_admins_is_untouched(stack, people):
+    admin1, admin1_tab2, admin2 = await people("admin1"), await people("admin1"), await people("admin2")
+    await _unread(stack, admin2)  # both admins have used the notification API
+    before = await _unread(stack, admin1)
+
+    targeted = await _post(stack, NOTIFICATION, "/api/v4/notifications/send", admin2,
+                           {"type": "alert", "title": "For admin1", "content": "c", "target_user_id": admin1.user_id})
+    more = before["unread_count"] + 1
+    for tab in (admin1, admin1_tab2):
+        [pushed] = await tab.wait_for("notification:unread_count", lambda d: d["unread_count"] == more)
+        assert pushed["by_type"]["alert"] == before["by_type"]["alert"] + 1
+    await asyncio.sleep(SETTLE)
+    assert admin2.events("notification:unread_count") == []  # a notification targeted to admin1 only
+
+    ack = await admin1.call("notification:mark_read", {"notification_id": targeted["notification_id"]})
+    assert ack["ok"] is True
+    for tab in (admin1, admin1_tab2):
+        await tab.wait_for("notification:unread_count", lambda d: d["unread_count"] == more - 1)
+    await asyncio.sleep(SETTLE)
+    assert admin1.events("notification:unread_count") == admin1_tab2.events("notification:unread_count")
+    assert admin1.events("notification:unread_count")[-1] == await _unread(stack, admin1) == before
+    assert admin2.events("notification:unread_count") == []

@@ -12,6 +12,7 @@ import { PictureLinks, previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
+import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -359,6 +360,7 @@ function init() {
   if (session.user.role === "supervisor") {
     bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
+  bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
 }
 
 init();

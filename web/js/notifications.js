@@ -1,16 +1,19 @@
 // admin/notifications.html: the admin's notifications (paged, filtered), unread badge, mark read, send, and
 // live updates: notification:new / notification:broadcast -> toast + silent debounced refresh;
 // notification:update (e.g. marked read in another tab) -> this tab follows; system:* -> banners.
+// The badge shows only the server's number (unread-badge.js); the archive view lists what the admin archived.
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { t } from "./i18n.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
+import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 
 const PAGE_SIZE = 10;
 const REFRESH_DEBOUNCE_MS = 500;
 
-const state = { page: 1, type: "", unreadOnly: false, total: 0, loading: false, sendKey: newIdempotencyKey() };
+const state = { page: 1, type: "", unreadOnly: false, archived: false, total: 0, loading: false,
+  sendKey: newIdempotencyKey() };
 let session = null;
 let socket = null;
 
@@ -21,9 +24,9 @@ function call(path, options = {}) {
     onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
 }
 
+/** Only ever the server's number: a notification:unread_count push or GET unread-count (unread-badge.js). */
 function setBadge(count) {
-  el.badge.textContent = count > 99 ? "99+" : String(count);
-  el.badge.dataset.count = String(count);
+  drawBadge(el.badge, count);
   document.title = count ? t("notif.page_title_unread", { count }) : t("notif.page_title");
 }
 
@@ -32,6 +35,9 @@ function renderItem(n) {
   const markButton = h("button", { testid: "mark-read", text: t("notif.mark_read"), attrs: { type: "button" },
     onClick: (event) => busy(event.currentTarget, () => markRead(n.notification_id)) });
   markButton.hidden = n.is_read;
+  const archiveAction = state.archived ? "unarchive" : "archive";
+  const archiveButton = h("button", { testid: archiveAction, text: t(`notif.${archiveAction}`),
+    attrs: { type: "button" }, onClick: (event) => busy(event.currentTarget, () => setArchived(n.notification_id, archiveAction)) });
   return h("li", { className: "notif", testid: "notification-item",
     dataset: { id: n.notification_id, read: n.is_read, type: n.type } },
   h("div", {},
@@ -42,7 +48,7 @@ function renderItem(n) {
       h("span", { text: n.target_user_id ? t("notif.to_you") : t("notif.broadcast") }),
       href ? h("a", { text: t("notif.open_link"), attrs: { href, rel: "noopener noreferrer", target: "_blank" } }) : null),
     h("div", { className: "notif-content", testid: "notification-content", text: n.content })),
-  h("div", {}, markButton));
+  h("div", {}, markButton, archiveButton));
 }
 
 /** Loads the current page. `silent`: no loading state (live refreshes), per the spec's best practices. */
@@ -51,6 +57,7 @@ async function loadNotifications(silent = false) {
   try {
     const data = await call(`/api/v4/notifications${query({
       page: state.page, page_size: PAGE_SIZE, type: state.type, unread_only: state.unreadOnly ? "true" : "",
+      archived: state.archived ? "true" : "",
     })}`);
     const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
     if (state.page > pages && data.total > 0) {
@@ -63,7 +70,6 @@ async function loadNotifications(silent = false) {
     el.pageInfo.textContent = t("notif.page_info", { page: state.page, pages, count: data.total });
     el.prev.disabled = state.page <= 1;
     el.next.disabled = state.page >= pages;
-    setBadge(data.unread_count);
     el.listError.textContent = "";
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
@@ -102,16 +108,29 @@ async function markRead(id) {
     }
   }
   showRead(id);
-  const count = Math.max(0, Number(el.badge.dataset.count) - 1);
-  setBadge(count);
   scheduleRefresh();
 }
 
+/** Archive (hide from the inbox, marks read) or unarchive one notification; the list then drops it. */
+async function setArchived(id, action) {
+  try {
+    await call(`/api/v4/notifications/${id}/${action}`, { method: "POST" });
+  } catch (err) {
+    toast(t("notif.archive_failed"), describeError(err), { kind: "error" });
+    return;
+  }
+  const item = el.list.querySelector(`[data-testid="notification-item"][data-id="${id}"]`);
+  if (item) item.remove();
+  scheduleRefresh();
+}
+
+/** Everything unread, or only the type the list is filtered by. */
 async function markAllRead() {
   try {
-    const result = await call("/api/v4/notifications/read-all", { method: "POST" });
-    el.list.querySelectorAll('[data-testid="notification-item"]').forEach((item) => showRead(item.dataset.id));
-    setBadge(0);
+    const result = await call(`/api/v4/notifications/read-all${query({ type: state.type })}`, { method: "POST" });
+    el.list.querySelectorAll('[data-testid="notification-item"]').forEach((item) => {
+      if (!state.type || item.dataset.type === state.type) showRead(item.dataset.id);
+    });
     toast(t("notif.all_read"), t("notif.marked_read", { count: result.updated }));
     scheduleRefresh();
   } catch (err) {
@@ -181,8 +200,16 @@ function init() {
     await logout("admin");
     location.replace("/admin/login.html?reason=logged_out");
   });
+  const markAll = byTestId("mark-all-read");
   byTestId("filter-type").addEventListener("change", (event) => {
     state.type = event.target.value;
+    state.page = 1;
+    markAll.dataset.i18n = state.type ? "notif.mark_type_read" : "notif.mark_all_read";
+    markAll.textContent = t(markAll.dataset.i18n);
+    loadNotifications();
+  });
+  byTestId("filter-archived").addEventListener("change", (event) => {
+    state.archived = event.target.checked;
     state.page = 1;
     loadNotifications();
   });
@@ -191,7 +218,7 @@ function init() {
     state.page = 1;
     loadNotifications();
   });
-  byTestId("mark-all-read").addEventListener("click", (event) => busy(event.currentTarget, markAllRead));
+  markAll.addEventListener("click", (event) => busy(event.currentTarget, markAllRead));
   el.prev.addEventListener("click", () => { state.page -= 1; loadNotifications(); });
   el.next.addEventListener("click", () => { state.page += 1; loadNotifications(); });
   el.form.addEventListener("submit", send);
@@ -219,6 +246,7 @@ function init() {
     if (data.is_read) showRead(data.notification_id);
     scheduleRefresh();
   });
+  bindUnreadBadge(socket, call, (badge) => setBadge(badge.unread_count));
   bindSystemBanners(socket, el.banners);
 }
 

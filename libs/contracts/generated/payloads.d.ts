@@ -23,6 +23,15 @@ export interface AdminConnectionsChanged {
   at: string;
 }
 
+/** One admin's unread badge (``UnreadCountData``) and whose it is. */
+export interface AdminUnreadCount {
+  /** >= 0 */
+  unread_count: number;
+  by_type: UnreadByType;
+  /** > 0 */
+  user_id: number;
+}
+
 /** ``chat:agent_update``: one agent's availability and load, now. */
 export interface AgentData {
   /** > 0 */
@@ -247,6 +256,12 @@ export interface NotificationReadStateChanged {
   is_read: boolean;
 }
 
+/** ``notification.unread_counts_changed``: these admins' unread badges now (after the change committed in the same transaction). One admin after a read / unread / read-all / archive / unarchive or a notification targeted to them; every admin notification-svc knows after a broadcast (in pieces of ``MAX_BULK_IDS``). */
+export interface NotificationUnreadCountsChanged {
+  /** 1..1000 items */
+  counts: AdminUnreadCount[];
+}
+
 /** ``notification:update``: a notification's read state changed. */
 export interface NotificationUpdateData {
   /** > 0 */
@@ -434,6 +449,25 @@ export interface TypingPayload {
   session_id: number;
 }
 
+/** One admin's unread notifications per type (they sum to ``unread_count``). */
+export interface UnreadByType {
+  /** >= 0 */
+  system: number;
+  /** >= 0 */
+  user: number;
+  /** >= 0 */
+  order: number;
+  /** >= 0 */
+  alert: number;
+}
+
+/** ``notification:unread_count``: the admin's unread badge, computed by notification-svc after every change that affects it and pushed to every socket of that admin, so every tab and device shows the same number. */
+export interface UnreadCountData {
+  /** >= 0 */
+  unread_count: number;
+  by_type: UnreadByType;
+}
+
 export type Ack = AckOk | AckError;
 
 /** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */
@@ -471,6 +505,7 @@ export interface ServerToClientEvents {
   "chat:typing": (data: TypingData) => void;
   "notification:broadcast": (data: NotificationData) => void;
   "notification:new": (data: NotificationData) => void;
+  "notification:unread_count": (data: UnreadCountData) => void;
   "notification:update": (data: NotificationUpdateData) => void;
   "system:alert": (data: AlertData) => void;
   "system:maintenance": (data: MaintenanceData) => void;
@@ -499,6 +534,7 @@ export interface EventMap {
     "chat:typing": TypingData;
     "notification:broadcast": NotificationData;
     "notification:new": NotificationData;
+    "notification:unread_count": UnreadCountData;
     "notification:update": NotificationUpdateData;
     "system:alert": AlertData;
     "system:maintenance": MaintenanceData;

@@ -217,6 +217,11 @@ export default {
   "notif.send.sent_to": "Sent to admin #{id} (notification #{notification}).",
   "notif.send.broadcast": "Broadcast to all admins (notification #{notification}).",
   "notif.send.failed": "Not sent: {reason}",
+  "notif.archive": "Archive",
+  "notif.unarchive": "Move to inbox",
+  "notif.archive_failed": "Could not do that",
+  "notif.filter.archived": "Archived only",
+  "notif.mark_type_read": "Mark this type read",
 
   "error.generic": "Something went wrong. Please try again.",
   "error.network": "Cannot reach the server. Check your network and try again.",

@@ -217,6 +217,11 @@ export default {
   "notif.send.sent_to": "已发送给管理员 #{id}（通知 #{notification}）。",
   "notif.send.broadcast": "已广播给全部管理员（通知 #{notification}）。",
   "notif.send.failed": "发送失败：{reason}",
+  "notif.archive": "归档",
+  "notif.unarchive": "移回收件箱",
+  "notif.archive_failed": "操作失败",
+  "notif.filter.archived": "只看归档",
+  "notif.mark_type_read": "本类全部标为已读",
 
   "error.generic": "出了点问题，请重试。",
   "error.network": "无法连接服务器，请检查网络后重试。",

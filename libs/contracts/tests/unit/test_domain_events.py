@@ -74,6 +74,9 @@ PAYLOADS = {
     r.CHAT_QUEUE_UPDATED: {
         "sessions": [{"user_id": 3, "update": {"session_id": 2, "position": 1, "estimated_wait_seconds": None}}],
     },
+    r.NOTIFICATION_UNREAD_COUNTS_CHANGED: {
+        "counts": [{"unread_count": 3, "by_type": {"system": 1, "user": 0, "order": 2, "alert": 0}, "user_id": 4}],
+    },
 }
 # fmt: on
 

@@ -23,6 +23,7 @@ PLATFORM_EVENTS = {
     ("chat:read", "server_to_client"),  # issue 17: read state both ways
     ("chat:agent_update", "server_to_client"),  # issue 17: agents' availability and load, to supervisors
     ("chat:queue_update", "server_to_client"),  # issue 17: a waiting user's place in the queue
+    ("notification:unread_count", "server_to_client"),  # issue 19: the server-computed unread badge
 }
 
 

@@ -9,6 +9,7 @@ import logging
 from typing import Annotated, Any
 
 from contracts.fields import Content, Count, Id, Link, ShortText, Title
+from contracts.identity import Principal
 from contracts.payloads import (
     AlertData,
     AlertLevel,
@@ -19,6 +20,7 @@ from contracts.payloads import (
     NotificationType,
     NotificationUpdateData,
     StatusData,
+    UnreadByType,
 )
 from contracts.time import BeijingDatetime
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
@@ -29,8 +31,8 @@ from servicekit.openapi import raises
 from servicekit.ratelimit import per_user_rate_limit
 from servicekit.uow import UnitsOfWork
 
-from notification_svc import notifications, system
-from notification_svc.domain import MAX_DB_ID, NotificationNotFound
+from notification_svc import notifications, system, unread
+from notification_svc.domain import MAX_DB_ID, NotificationNotFound, TwoTypes, one_type
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,19 @@ async def _work(request: Request) -> UnitsOfWork:
 
 
 Work = Annotated[UnitsOfWork, Depends(_work)]
+
+
+async def _seen_admin(request: Request, admin: CurrentAdmin) -> Principal:
+    """The caller, recorded once as an admin who uses the notification API (unread.py: a broadcast announces
+    the new badge to every admin recorded so)."""
+    state = request.app.state
+    if getattr(state, "seen_admins", None) is None:
+        state.seen_admins = unread.SeenAdmins()
+    await state.seen_admins.record(state.work.engine, admin.user_id)
+    return admin
+
+
+SeenAdmin = Annotated[Principal, Depends(_seen_admin)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
@@ -107,6 +122,17 @@ class NotificationPage(BaseModel):
 
 class UnreadCount(BaseModel):
     unread_count: Count
+    by_type: UnreadByType = Field(description="the unread per type; they sum to `unread_count`")
+
+
+class ReadAllRequest(_Body):
+    type: NotificationType | None = Field(None, description="only notifications of this type; all when absent")
+
+
+class ArchiveResult(BaseModel):
+    notification_id: Id
+    is_archived: bool
+    is_read: bool = Field(description="archiving marks read; unarchiving leaves it read")
 
 
 class ReadAllResult(BaseModel):
@@ -177,7 +203,7 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
     ),
 )
 async def send(
-    body: SendNotificationRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
+    body: SendNotificationRequest, admin: SeenAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
     new = notifications.NewNotification(**body.model_dump())
     async with work.begin() as uow:
@@ -188,35 +214,45 @@ async def send(
 
 @router.get("", response_model=NotificationPage,
             description="The caller's notifications (targeted to them and broadcasts), newest first, each with "
-                        "the caller's own `is_read`.")
+                        "the caller's own `is_read`. Archived ones are left out unless `archived=true`, which "
+                        "lists only them.")
 async def list_notifications(
-    admin: CurrentAdmin, work: Work, page: PageNo = 1, page_size: PageSize = 20,
+    admin: SeenAdmin, work: Work, page: PageNo = 1, page_size: PageSize = 20,
     unread_only: bool = False, type: Annotated[NotificationType | None, Query()] = None,
+    archived: Annotated[bool, Query(description="true: the caller's archive instead of the inbox")] = False,
 ) -> NotificationPage:
     async with work.begin() as uow:
         result = await notifications.list_mine(
-            uow.db, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type
+            uow.db, admin, page=page, page_size=page_size, unread_only=unread_only, type_=type, archived=archived
         )
     return NotificationPage(items=result.items, total=result.total, unread_count=result.unread_count, page=page,
                             page_size=page_size)
 
 
-@router.get("/unread-count", response_model=UnreadCount)
-async def unread_count(admin: CurrentAdmin, work: Work) -> UnreadCount:
+@router.get("/unread-count", response_model=UnreadCount,
+            description="The caller's unread badge, total and per type, from counters kept with every change (the "
+                        "same number `notification:unread_count` pushes).")
+async def unread_count(admin: SeenAdmin, work: Work) -> UnreadCount:
     async with work.begin() as uow:
-        return UnreadCount(unread_count=await notifications.unread_count(uow.db, admin))
+        badge = await notifications.unread_count(uow.db, admin)
+    return UnreadCount(unread_count=badge.unread_count, by_type=badge.by_type)
 
 
-@router.post("/read-all", response_model=ReadAllResult,
-             description="Marks every unread notification of the caller read; emits "
-                         "`notification.read_state_changed` (ids in pieces of at most 1000) if any changed.")
-async def read_all(admin: CurrentAdmin, work: Work) -> ReadAllResult:
+@router.post("/read-all", response_model=ReadAllResult, responses=raises(TwoTypes),
+             description="Marks every unread notification of the caller read, or only those of one `type` (query "
+                         "`?type=alert` or body `{\"type\": \"alert\"}`); emits `notification.read_state_changed` "
+                         "(ids in pieces of at most 1000) and the new badge if any changed.")
+async def read_all(
+    admin: SeenAdmin, work: Work, type: Annotated[NotificationType | None, Query()] = None,
+    body: ReadAllRequest | None = None,
+) -> ReadAllResult:
+    type_ = one_type(type, body.type if body is not None else None)
     async with work.begin() as uow:
-        return ReadAllResult(updated=await notifications.mark_all_read(uow, admin))
+        return ReadAllResult(updated=await notifications.mark_all_read(uow, admin, type_))
 
 
 @router.get("/{notification_id}", response_model=NotificationData, responses=raises(NotificationNotFound))
-async def get_notification(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> Any:
+async def get_notification(notification_id: NotificationId, admin: SeenAdmin, work: Work) -> Any:
     async with work.begin() as uow:
         return await notifications.get_mine(uow.db, admin, notification_id)
 
@@ -224,7 +260,7 @@ async def get_notification(notification_id: NotificationId, admin: CurrentAdmin,
 @router.post("/{notification_id}/read", response_model=NotificationUpdateData, responses=raises(NotificationNotFound),
              description="Idempotent: reading an already read notification answers the same and emits nothing. "
                          "404 when the notification does not exist or is targeted to another admin.")
-async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, work: Work) -> NotificationUpdateData:
+async def mark_read(notification_id: NotificationId, admin: SeenAdmin, work: Work) -> NotificationUpdateData:
     async with work.begin() as uow:
         await notifications.mark_read(uow, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=True)
@@ -233,11 +269,28 @@ async def mark_read(notification_id: NotificationId, admin: CurrentAdmin, work: 
 @router.post("/{notification_id}/unread", response_model=NotificationUpdateData, responses=raises(NotificationNotFound),
              description="Idempotent, the reverse of `/read`.")
 async def mark_unread(
-    notification_id: NotificationId, admin: CurrentAdmin, work: Work
+    notification_id: NotificationId, admin: SeenAdmin, work: Work
 ) -> NotificationUpdateData:
     async with work.begin() as uow:
         await notifications.mark_unread(uow, admin, notification_id)
     return NotificationUpdateData(notification_id=notification_id, is_read=False)
+
+
+@router.post("/{notification_id}/archive", response_model=ArchiveResult, responses=raises(NotificationNotFound),
+             description="Hides the notification from the caller's inbox without deleting it, and marks it read "
+                         "(\"done\"). Idempotent. Other admins are unaffected.")
+async def archive(notification_id: NotificationId, admin: SeenAdmin, work: Work) -> ArchiveResult:
+    async with work.begin() as uow:
+        await notifications.archive(uow, admin, notification_id)
+    return ArchiveResult(notification_id=notification_id, is_archived=True, is_read=True)
+
+
+@router.post("/{notification_id}/unarchive", response_model=ArchiveResult, responses=raises(NotificationNotFound),
+             description="Back to the caller's inbox, still read. Idempotent.")
+async def unarchive(notification_id: NotificationId, admin: SeenAdmin, work: Work) -> ArchiveResult:
+    async with work.begin() as uow:
+        await notifications.unarchive(uow, admin, notification_id)
+    return ArchiveResult(notification_id=notification_id, is_archived=False, is_read=True)
 
 
 # --- system messages ---

@@ -8,6 +8,14 @@ is ``ORDER BY id DESC``:
   page is a merge of two backward index scans that stops after ``page * page_size`` rows;
 - ``ix_notification_reads_user`` (user_id, notification_id) answers "which of these has this admin read" for the
   unread count's anti-join without touching other admins' rows.
+
+Unread badges are counters kept in the transaction of every change (unread.py), never a scan:
+``unread_counters`` per (admin, type): ``targeted_unread`` (targeted to them, unread) and ``broadcasts_read``
+(broadcasts they have read); ``broadcast_totals`` per type. Unread = targeted_unread + total - broadcasts_read.
+``notification_admins`` are the admins notification-svc knows (``seen_at``: first call of its API; a row with
+``seen_at`` null is a target that never called it); each admin's row is also the lock that orders the changes of
+their counters, so the number pushed after each change is the one after every earlier change.
+``notification_archives`` hides a notification from one admin's inbox without deleting it.
 """
 
 from servicekit.idempotency import idempotency_table
@@ -20,6 +28,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -57,6 +66,39 @@ notification_reads = Table(
     PrimaryKeyConstraint("notification_id", "user_id"),
 )
 Index("ix_notification_reads_user", notification_reads.c.user_id, notification_reads.c.notification_id)
+
+notification_archives = Table(
+    "notification_archives",
+    metadata,
+    Column("user_id", BigInteger, nullable=False),
+    Column("notification_id", BigInteger, ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False),
+    Column("archived_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "notification_id"),
+)
+
+notification_admins = Table(
+    "notification_admins",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seen_at", DateTime(timezone=True), comment="first call of the notification API; null: only a target"),
+)
+
+unread_counters = Table(
+    "unread_counters",
+    metadata,
+    Column("user_id", BigInteger, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("targeted_unread", Integer, nullable=False, server_default="0"),
+    Column("broadcasts_read", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("user_id", "type"),
+)
+
+broadcast_totals = Table(
+    "broadcast_totals",
+    metadata,
+    Column("type", Text, primary_key=True),
+    Column("total", Integer, nullable=False, server_default="0"),
+)
 
 system_alerts = Table(
     "system_alerts",

@@ -7,6 +7,7 @@ the same way for every service.
 from collections.abc import Iterator, Sequence
 
 from contracts.identity import Principal
+from contracts.payloads import NotificationType
 from servicekit import errors
 
 MAX_DB_ID = 2**63 - 1
@@ -45,3 +46,16 @@ def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
         raise ValueError("chunk size must be positive")
     for start in range(0, len(ids), size):
         yield list(ids[start:start + size])
+
+
+class TwoTypes(errors.Invalid):
+    """``read-all`` got one type in the query and another in the body: which one was meant is not clear."""
+
+    message = "type given twice (query and body) with different values"
+    field = "type"
+
+
+def one_type(in_query: NotificationType | None, in_body: NotificationType | None) -> NotificationType | None:
+    if in_query is not None and in_body is not None and in_query != in_body:
+        raise TwoTypes()
+    return in_query or in_body

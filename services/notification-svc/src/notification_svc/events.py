@@ -12,6 +12,7 @@ in main.py publishes it afterwards. notification-svc consumes no events; it answ
 | system.alert_raised                | POST /system/alerts                           | ``alert:<id>``     |
 | system.maintenance_scheduled       | POST /system/maintenance                      | ``maintenance:<id>``|
 | system.status_changed              | POST /system/status                           | ``component:<name>``|
+| notification.unread_counts_changed | a change of some admins' unread badges (unread.py) | ``admin:<id>`` / ``admins`` |
 """
 
 from collections.abc import Sequence
@@ -20,11 +21,12 @@ from contracts.events import payloads as p
 from contracts.events.registry import (
     NOTIFICATION_CREATED,
     NOTIFICATION_READ_STATE_CHANGED,
+    NOTIFICATION_UNREAD_COUNTS_CHANGED,
     SYSTEM_ALERT_RAISED,
     SYSTEM_MAINTENANCE_SCHEDULED,
     SYSTEM_STATUS_CHANGED,
 )
-from contracts.payloads import AlertData, MaintenanceData, NotificationData, StatusData
+from contracts.payloads import AlertData, MaintenanceData, NotificationData, StatusData, UnreadCountData
 from pydantic import BaseModel
 from servicekit.uow import UnitOfWork
 
@@ -43,6 +45,15 @@ async def read_state_changed(
     for piece in chunks(sorted(notification_ids), p.MAX_BULK_IDS):
         payload = p.NotificationReadStateChanged(user_id=user_id, notification_ids=piece, is_read=is_read)
         await _emit(uow, NOTIFICATION_READ_STATE_CHANGED, payload, f"admin:{user_id}")
+
+
+async def unread_counts_changed(uow: UnitOfWork, badges: dict[int, UnreadCountData]) -> None:
+    """One event per ``MAX_BULK_IDS`` admins; aggregate ``admin:<id>`` for one admin, ``admins`` for several."""
+    ids = sorted(badges)
+    for piece in chunks(ids, p.MAX_BULK_IDS):
+        counts = [p.AdminUnreadCount(user_id=user_id, **badges[user_id].model_dump()) for user_id in piece]
+        aggregate = f"admin:{piece[0]}" if len(ids) == 1 else "admins"
+        await _emit(uow, NOTIFICATION_UNREAD_COUNTS_CHANGED, p.NotificationUnreadCountsChanged(counts=counts), aggregate)
 
 
 async def alert_raised(uow: UnitOfWork, alert: AlertData) -> None:

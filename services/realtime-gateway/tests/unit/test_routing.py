@@ -123,3 +123,20 @@ def test_queue_update_goes_to_each_waiting_sessions_user_only():
     assert (first.event, first.rooms) == (e.CHAT_QUEUE_UPDATE, ("user:7",))
     assert first.data() == {"session_id": 70, "position": 1, "estimated_wait_seconds": 40}
     assert (second.rooms, second.data()["estimated_wait_seconds"]) == (("user:8",), None)
+
+
+def test_unread_counts_go_to_each_admins_own_room_with_their_own_number():
+    def count(user_id: int, order: int) -> p.AdminUnreadCount:
+        return p.AdminUnreadCount.model_validate(
+            {"user_id": user_id, "unread_count": order, "by_type": {"system": 0, "user": 0, "order": order, "alert": 0}}
+        )
+
+    event = p.NotificationUnreadCountsChanged(counts=[count(4, 2), count(9, 5)])
+    out = deliveries(r.NOTIFICATION_UNREAD_COUNTS_CHANGED, event)
+    assert [(d.event, d.rooms, d.data()) for d in out] == [
+        (e.NOTIFICATION_UNREAD_COUNT, ("admin:4",),
+         {"unread_count": 2, "by_type": {"system": 0, "user": 0, "order": 2, "alert": 0}}),
+        (e.NOTIFICATION_UNREAD_COUNT, ("admin:9",),
+         {"unread_count": 5, "by_type": {"system": 0, "user": 0, "order": 5, "alert": 0}}),
+    ]
+    assert all(type(d.payload) is e.server_to_client(d.event).payload_model for d in out)

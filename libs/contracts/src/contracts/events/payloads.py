@@ -20,6 +20,7 @@ from contracts.payloads import (
     SessionData,
     StatusData,
     TypingData,
+    UnreadCountData,
 )
 from contracts.payloads.agents import AgentData
 from contracts.time import BeijingDatetime
@@ -140,3 +141,17 @@ class ChatQueueUpdated(Outbound):
     (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``)."""
 
     sessions: Annotated[list[QueuedSession], Field(min_length=1, max_length=MAX_QUEUE_UPDATES)]
+
+
+class AdminUnreadCount(UnreadCountData):
+    """One admin's unread badge (``UnreadCountData``) and whose it is."""
+
+    user_id: Id
+
+
+class NotificationUnreadCountsChanged(Outbound):
+    """``notification.unread_counts_changed``: these admins' unread badges now (after the change committed in
+    the same transaction). One admin after a read / unread / read-all / archive / unarchive or a notification
+    targeted to them; every admin notification-svc knows after a broadcast (in pieces of ``MAX_BULK_IDS``)."""
+
+    counts: Annotated[list[AdminUnreadCount], Field(min_length=1, max_length=MAX_BULK_IDS)]

@@ -28,6 +28,7 @@ PRESENCE_ADMIN_CONNECTIONS_CHANGED = "presence.admin_connections_changed"
 PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
 CHAT_AGENT_UPDATED = "chat.agent_updated"
+NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(GATEWAY_CHAT_TYPING, _P, p.ChatTypingRelayed),
         DomainEventSpec(CHAT_AGENT_UPDATED, _C, p.ChatAgentUpdated),
         DomainEventSpec(CHAT_QUEUE_UPDATED, _C, p.ChatQueueUpdated),
+        DomainEventSpec(NOTIFICATION_UNREAD_COUNTS_CHANGED, _N, p.NotificationUnreadCountsChanged),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

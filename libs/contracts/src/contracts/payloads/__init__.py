@@ -25,7 +25,13 @@ from contracts.payloads.chat import (
     is_attachment_id,
     is_http_url,
 )
-from contracts.payloads.notification import NotificationData, NotificationType, NotificationUpdateData
+from contracts.payloads.notification import (
+    NotificationData,
+    NotificationType,
+    NotificationUpdateData,
+    UnreadByType,
+    UnreadCountData,
+)
 from contracts.payloads.read_state import ReadData
 from contracts.payloads.system import (
     AlertData,
@@ -57,6 +63,8 @@ __all__ = [
     "SessionStatus",
     "StatusData",
     "TypingData",
+    "UnreadByType",
+    "UnreadCountData",
     "is_attachment_id",
     "is_http_url",
 ]  # fmt: skip

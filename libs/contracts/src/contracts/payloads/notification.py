@@ -5,7 +5,7 @@ domain events on RabbitMQ carry them, and the gateway pushes them to Socket.IO c
 
 from typing import Literal
 
-from contracts.fields import Content, Flag, Id, OptionalId, OptionalLink, Outbound, Title
+from contracts.fields import Content, Count, Flag, Id, OptionalId, OptionalLink, Outbound, Title
 from contracts.time import BeijingDatetime
 
 NotificationType = Literal["system", "user", "order", "alert"]
@@ -29,3 +29,20 @@ class NotificationUpdateData(Outbound):
 
     notification_id: Id
     is_read: Flag
+
+
+class UnreadByType(Outbound):
+    """One admin's unread notifications per type (they sum to ``unread_count``)."""
+
+    system: Count
+    user: Count
+    order: Count
+    alert: Count
+
+
+class UnreadCountData(Outbound):
+    """``notification:unread_count``: the admin's unread badge, computed by notification-svc after every change
+    that affects it and pushed to every socket of that admin, so every tab and device shows the same number."""
+
+    unread_count: Count
+    by_type: UnreadByType

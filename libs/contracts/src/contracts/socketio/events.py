@@ -22,6 +22,7 @@ from contracts.payloads import (
     SessionData,
     StatusData,
     TypingData,
+    UnreadCountData,
 )
 from contracts.payloads.agents import AgentData
 from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
@@ -49,6 +50,7 @@ SYSTEM_ALERT = "system:alert"
 SYSTEM_MAINTENANCE = "system:maintenance"
 SYSTEM_TOKEN_EXPIRED = "system:token_expired"
 CHAT_AGENT_UPDATE = "chat:agent_update"
+NOTIFICATION_UNREAD_COUNT = "notification:unread_count"
 
 BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
@@ -106,6 +108,8 @@ _ALL = (
           "An agent's availability, presence or load changed (to supervisors, and to that agent)."),
     _spec(CHAT_QUEUE_UPDATE, _S, QueueUpdateData,
           "This user's waiting session moved in the queue: position (1 = next) and estimated wait."),
+    _spec(NOTIFICATION_UNREAD_COUNT, _S, UnreadCountData,
+          "This admin's unread badge (total and per type), pushed after every change that affects it."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

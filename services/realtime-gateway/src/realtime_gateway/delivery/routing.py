@@ -18,6 +18,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | gateway.chat_typing (a gateway's) | chat:typing             | user:<recipient_id>                      |
 | chat.agent_updated                | chat:agent_update       | supervisors, admin:<admin_id>            |
 | chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
+| notification.unread_counts_changed| notification:unread_count ×N | admin:<user_id> (one per admin)     |
 """
 
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from typing import Any
 
 from contracts.events import payloads as p
 from contracts.events import registry as r
-from contracts.payloads import NotificationUpdateData
+from contracts.payloads import NotificationUpdateData, UnreadCountData
 from contracts.socketio import events as e
 from pydantic import BaseModel
 
@@ -104,6 +105,15 @@ def _queue_updated(event: p.ChatQueueUpdated) -> list[Delivery]:
     return [Delivery(e.CHAT_QUEUE_UPDATE, (user_room(s.user_id),), s.update) for s in event.sessions]
 
 
+def _unread_counts_changed(event: p.NotificationUnreadCountsChanged) -> list[Delivery]:
+    """Each admin's own number to that admin's sockets only (never a room two admins share)."""
+    return [
+        Delivery(e.NOTIFICATION_UNREAD_COUNT, (admin_room(c.user_id),),
+                 UnreadCountData(unread_count=c.unread_count, by_type=c.by_type))
+        for c in event.counts
+    ]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -118,6 +128,7 @@ ROUTES: dict[str, Route] = {
     r.GATEWAY_CHAT_TYPING: _typing_relayed,
     r.CHAT_AGENT_UPDATED: _agent_updated,
     r.CHAT_QUEUE_UPDATED: _queue_updated,
+    r.NOTIFICATION_UNREAD_COUNTS_CHANGED: _unread_counts_changed,
 }
 
 
