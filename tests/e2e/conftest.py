@@ -154,7 +154,7 @@ async def stack(
             "EDGE_TLS_LISTEN": f"{HOST}:{edge_tls.port}", "EDGE_HSTS_MAX_AGE": str(edge_tls.hsts_max_age),
         },
     ), port=edge_port)
-    await stack.start(timeout=60)
+    await stack.start(timeout=90)
     try:
         yield stack
     finally:

@@ -45,7 +45,7 @@ async def stack(
 
 async def start_stack(
     make_database: Callable[[], Awaitable[str]], make_vhost: Callable[[], Awaitable[str]], workdir: Path,
-    chat_env: dict[str, str] | None = None, start_timeout: float = 30.0,
+    chat_env: dict[str, str] | None = None, start_timeout: float = 90.0,
 ) -> Stack:
     """Every service as a process, healthy, on a new database and vhost; `chat_env` adds CHAT_* settings."""
     database_url, amqp_url = await make_database(), await make_vhost()
