@@ -122,6 +122,9 @@ async def stack(
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
         if prefix == "CHAT":
             env["CHAT_ATTACHMENTS_DIR"] = str(workdir / "chat-attachments")
+            # Many tests share admin1-3 in one stack and some leave sessions open: room enough that a later
+            # test's session is still assigned (capacity itself is tested in chat-svc and test_agents.py).
+            env["CHAT_ADMIN_CAPACITY"] = "50"
         stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), env))
 
     edge_port = free_port()

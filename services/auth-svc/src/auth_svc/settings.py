@@ -65,7 +65,7 @@ class Settings(ServiceSettings):
     registrations (from many addresses) cannot take every core from logins verifying theirs."""
     wechat_appid: str | None = None
     """The WeChat mini program's AppID (微信公众平台 → 开发管理 → 开发设置). With `wechat_secret` it switches on
-    `POST /api/v4/auth/wechat/login`; unset, that route answers 503 `wechat_login_disabled`."""
+    `POST /api/v4/auth/wechat/login`; unset, that route answers 404 `wechat_login_disabled`."""
     wechat_secret: SecretStr | None = None
     """The mini program's AppSecret. Sent to WeChat only (in the query string WeChat requires), never logged."""
     wechat_api_base_url: str = "https://api.weixin.qq.com"

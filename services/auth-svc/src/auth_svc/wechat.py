@@ -13,6 +13,7 @@ people and apps can act on (servicekit.errors), never a 500:
 | 45011 frequency limit | 429 `wechat_rate_limited` + Retry-After |
 | -1 system busy, timeouts, unreachable, not JSON | 503 `wechat_unavailable` |
 | 40013 invalid appid, 40125 invalid secret, any other | 503 `wechat_misconfigured` (logged as an error) |
+| (no AUTH_WECHAT_APPID / AUTH_WECHAT_SECRET) | 404 `wechat_login_disabled` |
 
 The app secret travels in the query string (WeChat's design), so no URL of these requests is ever logged or put
 in an error: the messages here name the endpoint only.
@@ -26,7 +27,7 @@ from typing import Annotated
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError
-from servicekit.errors import Forbidden, TooMany, Unauthorized, Unavailable
+from servicekit.errors import Forbidden, NotFound, TooMany, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class WeChatMisconfigured(Unavailable):
     message = "WeChat login is misconfigured on this server"
 
 
-class WeChatLoginDisabled(Unavailable):
+class WeChatLoginDisabled(NotFound):
+    """No WeChat login on this server: nothing to find here, not a fault (a 5xx would page whoever is on call)."""
+
     code = "wechat_login_disabled"
     message = "WeChat login is not configured on this server (AUTH_WECHAT_APPID, AUTH_WECHAT_SECRET)"
 

@@ -166,9 +166,9 @@ async def test_wechat_logins_are_limited_per_client_address(
     assert len(wechat.calls) == 4  # refused logins never reached WeChat
 
 
-async def test_without_appid_and_secret_wechat_login_answers_503_disabled(client) -> None:
+async def test_without_appid_and_secret_wechat_login_answers_404_disabled(client) -> None:
     answer = await client.post(LOGIN, json={"code": "anything"})
-    assert answer.status_code == 503 and answer.json()["error"]["code"] == "wechat_login_disabled"
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "wechat_login_disabled"
 
 
 async def test_a_missing_or_oversized_code_is_422(client) -> None:

@@ -17,9 +17,13 @@ from contracts.payloads import (
     ChatMessageData,
     MaintenanceData,
     NotificationData,
+    QueueUpdateData,
+    ReadData,
     SessionData,
     StatusData,
+    UnreadByType,
 )
+from contracts.payloads.agents import AgentData
 from contracts.socketio import events as e
 from contracts.time import now_beijing
 
@@ -77,6 +81,17 @@ CASES: list[tuple[str, str, Any, dict[str, int]]] = [
     (e.CHAT_TYPING, r.GATEWAY_CHAT_TYPING, p.ChatTypingRelayed(
         typing={"session_id": 789, "sender_type": "user", "sender_id": USER1}, recipient_id=ADMIN1),
      {"admin1": 1, "admin1b": 1}),
+    (e.CHAT_READ, r.CHAT_READ_STATE_CHANGED, p.ChatReadStateChanged(read=ReadData(
+        session_id=789, reader_type="admin", reader_id=ADMIN1, last_read_message_id=456, read_at=NOW),
+        user_id=USER1, admin_id=ADMIN1), {"user1": 1, "admin1": 1, "admin1b": 1}),
+    (e.CHAT_AGENT_UPDATE, r.CHAT_AGENT_UPDATED, p.ChatAgentUpdated(agent=AgentData(
+        admin_id=ADMIN2, availability="busy", online=True, status="busy", active_sessions=1, capacity=5,
+        availability_changed_at=NOW, changed_by="self")), {"admin2": 1}),  # + the supervisors room (none here)
+    (e.CHAT_QUEUE_UPDATE, r.CHAT_QUEUE_UPDATED, p.ChatQueueUpdated(sessions=[p.QueuedSession(
+        user_id=USER2, update=QueueUpdateData(session_id=789, position=2, estimated_wait_seconds=40))]), {"user2": 1}),
+    (e.NOTIFICATION_UNREAD_COUNT, r.NOTIFICATION_UNREAD_COUNTS_CHANGED, p.NotificationUnreadCountsChanged(counts=[
+        p.AdminUnreadCount(user_id=ADMIN1, unread_count=3, by_type=UnreadByType(system=1, user=0, order=2, alert=0))]),
+     {"admin1": 1, "admin1b": 1}),
 ]
 
 
@@ -120,6 +135,10 @@ def _is_barrier(received: tuple[str, Any] | None, barrier_id: int | None = None)
 def _expected_payloads(payload: Any) -> list[dict[str, Any]]:
     if isinstance(payload, p.NotificationReadStateChanged):
         return [{"notification_id": n, "is_read": payload.is_read} for n in payload.notification_ids]
+    if isinstance(payload, p.ChatQueueUpdated):
+        return [s.update.model_dump(mode="json") for s in payload.sessions]
+    if isinstance(payload, p.NotificationUnreadCountsChanged):
+        return [c.model_dump(mode="json", exclude={"user_id"}) for c in payload.counts]
     inner = next(v for v in payload.__dict__.values() if hasattr(v, "model_dump"))
     return [inner.model_dump(mode="json")]
 
