@@ -105,7 +105,8 @@ async def test_the_second_deadline_moves_the_session_to_another_online_agent_wit
     stack = await make_stack(admin_capacity=2)
     await stack.heartbeat("gw-1", {A: 1, B: 1}, ttl_seconds=3600)  # still online at the sweeps' later `now`
     session_id, since = await assigned_session(stack, A)
-    await stack.open_session(new_id())  # B holds one session too, and has room for one more
+    answered, _ = await assigned_session(stack, B)  # B holds a session too (answered), and has room for one more
+    await post(stack, answered, admin_headers(B), "Hello!")
     deadlines = stack.app.state.reply_deadlines
 
     assert await deadlines.sweep(since + timedelta(seconds=181)) == 1
@@ -169,9 +170,9 @@ async def test_reply_deadlines_pause_outside_working_hours(make_stack):
 
     deadlines = ReplyDeadlines(stack.app.state.chat, DeadlineSettings(60, 180), working_time=hours)
     await deadlines.sweep(since + timedelta(seconds=61))  # 10 s of it open
-    await deadlines.sweep(since + timedelta(seconds=3600 + 49))  # 59 s
+    await deadlines.sweep(since + timedelta(seconds=3600 + 59))  # 59 s
     assert await alerts(stack, session_id) == []
-    await deadlines.sweep(since + timedelta(seconds=3600 + 51))  # 61 s
+    await deadlines.sweep(since + timedelta(seconds=3600 + 61))  # 61 s
     assert await alerts(stack, session_id) == [(A, "reply_reminder")]
 
 
@@ -206,7 +207,7 @@ async def test_two_chat_svc_processes_sweeping_fire_each_deadline_once(make_data
         await first.connections("gw-1", A, 1)  # nobody else: past the second deadline, A is told
         sessions = [(await assigned_session(first, A))[0] for _ in range(10)]
         async with asyncio.timeout(20):
-            while not all(len(await alerts(first, s)) == 2 for s in sessions):
+            while [len(await alerts(first, s)) for s in sessions] != [2] * len(sessions):
                 await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # more sweeps of both processes
         assert [await alerts(first, s) for s in sessions] == [[(A, "reply_reminder"), (A, "reply_overdue")]] * 10
