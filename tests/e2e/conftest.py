@@ -122,6 +122,10 @@ async def stack(
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
         if prefix == "CHAT":
             env["CHAT_ATTACHMENTS_DIR"] = str(workdir / "chat-attachments")
+            # A first reply deadline short enough to watch (tests/e2e/test_reply_deadlines.py); no reassignment:
+            # the browser tests share admin1-3, and a session moving between them would upset the others.
+            env["CHAT_REPLY_REMIND_AFTER_SECONDS"] = "4"
+            env["CHAT_REPLY_REASSIGN_AFTER_SECONDS"] = "0"
         stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), env))
 
     edge_port = free_port()
