@@ -125,6 +125,10 @@ async def stack(
             # Many tests share admin1-3 in one stack and some leave sessions open: room enough that a later
             # test's session is still assigned (capacity itself is tested in chat-svc and test_agents.py).
             env["CHAT_ADMIN_CAPACITY"] = "50"
+            # A first reply deadline short enough to watch (tests/e2e/test_reply_deadlines.py); no reassignment:
+            # the browser tests share admin1-3, and a session moving between them would upset the others.
+            env["CHAT_REPLY_REMIND_AFTER_SECONDS"] = "4"
+            env["CHAT_REPLY_REASSIGN_AFTER_SECONDS"] = "0"
         stack.add(ServiceSpec(name, uvicorn_factory(f"{package}.main:create_app"), env))
 
     edge_port = free_port()

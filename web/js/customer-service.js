@@ -6,7 +6,7 @@ import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
-import { t } from "./i18n.js";
+import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks, previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
@@ -280,6 +280,15 @@ function onAssigned(a) {
   scheduleSessions();
 }
 
+/** A reply deadline passed on one of this agent's sessions (system:alert for this agent only, code reply_*):
+ * a toast besides the banner, and the list again (a session may have gone to, or come from, another agent). */
+function onReplyAlert(a) {
+  if (!a.code || !a.code.startsWith("reply_")) return;
+  const key = `alert_title.${a.code}`;
+  toast(t.has(key) ? t(key) : a.title, systemText(a.code, a.params, a.message));
+  scheduleSessions();
+}
+
 /** The user read the conversation up to a message: "已读" on the agent's messages up to it. */
 function onRead(r) {
   if (state.current && r.session_id === state.current.session_id && r.reader_type === "user") view.setPeerRead(r.last_read_message_id);
@@ -356,6 +365,7 @@ function init() {
   socket.on("chat:typing", onTyping);
   socket.on("chat:read", onRead);
   bindSystemBanners(socket, el.banners);
+  socket.on("system:alert", onReplyAlert);
   bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
   if (session.user.role === "supervisor") {
     bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });

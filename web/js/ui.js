@@ -107,7 +107,8 @@ export function banner(container, { key, level, title, message }) {
 export function bindSystemBanners(socket, container) {
   const STATUS_LEVEL = { operational: "info", degraded: "warning", maintenance: "warning", down: "critical" };
   socket.on("system:alert", (a) => {
-    banner(container, { key: `alert-${a.alert_id}`, level: a.level, title: t("banner.alert", { title: a.title }), message: systemText(a.code, a.params, a.message) });
+    const title = a.code && t.has(`alert_title.${a.code}`) ? t(`alert_title.${a.code}`) : a.title;
+    banner(container, { key: `alert-${a.code || ""}-${a.alert_id}`, level: a.level, title: t("banner.alert", { title }), message: systemText(a.code, a.params, a.message) });
   });
   socket.on("system:maintenance", (m) => {
     banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: t("banner.maintenance", { title: m.title }),

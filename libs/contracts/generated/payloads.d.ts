@@ -84,6 +84,13 @@ export interface AssignmentData {
   reason: "auto" | "transfer" | "claim";
 }
 
+/** ``chat.agent_alerted``: an alert chat-svc raises for one agent only (aggregate_id = the admin id), e.g. a reply deadline passed (chat_svc.reply_deadlines). The gateway pushes ``alert`` as ``system:alert`` to that agent's sockets (``admin:<admin_id>``) and nobody else's; ``alert.code`` + ``alert.params`` render it in the console's language. */
+export interface ChatAgentAlerted {
+  /** > 0 */
+  admin_id: number;
+  alert: AlertData;
+}
+
 /** ``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id). */
 export interface ChatAgentUpdated {
   agent: AgentData;
@@ -315,6 +322,40 @@ export interface RegisterUserPayload {
   user_type: "admin" | "user";
 }
 
+/** ``reply_overdue`` (an alert to the session's agent): past the second reply deadline, and no other agent online has room to take it over; it stays with them. */
+export interface ReplyOverdueParams {
+  /** > 0 */
+  session_id: number;
+  /** >= 0 */
+  seconds: number;
+}
+
+/** ``reply_reassigned_away`` (an alert to the agent who lost the session to the second reply deadline). */
+export interface ReplyReassignedAwayParams {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  to_agent_id: number;
+  /** >= 0 */
+  seconds: number;
+}
+
+/** ``reply_reassigned_to_you`` (an alert to the agent who got a session another agent left unanswered). */
+export interface ReplyReassignedToYouParams {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  from_agent_id: number;
+}
+
+/** ``reply_reminder`` (an alert to the session's agent): the user's message has waited past the first reply deadline. */
+export interface ReplyReminderParams {
+  /** > 0 */
+  session_id: number;
+  /** >= 0 */
+  seconds: number;
+}
+
 /** ``chat:send_message``: the sender is the authenticated socket, never a payload field. */
 export interface SendMessagePayload {
   /** > 0 */
@@ -377,6 +418,14 @@ export interface SessionParticipants {
   user_id: number;
   admin_id: number | null;
   status: "waiting" | "active" | "closed";
+}
+
+/** ``session_reassigned``: the agent did not reply by the second deadline; another agent has the session. */
+export interface SessionReassignedParams {
+  /** > 0 */
+  from_agent_id: number;
+  /** > 0 */
+  to_agent_id: number;
 }
 
 /** ``chat.session_participants`` payload: the session asked about. */
@@ -474,7 +523,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -492,6 +541,16 @@ export interface SystemTextParams {
   "session_inactive": SessionInactiveParams;
   /** Agent #{agent_id} is not available: the conversation is back in the queue */
   "session_requeued": SessionRequeuedParams;
+  /** The user of conversation #{session_id} has waited over {seconds} s for a reply */
+  "reply_reminder": ReplyReminderParams;
+  /** Agent #{from_agent_id} did not reply in time: the conversation is now with agent #{to_agent_id} */
+  "session_reassigned": SessionReassignedParams;
+  /** Conversation #{session_id} had no reply for {seconds} s: it went to agent #{to_agent_id} */
+  "reply_reassigned_away": ReplyReassignedAwayParams;
+  /** Conversation #{session_id} is yours: agent #{from_agent_id} did not reply in time */
+  "reply_reassigned_to_you": ReplyReassignedToYouParams;
+  /** The user of conversation #{session_id} has waited over {seconds} s and no other agent can take over: please reply */
+  "reply_overdue": ReplyOverdueParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */

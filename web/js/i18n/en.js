@@ -287,4 +287,14 @@ export default {
   "error.supervisors_only": "Only supervisors can do this.",
   "error.unknown_agent": "That agent is not known yet: they have never connected.",
   "error.agent_not_available": "That agent is busy or away and takes no new sessions.",
+  "system.reply_reminder": "The user of conversation #{session_id} has waited over {seconds} s for a reply",
+  "system.session_reassigned": "Agent #{from_agent_id} did not reply in time: the conversation is now with agent #{to_agent_id}",
+  "system.reply_reassigned_away": "Conversation #{session_id} had no reply for {seconds} s: it went to agent #{to_agent_id}",
+  "system.reply_reassigned_to_you": "Conversation #{session_id} is yours: agent #{from_agent_id} did not reply in time",
+  "system.reply_overdue": "The user of conversation #{session_id} has waited over {seconds} s and no other agent can take over: please reply",
+  // Titles of the alerts chat-svc raises for one agent (system:alert with a code), shown instead of the server's.
+  "alert_title.reply_reminder": "Reply reminder",
+  "alert_title.reply_reassigned_away": "Conversation reassigned",
+  "alert_title.reply_reassigned_to_you": "Conversation reassigned to you",
+  "alert_title.reply_overdue": "Reply overdue",
 };

@@ -287,4 +287,14 @@ export default {
   "error.supervisors_only": "只有主管可以执行此操作。",
   "error.unknown_agent": "该客服尚未登录过。",
   "error.agent_not_available": "该客服忙碌或离开，不接收新会话。",
+  "system.reply_reminder": "会话 #{session_id} 的用户已等待回复超过 {seconds} 秒，请尽快回复",
+  "system.session_reassigned": "客服 #{from_agent_id} 未能及时回复，会话已转给客服 #{to_agent_id}",
+  "system.reply_reassigned_away": "会话 #{session_id} 超过 {seconds} 秒未回复，已转给客服 #{to_agent_id}",
+  "system.reply_reassigned_to_you": "会话 #{session_id} 因客服 #{from_agent_id} 未及时回复已转给你，请尽快回复",
+  "system.reply_overdue": "会话 #{session_id} 的用户已等待超过 {seconds} 秒，暂无其他客服可以接手，请尽快回复",
+  // 聊天服务发给单个客服的提醒（带 code 的 system:alert）的标题，替代服务器给的标题。
+  "alert_title.reply_reminder": "回复提醒",
+  "alert_title.reply_reassigned_away": "会话已转接",
+  "alert_title.reply_reassigned_to_you": "会话已转给你",
+  "alert_title.reply_overdue": "回复超时",
 };

@@ -77,6 +77,11 @@ PAYLOADS = {
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: {
         "counts": [{"unread_count": 3, "by_type": {"system": 1, "user": 0, "order": 2, "alert": 0}, "user_id": 4}],
     },
+    r.CHAT_AGENT_ALERTED: {
+        "admin_id": 4,
+        "alert": {"alert_id": 9, "level": "warning", "title": "t", "message": "m", "created_at": T,
+                  "code": "reply_reminder", "params": {"session_id": 2, "seconds": 60}},
+    },
 }
 # fmt: on
 

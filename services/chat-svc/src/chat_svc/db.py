@@ -182,6 +182,33 @@ queue_publisher = Table(
     CheckConstraint("id = 1", name="queue_publisher_one_row_check"),
 )
 
+# A user's message waiting for a reply from the session's agent (chat_svc.reply_deadlines): one row per session
+# while it waits, from the oldest unanswered message (or the assignment); the agent's reply deletes it.
+reply_deadlines = Table(
+    "reply_deadlines",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("admin_id", BigInteger, nullable=False),  # the agent the deadlines run for
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("reminded_at", DateTime(timezone=True)),  # the first deadline's reminder went out
+    Column("escalated_at", DateTime(timezone=True)),  # past the second, nobody could take it: the agent was told
+)
+Index("reply_deadlines_by_since", reply_deadlines.c.since)
+
+# Alerts chat-svc raised for one agent (`chat.agent_alerted`); the id is the alert's `alert_id`.
+agent_alerts = Table(
+    "agent_alerts",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("admin_id", BigInteger, nullable=False),
+    Column("session_id", BigInteger),
+    Column("code", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("agent_alerts_by_admin", agent_alerts.c.admin_id, agent_alerts.c.id)
+
 processed_events = Table(
     "processed_events",
     metadata,

@@ -31,6 +31,8 @@ from chat_svc.customers import Customers
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
+from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource, always_open
+from chat_svc.reply_deadlines import sweep_forever as deadlines_sweep_forever
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
@@ -41,7 +43,7 @@ DESCRIPTION = "Customer-service chat: sessions, messages, assignment to online a
 
 
 @asynccontextmanager
-async def _chat(runtime: Runtime) -> AsyncIterator[None]:
+async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncIterator[None]:
     settings: Settings = runtime.settings
     runtime.state.chat = Chat(runtime.work, capacity=settings.admin_capacity, default_priority=settings.default_priority,
                               presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority,
@@ -56,6 +58,8 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                                                                settings.queue_estimate_samples,
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
+    runtime.state.reply_deadlines = ReplyDeadlines(runtime.state.chat, DeadlineSettings(
+        settings.reply_remind_after_seconds, settings.reply_reassign_after_seconds), working_time=working_time)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -88,21 +92,26 @@ def _attachments(settings: Settings, chat: Chat, files: AttachmentStore) -> Atta
     return Attachments(chat, files, secret=secret, limits=limits)
 
 
-def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None,
+               working_time: WorkingTimeSource = always_open) -> FastAPI:
+    """`working_time`: the working hours the reply deadlines count (default: always open)."""
     settings = settings or Settings()
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router, queue_router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router], start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
                "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds),
-               "queue-publisher": lambda runtime: publish_forever(runtime.state.queue, settings.queue_poll_seconds)},
+               "queue-publisher": lambda runtime: publish_forever(runtime.state.queue, settings.queue_poll_seconds),
+               "reply-deadlines": lambda runtime: deadlines_sweep_forever(runtime.state.reply_deadlines,
+                                                                          settings.reply_deadline_sweep_seconds)},
     )
     app.state.chat = None
     app.state.attachments = None
     app.state.agents = None
     app.state.queue = None
     app.state.customers = None
+    app.state.reply_deadlines = None
     return app

@@ -28,6 +28,7 @@ from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc import agents, customers, domain, queue, store
+from chat_svc import reply_deadlines_store as reply_deadlines
 from chat_svc.agents_events import AgentLog
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
 from chat_svc.events import EventLog, message_data, session_data
@@ -97,6 +98,7 @@ class Chat:
                 message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
                                                        content=content, message_type=message_type)
                 await tx.events.message_created(message, row)
+                await self._note_reply_state(tx, row, "user")
                 if status == 201:
                     await self.assign_waiting(tx)
                     row = await self._session(tx, row.id)
@@ -123,6 +125,7 @@ class Chat:
                     sender_id=principal.user_id, content=content, message_type=message_type,
                 )
                 await tx.events.message_created(message, row)
+                await self._note_reply_state(tx, row, "admin" if principal.is_admin else "user")
                 return 201, message_data(message).model_dump(mode="json")
 
             request = {"session_id": session_id, "content": content, "message_type": message_type}
@@ -327,12 +330,30 @@ class Chat:
         self, tx: Tx, session_id: int, admin_id: int, reason: AssignmentReason, at: datetime, note: SystemTextParams
     ) -> SessionRow:
         row = await store.set_assigned(tx.db, session_id, admin_id, at)
+        await reply_deadlines.assigned(tx.db, session_id, admin_id, at)
         tx.agents.touch(admin_id)
         await store.note_assignment(tx.db, admin_id, at)
         if reason in ("auto", "claim"):  # it left the queue (a transfer moves a session that already had)
             await queue.note_departure(tx.db, session_id, at)
         await tx.events.session_assigned(row, reason)
         return await self.system_message(tx, session_id, admin_id, note)
+
+    async def reassign(
+        self, tx: Tx, session_id: int, admin_id: int, at: datetime, note: SystemTextParams
+    ) -> SessionRow:
+        """Give an assigned session to `admin_id` (a `transfer` the platform decides, chat_svc.reply_deadlines),
+        with `note` as the system message. The caller holds the assignment lock and chose an admin with room."""
+        return await self._assign(tx, session_id, admin_id, "transfer", at, note)
+
+    async def _note_reply_state(self, tx: Tx, row: SessionRow, sender: SenderType) -> None:
+        """A message in an active session: the user's starts the wait for the agent's reply (unless one runs),
+        the agent's ends it (chat_svc.reply_deadlines)."""
+        if row.status != "active" or row.admin_id is None:
+            return
+        if sender == "admin":
+            await reply_deadlines.answered(tx.db, row.id)
+        else:
+            await reply_deadlines.user_wrote(tx.db, row.id, row.admin_id, self.clock())
 
     async def system_message(self, tx: Tx, session_id: int, sender_id: int, note: SystemTextParams) -> SessionRow:
         """A system message: its code and parameters, and their rendering in `system_text_locale` as the

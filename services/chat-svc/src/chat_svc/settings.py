@@ -149,3 +149,23 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """At most this many of the most recent departures in the window are used for the estimate."""
     queue_estimate_min_samples: Annotated[int, Field(ge=1, le=1000)] = 3
     """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""
+    reply_remind_after_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+    """A user's message unanswered by the session's agent for this long (open time only: the deadlines pause
+    outside working hours) brings that agent one reminder (`system:alert`, code `reply_reminder`); 0: none. Counted
+    from the oldest unanswered message (further ones do not move it), or from the assignment."""
+    reply_reassign_after_seconds: Annotated[float, Field(ge=0, le=86_400)] = 180.0
+    """Unanswered this long, the session goes to another agent online with room (a system message to the user,
+    an alert to both agents); with nobody else free it stays and the agent is told once (`reply_overdue`), and
+    it moves as soon as someone has room. 0: never. When both are set it must be above
+    CHAT_REPLY_REMIND_AFTER_SECONDS."""
+    reply_deadline_sweep_seconds: Annotated[float, Field(gt=0, le=600)] = 1.0
+    """How often each chat-svc process looks for reply deadlines that passed (a read of an index; the locks are
+    taken only when one is due): a reminder or a reassignment comes at most about this late."""
+
+    @model_validator(mode="after")
+    def _reassign_after_remind(self) -> Self:
+        remind, reassign = self.reply_remind_after_seconds, self.reply_reassign_after_seconds
+        if remind > 0 and reassign > 0 and reassign <= remind:
+            raise ValueError(f"CHAT_REPLY_REASSIGN_AFTER_SECONDS ({reassign}) must be above "
+                             f"CHAT_REPLY_REMIND_AFTER_SECONDS ({remind}): the reminder comes first")
+        return self

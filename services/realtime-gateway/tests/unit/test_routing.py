@@ -140,3 +140,14 @@ def test_unread_counts_go_to_each_admins_own_room_with_their_own_number():
          {"unread_count": 5, "by_type": {"system": 0, "user": 0, "order": 5, "alert": 0}}),
     ]
     assert all(type(d.payload) is e.server_to_client(d.event).payload_model for d in out)
+
+
+def test_an_agent_alert_reaches_that_agents_sockets_only_as_system_alert():
+    from contracts.payloads import AlertData
+
+    alert = AlertData(alert_id=3, level="warning", title="t", message="m", created_at=NOW, code="reply_reminder",
+                      params={"session_id": 70, "seconds": 60})
+    (d,) = deliveries(r.CHAT_AGENT_ALERTED, p.ChatAgentAlerted(admin_id=9, alert=alert))
+    assert (d.event, d.rooms, d.payload) == (e.SYSTEM_ALERT, ("admin:9",), alert)
+    assert d.data()["code"] == "reply_reminder" and d.data()["params"] == {"session_id": 70, "seconds": 60}
+    assert type(d.payload) is e.server_to_client(d.event).payload_model

@@ -155,3 +155,13 @@ class NotificationUnreadCountsChanged(Outbound):
     targeted to them; every admin notification-svc knows after a broadcast (in pieces of ``MAX_BULK_IDS``)."""
 
     counts: Annotated[list[AdminUnreadCount], Field(min_length=1, max_length=MAX_BULK_IDS)]
+
+
+class ChatAgentAlerted(Outbound):
+    """``chat.agent_alerted``: an alert chat-svc raises for one agent only (aggregate_id = the admin id), e.g. a
+    reply deadline passed (chat_svc.reply_deadlines). The gateway pushes ``alert`` as ``system:alert`` to that
+    agent's sockets (``admin:<admin_id>``) and nobody else's; ``alert.code`` + ``alert.params`` render it in the
+    console's language."""
+
+    admin_id: Id
+    alert: AlertData

@@ -78,6 +78,44 @@ class SessionInactiveParams(SystemTextParams):
     platform."""
 
 
+class ReplyReminderParams(SystemTextParams):
+    """``reply_reminder`` (an alert to the session's agent): the user's message has waited past the first reply
+    deadline."""
+
+    session_id: Id
+    seconds: Annotated[int, Strict(), Field(ge=0)]
+
+
+class SessionReassignedParams(SystemTextParams):
+    """``session_reassigned``: the agent did not reply by the second deadline; another agent has the session."""
+
+    from_agent_id: Id
+    to_agent_id: Id
+
+
+class ReplyReassignedAwayParams(SystemTextParams):
+    """``reply_reassigned_away`` (an alert to the agent who lost the session to the second reply deadline)."""
+
+    session_id: Id
+    to_agent_id: Id
+    seconds: Annotated[int, Strict(), Field(ge=0)]
+
+
+class ReplyReassignedToYouParams(SystemTextParams):
+    """``reply_reassigned_to_you`` (an alert to the agent who got a session another agent left unanswered)."""
+
+    session_id: Id
+    from_agent_id: Id
+
+
+class ReplyOverdueParams(SystemTextParams):
+    """``reply_overdue`` (an alert to the session's agent): past the second reply deadline, and no other agent
+    online has room to take it over; it stays with them."""
+
+    session_id: Id
+    seconds: Annotated[int, Strict(), Field(ge=0)]
+
+
 @dataclass(frozen=True)
 class SystemText:
     """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
@@ -122,6 +160,27 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
                {"zh-CN": "客服 #{agent_id} 暂时无法接待，会话已重新排队",
                 "en": "Agent #{agent_id} is not available: the conversation is back in the queue"},
                "The agent was away or offline past CHAT_AGENT_AWAY_GRACE_SECONDS (CHAT_AGENT_AWAY_POLICY=requeue)."),
+    SystemText("reply_reminder", ReplyReminderParams,
+               {"zh-CN": "会话 #{session_id} 的用户已等待回复超过 {seconds} 秒，请尽快回复",
+                "en": "The user of conversation #{session_id} has waited over {seconds} s for a reply"},
+               "An alert to the agent: past CHAT_REPLY_REMIND_AFTER_SECONDS without a reply."),
+    SystemText("session_reassigned", SessionReassignedParams,
+               {"zh-CN": "客服 #{from_agent_id} 未能及时回复，会话已转给客服 #{to_agent_id}",
+                "en": "Agent #{from_agent_id} did not reply in time: the conversation is now with agent #{to_agent_id}"},
+               "No reply by CHAT_REPLY_REASSIGN_AFTER_SECONDS: the session went to another agent."),
+    SystemText("reply_reassigned_away", ReplyReassignedAwayParams,
+               {"zh-CN": "会话 #{session_id} 超过 {seconds} 秒未回复，已转给客服 #{to_agent_id}",
+                "en": "Conversation #{session_id} had no reply for {seconds} s: it went to agent #{to_agent_id}"},
+               "An alert to the agent who lost a session to the second reply deadline."),
+    SystemText("reply_reassigned_to_you", ReplyReassignedToYouParams,
+               {"zh-CN": "会话 #{session_id} 因客服 #{from_agent_id} 未及时回复已转给你，请尽快回复",
+                "en": "Conversation #{session_id} is yours: agent #{from_agent_id} did not reply in time"},
+               "An alert to the agent who got a session by the second reply deadline."),
+    SystemText("reply_overdue", ReplyOverdueParams,
+               {"zh-CN": "会话 #{session_id} 的用户已等待超过 {seconds} 秒，暂无其他客服可以接手，请尽快回复",
+                "en": "The user of conversation #{session_id} has waited over {seconds} s and no other agent "
+                      "can take over: please reply"},
+               "An alert to the agent: past CHAT_REPLY_REASSIGN_AFTER_SECONDS and nobody else online has room."),
 )
 """Every code the platform writes, in the order they were added."""
 

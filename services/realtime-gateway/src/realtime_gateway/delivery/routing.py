@@ -19,6 +19,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | chat.agent_updated                | chat:agent_update       | supervisors, admin:<admin_id>            |
 | chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
 | notification.unread_counts_changed| notification:unread_count ×N | admin:<user_id> (one per admin)     |
+| chat.agent_alerted                | system:alert            | admin:<admin_id> (that agent only)       |
 """
 
 from collections.abc import Callable
@@ -114,6 +115,11 @@ def _unread_counts_changed(event: p.NotificationUnreadCountsChanged) -> list[Del
     ]
 
 
+def _agent_alerted(event: p.ChatAgentAlerted) -> list[Delivery]:
+    """An alert for one agent (a reply deadline): the spec's `system:alert`, to that agent's sockets only."""
+    return [Delivery(e.SYSTEM_ALERT, (admin_room(event.admin_id),), event.alert)]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -129,6 +135,7 @@ ROUTES: dict[str, Route] = {
     r.CHAT_AGENT_UPDATED: _agent_updated,
     r.CHAT_QUEUE_UPDATED: _queue_updated,
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: _unread_counts_changed,
+    r.CHAT_AGENT_ALERTED: _agent_alerted,
 }
 
 
