@@ -33,7 +33,6 @@ from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
 from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource, always_open
 from chat_svc.reply_deadlines import sweep_forever as deadlines_sweep_forever
-from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -70,6 +69,9 @@ def _attachment_store(settings: Settings) -> AbstractAsyncContextManager[Attachm
     if settings.attachments_storage == "local":
         return nullcontext(LocalAttachmentStore(settings.attachments_dir))
     assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
+    # Imported here: aiobotocore/botocore take ~40% of chat-svc's import time, for a store most runs do not use.
+    from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
+
     secret = settings.s3_secret_access_key
     return S3AttachmentStore.open(S3Config(
         bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
