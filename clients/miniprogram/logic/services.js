@@ -86,10 +86,11 @@ function createServices({ wx, sdk, baseUrl, language, background = "close", onLo
 
     /** The login is over (`reason`: expired, invalid, logged_out): forget it, then onLoggedOut. */
     logout(reason) {
+      const wasLoggedIn = login !== null;
       services.stop();
       login = null;
       clearLogin(wx);
-      onLoggedOut(reason);
+      if (wasLoggedIn) onLoggedOut(reason); // once, however many refusals end it
     },
   };
   return services;
