@@ -54,7 +54,7 @@ class SessionsLogic {
       })),
       empty: !this.loading && !this.error && this.sessions.length === 0,
       emptyText: t("mp.sessions.empty"),
-      hasMore: this.page * this.pageSize < this.total,
+      hasMore: this.sessions.length < this.total,
       moreText: t("mp.sessions.more"),
       error: this.error,
     };
