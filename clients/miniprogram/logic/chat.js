@@ -13,6 +13,7 @@ const { PictureLinks, isPictureMessage } = require("./pictures.js");
 const BASE = "/api/v4/customer-service";
 const HISTORY_LIMIT = 50;
 const TYPING_SHOW_MS = 3000;
+const TYPING_SEND_MS = 2000;
 const CONNECTION_TEXT = {
   idle: "conn.connecting", connecting: "conn.connecting", connected: "conn.live", reconnecting: "conn.lost",
   suspended: "conn.lost", offline: "conn.gave_up", unauthorized: "conn.unauthorized",
@@ -65,6 +66,7 @@ class ChatLogic {
     this.visible = true;
     this.typing = false;
     this.typingTimer = null;
+    this.lastTypingSent = -Infinity;
     this.connection = "idle";
     this.notice = "";
     this.client = null;
@@ -257,6 +259,14 @@ class ChatLogic {
     }
     this.changed();
     return result;
+  }
+
+  /** The user is typing: the agent sees it (chat:typing, at most once per TYPING_SEND_MS). */
+  typed(now = Date.now()) {
+    if (!this.client || !this.client.connected || !this.session || this.session.status === "closed") return;
+    if (now - this.lastTypingSent < TYPING_SEND_MS) return;
+    this.lastTypingSent = now;
+    this.client.send("chat:typing", { session_id: this.session.session_id });
   }
 
   /** Sends a failed text again. */

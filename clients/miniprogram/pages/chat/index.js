@@ -32,6 +32,7 @@ Component({
     },
     onInput(event) {
       this.setData({ draft: event.detail.value });
+      if (event.detail.value) this.logic.typed();
     },
     onSend() {
       const text = this.data.draft;

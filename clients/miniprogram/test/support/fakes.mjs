@@ -34,6 +34,10 @@ export function fakeClient({ connected = true, ack = storedAck } = {}) {
     state: connected ? "connected" : "reconnecting",
     connected,
     requests: [],
+    sent: [],
+    send(event, data) {
+      client.sent.push({ event, data });
+    },
     on(event, handler) {
       if (!handlers.has(event)) handlers.set(event, new Set());
       handlers.get(event).add(handler);

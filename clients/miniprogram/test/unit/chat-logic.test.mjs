@@ -250,3 +250,12 @@ test("stop() removes every listener", async () => {
   chat.stop();
   assert.equal(client.listeners("chat:new_message"), 0);
 });
+
+test("typing tells the agent, at most once every two seconds", async () => {
+  const { chat, client } = setUp({ latest: session({ status: "active", admin_id: 2 }) });
+  await chat.start();
+  chat.typed(10000);
+  chat.typed(11000);
+  chat.typed(12500);
+  assert.deepEqual(client.sent, [{ event: "chat:typing", data: { session_id: 11 } }, { event: "chat:typing", data: { session_id: 11 } }]);
+});
