@@ -71,6 +71,7 @@ class ChatLogic {
     this.notice = "";
     this.client = null;
     this.offs = [];
+    this.stopped = false;
     this.pictures = new PictureLinks(
       (sessionId, attachmentId) => this.api.request(`${BASE}/sessions/${sessionId}/attachments/${attachmentId}`),
       { baseUrl: services.baseUrl });
@@ -97,6 +98,7 @@ class ChatLogic {
   }
 
   stop() {
+    this.stopped = true;
     this.offs.forEach((off) => off());
     this.offs = [];
     if (this.typingTimer) this.clearTimer(this.typingTimer);
@@ -327,7 +329,7 @@ class ChatLogic {
 
   /** Reports the newest shown message as read (once per new message; one report at a time). */
   markRead() {
-    if (!this.visible || !this.session || this.reading) return this.reading;
+    if (this.stopped || !this.visible || !this.session || this.reading) return this.reading;
     const upTo = this.newestId();
     if (upTo <= this.reportedRead) return null;
     const sessionId = this.session.session_id;
@@ -335,12 +337,12 @@ class ChatLogic {
       method: "POST", body: { last_read_message_id: upTo },
     }).then(() => {
       this.reportedRead = Math.max(this.reportedRead, upTo);
-    }, () => {
-      // not fatal: the next message or visit reports it again
-    }).then(() => {
-      this.reading = null;
-      if (this.newestId() > this.reportedRead) this.markRead();
-    });
+      return true;
+    }, () => false) // not fatal: the next message or visit reports it again
+      .then((reported) => {
+        this.reading = null;
+        if (reported && this.newestId() > this.reportedRead) this.markRead(); // newer ones came meanwhile
+      });
     return this.reading;
   }
 

@@ -259,3 +259,20 @@ test("typing tells the agent, at most once every two seconds", async () => {
   chat.typed(12500);
   assert.deepEqual(client.sent, [{ event: "chat:typing", data: { session_id: 11 } }, { event: "chat:typing", data: { session_id: 11 } }]);
 });
+
+test("a refused read report is not retried in a loop: the next message or visit reports it", async () => {
+  const first = message({ sender_type: "admin", sender_id: 2 });
+  const { chat, api, client } = setUp({ latest: session({ status: "active", admin_id: 2 }), history: [first],
+    routes: { [READ(11)]: () => new ApiError(401, "token_missing") } });
+  await chat.start();
+  for (let i = 0; i < 5; i += 1) await flush();
+  const reads = () => api.calls.filter((c) => c.path.endsWith("/read")).length;
+  assert.equal(reads(), 1);
+  client.serverSends("chat:new_message", message({ sender_type: "admin", sender_id: 2 }));
+  for (let i = 0; i < 5; i += 1) await flush();
+  assert.equal(reads(), 2);
+  chat.stop();
+  chat.setVisible(true);
+  await flush();
+  assert.equal(reads(), 2); // a stopped page reports nothing
+});
