@@ -3,6 +3,7 @@
 #
 # As a command:   bash scripts/infra.sh [up|postgres|rabbitmq]     (default: up = both)
 #                 bash scripts/infra.sh web        nginx + npm ci in web/ (the edge); browser: Debian's chromium
+#                 bash scripts/infra.sh sdk / miniprogram    npm ci in clients/sdk/ or clients/miniprogram/
 #                 bash scripts/infra.sh stop    stops what earlier runs of this script started
 # As a library:   source scripts/infra.sh; infra_up; ...; infra_stop_started
 #
@@ -234,6 +235,18 @@ ensure_sdk_deps() {  # the client SDK's build and test tools (clients/sdk/packag
   echo "$stamp" >"$sdk/node_modules/.lock-stamp"
 }
 
+ensure_miniprogram_deps() {  # the mini program's test tools (miniprogram-simulate + jsdom; clients/miniprogram/package-lock.json)
+  ensure_node || return 1
+  local mp="$INFRA_ROOT/clients/miniprogram" stamp
+  stamp="$(sha256sum "$mp/package-lock.json" | cut -d' ' -f1)"
+  if [ -d "$mp/node_modules/miniprogram-simulate" ] && [ "$(cat "$mp/node_modules/.lock-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  _infra_say "miniprogram: npm ci (miniprogram-simulate, jsdom; pinned in clients/miniprogram/package-lock.json)"
+  (cd "$mp" && npm ci --no-audit --no-fund --loglevel=error) || _infra_die "npm ci in clients/miniprogram/ failed" || return 1
+  echo "$stamp" >"$mp/node_modules/.lock-stamp"
+}
+
 infra_web_up() {  # what the edge needs: nginx and the npm-installed client
   ensure_nginx && ensure_web_deps
 }
@@ -275,8 +288,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     rabbitmq) ensure_rabbitmq ;;
     web) infra_web_up ;;
     sdk) ensure_sdk_deps ;;
+    miniprogram) ensure_miniprogram_deps ;;
     browser) ensure_chromium ;;
     stop) if [ -f "$INFRA_STATE_FILE" ]; then infra_stop_started "$(awk '!seen[$0]++' "$INFRA_STATE_FILE" | tr '\n' ' ')"; fi ;;
-    *) echo "usage: $0 [up|postgres|rabbitmq|web|sdk|browser|stop]" >&2; exit 2 ;;
+    *) echo "usage: $0 [up|postgres|rabbitmq|web|sdk|miniprogram|browser|stop]" >&2; exit 2 ;;
   esac
 fi

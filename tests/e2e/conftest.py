@@ -21,6 +21,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -93,12 +94,43 @@ def edge_tls(tmp_path_factory: pytest.TempPathFactory) -> EdgeTls:
     return EdgeTls(free_port(), folder / "ca.pem", Path(cert), Path(key))
 
 
+@dataclass(frozen=True)
+class WeChatStandInProcess:
+    """The stand-in of WeChat's API (servicekit_testing.wechat_standin) the e2e auth-svc logs mini program users
+    in against; `POST {url}/_standin/codes {"openid"}` issues the code wx.login() would give."""
+
+    url: str
+    appid: str
+    secret: str
+
+
+@pytest.fixture(scope="session")
+def wechat_standin() -> Iterator[WeChatStandInProcess]:
+    port = free_port()
+    standin = WeChatStandInProcess(f"http://{HOST}:{port}", "wx-e2e-appid", "e2e-standin-secret")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "servicekit_testing.wechat_standin", "--host", HOST, "--port", str(port),
+         "--appid", standin.appid, "--secret", standin.secret],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "wechat stand-in on http://...": it listens
+        if "wechat stand-in on" not in line:
+            pytest.fail(f"the WeChat stand-in did not start: {line}{process.stdout.read()}", pytrace=False)
+        yield standin
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(
     make_database: Callable[[], Awaitable[str]],
     make_vhost: Callable[[], Awaitable[str]],
     tmp_path_factory: pytest.TempPathFactory,
     edge_tls: EdgeTls,
+    wechat_standin: WeChatStandInProcess,
 ) -> AsyncIterator[Stack]:
     """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin.
 
@@ -116,6 +148,9 @@ async def stack(
         "AUTH_DEV_SEED": "true",
         "AUTH_REGISTER_MAX_PER_ADDRESS": "1000",  # the browsers register from 127.0.0.1 (the default access
         # token lifetime stays: the pages renew their tokens as in production)
+        # WeChat login (the mini program's end-to-end test) against the stand-in of WeChat's API
+        "AUTH_WECHAT_APPID": wechat_standin.appid, "AUTH_WECHAT_SECRET": wechat_standin.secret,
+        "AUTH_WECHAT_API_BASE_URL": wechat_standin.url,
     }))
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
