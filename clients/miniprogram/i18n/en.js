@@ -124,4 +124,9 @@ module.exports = {
   "error.wechat_unavailable": "WeChat is unavailable for now. Please try again later.",
   "error.wechat_misconfigured": "The mini program's WeChat login is misconfigured. Please contact an administrator.",
   "error.wechat_login_disabled": "WeChat login is not enabled on the server.",
+  "system.reply_reminder": "The user of conversation #{session_id} has waited over {seconds} s for a reply",
+  "system.session_reassigned": "Agent #{from_agent_id} did not reply in time: the conversation is now with agent #{to_agent_id}",
+  "system.reply_reassigned_away": "Conversation #{session_id} had no reply for {seconds} s: it went to agent #{to_agent_id}",
+  "system.reply_reassigned_to_you": "Conversation #{session_id} is yours: agent #{from_agent_id} did not reply in time",
+  "system.reply_overdue": "The user of conversation #{session_id} has waited over {seconds} s and no other agent can take over: please reply",
 };

@@ -124,4 +124,9 @@ module.exports = {
   "error.wechat_unavailable": "微信服务暂时不可用，请稍后再试。",
   "error.wechat_misconfigured": "小程序的微信登录配置有误，请联系管理员。",
   "error.wechat_login_disabled": "服务器未开启微信登录。",
+  "system.reply_reminder": "会话 #{session_id} 的用户已等待回复超过 {seconds} 秒，请尽快回复",
+  "system.session_reassigned": "客服 #{from_agent_id} 未能及时回复，会话已转给客服 #{to_agent_id}",
+  "system.reply_reassigned_away": "会话 #{session_id} 超过 {seconds} 秒未回复，已转给客服 #{to_agent_id}",
+  "system.reply_reassigned_to_you": "会话 #{session_id} 因客服 #{from_agent_id} 未及时回复已转给你，请尽快回复",
+  "system.reply_overdue": "会话 #{session_id} 的用户已等待超过 {seconds} 秒，暂无其他客服可以接手，请尽快回复",
 };
