@@ -2,6 +2,7 @@
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing. Pictures: picked with the
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
+import { bindAgentDesk } from "./agent-desk.js";
 import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
@@ -361,6 +362,7 @@ function init() {
     bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
   bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
+  bindAgentDesk({ call, supervisor: session.user.role === "supervisor", el });
 }
 
 init();

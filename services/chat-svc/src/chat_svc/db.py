@@ -182,6 +182,24 @@ queue_publisher = Table(
     CheckConstraint("id = 1", name="queue_publisher_one_row_check"),
 )
 
+# Canned answers (0009, chat_svc.quick_replies): an agent's own (`personal`, owner_id) or the team's (`team`, no
+# owner; supervisors manage them).
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("owner_id", BigInteger),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("updated_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("scope IN ('personal', 'team')", name="quick_replies_scope_check"),
+    CheckConstraint("(scope = 'team') = (owner_id IS NULL)", name="quick_replies_owner_check"),
+)
+Index("quick_replies_by_owner", quick_replies.c.owner_id, quick_replies.c.id)
+
 processed_events = Table(
     "processed_events",
     metadata,

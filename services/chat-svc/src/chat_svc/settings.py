@@ -149,3 +149,5 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """At most this many of the most recent departures in the window are used for the estimate."""
     queue_estimate_min_samples: Annotated[int, Field(ge=1, le=1000)] = 3
     """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""
+    quick_replies_max: Annotated[int, Field(ge=1, le=10_000)] = 200
+    """Quick replies one agent may keep for themselves, and the team's at most (409 `too_many_quick_replies`)."""
