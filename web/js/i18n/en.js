@@ -308,4 +308,25 @@ export default {
   "qr.close": "Close",
   "error.quick_reply_not_found": "That quick reply no longer exists.",
   "error.too_many_quick_replies": "You have reached the most quick replies allowed; delete some first.",
+
+  // The agent's desk: internal notes (web/js/notes.js).
+  "notes.title": "Internal notes",
+  "notes.private_hint": "Agents only; the user never sees them",
+  "notes.placeholder": "Write an internal note (the user never sees it)",
+  "notes.add": "Add note",
+  "notes.by_you": "You",
+  "notes.transfer_from": "{who}, transferring to agent #{to}",
+  "notes.transfer_toast": "Transfer note for session #{session}",
+  "notes.load_failed": "Could not load internal notes",
+  "notes.save_failed": "Could not save the internal note",
+
+  // The agent's desk: transfer to a chosen agent (web/js/transfer-picker.js).
+  "transfer.title": "Transfer the session",
+  "transfer.choose": "Choose the receiving agent",
+  "transfer.none": "No online agent can take a transfer right now.",
+  "transfer.load": "{active}/{capacity} sessions",
+  "transfer.note_label": "Note for the receiving agent (optional; the user never sees it)",
+  "transfer.note_placeholder": "For example: the user needs a VAT invoice; the company name is checked",
+  "transfer.confirm": "Transfer",
+  "transfer.cancel": "Cancel",
 };

@@ -308,4 +308,25 @@ export default {
   "qr.close": "关闭",
   "error.quick_reply_not_found": "找不到该快捷回复。",
   "error.too_many_quick_replies": "快捷回复数量已达上限，请先删除一些。",
+
+  // 客服工作台：内部备注（web/js/notes.js）。
+  "notes.title": "内部备注",
+  "notes.private_hint": "仅客服可见，用户看不到",
+  "notes.placeholder": "写一条内部备注（用户看不到）",
+  "notes.add": "添加备注",
+  "notes.by_you": "我",
+  "notes.transfer_from": "{who} 转接给客服 #{to} 时留言",
+  "notes.transfer_toast": "会话 #{session} 转接留言",
+  "notes.load_failed": "无法加载内部备注",
+  "notes.save_failed": "内部备注保存失败",
+
+  // 客服工作台：选择客服转接（web/js/transfer-picker.js）。
+  "transfer.title": "转接会话",
+  "transfer.choose": "选择接收的客服",
+  "transfer.none": "暂无可接收转接的在线客服。",
+  "transfer.load": "{active}/{capacity} 个会话",
+  "transfer.note_label": "给接收客服的留言（可选，用户看不到）",
+  "transfer.note_placeholder": "例如：用户要开专票，抬头已核对",
+  "transfer.confirm": "确认转接",
+  "transfer.cancel": "取消",
 };

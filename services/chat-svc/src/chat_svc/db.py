@@ -200,6 +200,19 @@ quick_replies = Table(
 )
 Index("quick_replies_by_owner", quick_replies.c.owner_id, quick_replies.c.id)
 
+# Admins' private notes on a session (0010, chat_svc.notes): never in `messages`, never shown to the user.
+session_notes = Table(
+    "session_notes",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("transfer_to", BigInteger),  # written with a transfer: the agent it was meant for
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("session_notes_by_session", session_notes.c.session_id, session_notes.c.id)
+
 processed_events = Table(
     "processed_events",
     metadata,

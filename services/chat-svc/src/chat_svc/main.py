@@ -28,6 +28,8 @@ from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
 from chat_svc.customers import Customers
+from chat_svc.notes import Notes
+from chat_svc.notes_api import router as notes_router
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
@@ -58,6 +60,7 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                                                                settings.queue_estimate_samples,
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
+    runtime.state.notes = Notes(runtime.state.chat)
     runtime.state.quick_replies = QuickReplies(runtime.state.chat, max_per_owner=settings.quick_replies_max)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
@@ -96,8 +99,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router, queue_router, quick_replies_router],
-        start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
+                 notes_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
@@ -110,4 +113,5 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.queue = None
     app.state.customers = None
     app.state.quick_replies = None
+    app.state.notes = None
     return app

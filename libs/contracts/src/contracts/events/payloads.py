@@ -23,6 +23,7 @@ from contracts.payloads import (
     UnreadCountData,
 )
 from contracts.payloads.agents import AgentData
+from contracts.payloads.notes import NoteData
 from contracts.time import BeijingDatetime
 
 MAX_BULK_IDS = 1000
@@ -155,3 +156,11 @@ class NotificationUnreadCountsChanged(Outbound):
     targeted to them; every admin notification-svc knows after a broadcast (in pieces of ``MAX_BULK_IDS``)."""
 
     counts: Annotated[list[AdminUnreadCount], Field(min_length=1, max_length=MAX_BULK_IDS)]
+
+
+class ChatNoteAdded(Outbound):
+    """``chat.note_added``: a private note on a session; ``admin_id`` is the session's agent once it was written
+    (the gateway routes it to that agent, the author and the supervisors; there is no user id here on purpose)."""
+
+    note: NoteData
+    admin_id: Id | None

@@ -19,6 +19,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | chat.agent_updated                | chat:agent_update       | supervisors, admin:<admin_id>            |
 | chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
 | notification.unread_counts_changed| notification:unread_count ×N | admin:<user_id> (one per admin)     |
+| chat.note_added                   | chat:note               | admin:<agent>, admin:<author>, supervisors (never user:) |
 """
 
 from collections.abc import Callable
@@ -114,6 +115,12 @@ def _unread_counts_changed(event: p.NotificationUnreadCountsChanged) -> list[Del
     ]
 
 
+def _note_added(event: p.ChatNoteAdded) -> list[Delivery]:
+    """A private note: admin rooms only (the session's agent, the author) and the supervisors, never `user:`."""
+    agents = dict.fromkeys(i for i in (event.admin_id, event.note.author_id) if i is not None)
+    return [Delivery(e.CHAT_NOTE, (*(admin_room(i) for i in agents), SUPERVISORS), event.note)]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -129,6 +136,7 @@ ROUTES: dict[str, Route] = {
     r.CHAT_AGENT_UPDATED: _agent_updated,
     r.CHAT_QUEUE_UPDATED: _queue_updated,
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: _unread_counts_changed,
+    r.CHAT_NOTE_ADDED: _note_added,
 }
 
 
