@@ -147,3 +147,30 @@ async def test_a_private_note_shows_in_the_console_and_never_on_the_h5_page(page
     await expect(tid(agent, "conv-closed")).to_be_visible()
     assert not pages.problems, pages.problems
 
+
+async def test_a_chinese_search_finds_a_message_and_opens_its_session_at_it(pages: Pages) -> None:
+    agent = await admin_login(pages, "admin2", CONSOLE)
+    user = await register_user(pages)
+    user_id = await user_id_of(user)
+    tag = uuid.uuid4().hex[:6]
+    for text in (f"你好 {tag}", f"我想查询退款进度，订单号 {tag}", "谢谢"):
+        await tid(user, "composer-input").fill(text)
+        await tid(user, "composer-send").click()
+        await expect(tid(user, "message-text").filter(has_text=text)).to_have_count(1)
+
+    await tid(agent, "search-panel").locator("summary").click()
+    await tid(agent, "search-words").fill(f"退款 {tag}")
+    await tid(agent, "search-submit").click()
+    hit = tid(agent, "search-hit")
+    await expect(hit).to_have_count(1)
+    await expect(hit).to_contain_text("我想查询退款进度")
+    await expect(hit).to_contain_text(f"用户 #{user_id}")
+    await hit.click()
+    found = agent.locator('[data-testid="message"][data-highlight="true"]')
+    await expect(found).to_have_count(1)
+    await expect(found).to_contain_text(f"我想查询退款进度，订单号 {tag}")
+    await expect(tid(agent, "customer-panel")).to_have_attribute("data-user-id", str(user_id))
+    await expect(tid(agent, "customer-sessions-count")).to_have_text("1")
+    await pages.screenshot(agent, "admin2-search")
+    await end_session(user)
+    assert not pages.problems, pages.problems

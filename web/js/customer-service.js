@@ -359,6 +359,7 @@ function init() {
   }
   bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
   desk = bindAgentDesk({ call, socket, me: session.user.user_id, supervisor: session.user.role === "supervisor", el,
+    console: { open: openSession, loadOlder, hasMore: () => state.hasMore },
     transfer: (adminId, note) => sessionAction(el.transfer, "transfer", { admin_id: adminId, note }, t("cs.transferred", { id: adminId })) });
 }
 

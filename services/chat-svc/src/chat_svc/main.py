@@ -27,6 +27,8 @@ from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
+from chat_svc.customer_history import CustomerHistory
+from chat_svc.customer_history_api import router as customer_history_router
 from chat_svc.customers import Customers
 from chat_svc.notes import Notes
 from chat_svc.notes_api import router as notes_router
@@ -36,6 +38,8 @@ from chat_svc.queue_api import router as queue_router
 from chat_svc.quick_replies import QuickReplies
 from chat_svc.quick_replies_api import router as quick_replies_router
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
+from chat_svc.search import Search
+from chat_svc.search_api import router as search_router
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -61,6 +65,9 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
     runtime.state.notes = Notes(runtime.state.chat)
+    runtime.state.search = Search(runtime.state.chat)
+    runtime.state.customer_history = CustomerHistory(
+        runtime.state.chat, messages_per_session=settings.history_messages_per_session)
     runtime.state.quick_replies = QuickReplies(runtime.state.chat, max_per_owner=settings.quick_replies_max)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
@@ -100,7 +107,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
         routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
-                 notes_router], start=_chat, jwt_verifier=jwt_verifier,
+                 notes_router, customer_history_router, search_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
@@ -114,4 +121,6 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.customers = None
     app.state.quick_replies = None
     app.state.notes = None
+    app.state.search = None
+    app.state.customer_history = None
     return app

@@ -151,3 +151,6 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""
     quick_replies_max: Annotated[int, Field(ge=1, le=10_000)] = 200
     """Quick replies one agent may keep for themselves, and the team's at most (409 `too_many_quick_replies`)."""
+    history_messages_per_session: Annotated[int, Field(ge=1, le=100)] = 20
+    """The customer panel (`GET /customers/{user_id}/sessions`): how many of each past session's newest messages
+    come with it (older ones: the session's own message pages)."""
