@@ -20,6 +20,7 @@ from contracts.payloads import (
     SessionData,
     StatusData,
 )
+from contracts.payloads.notes import NoteData
 from contracts.socketio import events as e
 from contracts.time import now_beijing
 
@@ -77,6 +78,10 @@ CASES: list[tuple[str, str, Any, dict[str, int]]] = [
     (e.CHAT_TYPING, r.GATEWAY_CHAT_TYPING, p.ChatTypingRelayed(
         typing={"session_id": 789, "sender_type": "user", "sender_id": USER1}, recipient_id=ADMIN1),
      {"admin1": 1, "admin1b": 1}),
+    # a private note: the session's agent (ADMIN1, both tabs) and its author (ADMIN2); never the session's user
+    (e.CHAT_NOTE, r.CHAT_NOTE_ADDED, p.ChatNoteAdded(note=NoteData(
+        note_id=5, session_id=789, author_id=ADMIN2, content="内部备注", created_at=NOW), admin_id=ADMIN1),
+     {"admin1": 1, "admin1b": 1, "admin2": 1}),
 ]
 
 
