@@ -31,3 +31,7 @@ def test_the_translator_picks_the_language_fills_placeholders_and_chooses_plural
 
 def test_pictures_ask_for_signed_urls_once_renew_them_near_expiry_and_show_the_preview_marker_as_a_word() -> None:
     _node_test("picture_links.test.mjs")
+
+
+def test_a_slash_query_finds_quick_replies_by_chinese_words_and_latin_letters_of_any_case() -> None:
+    _node_test("quick_reply_match.test.mjs")

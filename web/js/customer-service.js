@@ -2,6 +2,7 @@
 // (scrolling up loads older pages), replies with their ack state, typing both ways, claim / transfer / close,
 // and live chat:new_message / chat:session_update / chat:session_assigned / chat:typing. Pictures: picked with the
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
+import { bindAgentDesk } from "./agent-desk.js";
 import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
@@ -26,6 +27,7 @@ const HISTORY_PAGE = 30;
 let session = null; // the logged-in admin
 let socket = null;
 let view = null;
+let desk = null; // agent-desk.js: quick replies, notes, transfer picker
 const el = {};
 const state = { tab: "mine", current: null, hasMore: false, beforeId: null, loadingOlder: false };
 
@@ -134,7 +136,6 @@ function showHeader(s) {
   el.claim.hidden = s.status !== "waiting";
   const canAct = s.status !== "closed";
   el.transfer.hidden = !canAct;
-  el.transferId.hidden = !canAct;
   el.close.hidden = !canAct;
   el.closed.hidden = s.status !== "closed";
   el.closed.textContent = s.close_reason ? t("cs.closed_note_reason", { reason: t(`cs.close_reason.${s.close_reason}`) })
@@ -144,6 +145,7 @@ function showHeader(s) {
   view.setPeerRead(s.user_last_read_message_id);
   document.querySelectorAll('[data-testid="session-item"]').forEach((n) =>
     n.setAttribute("aria-selected", String(Number(n.dataset.sessionId) === s.session_id)));
+  if (desk) desk.show(s);
 }
 
 async function openSession(sessionId) {
@@ -245,15 +247,17 @@ function onSubmit(event) {
 async function sessionAction(button, path, body, doneText) {
   const s = state.current;
   if (!s) return;
-  await busy(button, async () => {
+  return busy(button, async () => {
     try {
       const updated = await call(`${BASE}/sessions/${s.session_id}/${path}`, { method: "POST", body });
       if (state.current && state.current.session_id === updated.session_id) showHeader(updated);
       patchSessionItem(updated);
       toast(doneText, t("cs.session_ref", { id: updated.session_id }));
       scheduleSessions();
+      return true;
     } catch (err) {
       toast(t("cs.action_failed"), describeError(err), { kind: "error" });
+      return false;
     }
   });
 }
@@ -307,7 +311,7 @@ function init() {
     sessions: "session-list", sessionsEmpty: "sessions-empty", sessionsError: "sessions-error",
     mineCount: "tab-mine-count", waitingCount: "tab-waiting-count", placeholder: "conv-placeholder",
     head: "conv-head", title: "conv-title", status: "conv-status", assignee: "conv-assignee", claim: "conv-claim",
-    transfer: "conv-transfer", transferId: "transfer-admin-id", close: "conv-close", messages: "message-list",
+    transfer: "conv-transfer", close: "conv-close", messages: "message-list",
     typing: "typing-indicator", closed: "conv-closed", composer: "composer", input: "composer-input",
     banners: "system-banners", connStatus: "conn-status", pictureButton: "composer-picture", fileInput: "composer-file",
     conversation: "conversation",
@@ -321,14 +325,7 @@ function init() {
   document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
   el.claim.addEventListener("click", () => sessionAction(el.claim, "claim", undefined, t("cs.claimed")));
   el.close.addEventListener("click", () => sessionAction(el.close, "close", undefined, t("cs.closed")));
-  el.transfer.addEventListener("click", () => {
-    const adminId = Number(el.transferId.value);
-    if (!Number.isInteger(adminId) || adminId < 1) {
-      toast(t("cs.transfer"), t("cs.transfer_missing_id"), { kind: "error" });
-      return;
-    }
-    sessionAction(el.transfer, "transfer", { admin_id: adminId }, t("cs.transferred", { id: adminId }));
-  });
+  el.transfer.addEventListener("click", () => desk.pickTransfer());
   el.composer.addEventListener("submit", onSubmit);
   el.input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) onSubmit(event);
@@ -371,6 +368,9 @@ function init() {
     bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
   bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
+  desk = bindAgentDesk({ call, socket, me: session.user.user_id, supervisor: session.user.role === "supervisor", el,
+    console: { open: openSession, loadOlder, hasMore: () => state.hasMore },
+    transfer: (adminId, note) => sessionAction(el.transfer, "transfer", { admin_id: adminId, note }, t("cs.transferred", { id: adminId })) });
 }
 
 init();

@@ -123,6 +123,12 @@ export interface ChatMessageData {
   system_params?: Record<string, unknown>;
 }
 
+/** ``chat.note_added``: a private note on a session; ``admin_id`` is the session's agent once it was written (the gateway routes it to that agent, the author and the supervisors; there is no user id here on purpose). */
+export interface ChatNoteAdded {
+  note: NoteData;
+  admin_id: number | null;
+}
+
 /** ``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``). */
 export interface ChatQueueUpdated {
   /** 1..500 items */
@@ -228,6 +234,20 @@ export interface MaintenanceData {
 export interface MarkReadPayload {
   /** > 0 */
   notification_id: number;
+}
+
+/** ``chat:note``: a private note on a session (admins only). */
+export interface NoteData {
+  /** > 0 */
+  note_id: number;
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  author_id: number;
+  content: string;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  created_at: string;
+  transfer_to: number | null;
 }
 
 /** ``notification.created``: ``target_user_id`` null means broadcast to every admin. */
@@ -557,6 +577,7 @@ export interface SystemTextParams {
 export interface ServerToClientEvents {
   "chat:agent_update": (data: AgentData) => void;
   "chat:new_message": (data: ChatMessageData) => void;
+  "chat:note": (data: NoteData) => void;
   "chat:queue_update": (data: QueueUpdateData) => void;
   "chat:read": (data: ReadData) => void;
   "chat:session_assigned": (data: AssignmentData) => void;
@@ -586,6 +607,7 @@ export interface EventMap {
   server_to_client: {
     "chat:agent_update": AgentData;
     "chat:new_message": ChatMessageData;
+    "chat:note": NoteData;
     "chat:queue_update": QueueUpdateData;
     "chat:read": ReadData;
     "chat:session_assigned": AssignmentData;

@@ -74,6 +74,10 @@ PAYLOADS = {
     r.CHAT_QUEUE_UPDATED: {
         "sessions": [{"user_id": 3, "update": {"session_id": 2, "position": 1, "estimated_wait_seconds": None}}],
     },
+    r.CHAT_NOTE_ADDED: {
+        "note": {"note_id": 5, "session_id": 2, "author_id": 4, "content": "内部备注", "created_at": T, "transfer_to": None},
+        "admin_id": 4,
+    },
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: {
         "counts": [{"unread_count": 3, "by_type": {"system": 1, "user": 0, "order": 2, "alert": 0}, "user_id": 4}],
     },

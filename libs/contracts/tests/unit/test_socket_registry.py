@@ -23,7 +23,8 @@ PLATFORM_EVENTS = {
     ("chat:read", "server_to_client"),  # issue 17: read state both ways
     ("chat:agent_update", "server_to_client"),  # issue 17: agents' availability and load, to supervisors
     ("chat:queue_update", "server_to_client"),  # issue 17: a waiting user's place in the queue
-    ("notification:unread_count", "server_to_client"),  # issue 19: the server-computed unread badge
+    ("notification:unread_count", "server_to_client"),
+    ("chat:note", "server_to_client"),  # issue 19: admins' private notes (never to the session's user)  # issue 19: the server-computed unread badge
 }
 
 

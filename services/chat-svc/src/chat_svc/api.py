@@ -83,6 +83,9 @@ class ReadBody(Inbound):
 
 class TransferBody(Inbound):
     admin_id: Annotated[int, Strict(), Field(gt=0, le=MAX_DB_ID)]
+    note: MessageText | SkipJsonSchema[None] = Field(
+        None, description="For the receiving agent: stored as a private note on the session (admins only, "
+                          "`chat:note`), never shown to the user")
 
 
 class SessionPage(BaseModel):
@@ -220,7 +223,7 @@ async def end_session(session_id: SessionId, principal: CurrentPrincipal, chat: 
     _NO_SESSION, _CLOSED, _ADMIN_OFFLINE, _AT_CAPACITY, Conflict("session <id> is already assigned to you", code="same_admin")))
 async def transfer(session_id: SessionId, body: TransferBody, principal: CurrentAdmin, chat: ChatDep) -> SessionData:
     """409 `admin_offline` / `admin_at_capacity` / `same_admin` when the target cannot take it."""
-    return await chat.transfer(principal, session_id, body.admin_id)
+    return await chat.transfer(principal, session_id, body.admin_id, body.note)
 
 
 @router.post("/sessions/{session_id}/claim", response_model=SessionData, responses=raises(

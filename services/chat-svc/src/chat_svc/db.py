@@ -83,6 +83,8 @@ messages = Table(
     CheckConstraint("message_type IN ('text', 'image', 'system')", name="messages_message_type_check"),
 )
 Index("messages_by_session", messages.c.session_id, messages.c.id)
+# Search by words (0012, chat_svc.search): ILIKE '%词%' answered from a trigram index (extension pg_trgm).
+Index("messages_content_trgm", messages.c.content, postgresql_using="gin", postgresql_ops={"content": "gin_trgm_ops"})
 
 admins = Table(
     "admins",
@@ -208,6 +210,37 @@ agent_alerts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 Index("agent_alerts_by_admin", agent_alerts.c.admin_id, agent_alerts.c.id)
+
+# Canned answers (0010, chat_svc.quick_replies): an agent's own (`personal`, owner_id) or the team's (`team`, no
+# owner; supervisors manage them).
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("owner_id", BigInteger),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("updated_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("scope IN ('personal', 'team')", name="quick_replies_scope_check"),
+    CheckConstraint("(scope = 'team') = (owner_id IS NULL)", name="quick_replies_owner_check"),
+)
+Index("quick_replies_by_owner", quick_replies.c.owner_id, quick_replies.c.id)
+
+# Admins' private notes on a session (0011, chat_svc.notes): never in `messages`, never shown to the user.
+session_notes = Table(
+    "session_notes",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("transfer_to", BigInteger),  # written with a transfer: the agent it was meant for
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("session_notes_by_session", session_notes.c.session_id, session_notes.c.id)
 
 processed_events = Table(
     "processed_events",

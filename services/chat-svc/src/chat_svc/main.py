@@ -27,12 +27,20 @@ from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
 from chat_svc.commands import command_handlers
+from chat_svc.customer_history import CustomerHistory
+from chat_svc.customer_history_api import router as customer_history_router
 from chat_svc.customers import Customers
+from chat_svc.notes import Notes
+from chat_svc.notes_api import router as notes_router
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
+from chat_svc.quick_replies import QuickReplies
+from chat_svc.quick_replies_api import router as quick_replies_router
 from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource, always_open
 from chat_svc.reply_deadlines import sweep_forever as deadlines_sweep_forever
+from chat_svc.search import Search
+from chat_svc.search_api import router as search_router
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
 
@@ -59,6 +67,11 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
     runtime.state.customers = Customers(runtime.state.chat)
     runtime.state.reply_deadlines = ReplyDeadlines(runtime.state.chat, DeadlineSettings(
         settings.reply_remind_after_seconds, settings.reply_reassign_after_seconds), working_time=working_time)
+    runtime.state.notes = Notes(runtime.state.chat)
+    runtime.state.search = Search(runtime.state.chat)
+    runtime.state.customer_history = CustomerHistory(
+        runtime.state.chat, messages_per_session=settings.history_messages_per_session)
+    runtime.state.quick_replies = QuickReplies(runtime.state.chat, max_per_owner=settings.quick_replies_max)
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -101,7 +114,9 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router, queue_router], start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
+                 notes_router, customer_history_router, search_router],
+        start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
@@ -116,4 +131,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.queue = None
     app.state.customers = None
     app.state.reply_deadlines = None
+    app.state.quick_replies = None
+    app.state.notes = None
+    app.state.search = None
+    app.state.customer_history = None
     return app

@@ -27,7 +27,7 @@ from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc import agents, customers, domain, queue, store
+from chat_svc import agents, customers, domain, notes, queue, store
 from chat_svc import reply_deadlines_store as reply_deadlines
 from chat_svc.agents_events import AgentLog
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
@@ -233,8 +233,11 @@ class Chat:
                                      domain.assigned_text(principal.user_id))
             return session_data(row)
 
-    async def transfer(self, principal: Principal, session_id: int, to_admin: int) -> SessionData:
-        """Hand an assigned session to another online admin with room; the seat freed goes to the queue."""
+    async def transfer(
+        self, principal: Principal, session_id: int, to_admin: int, note: str | None = None
+    ) -> SessionData:
+        """Hand an assigned session to another online admin with room; the seat freed goes to the queue. A `note`
+        becomes a private note on the session for the new agent (chat_svc.notes), never seen by the user."""
         async with self.transaction() as tx:
             await store.lock(tx.db, store.ASSIGNMENT_LOCK)
             row = await self._session(tx, session_id, for_update=True)
@@ -247,6 +250,8 @@ class Chat:
             tx.agents.touch(principal.user_id)
             row = await self._assign(tx, session_id, to_admin, "transfer", self.clock(),
                                      domain.transferred_text(principal.user_id, to_admin))
+            if note is not None:
+                await notes.write(tx, session_id, principal.user_id, note, admin_id=to_admin, transfer_to=to_admin)
             await self.assign_waiting(tx)
             return session_data(row)
 

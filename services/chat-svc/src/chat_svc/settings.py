@@ -149,6 +149,11 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """At most this many of the most recent departures in the window are used for the estimate."""
     queue_estimate_min_samples: Annotated[int, Field(ge=1, le=1000)] = 3
     """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""
+    quick_replies_max: Annotated[int, Field(ge=1, le=10_000)] = 200
+    """Quick replies one agent may keep for themselves, and the team's at most (409 `too_many_quick_replies`)."""
+    history_messages_per_session: Annotated[int, Field(ge=1, le=100)] = 20
+    """The customer panel (`GET /customers/{user_id}/sessions`): how many of each past session's newest messages
+    come with it (older ones: the session's own message pages)."""
     reply_remind_after_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
     """A user's message unanswered by the session's agent for this long (open time only: the deadlines pause
     outside working hours) brings that agent one reminder (`system:alert`, code `reply_reminder`); 0: none. Counted

@@ -24,6 +24,7 @@ from contracts.payloads import (
     UnreadByType,
 )
 from contracts.payloads.agents import AgentData
+from contracts.payloads.notes import NoteData
 from contracts.socketio import events as e
 from contracts.time import now_beijing
 
@@ -92,6 +93,10 @@ CASES: list[tuple[str, str, Any, dict[str, int]]] = [
     (e.NOTIFICATION_UNREAD_COUNT, r.NOTIFICATION_UNREAD_COUNTS_CHANGED, p.NotificationUnreadCountsChanged(counts=[
         p.AdminUnreadCount(user_id=ADMIN1, unread_count=3, by_type=UnreadByType(system=1, user=0, order=2, alert=0))]),
      {"admin1": 1, "admin1b": 1}),
+    # a private note: the session's agent (ADMIN1, both tabs) and its author (ADMIN2); never the session's user
+    (e.CHAT_NOTE, r.CHAT_NOTE_ADDED, p.ChatNoteAdded(note=NoteData(
+        note_id=5, session_id=789, author_id=ADMIN2, content="内部备注", created_at=NOW), admin_id=ADMIN1),
+     {"admin1": 1, "admin1b": 1, "admin2": 1}),
 ]
 
 

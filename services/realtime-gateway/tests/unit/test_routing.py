@@ -15,6 +15,7 @@ from contracts.payloads import (
     ReadData,
     SessionData,
 )
+from contracts.payloads.notes import NoteData
 from contracts.socketio import events as e
 from contracts.time import now_beijing
 from realtime_gateway.delivery.routing import ROUTES, bindings, deliveries
@@ -151,3 +152,15 @@ def test_an_agent_alert_reaches_that_agents_sockets_only_as_system_alert():
     assert (d.event, d.rooms, d.payload) == (e.SYSTEM_ALERT, ("admin:9",), alert)
     assert d.data()["code"] == "reply_reminder" and d.data()["params"] == {"session_id": 70, "seconds": 60}
     assert type(d.payload) is e.server_to_client(d.event).payload_model
+
+
+@pytest.mark.parametrize(("admin_id", "author_id", "rooms"), [
+    (9, 9, ("admin:9", "supervisors")),
+    (9, 5, ("admin:9", "admin:5", "supervisors")),
+    (None, 5, ("admin:5", "supervisors")),
+])
+def test_a_private_note_goes_to_admin_rooms_and_supervisors_never_to_a_user_room(admin_id, author_id, rooms):
+    note = NoteData(note_id=1, session_id=2, author_id=author_id, content="只给客服看", created_at=NOW)
+    (d,) = deliveries(r.CHAT_NOTE_ADDED, p.ChatNoteAdded(note=note, admin_id=admin_id))
+    assert (d.event, d.rooms) == (e.CHAT_NOTE, rooms)
+    assert not any(room.startswith("user") for room in d.rooms)

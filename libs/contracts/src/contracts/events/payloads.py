@@ -23,6 +23,7 @@ from contracts.payloads import (
     UnreadCountData,
 )
 from contracts.payloads.agents import AgentData
+from contracts.payloads.notes import NoteData
 from contracts.time import BeijingDatetime
 
 MAX_BULK_IDS = 1000
@@ -165,3 +166,11 @@ class ChatAgentAlerted(Outbound):
 
     admin_id: Id
     alert: AlertData
+
+
+class ChatNoteAdded(Outbound):
+    """``chat.note_added``: a private note on a session; ``admin_id`` is the session's agent once it was written
+    (the gateway routes it to that agent, the author and the supervisors; there is no user id here on purpose)."""
+
+    note: NoteData
+    admin_id: Id | None

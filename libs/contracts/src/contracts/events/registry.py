@@ -30,6 +30,7 @@ GATEWAY_CHAT_TYPING = "gateway.chat_typing"
 CHAT_AGENT_UPDATED = "chat.agent_updated"
 NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
 CHAT_AGENT_ALERTED = "chat.agent_alerted"
+CHAT_NOTE_ADDED = "chat.note_added"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_QUEUE_UPDATED, _C, p.ChatQueueUpdated),
         DomainEventSpec(NOTIFICATION_UNREAD_COUNTS_CHANGED, _N, p.NotificationUnreadCountsChanged),
         DomainEventSpec(CHAT_AGENT_ALERTED, _C, p.ChatAgentAlerted),
+        DomainEventSpec(CHAT_NOTE_ADDED, _C, p.ChatNoteAdded),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

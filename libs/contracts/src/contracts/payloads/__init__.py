@@ -8,6 +8,7 @@ Outbound: unknown extra keys are ignored (``contracts.fields.Outbound``).
 - ``contracts.payloads.system``        ``StatusData``, ``AlertData``, ``MaintenanceData``
 - ``contracts.payloads.agents``        ``AgentData`` (import it from there)
 - ``contracts.payloads.read_state``    ``ReadData`` (``chat:read``)
+- ``contracts.payloads.notes``         ``NoteData`` (``chat:note``, admins only; import it from there)
 - ``contracts.payloads.system_text``   the codes (and parameters) of text the platform writes for people
 """
 

@@ -25,6 +25,7 @@ from contracts.payloads import (
     UnreadCountData,
 )
 from contracts.payloads.agents import AgentData
+from contracts.payloads.notes import NoteData
 from contracts.socketio.client import MarkReadPayload, RegisterUserPayload, SendMessagePayload, TypingPayload
 from contracts.socketio.server import TokenExpiredData
 
@@ -51,6 +52,7 @@ SYSTEM_MAINTENANCE = "system:maintenance"
 SYSTEM_TOKEN_EXPIRED = "system:token_expired"
 CHAT_AGENT_UPDATE = "chat:agent_update"
 NOTIFICATION_UNREAD_COUNT = "notification:unread_count"
+CHAT_NOTE = "chat:note"
 
 BUILTIN_EVENTS: frozenset[str] = frozenset(
     {
@@ -110,6 +112,8 @@ _ALL = (
           "This user's waiting session moved in the queue: position (1 = next) and estimated wait."),
     _spec(NOTIFICATION_UNREAD_COUNT, _S, UnreadCountData,
           "This admin's unread badge (total and per type), pushed after every change that affects it."),
+    _spec(CHAT_NOTE, _S, NoteData,
+          "A private note on a session (admins only: its agent, the note's author and supervisors; never users)."),
 )
 
 SOCKET_EVENTS: dict[tuple[str, Direction], EventSpec] = {(s.name, s.direction): s for s in _ALL}

@@ -20,6 +20,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | chat.queue_updated                | chat:queue_update ×N    | user:<user_id> (one per waiting session) |
 | notification.unread_counts_changed| notification:unread_count ×N | admin:<user_id> (one per admin)     |
 | chat.agent_alerted                | system:alert            | admin:<admin_id> (that agent only)       |
+| chat.note_added                   | chat:note               | admin:<agent>, admin:<author>, supervisors (never user:) |
 """
 
 from collections.abc import Callable
@@ -120,6 +121,12 @@ def _agent_alerted(event: p.ChatAgentAlerted) -> list[Delivery]:
     return [Delivery(e.SYSTEM_ALERT, (admin_room(event.admin_id),), event.alert)]
 
 
+def _note_added(event: p.ChatNoteAdded) -> list[Delivery]:
+    """A private note: admin rooms only (the session's agent, the author) and the supervisors, never `user:`."""
+    agents = dict.fromkeys(i for i in (event.admin_id, event.note.author_id) if i is not None)
+    return [Delivery(e.CHAT_NOTE, (*(admin_room(i) for i in agents), SUPERVISORS), event.note)]
+
+
 Route = Callable[[Any], list[Delivery]]
 ROUTES: dict[str, Route] = {
     r.NOTIFICATION_CREATED: _notification_created,
@@ -136,6 +143,7 @@ ROUTES: dict[str, Route] = {
     r.CHAT_QUEUE_UPDATED: _queue_updated,
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: _unread_counts_changed,
     r.CHAT_AGENT_ALERTED: _agent_alerted,
+    r.CHAT_NOTE_ADDED: _note_added,
 }
 
 
