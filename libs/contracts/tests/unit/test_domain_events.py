@@ -77,6 +77,10 @@ PAYLOADS = {
     r.NOTIFICATION_UNREAD_COUNTS_CHANGED: {
         "counts": [{"unread_count": 3, "by_type": {"system": 1, "user": 0, "order": 2, "alert": 0}, "user_id": 4}],
     },
+    r.CHAT_MESSAGE_LEFT: {
+        "session_id": 2, "user_id": 3, "reason": "outside_working_hours", "message_type": "text", "preview": "hi",
+        "next_open_at": T, "recipient_ids": [1, 4], "at": T,
+    },
 }
 # fmt: on
 

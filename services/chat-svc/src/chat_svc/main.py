@@ -34,6 +34,7 @@ from chat_svc.queue_api import router as queue_router
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
+from chat_svc.working_hours_api import router as working_hours_router
 
 SERVICE = "chat-svc"
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                               presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority,
                               system_text_locale=settings.system_text_locale,
                               abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
-                              close_inactive_after_seconds=settings.close_inactive_after_seconds)
+                              close_inactive_after_seconds=settings.close_inactive_after_seconds,
+                              left_message_notify=settings.left_message_notify)
     runtime.state.agents = Agents(runtime.state.chat, AgentSettings(
         idle_away_seconds=settings.agent_idle_away_seconds, away_policy=settings.agent_away_policy,
         away_grace_seconds=settings.agent_away_grace_seconds))
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router, queue_router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router, working_hours_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),

@@ -149,3 +149,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """At most this many of the most recent departures in the window are used for the estimate."""
     queue_estimate_min_samples: Annotated[int, Field(ge=1, le=1000)] = 3
     """With fewer departures in the window the estimated wait is null (unknown: pages show "正在估算")."""
+    left_message_notify: Literal["supervisors", "all_agents"] = "supervisors"
+    """Who gets a `notification:new` when a user leaves a message nobody can take now (outside working hours, or
+    no agent online and available): `supervisors` (the admins chat-svc has seen with a supervisor's token; every
+    admin while it knows none) or `all_agents` (every admin, one broadcast notification)."""

@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from contracts.fields import Id, Outbound
+from contracts.time import BeijingDatetime
 
 Locale = Literal["zh-CN", "en"]
 LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
@@ -78,14 +79,38 @@ class SessionInactiveParams(SystemTextParams):
     platform."""
 
 
+class OutsideWorkingHoursParams(SystemTextParams):
+    """``outside_working_hours``: a user opened a session outside working hours; their message waits."""
+
+    next_open_at: BeijingDatetime
+
+
+class NoAgentOnlineParams(SystemTextParams):
+    """``no_agent_online``: a user opened a session while no agent takes new sessions; their message waits."""
+
+
+GREETING_MAX = 500
+
+
+class GreetingParams(SystemTextParams):
+    """``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in
+    every language (the configuration at that moment), so each client shows its own and history never changes
+    when the greeting is edited later."""
+
+    zh_cn: Annotated[str, Strict(), Field(min_length=1, max_length=GREETING_MAX)]
+    en: Annotated[str, Strict(), Field(min_length=1, max_length=GREETING_MAX)]
+
+
 @dataclass(frozen=True)
 class SystemText:
-    """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
+    """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means.
+    With ``per_locale``, the parameters are the text itself, one per language, and each wording uses its own."""
 
     code: str
     params: type[SystemTextParams]
     text: Mapping[Locale, str]
     description: str
+    per_locale: bool = False
 
 
 def _registry(*texts: SystemText) -> dict[str, SystemText]:
@@ -122,6 +147,17 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
                {"zh-CN": "客服 #{agent_id} 暂时无法接待，会话已重新排队",
                 "en": "Agent #{agent_id} is not available: the conversation is back in the queue"},
                "The agent was away or offline past CHAT_AGENT_AWAY_GRACE_SECONDS (CHAT_AGENT_AWAY_POLICY=requeue)."),
+    SystemText("outside_working_hours", OutsideWorkingHoursParams,
+               {"zh-CN": "现在不在客服工作时间，您的留言已收到，我们将于 {next_open_at} 起尽快回复",
+                "en": "We are outside working hours: your message is kept and we will answer from {next_open_at}"},
+               "A session opened outside the working hours (chat_svc.working_time) and not assigned at once."),
+    SystemText("no_agent_online", NoAgentOnlineParams,
+               {"zh-CN": "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
+                "en": "No agent is online right now: your message is kept and an agent will answer when one is"},
+               "A session opened within working hours while no agent takes new sessions (online and available)."),
+    SystemText("greeting", GreetingParams, {"zh-CN": "{zh_cn}", "en": "{en}"},
+               "The configured greeting, sent when a session is assigned (automatically or claimed).",
+               per_locale=True),
 )
 """Every code the platform writes, in the order they were added."""
 
