@@ -116,6 +116,22 @@ export interface ChatMessageData {
   system_params?: Record<string, unknown>;
 }
 
+/** ``chat.message_left`` (aggregate_id = the session id): a user opened a session that nobody can take now (outside working hours, or no agent online and available); their message waits in the queue. notification-svc tells the admins in ``recipient_ids`` (chat-svc knows which admins are supervisors: their tokens said so), or every admin when it is null (CHAT_LEFT_MESSAGE_NOTIFY=all_agents, or no supervisor known yet). */
+export interface ChatMessageLeft {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  user_id: number;
+  reason: "outside_working_hours" | "no_agent_online";
+  message_type: "text" | "image";
+  /** at most 200 chars */
+  preview: string;
+  next_open_at: string | null;
+  recipient_ids: number[] | null;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  at: string;
+}
+
 /** ``chat.queue_updated``: the waiting sessions whose position or estimate changed since the last such event (chat_svc.queue publishes at most one per interval, in chunks of at most ``MAX_QUEUE_UPDATES``). */
 export interface ChatQueueUpdated {
   /** 1..500 items */
@@ -202,6 +218,14 @@ export interface GatewayHeartbeat {
   ttl_seconds: number;
 }
 
+/** ``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in every language (the configuration at that moment), so each client shows its own and history never changes when the greeting is edited later. */
+export interface GreetingParams {
+  /** 1..500 chars */
+  zh_cn: string;
+  /** 1..500 chars */
+  en: string;
+}
+
 /** A scheduled maintenance window; ``ends_at`` is strictly after ``starts_at``. */
 export interface MaintenanceData {
   /** > 0 */
@@ -221,6 +245,10 @@ export interface MaintenanceData {
 export interface MarkReadPayload {
   /** > 0 */
   notification_id: number;
+}
+
+/** ``no_agent_online``: a user opened a session while no agent takes new sessions; their message waits. */
+export interface NoAgentOnlineParams {
 }
 
 /** ``notification.created``: ``target_user_id`` null means broadcast to every admin. */
@@ -267,6 +295,12 @@ export interface NotificationUpdateData {
   /** > 0 */
   notification_id: number;
   is_read: boolean;
+}
+
+/** ``outside_working_hours``: a user opened a session outside working hours; their message waits. */
+export interface OutsideWorkingHoursParams {
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  next_open_at: string;
 }
 
 /** The identity a verified JWT names: ``sub`` -> ``user_id``, plus ``user_type`` and ``username``. */
@@ -474,7 +508,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "outside_working_hours" | "no_agent_online" | "greeting";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -492,6 +526,12 @@ export interface SystemTextParams {
   "session_inactive": SessionInactiveParams;
   /** Agent #{agent_id} is not available: the conversation is back in the queue */
   "session_requeued": SessionRequeuedParams;
+  /** We are outside working hours: your message is kept and we will answer from {next_open_at} */
+  "outside_working_hours": OutsideWorkingHoursParams;
+  /** No agent is online right now: your message is kept and an agent will answer when one is */
+  "no_agent_online": NoAgentOnlineParams;
+  /** {en} */
+  "greeting": GreetingParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */
