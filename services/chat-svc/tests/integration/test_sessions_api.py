@@ -320,4 +320,5 @@ async def test_a_message_retried_with_the_same_idempotency_key_is_posted_once(st
     first = await stack.client.post(url, json={"content": "again"}, headers=headers)
     retry = await stack.client.post(url, json={"content": "again"}, headers=headers)
     assert (first.status_code, retry.status_code) == (201, 201) and retry.json() == first.json()
-    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=2)) == 2  # opening message + this one
+    # the opening message, the notice (nobody online: no_agent_online) and this one
+    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=3)) == 3
