@@ -75,7 +75,8 @@ async def test_no_agent_online_message_left_supervisor_notified_and_assigned_on_
             agent = await connect_person(stack.url(AUTH), stack.url(GATEWAY), "admin2")
             people.append(agent)
             [greeting] = await user.wait_for("chat:new_message", lambda m: m.get("system_code") == "greeting")
-            assert greeting["system_params"] == {"zh_cn": "您好，有什么可以帮助您的？", "en": "Hello, how can I help you?"}
+            assert greeting["system_params"] == {"text_zh_cn": "您好，有什么可以帮助您的？",
+                                                 "text_en": "Hello, how can I help you?"}
             session = (await chat.get(f"{CS}/sessions/{session_id}", headers=agent.headers)).json()
             assert (session["status"], session["admin_id"]) == ("active", agent.user_id)
             assert [m["system_code"] for m in user.events("chat:new_message") if m.get("system_code")] == [

@@ -218,12 +218,12 @@ export interface GatewayHeartbeat {
   ttl_seconds: number;
 }
 
-/** ``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in every language (the configuration at that moment), so each client shows its own and history never changes when the greeting is edited later. */
+/** ``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in every language (the configuration at that moment): ``text_<locale>``, and the wording ``{text}`` is the reader's language's, so each client shows its own and history never changes when the greeting is edited later. */
 export interface GreetingParams {
   /** 1..500 chars */
-  zh_cn: string;
+  text_zh_cn: string;
   /** 1..500 chars */
-  en: string;
+  text_en: string;
 }
 
 /** A scheduled maintenance window; ``ends_at`` is strictly after ``starts_at``. */
@@ -530,7 +530,7 @@ export interface SystemTextParams {
   "outside_working_hours": OutsideWorkingHoursParams;
   /** No agent is online right now: your message is kept and an agent will answer when one is */
   "no_agent_online": NoAgentOnlineParams;
-  /** {en} */
+  /** {text} */
   "greeting": GreetingParams;
 }
 

@@ -286,7 +286,7 @@ export default {
   "system.session_requeued": "Agent #{agent_id} is not available: the conversation is back in the queue",
   "system.outside_working_hours": "We are outside working hours: your message is kept and we will answer from {next_open_at}",
   "system.no_agent_online": "No agent is online right now: your message is kept and an agent will answer when one is",
-  "system.greeting": "{en}",
+  "system.greeting": "{text}",
   "error.supervisors_only": "Only supervisors can do this.",
   "error.unknown_agent": "That agent is not known yet: they have never connected.",
   "error.agent_not_available": "That agent is busy or away and takes no new sessions.",

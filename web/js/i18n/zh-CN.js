@@ -286,7 +286,7 @@ export default {
   "system.session_requeued": "客服 #{agent_id} 暂时无法接待，会话已重新排队",
   "system.outside_working_hours": "现在不在客服工作时间，您的留言已收到，我们将于 {next_open_at} 起尽快回复",
   "system.no_agent_online": "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
-  "system.greeting": "{zh_cn}",
+  "system.greeting": "{text}",
   "error.supervisors_only": "只有主管可以执行此操作。",
   "error.unknown_agent": "该客服尚未登录过。",
   "error.agent_not_available": "该客服忙碌或离开，不接收新会话。",

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, Field, Strict, model_validator
 from chat_svc.working_time import ALWAYS_OPEN, MINUTES_PER_DAY, Interval, Schedule, WorkingTime
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_GREETING = GreetingParams(zh_cn="您好，有什么可以帮助您的？", en="Hello, how can I help you?")
+DEFAULT_GREETING = GreetingParams(text_zh_cn="您好，有什么可以帮助您的？", text_en="Hello, how can I help you?")
 HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
 MAX_INTERVALS_PER_DAY = 12
 MAX_EXCEPTIONS = 400
@@ -107,7 +107,7 @@ class Greeting(Inbound):
     en: GreetingText
 
     def params(self) -> GreetingParams:
-        return GreetingParams(zh_cn=self.zh_cn, en=self.en)
+        return GreetingParams(text_zh_cn=self.zh_cn, text_en=self.en)
 
 
 class WorkingHoursBody(Inbound):
@@ -147,7 +147,7 @@ def next_open(schedule: WorkingTime, at: datetime) -> datetime:
 def data(body: WorkingHoursBody, now: datetime, *, updated_by: int | None,
          updated_at: datetime | None) -> WorkingHoursData:
     schedule = working_time(body)
-    greeting = body.greeting or Greeting(zh_cn=DEFAULT_GREETING.zh_cn, en=DEFAULT_GREETING.en)
+    greeting = body.greeting or Greeting(zh_cn=DEFAULT_GREETING.text_zh_cn, en=DEFAULT_GREETING.text_en)
     return WorkingHoursData(weekly=body.weekly, exceptions=body.exceptions, greeting=greeting,
                             greeting_is_default=body.greeting is None, open_now=schedule.is_open(now),
                             next_open_at=next_open(schedule, now), updated_by=updated_by, updated_at=updated_at)

@@ -31,7 +31,8 @@ async def test_assignment_transfer_and_close_write_coded_system_messages_over_re
 
     expected = [
         ("agent_joined", {"agent_id": holder}, f"客服 #{holder} 已加入会话"),
-        ("greeting", {"zh_cn": "您好，有什么可以帮助您的？", "en": "Hello, how can I help you?"}, "您好，有什么可以帮助您的？"),
+        ("greeting", {"text_zh_cn": "您好，有什么可以帮助您的？", "text_en": "Hello, how can I help you?"},
+         "您好，有什么可以帮助您的？"),
         ("session_transferred", {"from_agent_id": holder, "to_agent_id": other},
          f"会话已由客服 #{holder} 转接给客服 #{other}"),
         ("session_closed_by_agent", {"agent_id": other}, f"客服 #{other} 已结束会话"),

@@ -146,7 +146,7 @@ async def test_the_greeting_is_sent_on_assignment_in_every_language(make_stack):
     await stack.connections("gw-1", agent, 1)
     session_id = (await stack.open_session(new_id()))["session_id"]
     [_, (code, params)] = await messages(stack, session_id)
-    assert (code, params) == ("greeting", GREETING)
+    assert (code, params) == ("greeting", {"text_zh_cn": GREETING["zh_cn"], "text_en": GREETING["en"]})
     assert render(code, params, "zh-CN") == GREETING["zh_cn"]
     assert render(code, params, "en") == GREETING["en"]
 
