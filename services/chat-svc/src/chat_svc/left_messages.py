@@ -71,7 +71,9 @@ async def leave_if_unserved(chat: Chat, tx: Tx, row: SessionRow, message: Messag
     note = notice(schedule, now, await accepting_agents(chat, tx.db, now))
     if note is None:
         return row
-    row = await chat.system_message(tx, row.id, row.user_id, note)
+    preview = row.last_message
+    await chat.system_message(tx, row.id, row.user_id, note)
+    row = await store.keep_last_message(tx.db, row.id, preview)  # the queue shows the user's words, not the notice
     outside = isinstance(note, OutsideWorkingHoursParams)
     payload = ChatMessageLeft(
         session_id=row.id, user_id=row.user_id, reason="outside_working_hours" if outside else "no_agent_online",
