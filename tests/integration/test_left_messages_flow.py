@@ -31,7 +31,7 @@ async def own_stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     stack = await start_stack(make_database, make_vhost, Path(tmp_path_factory.mktemp("left-messages-stack")),
-                              start_timeout=120)
+                              start_timeout=240)
     try:
         yield stack
     finally:
