@@ -1,4 +1,5 @@
-"""Issue 17 in the browser: a waiting H5 user watches their place in the queue fall from 3 to 1, in Chinese.
+"""Issue 17 in the browser: a waiting H5 user watches their place in the queue fall from 3 to 1, in Chinese, having
+been told at once that no agent is online, and then gets the greeting in Chinese.
 
 The e2e stack is shared by every browser test. Isolation, and what is checked rather than assumed:
 - Admins come online only while a test has an admin page open (tests/e2e/conftest.py closes every page at the
@@ -44,7 +45,8 @@ async def claim_by_any_admin(http: httpx.AsyncClient, admins: list[dict], sessio
     raise AssertionError(f"no seeded admin had room to claim session {session_id}")
 
 
-async def test_a_waiting_h5_user_watches_their_position_fall_from_3_to_1(pages, base_url):
+async def test_a_waiting_h5_user_watches_their_position_fall_from_3_to_1_then_gets_the_greeting_in_chinese(
+        pages, base_url):
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         admins = []
         for name in ("admin1", "admin2", "admin3"):
@@ -81,4 +83,10 @@ async def test_a_waiting_h5_user_watches_their_position_fall_from_3_to_1(pages, 
         await expect(place).to_have_attribute("data-position", "1")
         await expect(place).to_contain_text("下一位就是您")
         await pages.screenshot(page, "position-1")
+        # nobody online: the page showed the notice at once; when an admin takes it, the greeting, in Chinese
+        await expect(tid(page, "message-text").filter(has_text="暂时没有客服在线，您的留言已收到")).to_be_visible()
+        mine = (await http.get(f"{CS}/my/sessions", headers=bearer(watcher))).json()["items"][0]["session_id"]
+        await claim_by_any_admin(http, admins, mine)
+        await expect(tid(page, "message-text").filter(has_text="您好，有什么可以帮助您的？")).to_be_visible()
+        await pages.screenshot(page, "greeting")
     assert pages.problems == []

@@ -14,6 +14,7 @@ import { uploadPicture } from "./picture-upload.js";
 import { ackResult, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
+import { bindWorkingHoursPanel } from "./working-hours-panel.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -366,6 +367,7 @@ function init() {
   bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
   if (session.user.role === "supervisor") {
     bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
+    bindWorkingHoursPanel({ call, panel: byTestId("hours-panel") });
   }
   bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
   desk = bindAgentDesk({ call, socket, me: session.user.user_id, supervisor: session.user.role === "supervisor", el,

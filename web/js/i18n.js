@@ -62,11 +62,16 @@ document.querySelectorAll('[data-testid="lang-switch"]').forEach(mountSwitch);
 /**
  * Text the server wrote for people (a system message, an alert) in this page's language: the catalogue's
  * `system.<code>` filled with `params` (contracts.payloads.system_text); `fallback` (the server's own rendering)
- * for a message without a code or with one this page does not know yet. Ids are shown as they are (no grouping).
+ * for a message without a code or with one this page does not know yet. Ids are shown as they are (no grouping);
+ * a parameter named `*_at` is a time, shown in Beijing time as this page writes times (formatTime, absolute);
+ * a text given in every language (`text_zh_cn`, `text_en`: the greeting) fills `{text}` with this page's one.
  */
 export function systemText(code, params, fallback) {
   const key = `system.${code}`;
   if (!code || !t.has(key)) return fallback;
-  const values = Object.fromEntries(Object.entries(params || {}).map(([name, value]) => [name, String(value)]));
+  const shown = (name, value) => (name.endsWith("_at") ? formatTime(value, { relative: false }) : String(value));
+  const values = Object.fromEntries(Object.entries(params || {}).map(([name, value]) => [name, shown(name, value)]));
+  const own = `text_${t.locale.toLowerCase().replace("-", "_")}`;
+  if (own in values) values.text = values[own];
   return t(key, values);
 }

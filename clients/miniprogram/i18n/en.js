@@ -129,4 +129,7 @@ module.exports = {
   "system.reply_reassigned_away": "Conversation #{session_id} had no reply for {seconds} s: it went to agent #{to_agent_id}",
   "system.reply_reassigned_to_you": "Conversation #{session_id} is yours: agent #{from_agent_id} did not reply in time",
   "system.reply_overdue": "The user of conversation #{session_id} has waited over {seconds} s and no other agent can take over: please reply",
+  "system.outside_working_hours": "We are outside working hours: your message is kept and we will answer from {next_open_at}",
+  "system.no_agent_online": "No agent is online right now: your message is kept and an agent will answer when one is",
+  "system.greeting": "{text}",
 };

@@ -38,11 +38,30 @@ function makeTranslator(locale) {
   return t;
 }
 
-/** A system message for people: `system.<code>` with its params, else the server's own text. */
+const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A wire time (ISO 8601 in Beijing time, `+08:00`) the way people read it: 12月7日 09:00 / Dec 7, 09:00. */
+function beijingTime(locale, value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(value));
+  if (!m || !String(value).endsWith("+08:00")) return String(value);
+  const [, , month, day, hour, minute] = m;
+  return locale === "en" ? `${MONTHS_EN[Number(month) - 1]} ${Number(day)}, ${hour}:${minute}`
+    : `${Number(month)}月${Number(day)}日 ${hour}:${minute}`;
+}
+
+/** A system message for people: `system.<code>` with its params, else the server's own text. As on the web pages
+ * (web/js/i18n.js systemText): a `*_at` parameter is a time in Beijing time, and a text given in every language
+ * (`text_zh_cn`, `text_en`: the greeting) fills `{text}` with this page's one. */
 function systemText(t, code, params, fallback) {
   const key = `system.${code}`;
   if (!code || !t.has(key)) return fallback;
-  return t(key, params || {});
+  const values = {};
+  for (const [name, value] of Object.entries(params || {})) {
+    values[name] = name.endsWith("_at") ? beijingTime(t.locale, value) : value;
+  }
+  const own = `text_${String(t.locale).toLowerCase().replace("-", "_")}`;
+  if (own in values) values.text = values[own];
+  return t(key, values);
 }
 
 /** An error (an ApiError-like {code, status} or an ack error) in words. */

@@ -129,4 +129,7 @@ module.exports = {
   "system.reply_reassigned_away": "会话 #{session_id} 超过 {seconds} 秒未回复，已转给客服 #{to_agent_id}",
   "system.reply_reassigned_to_you": "会话 #{session_id} 因客服 #{from_agent_id} 未及时回复已转给你，请尽快回复",
   "system.reply_overdue": "会话 #{session_id} 的用户已等待超过 {seconds} 秒，暂无其他客服可以接手，请尽快回复",
+  "system.outside_working_hours": "现在不在客服工作时间，您的留言已收到，我们将于 {next_open_at} 起尽快回复",
+  "system.no_agent_online": "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
+  "system.greeting": "{text}",
 };

@@ -123,6 +123,22 @@ export interface ChatMessageData {
   system_params?: Record<string, unknown>;
 }
 
+/** ``chat.message_left`` (aggregate_id = the session id): a user opened a session that nobody can take now (outside working hours, or no agent online and available); their message waits in the queue. notification-svc tells the admins in ``recipient_ids`` (chat-svc knows which admins are supervisors: their tokens said so), or every admin when it is null (CHAT_LEFT_MESSAGE_NOTIFY=all_agents, or no supervisor known yet). */
+export interface ChatMessageLeft {
+  /** > 0 */
+  session_id: number;
+  /** > 0 */
+  user_id: number;
+  reason: "outside_working_hours" | "no_agent_online";
+  message_type: "text" | "image";
+  /** at most 200 chars */
+  preview: string;
+  next_open_at: string | null;
+  recipient_ids: number[] | null;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  at: string;
+}
+
 /** ``chat.note_added``: a private note on a session; ``admin_id`` is the session's agent once it was written (the gateway routes it to that agent, the author and the supervisors; there is no user id here on purpose). */
 export interface ChatNoteAdded {
   note: NoteData;
@@ -215,6 +231,14 @@ export interface GatewayHeartbeat {
   ttl_seconds: number;
 }
 
+/** ``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in every language (the configuration at that moment): ``text_<locale>``, and the wording ``{text}`` is the reader's language's, so each client shows its own and history never changes when the greeting is edited later. */
+export interface GreetingParams {
+  /** 1..500 chars */
+  text_zh_cn: string;
+  /** 1..500 chars */
+  text_en: string;
+}
+
 /** A scheduled maintenance window; ``ends_at`` is strictly after ``starts_at``. */
 export interface MaintenanceData {
   /** > 0 */
@@ -234,6 +258,10 @@ export interface MaintenanceData {
 export interface MarkReadPayload {
   /** > 0 */
   notification_id: number;
+}
+
+/** ``no_agent_online``: a user opened a session while no agent takes new sessions; their message waits. */
+export interface NoAgentOnlineParams {
 }
 
 /** ``chat:note``: a private note on a session (admins only). */
@@ -294,6 +322,12 @@ export interface NotificationUpdateData {
   /** > 0 */
   notification_id: number;
   is_read: boolean;
+}
+
+/** ``outside_working_hours``: a user opened a session outside working hours; their message waits. */
+export interface OutsideWorkingHoursParams {
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  next_open_at: string;
 }
 
 /** The identity a verified JWT names: ``sub`` -> ``user_id``, plus ``user_type`` and ``username``. */
@@ -543,7 +577,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -571,6 +605,12 @@ export interface SystemTextParams {
   "reply_reassigned_to_you": ReplyReassignedToYouParams;
   /** The user of conversation #{session_id} has waited over {seconds} s and no other agent can take over: please reply */
   "reply_overdue": ReplyOverdueParams;
+  /** We are outside working hours: your message is kept and we will answer from {next_open_at} */
+  "outside_working_hours": OutsideWorkingHoursParams;
+  /** No agent is online right now: your message is kept and an agent will answer when one is */
+  "no_agent_online": NoAgentOnlineParams;
+  /** {text} */
+  "greeting": GreetingParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */

@@ -86,6 +86,10 @@ PAYLOADS = {
         "alert": {"alert_id": 9, "level": "warning", "title": "t", "message": "m", "created_at": T,
                   "code": "reply_reminder", "params": {"session_id": 2, "seconds": 60}},
     },
+    r.CHAT_MESSAGE_LEFT: {
+        "session_id": 2, "user_id": 3, "reason": "outside_working_hours", "message_type": "text", "preview": "hi",
+        "next_open_at": T, "recipient_ids": [1, 4], "at": T,
+    },
 }
 # fmt: on
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from contracts.identity import Principal
 from contracts.payloads.agents import AgentAvailability, AgentData
@@ -46,6 +47,7 @@ class Agents:
         async with self.chat.transaction() as tx:
             if admin_id == principal.user_id:
                 await agents_store.ensure(tx.db, [admin_id], self.chat.clock())
+                await _note_role(tx, principal, self.chat.clock())
             return (await self._known(tx, admin_id)).data()
 
     async def set_availability(
@@ -59,6 +61,7 @@ class Agents:
             now = self.chat.clock()
             if by == "self":
                 await agents_store.ensure(tx.db, [admin_id], now)
+            await _note_role(tx, principal, now)
             await self._known(tx, admin_id)
             await agents_store.set_availability(tx.db, admin_id, availability, by, now)
             tx.agents.touch(admin_id)
@@ -83,6 +86,7 @@ class Agents:
         agents.check_is_admin(principal)
         async with self.chat.transaction() as tx:
             await agents_store.note_activity(tx.db, principal.user_id, self.chat.clock())
+            await _note_role(tx, principal, self.chat.clock())
 
     async def sweep(self) -> int:
         """Record who is online; announce agents whose presence changed since last told (a gateway that
@@ -146,3 +150,8 @@ async def sweep_forever(service: Agents, interval: float) -> None:
             if being_cancelled():
                 raise
             log.warning("agents sweep failed; trying again in %.1fs", interval, exc_info=True)
+
+
+async def _note_role(tx: Tx, principal: Principal, now: datetime) -> None:
+    """Remember the caller's role as their token says (who the supervisors are: chat_svc.left_messages)."""
+    await agents_store.note_role(tx.db, principal.user_id, principal.role or "agent", now)

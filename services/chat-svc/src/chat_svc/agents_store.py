@@ -121,3 +121,14 @@ async def requeue(db: AsyncConnection, session_id: int) -> None:
     """Back to the queue: waiting, no admin (its priority and age keep its place)."""
     await db.execute(update(sessions).where(sessions.c.id == session_id).values(
         status="waiting", admin_id=None, assigned_at=None, updated_at=func.now()))
+
+
+async def note_role(db: AsyncConnection, admin_id: int, role: str, at: datetime) -> None:
+    """The admin's role as their token says now (chat-svc learns who the supervisors are from their calls)."""
+    statement = insert(admins).values(admin_id=admin_id, role=role, last_active_at=at)
+    await db.execute(statement.on_conflict_do_update(index_elements=[admins.c.admin_id], set_={"role": role}))
+
+
+async def with_role(db: AsyncConnection, role: str) -> list[int]:
+    return list((await db.execute(select(admins.c.admin_id).where(admins.c.role == role)
+                                  .order_by(admins.c.admin_id))).scalars())

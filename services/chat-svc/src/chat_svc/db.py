@@ -99,10 +99,12 @@ admins = Table(
     Column("last_active_at", DateTime(timezone=True)),
     Column("seen_online_at", DateTime(timezone=True)),  # the last sweep or presence event that saw a socket
     Column("announced_online", Boolean, nullable=False, server_default="false"),  # in the last chat.agent_updated
+    Column("role", Text),  # agent | supervisor, as the admin's latest token said (0013; NULL: never seen)
     CheckConstraint("capacity IS NULL OR capacity > 0", name="admins_capacity_check"),
     CheckConstraint("availability IN ('online', 'busy', 'away')", name="admins_availability_check"),
     CheckConstraint("changed_by IS NULL OR changed_by IN ('self', 'supervisor', 'idle')",
                     name="admins_changed_by_check"),
+    CheckConstraint("role IS NULL OR role IN ('agent', 'supervisor')", name="admins_role_check"),
 )
 
 gateways = Table(
@@ -241,6 +243,23 @@ session_notes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 Index("session_notes_by_session", session_notes.c.session_id, session_notes.c.id)
+
+# The working hours and greeting (one row, id 1; chat_svc.working_hours). weekly NULL: open all day every day
+# (then no exception either: always open); greeting NULL: the default greeting.
+working_hours = Table(
+    "working_hours",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("weekly", JSONB),  # {"mon": [{"start": "09:00", "end": "18:00"}], ...}
+    Column("exceptions", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # [{"date", "intervals"}]
+    Column("greeting", JSONB),  # {"zh-CN": "...", "en": "..."}
+    Column("updated_by", BigInteger),
+    Column("updated_at", DateTime(timezone=True)),
+    # Since when an agent has been taking new sessions within working hours without a break (NULL: not now):
+    # a waiting session counts as abandoned only from then on (chat_svc.left_messages).
+    Column("served_since", DateTime(timezone=True)),
+    CheckConstraint("id = 1", name="working_hours_one_row_check"),
+)
 
 processed_events = Table(
     "processed_events",

@@ -37,12 +37,14 @@ from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
 from chat_svc.quick_replies import QuickReplies
 from chat_svc.quick_replies_api import router as quick_replies_router
-from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource, always_open
+from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource
 from chat_svc.reply_deadlines import sweep_forever as deadlines_sweep_forever
 from chat_svc.search import Search
 from chat_svc.search_api import router as search_router
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
+from chat_svc.working_hours_api import router as working_hours_router
+from chat_svc.working_hours_store import working_time as configured_working_time
 
 SERVICE = "chat-svc"
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
                               presence_ttl_seconds=settings.presence_ttl_seconds, vip_priority=settings.vip_priority,
                               system_text_locale=settings.system_text_locale,
                               abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
-                              close_inactive_after_seconds=settings.close_inactive_after_seconds)
+                              close_inactive_after_seconds=settings.close_inactive_after_seconds,
+                              left_message_notify=settings.left_message_notify)
     runtime.state.agents = Agents(runtime.state.chat, AgentSettings(
         idle_away_seconds=settings.agent_idle_away_seconds, away_policy=settings.agent_away_policy,
         away_grace_seconds=settings.agent_away_grace_seconds))
@@ -108,14 +111,15 @@ def _attachments(settings: Settings, chat: Chat, files: AttachmentStore) -> Atta
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None,
-               working_time: WorkingTimeSource = always_open) -> FastAPI:
-    """`working_time`: the working hours the reply deadlines count (default: always open)."""
+               working_time: WorkingTimeSource = configured_working_time) -> FastAPI:
+    """`working_time`: the working hours the reply deadlines count (default: the configured ones,
+    `PUT /working-hours`; always open while nothing is configured). Tests pass their own."""
     settings = settings or Settings()
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
         routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
-                 notes_router, customer_history_router, search_router],
+                 notes_router, customer_history_router, search_router, working_hours_router],
         start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],

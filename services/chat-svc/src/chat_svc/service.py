@@ -27,7 +27,7 @@ from contracts.time import now_beijing
 from servicekit.uow import UnitOfWork, UnitsOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chat_svc import agents, customers, domain, notes, queue, store
+from chat_svc import agents, customers, domain, left_messages, notes, queue, store, working_hours_store
 from chat_svc import reply_deadlines_store as reply_deadlines
 from chat_svc.agents_events import AgentLog
 from chat_svc.domain import Conflict, Forbidden, Invalid, InvalidInput, NotFound
@@ -55,8 +55,10 @@ class Chat:
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing, system_text_locale: Locale = DEFAULT_LOCALE,
         abandon_waiting_after_seconds: float = 0, close_inactive_after_seconds: float = 0, vip_priority: int = 5,
+        left_message_notify: left_messages.NotifyWho = "supervisors",
     ) -> None:
         self._work = work
+        self.left_message_notify: left_messages.NotifyWho = left_message_notify
         self.abandon_waiting_after_seconds = abandon_waiting_after_seconds
         self.close_inactive_after_seconds = close_inactive_after_seconds
         self.system_text_locale = system_text_locale
@@ -102,6 +104,8 @@ class Chat:
                 if status == 201:
                     await self.assign_waiting(tx)
                     row = await self._session(tx, row.id)
+                    if row.status == "waiting":  # nobody took it: outside hours or nobody online? (left_messages)
+                        row = await left_messages.leave_if_unserved(self, tx, row, message)
                 return status, session_data(row).model_dump(mode="json")
 
             request = {"content": content, "message_type": message_type, "priority": priority}
@@ -310,9 +314,12 @@ class Chat:
     async def close_idle(self, tx: Tx) -> list[int]:
         """Close, with a system message each, the waiting sessions whose user has sent nothing for
         `abandon_waiting_after_seconds` (`abandoned`) and the active ones with no message from either side for
-        `close_inactive_after_seconds` (`inactive`); 0 turns either off. Returns the ids closed. Run by the
-        sweep under the assignment lock; safe with several processes (store.close_idle)."""
+        `close_inactive_after_seconds` (`inactive`); 0 turns either off. A waiting session's time counts only
+        while customer service is served (left_messages.served_since: within working hours, an agent online and
+        available). Returns the ids closed. Run by the sweep under the assignment lock; safe with several
+        processes (store.close_idle)."""
         now = self.clock()
+        served_since = await left_messages.served_since(self, tx, now)
         rules: list[tuple[SessionStatus, CloseReason, float, tuple[str, ...]]] = [
             ("waiting", "abandoned", self.abandon_waiting_after_seconds, ("user",)),
             ("active", "inactive", self.close_inactive_after_seconds, ("user", "admin")),
@@ -321,6 +328,8 @@ class Chat:
         for status, reason, after, senders in rules:
             if after <= 0:
                 continue
+            if status == "waiting" and not left_messages.abandon_counts(served_since, now, after):
+                continue  # nobody serves now, or not for long: a waiting user is not gone, just unserved
             rows = await store.close_idle(tx.db, status=status, reason=reason, senders=senders,
                                           since=now - timedelta(seconds=after))
             for row in rows:
@@ -341,7 +350,10 @@ class Chat:
         if reason in ("auto", "claim"):  # it left the queue (a transfer moves a session that already had)
             await queue.note_departure(tx.db, session_id, at)
         await tx.events.session_assigned(row, reason)
-        return await self.system_message(tx, session_id, admin_id, note)
+        row = await self.system_message(tx, session_id, admin_id, note)
+        if reason in ("auto", "claim"):  # the configured greeting, in every language (chat_svc.working_hours)
+            row = await self.system_message(tx, session_id, admin_id, await working_hours_store.greeting(tx.db))
+        return row
 
     async def reassign(
         self, tx: Tx, session_id: int, admin_id: int, at: datetime, note: SystemTextParams

@@ -174,3 +174,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
             raise ValueError(f"CHAT_REPLY_REASSIGN_AFTER_SECONDS ({reassign}) must be above "
                              f"CHAT_REPLY_REMIND_AFTER_SECONDS ({remind}): the reminder comes first")
         return self
+    left_message_notify: Literal["supervisors", "all_agents"] = "supervisors"
+    """Who gets a `notification:new` when a user leaves a message nobody can take now (outside working hours, or
+    no agent online and available): `supervisors` (the admins chat-svc has seen with a supervisor's token; every
+    admin while it knows none) or `all_agents` (every admin, one broadcast notification)."""

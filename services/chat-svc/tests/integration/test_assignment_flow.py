@@ -45,9 +45,9 @@ async def test_two_admins_with_capacity_two_take_two_each_and_a_close_hands_the_
         if sid == waiting:
             assert assigned == [] and [m.message.message_type for m in created] == ["text"]
         else:
-            # exactly one assignment; the user's message, then the "joined" system message
+            # exactly one assignment; the user's message, then the "joined" system message and the greeting
             assert [(a.assignment.reason, a.assignment.admin_id) for a in assigned] == [("auto", held[sid])]
-            assert [m.message.message_type for m in created] == ["text", "system"]
+            assert [m.message.system_code for m in created] == [None, "agent_joined", "greeting"]
 
     closing = next(sid for sid, admin in held.items() if admin == B)
     response = await stack.client.post(f"{BASE}/sessions/{closing}/close", headers=admin_headers(B))

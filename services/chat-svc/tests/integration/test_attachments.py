@@ -228,9 +228,9 @@ async def test_a_page_of_history_carries_each_image_messages_signed_urls_and_not
     page = await stack.client.get(f"{BASE}/sessions/{session_id}/messages", headers=user_headers(user_id))
     assert page.status_code == 200, page.text
     items = page.json()["items"]
-    assert [m["message_type"] for m in items] == ["text", "image", "image"]
-    assert "attachment" not in items[0]
-    for item, attachment in zip(items[1:], sent, strict=True):
+    assert [m["message_type"] for m in items] == ["text", "system", "image", "image"]  # system: the notice
+    assert "attachment" not in items[0] and "attachment" not in items[1]
+    for item, attachment in zip(items[2:], sent, strict=True):
         links = item["attachment"]
         assert links["attachment_id"] == item["message_content"] == attachment["attachment_id"]
         assert (links["width"], links["height"]) == (attachment["width"], attachment["height"])

@@ -41,7 +41,7 @@ async def test_300_quick_message_posts_get_429_with_retry_after_beyond_the_limit
     async with stack.app.state.engine.connect() as conn:  # nothing refused was stored
         stored = await conn.scalar(text("SELECT count(*) FROM chat.messages WHERE session_id = :s"),
                                    {"s": flood_session})
-    assert stored == 1 + LIMIT.requests
+    assert stored == 2 + LIMIT.requests  # the opening message and its notice (nobody online), then the accepted
 
     mine = [await post(other, other_session, n) for n in range(5)]
     assert [a.status_code for a in mine] == [201] * 5

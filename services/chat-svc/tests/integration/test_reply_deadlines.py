@@ -112,7 +112,7 @@ async def test_the_second_deadline_moves_the_session_to_another_online_agent_wit
     assert await deadlines.sweep(since + timedelta(seconds=181)) == 1
     row = await stack.session(session_id)
     assert (row["status"], row["admin_id"]) == ("active", B)
-    assert await system_codes(stack, session_id) == ["agent_joined", "session_reassigned"]
+    assert await system_codes(stack, session_id) == ["agent_joined", "greeting", "session_reassigned"]
     assert await alerts(stack, session_id) == [(A, "reply_reminder"), (A, "reply_reassigned_away"),
                                                (B, "reply_reassigned_to_you")]
     created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=3)

@@ -89,13 +89,15 @@ async def test_an_abandoned_waiting_session_and_an_idle_active_one_are_closed_by
     assert await system_codes(stack, waiting) == ["session_abandoned"]
     inactive = await wait_closed(stack, active)
     assert inactive["close_reason"] == "inactive"
-    assert await system_codes(stack, active) == ["agent_joined", "session_inactive"]
+    assert await system_codes(stack, active) == ["agent_joined", "greeting", "session_inactive"]
     [*_, update] = await stack.tap.wait(active, CHAT_SESSION_UPDATED, count=2)
     assert update.session.close_reason == "inactive"
 
 
 async def test_a_message_keeps_a_session_open_past_the_idle_deadline(make_stack):
-    stack = await make_stack(presence_sweep_seconds=0.1, abandon_waiting_after_seconds=1.5)
+    stack = await make_stack(admin_capacity=1, presence_sweep_seconds=0.1, abandon_waiting_after_seconds=1.5)
+    await stack.connections("gw-1", A, 1)  # someone serves (left_messages), with no room: the others wait
+    await stack.open_session(new_id())
     user = new_id()
     kept = (await stack.open_session(user))["session_id"]
     left = (await stack.open_session(new_id()))["session_id"]
@@ -111,8 +113,10 @@ async def test_two_chat_svc_processes_sweeping_one_database_close_each_idle_sess
     database, vhost = await make_database(), await make_vhost()
     settings = {"presence_sweep_seconds": 0.05, "abandon_waiting_after_seconds": 1}
     async with AsyncExitStack() as exit_stack:
-        first = await _start_stack(exit_stack, database, vhost, **settings)
-        await _start_stack(exit_stack, database, vhost, **settings)
+        first = await _start_stack(exit_stack, database, vhost, admin_capacity=1, **settings)
+        await _start_stack(exit_stack, database, vhost, admin_capacity=1, **settings)
+        await first.connections("gw-1", A, 1)  # someone serves (left_messages), with no room: the others wait
+        await first.open_session(new_id())
         sessions = [(await first.open_session(new_id()))["session_id"] for _ in range(20)]
         for session_id in sessions:
             await wait_closed(first, session_id)

@@ -4,6 +4,7 @@ import pytest
 from contracts.events.payloads import ChatMessageCreated, ChatSessionAssigned, ChatSessionUpdated
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_ASSIGNED, CHAT_SESSION_UPDATED
 from contracts.payloads import ChatMessageData, SessionData
+from contracts.payloads.system_text import render
 
 from .conftest import BASE, admin_headers, new_id, supervisor_headers, user_headers
 
@@ -35,7 +36,8 @@ async def test_a_users_first_message_opens_a_waiting_session_and_publishes_messa
     assert (session.user_id, session.admin_id, session.status, session.priority) == (user_id, None, "waiting", 3)
     assert (session.unread_count, session.last_message) == (1, "my order is late")
 
-    [created] = await stack.tap.wait(session.session_id, CHAT_MESSAGE_CREATED)
+    [created, notice] = await stack.tap.wait(session.session_id, CHAT_MESSAGE_CREATED, count=2)
+    assert notice.message.system_code == "no_agent_online"  # nobody is online in this stack
     assert isinstance(created, ChatMessageCreated)
     assert (created.user_id, created.admin_id) == (user_id, None)
     assert created.message.sender_type == "user" and created.message.message_content == "my order is late"
@@ -117,7 +119,8 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_an
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.json() == first.json()
     session_id = first.json()["session_id"]
-    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED)) == 1
+    created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED)
+    assert [m.message.system_code for m in created] == [None, "no_agent_online"]  # once: the message, its notice
     other = await stack.client.post(f"{BASE}/sessions", json={"content": "else"}, headers=headers)
     assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
 
@@ -220,9 +223,11 @@ async def test_messages_page_backwards_and_forwards_oldest_first(stack, user_id)
     older = (await stack.client.get(f"{url}?limit=2&before_id={newest['next_before_id']}", headers=headers)).json()
     assert [m["message_content"] for m in older["items"]] == ["m1", "m2"] and older["has_more"]
     oldest = (await stack.client.get(f"{url}?limit=2&before_id={older['next_before_id']}", headers=headers)).json()
-    assert [m["message_content"] for m in oldest["items"]] == ["m0"]
+    # the opening message and its notice (nobody online: no_agent_online)
+    assert [(m["message_content"], m.get("system_code")) for m in oldest["items"]] == [
+        ("m0", None), (render("no_agent_online", {}), "no_agent_online")]
     assert (oldest["has_more"], oldest["next_before_id"]) == (False, None)
-    after = (await stack.client.get(f"{url}?after_id={oldest['items'][0]['message_id']}&limit=3",
+    after = (await stack.client.get(f"{url}?after_id={oldest['items'][-1]['message_id']}&limit=3",
                                     headers=headers)).json()
     assert [m["message_content"] for m in after["items"]] == ["m1", "m2", "m3"]
     assert after["has_more"] and after["next_after_id"] == after["items"][-1]["message_id"]
@@ -320,4 +325,5 @@ async def test_a_message_retried_with_the_same_idempotency_key_is_posted_once(st
     first = await stack.client.post(url, json={"content": "again"}, headers=headers)
     retry = await stack.client.post(url, json={"content": "again"}, headers=headers)
     assert (first.status_code, retry.status_code) == (201, 201) and retry.json() == first.json()
-    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=2)) == 2  # opening message + this one
+    # the opening message, the notice (nobody online: no_agent_online) and this one
+    assert len(await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=3)) == 3

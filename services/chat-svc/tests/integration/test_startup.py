@@ -27,13 +27,14 @@ async def test_without_rabbitmq_the_api_answers_and_events_wait_in_the_outbox(ma
             tables = set((await conn.execute(text(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'chat'"))).scalars())
     assert opened.status_code == 201
-    assert pending == ["chat.message_created", "chat.session_updated"]
+    # the user's message, then (nobody online) the notice to the user and the left message for the admins
+    assert pending == ["chat.message_created", "chat.message_created", "chat.message_left", "chat.session_updated"]
     assert health.status_code == 503
     assert health.json()["checks"] == {"database": "ok", "broker": "fail", "outbox_relay": "ok"}
     assert tables == {"alembic_version", "sessions", "messages", "admins", "gateways", "admin_presence",
                       "processed_events", "outbox", "idempotency_keys", "rate_limits", "attachments", "customers",
                       "queue_departures", "queue_positions", "queue_publisher", "reply_deadlines", "agent_alerts",
-                      "quick_replies", "session_notes"}
+                      "quick_replies", "session_notes", "working_hours"}
 
 
 async def test_old_published_events_processed_ids_and_idempotency_keys_are_pruned_while_it_runs(make_database):

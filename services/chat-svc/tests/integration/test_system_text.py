@@ -31,6 +31,8 @@ async def test_assignment_transfer_and_close_write_coded_system_messages_over_re
 
     expected = [
         ("agent_joined", {"agent_id": holder}, f"客服 #{holder} 已加入会话"),
+        ("greeting", {"text_zh_cn": "您好，有什么可以帮助您的？", "text_en": "Hello, how can I help you?"},
+         "您好，有什么可以帮助您的？"),
         ("session_transferred", {"from_agent_id": holder, "to_agent_id": other},
          f"会话已由客服 #{holder} 转接给客服 #{other}"),
         ("session_closed_by_agent", {"agent_id": other}, f"客服 #{other} 已结束会话"),
@@ -42,7 +44,7 @@ async def test_assignment_transfer_and_close_write_coded_system_messages_over_re
     assert [coded(m) for m in items[1:]] == expected
     assert {m["message_type"] for m in items[1:]} == {"system"}
 
-    events = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=4)
+    events = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=5)
     on_the_wire = [e.message.model_dump(mode="json") for e in events]
     assert [coded(m) for m in on_the_wire[1:]] == expected
     assert "system_code" not in on_the_wire[0]  # omitted, not null: the spec's payload as it was
@@ -54,4 +56,5 @@ async def test_the_fallback_text_follows_the_configured_language(make_stack):
     user = new_id()
     session_id = (await stack.open_session(user))["session_id"]
     items = (await stack.client.get(f"{BASE}/sessions/{session_id}/messages", headers=user_headers(user))).json()
-    assert coded(items["items"][-1]) == ("agent_joined", {"agent_id": A}, f"Agent #{A} joined the conversation")
+    assert coded(items["items"][-2]) == ("agent_joined", {"agent_id": A}, f"Agent #{A} joined the conversation")
+    assert coded(items["items"][-1])[::2] == ("greeting", "Hello, how can I help you?")

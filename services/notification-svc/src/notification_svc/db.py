@@ -33,6 +33,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    Uuid,
     func,
 )
 from sqlalchemy import text as sql
@@ -136,6 +137,15 @@ system_status_changes = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 Index("ix_system_status_changes_component", system_status_changes.c.component, system_status_changes.c.id)
+
+# Events consumed (chat.message_left, notification_svc.left_messages), each once: the id goes in with its effects.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
 
 outbox = outbox_table(metadata, SCHEMA)
 idempotency_keys = idempotency_table(metadata, SCHEMA)

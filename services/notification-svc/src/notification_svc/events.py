@@ -2,7 +2,8 @@
 
 Every event is written to the outbox in the unit of work of the change it reports (servicekit.uow, carrying
 its correlation id); the relay started
-in main.py publishes it afterwards. notification-svc consumes no events; it answers the
+in main.py publishes it afterwards. notification-svc consumes ``chat.message_left`` (left_messages.py: a user's
+message nobody can take now becomes ``notification.created`` for the admins chat-svc names) and answers the
 ``notification.mark_read`` command (commands.py).
 
 | event type                         | when                                          | aggregate_id       |

@@ -3,7 +3,7 @@
 Start: `uvicorn --factory notification_svc.main:create_app --port 8002`. Nothing connects at import or build
 time; the lifespan migrates schema `notification`, opens the database engine, starts the RabbitMQ link in the
 background (the API answers while the broker is down: events wait in the outbox) with the command consumer
-on it, and runs the outbox relay.
+on it and the consumer of `chat.message_left` (left_messages.py), and runs the outbox relay.
 
 /health: `database` (SELECT 1), `broker` (the RabbitMQ link is up) and `outbox_relay` (the relay task is
 running); any failing check answers 503, while the API itself keeps serving requests.
@@ -18,6 +18,7 @@ from servicekit.service import Tables, build_service
 from notification_svc import db
 from notification_svc.api import routers
 from notification_svc.commands import command_handlers
+from notification_svc.left_messages import LEFT_MESSAGES_QUEUE, left_messages_consumer
 from notification_svc.settings import Settings
 
 SERVICE = "notification-svc"
@@ -36,7 +37,8 @@ users, with audience `admins` admins only.
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> FastAPI:
     return build_service(
         SERVICE, settings or Settings(), schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic",
-        description=DESCRIPTION, tables=Tables(db.outbox, db.idempotency_keys, rate_limits=db.rate_limits),
+        description=DESCRIPTION, tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
         routers=routers, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.work),
+        consumers=[lambda runtime: left_messages_consumer(runtime.work)], queues=[LEFT_MESSAGES_QUEUE.name],
     )

@@ -51,28 +51,34 @@ async def send(
     require_admin(sender)
 
     async def create() -> NotificationData:
-        if new.target_user_id is None:
-            everyone = await unread.lock_everyone_seen(uow.db)
-            await unread.broadcast_sent(uow.db, new.type)
-        else:
-            everyone = [new.target_user_id]
-            await unread.lock(uow.db, new.target_user_id)
-            await unread.adjust(uow.db, new.target_user_id, new.type, targeted_unread=1)
-        row = (
-            await uow.db.execute(_INSERT, {
-                "type": new.type, "title": new.title, "content": new.content, "link": new.link,
-                "target_user_id": new.target_user_id, "created_by": sender.user_id,
-            })
-        ).one()
-        notification = NotificationData(
-            notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
-            created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
-        )
-        await events.notification_created(uow, notification)
-        await unread.announce(uow, everyone)
-        return notification
+        return await create_notification(uow, new, created_by=sender.user_id)
 
     return await create_once(uow, sender, idempotency_key, "notification.send", new, create)
+
+
+async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_by: int) -> NotificationData:
+    """Store one notification with its event and the unread badges it changes (``send``, and the platform's own
+    notifications: notification_svc.left_messages, ``created_by`` 0)."""
+    if new.target_user_id is None:
+        everyone = await unread.lock_everyone_seen(uow.db)
+        await unread.broadcast_sent(uow.db, new.type)
+    else:
+        everyone = [new.target_user_id]
+        await unread.lock(uow.db, new.target_user_id)
+        await unread.adjust(uow.db, new.target_user_id, new.type, targeted_unread=1)
+    row = (
+        await uow.db.execute(_INSERT, {
+            "type": new.type, "title": new.title, "content": new.content, "link": new.link,
+            "target_user_id": new.target_user_id, "created_by": created_by,
+        })
+    ).one()
+    notification = NotificationData(
+        notification_id=row.id, type=new.type, title=new.title, content=new.content, link=new.link,
+        created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
+    )
+    await events.notification_created(uow, notification)
+    await unread.announce(uow, everyone)
+    return notification
 
 
 def _mine(

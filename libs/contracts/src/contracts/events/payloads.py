@@ -4,7 +4,7 @@ Like every outbound model they ignore unknown keys, so a producer's minor (addit
 older consumer.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, Strict
 
@@ -174,3 +174,25 @@ class ChatNoteAdded(Outbound):
 
     note: NoteData
     admin_id: Id | None
+
+
+LeftMessageReason = Literal["outside_working_hours", "no_agent_online"]
+PREVIEW_MAX = 200
+
+
+class ChatMessageLeft(Outbound):
+    """``chat.message_left`` (aggregate_id = the session id): a user opened a session that nobody can take now
+    (outside working hours, or no agent online and available); their message waits in the queue. notification-svc
+    tells the admins in ``recipient_ids`` (chat-svc knows which admins are supervisors: their tokens said so), or
+    every admin when it is null (CHAT_LEFT_MESSAGE_NOTIFY=all_agents, or no supervisor known yet)."""
+
+    session_id: Id
+    user_id: Id
+    reason: LeftMessageReason
+    message_type: Literal["text", "image"]
+    preview: Annotated[str, Strict(), Field(max_length=PREVIEW_MAX)] = Field(
+        description="The start of the user's message (empty for a picture)")
+    next_open_at: BeijingDatetime | None = Field(description="With outside_working_hours: the next opening")
+    recipient_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_IDS)] | None = Field(
+        description="The admins to notify; null: every admin (a broadcast)")
+    at: BeijingDatetime

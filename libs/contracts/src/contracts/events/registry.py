@@ -31,6 +31,7 @@ CHAT_AGENT_UPDATED = "chat.agent_updated"
 NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
 CHAT_AGENT_ALERTED = "chat.agent_alerted"
 CHAT_NOTE_ADDED = "chat.note_added"
+CHAT_MESSAGE_LEFT = "chat.message_left"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(NOTIFICATION_UNREAD_COUNTS_CHANGED, _N, p.NotificationUnreadCountsChanged),
         DomainEventSpec(CHAT_AGENT_ALERTED, _C, p.ChatAgentAlerted),
         DomainEventSpec(CHAT_NOTE_ADDED, _C, p.ChatNoteAdded),
+        DomainEventSpec(CHAT_MESSAGE_LEFT, _C, p.ChatMessageLeft),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

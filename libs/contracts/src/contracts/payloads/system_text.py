@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from contracts.fields import Id, Outbound
+from contracts.time import BeijingDatetime
 
 Locale = Literal["zh-CN", "en"]
 LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
@@ -116,14 +117,39 @@ class ReplyOverdueParams(SystemTextParams):
     seconds: Annotated[int, Strict(), Field(ge=0)]
 
 
+class OutsideWorkingHoursParams(SystemTextParams):
+    """``outside_working_hours``: a user opened a session outside working hours; their message waits."""
+
+    next_open_at: BeijingDatetime
+
+
+class NoAgentOnlineParams(SystemTextParams):
+    """``no_agent_online``: a user opened a session while no agent takes new sessions; their message waits."""
+
+
+GREETING_MAX = 500
+
+
+class GreetingParams(SystemTextParams):
+    """``greeting``: the greeting a supervisor configured, sent when a session is assigned. It carries the text in
+    every language (the configuration at that moment): ``text_<locale>``, and the wording ``{text}`` is the reader's
+    language's, so each client shows its own and history never changes when the greeting is edited later."""
+
+    text_zh_cn: Annotated[str, Strict(), Field(min_length=1, max_length=GREETING_MAX)]
+    text_en: Annotated[str, Strict(), Field(min_length=1, max_length=GREETING_MAX)]
+
+
 @dataclass(frozen=True)
 class SystemText:
-    """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
+    """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means.
+    With ``per_locale``, the parameters are the text itself, one per language (``text_zh_cn``, ``text_en``), and the
+    wording's ``{text}`` is the one of the language it is rendered in (``locale_param``)."""
 
     code: str
     params: type[SystemTextParams]
     text: Mapping[Locale, str]
     description: str
+    per_locale: bool = False
 
 
 def _registry(*texts: SystemText) -> dict[str, SystemText]:
@@ -181,13 +207,33 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
                 "en": "The user of conversation #{session_id} has waited over {seconds} s and no other agent "
                       "can take over: please reply"},
                "An alert to the agent: past CHAT_REPLY_REASSIGN_AFTER_SECONDS and nobody else online has room."),
+    SystemText("outside_working_hours", OutsideWorkingHoursParams,
+               {"zh-CN": "现在不在客服工作时间，您的留言已收到，我们将于 {next_open_at} 起尽快回复",
+                "en": "We are outside working hours: your message is kept and we will answer from {next_open_at}"},
+               "A session opened outside the working hours (chat_svc.working_time) and not assigned at once."),
+    SystemText("no_agent_online", NoAgentOnlineParams,
+               {"zh-CN": "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
+                "en": "No agent is online right now: your message is kept and an agent will answer when one is"},
+               "A session opened within working hours while no agent takes new sessions (online and available)."),
+    SystemText("greeting", GreetingParams, {"zh-CN": "{text}", "en": "{text}"},
+               "The configured greeting, sent when a session is assigned (automatically or claimed).",
+               per_locale=True),
 )
 """Every code the platform writes, in the order they were added."""
 
 
+def locale_param(locale: Locale) -> str:
+    """The parameter that holds a ``per_locale`` text in ``locale``: ``text_zh_cn``, ``text_en``."""
+    return "text_" + locale.lower().replace("-", "_")
+
+
 def render(code: str, params: Mapping[str, Any], locale: Locale = DEFAULT_LOCALE) -> str:
     """The wording of ``code`` in ``locale`` with its parameters filled in (KeyError for an unknown code)."""
-    return SYSTEM_TEXTS[code].text[locale].format_map(dict(params))
+    entry = SYSTEM_TEXTS[code]
+    values = dict(params)
+    if entry.per_locale:
+        values["text"] = values[locale_param(locale)]
+    return entry.text[locale].format_map(values)
 
 
 def system_text(params: SystemTextParams) -> tuple[str, dict[str, Any]]:
