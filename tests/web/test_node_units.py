@@ -31,3 +31,7 @@ def test_the_translator_picks_the_language_fills_placeholders_and_chooses_plural
 
 def test_pictures_ask_for_signed_urls_once_renew_them_near_expiry_and_show_the_preview_marker_as_a_word() -> None:
     _node_test("picture_links.test.mjs")
+
+
+def test_the_connection_pill_translates_the_sdk_states_into_the_page_language_and_offers_retry_while_waiting() -> None:
+    _node_test("connection_state.test.mjs")

@@ -10,7 +10,7 @@ import { t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks, previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
-import { ackResult, connectRealtime } from "./realtime.js";
+import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 
@@ -24,7 +24,7 @@ const TABS = {
 const HISTORY_PAGE = 30;
 
 let session = null; // the logged-in admin
-let socket = null;
+let client = null; // the realtime connection (connectRealtime)
 let view = null;
 const el = {};
 const state = { tab: "mine", current: null, hasMore: false, beforeId: null, loadingOlder: false };
@@ -214,8 +214,8 @@ function deliver(pending, sessionId, content, messageType = "text") {
     if (result.ok) view.confirm(pending, result.data);
     else view.fail(pending, describeAckError(result.error));
   };
-  if (socket.connected) {
-    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, ...body }, (err, ack) => done(ackResult(err, ack)));
+  if (client.connected) {
+    client.request("chat:send_message", { session_id: sessionId, ...body }, { timeoutMs: SEND_ACK_MS }).then(done);
   } else {
     call(`${BASE}/sessions/${sessionId}/messages`, {
       method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
@@ -337,7 +337,7 @@ function init() {
 
   loadSessions();
 
-  socket = connectRealtime({
+  client = connectRealtime({
     getToken: () => freshToken("admin"),
     renew: () => renewToken("admin"),
     onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
@@ -347,20 +347,20 @@ function init() {
     },
     statusEl: el.connStatus,
   });
-  const notifyTyping = typingNotifier(socket, () => state.current && state.current.status !== "closed" && state.current.session_id);
+  const notifyTyping = typingNotifier(client, () => state.current && state.current.status !== "closed" && state.current.session_id);
   el.input.addEventListener("input", notifyTyping);
 
-  socket.on("chat:new_message", onNewMessage);
-  socket.on("chat:session_update", onSessionUpdate);
-  socket.on("chat:session_assigned", onAssigned);
-  socket.on("chat:typing", onTyping);
-  socket.on("chat:read", onRead);
-  bindSystemBanners(socket, el.banners);
-  bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
+  client.on("chat:new_message", onNewMessage);
+  client.on("chat:session_update", onSessionUpdate);
+  client.on("chat:session_assigned", onAssigned);
+  client.on("chat:typing", onTyping);
+  client.on("chat:read", onRead);
+  bindSystemBanners(client, el.banners);
+  bindAvailability({ call, client, select: byTestId("availability"), me: session.user.user_id });
   if (session.user.role === "supervisor") {
-    bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
+    bindAgentsPanel({ call, client, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
-  bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
+  bindUnreadBadge(client, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
 }
 
 init();
