@@ -232,6 +232,17 @@ async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_c
         await edge.wait()
 
 
+def test_the_edge_refuses_to_start_without_the_sdk_build_and_says_how_to_make_it(tmp_path: Path) -> None:
+    """The pages import /sdk/index.js: an edge without it would serve pages that never connect."""
+    _require_tools()
+    env = {**os.environ, "EDGE_RUN_DIR": str(tmp_path / "run"), "EDGE_SDK_DIR": str(tmp_path / "no-sdk-build"),
+           "EDGE_ERROR_LOG": "stderr"}
+    done = subprocess.run(["sh", str(ROOT / "edge" / "edge.sh"), "render"], env=env, capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.returncode != 0
+    assert "no-sdk-build/index.js" in done.stderr and "node clients/sdk/scripts/build.mjs" in done.stderr, done.stderr
+
+
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------
 
 
