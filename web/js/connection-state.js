@@ -5,8 +5,8 @@
 // and a `data-state` the CSS (and the browser tests) read: connecting, connected, reconnecting, unavailable,
 // offline, unauthorized.
 
-const LOST = new Set(["transport close", "transport error", "ping timeout", "parse error"]);
-const REFUSED = new Set(["unavailable", "too_many_connections", "io server disconnect"]);
+const LOST = /^(transport close|transport error|ping timeout|parse error)$/; // socket.io's reasons of a loss
+const REFUSED = /^(unavailable|too_many_connections|io server disconnect)/; // the gateway refused or closed it
 
 /**
  * @param {string} state  the SDK's ConnectionState (idle, connecting, connected, reconnecting, suspended,
@@ -27,8 +27,8 @@ export function connectionView(state, detail, t) {
     return view("connecting", t("conn.connecting"));
   }
   // Waiting for the next retry (capped backoff): the person may retry at once.
-  if (REFUSED.has(why) || why.startsWith("unavailable")) return view("unavailable", t("conn.retrying", { why: refusal(why, t) }), true);
-  if (LOST.has(why)) return view("reconnecting", t("conn.lost"), true);
+  if (REFUSED.test(why)) return view("unavailable", t("conn.retrying", { why: refusal(why, t) }), true);
+  if (LOST.test(why)) return view("reconnecting", t("conn.lost"), true);
   if (/timeout/.test(why)) return view("reconnecting", t("conn.timeout"), true);
   return view("reconnecting", t("conn.unreachable"), true);
 }
