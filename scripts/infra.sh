@@ -2,8 +2,8 @@
 # PostgreSQL + RabbitMQ for local runs and tests, on a bare Debian machine or through Docker Compose.
 #
 # As a command:   bash scripts/infra.sh [up|postgres|rabbitmq]     (default: up = both)
-#                 bash scripts/infra.sh web        nginx + npm ci in web/ (the edge); browser: Debian's chromium
-#                 bash scripts/infra.sh sdk / miniprogram    npm ci in clients/sdk/ or clients/miniprogram/
+#                 bash scripts/infra.sh web        nginx + npm ci in web/ + the client SDK's build (the edge);
+#                 bash scripts/infra.sh sdk / miniprogram    npm ci in clients/sdk/ or clients/miniprogram/; browser: Debian's chromium
 #                 bash scripts/infra.sh stop    stops what earlier runs of this script started
 # As a library:   source scripts/infra.sh; infra_up; ...; infra_stop_started
 #
@@ -187,7 +187,7 @@ ensure_nginx() {  # the edge (edge/edge.sh) runs nginx with its own config; the 
   fi
 }
 
-ensure_node() {  # npm installs the pinned socket.io-client the pages load from /vendor/
+ensure_node() {  # npm: the pinned socket.io-client (/vendor/) and the client SDK the pages import (/sdk/)
   if ! command -v npm >/dev/null 2>&1; then
     _infra_say "web: installing nodejs + npm"
     _infra_apt_install nodejs npm || return 1
@@ -247,8 +247,21 @@ ensure_miniprogram_deps() {  # the mini program's test tools (miniprogram-simula
   echo "$stamp" >"$mp/node_modules/.lock-stamp"
 }
 
-infra_web_up() {  # what the edge needs: nginx and the npm-installed client
-  ensure_nginx && ensure_web_deps
+# The client SDK's pages build (clients/sdk/dist/index.js, which the edge serves at /sdk/index.js and the pages
+# import), made again when missing or older than what it is built from.
+ensure_sdk_build() {
+  ensure_sdk_deps || return 1
+  local sdk="$INFRA_ROOT/clients/sdk"
+  if [ -f "$sdk/dist/index.js" ] && [ -z "$(find "$sdk/src" "$sdk/scripts" "$sdk/package-lock.json" "$sdk/tsconfig.json" \
+       "$INFRA_ROOT/libs/contracts/generated/payloads.d.ts" -newer "$sdk/dist/index.js" -print -quit)" ]; then
+    return 0
+  fi
+  _infra_say "sdk: building clients/sdk/dist (the pages import dist/index.js from the edge)"
+  node "$sdk/scripts/build.mjs" || _infra_die "the client SDK's build failed (node clients/sdk/scripts/build.mjs)" || return 1
+}
+
+infra_web_up() {  # what the edge needs: nginx, the npm-installed client (/vendor/) and the client SDK (/sdk/)
+  ensure_nginx && ensure_web_deps && ensure_sdk_build
 }
 
 # --- both -----------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 VENDOR = ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+SDK_BUNDLE = ROOT / "clients" / "sdk" / "dist" / "index.js"  # the client SDK the pages import (/sdk/index.js)
 EDGE_SOCKETIO_CONN_PER_ADDRESS = 50
 PASSWORD = "Passw0rd!"  # AUTH_DEV_SEED accounts admin1..admin3, user1..user5
 DEFAULT_LOCALE = "zh-CN"  # the browsers' language unless a test asks for another
@@ -63,6 +64,8 @@ def _require_tools() -> None:
         missing.append(CHROMIUM)
     if not VENDOR.exists():
         missing.append(f"{VENDOR.relative_to(ROOT)} (npm ci in web/)")
+    if not SDK_BUNDLE.exists():
+        missing.append(f"{SDK_BUNDLE.relative_to(ROOT)} (`bash scripts/infra.sh sdk && node clients/sdk/scripts/build.mjs`)")
     if missing:
         pytest.fail(
             f"browser tests need {', '.join(missing)}: run ./scripts/test, or `bash scripts/infra.sh web` and "

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, VENDOR, _require_tools
+from tests.e2e.conftest import EDGE_SOCKETIO_CONN_PER_ADDRESS, SDK_BUNDLE, VENDOR, _require_tools
 from tests.integration.stack import HOST, Stack, free_port
 
 CSP = (
@@ -66,6 +66,10 @@ async def test_routes_and_headers(base_url: str) -> None:
         vendor = await client.get("/vendor/socket.io.esm.min.js")
         assert vendor.status_code == 200 and "Socket.IO v4.7.2" in vendor.text
         assert vendor.headers["content-type"].startswith("text/javascript")
+        sdk = await client.get("/sdk/index.js")  # the client SDK the pages import, from this origin
+        assert sdk.status_code == 200 and "createClient" in sdk.text
+        assert sdk.headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/sdk/wx.js")).status_code == 404  # only the pages build is served
         assert (await client.get("/.well-known/jwks.json")).json()["keys"]
         # Each API prefix reaches its service: an unauthenticated call gets that service's own 401 body.
         for path in ("/api/v4/notifications", "/api/v4/customer-service/sessions", "/api/v4/auth/me"):
@@ -176,13 +180,16 @@ def test_every_service_image_is_built_from_the_one_dockerfile_installing_the_loc
 @pytest.fixture
 def private_clone() -> AsyncIterator[Path]:
     """This checkout's HEAD cloned into a directory only its owner can read (mode 0700, like `mktemp -d` or
-    /root), with web/node_modules' socket.io-client bundle in place as `npm ci` would leave it."""
+    /root), with web/node_modules' socket.io-client bundle in place as `npm ci` would leave it, and the client
+    SDK's pages build as its build would."""
     _require_tools()
     parent = Path(tempfile.mkdtemp(prefix="private-clone-"))
     parent.chmod(0o700)
     clone = parent / "platform"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
     shutil.copytree(VENDOR.parent, clone / VENDOR.parent.relative_to(ROOT))
+    (clone / SDK_BUNDLE.parent.relative_to(ROOT)).mkdir(parents=True)
+    shutil.copy(SDK_BUNDLE, clone / SDK_BUNDLE.relative_to(ROOT))
     try:
         yield clone
     finally:
@@ -198,7 +205,7 @@ async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_c
     unused = f"{HOST}:{free_port()}"  # no service runs: the pages and the health aggregate need none
     env = {**os.environ, "EDGE_LISTEN": f"{HOST}:{port}", "EDGE_AUTH": unused, "EDGE_NOTIFICATION": unused,
            "EDGE_CHAT": unused, "EDGE_GATEWAYS": unused, "EDGE_ERROR_LOG": "stderr"}
-    for name in ("EDGE_RUN_DIR", "EDGE_WEB_ROOT", "EDGE_VENDOR_DIR", "EDGE_WORKER_USER"):
+    for name in ("EDGE_RUN_DIR", "EDGE_WEB_ROOT", "EDGE_VENDOR_DIR", "EDGE_SDK_DIR", "EDGE_WORKER_USER"):
         env.pop(name, None)  # the defaults: everything inside the private clone
     edge = await asyncio.create_subprocess_exec("sh", str(private_clone / "edge" / "edge.sh"), "start", env=env)
     try:
@@ -214,7 +221,7 @@ async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_c
                 pytest.fail("the edge did not answer")
             assert page.status_code == 200, page.text
             assert "<html" in page.text.lower()
-            for path in ("/h5/chat.html", "/vendor/socket.io.esm.min.js"):
+            for path in ("/h5/chat.html", "/vendor/socket.io.esm.min.js", "/sdk/index.js"):
                 assert (await client.get(path)).status_code == 200, path
             health = await client.get("/health")
             assert health.status_code == 200
@@ -223,6 +230,17 @@ async def test_the_edge_serves_the_pages_from_a_clone_in_a_directory_only_root_c
     finally:
         edge.terminate()
         await edge.wait()
+
+
+def test_the_edge_refuses_to_start_without_the_sdk_build_and_says_how_to_make_it(tmp_path: Path) -> None:
+    """The pages import /sdk/index.js: an edge without it would serve pages that never connect."""
+    _require_tools()
+    env = {**os.environ, "EDGE_RUN_DIR": str(tmp_path / "run"), "EDGE_SDK_DIR": str(tmp_path / "no-sdk-build"),
+           "EDGE_ERROR_LOG": "stderr"}
+    done = subprocess.run(["sh", str(ROOT / "edge" / "edge.sh"), "render"], env=env, capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.returncode != 0
+    assert "no-sdk-build/index.js" in done.stderr and "node clients/sdk/scripts/build.mjs" in done.stderr, done.stderr
 
 
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------

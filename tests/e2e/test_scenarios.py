@@ -225,6 +225,7 @@ async def test_5_reconnect_state_is_visible(pages: Pages, stack) -> None:
     try:
         await expect(tid(admin, "conn-status")).to_have_attribute("data-state", re.compile("reconnecting|unavailable"))
         await expect(tid(admin, "conn-status")).to_contain_text(re.compile("重连|重试"))
+        await expect(tid(admin, "conn-retry")).to_be_visible()  # while it waits to retry: try now
         await pages.screenshot(admin, "reconnecting")
     finally:
         gateway.start()

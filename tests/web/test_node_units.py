@@ -35,3 +35,7 @@ def test_pictures_ask_for_signed_urls_once_renew_them_near_expiry_and_show_the_p
 
 def test_a_slash_query_finds_quick_replies_by_chinese_words_and_latin_letters_of_any_case() -> None:
     _node_test("quick_reply_match.test.mjs")
+
+
+def test_the_connection_pill_translates_the_sdk_states_into_the_page_language_and_offers_retry_while_waiting() -> None:
+    _node_test("connection_state.test.mjs")

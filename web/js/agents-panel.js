@@ -21,7 +21,7 @@ function availabilityOptions(select) {
 }
 
 /** The header's availability select; `onOwnUpdate` is given every chat:agent_update about this agent. */
-export function bindAvailability({ call, socket, select, me }) {
+export function bindAvailability({ call, client, select, me }) {
   availabilityOptions(select);
   let current = null;
   const show = (agent) => {
@@ -40,7 +40,7 @@ export function bindAvailability({ call, socket, select, me }) {
       toast(t("agents.availability_failed"), describeError(err), { kind: "error" });
     }
   });
-  socket.on("chat:agent_update", (agent) => {
+  client.on("chat:agent_update", (agent) => {
     if (agent.admin_id !== me) return;
     const changed = agent.availability !== current;
     show(agent);
@@ -61,7 +61,7 @@ export function bindAvailability({ call, socket, select, me }) {
 }
 
 /** Supervisors: a table of every agent, kept current by chat:agent_update. */
-export function bindAgentsPanel({ call, socket, panel, list, empty }) {
+export function bindAgentsPanel({ call, client, panel, list, empty }) {
   panel.hidden = false;
   const rows = new Map();
 
@@ -112,7 +112,7 @@ export function bindAgentsPanel({ call, socket, panel, list, empty }) {
     }
   }
 
-  socket.on("chat:agent_update", put);
+  client.on("chat:agent_update", put);
   load();
   return { reload: load };
 }

@@ -240,13 +240,13 @@ export class ChatView {
 }
 
 /** Sends `chat:typing` at most every `everyMs` while the person types. */
-export function typingNotifier(socket, getSessionId, everyMs = 2000) {
+export function typingNotifier(client, getSessionId, everyMs = 2000) {
   let last = 0;
   return () => {
     const sessionId = getSessionId();
     const now = Date.now();
-    if (!sessionId || !socket.connected || now - last < everyMs) return;
+    if (!sessionId || !client.connected || now - last < everyMs) return;
     last = now;
-    socket.emit("chat:typing", { session_id: sessionId });
+    client.send("chat:typing", { session_id: sessionId });
   };
 }

@@ -11,7 +11,7 @@ import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks, previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
-import { ackResult, connectRealtime } from "./realtime.js";
+import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 import { bindWorkingHoursPanel } from "./working-hours-panel.js";
@@ -26,7 +26,7 @@ const TABS = {
 const HISTORY_PAGE = 30;
 
 let session = null; // the logged-in admin
-let socket = null;
+let client = null; // the realtime connection (connectRealtime)
 let view = null;
 let desk = null; // agent-desk.js: quick replies, notes, transfer picker
 const el = {};
@@ -217,8 +217,8 @@ function deliver(pending, sessionId, content, messageType = "text") {
     if (result.ok) view.confirm(pending, result.data);
     else view.fail(pending, describeAckError(result.error));
   };
-  if (socket.connected) {
-    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, ...body }, (err, ack) => done(ackResult(err, ack)));
+  if (client.connected) {
+    client.request("chat:send_message", { session_id: sessionId, ...body }, { timeoutMs: SEND_ACK_MS }).then(done);
   } else {
     call(`${BASE}/sessions/${sessionId}/messages`, {
       method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
@@ -344,7 +344,7 @@ function init() {
 
   loadSessions();
 
-  socket = connectRealtime({
+  client = connectRealtime({
     getToken: () => freshToken("admin"),
     renew: () => renewToken("admin"),
     onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
@@ -354,23 +354,24 @@ function init() {
     },
     statusEl: el.connStatus,
   });
-  const notifyTyping = typingNotifier(socket, () => state.current && state.current.status !== "closed" && state.current.session_id);
+  const notifyTyping = typingNotifier(client, () => state.current && state.current.status !== "closed" && state.current.session_id);
   el.input.addEventListener("input", notifyTyping);
 
-  socket.on("chat:new_message", onNewMessage);
-  socket.on("chat:session_update", onSessionUpdate);
-  socket.on("chat:session_assigned", onAssigned);
-  socket.on("chat:typing", onTyping);
-  socket.on("chat:read", onRead);
-  bindSystemBanners(socket, el.banners);
-  socket.on("system:alert", onReplyAlert);
-  bindAvailability({ call, socket, select: byTestId("availability"), me: session.user.user_id });
+  client.on("chat:new_message", onNewMessage);
+  client.on("chat:session_update", onSessionUpdate);
+  client.on("chat:session_assigned", onAssigned);
+  client.on("chat:typing", onTyping);
+  client.on("chat:read", onRead);
+  bindSystemBanners(client, el.banners);
+  bindAvailability({ call, client, select: byTestId("availability"), me: session.user.user_id });
   if (session.user.role === "supervisor") {
-    bindAgentsPanel({ call, socket, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
-    bindWorkingHoursPanel({ call, panel: byTestId("hours-panel") });
+    bindAgentsPanel({ call, client, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
-  bindUnreadBadge(socket, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
-  desk = bindAgentDesk({ call, socket, me: session.user.user_id, supervisor: session.user.role === "supervisor", el,
+  bindUnreadBadge(client, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
+  client.on("system:alert", onReplyAlert);
+  if (session.user.role === "supervisor") bindWorkingHoursPanel({ call, panel: byTestId("hours-panel") });
+  // the desk's modules listen with .on(event, handler): the SDK client's .on is the socket's
+  desk = bindAgentDesk({ call, socket: client, me: session.user.user_id, supervisor: session.user.role === "supervisor", el,
     console: { open: openSession, loadOlder, hasMore: () => state.hasMore },
     transfer: (adminId, note) => sessionAction(el.transfer, "transfer", { admin_id: adminId, note }, t("cs.transferred", { id: adminId })) });
 }

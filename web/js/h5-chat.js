@@ -15,13 +15,13 @@ import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
 import { QueueView } from "./queue-view.js";
-import { ackResult, connectRealtime } from "./realtime.js";
+import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, toast } from "./ui.js";
 
 const BASE = "/api/v4/customer-service";
 const el = {};
 let session = null;
-let socket = null;
+let client = null; // the realtime connection (connectRealtime)
 let view = null;
 let current = null; // SessionData of the conversation shown
 let queue = null; // the waiting session's place in the queue (queue-view.js)
@@ -163,8 +163,8 @@ function deliver(pending, sessionId, content, messageType = "text") {
     if (result.ok) view.confirm(pending, result.data);
     else view.fail(pending, describeAckError(result.error));
   };
-  if (socket.connected) {
-    socket.timeout(8000).emit("chat:send_message", { session_id: sessionId, ...body }, (err, ack) => done(ackResult(err, ack)));
+  if (client.connected) {
+    client.request("chat:send_message", { session_id: sessionId, ...body }, { timeoutMs: SEND_ACK_MS }).then(done);
   } else {
     call(`${BASE}/sessions/${sessionId}/messages`, {
       method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
@@ -222,7 +222,7 @@ async function enterChat() {
     el.status.textContent = t("h5.load_failed", { reason: describeError(err) });
   }
 
-  socket = connectRealtime({
+  client = connectRealtime({
     getToken: () => freshToken("user"),
     renew: () => renewToken("user"),
     onUnauthorized: (message) => toLogin(reasonFor(message)),
@@ -232,26 +232,26 @@ async function enterChat() {
     },
     statusEl: el.conn,
   });
-  el.input.addEventListener("input", typingNotifier(socket, () => current && current.status !== "closed" && current.session_id));
+  el.input.addEventListener("input", typingNotifier(client, () => current && current.status !== "closed" && current.session_id));
 
-  socket.on("chat:new_message", (m) => {
+  client.on("chat:new_message", (m) => {
     if (current && m.session_id === current.session_id && view.append(m)) markReadSoon();
   });
-  socket.on("chat:read", (r) => {
+  client.on("chat:read", (r) => {
     if (current && r.session_id === current.session_id && r.reader_type === "admin") view.setPeerRead(r.last_read_message_id);
   });
   document.addEventListener("visibilitychange", () => markReadSoon());
-  socket.on("chat:session_update", (s) => {
+  client.on("chat:session_update", (s) => {
     if (current && s.session_id === current.session_id) showStatus(s);
     else if (!current || current.status === "closed") loadConversation().catch(() => {}); // opened elsewhere
   });
-  socket.on("chat:queue_update", (place) => {
+  client.on("chat:queue_update", (place) => {
     if (current && current.status === "waiting") queue.update(place);
   });
-  socket.on("chat:typing", (typing) => {
+  client.on("chat:typing", (typing) => {
     if (current && typing.session_id === current.session_id && typing.sender_type === "admin") view.showTyping(t("h5.agent_typing"));
   });
-  bindSystemBanners(socket, el.banners);
+  bindSystemBanners(client, el.banners);
 }
 
 function init() {

@@ -5,17 +5,18 @@
 import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { t } from "./i18n.js";
-import { ackResult, connectRealtime } from "./realtime.js";
+import { connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 
 const PAGE_SIZE = 10;
 const REFRESH_DEBOUNCE_MS = 500;
+const MARK_READ_ACK_MS = 5000;
 
 const state = { page: 1, type: "", unreadOnly: false, archived: false, total: 0, loading: false,
   sendKey: newIdempotencyKey() };
 let session = null;
-let socket = null;
+let client = null; // the realtime connection (connectRealtime)
 
 const el = {};
 
@@ -91,10 +92,8 @@ function showRead(id) {
 
 /** Over the socket (notification:mark_read with an ack) when live, else over REST. */
 async function markRead(id) {
-  if (socket && socket.connected) {
-    const result = await new Promise((resolve) => {
-      socket.timeout(5000).emit("notification:mark_read", { notification_id: id }, (err, ack) => resolve(ackResult(err, ack)));
-    });
+  if (client && client.connected) {
+    const result = await client.request("notification:mark_read", { notification_id: id }, { timeoutMs: MARK_READ_ACK_MS });
     if (!result.ok) {
       toast(t("notif.mark_failed"), describeAckError(result.error), { kind: "error" });
       return;
@@ -227,27 +226,27 @@ function init() {
   loadNotifications();
 
   // One connection, listeners registered once, here.
-  socket = connectRealtime({
+  client = connectRealtime({
     getToken: () => freshToken("admin"),
     renew: () => renewToken("admin"),
     onUnauthorized,
     onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
     statusEl: el.status,
   });
-  socket.on("notification:new", (data) => {
+  client.on("notification:new", (data) => {
     toast(t("notif.new"), data.title);
     scheduleRefresh();
   });
-  socket.on("notification:broadcast", (data) => {
+  client.on("notification:broadcast", (data) => {
     toast(t("notif.announcement"), data.title);
     scheduleRefresh();
   });
-  socket.on("notification:update", (data) => {
+  client.on("notification:update", (data) => {
     if (data.is_read) showRead(data.notification_id);
     scheduleRefresh();
   });
-  bindUnreadBadge(socket, call, (badge) => setBadge(badge.unread_count));
-  bindSystemBanners(socket, el.banners);
+  bindUnreadBadge(client, call, (badge) => setBadge(badge.unread_count));
+  bindSystemBanners(client, el.banners);
 }
 
 init();

@@ -104,18 +104,18 @@ export function banner(container, { key, level, title, message }) {
 }
 
 /** Wires the `system:*` events to banners. Call once per page. */
-export function bindSystemBanners(socket, container) {
+export function bindSystemBanners(client, container) {
   const STATUS_LEVEL = { operational: "info", degraded: "warning", maintenance: "warning", down: "critical" };
-  socket.on("system:alert", (a) => {
+  client.on("system:alert", (a) => {
     const title = a.code && t.has(`alert_title.${a.code}`) ? t(`alert_title.${a.code}`) : a.title;
     banner(container, { key: `alert-${a.code || ""}-${a.alert_id}`, level: a.level, title: t("banner.alert", { title }), message: systemText(a.code, a.params, a.message) });
   });
-  socket.on("system:maintenance", (m) => {
+  client.on("system:maintenance", (m) => {
     banner(container, { key: `maintenance-${m.maintenance_id}`, level: "warning", title: t("banner.maintenance", { title: m.title }),
       message: t("banner.maintenance_window", { message: m.message, starts: fmtTime(m.starts_at, { relative: false }),
         ends: fmtTime(m.ends_at, { relative: false }) }) });
   });
-  socket.on("system:status_change", (s) => {
+  client.on("system:status_change", (s) => {
     const level = STATUS_LEVEL[s.status] || "info";
     const status = t.has(`component_status.${s.status}`) ? t(`component_status.${s.status}`) : s.status;
     banner(container, { key: `status-${s.component}`, level, title: t("banner.status", { component: s.component, status }),

@@ -4,11 +4,11 @@
 // dropped (the push is the later state).
 
 /**
- * @param {object} socket a connected realtime socket (connectRealtime)
+ * @param {object} client the page's realtime connection (connectRealtime)
  * @param {(path: string) => Promise<any>} call the page's authenticated REST call
  * @param {(badge: {unread_count: number, by_type: object}) => void} show draws the number
  */
-export function bindUnreadBadge(socket, call, show) {
+export function bindUnreadBadge(client, call, show) {
   let pushes = 0;
   async function fetchBadge() {
     const seen = pushes;
@@ -19,11 +19,11 @@ export function bindUnreadBadge(socket, call, show) {
       // the next push or reconnection brings the number; the page reports its own load errors
     }
   }
-  socket.on("notification:unread_count", (badge) => {
+  client.on("notification:unread_count", (badge) => {
     pushes += 1;
     show(badge);
   });
-  socket.on("connect", fetchBadge);
+  client.socket.on("connect", fetchBadge); // every (re)connection
   fetchBadge();
 }
 

@@ -35,7 +35,6 @@ export default {
   "conn.retry": "Reconnect",
   "conn.connecting": "Connecting…",
   "conn.live": "Live",
-  "conn.retrying_in": { one: "{why} Retrying in {seconds} second…", other: "{why} Retrying in {seconds} seconds…" },
   "conn.disconnected": "Disconnected.",
   "conn.server_closed": "The server closed the connection.",
   "conn.lost": "Connection lost. Reconnecting…",
@@ -44,8 +43,8 @@ export default {
   "conn.too_many": "Too many connections are open from this account or network.",
   "conn.timeout": "Connection timed out. Check your network; retrying…",
   "conn.unreachable": "Cannot reach the live-update server. Retrying…",
-  "conn.attempt": "Reconnecting (attempt {attempt} of {max})…",
   "conn.gave_up": "Live updates are off: could not reconnect.",
+  "conn.retrying": "{why} Retrying…",
 
   "banner.dismiss": "Dismiss",
   "banner.alert": "Alert: {title}",

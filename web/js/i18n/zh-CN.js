@@ -35,7 +35,6 @@ export default {
   "conn.retry": "重新连接",
   "conn.connecting": "连接中…",
   "conn.live": "实时在线",
-  "conn.retrying_in": { other: "{why}{seconds} 秒后重试…" },
   "conn.disconnected": "已断开连接。",
   "conn.server_closed": "服务器关闭了连接。",
   "conn.lost": "连接已断开，正在重连…",
@@ -44,8 +43,8 @@ export default {
   "conn.too_many": "此账号或网络打开的连接过多。",
   "conn.timeout": "连接超时，请检查网络，正在重试…",
   "conn.unreachable": "无法连接实时更新服务器，正在重试…",
-  "conn.attempt": "正在重连（第 {attempt}/{max} 次）…",
   "conn.gave_up": "实时更新已停止：无法重新连接。",
+  "conn.retrying": "{why}正在重试…",
 
   "banner.dismiss": "关闭",
   "banner.alert": "告警：{title}",

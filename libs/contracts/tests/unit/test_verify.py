@@ -38,6 +38,13 @@ def test_verify_checks_python_socketio_calls(tmp_path, capsys):
     assert "gw.py:1: 'chatMessage'" in capsys.readouterr().out
 
 
+def test_verify_checks_the_client_sdk_request_and_send_calls(tmp_path, capsys):
+    _write(tmp_path, "page.js", "client.request" + "('chat:send_message', m);\n" + "client.send" + "('chatTyping', t);\n")
+    assert verify.main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "page.js:2: 'chatTyping'" in out and "page.js:1" not in out
+
+
 def test_verify_passes_registered_builtin_legacy_dynamic_and_ignored_names(tmp_path, capsys):
     text = "\n".join([
         "io.to(room).emit" + "('notification:new', n);",

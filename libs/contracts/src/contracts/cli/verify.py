@@ -1,7 +1,8 @@
 """``contracts-verify [PATHS...]``: check every Socket.IO event name used in source code.
 
 Scans .js/.mjs/.cjs/.ts/.html/.htm/.py files (and the fenced js/ts/html/python blocks of .md files) for
-``.emit(`` / ``.on(`` / ``.once(`` / ``.off(`` (which covers python-socketio's ``@sio.on(`` and ``sio.emit(``)
+``.emit(`` / ``.on(`` / ``.once(`` / ``.off(`` (which covers python-socketio's ``@sio.on(`` and ``sio.emit(``),
+and the client SDK's ``.request(`` / ``.send(`` (clients/sdk: ``client.request("chat:send_message", ...)``),
 whose first argument is a string literal, and fails for any name that is not a registered, built-in or legacy
 event. A line containing ``contracts-verify: ignore`` is skipped.
 """
@@ -21,7 +22,7 @@ SKIP_DIRS = {"node_modules", ".venv", ".git", "generated", "dist", "build"}
 IGNORE_MARK = "contracts-verify: ignore"
 FENCE_LANGS = {"js", "javascript", "mjs", "ts", "typescript", "html", "py", "python"}
 
-CALL = re.compile(r"""\.(?:emit|on|once|off)\(\s*(?P<q>['"`])(?P<name>(?:(?!(?P=q))[^\\\n])*)(?P=q)""")
+CALL = re.compile(r"""\.(?:emit|on|once|off|request|send)\(\s*(?P<q>['"`])(?P<name>(?:(?!(?P=q))[^\\\n])*)(?P=q)""")
 FENCE = re.compile(r"^```\s*([A-Za-z]*)\s*$")
 
 
