@@ -29,6 +29,7 @@ PRESENCE_GATEWAY_HEARTBEAT = "presence.gateway_heartbeat"
 GATEWAY_CHAT_TYPING = "gateway.chat_typing"
 CHAT_AGENT_UPDATED = "chat.agent_updated"
 NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
+PRESENCE_USER_CONNECTIONS_CHANGED = "presence.user_connections_changed"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_AGENT_UPDATED, _C, p.ChatAgentUpdated),
         DomainEventSpec(CHAT_QUEUE_UPDATED, _C, p.ChatQueueUpdated),
         DomainEventSpec(NOTIFICATION_UNREAD_COUNTS_CHANGED, _N, p.NotificationUnreadCountsChanged),
+        DomainEventSpec(PRESENCE_USER_CONNECTIONS_CHANGED, _P, p.UserConnectionsChanged),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""
