@@ -4,6 +4,7 @@ published as the gateway (presence) and chat-svc (`chat.message_created`) publis
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -256,3 +257,26 @@ async def test_consent_to_another_template_is_refused(reach):
 async def test_subscriptions_answer_409_when_wechat_reach_is_not_configured(service):
     response = await service.client.get(SUBSCRIPTIONS, headers=service.user())
     assert response.status_code == 409 and response.json()["error"]["code"] == "wechat_reach_disabled"
+
+
+async def test_the_app_secret_and_the_access_tokens_are_in_no_log_line(reach, caplog):
+    caplog.set_level(logging.DEBUG)
+    user = new_id()
+    await reach.consent(user)
+    await reach.consent(user)
+    await reach.svc.app.state.wechat_api.access_token()
+    reach.wechat.expire_tokens()  # the send is answered 42001, the token fetched again
+    await reach.reply(user)
+    await until(lambda: _status_is(reach, user, "sent"))
+    reach.wechat.fail_next(-1)
+    await reach.reply(user)
+    await until(lambda: _statuses_are(reach, user, ["sent", "sent"]))
+    tokens = list(reach.wechat._tokens)
+    assert len(tokens) == 2 and caplog.records, "nothing to look for: the check below would prove nothing"
+    for record in caplog.records:
+        line = record.getMessage() + str(record.__dict__)
+        assert "reach-secret" not in line and not any(token in line for token in tokens), record
+
+
+async def _statuses_are(reach: Reach, user: int, statuses: list[str]) -> bool:
+    return [row.status for row in await reach.sends(user)] == statuses
