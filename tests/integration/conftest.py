@@ -46,8 +46,10 @@ async def stack(
 async def start_stack(
     make_database: Callable[[], Awaitable[str]], make_vhost: Callable[[], Awaitable[str]], workdir: Path,
     chat_env: dict[str, str] | None = None, start_timeout: float = 90.0,
+    auth_env: dict[str, str] | None = None, notification_env: dict[str, str] | None = None,
 ) -> Stack:
-    """Every service as a process, healthy, on a new database and vhost; `chat_env` adds CHAT_* settings."""
+    """Every service as a process, healthy, on a new database and vhost; `chat_env` adds CHAT_* settings
+    (`auth_env`, `notification_env` likewise)."""
     database_url, amqp_url = await make_database(), await make_vhost()
     stack = Stack(workdir, database_url, amqp_url)
     auth = stack.add(
@@ -61,6 +63,7 @@ async def start_stack(
                 # every test registers from 127.0.0.1, and a session's tokens outlive the default 15 min
                 "AUTH_REGISTER_MAX_PER_ADDRESS": "100000",
                 "AUTH_TOKEN_TTL_SECONDS": "28800",
+                **(auth_env or {}),
             },
         )
     )
@@ -69,7 +72,7 @@ async def start_stack(
     # not spend the budget of the next. These tests are about delivery and isolation; the per-user REST limits
     # are proved by each service's own tests (test_rate_limits.py), so here they are out of the way.
     unlimited = '{"requests": 100000, "per_seconds": 1}'
-    limits = {NOTIFICATION: {"NOTIFICATION_SEND_RATE_LIMIT": unlimited},
+    limits = {NOTIFICATION: {"NOTIFICATION_SEND_RATE_LIMIT": unlimited, **(notification_env or {})},
               CHAT: {"CHAT_MESSAGE_RATE_LIMIT": unlimited, "CHAT_SESSION_RATE_LIMIT": unlimited, **(chat_env or {})}}
     for name, prefix, factory in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url,

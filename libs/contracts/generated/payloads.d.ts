@@ -338,6 +338,7 @@ export interface Principal {
   /** 1..200 chars */
   username: string;
   role?: "agent" | "supervisor" | null;
+  wx_openid?: string | null;
 }
 
 /** ``chat:queue_update``: where this user's waiting session stands in the queue (``position`` 1 = next) and the estimated wait in seconds, null while there is too little recent history to measure it. Sent only to the session's user, when a value changed, at most once per ``CHAT_QUEUE_UPDATE_INTERVAL_SECONDS``. */
@@ -569,6 +570,18 @@ export interface UnreadCountData {
   /** >= 0 */
   unread_count: number;
   by_type: UnreadByType;
+}
+
+/** ``presence.user_connections_changed``: ``connections`` is that end user's socket count on that gateway now (0 = the user left this gateway), published on every change. Internal (no socket event): notification-svc sums over live gateways to know whether a user can be reached by socket or only outside the platform. */
+export interface UserConnectionsChanged {
+  /** 1..200 chars */
+  gateway_id: string;
+  /** > 0 */
+  user_id: number;
+  /** >= 0 */
+  connections: number;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  at: string;
 }
 
 export type Ack = AckOk | AckError;

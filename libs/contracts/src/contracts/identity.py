@@ -23,6 +23,9 @@ class Principal(BaseModel):
     role: AdminRole | None = None
     """Admins only (the token's `role` claim). Tokens issued before roles existed have none: such an admin
     is an agent."""
+    wx_openid: ShortText | None = None
+    """End users who logged in with WeChat (the token's `wx_openid` claim): their openid at the mini program,
+    which WeChat's server API (subscribe messages) addresses them by."""
 
     @property
     def is_admin(self) -> bool:

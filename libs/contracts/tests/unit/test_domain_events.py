@@ -61,6 +61,7 @@ PAYLOADS = {
         }
     },
     r.PRESENCE_ADMIN_CONNECTIONS_CHANGED: {"gateway_id": "gw-1", "admin_id": 4, "connections": 0, "at": T},
+    r.PRESENCE_USER_CONNECTIONS_CHANGED: {"gateway_id": "gw-1", "user_id": 7, "connections": 1, "at": T},
     r.PRESENCE_GATEWAY_HEARTBEAT: {
         "gateway_id": "gw-1", "admins": {"4": 2, "9": 1}, "at": T, "ttl_seconds": 30,
     },

@@ -13,6 +13,13 @@ high-risk user).
         ... AUTH_WECHAT_API_BASE_URL=wechat.base_url ...
         wechat.calls                                                # every request, for assertions
 
+Subscribe messages (server API "获取稳定版接口调用凭据" and "发送订阅消息"): ``POST /cgi-bin/stable_token``
+``{"grant_type": "client_credential", "appid", "secret"[, "force_refresh"]}`` answers ``{"access_token",
+"expires_in"}`` (``token_ttl`` seconds, 7200 by default); ``POST /cgi-bin/message/subscribe/send?access_token=``
+with ``{"touser", "template_id", "data", ...}`` answers ``{"errcode": 0, "errmsg": "ok"}``, 40001 for a token it
+did not issue (or one ``expire_tokens()`` ended: then 42001), 40003 for an empty openid; ``sent`` lists the
+accepted messages, ``fail_next`` works here too (e.g. 43101: the user refused the subscription).
+
 ``python -m servicekit_testing.wechat_standin --port 8099 --appid wx-test --secret s3cret`` runs it alone (the
 Node end-to-end tests start it this way); ``POST /_standin/codes {"openid", "unionid"?}`` issues a code there.
 """
@@ -32,11 +39,16 @@ from aiohttp import web
 
 ERRMSG = {
     -1: "system error",
+    40002: "invalid grant_type",
     40013: "invalid appid",
     40029: "invalid code",
     40125: "invalid appsecret",
     40163: "code been used",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
     40226: "high risk user",
+    42001: "access_token expired",
+    43101: "user refuse to accept the msg",
     45011: "api minute-quota reach limit mustslower retry next minute",
 }
 
@@ -67,7 +79,11 @@ class WeChatStandIn:
     _codes: dict[str, _Identity] = field(default_factory=dict)
     _used: set[str] = field(default_factory=set)
     _failures: list[int] = field(default_factory=list)
+    token_ttl: int = 7200
+    sent: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    _tokens: dict[str, bool] = field(default_factory=dict)
+    """Access tokens issued -> still valid."""
 
     @property
     def base_url(self) -> str:
@@ -83,9 +99,18 @@ class WeChatStandIn:
         """The next API call answers this WeChat error code."""
         self._failures.append(errcode)
 
+    def expire_tokens(self) -> None:
+        """Every access token issued so far answers 42001 (expired) from now on."""
+        self._tokens = dict.fromkeys(self._tokens, False)
+
+    def calls_to(self, path: str) -> list[Call]:
+        return [call for call in self.calls if call.path == path]
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/sns/jscode2session", self._jscode2session)
+        app.router.add_post("/cgi-bin/stable_token", self._stable_token)
+        app.router.add_post("/cgi-bin/message/subscribe/send", self._subscribe_send)
         app.router.add_post("/_standin/codes", self._issue)
         return app
 
@@ -140,6 +165,37 @@ class WeChatStandIn:
         if identity.unionid is not None:
             body["unionid"] = identity.unionid
         return self._answer(body)
+
+    async def _stable_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(Call(request.method, request.path, dict(request.query), body))
+        if self._failures:
+            return self._error(self._failures.pop(0))
+        if body.get("appid") != self.appid:
+            return self._error(40013)
+        if body.get("secret") != self.secret:
+            return self._error(40125)
+        if body.get("grant_type") != "client_credential":
+            return self._error(40002)
+        token = "token-" + secrets.token_hex(12)
+        self._tokens[token] = True
+        return self._answer({"access_token": token, "expires_in": self.token_ttl})
+
+    async def _subscribe_send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        query = dict(request.query)
+        self.calls.append(Call(request.method, request.path, query, body))
+        if self._failures:
+            return self._error(self._failures.pop(0))
+        valid = self._tokens.get(query.get("access_token", ""))
+        if valid is None:
+            return self._error(40001)
+        if not valid:
+            return self._error(42001)
+        if not body.get("touser"):
+            return self._error(40003)
+        self.sent.append(body)
+        return self._answer({"errcode": 0, "errmsg": "ok", "msgid": len(self.sent)})
 
     async def _issue(self, request: web.Request) -> web.Response:
         body = await request.json()

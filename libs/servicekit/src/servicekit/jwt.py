@@ -245,6 +245,8 @@ def _principal(claims: dict[str, Any]) -> Principal:
     try:
         user_id = int(sub)
         role = claims.get("role") if claims["user_type"] == "admin" else None  # optional: older tokens have none
-        return Principal(user_id=user_id, user_type=claims["user_type"], username=claims["username"], role=role)
+        openid = claims.get("wx_openid") if claims["user_type"] == "user" else None  # optional: WeChat logins only
+        return Principal(user_id=user_id, user_type=claims["user_type"], username=claims["username"], role=role,
+                         wx_openid=openid)
     except (ValueError, TypeError, ValidationError):
         raise TokenError("token_bad_claims", "unauthorized: bad platform claims") from None

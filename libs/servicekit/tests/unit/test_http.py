@@ -195,7 +195,8 @@ async def test_unexpected_exception_is_a_500_logged_once(client, caplog):
 
 async def test_current_principal_from_bearer(client):
     response = await client.get("/me", headers={"Authorization": "Bearer ok-user"})
-    assert response.json() == {"user_id": 7, "user_type": "user", "username": "user7", "role": None}  # end users have no role
+    assert response.json() == {"user_id": 7, "user_type": "user", "username": "user7", "role": None,
+                               "wx_openid": None}  # end users have no role
 
 
 async def test_missing_token_is_401_with_challenge(client):

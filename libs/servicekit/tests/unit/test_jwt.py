@@ -122,6 +122,14 @@ async def test_an_admins_role_claim_becomes_the_principals_role(verifier, key):
     assert (agent.role, agent.is_supervisor) == ("agent", False)
 
 
+async def test_an_end_users_wx_openid_claim_becomes_the_principals_and_an_admin_never_has_one(verifier, key):
+    user = await verifier.verify(sign(key, sub="42", user_type="user", username="wx_1", wx_openid="o-abc"))
+    assert user.wx_openid == "o-abc"
+    plain = await verifier.verify(sign(key, sub="43", user_type="user", username="u"))
+    admin = await verifier.verify(sign(key, sub="44", user_type="admin", username="a", wx_openid="o-x"))
+    assert (plain.wx_openid, admin.wx_openid) == (None, None)
+
+
 async def test_a_token_from_before_roles_still_verifies_as_an_agents(verifier, key):
     principal = await verifier.verify(sign(key, sub="42", user_type="admin", username="admin1"))
     assert (principal.role, principal.is_supervisor) == (None, False)

@@ -128,6 +128,10 @@ async def _token_response(
     if refresh is None:
         lifetimes: Lifetimes = request.app.state.refresh_lifetimes
         refresh = await refresh_tokens.start_family(engine, lifetimes, principal.user_id)
+    wechat: WeChatClient | None = request.app.state.wechat
+    if wechat is not None and not principal.is_admin:  # a WeChat user's tokens name their openid (claim wx_openid)
+        principal = principal.model_copy(
+            update={"wx_openid": await wechat_accounts.openid_of(engine, wechat.appid, principal.user_id)})
     token = issuer.issue(principal)
     return TokenResponse(
         access_token=token.access_token, expires_in=token.expires_in, user=UserOut.of(principal),

@@ -48,5 +48,7 @@ class TokenIssuer:
         }
         if principal.is_admin:
             claims["role"] = principal.role or "agent"
+        elif principal.wx_openid is not None:
+            claims["wx_openid"] = principal.wx_openid
         token = jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
         return IssuedToken(token, self.ttl_seconds)

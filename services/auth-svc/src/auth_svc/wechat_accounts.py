@@ -91,3 +91,13 @@ async def _bind(conn: AsyncConnection, appid: str, identity: WeChatIdentity, acc
         ))
     else:
         await conn.execute(statement.on_conflict_do_nothing())
+
+
+async def openid_of(engine: AsyncEngine, appid: str, account_id: int) -> str | None:
+    """The openid this account is bound to at the mini program `appid` (None: not a WeChat user there). Tokens
+    carry it (claim `wx_openid`) so notification-svc can address WeChat subscribe messages to the user."""
+    t = wechat_identities.c
+    async with engine.connect() as conn:
+        return (await conn.execute(
+            select(t.openid).where(t.appid == appid, t.account_id == account_id).order_by(t.created_at).limit(1)
+        )).scalar_one_or_none()

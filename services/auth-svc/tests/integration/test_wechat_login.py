@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 
+import jwt
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
@@ -62,6 +63,21 @@ async def test_a_first_wechat_login_makes_an_end_user_and_later_logins_find_the_
     [call, _] = wechat.calls
     assert call.query == {"appid": APPID, "secret": SECRET, "js_code": call.query["js_code"],
                           "grant_type": "authorization_code"}
+
+
+async def test_the_tokens_of_a_wechat_login_and_of_its_refresh_carry_the_openid(
+    app_with_wechat: FastAPI, wechat: WeChatStandIn
+) -> None:
+    openid = _openid()
+    async with client_from(app_with_wechat, random_address()) as client:
+        login = (await client.post(LOGIN, json={"code": wechat.issue_code(openid)})).json()
+        refreshed = (await client.post("/api/v4/auth/refresh", json={"refresh_token": login["refresh_token"]})).json()
+        password_login = await client.post("/api/v4/auth/register", json={
+            "username": f"plain{uuid.uuid4().hex[:8]}", "password": "Passw0rd!-not-wechat"})
+    for tokens in (login, refreshed):
+        assert jwt.decode(tokens["access_token"], options={"verify_signature": False})["wx_openid"] == openid
+    assert password_login.status_code == 201, password_login.text
+    assert "wx_openid" not in jwt.decode(password_login.json()["access_token"], options={"verify_signature": False})
 
 
 async def test_another_openid_with_the_same_unionid_is_the_same_person(

@@ -16,6 +16,10 @@ Unread badges are counters kept in the transaction of every change (unread.py), 
 ``seen_at`` null is a target that never called it); each admin's row is also the lock that orders the changes of
 their counters, so the number pushed after each change is the one after every earlier change.
 ``notification_archives`` hides a notification from one admin's inbox without deleting it.
+
+Offline reach (wechat_reach.py): ``reach_gateways`` and ``user_presence`` are end users' sockets as the gateways
+tell it; ``wechat_subscriptions`` the consents users gave (one message each); ``wechat_sends`` the subscribe
+messages decided, delivered by wechat_sender.py; ``processed_events`` the consumed events (each applied once).
 """
 
 from servicekit.idempotency import idempotency_table
@@ -37,6 +41,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import JSONB
 
 SCHEMA = "notification"
 
@@ -137,6 +142,60 @@ system_status_changes = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 Index("ix_system_status_changes_component", system_status_changes.c.component, system_status_changes.c.id)
+
+# --- offline reach by WeChat subscribe messages (wechat_reach.py) ---
+
+reach_gateways = Table(
+    "reach_gateways",
+    metadata,
+    Column("gateway_id", Text, primary_key=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ttl_seconds", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+user_presence = Table(
+    "user_presence",
+    metadata,
+    Column("gateway_id", Text, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("connections", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, comment="event time of the last change applied"),
+    PrimaryKeyConstraint("gateway_id", "user_id"),
+)
+Index("ix_user_presence_user", user_presence.c.user_id)
+
+wechat_subscriptions = Table(
+    "wechat_subscriptions",
+    metadata,
+    Column("user_id", BigInteger, nullable=False),
+    Column("template_id", Text, nullable=False),
+    Column("openid", Text, nullable=False),
+    Column("remaining", Integer, nullable=False, comment="consents not used yet: one message each"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "template_id"),
+    CheckConstraint("remaining >= 0", name="wechat_subscriptions_remaining_check"),
+)
+
+wechat_sends = Table(
+    "wechat_sends",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("message_id", BigInteger, nullable=False, comment="the chat message it announces"),
+    Column("user_id", BigInteger, nullable=False),
+    Column("openid", Text, nullable=False),
+    Column("template_id", Text, nullable=False),
+    Column("page", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('pending', 'sent', 'refused', 'failed')", name="wechat_sends_status_check"),
+)
+Index("ix_wechat_sends_due", wechat_sends.c.next_attempt_at, postgresql_where=sql("status = 'pending'"))
 
 # Events consumed (chat.message_left, notification_svc.left_messages), each once: the id goes in with its effects.
 processed_events = Table(

@@ -166,7 +166,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         metrics, presence.admin_changed, [typing_throttle.forget, emitter.release, token_expiry.forget], recovery,
         in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
         user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
-        max_sockets_per_user=settings.max_sockets_per_user,
+        max_sockets_per_user=settings.max_sockets_per_user, user_changed=presence.user_changed,
     ).register()
     # Engine.IO connections per client address (clients/admission.py): counted at Engine.IO connect / disconnect.
     addresses = AddressConnections(

@@ -111,6 +111,22 @@ async def test_admin_presence_counts_tabs_and_heartbeats_carry_the_full_map(
     assert beat["admins"] == {}
 
 
+async def test_end_user_presence_is_published_on_every_change_of_their_socket_count(
+    start_gateway, connect_client, broker
+):
+    queue = await presence_queue(broker)
+    gw = await start_gateway(gateway_id="gw-user-presence")
+    changed = r.PRESENCE_USER_CONNECTIONS_CHANGED
+    phone = await connect_client(gw, 21, "user")
+    tablet = await connect_client(gw, 21, "user")
+    first, second = await next_presence(queue, changed), await next_presence(queue, changed)
+    assert (first["gateway_id"], first["user_id"], first["connections"]) == ("gw-user-presence", 21, 1)
+    assert second["connections"] == 2 and second["at"] >= first["at"]
+    await phone.sio.disconnect()
+    await tablet.sio.disconnect()
+    assert [(await next_presence(queue, changed))["connections"] for _ in range(2)] == [1, 0]
+
+
 async def test_two_gateways_deliver_a_broadcast_once_to_every_admin_and_chat_across_them(
     start_gateway, connect_client, broker, vhost, amqp_management_url
 ):

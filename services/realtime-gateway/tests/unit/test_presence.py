@@ -96,3 +96,19 @@ async def test_a_burst_during_a_slow_publish_never_reorders_a_newer_state_before
     assert {a: n for a, n in state.items() if n} == dict(+admins)
     ats = [e["at"] for _, e in broker.events]
     assert ats == sorted(ats)
+
+
+async def test_a_burst_never_drops_end_users_changes_which_no_heartbeat_carries() -> None:
+    broker, admins = FakeBroker(delay=0.005), Counter()
+    presence = _presence(broker, admins)
+    presence.burst = 3
+    await presence.start()
+    await _settled(broker, 1)
+    for step in range(30):
+        admins[step + 1] += 1
+        presence.admin_changed(step + 1, 1)
+        presence.user_changed(1000 + step % 3, step)
+    await presence.stop()
+    users = [(e["user_id"], e["connections"]) for t, e in broker.events if t == r.PRESENCE_USER_CONNECTIONS_CHANGED]
+    assert users == [(1000 + step % 3, step) for step in range(30)]
+    assert len([t for t, _ in broker.events if t == CHANGED]) < 30  # the admins' changes did collapse

@@ -113,6 +113,17 @@ class GatewayHeartbeat(Outbound):
     ttl_seconds: Annotated[int, Strict(), Field(gt=0, le=3600)]
 
 
+class UserConnectionsChanged(Outbound):
+    """``presence.user_connections_changed``: ``connections`` is that end user's socket count on that gateway
+    now (0 = the user left this gateway), published on every change. Internal (no socket event): notification-svc
+    sums over live gateways to know whether a user can be reached by socket or only outside the platform."""
+
+    gateway_id: GatewayId
+    user_id: Id
+    connections: Count
+    at: BeijingDatetime
+
+
 class ChatTypingRelayed(Outbound):
     """``gateway.chat_typing``: a gateway relays one ``chat:typing`` to every gateway (non-persistent, never
     stored), because the recipient may be connected to another one. Only gateways consume it."""

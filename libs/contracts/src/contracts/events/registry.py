@@ -32,6 +32,7 @@ NOTIFICATION_UNREAD_COUNTS_CHANGED = "notification.unread_counts_changed"
 CHAT_AGENT_ALERTED = "chat.agent_alerted"
 CHAT_NOTE_ADDED = "chat.note_added"
 CHAT_MESSAGE_LEFT = "chat.message_left"
+PRESENCE_USER_CONNECTIONS_CHANGED = "presence.user_connections_changed"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_AGENT_ALERTED, _C, p.ChatAgentAlerted),
         DomainEventSpec(CHAT_NOTE_ADDED, _C, p.ChatNoteAdded),
         DomainEventSpec(CHAT_MESSAGE_LEFT, _C, p.ChatMessageLeft),
+        DomainEventSpec(PRESENCE_USER_CONNECTIONS_CHANGED, _P, p.UserConnectionsChanged),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

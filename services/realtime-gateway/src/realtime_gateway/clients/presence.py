@@ -12,6 +12,10 @@
   end in the same state, with one event instead of thousands (each costs this gateway a publish and chat-svc a
   transaction). After such a heartbeat the worker pauses `BURST_PAUSE`, so a long storm is a few of them.
 
+- `presence.user_connections_changed` whenever an end user's socket count on this gateway changes (notification-svc
+  reaches users with no socket outside the platform). Heartbeats do not list users, so a burst never replaces
+  these: they are published one by one, after the heartbeat that replaced the admin changes around them.
+
 Non-persistent direct publishes, in order, through one worker task; a failed publish is logged and dropped
 (the next heartbeat carries the truth). Connect and disconnect only append a tuple (`admin_changed`): the event
 is built by the worker, and only if it is published.
@@ -24,6 +28,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.events import payloads as p
@@ -47,6 +52,18 @@ rows in chat-svc)."""
 
 Change = tuple[int, int, float]
 """(admin id, its socket count here now, when: time.time())."""
+
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """An end user's socket count here now, and when (time.time())."""
+
+    user_id: int
+    connections: int
+    at: float
+
+
 STOP = "stop"
 """The last entry: a heartbeat with an empty map."""
 
@@ -69,7 +86,7 @@ class Presence:
         self.burst = burst
         self.burst_pause = burst_pause
         # What to publish, in order: changes, heartbeats (taken when queued), STOP.
-        self._pending: deque[Change | p.GatewayHeartbeat | str] = deque()
+        self._pending: deque[Change | UserChange | p.GatewayHeartbeat | str] = deque()
         self._changes = 0
         """How many entries of `_pending` are Changes."""
         self._wake = asyncio.Event()
@@ -81,6 +98,11 @@ class Presence:
         """Queue an `admin_connections_changed` (called from connect/disconnect; never blocks them)."""
         self._pending.append((admin_id, connections, time.time()))
         self._changes += 1
+        self._kick()
+
+    def user_changed(self, user_id: int, connections: int) -> None:
+        """Queue a `user_connections_changed` (called from connect/disconnect; never blocks them)."""
+        self._pending.append(UserChange(user_id, connections, time.time()))
         self._kick()
 
     def heartbeat(self, admins: dict[int, int] | None = None) -> p.GatewayHeartbeat:
@@ -118,9 +140,14 @@ class Presence:
         """The next event to publish (the caller checked `_pending` is not empty). Nothing awaits in here, so a
         heartbeat taken for a burst holds every change queued before it, and is newer than all of them."""
         if self._changes > self.burst:
+            users: list[UserChange] = []
             while self._pending and self._pending[0] is not STOP:
-                if isinstance(self._pending.popleft(), tuple):
+                entry = self._pending.popleft()
+                if isinstance(entry, tuple):
                     self._changes -= 1
+                elif isinstance(entry, UserChange):  # no heartbeat carries users: keep them, in order
+                    users.append(entry)
+            self._pending.extendleft(reversed(users))
             return r.PRESENCE_GATEWAY_HEARTBEAT, self.heartbeat(), True
         entry = self._pending.popleft()
         if isinstance(entry, tuple):
@@ -128,6 +155,10 @@ class Presence:
             admin_id, connections, at = entry
             return r.PRESENCE_ADMIN_CONNECTIONS_CHANGED, p.AdminConnectionsChanged(
                 gateway_id=self.gateway_id, admin_id=admin_id, connections=connections, at=_at(at)
+            ), False
+        if isinstance(entry, UserChange):
+            return r.PRESENCE_USER_CONNECTIONS_CHANGED, p.UserConnectionsChanged(
+                gateway_id=self.gateway_id, user_id=entry.user_id, connections=entry.connections, at=_at(entry.at)
             ), False
         if isinstance(entry, p.GatewayHeartbeat):
             return r.PRESENCE_GATEWAY_HEARTBEAT, entry, False

@@ -57,6 +57,7 @@ class SocketHandlers:
         on_connected: Callable[[str, Any], None] | None = None,
         user_limiter: PerUserLimiter | None = None,
         max_sockets_per_user: int | None = None,
+        user_changed: Callable[[int, int], None] | None = None,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -71,6 +72,7 @@ class SocketHandlers:
         self._on_connected = on_connected  # (sid, auth) once accepted: clients/token_expiry.py watches its `exp`
         self._user_limiter = user_limiter
         self._max_sockets_per_user = max_sockets_per_user
+        self._user_changed = user_changed  # end users' socket counts (presence.user_connections_changed)
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -93,6 +95,8 @@ class SocketHandlers:
         count = self._connections.add(sid, principal)
         if principal.is_admin:
             self._admin_changed(principal.user_id, count)
+        elif self._user_changed is not None:
+            self._user_changed(principal.user_id, count)
         try:
             accepted = await self._recovery.accept(sid, principal, rooms_for(principal), auth)
         except BaseException:
@@ -108,6 +112,8 @@ class SocketHandlers:
         gone = self._connections.remove(sid)
         if gone is not None and gone[0].is_admin:
             self._admin_changed(gone[0].user_id, gone[1])
+        elif gone is not None and self._user_changed is not None:
+            self._user_changed(gone[0].user_id, gone[1])
         if gone is not None and gone[1] == 0 and self._user_limiter is not None:
             self._user_limiter.last_socket_left(gone[0].user_id)
 
