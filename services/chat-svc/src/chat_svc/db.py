@@ -182,6 +182,25 @@ queue_publisher = Table(
     CheckConstraint("id = 1", name="queue_publisher_one_row_check"),
 )
 
+# A user's satisfaction with a closed session, once per session, editable for CHAT_RATING_EDIT_SECONDS (0009).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("comment", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("score BETWEEN 1 AND 5", name="ratings_score_check"),
+)
+# The supervisors' reports (chat_svc.reports) select sessions by when they were opened, assigned or closed (0009).
+Index("sessions_by_created_at", sessions.c.created_at)
+Index("sessions_by_assigned_at", sessions.c.assigned_at, postgresql_where=text("assigned_at IS NOT NULL"))
+Index("sessions_by_closed_at", sessions.c.closed_at, postgresql_where=text("closed_at IS NOT NULL"))
+Index("messages_said_by_session", messages.c.session_id, postgresql_include=["sender_type", "created_at"],
+      postgresql_where=text("sender_type <> 'system'"))
+
 processed_events = Table(
     "processed_events",
     metadata,

@@ -31,6 +31,10 @@ from chat_svc.customers import Customers
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
 from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
+from chat_svc.ratings import RatingRules, Ratings
+from chat_svc.ratings_api import router as ratings_router
+from chat_svc.reports import ReportRules, Reports
+from chat_svc.reports_api import router as reports_router
 from chat_svc.s3_attachment_store import S3AttachmentStore, S3Config
 from chat_svc.service import Chat
 from chat_svc.settings import Settings
@@ -56,6 +60,10 @@ async def _chat(runtime: Runtime) -> AsyncIterator[None]:
                                                                settings.queue_estimate_samples,
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
+    runtime.state.ratings = Ratings(runtime.state.chat, RatingRules(edit_seconds=settings.rating_edit_seconds,
+                                                                    comment_max_chars=settings.rating_comment_max_chars))
+    runtime.state.reports = Reports(runtime.state.chat, ReportRules(
+        first_reply_deadline_seconds=settings.report_first_reply_deadline_seconds, max_days=settings.report_max_days))
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -93,7 +101,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
-        routers=[router, attachments_router, agents_router, queue_router], start=_chat, jwt_verifier=jwt_verifier,
+        routers=[router, attachments_router, agents_router, queue_router, ratings_router,
+                 reports_router], start=_chat, jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
@@ -105,4 +114,6 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.agents = None
     app.state.queue = None
     app.state.customers = None
+    app.state.ratings = None
+    app.state.reports = None
     return app

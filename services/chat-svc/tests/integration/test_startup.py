@@ -32,7 +32,7 @@ async def test_without_rabbitmq_the_api_answers_and_events_wait_in_the_outbox(ma
     assert health.json()["checks"] == {"database": "ok", "broker": "fail", "outbox_relay": "ok"}
     assert tables == {"alembic_version", "sessions", "messages", "admins", "gateways", "admin_presence",
                       "processed_events", "outbox", "idempotency_keys", "rate_limits", "attachments", "customers",
-                      "queue_departures", "queue_positions", "queue_publisher"}
+                      "queue_departures", "queue_positions", "queue_publisher", "ratings"}
 
 
 async def test_old_published_events_processed_ids_and_idempotency_keys_are_pruned_while_it_runs(make_database):
