@@ -84,6 +84,14 @@ export interface AssignmentData {
   reason: "auto" | "transfer" | "claim";
 }
 
+/** ``broker_connection_lost``: a realtime gateway has been without RabbitMQ for a while (a status change). */
+export interface BrokerConnectionLostParams {
+}
+
+/** ``broker_connection_restored``: the gateway has had RabbitMQ back for a while (a status change). */
+export interface BrokerConnectionRestoredParams {
+}
+
 /** ``chat.agent_updated``: an agent's availability, presence or load changed (aggregate_id = the admin id). */
 export interface ChatAgentUpdated {
   agent: AgentData;
@@ -399,7 +407,7 @@ export interface SessionTransferredParams {
   to_agent_id: number;
 }
 
-/** A platform component (e.g. ``chat``, ``notification``) changed its operational status. */
+/** A platform component (e.g. ``chat``, ``notification``) changed its operational status. A change the platform detects itself (a gateway losing RabbitMQ) may carry ``code`` + ``params`` (contracts.payloads.system_text): clients render the message in their language, ``message`` is the fallback. */
 export interface StatusData {
   /** 1..200 chars */
   component: string;
@@ -408,6 +416,9 @@ export interface StatusData {
   message: string;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   changed_at: string;
+  /** matches ^[a-z][a-z0-9_]{0,63}$ */
+  code?: string;
+  params?: Record<string, unknown>;
 }
 
 /** ``system.alert_raised``. */
@@ -474,7 +485,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "broker_connection_lost" | "broker_connection_restored";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -492,6 +503,10 @@ export interface SystemTextParams {
   "session_inactive": SessionInactiveParams;
   /** Agent #{agent_id} is not available: the conversation is back in the queue */
   "session_requeued": SessionRequeuedParams;
+  /** The realtime gateway lost the message broker: new messages and notifications may be delayed */
+  "broker_connection_lost": BrokerConnectionLostParams;
+  /** The realtime gateway has the message broker back */
+  "broker_connection_restored": BrokerConnectionRestoredParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */

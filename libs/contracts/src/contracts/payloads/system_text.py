@@ -78,6 +78,14 @@ class SessionInactiveParams(SystemTextParams):
     platform."""
 
 
+class BrokerConnectionLostParams(SystemTextParams):
+    """``broker_connection_lost``: a realtime gateway has been without RabbitMQ for a while (a status change)."""
+
+
+class BrokerConnectionRestoredParams(SystemTextParams):
+    """``broker_connection_restored``: the gateway has had RabbitMQ back for a while (a status change)."""
+
+
 @dataclass(frozen=True)
 class SystemText:
     """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means."""
@@ -122,6 +130,13 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
                {"zh-CN": "客服 #{agent_id} 暂时无法接待，会话已重新排队",
                 "en": "Agent #{agent_id} is not available: the conversation is back in the queue"},
                "The agent was away or offline past CHAT_AGENT_AWAY_GRACE_SECONDS (CHAT_AGENT_AWAY_POLICY=requeue)."),
+    SystemText("broker_connection_lost", BrokerConnectionLostParams,
+               {"zh-CN": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
+                "en": "The realtime gateway lost the message broker: new messages and notifications may be delayed"},
+               "A gateway without RabbitMQ for GATEWAY_STATUS_DEGRADED_AFTER_SECONDS (system:status_change)."),
+    SystemText("broker_connection_restored", BrokerConnectionRestoredParams,
+               {"zh-CN": "实时网关已恢复与消息服务的连接", "en": "The realtime gateway has the message broker back"},
+               "RabbitMQ back for GATEWAY_STATUS_OPERATIONAL_AFTER_SECONDS after a loss (system:status_change)."),
 )
 """Every code the platform writes, in the order they were added."""
 
