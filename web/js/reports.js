@@ -48,14 +48,14 @@ function draw(name, canvas, config) {
 function show(report) {
   el.note.textContent = t("rep.note", { seconds: report.first_reply_deadline_seconds });
   el.rows.replaceChildren(row(t("rep.total"), report.total, "total"),
-    report.agents.map((a) => row(t("rep.agent", { id: a.admin_id }), a, String(a.admin_id))));
+    ...report.agents.map((a) => row(t("rep.agent", { id: a.admin_id }), a, String(a.admin_id))));
   draw("days", el.chartDays, {
     type: "bar",
     data: { labels: report.days.map((d) => d.date), datasets: [
       { label: t("rep.col.opened"), data: report.days.map((d) => d.opened) },
       { label: t("rep.col.closed"), data: report.days.map((d) => d.closed) },
     ] },
-    options: { animation: false, responsive: true, maintainAspectRatio: false },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
   draw("agents", el.chartAgents, {
     type: "bar",
@@ -64,7 +64,7 @@ function show(report) {
       { label: t("rep.satisfaction_axis"), data: report.agents.map((a) => a.satisfaction_average), yAxisID: "score" },
     ] },
     options: { animation: false, responsive: true, maintainAspectRatio: false,
-      scales: { y: { beginAtZero: true }, score: { position: "right", min: 0, max: 5, grid: { drawOnChartArea: false } } } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, score: { position: "right", min: 0, max: 5, grid: { drawOnChartArea: false } } } },
   });
 }
 
@@ -109,7 +109,7 @@ function init() {
     rows: "report-rows", chartDays: "chart-days", chartAgents: "chart-agents", csv: "report-csv",
   })) el[key] = byTestId(id);
   el.head.replaceChildren(h("th", { text: t("rep.col.agent"), attrs: { scope: "col" } }),
-    COLUMNS.map(([name]) => h("th", { text: t(`rep.col.${name}`), attrs: { scope: "col" } })));
+    ...COLUMNS.map(([name]) => h("th", { text: t(`rep.col.${name}`), attrs: { scope: "col" } })));
   el.form.elements.to.value = beijingDate();
   el.form.elements.from.value = beijingDate(new Date(), 1 - DEFAULT_DAYS);
   el.form.addEventListener("submit", (event) => {
