@@ -48,6 +48,8 @@ sessions = Table(
     Column("user_read_at", DateTime(timezone=True)),
     Column("admin_last_read_message_id", BigInteger),
     Column("admin_read_at", DateTime(timezone=True)),
+    Column("message_count", Integer, nullable=False, server_default="0"),  # users' and agents' (0009, reports)
+    Column("first_reply_at", DateTime(timezone=True)),  # the first agent message (0009, reports)
     CheckConstraint("status IN ('waiting', 'active', 'closed')", name="sessions_status_check"),
     CheckConstraint("close_reason IS NULL OR close_reason IN ('agent', 'user', 'abandoned', 'inactive')",
                     name="sessions_close_reason_check"),
@@ -198,8 +200,6 @@ ratings = Table(
 Index("sessions_by_created_at", sessions.c.created_at)
 Index("sessions_by_assigned_at", sessions.c.assigned_at, postgresql_where=text("assigned_at IS NOT NULL"))
 Index("sessions_by_closed_at", sessions.c.closed_at, postgresql_where=text("closed_at IS NOT NULL"))
-Index("messages_said_by_session", messages.c.session_id, postgresql_include=["sender_type", "created_at"],
-      postgresql_where=text("sender_type <> 'system'"))
 
 processed_events = Table(
     "processed_events",

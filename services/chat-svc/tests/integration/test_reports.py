@@ -1,6 +1,7 @@
-"""Issue 19, the supervisors' report: numbers by SQL over the sessions, messages and ratings of a range of Beijing
-days, in total and per agent. The sessions are written straight into the tables with chosen times (a range long
-past, so the sessions other tests open now are outside it)."""
+"""Issue 19, the supervisors' report: numbers by SQL over the sessions and ratings of a range of Beijing days, in
+total and per agent. The sessions are written straight into the tables with chosen times (a range long past, so
+the sessions other tests open now are outside it); one test checks that real messages keep the session's count
+and first reply, which the others set as add_message would."""
 
 from datetime import datetime, timedelta
 
@@ -32,6 +33,11 @@ async def add_session(stack, *, created: datetime, admin_id: int | None = None, 
                 "INSERT INTO chat.messages (session_id, sender_type, sender_id, content, message_type, created_at) "
                 "VALUES (:s, :t, 1, 'x', :mt, :w)"), {"s": session_id, "t": sender, "w": when,
                                                      "mt": "system" if sender == "system" else "text"})
+        # What chat_svc.store.add_message keeps with each message (these rows are written around it).
+        await conn.execute(text(
+            "UPDATE chat.sessions SET message_count = (SELECT count(*) FROM chat.messages WHERE session_id = :s "
+            "AND sender_type <> 'system'), first_reply_at = (SELECT min(created_at) FROM chat.messages "
+            "WHERE session_id = :s AND sender_type = 'admin') WHERE id = :s"), {"s": session_id})
         if score is not None:
             await conn.execute(text("INSERT INTO chat.ratings (session_id, user_id, score) VALUES (:s, 1, :sc)"),
                                {"s": session_id, "sc": score})
@@ -113,3 +119,23 @@ async def test_only_supervisors_read_reports(stack):
 async def test_a_reversed_too_long_or_malformed_range_is_a_422(stack, params):
     response = await stack.client.get(f"{BASE}/reports/summary", params=params, headers=supervisor_headers(new_id()))
     assert response.status_code == 422, response.text
+
+
+async def test_each_message_keeps_the_sessions_message_count_and_first_agent_reply(make_stack):
+    stack = await make_stack()
+    admin, user = new_id(), new_id()
+    await stack.heartbeat("gw-reports", {admin: 1})  # online: the new session is assigned to them
+    session_id = (await stack.open_session(user, "你好"))["session_id"]
+    replies = []
+    for text_ in ("您好", "请稍等"):
+        response = await stack.client.post(f"{BASE}/sessions/{session_id}/messages", json={"content": text_},
+                                           headers=admin_headers(admin))
+        assert response.status_code == 201, response.text
+        replies.append(response.json())
+
+    row = await stack.session(session_id)
+
+    # the user's message and two replies; the assignment's system line is not counted
+    assert row["message_count"] == 3
+    first_reply = datetime.fromisoformat(replies[0]["created_at"])  # the wire keeps milliseconds
+    assert abs(row["first_reply_at"] - first_reply) < timedelta(milliseconds=1)
