@@ -37,6 +37,7 @@ SERVER_CORE, LOADGEN_CORE = "0", "1"
 
 sys.path.insert(0, str(BENCH))
 from benchkeys import write_mint
+from report_latency import report_cell
 from unread_count import unread_count_cell
 
 
@@ -193,6 +194,7 @@ class LoadGen:
 class Context:
     def __init__(self, workdir: Path, amqp_url: str, log: Any, gateway_src: str | None = None) -> None:
         self.jwks, self.tokens, self.api_token = write_mint(workdir, 2000)
+        self.workdir = workdir
         self.gateway_src = gateway_src
         self.amqp_url = amqp_url
         self.log = log
@@ -550,6 +552,11 @@ def main() -> None:
                     PYTHON, ctx.jwks, ctx.api_token, ctx.amqp_url, log, free_port(), args.unread_before_src,
                     stamp.replace("-", "_"))
                 print("cell 8 (unread-count at 100,000 notifications):", json.dumps(c["8_unread_count_100k"]),
+                      flush=True)
+            if 9 in cells:
+                c["9_report_30_days_100k_sessions"] = report_cell(
+                    PYTHON, ctx.workdir, ctx.amqp_url, log, free_port(), stamp.replace("-", "_"))
+                print("cell 9 (report of 30 days, 100,000 sessions):", json.dumps(c["9_report_30_days_100k_sessions"]),
                       flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {

@@ -15,6 +15,7 @@
 #   EDGE_WEB_ROOT          <repo>/web            static pages (admin/, h5/, js/, css/)
 #   EDGE_VENDOR_DIR        <web root>/node_modules/socket.io-client/dist   served at /vendor/
 #   EDGE_SDK_DIR           <repo>/clients/sdk/dist   its index.js (the client SDK's pages build) served at /sdk/index.js
+#   EDGE_CHARTS_DIR        <web root>/node_modules/chart.js/dist           served at /vendor/chart.js/ (reports page)
 #   EDGE_RUN_DIR           <repo>/.run/edge      rendered config, pid, logs, temp files
 #   EDGE_SNAPSHOT_PARENT   /tmp                  where a private clone's pages are copied for the workers (below)
 #   EDGE_RESOLVER          (empty)               a DNS server for upstream names (compose: 127.0.0.11)
@@ -55,6 +56,7 @@ GATEWAYS="${EDGE_GATEWAYS:-127.0.0.1:8010}"
 WEB_ROOT="${EDGE_WEB_ROOT:-$ROOT/web}"
 VENDOR_DIR="${EDGE_VENDOR_DIR:-$WEB_ROOT/node_modules/socket.io-client/dist}"
 SDK_DIR="${EDGE_SDK_DIR:-$ROOT/clients/sdk/dist}"
+CHARTS_DIR="${EDGE_CHARTS_DIR:-$WEB_ROOT/node_modules/chart.js/dist}"
 RUN_DIR="${EDGE_RUN_DIR:-$ROOT/.run/edge}"
 RESOLVER="${EDGE_RESOLVER:-}"
 ERROR_LOG="${EDGE_ERROR_LOG:-$RUN_DIR/error.log}"
@@ -106,8 +108,8 @@ workers_can_read() {  # the workers are this process's user unless the master ru
   page_dirs=""
   for d in $PAGE_DIRS; do [ ! -d "$WEB_ROOT/$d" ] || page_dirs="$page_dirs $WEB_ROOT/$d"; done
   # shellcheck disable=SC2086
-  others_can_reach "$RUN_DIR" "$VENDOR_DIR" "$SDK_DIR" $page_dirs \
-    && others_can_read_tree "$VENDOR_DIR" $page_dirs && [ -n "$(find -L "$SDK_DIR/index.js" -perm -o+r)" ]
+  others_can_reach "$RUN_DIR" "$VENDOR_DIR" "$SDK_DIR" "$CHARTS_DIR" $page_dirs \
+    && others_can_read_tree "$VENDOR_DIR" "$CHARTS_DIR" $page_dirs && [ -n "$(find -L "$SDK_DIR/index.js" -perm -o+r)" ]
 }
 
 take_snapshot() {  # sets SERVE_DIR, WEB_ROOT, VENDOR_DIR and SDK_DIR to a world-readable copy (see the top)
@@ -118,10 +120,11 @@ take_snapshot() {  # sets SERVE_DIR, WEB_ROOT, VENDOR_DIR and SDK_DIR to a world
   esac
   SERVE_DIR="$(mktemp -d "$SNAPSHOT_PARENT/platform-edge.XXXXXX")"
   echo "$SERVE_DIR" >"$RUN_DIR/served-from"
-  mkdir -p "$SERVE_DIR/web" "$SERVE_DIR/vendor" "$SERVE_DIR/sdk"
+  mkdir -p "$SERVE_DIR/web" "$SERVE_DIR/vendor" "$SERVE_DIR/sdk" "$SERVE_DIR/vendor-charts"
   for d in $PAGE_DIRS; do [ ! -d "$WEB_ROOT/$d" ] || cp -R "$WEB_ROOT/$d" "$SERVE_DIR/web/"; done
   cp -R "$VENDOR_DIR/." "$SERVE_DIR/vendor/"
   cp "$SDK_DIR/index.js" "$SERVE_DIR/sdk/"
+  cp -R "$CHARTS_DIR/." "$SERVE_DIR/vendor-charts/"
   chmod -R a+rX "$SERVE_DIR"
   others_can_reach "$SERVE_DIR" || {
     echo "edge: nginx's workers cannot reach $SERVE_DIR either: set EDGE_SNAPSHOT_PARENT to a directory others can search" >&2
@@ -131,6 +134,7 @@ take_snapshot() {  # sets SERVE_DIR, WEB_ROOT, VENDOR_DIR and SDK_DIR to a world
   WEB_ROOT="$SERVE_DIR/web"
   VENDOR_DIR="$SERVE_DIR/vendor"
   SDK_DIR="$SERVE_DIR/sdk"
+  CHARTS_DIR="$SERVE_DIR/vendor-charts"
 }
 
 nginx_at_least() {  # major.minor.patch: is this nginx that version or newer?
@@ -170,6 +174,10 @@ render() {
   [ -f "$SDK_DIR/index.js" ] || {
     echo "edge: $SDK_DIR/index.js (the client SDK the pages import) is missing: build it with" \
       "'bash scripts/infra.sh sdk && node clients/sdk/scripts/build.mjs' (scripts/run and scripts/test do)" >&2
+    exit 1
+  }
+  [ -f "$CHARTS_DIR/chart.umd.min.js" ] || {
+    echo "edge: $CHARTS_DIR/chart.umd.min.js is missing: run 'npm ci' in web/ (scripts/run does)" >&2
     exit 1
   }
   mkdir -p "$RUN_DIR"
@@ -215,7 +223,7 @@ render() {
 
   awk -v run_dir="$RUN_DIR" -v serve_dir="$SERVE_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
-      -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" -v sdk_dir="$SDK_DIR" \
+      -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" -v sdk_dir="$SDK_DIR" -v charts_dir="$CHARTS_DIR" \
       -v gateway_servers="$servers" -v gateway_health="$health_locations" -v tls_lines="$tls" -v hsts="$hsts" \
       -v socketio_conn="$SOCKETIO_CONN_PER_ADDRESS" -v api_conn="$API_CONN_PER_ADDRESS" -v upload_max_body="$UPLOAD_MAX_BODY" '
     function put(line, key, value,    out, at) {
@@ -239,6 +247,7 @@ render() {
       line = put(line, "CHAT_ADDR", chat);        line = put(line, "LISTEN", listen)
       line = put(line, "WEB_ROOT", web_root);     line = put(line, "VENDOR_DIR", vendor_dir)
       line = put(line, "SDK_DIR", sdk_dir)
+      line = put(line, "CHARTS_DIR", charts_dir)
       line = put(line, "SOCKETIO_CONN_PER_ADDRESS", socketio_conn); line = put(line, "API_CONN_PER_ADDRESS", api_conn)
       line = put(line, "UPLOAD_MAX_BODY", upload_max_body); line = put(line, "HSTS_VALUE", hsts)
       print line

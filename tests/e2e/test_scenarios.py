@@ -120,8 +120,8 @@ async def test_2_broadcast_reaches_every_admin_and_read_state_follows(pages: Pag
     # admin3's own read state is untouched.
     await expect(tid(a3, "unread-badge")).to_have_attribute("data-count", str(before["a3"] + 1))
 
-    # system:* events become banners (an alert raised over REST by admin2).
-    raised = await a2.evaluate("""async () => {
+    # system:* events become banners (an alert raised over REST by admin1, a supervisor: agents may not).
+    raised = await a1_tab1.evaluate("""async () => {
         const token = JSON.parse(localStorage.getItem('platform.admin.session')).token;
         const r = await fetch('/api/v4/system/alerts', {method: 'POST', headers: {'Content-Type': 'application/json',
           Authorization: 'Bearer ' + token}, body: JSON.stringify({level: 'warning', title: 'Queue backlog',

@@ -159,7 +159,7 @@ export function register(username, password) {
   return api("/api/v4/auth/register", { method: "POST", body: { username, password } });
 }
 
-const ADMIN_PAGES = ["/admin/notifications.html", "/admin/customer-service.html"];
+const ADMIN_PAGES = ["/admin/notifications.html", "/admin/customer-service.html", "/admin/system.html", "/admin/reports.html"];
 
 /** Admin pages: leave for the login page, saying why, and come back here afterwards. */
 export function toAdminLogin(reason) {

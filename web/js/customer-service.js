@@ -11,6 +11,7 @@ import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks, previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
+import { showSessionRating } from "./rating.js";
 import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
@@ -142,6 +143,7 @@ function showHeader(s) {
   el.closed.textContent = s.close_reason ? t("cs.closed_note_reason", { reason: t(`cs.close_reason.${s.close_reason}`) })
     : t("cs.closed_note");
   el.closed.dataset.closeReason = s.close_reason || "";
+  showSessionRating(el.rating, call, s);
   el.composer.hidden = s.status === "closed";
   view.setPeerRead(s.user_last_read_message_id);
   document.querySelectorAll('[data-testid="session-item"]').forEach((n) =>
@@ -313,7 +315,7 @@ function init() {
     mineCount: "tab-mine-count", waitingCount: "tab-waiting-count", placeholder: "conv-placeholder",
     head: "conv-head", title: "conv-title", status: "conv-status", assignee: "conv-assignee", claim: "conv-claim",
     transfer: "conv-transfer", close: "conv-close", messages: "message-list",
-    typing: "typing-indicator", closed: "conv-closed", composer: "composer", input: "composer-input",
+    typing: "typing-indicator", closed: "conv-closed", rating: "conv-rating", composer: "composer", input: "composer-input",
     banners: "system-banners", connStatus: "conn-status", pictureButton: "composer-picture", fileInput: "composer-file",
     conversation: "conversation",
   })) el[key] = byTestId(id);

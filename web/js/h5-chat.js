@@ -15,6 +15,7 @@ import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
 import { QueueView } from "./queue-view.js";
+import { RatingPrompt } from "./rating.js";
 import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, toast } from "./ui.js";
 
@@ -25,6 +26,7 @@ let client = null; // the realtime connection (connectRealtime)
 let view = null;
 let current = null; // SessionData of the conversation shown
 let queue = null; // the waiting session's place in the queue (queue-view.js)
+let rating = null; // the closed session's satisfaction prompt (rating.js)
 
 /** Back to the login form with a reason: a reload, so the page starts with no connection and no state. */
 function toLogin(reason) {
@@ -48,6 +50,7 @@ function showStatus(s) {
   else if (s.status === "active") node.textContent = s.admin_id ? t("h5.status.active_with", { id: s.admin_id }) : t("h5.status.active");
   else node.textContent = t("h5.status.closed");
   showQueue(s);
+  rating.show(s);
 }
 
 function showQueue(s) {
@@ -260,10 +263,11 @@ function init() {
     authError: "h5-auth-error", status: "session-status", messages: "message-list", typing: "typing-indicator",
     composer: "composer", input: "composer-input", logout: "logout", conn: "conn-status", banners: "system-banners",
     pictureButton: "composer-picture", fileInput: "composer-file",
-    end: "end-session", queue: "queue-position",
+    end: "end-session", queue: "queue-position", rating: "rating-panel",
   })) el[key] = byTestId(id);
   el.end.addEventListener("click", (event) => endSession(event.currentTarget));
   queue = new QueueView(el.queue);
+  rating = new RatingPrompt(el.rating, call);
 
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();

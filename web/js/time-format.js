@@ -65,3 +65,18 @@ export function formatWait(seconds, { t }) {
   if (seconds < 60) return t("time.wait_under_minute");
   return t("time.wait_minutes", { count: Math.round(seconds / 60) });
 }
+
+/** Beijing's calendar day of `date` as "YYYY-MM-DD", `days` later (or earlier, when negative). */
+export function beijingDate(date = new Date(), days = 0) {
+  const d = beijingDay(date);
+  return new Date(Date.UTC(d.year, d.month - 1, d.day + days)).toISOString().slice(0, 10);
+}
+
+/** A duration in seconds as a person reads it: "45秒", "3分20秒", "2小时5分"; empty when there is none. */
+export function formatDuration(seconds, { t }) {
+  if (seconds === null || seconds === undefined) return "";
+  const s = Math.round(seconds);
+  if (s < 60) return t("time.duration_seconds", { s });
+  if (s < 3600) return t("time.duration_minutes", { m: Math.floor(s / 60), s: s % 60 });
+  return t("time.duration_hours", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+}

@@ -119,7 +119,7 @@ export function bindSystemBanners(client, container) {
     const level = STATUS_LEVEL[s.status] || "info";
     const status = t.has(`component_status.${s.status}`) ? t(`component_status.${s.status}`) : s.status;
     banner(container, { key: `status-${s.component}`, level, title: t("banner.status", { component: s.component, status }),
-      message: s.message });
+      message: systemText(s.code, s.params, s.message) });
   });
 }
 

@@ -132,4 +132,6 @@ module.exports = {
   "system.outside_working_hours": "We are outside working hours: your message is kept and we will answer from {next_open_at}",
   "system.no_agent_online": "No agent is online right now: your message is kept and an agent will answer when one is",
   "system.greeting": "{text}",
+  "system.broker_connection_lost": "The realtime gateway lost the message broker: new messages and notifications may be delayed",
+  "system.broker_connection_restored": "The realtime gateway has the message broker back",
 };

@@ -132,4 +132,6 @@ module.exports = {
   "system.outside_working_hours": "现在不在客服工作时间，您的留言已收到，我们将于 {next_open_at} 起尽快回复",
   "system.no_agent_online": "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
   "system.greeting": "{text}",
+  "system.broker_connection_lost": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
+  "system.broker_connection_restored": "实时网关已恢复与消息服务的连接",
 };

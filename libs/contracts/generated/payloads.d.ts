@@ -84,6 +84,14 @@ export interface AssignmentData {
   reason: "auto" | "transfer" | "claim";
 }
 
+/** ``broker_connection_lost``: a realtime gateway has been without RabbitMQ for a while (a status change). */
+export interface BrokerConnectionLostParams {
+}
+
+/** ``broker_connection_restored``: the gateway has had RabbitMQ back for a while (a status change). */
+export interface BrokerConnectionRestoredParams {
+}
+
 /** ``chat.agent_alerted``: an alert chat-svc raises for one agent only (aggregate_id = the admin id), e.g. a reply deadline passed (chat_svc.reply_deadlines). The gateway pushes ``alert`` as ``system:alert`` to that agent's sockets (``admin:<admin_id>``) and nobody else's; ``alert.code`` + ``alert.params`` render it in the console's language. */
 export interface ChatAgentAlerted {
   /** > 0 */
@@ -503,7 +511,7 @@ export interface SessionTransferredParams {
   to_agent_id: number;
 }
 
-/** A platform component (e.g. ``chat``, ``notification``) changed its operational status. */
+/** A platform component (e.g. ``chat``, ``notification``) changed its operational status. A change the platform detects itself (a gateway losing RabbitMQ) may carry ``code`` + ``params`` (contracts.payloads.system_text): clients render the message in their language, ``message`` is the fallback. */
 export interface StatusData {
   /** 1..200 chars */
   component: string;
@@ -512,6 +520,9 @@ export interface StatusData {
   message: string;
   /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
   changed_at: string;
+  /** matches ^[a-z][a-z0-9_]{0,63}$ */
+  code?: string;
+  params?: Record<string, unknown>;
 }
 
 /** ``system.alert_raised``. */
@@ -590,7 +601,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting" | "broker_connection_lost" | "broker_connection_restored";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -624,6 +635,10 @@ export interface SystemTextParams {
   "no_agent_online": NoAgentOnlineParams;
   /** {text} */
   "greeting": GreetingParams;
+  /** The realtime gateway lost the message broker: new messages and notifications may be delayed */
+  "broker_connection_lost": BrokerConnectionLostParams;
+  /** The realtime gateway has the message broker back */
+  "broker_connection_restored": BrokerConnectionRestoredParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */

@@ -48,6 +48,8 @@ sessions = Table(
     Column("user_read_at", DateTime(timezone=True)),
     Column("admin_last_read_message_id", BigInteger),
     Column("admin_read_at", DateTime(timezone=True)),
+    Column("message_count", Integer, nullable=False, server_default="0"),  # users' and agents' (0014, reports)
+    Column("first_reply_at", DateTime(timezone=True)),  # the first agent message (0014, reports)
     CheckConstraint("status IN ('waiting', 'active', 'closed')", name="sessions_status_check"),
     CheckConstraint("close_reason IS NULL OR close_reason IN ('agent', 'user', 'abandoned', 'inactive')",
                     name="sessions_close_reason_check"),
@@ -260,6 +262,23 @@ working_hours = Table(
     Column("served_since", DateTime(timezone=True)),
     CheckConstraint("id = 1", name="working_hours_one_row_check"),
 )
+
+# A user's satisfaction with a closed session, once per session, editable for CHAT_RATING_EDIT_SECONDS (0014).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id"), primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("comment", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("score BETWEEN 1 AND 5", name="ratings_score_check"),
+)
+# The supervisors' reports (chat_svc.reports) select sessions by when they were opened, assigned or closed (0014).
+Index("sessions_by_created_at", sessions.c.created_at)
+Index("sessions_by_assigned_at", sessions.c.assigned_at, postgresql_where=text("assigned_at IS NOT NULL"))
+Index("sessions_by_closed_at", sessions.c.closed_at, postgresql_where=text("closed_at IS NOT NULL"))
 
 processed_events = Table(
     "processed_events",

@@ -37,8 +37,12 @@ from chat_svc.queue import EstimateSettings, QueueBoard, publish_forever
 from chat_svc.queue_api import router as queue_router
 from chat_svc.quick_replies import QuickReplies
 from chat_svc.quick_replies_api import router as quick_replies_router
+from chat_svc.ratings import RatingRules, Ratings
+from chat_svc.ratings_api import router as ratings_router
 from chat_svc.reply_deadlines import DeadlineSettings, ReplyDeadlines, WorkingTimeSource
 from chat_svc.reply_deadlines import sweep_forever as deadlines_sweep_forever
+from chat_svc.reports import ReportRules, Reports
+from chat_svc.reports_api import router as reports_router
 from chat_svc.search import Search
 from chat_svc.search_api import router as search_router
 from chat_svc.service import Chat
@@ -75,6 +79,10 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
     runtime.state.customer_history = CustomerHistory(
         runtime.state.chat, messages_per_session=settings.history_messages_per_session)
     runtime.state.quick_replies = QuickReplies(runtime.state.chat, max_per_owner=settings.quick_replies_max)
+    runtime.state.ratings = Ratings(runtime.state.chat, RatingRules(edit_seconds=settings.rating_edit_seconds,
+                                                                    comment_max_chars=settings.rating_comment_max_chars))
+    runtime.state.reports = Reports(runtime.state.chat, ReportRules(
+        first_reply_deadline_seconds=settings.report_first_reply_deadline_seconds, max_days=settings.report_max_days))
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         yield
@@ -119,7 +127,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
         routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
-                 notes_router, customer_history_router, search_router, working_hours_router],
+                 notes_router, customer_history_router, search_router, working_hours_router, ratings_router,
+                 reports_router],
         start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.state.chat),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
@@ -139,4 +148,6 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.notes = None
     app.state.search = None
     app.state.customer_history = None
+    app.state.ratings = None
+    app.state.reports = None
     return app

@@ -35,6 +35,8 @@ class SessionRow:
     user_read_at: datetime | None = None
     admin_last_read_message_id: int | None = None
     admin_read_at: datetime | None = None
+    message_count: int = 0  # users' and agents' messages, not system lines (0009, for the reports)
+    first_reply_at: datetime | None = None  # the first agent message (0009, for the reports)
 
     @classmethod
     def of(cls, row: AnyRow) -> SessionRow:

@@ -178,3 +178,13 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """Who gets a `notification:new` when a user leaves a message nobody can take now (outside working hours, or
     no agent online and available): `supervisors` (the admins chat-svc has seen with a supervisor's token; every
     admin while it knows none) or `all_agents` (every admin, one broadcast notification)."""
+    rating_edit_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 600
+    """How long after first rating a closed session its user may still change the rating (score and comment);
+    after that `PUT /my/sessions/{id}/rating` answers 409 `rating_locked`."""
+    rating_comment_max_chars: Annotated[int, Field(ge=1, le=5000)] = 500
+    """The longest comment a rating may carry (Unicode code points); longer is refused with 422."""
+    report_first_reply_deadline_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    """The reports' "answered within the deadline": the share of sessions whose first agent reply came within this
+    many seconds of their opening. Keep it equal to the first reply deadline (the reply reminder)."""
+    report_max_days: Annotated[int, Field(ge=1, le=3660)] = 92
+    """The longest range of Beijing days one report covers (`GET /reports/summary`); longer is refused with 422."""

@@ -137,8 +137,13 @@ async def add_message(
     )).one())
     unread = sessions.c.admin_unread_count + (1 if sender_type == "user" else 0)
     preview = IMAGE_PREVIEW if message_type == "image" else content
+    figures: dict[str, Any] = {}  # what the reports read (chat_svc.reports), kept with each message
+    if sender_type != "system":
+        figures["message_count"] = sessions.c.message_count + 1
+    if sender_type == "admin":
+        figures["first_reply_at"] = func.coalesce(sessions.c.first_reply_at, message.created_at)
     session = await _update(db, session_id, last_message=preview, updated_at=message.created_at,
-                            admin_unread_count=unread)
+                            admin_unread_count=unread, **figures)
     return message, session
 
 

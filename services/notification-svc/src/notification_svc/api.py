@@ -32,7 +32,7 @@ from servicekit.ratelimit import per_user_rate_limit
 from servicekit.uow import UnitsOfWork
 
 from notification_svc import notifications, system, unread
-from notification_svc.domain import MAX_DB_ID, NotificationNotFound, TwoTypes, one_type
+from notification_svc.domain import MAX_DB_ID, NotificationNotFound, SupervisorsOnly, TwoTypes, one_type
 
 log = logging.getLogger(__name__)
 
@@ -299,8 +299,10 @@ system_router = APIRouter(prefix="/api/v4/system", tags=["system"])
 
 
 @system_router.post("/alerts", status_code=status.HTTP_201_CREATED, response_model=AlertData,
-    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
-                    description="Admins only. Event `system.alert_raised` -> `system:alert` to every admin.")
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused, SupervisorsOnly(
+                        "forbidden: only supervisors raise alerts")),
+                    description="Supervisors only (agents: 403 `supervisors_only`). Event `system.alert_raised` -> "
+                                "`system:alert` to every admin.")
 async def raise_alert(
     body: AlertRequest, admin: CurrentAdmin, work: Work, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -318,9 +320,11 @@ async def list_alerts(admin: CurrentAdmin, work: Work, page: PageNo = 1, page_si
 
 @system_router.post(
     "/maintenance", status_code=status.HTTP_201_CREATED, response_model=MaintenanceData,
-    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused),
+    dependencies=[SEND_RATE_LIMIT], responses=raises(IdempotencyKeyReused, SupervisorsOnly(
+        "forbidden: only supervisors schedule maintenance")),
     description=(
-        "Admins only. Event `system.maintenance_scheduled` -> `system:maintenance`. Audience `admins`: every "
+        "Supervisors only (agents: 403 `supervisors_only`; admins only: end users 403 `forbidden`). Event "
+        "`system.maintenance_scheduled` -> `system:maintenance`. Audience `admins`: every "
         "admin; audience `all`: every admin and every end user (maintenance is the one system message end users "
         "receive; alerts and status changes reach admins only)."
     ),

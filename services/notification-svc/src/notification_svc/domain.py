@@ -30,6 +30,18 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden()
 
 
+class SupervisorsOnly(errors.Forbidden):
+    code = "supervisors_only"
+
+
+def require_supervisor(principal: Principal, what: str) -> None:
+    """Raising an alert and scheduling maintenance speak to everyone: supervisors only (agents get 403
+    `supervisors_only`, end users 403 `forbidden`)."""
+    require_admin(principal)
+    if not principal.is_supervisor:
+        raise SupervisorsOnly(f"forbidden: only supervisors {what}")
+
+
 def is_visible_to(target_user_id: int | None, admin_id: int) -> bool:
     """A notification is an admin's when it is targeted to them or broadcast (no target)."""
     return target_user_id is None or target_user_id == admin_id

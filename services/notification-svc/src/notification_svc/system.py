@@ -29,7 +29,7 @@ from notification_svc import events
 from notification_svc.db import system_alerts as alerts
 from notification_svc.db import system_maintenance as maintenance
 from notification_svc.db import system_status_changes as statuses
-from notification_svc.domain import require_admin
+from notification_svc.domain import require_admin, require_supervisor
 from notification_svc.idempotent import create_once
 
 
@@ -74,7 +74,7 @@ def _status(row: AnyRow) -> StatusData:
 async def raise_alert(
     uow: UnitOfWork, admin: Principal, new: NewAlert, *, idempotency_key: str | None = None
 ) -> dict[str, Any]:
-    require_admin(admin)
+    require_supervisor(admin, "raise alerts")
 
     async def create() -> AlertData:
         row = (
@@ -93,7 +93,7 @@ async def raise_alert(
 async def schedule_maintenance(
     uow: UnitOfWork, admin: Principal, new: NewMaintenance, *, idempotency_key: str | None = None
 ) -> dict[str, Any]:
-    require_admin(admin)
+    require_supervisor(admin, "schedule maintenance")
 
     async def create() -> MaintenanceData:
         row = (

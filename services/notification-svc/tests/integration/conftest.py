@@ -51,6 +51,9 @@ class Service:
     def admin(self, user_id: int | None = None) -> dict[str, str]:
         return self.mint.headers(user_id or new_id(), "admin")
 
+    def supervisor(self, user_id: int | None = None) -> dict[str, str]:
+        return self.mint.headers(user_id or new_id(), "admin", role="supervisor")
+
     def user(self, user_id: int | None = None) -> dict[str, str]:
         return self.mint.headers(user_id or new_id(), "user")
 

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from contracts.events.registry import NOTIFICATION_CREATED
 from servicekit.ratelimit import RateLimit
+from servicekit_testing.tcp_proxy import TcpProxy
 from sqlalchemy import text
 
 from .conftest import Event, running, tap
-from .tcp_proxy import TcpProxy
 
 SENDS = 100
 

@@ -22,7 +22,7 @@ async def test_raising_an_alert_stores_it_and_publishes_system_alert_raised(serv
     title = f"alert {new_id()}"
     async with tap(service.amqp_url) as events:
         response = await service.client.post("/api/v4/system/alerts", json={**ALERT, "title": title},
-                                             headers=service.admin())
+                                             headers=service.supervisor())
         [event] = await events.expect(1, of_type(SYSTEM_ALERT_RAISED, lambda p: p.alert.title == title))
     assert response.status_code == 201
     alert = response.json()
@@ -37,7 +37,7 @@ async def test_scheduling_maintenance_stores_the_window_and_publishes_it_with_it
     title = f"window {new_id()}"
     async with tap(service.amqp_url) as events:
         response = await service.client.post("/api/v4/system/maintenance", json={**WINDOW, "title": title},
-                                             headers=service.admin())
+                                             headers=service.supervisor())
         [event] = await events.expect(
             1, of_type(SYSTEM_MAINTENANCE_SCHEDULED, lambda p: p.maintenance.title == title)
         )
@@ -68,7 +68,7 @@ async def test_a_status_change_is_published_and_the_latest_status_per_component_
 
 
 async def test_an_idempotent_retry_of_an_alert_returns_the_first_one_and_publishes_once(service):
-    headers = {**service.admin(), "Idempotency-Key": "alert-retry"}
+    headers = {**service.supervisor(), "Idempotency-Key": "alert-retry"}
     title = f"alert {new_id()}"
     async with tap(service.amqp_url) as events:
         first = await service.client.post("/api/v4/system/alerts", json={**ALERT, "title": title}, headers=headers)
@@ -85,6 +85,15 @@ async def test_an_idempotent_retry_of_an_alert_returns_the_first_one_and_publish
 async def test_only_admins_send_system_messages(service, path, body):
     response = await service.client.post(path, json=body, headers=service.user())
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("path", "body"), [("/api/v4/system/alerts", ALERT), ("/api/v4/system/maintenance", WINDOW)])
+async def test_agents_may_not_raise_alerts_or_schedule_maintenance_only_supervisors(service, path, body):
+    title = f"by an agent {new_id()}"
+    response = await service.client.post(path, json={**body, "title": title}, headers=service.admin())
+    listed = (await service.client.get(f"{path}?page_size=100", headers=service.admin())).json()["items"]
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "supervisors_only")
+    assert title not in [item["title"] for item in listed]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +126,7 @@ async def test_a_maintenance_window_dated_beyond_what_can_be_stored_is_a_422_nam
     body = {**WINDOW, field: value}
     if field == "ends_at":
         body["starts_at"] = "9999-01-01T00:00:00+08:00"
-    response = await service.client.post("/api/v4/system/maintenance", json=body, headers=service.admin())
+    response = await service.client.post("/api/v4/system/maintenance", json=body, headers=service.supervisor())
     assert response.status_code == 422, response.text
     assert error_fields(response) == {field}
     assert "out of range" in response.text

@@ -35,6 +35,7 @@ from realtime_gateway.delivery.consumer import EventConsumer
 from realtime_gateway.delivery.dedup import RecentIds
 from realtime_gateway.delivery.emitter import Emitter
 from realtime_gateway.delivery.stream import StreamReader
+from realtime_gateway.ops.component_status import BrokerStatusWatcher, Hysteresis
 from realtime_gateway.ops.drain import Drain, InFlight
 from realtime_gateway.ops.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.ops.metrics import Metrics
@@ -68,6 +69,7 @@ class Gateway:
     token_expiry: TokenExpiry
     command_client: CommandClient | None = field(default=None)
     addresses: AddressConnections | None = field(default=None)
+    status: BrokerStatusWatcher | None = field(default=None)
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -144,6 +146,11 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
     metrics.watch_recovery(recovery)
+    gateway.status = BrokerStatusWatcher(
+        lambda: broker.connected, lambda event, data, rooms: emitter.emit(event, data, rooms),
+        Hysteresis(settings.status_degraded_after_seconds, settings.status_operational_after_seconds),
+        settings.status_check_seconds,
+    )
 
     commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
     typing_throttle = PerSocketLimiter.one_per(settings.typing_interval_seconds)
@@ -215,7 +222,11 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     log.info("gateway %s starting", gateway.gateway_id)
     await gateway.broker.start()
     await gateway.presence.start()
+    if gateway.status is not None:
+        gateway.status.start()
     yield
+    if gateway.status is not None:
+        await gateway.status.stop()
     gateway.token_expiry.close()
     await gateway.presence.stop()
     await gateway.broker.close()

@@ -108,6 +108,15 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """A connection closed for breaking the protocol is logged (WARNING, no stack trace) at most once per client
     address per interval; the next line counts the ones not logged."""
 
+    status_degraded_after_seconds: float = Field(10.0, ge=0)
+    """Without RabbitMQ this long, the gateway tells its admins' sockets that it is `degraded`
+    (`system:status_change`, component `realtime-gateway`); a shorter loss is not reported."""
+    status_operational_after_seconds: float = Field(30.0, ge=0)
+    """After a reported loss, RabbitMQ must be back this long before the gateway reports `operational` again, so
+    a flapping link gives one banner, not one per flap."""
+    status_check_seconds: float = Field(1.0, gt=0)
+    """How often the gateway looks at its RabbitMQ link for the status above."""
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:

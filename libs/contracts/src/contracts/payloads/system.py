@@ -18,12 +18,21 @@ MaintenanceAudience = Literal["admins", "all"]
 
 
 class StatusData(Outbound):
-    """A platform component (e.g. ``chat``, ``notification``) changed its operational status."""
+    """A platform component (e.g. ``chat``, ``notification``) changed its operational status. A change the
+    platform detects itself (a gateway losing RabbitMQ) may carry ``code`` + ``params``
+    (contracts.payloads.system_text): clients render the message in their language, ``message`` is the fallback."""
 
     component: ShortText
     status: ComponentStatus
     message: Content
     changed_at: BeijingDatetime
+    code: OptionalSystemCode = None
+    params: OptionalParams = None
+
+    @model_validator(mode="after")
+    def _params_fit_their_code(self) -> "StatusData":
+        check_system_text(self, self.code, self.params, code_field="code", params_field="params")
+        return self
 
 
 class AlertData(Outbound):

@@ -139,6 +139,14 @@ class GreetingParams(SystemTextParams):
     text_en: Annotated[str, Strict(), Field(min_length=1, max_length=GREETING_MAX)]
 
 
+class BrokerConnectionLostParams(SystemTextParams):
+    """``broker_connection_lost``: a realtime gateway has been without RabbitMQ for a while (a status change)."""
+
+
+class BrokerConnectionRestoredParams(SystemTextParams):
+    """``broker_connection_restored``: the gateway has had RabbitMQ back for a while (a status change)."""
+
+
 @dataclass(frozen=True)
 class SystemText:
     """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means.
@@ -218,6 +226,13 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
     SystemText("greeting", GreetingParams, {"zh-CN": "{text}", "en": "{text}"},
                "The configured greeting, sent when a session is assigned (automatically or claimed).",
                per_locale=True),
+    SystemText("broker_connection_lost", BrokerConnectionLostParams,
+               {"zh-CN": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
+                "en": "The realtime gateway lost the message broker: new messages and notifications may be delayed"},
+               "A gateway without RabbitMQ for GATEWAY_STATUS_DEGRADED_AFTER_SECONDS (system:status_change)."),
+    SystemText("broker_connection_restored", BrokerConnectionRestoredParams,
+               {"zh-CN": "实时网关已恢复与消息服务的连接", "en": "The realtime gateway has the message broker back"},
+               "RabbitMQ back for GATEWAY_STATUS_OPERATIONAL_AFTER_SECONDS after a loss (system:status_change)."),
 )
 """Every code the platform writes, in the order they were added."""
 

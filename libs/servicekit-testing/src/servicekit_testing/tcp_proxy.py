@@ -1,4 +1,4 @@
-"""A TCP proxy in front of the real RabbitMQ, so a test can make the broker unreachable for one app without
+"""Test helper (moved here from notification-svc's tests so the gateway's use it too). A TCP proxy in front of the real RabbitMQ, so a test can make the broker unreachable for one app without
 stopping the RabbitMQ every other test uses: ``close()`` drops every link and turns new ones away (accepted,
 then closed at once: the AMQP handshake fails as if the broker were gone), ``open()`` lets them through again.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -22,6 +23,12 @@ class TcpProxy:
         self.is_open = is_open
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def url_through(self, url: str) -> str:
+        """`url` (amqp://user:pass@host:port/vhost) pointed at this proxy instead."""
+        parts = urlsplit(url)
+        netloc = f"{parts.username}:{parts.password}@127.0.0.1:{self.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     def open(self) -> None:
         self.is_open = True

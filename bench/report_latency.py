@@ -1,0 +1,143 @@
+"""Cell 9: the latency of the supervisors' report (`GET /api/v4/customer-service/reports/summary`) for 30 Beijing
+days holding 100,000 sessions (about 400,000 messages, a third of the closed sessions rated, 20 agents), on this
+checkout's chat-svc and its migrations (the indexes of 0009).
+
+A database of its own; chat-svc starts on it (migrations), the rows are loaded with SQL and the tables vacuumed
+and analyzed (what autovacuum does for a table that has stopped growing), then `WARM_UP` requests and `REQUESTS`
+sequential requests on one keep-alive connection: p50/p99/max of the wall time per request. The machine's load
+average is recorded beside the numbers. The sweeps that would close the old open sessions are off (0), so the
+measurement reads a table nobody writes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from servicekit_testing.tokens import TokenMint
+from unread_count import _sql, pct
+
+BENCH = Path(__file__).resolve().parent
+SESSIONS = 100_000
+AGENTS = 20
+REQUESTS = 20
+WARM_UP = 3
+FROM, TO = "2026-11-01", "2026-11-30"
+SPACING = 30 * 86_400 / SESSIONS
+"""Seconds between two sessions' openings: 100,000 spread evenly over the 30 days."""
+
+LOAD = f"""
+INSERT INTO chat.sessions (id, user_id, admin_id, status, priority, created_at, updated_at, assigned_at, closed_at,
+                           close_reason)
+SELECT i, 1000000 + i,
+       CASE WHEN i % 50 = 0 THEN NULL ELSE 100 + i % {AGENTS} END,
+       CASE WHEN i % 50 = 0 THEN 'waiting' WHEN i % 10 = 1 THEN 'active' ELSE 'closed' END, 3, c, c,
+       CASE WHEN i % 50 = 0 THEN NULL ELSE c + make_interval(secs => i % 120) END,
+       CASE WHEN i % 50 = 0 OR i % 10 = 1 THEN NULL ELSE c + make_interval(secs => 600 + i % 3600) END,
+       CASE WHEN i % 50 = 0 OR i % 10 = 1 THEN NULL ELSE 'agent' END
+FROM (SELECT i, TIMESTAMPTZ '{FROM} 00:00:00+08' + make_interval(secs => i * {SPACING}) AS c
+      FROM generate_series(1, {SESSIONS - 1}) AS i) s;
+INSERT INTO chat.messages (session_id, sender_type, sender_id, content, message_type, created_at)
+SELECT s.id, m.sender_type, CASE m.sender_type WHEN 'user' THEN s.user_id ELSE coalesce(s.admin_id, 1) END, 'm',
+       CASE m.sender_type WHEN 'system' THEN 'system' ELSE 'text' END, s.created_at + make_interval(secs => m.at)
+FROM chat.sessions s
+CROSS JOIN LATERAL (VALUES ('user', 0), ('system', s.id % 120), ('admin', 5 + s.id % 300),
+                           ('user', 40 + s.id % 300)) AS m(sender_type, at)
+WHERE s.admin_id IS NOT NULL OR m.sender_type = 'user';
+UPDATE chat.sessions s SET message_count = m.said, first_reply_at = m.first_reply_at
+FROM (SELECT session_id, count(*) AS said, min(created_at) FILTER (WHERE sender_type = 'admin') AS first_reply_at
+      FROM chat.messages WHERE sender_type <> 'system' GROUP BY session_id) m
+WHERE m.session_id = s.id;
+INSERT INTO chat.ratings (session_id, user_id, score)
+SELECT id, user_id, 1 + id % 5 FROM chat.sessions WHERE status = 'closed' AND id % 3 = 0;
+"""
+"""99,999 sessions in the 30 days (every 50th still waiting, every 10th active, the rest closed), 4 messages each
+(a user's, the assignment's system line, the agent's reply, the user's answer; 2 for the waiting ones); each
+session's message count and first reply filled as chat-svc keeps them (written around it, like migration 0009's
+backfill)."""
+
+
+class ChatHost:
+    def __init__(self, python: str, jwks: Path, env: dict[str, str], log: Any, port: int) -> None:
+        self.port = port
+        self.proc = subprocess.Popen([python, str(BENCH / "chat_host.py"), "--port", str(port), "--jwks", str(jwks)],
+                                     env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.time() + 300
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"chat-svc did not start (see {log.name})")
+            time.sleep(0.2)
+
+    def measure(self, token: str) -> dict[str, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/api/v4/customer-service/reports/summary?from={FROM}&to={TO}"
+        times, answer = [], b""
+        for i in range(WARM_UP + REQUESTS):
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"the report answered {response.status}: {answer[:200]!r}")
+            if i >= WARM_UP:
+                times.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+        total = json.loads(answer)["total"]
+        return {"p50_ms": round(pct(times, 50), 1), "p99_ms": round(pct(times, 99), 1), "max_ms": round(max(times), 1),
+                "requests": REQUESTS, "total": total, "agents": len(json.loads(answer)["agents"]),
+                "loadavg_after": os.getloadavg()}
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def report_cell(python: str, workdir: Path, amqp_url: str, log: Any, port: int, tag: str) -> dict[str, Any]:
+    admin_dsn = os.environ.get("BENCH_DATABASE_URL", "postgresql://platform:platform@127.0.0.1:5432/postgres")
+    db = f"bench_reports_{tag}"
+    base = admin_dsn.rsplit("/", 1)[0]
+    dsn, app_url = f"{base}/{db}", base.replace("postgresql://", "postgresql+asyncpg://") + f"/{db}"
+    mint = TokenMint(kid="bench-reports")
+    jwks = workdir / "reports-jwks.json"
+    jwks.write_text(json.dumps(mint.jwks()))
+    _sql(admin_dsn, f'CREATE DATABASE "{db}"')
+    result: dict[str, Any] = {"sessions": SESSIONS - 1, "range": [FROM, TO], "loadavg_before": os.getloadavg()}
+    try:
+        host = ChatHost(python, jwks, {
+            "CHAT_DATABASE_URL": app_url, "CHAT_AMQP_URL": amqp_url, "CHAT_ATTACHMENTS_DIR": str(workdir / "files"),
+            "CHAT_ABANDON_WAITING_AFTER_SECONDS": "0", "CHAT_CLOSE_INACTIVE_AFTER_SECONDS": "0",
+        }, log, port)
+        try:
+            t0 = time.time()
+            _sql(dsn, LOAD)
+            for table in ("sessions", "messages", "ratings"):  # one by one: VACUUM refuses a transaction block
+                _sql(dsn, f"VACUUM ANALYZE chat.{table}")
+            result["load_seconds"] = round(time.time() - t0, 1)
+            result["messages"] = _sql(dsn, "SELECT count(*) AS n FROM chat.messages")[0]["n"]
+            result["report"] = host.measure(mint.token(1, "admin", role="supervisor"))
+        finally:
+            host.stop()
+    finally:
+        try:
+            _sql(admin_dsn, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        except Exception:  # noqa: BLE001 (a leftover database is reported, not fatal)
+            result["leftover_database"] = db
+    return result
