@@ -180,14 +180,16 @@ def test_every_service_image_is_built_from_the_one_dockerfile_installing_the_loc
 @pytest.fixture
 def private_clone() -> AsyncIterator[Path]:
     """This checkout's HEAD cloned into a directory only its owner can read (mode 0700, like `mktemp -d` or
-    /root), with web/node_modules' socket.io-client bundle in place as `npm ci` would leave it, and the client
-    SDK's pages build as its build would."""
+    /root), with web/node_modules' socket.io-client bundle and Chart.js in place as `npm ci` would leave them, and
+    the client SDK's pages build as its build would."""
     _require_tools()
     parent = Path(tempfile.mkdtemp(prefix="private-clone-"))
     parent.chmod(0o700)
     clone = parent / "platform"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
     shutil.copytree(VENDOR.parent, clone / VENDOR.parent.relative_to(ROOT))
+    charts = ROOT / "web" / "node_modules" / "chart.js" / "dist"  # the reports page's charts (/vendor/chart.js/)
+    shutil.copytree(charts, clone / charts.relative_to(ROOT))
     (clone / SDK_BUNDLE.parent.relative_to(ROOT)).mkdir(parents=True)
     shutil.copy(SDK_BUNDLE, clone / SDK_BUNDLE.relative_to(ROOT))
     try:
