@@ -88,7 +88,7 @@ class EdgeTls:
         return f"https://{HOST}:{self.port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def edge_tls(tmp_path_factory: pytest.TempPathFactory) -> EdgeTls:
     folder = tmp_path_factory.mktemp("edge-tls")
     made = subprocess.run(["sh", str(ROOT / "edge" / "dev-cert.sh"), str(folder)], capture_output=True, text=True,
@@ -107,7 +107,7 @@ class WeChatStandInProcess:
     secret: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def wechat_standin() -> Iterator[WeChatStandInProcess]:
     port = free_port()
     standin = WeChatStandInProcess(f"http://{HOST}:{port}", "wx-e2e-appid", "e2e-standin-secret")
@@ -127,7 +127,7 @@ def wechat_standin() -> Iterator[WeChatStandInProcess]:
         process.wait(timeout=10)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def stack(
     make_database: Callable[[], Awaitable[str]],
     make_vhost: Callable[[], Awaitable[str]],
@@ -136,6 +136,9 @@ async def stack(
     wechat_standin: WeChatStandInProcess,
 ) -> AsyncIterator[Stack]:
     """The four services plus the edge in front of them; `stack.url("edge")` is the browser's origin.
+
+    Package scope (with the browser, the TLS files and the WeChat stand-in): stopped after the last test of
+    tests/e2e, so the suites after it (the fault tests above all) do not share the machine with an idle stack.
 
     Its own database and vhost (the plugin's factories, dropped at the end of the session), not the shared
     `database_url` / `amqp_url`: in a full run the whole-stack integration tests' services are still up, and
@@ -207,12 +210,12 @@ async def stack(
         shutil.rmtree(edge_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(stack: Stack) -> str:
     return stack.url(EDGE)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     _require_tools()
     async with async_playwright() as p:
