@@ -6,9 +6,12 @@ What each service prunes (its own schema only):
 - processed event ids (``processed_at``): duplicates come within minutes of the original (a relay republishing
   after a crash), so a week is ample;
 - idempotency keys (``created_at``): clients retry within minutes; after a day a key may be reused;
-- rate-limit counts (``updated_at``): a key idle for a day has nothing left to count (``servicekit.ratelimit``).
+- rate-limit counts (``updated_at``): a key idle for a day has nothing left to count (``servicekit.ratelimit``);
+- what the service names itself (``Tables.own_retention``): e.g. auth-svc's login-failure counters and expired
+  refresh-token families, chat-svc's reply-deadline alerts.
 
-    rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys)
+    rules = service_rules(settings, outbox=outbox, idempotency_keys=idempotency_keys,
+                          own=tables.own_retention)
     task = asyncio.create_task(prune_forever(engine, rules, interval=settings.retention_interval_seconds))
 
 Rows go in batches (one short transaction each), so a large backlog never holds a long lock on a busy table.
@@ -34,7 +37,13 @@ log = logging.getLogger(__name__)
 BATCH = 5_000
 
 
-class RetentionSettings(BaseSettings):
+class PruneSettings(BaseSettings):
+    """How often a service looks for old rows (every service with rules to apply composes it)."""
+
+    retention_interval_seconds: float = Field(600, gt=0, description="how often old rows are looked for")
+
+
+class RetentionSettings(PruneSettings):
     """The fields every service with an outbox composes into its own Settings (env prefix from the subclass)."""
 
     retention_hours: float = Field(
@@ -43,7 +52,6 @@ class RetentionSettings(BaseSettings):
     idempotency_key_hours: float = Field(
         24, gt=0, description="how long an Idempotency-Key answers a retry with the first response",
     )
-    retention_interval_seconds: float = Field(600, gt=0, description="how often old rows are looked for")
 
 
 @dataclass(frozen=True)
@@ -64,18 +72,23 @@ class Prune:
 
 
 def service_rules(
-    settings: RetentionSettings, *, outbox: Table, idempotency_keys: Table | None = None,
-    processed_events: Table | None = None, rate_limits: Table | None = None,
+    settings: PruneSettings, *, outbox: Table | None = None, idempotency_keys: Table | None = None,
+    processed_events: Table | None = None, rate_limits: Table | None = None, own: Sequence[Prune] = (),
 ) -> list[Prune]:
-    """The rules for the tables servicekit gives a service (outbox, idempotency keys, processed event ids)."""
-    kept = timedelta(hours=settings.retention_hours)
-    rules = [Prune(outbox, "published_at", kept)]
-    if idempotency_keys is not None:
-        rules.append(Prune(idempotency_keys, "created_at", timedelta(hours=settings.idempotency_key_hours)))
-    if processed_events is not None:
-        rules.append(Prune(processed_events, "processed_at", kept))
+    """The rules for the tables servicekit gives a service (outbox, idempotency keys, processed event ids, rate
+    limits), then ``own``: the service's rules for tables of its own that matter only for a while."""
+    rules: list[Prune] = []
+    if isinstance(settings, RetentionSettings):
+        kept = timedelta(hours=settings.retention_hours)
+        if outbox is not None:
+            rules.append(Prune(outbox, "published_at", kept))
+        if idempotency_keys is not None:
+            rules.append(Prune(idempotency_keys, "created_at", timedelta(hours=settings.idempotency_key_hours)))
+        if processed_events is not None:
+            rules.append(Prune(processed_events, "processed_at", kept))
     if rate_limits is not None:  # counts of keys idle for a day (windows are at most an hour: servicekit.ratelimit)
         rules.append(Prune(rate_limits, "updated_at", timedelta(days=1)))
+    rules.extend(own)
     return rules
 
 

@@ -50,7 +50,7 @@ from servicekit.migrations import upgrade_to_head
 from servicekit.openapi import install_openapi
 from servicekit.ratelimit import RateLimiter
 from servicekit.requestid import install_request_id
-from servicekit.retention import RetentionSettings, prune_forever, service_rules
+from servicekit.retention import Prune, PruneSettings, prune_forever, service_rules
 from servicekit.tasks import stop_tasks
 from servicekit.txwatch import TransactionWatch
 from servicekit.uow import UnitsOfWork
@@ -101,12 +101,14 @@ class BrokerSettings(BaseSettings):
 @dataclass(frozen=True)
 class Tables:
     """The servicekit tables of a service's schema. No ``outbox``: the service publishes nothing (no broker,
-    no relay); the others switch on idempotency (``UnitOfWork.once``), rate limits and their retention."""
+    no relay); the others switch on idempotency (``UnitOfWork.once``), rate limits and their retention.
+    ``own_retention``: rules for the service's own tables whose rows matter only for a while (servicekit.retention)."""
 
     outbox: Table | None = None
     idempotency_keys: Table | None = None
     processed_events: Table | None = None
     rate_limits: Table | None = None
+    own_retention: tuple[Prune, ...] = ()
 
 
 @dataclass
@@ -197,9 +199,11 @@ def build_service(
                     app.state.relay_task = _run(running, relay.run(), f"{name}-outbox-relay")
                 # Names the task behind any transaction held open for seconds (it holds locks others wait on).
                 _run(running, TransactionWatch(engine).run(), f"{name}-transaction-watch")
-                if isinstance(settings, RetentionSettings) and tables.outbox is not None:
-                    rules = service_rules(settings, outbox=tables.outbox, idempotency_keys=tables.idempotency_keys,
-                                          processed_events=tables.processed_events, rate_limits=tables.rate_limits)
+                if isinstance(settings, PruneSettings) and (rules := service_rules(
+                    settings, outbox=tables.outbox, idempotency_keys=tables.idempotency_keys,
+                    processed_events=tables.processed_events, rate_limits=tables.rate_limits,
+                    own=tables.own_retention,
+                )):
                     _run(running, prune_forever(engine, rules, interval=settings.retention_interval_seconds),
                          f"{name}-retention")
                 for task_name, task in (tasks or {}).items():

@@ -15,6 +15,7 @@ from servicekit.service import Runtime, StartHook, Tables, build_service
 
 from auth_svc.api import JWKS_PATH, routers
 from auth_svc.db import SCHEMA, rate_limits
+from auth_svc.housekeeping import retention_rules
 from auth_svc.keys import load_or_generate
 from auth_svc.passwords import Passwords
 from auth_svc.refresh_tokens import Lifetimes
@@ -85,5 +86,7 @@ def _wechat(settings: Settings) -> WeChatClient | None:
 
 
 def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
-    return build_service(SERVICE, settings or Settings(), schema=SCHEMA, migrations=MIGRATIONS, routers=routers,
-                         start=_accounts(passwords), tables=Tables(rate_limits=rate_limits))
+    settings = settings or Settings()
+    return build_service(SERVICE, settings, schema=SCHEMA, migrations=MIGRATIONS, routers=routers,
+                         start=_accounts(passwords),
+                         tables=Tables(rate_limits=rate_limits, own_retention=retention_rules(settings)))

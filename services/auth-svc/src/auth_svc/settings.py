@@ -5,13 +5,15 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from servicekit.ratelimit import RateLimit
+from servicekit.retention import PruneSettings
 from servicekit.service import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, PruneSettings):
     """`AUTH_DATABASE_URL`, `AUTH_LOG_LEVEL` and `AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose
     `X-Forwarded-For` names the client, e.g. for the per-address login limit) come from
-    `servicekit.service.ServiceSettings`."""
+    `servicekit.service.ServiceSettings`; `AUTH_RETENTION_INTERVAL_SECONDS` (how often expired counters and
+    refresh tokens are deleted: auth_svc.housekeeping) from `servicekit.retention.PruneSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 

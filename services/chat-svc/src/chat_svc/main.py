@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from servicekit.jwt import JwksVerifier
 from servicekit.service import Runtime, Tables, build_service
 
-from chat_svc import db
+from chat_svc import agent_alerts, db
 from chat_svc.agents_api import router as agents_router
 from chat_svc.agents_service import Agents, AgentSettings
 from chat_svc.agents_service import sweep_forever as agents_sweep_forever
@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     settings = settings or Settings()
     app = build_service(
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic", description=DESCRIPTION,
-        tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits),
+        tables=Tables(db.outbox, db.idempotency_keys, db.processed_events, db.rate_limits,
+                      own_retention=agent_alerts.retention_rules(settings)),
         routers=[router, attachments_router, agents_router, queue_router, quick_replies_router,
                  notes_router, customer_history_router, search_router, working_hours_router, ratings_router,
                  reports_router],
