@@ -58,6 +58,7 @@ async def start_stack(
             uvicorn_factory("auth_svc.main:create_app"),
             {
                 "AUTH_DATABASE_URL": database_url,
+                "AUTH_AMQP_URL": amqp_url,  # its heartbeat, for the gateway's platform status
                 "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
                 "AUTH_DEV_SEED": "true",
                 # every test registers from 127.0.0.1, and a session's tokens outlive the default 15 min
