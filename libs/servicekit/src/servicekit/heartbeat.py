@@ -29,8 +29,6 @@ from contracts.events import registry as r
 from contracts.events.payloads import ServiceHeartbeat
 from contracts.events.topology import HEALTH_EXCHANGE
 from contracts.time import now_beijing
-from pydantic import Field
-from pydantic_settings import BaseSettings
 
 from servicekit.amqp import PublishFailed
 from servicekit.broker import Broker
@@ -40,17 +38,6 @@ log = logging.getLogger(__name__)
 
 TTL_BEATS = 3
 """A heartbeat counts for this many intervals: one lost or late beat does not make a process silent."""
-
-
-class HeartbeatSettings(BaseSettings):
-    """The RabbitMQ link every service has, if only for its heartbeat."""
-
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    """RabbitMQ; the service starts (and answers) while it is down and connects when it comes up."""
-    heartbeat_seconds: float = Field(2.0, ge=0)
-    """How often each process publishes its health verdict (the checks of its `/health`) for the gateways, which
-    raise `system:status_change` for a service with no healthy process (GATEWAY_SERVICE_DEGRADED_AFTER_SECONDS);
-    0 = never (the gateways then count this service as down, unless it is not in GATEWAY_STATUS_SERVICES)."""
 
 
 def instance_id(service: str) -> str:

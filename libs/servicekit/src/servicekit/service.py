@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from contracts.events.topology import queue_name
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
@@ -43,7 +44,6 @@ from servicekit.apidocs import install_docs
 from servicekit.db import create_engine
 from servicekit.forwarded import ForwardedSettings, TrustedProxyMiddleware
 from servicekit.gctune import GcSettings, tune_gc
-from servicekit.heartbeat import Heartbeat, HeartbeatSettings
 from servicekit.http import health_router, install_error_handlers
 from servicekit.jwt import JwksVerifier, JwtSettings
 from servicekit.logging import configure_logging
@@ -83,6 +83,17 @@ class ServiceSettings(ForwardedSettings):
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+class HeartbeatSettings(BaseSettings):
+    """The RabbitMQ link every service has, if only for its heartbeat."""
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """RabbitMQ; the service starts (and answers) while it is down and connects when it comes up."""
+    heartbeat_seconds: float = Field(2.0, ge=0)
+    """How often each process publishes its health verdict (the checks of its `/health`) for the gateways, which
+    raise `system:status_change` for a service with no healthy process (GATEWAY_SERVICE_DEGRADED_AFTER_SECONDS);
+    0 = never (the gateways then count this service as down, unless it is not in GATEWAY_STATUS_SERVICES)."""
 
 
 class BrokerSettings(HeartbeatSettings):
@@ -199,6 +210,8 @@ def build_service(
                     if broker is None:  # a service without an outbox has a link for its heartbeat alone
                         broker = _heartbeat_broker(name, settings)
                         await broker.start()
+                    from servicekit.heartbeat import Heartbeat
+
                     heartbeat = Heartbeat(broker, name, _health_checks(app, publishes), settings.heartbeat_seconds)
                     _run(running, heartbeat.run(), f"{name}-heartbeat")
                 # Names the task behind any transaction held open for seconds (it holds locks others wait on).

@@ -12,8 +12,7 @@ import aio_pika
 import pytest
 from contracts.events.topology import HEALTH_EXCHANGE
 from servicekit.amqp import connect, declare_exchanges
-from servicekit.heartbeat import HeartbeatSettings
-from servicekit.service import ServiceSettings, build_service
+from servicekit.service import HeartbeatSettings, ServiceSettings, build_service
 from servicekit_testing.tcp_proxy import TcpProxy
 
 from .test_migrations import write_scripts

@@ -4,16 +4,15 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
-from servicekit.heartbeat import HeartbeatSettings
 from servicekit.ratelimit import RateLimit
-from servicekit.service import ServiceSettings
+from servicekit.service import HeartbeatSettings, ServiceSettings
 
 
 class Settings(ServiceSettings, HeartbeatSettings):
     """`AUTH_DATABASE_URL`, `AUTH_LOG_LEVEL` and `AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose
     `X-Forwarded-For` names the client, e.g. for the per-address login limit) come from
     `servicekit.service.ServiceSettings`; `AUTH_AMQP_URL` and `AUTH_HEARTBEAT_SECONDS` (auth-svc publishes no
-    events, only its heartbeat for the platform status) from `servicekit.heartbeat.HeartbeatSettings`."""
+    events, only its heartbeat for the platform status) from `servicekit.service.HeartbeatSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
