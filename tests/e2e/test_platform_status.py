@@ -7,12 +7,14 @@ The stack's default thresholds apply (heartbeat TTL 6 s + 10 s to report, 15 s t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
+import httpx
 from playwright.async_api import expect
 
-from tests.e2e.conftest import Pages
+from tests.e2e.conftest import GATEWAY, Pages
 from tests.e2e.helpers import admin_login, tid
 from tests.integration.stack import Stack
 
@@ -22,7 +24,12 @@ SERVICE = "notification-svc"
 async def test_a_frozen_service_shows_as_a_banner_in_every_console_and_turns_to_back_when_it_recovers(
     pages: Pages, stack: Stack
 ) -> None:
+    # every service operational first (the gateway gives the services a startup grace, then reports silent ones)
+    async with httpx.AsyncClient(base_url=stack.url(GATEWAY), timeout=5) as http, asyncio.timeout(90):
+        while set((await http.get("/health")).json()["services"].values()) != {"operational"}:
+            await asyncio.sleep(0.5)
     agent = await admin_login(pages, "admin2", "/admin/customer-service.html")
+    await expect(tid(agent, "system-banner")).to_have_count(0)
     process = stack[SERVICE].process
     assert process is not None
     os.kill(process.pid, signal.SIGSTOP)

@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     services = ServiceStatusWatcher(
         settings.status_services, lambda: broker.connected, emit_status, settings.service_degraded_after_seconds,
         settings.service_operational_after_seconds, settings.status_check_seconds,
+        startup_grace=settings.service_startup_grace_seconds,
     )
     broker = Broker(
         settings.amqp_url, name=gateway_id,

@@ -124,6 +124,9 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     service_degraded_after_seconds: float = Field(10.0, ge=0)
     """A service counts as down once none of its processes' heartbeats says healthy within that heartbeat's TTL
     (3 heartbeat intervals); down this much longer, it is reported `degraded` (code `service_unavailable`)."""
+    service_startup_grace_seconds: float = Field(30.0, ge=0)
+    """A service not heard from since this gateway started counts as up for this long after the gateway can
+    listen (the platform's processes start together; a service migrating its schema beats later), then as down."""
     service_operational_after_seconds: float = Field(15.0, ge=0)
     """After a reported loss, the service must be up this long before it is reported `operational` again
     (`service_restored`), so a flapping service gives one change each way."""

@@ -18,14 +18,14 @@ def beat(service: str = "chat-svc", healthy: bool = True, instance: str = "p1", 
 
 
 class Rig:
-    def __init__(self, services=("chat-svc",), fail_after=10.0, recover_after=15.0) -> None:
+    def __init__(self, services=("chat-svc",), fail_after=10.0, recover_after=15.0, startup_grace=0.0) -> None:
         self.now, self.listening, self.sent = 0.0, True, []
 
         async def emit(event, data, rooms):
             self.sent.append((event, data, rooms))
 
         self.watcher = ServiceStatusWatcher(list(services), lambda: self.listening, emit, fail_after, recover_after,
-                                            1.0, clock=lambda: self.now)
+                                            1.0, clock=lambda: self.now, startup_grace=startup_grace)
         self.watcher._consuming = True  # what listen() sets once its queue is consumed
 
     async def run(self, until: float, *beats: ServiceHeartbeat, every: float = 1.0) -> None:
@@ -89,6 +89,15 @@ async def test_a_service_never_heard_from_is_reported_and_nothing_is_concluded_w
     assert rig.changes() == [("auth-svc", "degraded", "service_unavailable")]
     assert rig.watcher.statuses() == {"auth-svc": "degraded", "chat-svc": "operational"}
     assert [d.component for d in rig.watcher.current()] == ["auth-svc"]
+
+
+async def test_a_gateway_starting_before_the_services_gives_them_the_startup_grace_then_reports_a_silent_one():
+    rig = Rig(services=("auth-svc", "chat-svc"), startup_grace=30)
+    await rig.run(20)
+    await rig.run(39, beat(service="chat-svc"))  # chat-svc beats from t=21; auth-svc never
+    assert rig.sent == []
+    await rig.run(40, beat(service="chat-svc"))  # grace over at 30, down 10 s more
+    assert rig.changes() == [("auth-svc", "degraded", "service_unavailable")]
 
 
 async def test_an_admin_connecting_is_told_each_component_not_operational_after_its_connect_and_a_user_nothing():

@@ -19,7 +19,9 @@ GATEWAY_SERVICE_OPERATIONAL_AFTER_SECONDS of being up again, so a flapping servi
 While this gateway has no broker link it hears nobody: that is its own loss (component `realtime-gateway`,
 component_status.py), not the services'. Nothing is concluded then, and what was under way is forgotten; after the
 link is back the services have the full GATEWAY_SERVICE_DEGRADED_AFTER_SECONDS to be heard again. A service never
-heard since this gateway started counts as down from the start (a service that never came up is reported too).
+heard since this gateway started counts as up for GATEWAY_SERVICE_STARTUP_GRACE_SECONDS once the gateway listens
+(platforms start their processes together, and a gateway is up long before a service has migrated its schema),
+then as down: a service that never came up is reported too.
 """
 
 from __future__ import annotations
@@ -59,9 +61,11 @@ class ServiceBeats:
 
     hysteresis: Hysteresis
     processes: dict[str, tuple[bool, float]] = field(default_factory=dict)
+    heard_ever: bool = False
 
     def heard(self, beat: ServiceHeartbeat, now: float) -> None:
         self.processes[beat.instance_id] = (beat.healthy, now + beat.ttl_seconds)
+        self.heard_ever = True
 
     def up(self, now: float) -> bool:
         """Some process said healthy, and that is still fresh; expired processes are forgotten."""
@@ -85,6 +89,7 @@ class ServiceStatusWatcher(PeriodicWatch):
     def __init__(
         self, services: Sequence[str], listening: Callable[[], bool], emit: Emit, fail_after: float,
         recover_after: float, check_seconds: float, clock: Callable[[], float] = time.monotonic,
+        startup_grace: float = 0.0,
     ) -> None:
         self._services = {s: ServiceBeats(Hysteresis(fail_after, recover_after)) for s in services}
         self._listening = listening
@@ -93,6 +98,9 @@ class ServiceStatusWatcher(PeriodicWatch):
         self._clock = clock
         self._reported: dict[str, StatusData] = {}
         self._consuming = False
+        self._startup_grace = startup_grace
+        self._grace_until: float | None = None
+        """Until when a service not heard from since this gateway started still counts as up."""
 
     def heard(self, beat: ServiceHeartbeat) -> None:
         service = self._services.get(beat.service)
@@ -114,8 +122,11 @@ class ServiceStatusWatcher(PeriodicWatch):
             for service in self._services.values():
                 service.hysteresis.forget_pending()
             return
+        if self._grace_until is None:
+            self._grace_until = now + self._startup_grace
         for name, service in self._services.items():
-            status = service.hysteresis.observe(service.up(now), now)
+            up = service.up(now) or (not service.heard_ever and now < self._grace_until)
+            status = service.hysteresis.observe(up, now)
             if status is None:
                 continue
             self._reported[name] = data = status_data(name, status)
