@@ -106,6 +106,10 @@ class Server:
             if amqp:
                 argv += ["--amqp", amqp]
         extra = dict(env or {})
+        if kind == "python":
+            # No platform service beats here: a gateway watching them would push status changes to the bench's
+            # admin sockets (an older gateway ignores the variable)
+            extra.setdefault("GATEWAY_STATUS_SERVICES", "[]")
         if kind == "python" and ctx.gateway_src:
             extra["PYTHONPATH"] = ctx.gateway_src
         env = {**os.environ, **extra} if extra else None

@@ -150,6 +150,7 @@ async def stack(
     stack = Stack(workdir)
     auth = stack.add(ServiceSpec(AUTH, uvicorn_factory("auth_svc.main:create_app"), {
         "AUTH_DATABASE_URL": database_url,
+        "AUTH_AMQP_URL": amqp_url,  # its heartbeat, for the gateway's platform status
         "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
         "AUTH_DEV_SEED": "true",
         "AUTH_REGISTER_MAX_PER_ADDRESS": "1000",  # the browsers register from 127.0.0.1 (the default access

@@ -49,7 +49,8 @@ async def fault_stack(
     workdir = tmp_path_factory.mktemp("fault-stack")
     stack = Stack(workdir)
     auth = stack.add(ServiceSpec(AUTH, uvicorn_factory("auth_svc.main:create_app"), {
-        "AUTH_DATABASE_URL": database_url, "AUTH_SIGNING_KEY_FILE": str(workdir / "key.pem"),
+        "AUTH_DATABASE_URL": database_url, "AUTH_AMQP_URL": amqp_url,  # its heartbeat (platform status)
+        "AUTH_SIGNING_KEY_FILE": str(workdir / "key.pem"),
         "AUTH_DEV_SEED": "true",
         # every account registers from 127.0.0.1, and the module's tokens outlive the default 15 min
         "AUTH_REGISTER_MAX_PER_ADDRESS": "100000", "AUTH_TOKEN_TTL_SECONDS": "28800",

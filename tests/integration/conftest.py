@@ -48,9 +48,10 @@ async def start_stack(
     make_database: Callable[[], Awaitable[str]], make_vhost: Callable[[], Awaitable[str]], workdir: Path,
     chat_env: dict[str, str] | None = None, start_timeout: float = 90.0,
     auth_env: dict[str, str] | None = None, notification_env: dict[str, str] | None = None,
+    gateway_env: dict[str, str] | None = None,
 ) -> Stack:
     """Every service as a process, healthy, on a new database and vhost; `chat_env` adds CHAT_* settings
-    (`auth_env`, `notification_env` likewise)."""
+    (`auth_env`, `notification_env`, `gateway_env` likewise)."""
     database_url, amqp_url = await make_database(), await make_vhost()
     stack = Stack(workdir, database_url, amqp_url)
     auth = stack.add(
@@ -59,6 +60,7 @@ async def start_stack(
             uvicorn_factory("auth_svc.main:create_app"),
             {
                 "AUTH_DATABASE_URL": database_url,
+                "AUTH_AMQP_URL": amqp_url,  # its heartbeat, for the gateway's platform status
                 "AUTH_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
                 "AUTH_DEV_SEED": "true",
                 # every test registers from 127.0.0.1, and a session's tokens outlive the default 15 min
@@ -83,7 +85,7 @@ async def start_stack(
         ServiceSpec(
             GATEWAY,
             ["-m", "realtime_gateway", "--host", "{host}", "--port", "{port}"],
-            {"GATEWAY_AMQP_URL": amqp_url, "GATEWAY_JWKS_URL": jwks_url},
+            {"GATEWAY_AMQP_URL": amqp_url, "GATEWAY_JWKS_URL": jwks_url, **(gateway_env or {})},
         )
     )
     await stack.start(timeout=start_timeout)

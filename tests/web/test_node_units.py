@@ -39,3 +39,7 @@ def test_a_slash_query_finds_quick_replies_by_chinese_words_and_latin_letters_of
 
 def test_the_connection_pill_translates_the_sdk_states_into_the_page_language_and_offers_retry_while_waiting() -> None:
     _node_test("connection_state.test.mjs")
+
+
+def test_the_console_nav_shows_the_system_notices_and_reports_links_to_supervisors_only() -> None:
+    _node_test("role_nav.test.mjs")

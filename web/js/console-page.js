@@ -6,6 +6,7 @@ import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin }
 import { connectRealtime } from "./realtime.js";
 import { bindSystemBanners, byTestId } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
+import { showLinksForRole } from "./role-nav.js";
 
 export function call(path, options = {}) {
   return api(path, { ...options, token: () => freshToken("admin"), renew: () => renewToken("admin"),
@@ -31,5 +32,6 @@ export function startConsolePage({ onReconnected = () => {} } = {}) {
   const badge = byTestId("unread-badge");
   if (badge) bindUnreadBadge(client, call, (b) => drawBadge(badge, b.unread_count));
   bindSystemBanners(client, byTestId("system-banners"));
+  showLinksForRole(document, session.user.role);
   return { session, client, isSupervisor: session.user.role === "supervisor" };
 }

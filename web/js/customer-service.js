@@ -16,6 +16,7 @@ import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 import { bindWorkingHoursPanel } from "./working-hours-panel.js";
+import { showLinksForRole } from "./role-nav.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -310,6 +311,7 @@ function onTyping(typing) {
 function init() {
   session = requireAdmin();
   if (!session) return;
+  showLinksForRole(document, session.user.role);
   for (const [key, id] of Object.entries({
     sessions: "session-list", sessionsEmpty: "sessions-empty", sessionsError: "sessions-error",
     mineCount: "tab-mine-count", waitingCount: "tab-waiting-count", placeholder: "conv-placeholder",

@@ -8,6 +8,7 @@ import { t } from "./i18n.js";
 import { connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
+import { showLinksForRole } from "./role-nav.js";
 
 const PAGE_SIZE = 10;
 const REFRESH_DEBOUNCE_MS = 500;
@@ -188,6 +189,7 @@ function onUnauthorized(message) {
 function init() {
   session = requireAdmin();
   if (!session) return;
+  showLinksForRole(document, session.user.role);
   for (const [key, id] of Object.entries({
     badge: "unread-badge", list: "notification-list", empty: "list-empty", listError: "list-error",
     pageInfo: "page-info", prev: "page-prev", next: "page-next", form: "send-form", sendError: "send-error",

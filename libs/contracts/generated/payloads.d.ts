@@ -428,6 +428,32 @@ export interface SendMessagePayload {
   message_type?: "text" | "image";
 }
 
+/** ``health.service_heartbeat``: one process of a service says how its own checks went (the same checks as its ``GET /health``), every few seconds, non-persistent and never through the outbox. Internal (no socket event): the gateways turn a service with no healthy process for a while into ``system:status_change``. A heartbeat is worth ``ttl_seconds`` from when it arrives; after that, that process counts as silent. */
+export interface ServiceHeartbeat {
+  /** 1..200 chars */
+  service: string;
+  /** 1..200 chars */
+  instance_id: string;
+  healthy: boolean;
+  checks: Record<string, boolean>;
+  /** Beijing time ISO 8601, e.g. 2025-11-23T20:00:00.000+08:00 */
+  at: string;
+  /** > 0; <= 3600 */
+  ttl_seconds: number;
+}
+
+/** ``service_restored``: a process of the service has reported itself healthy for a while after a loss. */
+export interface ServiceRestoredParams {
+  /** 1..64 chars */
+  service: string;
+}
+
+/** ``service_unavailable``: no process of a platform service has reported itself healthy for a while (it stopped beating, or its own checks fail: database, broker, relay); a status change raised by the gateways. */
+export interface ServiceUnavailableParams {
+  /** 1..64 chars */
+  service: string;
+}
+
 /** ``session_abandoned``: a waiting session whose user had gone was closed by the platform. */
 export interface SessionAbandonedParams {
 }
@@ -601,7 +627,7 @@ export type Ack = AckOk | AckError;
 export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
-export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting" | "broker_connection_lost" | "broker_connection_restored";
+export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting" | "broker_connection_lost" | "broker_connection_restored" | "service_unavailable" | "service_restored";
 
 /** A code's parameters (ChatMessageData.system_params, AlertData.params). */
 export interface SystemTextParams {
@@ -639,6 +665,10 @@ export interface SystemTextParams {
   "broker_connection_lost": BrokerConnectionLostParams;
   /** The realtime gateway has the message broker back */
   "broker_connection_restored": BrokerConnectionRestoredParams;
+  /** Platform service {service} is not available: some features may not work */
+  "service_unavailable": ServiceUnavailableParams;
+  /** Platform service {service} is back */
+  "service_restored": ServiceRestoredParams;
 }
 
 /** Events the server emits (Socket.IO typed-events style). */

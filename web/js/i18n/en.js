@@ -397,6 +397,8 @@ export default {
   "hours.closed_now": "Closed now; next opening: {next}",
   "system.broker_connection_lost": "The realtime gateway lost the message broker: new messages and notifications may be delayed",
   "system.broker_connection_restored": "The realtime gateway has the message broker back",
+  "system.service_unavailable": "Platform service {service} is not available: some features may not work",
+  "system.service_restored": "Platform service {service} is back",
   "error.supervisors_only": "Only supervisors can do this.",
   "error.unknown_agent": "That agent is not known yet: they have never connected.",
   "error.agent_not_available": "That agent is busy or away and takes no new sessions.",

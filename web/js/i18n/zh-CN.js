@@ -397,6 +397,8 @@ export default {
   "hours.closed_now": "现在不在工作时间，下次开始：{next}",
   "system.broker_connection_lost": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
   "system.broker_connection_restored": "实时网关已恢复与消息服务的连接",
+  "system.service_unavailable": "平台服务 {service} 暂时不可用，部分功能可能无法使用",
+  "system.service_restored": "平台服务 {service} 已恢复",
   "error.supervisors_only": "只有主管可以执行此操作。",
   "error.unknown_agent": "该客服尚未登录过。",
   "error.agent_not_available": "该客服忙碌或离开，不接收新会话。",

@@ -65,6 +65,10 @@ PAYLOADS = {
     r.PRESENCE_GATEWAY_HEARTBEAT: {
         "gateway_id": "gw-1", "admins": {"4": 2, "9": 1}, "at": T, "ttl_seconds": 30,
     },
+    r.HEALTH_SERVICE_HEARTBEAT: {
+        "service": "chat-svc", "instance_id": "chat-svc-host-42-ab12", "healthy": False,
+        "checks": {"database": False, "broker": True}, "at": T, "ttl_seconds": 6,
+    },
     r.GATEWAY_CHAT_TYPING: {
         "typing": {"session_id": 2, "sender_type": "user", "sender_id": 3}, "recipient_id": 4,
     },

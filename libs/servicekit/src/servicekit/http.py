@@ -240,21 +240,29 @@ class Health(BaseModel):
     checks: dict[str, Literal["ok", "fail"]] = Field(description="Each check's result, by name")
 
 
-def health_router(service: str, checks: Mapping[str, HealthCheck], *, timeout: float = 3.0) -> APIRouter:
-    router = APIRouter(tags=["health"])
+async def run_checks(checks: Mapping[str, HealthCheck], *, timeout: float = 3.0,
+                     log_level: int = logging.WARNING) -> dict[str, Literal["ok", "fail"]]:
+    """Every check at once, each bounded by ``timeout``: ``{name: "ok" | "fail"}`` (what ``/health`` answers, and
+    what servicekit.heartbeat publishes). A check that raises is logged at ``log_level`` with its traceback."""
 
-    async def run(name: str, check: HealthCheck) -> str:
+    async def run(name: str, check: HealthCheck) -> Literal["ok", "fail"]:
         try:
             ok = await asyncio.wait_for(check(), timeout)
         except Exception:
-            log.warning("health check %s failed", name, exc_info=True)
+            log.log(log_level, "health check %s failed", name, exc_info=True)
             return "fail"
         return "ok" if ok else "fail"
 
+    names = list(checks)
+    return dict(zip(names, await asyncio.gather(*(run(n, checks[n]) for n in names)), strict=True))
+
+
+def health_router(service: str, checks: Mapping[str, HealthCheck], *, timeout: float = 3.0) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
     @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "A check failed"}})
     async def health() -> JSONResponse:
-        names = list(checks)
-        results = dict(zip(names, await asyncio.gather(*(run(n, checks[n]) for n in names)), strict=True))
+        results = await run_checks(checks, timeout=timeout)
         ok = all(r == "ok" for r in results.values())
         body = {"status": "ok" if ok else "fail", "service": service, "checks": results}
         return JSONResponse(body, status_code=200 if ok else 503)

@@ -10,7 +10,9 @@ start hook for its objects); everything else happens here, the same way for ever
 - in the lifespan, in this order: the JWT verifier (unless given), the engine, migrations, the unit-of-work
   factory (``app.state.work``), the rate limiter, the service's ``start`` hook; then, for a service with an
   outbox, the RabbitMQ link (started in the background: the API answers while RabbitMQ is down, events wait
-  in the outbox) carrying its consumers and its command server, and the outbox relay; the transaction watch,
+  in the outbox) carrying its consumers and its command server, and the outbox relay; the heartbeat (every
+  service with ``HeartbeatSettings``, servicekit.heartbeat: a service without an outbox gets a RabbitMQ link for
+  it alone); the transaction watch,
   retention and the service's tasks; finally the GC tuning. Shutdown undoes it in reverse.
 
 ``/health`` has one shape for every service: ``{"status", "service", "checks": {"database"[, "broker",
@@ -83,11 +85,20 @@ class ServiceSettings(ForwardedSettings):
         return value.upper() if isinstance(value, str) else value
 
 
-class BrokerSettings(BaseSettings):
-    """The RabbitMQ link and the outbox relay of a service that publishes events."""
+class HeartbeatSettings(BaseSettings):
+    """The RabbitMQ link every service has, if only for its heartbeat."""
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     """RabbitMQ; the service starts (and answers) while it is down and connects when it comes up."""
+    heartbeat_seconds: float = Field(2.0, ge=0)
+    """How often each process publishes its health verdict (the checks of its `/health`) for the gateways, which
+    raise `system:status_change` for a service with no healthy process (GATEWAY_SERVICE_DEGRADED_AFTER_SECONDS);
+    0 = never (the gateways then count this service as down, unless it is not in GATEWAY_STATUS_SERVICES)."""
+
+
+class BrokerSettings(HeartbeatSettings):
+    """The RabbitMQ link and the outbox relay of a service that publishes events."""
+
     publish_timeout: float = Field(5.0, gt=0)
     """Seconds to wait for the broker's confirm of one published event before retrying it."""
     broker_max_backoff: float = Field(5.0, gt=0)
@@ -197,6 +208,14 @@ def build_service(
                     app.state.broker, app.state.relay = broker, relay
                     await broker.start()
                     app.state.relay_task = _run(running, relay.run(), f"{name}-outbox-relay")
+                if isinstance(settings, HeartbeatSettings) and settings.heartbeat_seconds > 0:
+                    if broker is None:  # a service without an outbox has a link for its heartbeat alone
+                        broker = _heartbeat_broker(name, settings)
+                        await broker.start()
+                    from servicekit.heartbeat import Heartbeat
+
+                    heartbeat = Heartbeat(broker, name, _health_checks(app, publishes), settings.heartbeat_seconds)
+                    _run(running, heartbeat.run(), f"{name}-heartbeat")
                 # Names the task behind any transaction held open for seconds (it holds locks others wait on).
                 _run(running, TransactionWatch(engine).run(), f"{name}-transaction-watch")
                 if isinstance(settings, PruneSettings) and (rules := service_rules(
@@ -265,6 +284,12 @@ def _broker_and_relay(
     relay = OutboxRelay(settings.database_url, schema, broker, poll_interval=settings.relay_poll_interval,
                         max_backoff=settings.relay_max_backoff)
     return broker, relay
+
+
+def _heartbeat_broker(name: str, settings: HeartbeatSettings) -> Broker:
+    from servicekit.broker import Broker
+
+    return Broker(settings.amqp_url, name=name)
 
 
 def _health_checks(app: FastAPI, publishes: bool) -> dict[str, Callable[[], Awaitable[bool]]]:

@@ -6,14 +6,16 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from servicekit.ratelimit import RateLimit
 from servicekit.retention import PruneSettings
-from servicekit.service import ServiceSettings
+from servicekit.service import HeartbeatSettings, ServiceSettings
 
 
-class Settings(ServiceSettings, PruneSettings):
+class Settings(ServiceSettings, HeartbeatSettings, PruneSettings):
     """`AUTH_DATABASE_URL`, `AUTH_LOG_LEVEL` and `AUTH_FORWARDED_ALLOW_IPS` (default `["127.0.0.1"]`: whose
     `X-Forwarded-For` names the client, e.g. for the per-address login limit) come from
-    `servicekit.service.ServiceSettings`; `AUTH_RETENTION_INTERVAL_SECONDS` (how often expired counters and
-    refresh tokens are deleted: auth_svc.housekeeping) from `servicekit.retention.PruneSettings`."""
+    `servicekit.service.ServiceSettings`; `AUTH_AMQP_URL` and `AUTH_HEARTBEAT_SECONDS` (auth-svc publishes no
+    events, only its heartbeat for the platform status) from `servicekit.service.HeartbeatSettings`;
+    `AUTH_RETENTION_INTERVAL_SECONDS` (how often expired counters and refresh tokens are deleted:
+    auth_svc.housekeeping) from `servicekit.retention.PruneSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 

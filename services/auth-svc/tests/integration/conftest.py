@@ -21,7 +21,8 @@ FAST_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1
 def make_settings(database_url: str, key_file: Path, **overrides: object) -> Settings:
     # Every test registers from the ASGI transport's one address: the per-address allowance is raised here
     # (test_auth_hardening.py checks the real default's behaviour with an app of its own).
-    overrides = {"register_max_per_address": 100_000, **overrides}
+    # No heartbeat: these apps have no RabbitMQ of their own (the heartbeat is servicekit's, tested there).
+    overrides = {"register_max_per_address": 100_000, "heartbeat_seconds": 0, **overrides}
     return Settings(database_url=database_url, signing_key_file=key_file, **overrides)
 
 

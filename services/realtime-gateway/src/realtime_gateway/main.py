@@ -5,7 +5,7 @@ link, the consumer, the command client and presence start in the app's cleanup c
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +36,11 @@ from realtime_gateway.delivery.dedup import RecentIds
 from realtime_gateway.delivery.emitter import Emitter
 from realtime_gateway.delivery.stream import StreamReader
 from realtime_gateway.ops.component_status import BrokerStatusWatcher, Hysteresis
+from realtime_gateway.ops.current_status import tell_current_status
 from realtime_gateway.ops.drain import Drain, InFlight
 from realtime_gateway.ops.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.ops.service_status import ServiceStatusWatcher
 from realtime_gateway.settings import Settings
 from realtime_gateway.transport.compression import set_websocket_compression
 from realtime_gateway.transport.engineio_requests import engineio_request_rules
@@ -70,6 +72,7 @@ class Gateway:
     command_client: CommandClient | None = field(default=None)
     addresses: AddressConnections | None = field(default=None)
     status: BrokerStatusWatcher | None = field(default=None)
+    services: ServiceStatusWatcher | None = field(default=None)
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -124,11 +127,20 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         await client.start()
         gateway.command_client = client
 
+    def emit_status(event: str, data: dict[str, object], rooms: list[str]) -> Awaitable[None]:
+        return emitter.emit(event, data, rooms)
+
+    services = ServiceStatusWatcher(
+        settings.status_services, lambda: broker.connected, emit_status, settings.service_degraded_after_seconds,
+        settings.service_operational_after_seconds, settings.status_check_seconds,
+        startup_grace=settings.service_startup_grace_seconds,
+    )
     broker = Broker(
         settings.amqp_url, name=gateway_id,
         on_connect=[
             consumer.on_connect(gateway_id, settings.consumer_prefetch, settings.stream_max_age_seconds),
             start_command_client,
+            services.on_connect(gateway_id),
         ],
     )
     presence = Presence(broker, gateway_id, connections.admin_sockets, settings.presence_heartbeat_seconds)
@@ -146,11 +158,12 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
     metrics.watch_recovery(recovery)
-    gateway.status = BrokerStatusWatcher(
-        lambda: broker.connected, lambda event, data, rooms: emitter.emit(event, data, rooms),
+    gateway.status = status = BrokerStatusWatcher(
+        lambda: broker.connected, emit_status,
         Hysteresis(settings.status_degraded_after_seconds, settings.status_operational_after_seconds),
         settings.status_check_seconds,
     )
+    gateway.services = services
 
     commands = Commands(lambda: gateway.command_client, metrics, settings.command_timeout_seconds)
     typing_throttle = PerSocketLimiter.one_per(settings.typing_interval_seconds)
@@ -174,6 +187,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
         user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
         max_sockets_per_user=settings.max_sockets_per_user, user_changed=presence.user_changed,
+        after_accept=tell_current_status(
+            lambda: [*filter(None, [status.current()]), *services.current()], emit_status),
     ).register()
     # Engine.IO connections per client address (clients/admission.py): counted at Engine.IO connect / disconnect.
     addresses = AddressConnections(
@@ -193,7 +208,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     sio.attach(app, socketio_path="/socket.io")
     add_routes(app, HealthSources(
         gateway_id, connections, lambda: broker.connected, metrics, lambda: drain.draining,
-        consumer.position_known.is_set,
+        consumer.position_known.is_set, services.statuses,
     ))
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_disconnect_everyone)
@@ -222,11 +237,13 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     log.info("gateway %s starting", gateway.gateway_id)
     await gateway.broker.start()
     await gateway.presence.start()
-    if gateway.status is not None:
-        gateway.status.start()
+    for watch in (gateway.status, gateway.services):
+        if watch is not None:
+            watch.start()
     yield
-    if gateway.status is not None:
-        await gateway.status.stop()
+    for watch in (gateway.status, gateway.services):
+        if watch is not None:
+            await watch.stop()
     gateway.token_expiry.close()
     await gateway.presence.stop()
     await gateway.broker.close()

@@ -115,7 +115,21 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """After a reported loss, RabbitMQ must be back this long before the gateway reports `operational` again, so
     a flapping link gives one banner, not one per flap."""
     status_check_seconds: float = Field(1.0, gt=0)
-    """How often the gateway looks at its RabbitMQ link for the status above."""
+    """How often the gateway looks at its RabbitMQ link and the services' heartbeats for the statuses above and
+    below."""
+    status_services: list[str] = Field(default_factory=lambda: ["auth-svc", "notification-svc", "chat-svc"])
+    """The platform services whose heartbeats (`health.service_heartbeat`, `<PREFIX>_HEARTBEAT_SECONDS`) this
+    gateway watches; one not heard from, or heard only saying it is unhealthy, is reported to its admins
+    (`system:status_change`, component = the service). Empty: no service is watched."""
+    service_degraded_after_seconds: float = Field(10.0, ge=0)
+    """A service counts as down once none of its processes' heartbeats says healthy within that heartbeat's TTL
+    (3 heartbeat intervals); down this much longer, it is reported `degraded` (code `service_unavailable`)."""
+    service_startup_grace_seconds: float = Field(30.0, ge=0)
+    """A service not heard from since this gateway started counts as up for this long after the gateway can
+    listen (the platform's processes start together; a service migrating its schema beats later), then as down."""
+    service_operational_after_seconds: float = Field(15.0, ge=0)
+    """After a reported loss, the service must be up this long before it is reported `operational` again
+    (`service_restored`), so a flapping service gives one change each way."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -126,7 +126,8 @@ async def start_gateway(
     async def start(
         *, verifier: JwksVerifier | None = None, wait: bool = True, port: int = 0, **overrides: Any
     ) -> RunningGateway:
-        settings = Settings(**{"amqp_url": vhost, **overrides})
+        # No platform services beat in these vhosts: watch none unless a test says which (ops/service_status.py).
+        settings = Settings(**{"amqp_url": vhost, "status_services": [], **overrides})
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
         runner = web.AppRunner(app, shutdown_timeout=1, **runner_options(settings))
         await runner.setup()

@@ -33,3 +33,24 @@ async def test_a_gateway_without_rabbitmq_tells_its_admins_it_is_degraded_then_o
         assert user.events("system:status_change") == []
     finally:
         await proxy.stop()
+
+
+async def test_an_admin_connecting_while_the_gateway_is_without_rabbitmq_is_told_so_right_after_connect(
+    start_gateway, connect_client, vhost
+):
+    target = urlsplit(vhost)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+    await proxy.start(is_open=True)
+    try:
+        gw = await start_gateway(amqp_url=proxy.url_through(vhost), status_degraded_after_seconds=0.5,
+                                 status_operational_after_seconds=30, status_check_seconds=0.1)
+        first = await connect_client(gw, 1, "admin")
+        proxy.close()
+        await first.wait_for("system:status_change", timeout=15)
+        late = await connect_client(gw, 2, "admin")
+        (told,) = await late.wait_for("system:status_change", timeout=5)
+    finally:
+        await proxy.stop()
+
+    assert (told["component"], told["status"], told["code"]) == (
+        "realtime-gateway", "degraded", "broker_connection_lost")

@@ -46,7 +46,7 @@ async def test_unreachable_key_set_is_unavailable_not_unauthorized(start_gateway
 
 
 async def test_health_reports_sockets_and_the_broker_link(start_gateway, connect_client):
-    gw = await start_gateway(gateway_id="gw-health")
+    gw = await start_gateway(gateway_id="gw-health", status_services=["chat-svc"])
     await connect_client(gw, 1, "admin")
     await connect_client(gw, 1, "admin")
     await connect_client(gw, 2, "user")
@@ -57,6 +57,7 @@ async def test_health_reports_sockets_and_the_broker_link(start_gateway, connect
         "status": "ok", "service": "realtime-gateway", "gateway_id": "gw-health",
         "websocket": {"connected_sockets": 3, "admins_online": 1, "users_online": 1},
         "broker": {"connected": True}, "stream": {"position_known": True},
+        "services": {"chat-svc": "operational"},  # what it reports about them (its startup grace: not heard yet)
     }
     _, metrics = await get(f"{gw.url}/metrics")
     assert "gateway_connected_sockets 3.0" in metrics

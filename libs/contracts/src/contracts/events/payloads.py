@@ -207,3 +207,17 @@ class ChatMessageLeft(Outbound):
     recipient_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_IDS)] | None = Field(
         description="The admins to notify; null: every admin (a broadcast)")
     at: BeijingDatetime
+
+
+class ServiceHeartbeat(Outbound):
+    """``health.service_heartbeat``: one process of a service says how its own checks went (the same checks as its
+    ``GET /health``), every few seconds, non-persistent and never through the outbox. Internal (no socket event):
+    the gateways turn a service with no healthy process for a while into ``system:status_change``. A heartbeat is
+    worth ``ttl_seconds`` from when it arrives; after that, that process counts as silent."""
+
+    service: ShortText
+    instance_id: ShortText = Field(description="One process of the service (host, pid, random part)")
+    healthy: Flag
+    checks: dict[ShortText, Flag] = Field(description="Each check of the service's /health: passed or not")
+    at: BeijingDatetime
+    ttl_seconds: Annotated[float, Strict(), Field(gt=0, le=3600)]

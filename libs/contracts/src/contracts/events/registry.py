@@ -11,7 +11,12 @@ from pydantic import BaseModel, ValidationError
 from contracts.errors import ContractError, InvalidPayload, UnknownEventType, UnsupportedSchemaVersion
 from contracts.events import payloads as p
 from contracts.events.envelope import EventEnvelope, parse_envelope
-from contracts.events.topology import CHAT_EVENTS_EXCHANGE, NOTIFICATION_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
+from contracts.events.topology import (
+    CHAT_EVENTS_EXCHANGE,
+    HEALTH_EXCHANGE,
+    NOTIFICATION_EVENTS_EXCHANGE,
+    PRESENCE_EXCHANGE,
+)
 from contracts.time import now_beijing
 
 NOTIFICATION_CREATED = "notification.created"
@@ -33,6 +38,7 @@ CHAT_AGENT_ALERTED = "chat.agent_alerted"
 CHAT_NOTE_ADDED = "chat.note_added"
 CHAT_MESSAGE_LEFT = "chat.message_left"
 PRESENCE_USER_CONNECTIONS_CHANGED = "presence.user_connections_changed"
+HEALTH_SERVICE_HEARTBEAT = "health.service_heartbeat"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(CHAT_NOTE_ADDED, _C, p.ChatNoteAdded),
         DomainEventSpec(CHAT_MESSAGE_LEFT, _C, p.ChatMessageLeft),
         DomainEventSpec(PRESENCE_USER_CONNECTIONS_CHANGED, _P, p.UserConnectionsChanged),
+        DomainEventSpec(HEALTH_SERVICE_HEARTBEAT, HEALTH_EXCHANGE, p.ServiceHeartbeat),
     ]
 )
 """Unknown keys raise ``UnknownEventType`` (a ``ContractError`` and a ``KeyError``)."""

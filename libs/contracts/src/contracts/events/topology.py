@@ -7,6 +7,9 @@ CHAT_EVENTS_EXCHANGE = "chat.events"
 PRESENCE_EXCHANGE = "gateway.presence"
 """What gateways publish: presence for chat-svc, and transient relays between gateways (``gateway.*``)."""
 COMMANDS_EXCHANGE = "platform.commands"
+HEALTH_EXCHANGE = "platform.health"
+"""Each service process's heartbeat with its own health verdict (``health.service_heartbeat``), for the gateways.
+Nothing durable is bound to it: a heartbeat no gateway hears is dropped by the broker."""
 DEAD_LETTER_EXCHANGE = "platform.dlx"
 
 ExchangeType = Literal["topic", "direct", "fanout"]
@@ -15,6 +18,7 @@ EXCHANGES: dict[str, ExchangeType] = {
     CHAT_EVENTS_EXCHANGE: "topic",
     PRESENCE_EXCHANGE: "topic",
     COMMANDS_EXCHANGE: "topic",
+    HEALTH_EXCHANGE: "topic",
     DEAD_LETTER_EXCHANGE: "topic",
 }
 """Every exchange, all durable topic exchanges (the dead-letter exchange keeps the original routing key)."""

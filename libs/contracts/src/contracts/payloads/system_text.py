@@ -35,6 +35,9 @@ OptionalSystemCode = Annotated[SystemCode | SkipJsonSchema[None], Field(**_OMIT_
 OptionalParams = Annotated[dict[str, Any] | SkipJsonSchema[None], Field(**_OMIT_NONE)]
 
 
+ServiceName = Annotated[str, Strict(), Field(min_length=1, max_length=64)]
+
+
 class SystemTextParams(Outbound):
     """Base of every code's parameters."""
 
@@ -147,6 +150,19 @@ class BrokerConnectionRestoredParams(SystemTextParams):
     """``broker_connection_restored``: the gateway has had RabbitMQ back for a while (a status change)."""
 
 
+class ServiceUnavailableParams(SystemTextParams):
+    """``service_unavailable``: no process of a platform service has reported itself healthy for a while (it stopped
+    beating, or its own checks fail: database, broker, relay); a status change raised by the gateways."""
+
+    service: ServiceName
+
+
+class ServiceRestoredParams(SystemTextParams):
+    """``service_restored``: a process of the service has reported itself healthy for a while after a loss."""
+
+    service: ServiceName
+
+
 @dataclass(frozen=True)
 class SystemText:
     """One code: its parameters' model, its wording per language (``{param}`` placeholders), what it means.
@@ -233,6 +249,15 @@ SYSTEM_TEXTS: dict[str, SystemText] = _registry(
     SystemText("broker_connection_restored", BrokerConnectionRestoredParams,
                {"zh-CN": "实时网关已恢复与消息服务的连接", "en": "The realtime gateway has the message broker back"},
                "RabbitMQ back for GATEWAY_STATUS_OPERATIONAL_AFTER_SECONDS after a loss (system:status_change)."),
+    SystemText("service_unavailable", ServiceUnavailableParams,
+               {"zh-CN": "平台服务 {service} 暂时不可用，部分功能可能无法使用",
+                "en": "Platform service {service} is not available: some features may not work"},
+               "No process of the service reported itself healthy for GATEWAY_SERVICE_DEGRADED_AFTER_SECONDS "
+               "(system:status_change, component = the service)."),
+    SystemText("service_restored", ServiceRestoredParams,
+               {"zh-CN": "平台服务 {service} 已恢复", "en": "Platform service {service} is back"},
+               "The service reported itself healthy for GATEWAY_SERVICE_OPERATIONAL_AFTER_SECONDS after a loss "
+               "(system:status_change)."),
 )
 """Every code the platform writes, in the order they were added."""
 

@@ -58,6 +58,7 @@ class SocketHandlers:
         user_limiter: PerUserLimiter | None = None,
         max_sockets_per_user: int | None = None,
         user_changed: Callable[[int, int], None] | None = None,
+        after_accept: Callable[[str, Principal, Accepted], Accepted] | None = None,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -73,6 +74,7 @@ class SocketHandlers:
         self._user_limiter = user_limiter
         self._max_sockets_per_user = max_sockets_per_user
         self._user_changed = user_changed  # end users' socket counts (presence.user_connections_changed)
+        self._after_accept = after_accept  # ops/current_status.py: an admin connecting is told what is degraded
 
     def register(self) -> None:
         self._sio.on("connect", self.connect)
@@ -104,6 +106,8 @@ class SocketHandlers:
             raise
         if self._on_connected is not None:
             self._on_connected(sid, auth)
+        if self._after_accept is not None:
+            accepted = self._after_accept(sid, principal, accepted)
         return accepted
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:

@@ -56,6 +56,10 @@ class Hysteresis:
         self.reported, self._pending_since = wanted, None
         return wanted
 
+    def forget_pending(self) -> None:
+        """Drop a change under way (what was observed so far no longer counts): the next observation starts over."""
+        self._pending_since = None
+
 
 _TEXTS: dict[ComponentStatus, SystemTextParams] = {
     "degraded": BrokerConnectionLostParams(), "operational": BrokerConnectionRestoredParams(),
@@ -71,7 +75,33 @@ def status_data(status: ComponentStatus) -> StatusData:
 Emit = Callable[[str, dict[str, object], list[str]], Awaitable[None]]
 
 
-class BrokerStatusWatcher:
+class PeriodicWatch:
+    """Runs `check()` every `check_seconds` until stopped; a check that fails is logged and the watch goes on."""
+
+    _check_seconds: float
+    _task: asyncio.Task[None] | None = None
+
+    async def check(self) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception:  # a failed emit must not end the watch
+                log.exception("status watch failed; trying again")
+            await asyncio.sleep(self._check_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{type(self).__name__}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class BrokerStatusWatcher(PeriodicWatch):
     """Looks at the broker link every `check_seconds` and emits each reported change to this gateway's admins;
     `current()` is what an admin connecting now should be told (None while operational)."""
 
@@ -83,7 +113,6 @@ class BrokerStatusWatcher:
         self._check_seconds = check_seconds
         self._clock = clock
         self._last: StatusData | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def current(self) -> StatusData | None:
         return self._last if self._last is not None and self._last.status != "operational" else None
@@ -95,19 +124,3 @@ class BrokerStatusWatcher:
         self._last = data = status_data(status)
         log.warning("component %s is %s: %s", COMPONENT, status, data.message)
         await self._emit(SYSTEM_STATUS_CHANGE, data.model_dump(mode="json"), [ADMINS])
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except Exception:  # a failed emit must not end the watch
-                log.exception("status watch failed; trying again")
-            await asyncio.sleep(self._check_seconds)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="broker-status-watch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)

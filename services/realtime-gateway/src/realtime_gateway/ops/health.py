@@ -1,7 +1,8 @@
 """`GET /health` (JSON; 503 while the broker link is down, before the event stream's position is known, and
-while draining) and `GET /metrics` (Prometheus text)."""
+while draining; `services` is what this gateway reports about the platform services, informative only) and
+`GET /metrics` (Prometheus text)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,6 +21,8 @@ class HealthSources:
     metrics: Metrics
     draining: Callable[[], bool] = lambda: False
     stream_ready: Callable[[], bool] = lambda: True
+    services: Callable[[], Mapping[str, str]] = dict
+    """What this gateway last reported to its admins for each watched service (`operational`, `degraded`)."""
 
     def body(self) -> dict[str, object]:
         connected = self.broker_connected()
@@ -35,6 +38,7 @@ class HealthSources:
             },
             "broker": {"connected": connected},
             "stream": {"position_known": self.stream_ready()},
+            "services": dict(self.services()),
         }
 
 
