@@ -1,7 +1,9 @@
 """The supervisors' report: for a range of Beijing days, in total and per agent, what happened to the sessions,
-computed by SQL over `chat.sessions` and `chat.ratings` (one aggregate query and one per-day query, each reading
-the sessions by the time indexes of migration 0009). Each session's message count and first agent reply are kept
-on its row with every message (chat_svc.store.add_message), so a report never reads `chat.messages`.
+computed by SQL over `chat.session_facts` (one aggregate query and one per-day query, each reading the facts by
+the time indexes of migration 0015). The facts are one narrow row per session, copied by triggers from
+`chat.sessions` and `chat.ratings` in the transaction of each change, with the first response and resolution
+already in seconds (computed with the very expressions this module used to compute per row, so the numbers are
+the same); a report never reads `chat.messages`, `chat.sessions` nor `chat.ratings`.
 
 Definitions (per agent: by the session's agent, `sessions.admin_id`: the one who holds or last held it):
 - opened: sessions created in the range; assigned: sessions whose (latest) assignment falls in it; closed: sessions
