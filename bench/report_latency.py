@@ -1,10 +1,12 @@
 """Cell 9: the latency of the supervisors' report (`GET /api/v4/customer-service/reports/summary`) for 30 Beijing
 days holding 100,000 sessions (about 400,000 messages, a third of the closed sessions rated, 20 agents), on this
-checkout's chat-svc and its migrations (the indexes of 0009).
+checkout's chat-svc and its migrations (the report reads `chat.session_facts`, migration 0015, kept by triggers as
+the rows are loaded). For a "before" run, put an older chat-svc first on PYTHONPATH (e.g. the services/chat-svc/src of
+a checkout before 0015): this cell then vacuums only the tables that chat-svc has.
 
 A database of its own; chat-svc starts on it (migrations), the rows are loaded with SQL and the tables vacuumed
 and analyzed (what autovacuum does for a table that has stopped growing), then `WARM_UP` requests and `REQUESTS`
-sequential requests on one keep-alive connection: p50/p99/max of the wall time per request. The machine's load
+sequential requests on one keep-alive connection: p50/p90/p99/max of the wall time per request. The machine's load
 average is recorded beside the numbers. The sweeps that would close the old open sessions are off (0), so the
 measurement reads a table nobody writes.
 """
