@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -279,6 +280,25 @@ ratings = Table(
 Index("sessions_by_created_at", sessions.c.created_at)
 Index("sessions_by_assigned_at", sessions.c.assigned_at, postgresql_where=text("assigned_at IS NOT NULL"))
 Index("sessions_by_closed_at", sessions.c.closed_at, postgresql_where=text("closed_at IS NOT NULL"))
+# What the supervisors' report reads, one narrow row per session, kept by triggers on `sessions` and `ratings` in the
+# transaction of each change (0015): the seconds are computed once, as the report computed them from the sessions.
+session_facts = Table(
+    "session_facts",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("chat.sessions.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("admin_id", BigInteger),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("first_response_seconds", Double),  # extract(epoch FROM first_reply_at - created_at)::float8
+    Column("resolution_seconds", Double),  # extract(epoch FROM closed_at - created_at)::float8
+    Column("message_count", Integer, nullable=False),
+    Column("score", SmallInteger),
+)
+Index("session_facts_by_opened_at", session_facts.c.opened_at)
+Index("session_facts_by_assigned_at", session_facts.c.assigned_at, postgresql_where=text("assigned_at IS NOT NULL"))
+Index("session_facts_by_closed_at", session_facts.c.closed_at, postgresql_where=text("closed_at IS NOT NULL"))
 
 processed_events = Table(
     "processed_events",

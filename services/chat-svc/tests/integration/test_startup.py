@@ -34,7 +34,7 @@ async def test_without_rabbitmq_the_api_answers_and_events_wait_in_the_outbox(ma
     assert tables == {"alembic_version", "sessions", "messages", "admins", "gateways", "admin_presence",
                       "processed_events", "outbox", "idempotency_keys", "rate_limits", "attachments", "customers",
                       "queue_departures", "queue_positions", "queue_publisher", "reply_deadlines", "agent_alerts",
-                      "quick_replies", "session_notes", "working_hours", "ratings"}
+                      "quick_replies", "session_notes", "working_hours", "ratings", "session_facts"}
 
 
 async def test_old_published_events_processed_ids_and_idempotency_keys_are_pruned_while_it_runs(make_database):
