@@ -30,7 +30,10 @@ function requestSubscribe(wx, templateId) {
 }
 
 class SubscribeConsent {
-  /** @param {{services: object, onChange?: (view: object) => void}} deps services: t, api, wx */
+  /**
+   * @param {{services: object, onChange?: (view: object) => void}} deps services: t, api, wx, remindersAsked (the
+   *   app's set of chat sessions asked on a send tap, shared by every chat page)
+   */
   constructor({ services, onChange = () => {} }) {
     this.t = services.t;
     this.api = services.api;
@@ -38,7 +41,7 @@ class SubscribeConsent {
     this.onChange = onChange;
     this.templateId = ""; // "" until GET answers: nothing is asked before
     this.remaining = 0;
-    this.asked = new Set(); // chat sessions asked on a send tap
+    this.asked = services.remindersAsked || new Set(); // chat sessions asked on a send tap
     this.askedNew = false; // asked on the tap that sends a new session's first message
     this.refusal = this.stored(); // {template, reason} of the last refusal, kept across launches
     this.asking = false;

@@ -105,3 +105,16 @@ test("the reminder texts follow the user's language", async () => {
   assert.equal(view().buttonText, "Reply reminders on (1 left)");
   await flush();
 });
+
+test("a chat session asked on one chat page is not asked again on another page showing it", async () => {
+  const server = consentRoutes();
+  const wx = fakeSubscribeWx({ answers: [{ answer: "filter" }] });
+  const services = { ...fakeServices({ api: fakeApi(server.routes), wx }), remindersAsked: new Set() };
+  const first = new SubscribeConsent({ services });
+  await first.load();
+  assert.equal(await first.onSendTap(11), "failed");
+  const second = new SubscribeConsent({ services }); // e.g. pages/chat/index?session_id=11 from the past sessions list
+  await second.load();
+  assert.equal(await second.onSendTap(11), "skipped");
+  assert.equal(wx.subscribeCalls.length, 1);
+});
