@@ -105,6 +105,8 @@ class WeChatStandInProcess:
     url: str
     appid: str
     secret: str
+    template_id: str = "tmpl-e2e-reply"
+    """The subscribe message template the e2e notification-svc sends (offline reach is on in the e2e stack)."""
 
 
 @pytest.fixture(scope="package")
@@ -162,6 +164,13 @@ async def stack(
     jwks_url = f"{auth.base_url}/.well-known/jwks.json"
     for name, prefix, package in ((NOTIFICATION, "NOTIFICATION", "notification_svc"), (CHAT, "CHAT", "chat_svc")):
         env = {f"{prefix}_DATABASE_URL": database_url, f"{prefix}_AMQP_URL": amqp_url, f"{prefix}_JWKS_URL": jwks_url}
+        if prefix == "NOTIFICATION":
+            # Offline reach by WeChat subscribe messages, to the stand-in (the mini program's reply reminders;
+            # users without a consent, i.e. every other test's, get none)
+            env.update({"NOTIFICATION_WECHAT_APPID": wechat_standin.appid,
+                        "NOTIFICATION_WECHAT_SECRET": wechat_standin.secret,
+                        "NOTIFICATION_WECHAT_API_BASE_URL": wechat_standin.url,
+                        "NOTIFICATION_WECHAT_TEMPLATE_ID": wechat_standin.template_id})
         if prefix == "CHAT":
             env["CHAT_ATTACHMENTS_DIR"] = str(workdir / "chat-attachments")
             # Many tests share admin1-3 in one stack and some leave sessions open: room enough that a later

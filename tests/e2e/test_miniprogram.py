@@ -1,7 +1,9 @@
 """The WeChat mini program (clients/miniprogram) end to end: its Node tests (clients/miniprogram/test/e2e/) run its
 own chat logic and the vendored SDK through the stand-in `wx` (no Origin, no cookies) over wss:// to this session's
 edge (`edge_tls`; its development CA trusted with NODE_EXTRA_CA_CERTS), logged in with WeChat against the stand-in
-of WeChat's API the stack's auth-svc uses (`wechat_standin`); the admin on the pages' socket.io-client 4.7.2.
+of WeChat's API the stack's auth-svc uses (`wechat_standin`); the admin on the pages' socket.io-client 4.7.2. The
+same stand-in is WeChat for the stack's notification-svc (offline reach on, template `wechat_standin.template_id`):
+the reply reminder test counts the subscribe messages it accepted.
 
 Needs clients/sdk/node_modules (`bash scripts/infra.sh sdk`) and web/node_modules."""
 
@@ -69,3 +71,10 @@ async def test_miniprogram_past_the_recovery_window_refetches_what_it_missed(
     finally:
         gateway.spec = original
         await gateway.restart()
+
+
+async def test_miniprogram_reply_reminder_consent_then_offline_reply_makes_exactly_one_subscribe_message(
+    stack: Stack, edge_tls: EdgeTls, wechat_standin: WeChatStandInProcess,
+) -> None:
+    await _node_e2e("chat-reminder.e2e.test.mjs", edge_tls, wechat_standin,
+                    WECHAT_TEMPLATE_ID=wechat_standin.template_id)

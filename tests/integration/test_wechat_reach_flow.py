@@ -107,7 +107,7 @@ async def test_a_reply_reaches_an_online_wechat_user_by_socket_and_an_offline_on
         await asyncio.sleep(1.0)  # room for a second message, which must not come
         [message] = wechat.sent
         assert message["touser"] == openid and message["template_id"] == TEMPLATE
-        assert message["page"] == f"pages/chat/chat?session_id={sid}"
+        assert message["page"] == f"pages/chat/index?session_id={sid}"
         assert message["data"]["thing1"]["value"].startswith("您的问题已处理 ")  # never the reply sent while online
         assert len(wechat.calls_to("/cgi-bin/message/subscribe/send")) == 1
         left = await call(stack, NOTIFICATION, "GET", "/api/v4/notifications/wechat/subscriptions", user)

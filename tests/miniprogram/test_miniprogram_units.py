@@ -6,12 +6,15 @@ and its pages rendered by miniprogram-simulate. Needs clients/miniprogram/node_m
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from notification_svc.settings import Settings as NotificationSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIPROGRAM = ROOT / "clients" / "miniprogram"
@@ -44,3 +47,13 @@ def test_miniprogram_vendors_the_sdk_it_runs_into_lib() -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", "clients/miniprogram/lib/realtime-sdk.js"], cwd=ROOT,
                              check=False)
     assert ignored.returncode == 0, "the vendored SDK is built output: git must ignore it"
+
+
+def test_a_subscribe_message_opens_the_mini_programs_chat_page_on_its_session() -> None:
+    """notification-svc's `page` (NOTIFICATION_WECHAT_PAGE + `?session_id=<id>`) is a page the mini program has, the
+    one its past sessions list opens a session with (logic/routes.js; the page reads `session_id`)."""
+    page = NotificationSettings.model_fields["wechat_page"].default
+    assert page in json.loads((MINIPROGRAM / "app.json").read_text())["pages"]
+    routes = (MINIPROGRAM / "logic" / "routes.js").read_text()
+    found = re.search(r'const CHAT_PAGE = "([^"]+)";', routes)
+    assert found is not None and found[1] == page

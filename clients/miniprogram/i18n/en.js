@@ -134,4 +134,13 @@ module.exports = {
   "system.greeting": "{text}",
   "system.broker_connection_lost": "The realtime gateway lost the message broker: new messages and notifications may be delayed",
   "system.broker_connection_restored": "The realtime gateway has the message broker back",
+  "mp.consent.button": "Remind me on WeChat when customer service replies",
+  "mp.consent.button_on": {one: "Reply reminders on (1 left)", other: "Reply reminders on ({count} left)"},
+  "mp.consent.on": "Reply reminders are on: if customer service replies while you are away, WeChat tells you once.",
+  "mp.consent.rejected": "Reply reminders are off. To turn them on, tap again and choose “Allow”.",
+  "mp.consent.banned": "WeChat does not allow this mini program to send reply reminders.",
+  "mp.consent.switched_off": "You turned off this mini program's subscription messages in WeChat: turn them on in “…” → Settings → Subscription messages.",
+  "mp.consent.failed": "Reply reminders cannot be turned on right now ({code}); please try again later.",
+  "mp.consent.not_saved": "The reply reminder was not saved: {reason}",
+  "mp.chat.session_missing": "Conversation #{id} was not found; here is your latest one.",
 };

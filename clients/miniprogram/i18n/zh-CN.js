@@ -134,4 +134,13 @@ module.exports = {
   "system.greeting": "{text}",
   "system.broker_connection_lost": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
   "system.broker_connection_restored": "实时网关已恢复与消息服务的连接",
+  "mp.consent.button": "有新回复时微信提醒我",
+  "mp.consent.button_on": {other: "已开启回复提醒（还可提醒 {count} 次）"},
+  "mp.consent.on": "已开启回复提醒：客服回复而您不在线时，微信会通知您一次。",
+  "mp.consent.rejected": "您未开启回复提醒。如需开启，请再点一次并选择“允许”。",
+  "mp.consent.banned": "微信不允许本小程序发送回复提醒。",
+  "mp.consent.switched_off": "您已在微信中关闭本小程序的订阅消息：可在右上角“…”→“设置”→“订阅消息”中打开。",
+  "mp.consent.failed": "暂时无法开启回复提醒（{code}），请稍后再试。",
+  "mp.consent.not_saved": "回复提醒未能保存：{reason}",
+  "mp.chat.session_missing": "找不到会话 #{id}，已为您显示最近的会话。",
 };

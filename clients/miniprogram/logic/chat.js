@@ -3,7 +3,9 @@
 // session updates, the queue position, read state, "agent is typing"), sending text (socket with an ack, REST
 // while offline; the first message opens a session), pictures (wx.chooseMedia -> wx.uploadFile to
 // /sessions/{id}/attachments -> an image message), ending the session, and reporting how far the user has read.
-// A reconnect that was not recovered (the SDK's onResync) refetches everything over REST.
+// A reconnect that was not recovered (the SDK's onResync) refetches everything over REST. Given a session id
+// (`pages/chat/index?session_id=N`: the past sessions page, a WeChat subscribe message) it shows that session
+// until the user's next message opens a new one.
 //
 // `view()` is what the page shows: plain data for setData, every string from the catalogue (t).
 const { describeError, systemText } = require("../i18n/index.js");
@@ -43,10 +45,12 @@ function chooseImage(wx) {
 
 class ChatLogic {
   /**
-   * @param {{services: object, onChange?: (view: object) => void, setTimer?: Function, clearTimer?: Function}} deps
-   *   services: logic/services.js (t, api, baseUrl, wx, user, realtime())
+   * @param {{services: object, sessionId?: number, onChange?: (view: object) => void, setTimer?: Function,
+   *          clearTimer?: Function}} deps
+   *   services: logic/services.js (t, api, baseUrl, wx, user, realtime()); sessionId: the session to show (0: the
+   *   user's latest)
    */
-  constructor({ services, onChange = () => {}, setTimer = setTimeout, clearTimer = clearTimeout }) {
+  constructor({ services, sessionId = 0, onChange = () => {}, setTimer = setTimeout, clearTimer = clearTimeout }) {
     this.services = services;
     this.t = services.t;
     this.api = services.api;
@@ -54,6 +58,8 @@ class ChatLogic {
     this.setTimer = setTimer;
     this.clearTimer = clearTimer;
     this.session = null; // SessionData of the conversation shown
+    this.pinned = sessionId || 0; // the session asked for by the page's query (0: the latest)
+    this.missing = 0; // a pinned session the user cannot see: said once, then their latest is shown
     this.messages = new Map(); // message_id -> message
     this.pending = []; // own messages on their way: {key, kind, content, state, reason}
     this.pendingCount = 0;
@@ -110,19 +116,33 @@ class ChatLogic {
     return this.reload();
   }
 
-  /** The latest session and its messages, over REST. */
+  /** The session shown (the pinned one, else the latest) and its messages, over REST. */
   async reload() {
     try {
-      const mine = await this.api.request(`${BASE}/my/sessions?page=1&page_size=1`);
-      const latest = mine.items[0] || null;
+      const latest = await this.currentSession();
       if (!latest || !this.session || latest.session_id !== this.session.session_id) this.messages.clear();
       this.showSession(latest);
       if (latest) await this.loadMessages(latest.session_id);
-      this.notice = "";
+      this.notice = this.missing ? this.t("mp.chat.session_missing", { id: this.missing }) : "";
+      this.missing = 0;
     } catch (err) {
       if (err.status !== 401) this.notice = this.t("h5.load_failed", { reason: describeError(this.t, err) });
     }
     this.changed();
+  }
+
+  async currentSession() {
+    if (this.pinned) {
+      try {
+        return await this.api.request(`${BASE}/sessions/${this.pinned}`);
+      } catch (err) {
+        if (err.status !== 403 && err.status !== 404) throw err;
+        this.missing = this.pinned; // not theirs, or no such session: their latest instead
+        this.pinned = 0;
+      }
+    }
+    const mine = await this.api.request(`${BASE}/my/sessions?page=1&page_size=1`);
+    return mine.items[0] || null;
   }
 
   async loadMessages(sessionId) {
@@ -169,8 +189,8 @@ class ChatLogic {
     if (this.session && s.session_id === this.session.session_id) {
       this.showSession(s);
       this.changed();
-    } else if (!this.session || this.session.status === "closed") {
-      this.reload(); // opened elsewhere
+    } else if (!this.pinned && (!this.session || this.session.status === "closed")) {
+      this.reload(); // opened elsewhere (a page showing a given session stays on it)
     }
   }
 
@@ -228,6 +248,7 @@ class ChatLogic {
         method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
       });
       this.drop(pending);
+      if (this.pinned !== s.session_id) this.pinned = 0; // the page follows the new session
       if (!this.session || this.session.session_id !== s.session_id) this.messages.clear();
       this.showSession(s);
       await this.loadMessages(s.session_id);

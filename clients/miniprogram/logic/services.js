@@ -37,6 +37,8 @@ function createServices({ wx, sdk, baseUrl, language, background = "close", onLo
 
   const services = {
     t, api, sdk, wx, baseUrl,
+    /** The chat sessions asked for reply reminders on a send tap (logic/consent.js): once per session per launch. */
+    remindersAsked: new Set(),
     get user() {
       return login && login.user;
     },

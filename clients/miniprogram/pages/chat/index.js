@@ -1,15 +1,19 @@
 // The chat page (a page built with Component(), so miniprogram-simulate renders it). Its logic is
-// logic/chat.js; this file only wires the page's life cycle, taps and setData.
+// logic/chat.js (the conversation) and logic/consent.js (reply reminders); this file only wires the page's life
+// cycle, taps and setData. `?session_id=N` shows session N (logic/routes.js).
 const { ChatLogic } = require("../../logic/chat.js");
+const { SubscribeConsent } = require("../../logic/consent.js");
+const { loginUrl, sessionIdFrom } = require("../../logic/routes.js");
 
 Component({
-  data: { view: { items: [] }, draft: "", labels: {} },
+  data: { view: { items: [] }, draft: "", labels: {}, consent: { show: false } },
   methods: {
-    onLoad() {
+    onLoad(query) {
       const { services } = getApp();
+      const sessionId = sessionIdFrom(query);
       if (!services.user) {
-        wx.reLaunch({ url: "/pages/login/index" });
-        return;
+        wx.reLaunch({ url: loginUrl(sessionId) });
+        return undefined;
       }
       const t = services.t;
       wx.setNavigationBarTitle({ title: t("mp.nav.chat") });
@@ -17,12 +21,15 @@ Component({
         picture: t("chat.picture_button"), placeholder: t("h5.composer_placeholder"), send: t("chat.send"),
         end: t("h5.end"), sessions: t("mp.chat.sessions_link"),
       } });
-      this.logic = new ChatLogic({ services, onChange: (view) => this.setData({ view }) });
+      this.logic = new ChatLogic({ services, sessionId, onChange: (view) => this.setData({ view }) });
+      this.consent = new SubscribeConsent({ services, onChange: (consent) => this.setData({ consent }) });
       this.setData({ view: this.logic.view() });
       return this.logic.start();
     },
     onShow() {
-      if (this.logic) this.logic.setVisible(true);
+      if (!this.logic) return undefined;
+      this.logic.setVisible(true);
+      return this.consent.load(); // the consents left (a reminder sent while away used one)
     },
     onHide() {
       if (this.logic) this.logic.setVisible(false);
@@ -34,11 +41,28 @@ Component({
       this.setData({ draft: event.detail.value });
       if (event.detail.value) this.logic.typed();
     },
-    onSend() {
+    /** The send button: a tap, so WeChat lets it ask for reply reminders (before anything else). */
+    onSendTap() {
+      return this.sendDraft(true);
+    },
+    /** The keyboard's send key: not a tap, nothing is asked. */
+    onConfirm() {
+      return this.sendDraft(false);
+    },
+    sendDraft(tapped) {
       const text = this.data.draft;
       if (!text.trim()) return undefined;
       this.setData({ draft: "" });
-      return this.logic.send(text);
+      const s = this.logic.session;
+      const sessionId = s && s.status !== "closed" ? s.session_id : 0;
+      const asked = tapped ? this.consent.onSendTap(sessionId) : null;
+      const sent = this.logic.send(text).then(() => {
+        if (asked && !sessionId && this.logic.session) this.consent.sessionOpened(this.logic.session.session_id);
+      });
+      return Promise.all([sent, asked]);
+    },
+    onConsent() {
+      return this.consent.onControlTap();
     },
     onRetry(event) {
       return this.logic.retry(event.currentTarget.dataset.key);

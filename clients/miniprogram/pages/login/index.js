@@ -1,5 +1,7 @@
-// The login page (a page built with Component(), so miniprogram-simulate renders it): WeChat login, then the chat.
+// The login page (a page built with Component(), so miniprogram-simulate renders it): WeChat login, then the chat
+// (on `?session_id=N` when the login interrupted the way to session N, e.g. from a subscribe message).
 const { LoginLogic } = require("../../logic/login-page.js");
+const { chatUrl, sessionIdFrom } = require("../../logic/routes.js");
 
 Component({
   data: { view: {} },
@@ -10,7 +12,7 @@ Component({
       this.logic = new LoginLogic({
         services, reason: (query && query.reason) || "",
         onChange: (view) => this.setData({ view }),
-        onLoggedIn: () => wx.reLaunch({ url: "/pages/chat/index" }),
+        onLoggedIn: () => wx.reLaunch({ url: chatUrl(sessionIdFrom(query)) }), // the session it was on the way to
       });
       this.setData({ view: this.logic.view() });
     },

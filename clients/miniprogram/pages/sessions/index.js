@@ -1,5 +1,7 @@
-// The past sessions page (a page built with Component()): logic/sessions.js, paged GET /my/sessions.
+// The past sessions page (a page built with Component()): logic/sessions.js, paged GET /my/sessions; a tap on a
+// session opens the chat page on it.
 const { SessionsLogic } = require("../../logic/sessions.js");
+const { chatUrl } = require("../../logic/routes.js");
 
 Component({
   data: { view: { items: [] } },
@@ -15,6 +17,9 @@ Component({
     },
     onReachBottom() {
       return this.onMore();
+    },
+    onOpen(event) {
+      wx.navigateTo({ url: chatUrl(Number(event.currentTarget.dataset.id)) });
     },
     onMore() {
       return this.logic.view().hasMore ? this.logic.more() : undefined;

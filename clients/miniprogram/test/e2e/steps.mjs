@@ -17,7 +17,8 @@ export const STANDIN = process.env.WECHAT_STANDIN_URL || "";
 
 /** A new WeChat user (a fresh openid) logged in through the login page's logic; its chat page's logic, started. */
 export async function openMiniProgram() {
-  const fake = createMiniProgramWx({ standinUrl: STANDIN, openid: `o-e2e-${randomBytes(6).toString("hex")}` });
+  const openid = `o-e2e-${randomBytes(6).toString("hex")}`;
+  const fake = createMiniProgramWx({ standinUrl: STANDIN, openid });
   const services = createServices({ wx: fake.wx, sdk, baseUrl: BASE, language: fake.wx.getAppBaseInfo().language });
   const login = new LoginLogic({ services });
   await login.login();
@@ -43,7 +44,7 @@ export async function openMiniProgram() {
       }, ms).unref();
     });
   };
-  return { fake, services, chat, viewWhere, close: () => { chat.stop(); services.stop(); } };
+  return { fake, openid, services, chat, viewWhere, close: () => { chat.stop(); services.stop(); } };
 }
 
 /** The texts of the agent's messages the page shows, in order. */

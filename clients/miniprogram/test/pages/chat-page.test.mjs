@@ -2,7 +2,7 @@
 // and realtime client: what a person sees and what a tap does.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { fakeApi, fakeClient, fakeServices, flush, message, session } from "../support/fakes.mjs";
+import { consentRoutes, fakeApi, fakeClient, fakeServices, fakeSubscribeWx, flush, message, session } from "../support/fakes.mjs";
 import { loadPage, simulate } from "../support/simulate.mjs";
 
 const texts = (page, selector) => page.querySelectorAll(selector).map((node) => node.dom.textContent);
@@ -69,5 +69,99 @@ test("tapping end session closes it and the end button goes away", async () => {
   assert.ok(api.calls.some((c) => c.path.endsWith("/my/sessions/11/close")));
   assert.equal(page.querySelectorAll(".end").length, 0);
   assert.deepEqual(texts(page, ".status"), ["此会话已结束。发送新消息即可开始新的会话。"]);
+  page.detach();
+});
+
+// --- reply reminders and a given session ----------------------------------------------------------------------
+
+function remindersPage({ latest = session({ status: "active", admin_id: 2 }), answers = [{ answer: "accept" }], routes = {}, client = fakeClient() } = {}) {
+  const server = consentRoutes();
+  const api = fakeApi({
+    "GET /api/v4/customer-service/my/sessions?page=1&page_size=1": () => ({ items: [latest], total: 1, page: 1, page_size: 1 }),
+    [`GET /api/v4/customer-service/sessions/${latest.session_id}/messages?limit=50`]: () => ({ items: [], has_more: false }),
+    [`POST /api/v4/customer-service/my/sessions/${latest.session_id}/read`]: () => latest,
+    ...server.routes,
+    ...routes,
+  });
+  const wx = fakeSubscribeWx({ answers, setNavigationBarTitle: () => {}, reLaunch: () => {}, navigateTo: () => {} });
+  const page = loadPage("chat", { services: fakeServices({ api, client, wx }), wx });
+  return { page, api, client, wx, server };
+}
+
+test("the send button's first tap asks WeChat for reply reminders, records the consent, and sends the message all the same", async () => {
+  const { page, client, wx, server } = remindersPage();
+  await page.instance.onLoad({});
+  await page.instance.onShow();
+  await simulate.sleep(0);
+  assert.deepEqual(texts(page, ".consent-button"), ["有新回复时微信提醒我"]);
+  page.querySelector(".input").dispatchEvent("input", { detail: { value: "在吗？" } });
+  await simulate.sleep(0);
+  const tapped = page.instance.onSendTap(); // the send button's handler, as WeChat calls it on the tap
+  assert.deepEqual(wx.subscribeCalls, [["tmpl-reply"]]); // asked synchronously, inside the tap
+  await tapped;
+  await simulate.sleep(0);
+  assert.deepEqual(client.requests.map((r) => r.data), [{ session_id: 11, content: "在吗？" }]);
+  assert.deepEqual(server.state.posts, [{ template_id: "tmpl-reply" }]);
+  assert.deepEqual(texts(page, ".consent-button"), ["已开启回复提醒（还可提醒 1 次）"]);
+  page.querySelector(".input").dispatchEvent("input", { detail: { value: "还在吗？" } });
+  await simulate.sleep(0);
+  page.querySelector(".send").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.equal(wx.subscribeCalls.length, 1); // asked once
+  assert.equal(client.requests.length, 2);
+  page.detach();
+});
+
+test("a rejected or failed reminder request never stops the message; the keyboard's send key does not ask", async () => {
+  const { page, client, wx } = remindersPage({ answers: [{ errCode: 20004 }] });
+  await page.instance.onLoad({});
+  await page.instance.onShow();
+  page.querySelector(".input").dispatchEvent("input", { detail: { value: "第一条" } });
+  await simulate.sleep(0);
+  page.querySelector(".input").dispatchEvent("confirm", { detail: { value: "第一条" } });
+  await simulate.sleep(10);
+  assert.deepEqual(wx.subscribeCalls, []);
+  page.querySelector(".input").dispatchEvent("input", { detail: { value: "第二条" } });
+  await simulate.sleep(0);
+  page.querySelector(".send").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.equal(wx.subscribeCalls.length, 1);
+  assert.deepEqual(client.requests.map((r) => r.data.content), ["第一条", "第二条"]);
+  assert.deepEqual(texts(page, ".bubble"), ["第一条", "第二条"]);
+  page.detach();
+});
+
+test("tapping the reply reminder control asks WeChat and shows the answer", async () => {
+  const { page, wx } = remindersPage({ answers: [{ answer: "reject" }] });
+  await page.instance.onLoad({});
+  await page.instance.onShow();
+  await simulate.sleep(0);
+  page.querySelector(".consent-button").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.equal(wx.subscribeCalls.length, 1);
+  assert.deepEqual(texts(page, ".consent-note"), ["您未开启回复提醒。如需开启，请再点一次并选择“允许”。"]);
+  page.detach();
+});
+
+test("the chat page opened with ?session_id=N (a subscribe message, the past sessions list) shows session N", async () => {
+  const given = session({ session_id: 5, status: "active", admin_id: 2 });
+  const { page, api } = remindersPage({ routes: {
+    "GET /api/v4/customer-service/sessions/5": () => given,
+    "GET /api/v4/customer-service/sessions/5/messages?limit=50": () => ({ items: [message({ session_id: 5, sender_type: "admin", sender_id: 2, message_content: "已为您处理" })], has_more: false }),
+    "POST /api/v4/customer-service/my/sessions/5/read": () => given,
+  } });
+  await page.instance.onLoad({ session_id: "5" });
+  await simulate.sleep(10);
+  assert.deepEqual(texts(page, ".bubble"), ["已为您处理"]);
+  assert.ok(!api.calls.some((c) => c.path.includes("/my/sessions?page=1")));
+  page.detach();
+});
+
+test("a subscribe message opened while logged out goes through the login to its session", async () => {
+  const reLaunched = [];
+  const wx = { setNavigationBarTitle: () => {}, reLaunch: ({ url }) => reLaunched.push(url), navigateTo: () => {} };
+  const page = loadPage("chat", { services: { ...fakeServices({ wx }), user: null }, wx });
+  await page.instance.onLoad({ session_id: "5" });
+  assert.deepEqual(reLaunched, ["/pages/login/index?session_id=5"]);
   page.detach();
 });

@@ -21,3 +21,15 @@ test("the login page logs in with WeChat on tap, then goes to the chat", async (
   assert.deepEqual(calls.slice(1), [["login"], ["reLaunch", "/pages/chat/index"]]);
   page.detach();
 });
+
+test("a login on the way to a given session goes on to that session's chat page", async () => {
+  const calls = [];
+  const services = { ...fakeServices(), loginWithWeChat: async () => calls.push(["login"]) };
+  const page = loadPage("login", { services, wx: wxStub(calls) });
+  page.instance.onLoad({ session_id: "12" });
+  await simulate.sleep(0);
+  page.querySelector(".login-button").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.deepEqual(calls.slice(1), [["login"], ["reLaunch", "/pages/chat/index?session_id=12"]]);
+  page.detach();
+});

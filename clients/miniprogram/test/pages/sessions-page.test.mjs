@@ -35,3 +35,17 @@ test("the past sessions page says so when there are none", async () => {
   assert.deepEqual(texts(page, ".empty"), ["还没有会话。"]);
   page.detach();
 });
+
+test("tapping a past session opens the chat page on it (?session_id=N, as a subscribe message does)", async () => {
+  const calls = [];
+  const api = fakeApi({ "GET /api/v4/customer-service/my/sessions?page=1&page_size=20": () => ({
+    items: [session({ session_id: 12, status: "closed" })], total: 1, page: 1, page_size: 20 }) });
+  const wx = { ...wxStub(calls), navigateTo: ({ url }) => calls.push(["navigateTo", url]) };
+  const page = loadPage("sessions", { services: fakeServices({ api }), wx });
+  await page.instance.onLoad();
+  await simulate.sleep(0);
+  page.querySelector(".session").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.deepEqual(calls.filter(([what]) => what === "navigateTo"), [["navigateTo", "/pages/chat/index?session_id=12"]]);
+  page.detach();
+});

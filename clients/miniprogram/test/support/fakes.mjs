@@ -89,3 +89,42 @@ export function message(overrides = {}) {
     created_at: "2026-12-07T08:00:00+08:00", ...overrides,
   };
 }
+
+/** A wx with storage (a Map) and wx.requestSubscribeMessage answering from `answers` in turn: {answer} ("accept",
+ * "reject", "ban") or {errCode}; each call is recorded (synchronously, as the tap that made it) in `subscribeCalls`. */
+export function fakeSubscribeWx({ answers = [], storage = new Map(), ...more } = {}) {
+  const wx = {
+    storage,
+    subscribeCalls: [],
+    setStorageSync: (key, value) => storage.set(key, JSON.parse(JSON.stringify(value))),
+    getStorageSync: (key) => (storage.has(key) ? storage.get(key) : ""),
+    requestSubscribeMessage({ tmplIds, success, fail }) {
+      wx.subscribeCalls.push(tmplIds);
+      const next = answers.shift() || { answer: "reject" };
+      setImmediate(() => {
+        if (next.errCode) fail({ errCode: next.errCode, errMsg: `requestSubscribeMessage:fail ${next.errCode}` });
+        else success({ errMsg: "requestSubscribeMessage:ok", [tmplIds[0]]: next.answer });
+      });
+    },
+    ...more,
+  };
+  return wx;
+}
+
+/** notification-svc's consent API: GET answers {template_id, remaining}, POST adds one (409 when `off`). */
+export function consentRoutes({ template = "tmpl-reply", remaining = 0, off = false, refusePost = null } = {}) {
+  const state = { remaining, posts: [] };
+  const disabled = () => new ApiError(409, "wechat_reach_disabled", "off");
+  return {
+    state,
+    routes: {
+      "GET /api/v4/notifications/wechat/subscriptions": () => (off ? disabled() : { template_id: template, remaining: state.remaining }),
+      "POST /api/v4/notifications/wechat/subscriptions": (body) => {
+        state.posts.push(body);
+        if (refusePost) return refusePost;
+        state.remaining += 1;
+        return { template_id: template, remaining: state.remaining };
+      },
+    },
+  };
+}

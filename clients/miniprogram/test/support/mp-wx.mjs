@@ -2,7 +2,8 @@
 // on `ws` with no cookies and no Origin header, strings for text frames, ArrayBuffer for binary, wx.request on
 // fetch, the app life cycle driven by the test) plus what the pages use besides: wx.login (a code from the WeChat
 // stand-in's `POST /_standin/codes`, or `loginCode()`), wx.setStorageSync & co. (a Map), wx.chooseMedia (the
-// test's `picked` files), wx.uploadFile (multipart over fetch), wx.previewImage/navigation (recorded).
+// test's `picked` files), wx.uploadFile (multipart over fetch), wx.previewImage/navigation (recorded),
+// wx.requestSubscribeMessage (the user's answer from `subscribeAnswer`, "accept" unless the test says otherwise).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { createFakeWx } from "../../../sdk/test/support/fake-wx.mjs";
@@ -10,10 +11,11 @@ import { createFakeWx } from "../../../sdk/test/support/fake-wx.mjs";
 export function createMiniProgramWx({ standinUrl = "", openid = "", loginCode, fetchImpl = globalThis.fetch } = {}) {
   const fake = createFakeWx({ fetchImpl });
   const storage = new Map();
-  const calls = { navigate: [], reLaunch: [], preview: [], uploads: [], titles: [] };
+  const calls = { navigate: [], reLaunch: [], preview: [], uploads: [], titles: [], subscribe: [] };
   fake.storage = storage;
   fake.calls = calls;
   fake.picked = []; // the next wx.chooseMedia answers with these paths (empty: the user cancelled)
+  fake.subscribeAnswer = "accept"; // what the user taps in WeChat's subscribe dialog
 
   const codeFor = async () => {
     if (loginCode) return loginCode();
@@ -44,6 +46,11 @@ export function createMiniProgramWx({ standinUrl = "", openid = "", loginCode, f
       fetchImpl(url, { method: "POST", headers: header, body: form })
         .then(async (res) => success?.({ statusCode: res.status, data: await res.text() })) // data: a string, as WeChat's
         .catch((err) => fail?.({ errMsg: `uploadFile:fail ${err.message}` }));
+    },
+    requestSubscribeMessage({ tmplIds, success }) {
+      calls.subscribe.push(tmplIds);
+      const answer = fake.subscribeAnswer;
+      setImmediate(() => success?.({ errMsg: "requestSubscribeMessage:ok", ...Object.fromEntries(tmplIds.map((id) => [id, answer])) }));
     },
     previewImage: (options) => calls.preview.push(options),
     navigateTo: (options) => calls.navigate.push(options.url),

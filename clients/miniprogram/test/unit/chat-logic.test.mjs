@@ -14,7 +14,7 @@ const MESSAGES = (id) => `GET /api/v4/customer-service/sessions/${id}/messages?l
 const QUEUE = (id) => `GET /api/v4/customer-service/my/sessions/${id}/queue`;
 const READ = (id) => `POST /api/v4/customer-service/my/sessions/${id}/read`;
 
-function setUp({ latest = session(), history = [], routes = {}, client = fakeClient(), locale = "zh-CN", wx } = {}) {
+function setUp({ latest = session(), history = [], routes = {}, client = fakeClient(), locale = "zh-CN", wx, sessionId } = {}) {
   const api = fakeApi({
     [MY_LATEST]: () => ({ items: latest ? [latest] : [], total: latest ? 1 : 0, page: 1, page_size: 1 }),
     ...(latest ? { [MESSAGES(latest.session_id)]: () => ({ items: history, has_more: false }) } : {}),
@@ -24,7 +24,7 @@ function setUp({ latest = session(), history = [], routes = {}, client = fakeCli
   });
   const services = fakeServices({ api, client, locale, wx });
   const views = [];
-  const chat = new ChatLogic({ services, onChange: (v) => views.push(v) });
+  const chat = new ChatLogic({ services, sessionId, onChange: (v) => views.push(v) });
   return { api, client, services, chat, views, last: () => chat.view() };
 }
 
@@ -275,4 +275,80 @@ test("a refused read report is not retried in a loop: the next message or visit 
   chat.setVisible(true);
   await flush();
   assert.equal(reads(), 2); // a stopped page reports nothing
+});
+
+// --- one given session (?session_id=N: the past sessions page, a subscribe message) --------------------------
+
+const SESSION = (id) => `GET /api/v4/customer-service/sessions/${id}`;
+
+test("the chat page given a session id shows that session and its messages, not the latest", async () => {
+  const past = session({ session_id: 5, status: "closed", admin_id: 2 });
+  const { chat, api, last } = setUp({ latest: session({ session_id: 11, status: "active", admin_id: 3 }), sessionId: 5, routes: {
+    [SESSION(5)]: () => past,
+    [MESSAGES(5)]: () => ({ items: [message({ session_id: 5, message_content: "上次的问题" })], has_more: false }),
+    [READ(5)]: () => past,
+  } });
+  await chat.start();
+  assert.equal(chat.session.session_id, 5);
+  assert.deepEqual(last().items.map((i) => i.text), ["上次的问题"]);
+  assert.equal(last().statusText, "此会话已结束。发送新消息即可开始新的会话。");
+  assert.ok(!api.calls.some((c) => c.path.includes("/my/sessions?page=1")), "the latest session is not asked for");
+});
+
+test("a session id that is not the user's (403/404) shows their latest session and says so", async () => {
+  for (const refusal of [new ApiError(404, "not_found"), new ApiError(403, "forbidden")]) {
+    const { chat, last } = setUp({ latest: session({ session_id: 11, status: "active", admin_id: 3 }), sessionId: 99,
+      routes: { [SESSION(99)]: () => refusal } });
+    await chat.start();
+    assert.equal(chat.session.session_id, 11);
+    assert.equal(last().notice, "找不到会话 #99，已为您显示最近的会话。");
+  }
+});
+
+test("writing from a past session opened by id starts a new session and the page follows it", async () => {
+  const past = session({ session_id: 5, status: "closed", admin_id: 2 });
+  const opened = session({ session_id: 12, status: "waiting" });
+  const { chat, client, last } = setUp({ latest: null, sessionId: 5, routes: {
+    [SESSION(5)]: () => past,
+    [MESSAGES(5)]: () => ({ items: [], has_more: false }),
+    "POST /api/v4/customer-service/sessions": () => opened,
+    [MESSAGES(12)]: () => ({ items: [message({ session_id: 12, message_content: "又来了" })], has_more: false }),
+    [QUEUE(12)]: () => ({ session_id: 12, position: 1, estimated_wait_seconds: 30 }),
+    [READ(12)]: () => opened,
+  } });
+  await chat.start();
+  assert.equal(chat.session.session_id, 5);
+  await chat.send("又来了");
+  assert.equal(chat.session.session_id, 12);
+  client.serverSends("chat:new_message", message({ session_id: 12, sender_type: "admin", sender_id: 2, message_content: "您好" }));
+  assert.deepEqual(last().items.map((i) => i.text), ["又来了", "您好"]);
+});
+
+test("an update of another session does not move a page that shows a given session", async () => {
+  const past = session({ session_id: 5, status: "closed", admin_id: 2 });
+  const { chat, client, api } = setUp({ latest: session({ session_id: 11, status: "active" }), sessionId: 5, routes: {
+    [SESSION(5)]: () => past, [MESSAGES(5)]: () => ({ items: [], has_more: false }),
+  } });
+  await chat.start();
+  const before = api.calls.length;
+  client.serverSends("chat:session_update", session({ session_id: 11, status: "active", admin_id: 4 }));
+  await flush();
+  assert.equal(chat.session.session_id, 5);
+  assert.equal(api.calls.length, before);
+});
+
+// --- the leave-a-message path (chat-svc's left messages; the H5 page shows the same system lines) ------------
+
+test("a message left outside working hours or with nobody online shows the notice, with the opening time in Beijing time", async () => {
+  const left = message({ sender_type: "admin", sender_id: 0, message_type: "system", message_content: "outside hours",
+    system_code: "outside_working_hours", system_params: { next_open_at: "2026-12-08T09:00:00.000+08:00" } });
+  const nobody = message({ sender_type: "admin", sender_id: 0, message_type: "system", message_content: "no agent",
+    system_code: "no_agent_online", system_params: {} });
+  const { chat, last } = setUp({ latest: session({ status: "waiting" }), history: [message({ message_content: "在吗" }), left, nobody] });
+  await chat.start();
+  assert.deepEqual(last().items.filter((i) => i.kind === "system").map((i) => i.text), [
+    "现在不在客服工作时间，您的留言已收到，我们将于 12月8日 09:00 起尽快回复",
+    "暂时没有客服在线，您的留言已收到，客服上线后会尽快回复",
+  ]);
+  assert.equal(last().statusText, "正在为您分配客服…有空闲客服时会立即回复您。");
 });

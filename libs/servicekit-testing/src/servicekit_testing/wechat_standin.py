@@ -21,7 +21,8 @@ did not issue (or one ``expire_tokens()`` ended: then 42001), 40003 for an empty
 accepted messages, ``fail_next`` works here too (e.g. 43101: the user refused the subscription).
 
 ``python -m servicekit_testing.wechat_standin --port 8099 --appid wx-test --secret s3cret`` runs it alone (the
-Node end-to-end tests start it this way); ``POST /_standin/codes {"openid", "unionid"?}`` issues a code there.
+Node end-to-end tests start it this way); ``POST /_standin/codes {"openid", "unionid"?}`` issues a code there,
+``GET /_standin/sent?touser=<openid>`` lists the subscribe messages it accepted (for that openid).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class WeChatStandIn:
         app.router.add_post("/cgi-bin/stable_token", self._stable_token)
         app.router.add_post("/cgi-bin/message/subscribe/send", self._subscribe_send)
         app.router.add_post("/_standin/codes", self._issue)
+        app.router.add_get("/_standin/sent", self._sent)
         return app
 
     async def start(self) -> None:
@@ -200,6 +202,10 @@ class WeChatStandIn:
     async def _issue(self, request: web.Request) -> web.Response:
         body = await request.json()
         return web.json_response({"code": self.issue_code(str(body["openid"]), unionid=body.get("unionid"))})
+
+    async def _sent(self, request: web.Request) -> web.Response:
+        touser = request.query.get("touser")
+        return web.json_response([m for m in self.sent if touser is None or m.get("touser") == touser])
 
 
 async def _serve(args: argparse.Namespace) -> None:

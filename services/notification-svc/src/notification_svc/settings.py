@@ -37,8 +37,9 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     wechat_template_id: str | None = None
     """The subscribe message template (from the mini program's admin console) sent when an admin replies to a user
     who has no socket online; the chat page asks consent for this id (`wx.requestSubscribeMessage`)."""
-    wechat_page: str = "pages/chat/chat"
-    """The mini program page a tap on the message opens; `?session_id=<id>` is appended."""
+    wechat_page: str = "pages/chat/index"
+    """The mini program page a tap on the message opens; `?session_id=<id>` is appended (the mini program's chat
+    page, which then shows that session: clients/miniprogram/logic/routes.js)."""
     wechat_fields: dict[str, str] = Field(default_factory=lambda: {"content": "thing1", "time": "time2"})
     """Which template field carries what: `content` (the reply, cut to the field type's limit, e.g. 20 characters
     for `thing`) and `time` (when it was sent, Beijing time); keys left out are not sent. JSON in env:

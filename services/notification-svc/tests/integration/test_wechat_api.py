@@ -12,7 +12,7 @@ SEND = "/cgi-bin/message/subscribe/send"
 
 
 def message(n: int) -> dict:
-    return {"touser": f"openid-{n}", "template_id": "t", "page": "pages/chat/chat", "data": {"thing1": {"value": "x"}}}
+    return {"touser": f"openid-{n}", "template_id": "t", "page": "pages/chat/index", "data": {"thing1": {"value": "x"}}}
 
 
 async def test_concurrent_sends_fetch_the_access_token_once():

@@ -139,7 +139,7 @@ async def test_an_admin_reply_to_an_offline_user_with_consent_sends_exactly_one_
     [message] = reach.sent_to(user)
     session_id = event.payload["message"]["session_id"]
     assert message == {
-        "touser": f"openid-{user}", "template_id": TEMPLATE, "page": f"pages/chat/chat?session_id={session_id}",
+        "touser": f"openid-{user}", "template_id": TEMPLATE, "page": f"pages/chat/index?session_id={session_id}",
         "data": {"thing1": {"value": "您好，您的订单已经发货了，请注意查收快…"}, "time2": {"value": "2026年12月7日 15:04"}},
     }
     assert len(reach.wechat.calls_to(SEND)) == 1
