@@ -134,6 +134,8 @@ module.exports = {
   "system.greeting": "{text}",
   "system.broker_connection_lost": "The realtime gateway lost the message broker: new messages and notifications may be delayed",
   "system.broker_connection_restored": "The realtime gateway has the message broker back",
+  "system.service_unavailable": "Platform service {service} is not available: some features may not work",
+  "system.service_restored": "Platform service {service} is back",
   "mp.consent.button": "Remind me on WeChat when customer service replies",
   "mp.consent.button_on": {one: "Reply reminders on (1 left)", other: "Reply reminders on ({count} left)"},
   "mp.consent.on": "Reply reminders are on: if customer service replies while you are away, WeChat tells you once.",

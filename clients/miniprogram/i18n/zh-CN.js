@@ -134,6 +134,8 @@ module.exports = {
   "system.greeting": "{text}",
   "system.broker_connection_lost": "实时网关与消息服务的连接中断，新消息和通知可能延迟",
   "system.broker_connection_restored": "实时网关已恢复与消息服务的连接",
+  "system.service_unavailable": "平台服务 {service} 暂时不可用，部分功能可能无法使用",
+  "system.service_restored": "平台服务 {service} 已恢复",
   "mp.consent.button": "有新回复时微信提醒我",
   "mp.consent.button_on": {other: "已开启回复提醒（还可提醒 {count} 次）"},
   "mp.consent.on": "已开启回复提醒：客服回复而您不在线时，微信会通知您一次。",
