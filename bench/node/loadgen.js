@@ -4,7 +4,7 @@
 // (latency) at a fixed place, without parsing the JSON. Much cheaper per message than socket.io-client.
 //
 // Commands: {cmd:"connect", url, tokens:[...], n, concurrency}  {cmd:"reset", latency:bool, title_seq:bool}
-//           {cmd:"wait", total, timeout_ms}  {cmd:"drop"}  {cmd:"post", url, token, count, rate}  {cmd:"exit"}
+//           {cmd:"wait", total, timeout_ms, samples:bool}  {cmd:"drop"}  {cmd:"post", url, token, count, rate}  {cmd:"exit"}
 import http from "node:http";
 import readline from "node:readline";
 import WebSocket from "ws";
@@ -98,7 +98,7 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function wait({ total, timeout_ms = 30000 }) {
+async function wait({ total, timeout_ms = 30000, samples = false }) {
   if (received < total) {
     await Promise.race([
       new Promise((resolve) => { waiter = { total, resolve }; }),
@@ -110,6 +110,8 @@ async function wait({ total, timeout_ms = 30000 }) {
   if (latency && latN) {
     const sorted = Float64Array.from(lat.subarray(0, latN)).sort();
     Object.assign(out, { lat_p50: percentile(sorted, 50), lat_p99: percentile(sorted, 99), lat_n: latN });
+    // cell 10 (several generators): every latency, to 0.1 ms, so percentiles can be taken over all of them
+    if (samples) out.lat = Array.from(sorted, (v) => Math.round(v * 10) / 10);
   }
   if (titleSeq) {
     // Every delivery (one socket receiving one notification) is one sample, as in the latency cell.
