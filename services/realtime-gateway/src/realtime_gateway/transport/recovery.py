@@ -93,7 +93,7 @@ class PidCodec:
         self._key = secret.encode()
 
     def _sign(self, body: str) -> str:
-        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:18]
+        digest = hmac.digest(self._key, body.encode(), hashlib.sha256)[:18]  # one-shot: OpenSSL's, no HMAC object
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def issue(self, principal: Principal, offset_hint: int | None, now: float | None = None) -> str:
