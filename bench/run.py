@@ -566,6 +566,11 @@ def main() -> None:
 
                 c["10_many_sockets"] = many_sockets_cell(ctx, args.sockets, args.runs)
                 print(f"cell 10 done {time.time() - started:.0f}s", flush=True)
+            if 11 in cells:
+                from notify_send import notify_send_cell
+
+                c["11_notification_send"] = notify_send_cell(ctx, stamp.replace("-", "_"))
+                print(f"cell 11 done {time.time() - started:.0f}s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
                     name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]
@@ -594,6 +599,10 @@ def main() -> None:
         from many_sockets import print_cell
 
         print_cell(results["cells"]["10_many_sockets"])
+    if "11_notification_send" in results["cells"]:
+        from notify_send import print_cell as print_send
+
+        print_send(results["cells"]["11_notification_send"])
     print(f"\n{results['seconds']:.0f} s in all; JSON: {out.relative_to(ROOT)}")
 
 
