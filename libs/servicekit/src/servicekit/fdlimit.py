@@ -5,7 +5,7 @@ default, where the hard limit is much higher: 20,000 in the bench's container, 5
 Past it, `accept()` fails with EMFILE and new clients are refused while the process still has CPU and memory to
 spare. ``raise_fd_limit`` lifts the soft limit to the hard one, which any process may do; raising the hard limit
 itself needs privileges (systemd's ``LimitNOFILE=``, docker's ``--ulimit nofile=``, Kubernetes' runtime defaults):
-see docs/SCALING.md.
+see the README's "Benchmark" section (cell 10) and docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations

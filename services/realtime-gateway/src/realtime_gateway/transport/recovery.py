@@ -367,5 +367,8 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
             reply["pid"] = result.pid
         await self._send_packet(eio_sid, self.packet_class(packet.CONNECT, reply, namespace=namespace))
         await self.manager.connect(sid, namespace)
+        deadline = self._deadlines.pop(eio_sid, None)  # connected: nothing left to enforce, and no timer per socket
+        if deadline is not None:                       # held for `connect_timeout` (20,000 handshakes: 20,000 timers)
+            deadline.cancel()
         if isinstance(result, Accepted):
             await result.after()
