@@ -23,6 +23,7 @@ core.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,7 @@ def step(e2e: EndToEnd, server: Any, gen: Any, rate: float) -> dict[str, Any]:
     span_ms = (max(p["t_resp"] for p in ok) - min(p["t_post"] for p in ok)) if ok else 0
     return {
         "offered_per_s": rate, "requests": count, "answered_201": len(ok), "errors": count - len(ok),
+        "error_statuses": dict(Counter(str(p.get("status")) for p in got["posted"] if p not in ok)),
         "achieved_per_s": len(ok) / (span_ms / 1000) if span_ms else 0,
         "delivered": got["received"], "expected": count,
         "http_p50_ms": pct(http_ms, 50), "http_p99_ms": pct(http_ms, 99),
