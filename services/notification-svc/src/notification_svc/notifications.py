@@ -58,12 +58,14 @@ async def send(
 
 async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_by: int) -> NotificationData:
     """Store one notification with its event and the unread badges it changes (``send``, and the platform's own
-    notifications: notification_svc.left_messages, ``created_by`` 0).
-
-    The notification and its `notification.created` event are written BEFORE the badge rows are locked: every
-    send to one admin queues on that admin's row (``unread.lock``) until the holder commits, so what runs under
-    the lock is only the badge (lock, adjust, read the counts, their event) and the commit. The badge events of
-    one admin still leave in lock order (their outbox rows are written under the lock)."""
+    notifications: notification_svc.left_messages, ``created_by`` 0)."""
+    if new.target_user_id is None:
+        everyone = await unread.lock_everyone_seen(uow.db)
+        await unread.broadcast_sent(uow.db, new.type)
+    else:
+        everyone = [new.target_user_id]
+        await unread.lock(uow.db, new.target_user_id)
+        await unread.adjust(uow.db, new.target_user_id, new.type, targeted_unread=1)
     row = (
         await uow.db.execute(_INSERT, {
             "type": new.type, "title": new.title, "content": new.content, "link": new.link,
@@ -75,13 +77,6 @@ async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_
         created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
     )
     await events.notification_created(uow, notification)
-    if new.target_user_id is None:
-        everyone = await unread.lock_everyone_seen(uow.db)
-        await unread.broadcast_sent(uow.db, new.type)
-    else:
-        everyone = [new.target_user_id]
-        await unread.lock(uow.db, new.target_user_id)
-        await unread.adjust(uow.db, new.target_user_id, new.type, targeted_unread=1)
     await unread.announce(uow, everyone)
     return notification
 
