@@ -506,6 +506,8 @@ def main() -> None:
                         "a checkout older than contracts.payloads adds its libs/contracts/src after a ':')")
     parser.add_argument("--floor", action="store_true", help="cell 5 also storms a plain aiohttp websocket server "
                         "(bench/floor_server.py: no engine.io, no Socket.IO): what the stack under the gateway costs")
+    parser.add_argument("--sockets", type=int, default=20000, help="cell 10 (not in the default --cells): this many "
+                        "concurrent sockets on one server process, fewer if the file-descriptor limit is lower")
     parser.add_argument("--unread-before-src", help="cell 8 (unread-count latency at 100,000 notifications): the "
                         "notification_svc of the code before the unread counters (a directory put on PYTHONPATH, e.g. "
                         "an older checkout's services/notification-svc/src); required for cell 8")
@@ -514,6 +516,7 @@ def main() -> None:
     if 8 in cells and not args.unread_before_src:
         parser.error("cell 8 needs --unread-before-src")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    results_loadavg = [Path("/proc/loadavg").read_text().split()[:3]]
     started = time.time()
     results: dict[str, Any] = {"label": args.label, "timestamp": stamp, "runs": args.runs, "cells": {}}
     vhost = f"bench-{stamp}"
@@ -562,6 +565,16 @@ def main() -> None:
                     PYTHON, ctx.workdir, ctx.amqp_url, log, free_port(), stamp.replace("-", "_"))
                 print("cell 9 (report of 30 days, 100,000 sessions):", json.dumps(c["9_report_30_days_100k_sessions"]),
                       flush=True)
+            if 10 in cells:
+                from many_sockets import many_sockets_cell
+
+                c["10_many_sockets"] = many_sockets_cell(ctx, args.sockets, args.runs)
+                print(f"cell 10 done {time.time() - started:.0f}s", flush=True)
+            if 11 in cells:
+                from notify_send import notify_send_cell
+
+                c["11_notification_send"] = notify_send_cell(ctx, stamp.replace("-", "_"))
+                print(f"cell 11 done {time.time() - started:.0f}s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
                     name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]
@@ -571,6 +584,7 @@ def main() -> None:
         finally:
             drop_vhost(vhost)
     results["seconds"] = time.time() - started
+    results["loadavg"] = [*results_loadavg, Path("/proc/loadavg").read_text().split()[:3]]  # before, after
     results["table"] = table(results["cells"])
     out = BENCH / "results" / f"{stamp}{'-' + args.label if args.label else ''}.json"
     out.parent.mkdir(exist_ok=True)
@@ -585,6 +599,14 @@ def main() -> None:
         for name, runs in results["cells"]["6_python_variants_n2000"].items():
             print(f"  {name:<28} {fmt(median_of(runs, 'msgs_per_s'), 0):>10} msgs/s "
                   f"{fmt(median_of(runs, 'cpu_us_per_msg'), 2):>8} us/msg")
+    if "10_many_sockets" in results["cells"]:
+        from many_sockets import print_cell
+
+        print_cell(results["cells"]["10_many_sockets"])
+    if "11_notification_send" in results["cells"]:
+        from notify_send import print_cell as print_send
+
+        print_send(results["cells"]["11_notification_send"])
     print(f"\n{results['seconds']:.0f} s in all; JSON: {out.relative_to(ROOT)}")
 
 

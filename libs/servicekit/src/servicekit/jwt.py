@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 REQUIRED_CLAIMS = ("exp", "nbf", "iat", "iss", "aud", "sub", "jti", "user_type", "username")
 
+HEADER_CACHE_SIZE = 64
+"""Parsed token headers kept (one per signing key and header layout in practice)."""
+
 _MESSAGES = {
     "token_missing": "unauthorized: missing token",
     "token_expired": "token expired",
@@ -102,6 +105,7 @@ class JwksVerifier:
         # once expired or once its key left the key set (a refresh builds new key objects: a clean slate).
         self._verified: OrderedDict[str, tuple[Principal, float, jwt.PyJWK, str]] = OrderedDict()
         self.verified_cache_size = verified_cache_size
+        self._headers: dict[str, dict[str, Any]] = {}
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
@@ -110,10 +114,7 @@ class JwksVerifier:
         if hit is not None and self._still_valid(*hit):
             self._verified.move_to_end(token)  # the common case: no base64, no JSON, no signature check
             return hit[0]
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise TokenError("token_malformed") from None
+        header = self._header(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise TokenError("token_bad_algorithm", f"unauthorized: algorithm {alg!r} not allowed")
@@ -134,6 +135,22 @@ class JwksVerifier:
             if len(self._verified) > self.verified_cache_size:
                 self._verified.popitem(last=False)
         return principal
+
+    def _header(self, token: str) -> dict[str, Any]:
+        """The token's (unverified) header. Every token signed by one key carries the same header segment, so
+        the parsed header is kept per segment (at most `HEADER_CACHE_SIZE` of them; a handshake storm of fresh
+        tokens parses it once, not once per token)."""
+        segment = token.partition(".")[0]
+        header = self._headers.get(segment)
+        if header is None:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError:
+                raise TokenError("token_malformed") from None
+            if len(self._headers) >= HEADER_CACHE_SIZE:
+                self._headers.clear()
+            self._headers[segment] = header
+        return header
 
     def _still_valid(self, _cached: Principal, expires: float, key: jwt.PyJWK, kid: str) -> bool:
         """A verified token answers from the cache while it has not expired and the key that verified it is

@@ -332,3 +332,21 @@ async def test_a_cached_token_is_refused_once_its_key_is_withdrawn(verifier, ser
     server.keys = {"k2": Ed25519PrivateKey.generate()}  # k1 withdrawn from the key set
     clock.now += verifier.cache_ttl + 1  # the key set is due for a refetch: the cache must not answer
     assert (await refused(verifier, token)).code == "token_unknown_key"
+
+
+async def test_fresh_tokens_of_one_key_have_their_header_parsed_once(verifier, key, monkeypatch):
+    calls = []
+    real = jwt.get_unverified_header
+    monkeypatch.setattr(jwt, "get_unverified_header", lambda token: calls.append(token) or real(token))
+    for user_id in range(1, 6):  # five fresh tokens, as a handshake storm brings: none is in the verified cache
+        principal = await verifier.verify(sign(key, sub=str(user_id)))
+        assert principal.user_id == user_id
+    assert len(calls) == 1
+
+
+async def test_a_cached_header_with_a_broken_body_is_still_malformed(verifier, key):
+    good = sign(key)
+    await verifier.verify(good)
+    header = good.split(".")[0]
+    assert (await refused(verifier, header + ".!!!.???")).code == "token_malformed"
+    assert (await refused(verifier, header)).code == "token_malformed"

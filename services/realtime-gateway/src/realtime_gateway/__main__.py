@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
+from servicekit.fdlimit import raise_fd_limit
 from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
 
 from realtime_gateway.main import GATEWAY_KEY, create_app, runner_options
@@ -49,7 +50,9 @@ def run_loop(
     """Run `main` on uvloop (`auto` when installed, or `uvloop`) or asyncio's own loop, with the garbage
     collector set by `servicekit.gctune.tune_gc` (on the bench's 2,000 sockets, GC over a connect-all / drop-all
     lifecycle fell from 0.9-1.1 s of CPU to 0.2-0.3 s). uvloop's transports write and read with less CPU per
-    call, which is most of a broadcast's cost per recipient."""
+    call, which is most of a broadcast's cost per recipient. The file-descriptor soft limit is raised to the hard
+    one first (`servicekit.fdlimit`: one descriptor per socket; 20,000 sockets need more than a default 1,024)."""
+    raise_fd_limit()
     tune_gc(gc_gen0_threshold)
     if choice != "asyncio":
         try:

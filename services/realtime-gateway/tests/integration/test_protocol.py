@@ -224,6 +224,13 @@ async def test_a_connected_client_outlives_the_connect_timeout(start_gateway, co
     assert gw.gateway.connections.sockets == 2
 
 
+async def test_a_connected_socket_holds_no_connect_deadline_timer(start_gateway, connect_client):
+    gw = await start_gateway(connect_timeout_seconds=30)
+    client = await connect_client(gw, 506, "user")
+    assert client.sio.connected
+    assert gw.gateway.sio._deadlines == {}  # the handshake's timer went with the CONNECT, not 30 s later
+
+
 async def test_a_tcp_connection_that_sends_nothing_is_closed(start_gateway):
     gw = await start_gateway(http_idle_timeout_seconds=0.5)
     host, port = gw.url.removeprefix("http://").split(":")

@@ -73,6 +73,44 @@ async def test_queue_over_its_limit_reports_once_and_drops_but_lets_the_writer_s
     assert [queue.get_nowait() for _ in range(3)] == ["a", "b", None]
 
 
+async def test_an_empty_send_queue_costs_hundreds_of_bytes_not_the_kilobytes_of_asyncio_queues_deques() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        queues = [SendQueue(10) for _ in range(1000)]
+        per_queue = (tracemalloc.get_traced_memory()[0] - before) / len(queues)
+    finally:
+        tracemalloc.stop()
+    assert per_queue < 1024, f"{per_queue:.0f} bytes per empty send queue (asyncio.Queue: ~3,300)"
+
+
+async def test_join_waits_for_every_item_to_be_marked_done_and_an_empty_get_nowait_raises_queue_empty() -> None:
+    queue = SendQueue()
+    await asyncio.wait_for(queue.join(), timeout=1)  # nothing put: returns at once
+    queue.put_nowait("a")
+    queue.put_nowait("b")
+    joined = asyncio.ensure_future(queue.join())
+    assert queue.get_nowait() == "a"
+    queue.task_done()
+    await asyncio.sleep(0)
+    assert not joined.done()  # "b" is not done yet
+    assert queue.get_nowait() == "b"
+    queue.task_done()
+    await asyncio.wait_for(joined, timeout=1)
+    try:
+        queue.get_nowait()
+        raise AssertionError("expected QueueEmpty")
+    except asyncio.QueueEmpty:
+        pass
+    try:
+        queue.task_done()
+        raise AssertionError("expected ValueError")
+    except ValueError:
+        pass
+
+
 def _stock_rooms(manager: socketio.AsyncManager, sid: str) -> set:
     return {name for name, members in manager.rooms.get("/", {}).items() if sid in members}
 

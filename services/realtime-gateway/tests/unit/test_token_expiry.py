@@ -46,4 +46,6 @@ def test_token_exp_reads_the_claim_and_ignores_what_is_not_a_token():
     token = TokenMint().token(1, "user", exp=1_900_000_000)
     assert token_exp({"token": token}) == 1_900_000_000
     assert token_exp({"token": "garbage"}) is None
+    assert token_exp({"token": "a.!!!.c"}) is None and token_exp({"token": "a.bnVsbA.c"}) is None  # not base64; null
+    assert token_exp({"token": TokenMint().token(1, "user", exp=True)}) is None
     assert token_exp(None) is None

@@ -93,7 +93,7 @@ class PidCodec:
         self._key = secret.encode()
 
     def _sign(self, body: str) -> str:
-        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:18]
+        digest = hmac.digest(self._key, body.encode(), hashlib.sha256)[:18]  # one-shot: OpenSSL's, no HMAC object
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def issue(self, principal: Principal, offset_hint: int | None, now: float | None = None) -> str:
@@ -367,5 +367,8 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
             reply["pid"] = result.pid
         await self._send_packet(eio_sid, self.packet_class(packet.CONNECT, reply, namespace=namespace))
         await self.manager.connect(sid, namespace)
+        deadline = self._deadlines.pop(eio_sid, None)  # connected: nothing left to enforce, and no timer per socket
+        if deadline is not None:                       # held for `connect_timeout` (20,000 handshakes: 20,000 timers)
+            deadline.cancel()
         if isinstance(result, Accepted):
             await result.after()
