@@ -158,8 +158,8 @@ async def test_two_gateways_deliver_a_broadcast_once_to_every_admin_and_chat_acr
     assert (await user_b.wait_for("chat:typing"))[0]["sender_id"] == 21
     await asyncio.sleep(0.1)
     assert len(admin_a.events("chat:typing")) == 1 and admin_b.events("chat:typing") == []
-    # each gateway has its own exclusive, auto-delete queue (typing relays); domain events come from the one
-    # durable stream
+    # each gateway has its own exclusive, auto-delete queues (typing relays; the services' heartbeats); domain
+    # events come from the one durable stream
     vhost_name = urlsplit(vhost).path.lstrip("/")
     async with httpx.AsyncClient(base_url=amqp_management_url) as http:
         queues = (await http.get(f"/api/queues/{vhost_name}")).json()
@@ -167,5 +167,6 @@ async def test_two_gateways_deliver_a_broadcast_once_to_every_admin_and_chat_acr
             if q["name"].startswith("gateway.")}
     assert mine == {
         "gateway.gw-a.events": (True, True, False), "gateway.gw-b.events": (True, True, False),
+        "gateway.gw-a.health": (True, True, False), "gateway.gw-b.health": (True, True, False),
         "gateway.events.dlq": (False, False, True), "gateway.events.stream": (False, False, True),
     }
