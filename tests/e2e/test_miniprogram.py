@@ -3,7 +3,8 @@ own chat logic and the vendored SDK through the stand-in `wx` (no Origin, no coo
 edge (`edge_tls`; its development CA trusted with NODE_EXTRA_CA_CERTS), logged in with WeChat against the stand-in
 of WeChat's API the stack's auth-svc uses (`wechat_standin`); the admin on the pages' socket.io-client 4.7.2. The
 same stand-in is WeChat for the stack's notification-svc (offline reach on, template `wechat_standin.template_id`):
-the reply reminder test counts the subscribe messages it accepted.
+the reply reminder test counts the subscribe messages it accepted. The rating test gives a closed session a
+rating from the mini program logic and reads it as the admin.
 
 Needs clients/sdk/node_modules (`bash scripts/infra.sh sdk`) and web/node_modules."""
 
@@ -78,3 +79,9 @@ async def test_miniprogram_reply_reminder_consent_then_offline_reply_makes_exact
 ) -> None:
     await _node_e2e("chat-reminder.e2e.test.mjs", edge_tls, wechat_standin,
                     WECHAT_TEMPLATE_ID=wechat_standin.template_id)
+
+
+async def test_miniprogram_rating_after_the_agent_closes_the_session_reaches_chat_svc_and_can_be_changed(
+    stack: Stack, edge_tls: EdgeTls, wechat_standin: WeChatStandInProcess,
+) -> None:
+    await _node_e2e("chat-rating.e2e.test.mjs", edge_tls, wechat_standin)

@@ -1,12 +1,14 @@
 // The chat page (a page built with Component(), so miniprogram-simulate renders it). Its logic is
-// logic/chat.js (the conversation) and logic/consent.js (reply reminders); this file only wires the page's life
-// cycle, taps and setData. `?session_id=N` shows session N (logic/routes.js).
+// logic/chat.js (the conversation), logic/consent.js (reply reminders) and logic/rating.js (the satisfaction
+// rating of a closed session); this file only wires the page's life cycle, taps and setData. `?session_id=N`
+// shows session N (logic/routes.js).
 const { ChatLogic } = require("../../logic/chat.js");
 const { SubscribeConsent } = require("../../logic/consent.js");
+const { RatingLogic } = require("../../logic/rating.js");
 const { loginUrl, sessionIdFrom } = require("../../logic/routes.js");
 
 Component({
-  data: { view: { items: [] }, draft: "", labels: {}, consent: { show: false } },
+  data: { view: { items: [] }, draft: "", labels: {}, consent: { show: false }, rating: { show: false } },
   methods: {
     onLoad(query) {
       const { services } = getApp();
@@ -21,7 +23,11 @@ Component({
         picture: t("chat.picture_button"), placeholder: t("h5.composer_placeholder"), send: t("chat.send"),
         end: t("h5.end"), sessions: t("mp.chat.sessions_link"),
       } });
-      this.logic = new ChatLogic({ services, sessionId, onChange: (view) => this.setData({ view }) });
+      this.rating = new RatingLogic({ services, onChange: (rating) => this.setData({ rating }) });
+      this.logic = new ChatLogic({ services, sessionId, onChange: (view) => {
+        this.setData({ view });
+        this.rating.show(this.logic.session); // asks once per closed session, hides for an open one
+      } });
       this.consent = new SubscribeConsent({ services, onChange: (consent) => this.setData({ consent }) });
       this.setData({ view: this.logic.view() });
       return this.logic.start();
@@ -36,6 +42,7 @@ Component({
     },
     onUnload() {
       if (this.logic) this.logic.stop();
+      if (this.rating) this.rating.stop();
     },
     onInput(event) {
       this.setData({ draft: event.detail.value });
@@ -79,6 +86,18 @@ Component({
     },
     onEnd() {
       return this.logic.endSession();
+    },
+    onRatingStar(event) {
+      this.rating.pick(event.currentTarget.dataset.score);
+    },
+    onRatingComment(event) {
+      this.rating.type(event.detail.value);
+    },
+    onRatingSubmit() {
+      return this.rating.submit();
+    },
+    onRatingEdit() {
+      this.rating.edit();
     },
     toSessions() {
       wx.navigateTo({ url: "/pages/sessions/index" });

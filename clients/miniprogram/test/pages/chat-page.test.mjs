@@ -1,9 +1,12 @@
 // The chat page rendered by miniprogram-simulate (its WXML, its taps) over the page logic with a fake REST API
 // and realtime client: what a person sees and what a tap does.
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import test from "node:test";
 import { consentRoutes, fakeApi, fakeClient, fakeServices, fakeSubscribeWx, flush, message, session } from "../support/fakes.mjs";
 import { loadPage, simulate } from "../support/simulate.mjs";
+
+const { ApiError } = createRequire(import.meta.url)("../../logic/api.js");
 
 const texts = (page, selector) => page.querySelectorAll(selector).map((node) => node.dom.textContent);
 
@@ -164,4 +167,68 @@ test("a subscribe message opened while logged out goes through the login to its 
   await page.instance.onLoad({ session_id: "5" });
   assert.deepEqual(reLaunched, ["/pages/login/index?session_id=5"]);
   page.detach();
+});
+
+// --- satisfaction rating --------------------------------------------------------------------------------------
+
+const RATING = "/api/v4/customer-service/my/sessions/11/rating";
+
+test("ending the session asks for a rating; stars, a comment and submit send it and the page thanks the user", async (t) => {
+  const puts = [];
+  const { page } = chatPage({ latest: session({ status: "active", admin_id: 2 }), routes: {
+    "POST /api/v4/customer-service/my/sessions/11/close": () => session({ status: "closed", admin_id: 2 }),
+    [`PUT ${RATING}`]: (body) => (puts.push(body), { session_id: 11, ...body, created_at: "2026-12-07T10:00:00+08:00",
+      updated_at: "2026-12-07T10:00:00+08:00", editable_until: new Date(Date.now() + 600_000).toISOString() }),
+  } });
+  t.after(() => { page.instance.onUnload(); page.detach(); }); // onUnload stops the change button's timer
+  await page.instance.onLoad({});
+  await simulate.sleep(0);
+  assert.equal(page.querySelectorAll(".rating").length, 0); // an open session: no prompt
+  page.querySelector(".end").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.deepEqual(texts(page, ".rating-question"), ["请为本次服务评分"]);
+  assert.equal(page.querySelectorAll(".rating-star").length, 5);
+  page.querySelectorAll(".rating-star")[3].dispatchEvent("tap");
+  page.querySelector(".rating-comment").dispatchEvent("input", { detail: { value: "很耐心" } });
+  await simulate.sleep(0);
+  assert.equal(page.querySelectorAll(".rating-star.on").length, 4);
+  page.querySelector(".rating-submit").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.deepEqual(puts, [{ score: 4, comment: "很耐心" }]);
+  assert.deepEqual(texts(page, ".rating-thanks"), ["感谢您的评价：4 星"]);
+  assert.deepEqual(texts(page, ".rating-saved-comment"), ["很耐心"]);
+  assert.deepEqual(texts(page, ".rating-edit"), ["修改评价"]);
+});
+
+test("a session the agent closed shows the rating given and its change button opens the form with it", async (t) => {
+  const given = { session_id: 11, score: 5, comment: null, created_at: "2026-12-07T10:00:00+08:00",
+    updated_at: "2026-12-07T10:00:00+08:00", editable_until: new Date(Date.now() + 600_000).toISOString() };
+  const { page, client } = chatPage({ latest: session({ status: "active", admin_id: 2 }), routes: {
+    [`GET ${RATING}`]: () => given,
+  } });
+  t.after(() => { page.instance.onUnload(); page.detach(); }); // onUnload stops the change button's timer
+  await page.instance.onLoad({});
+  await simulate.sleep(0);
+  client.serverSends("chat:session_update", session({ status: "closed", admin_id: 2 }));
+  await simulate.sleep(10);
+  assert.deepEqual(texts(page, ".rating-thanks"), ["感谢您的评价：5 星"]);
+  page.querySelector(".rating-edit").dispatchEvent("tap");
+  await simulate.sleep(0);
+  assert.equal(page.querySelectorAll(".rating-star.on").length, 5);
+  assert.deepEqual(texts(page, ".rating-submit"), ["提交评价"]);
+});
+
+test("a rating the service refuses says why under the form", async (t) => {
+  const { page } = chatPage({ latest: session({ status: "closed", admin_id: 2 }), routes: {
+    [`PUT ${RATING}`]: () => new ApiError(409, "rating_locked", "the rating can no longer be changed"),
+  } });
+  t.after(() => { page.instance.onUnload(); page.detach(); }); // onUnload stops the change button's timer
+  await page.instance.onLoad({});
+  await simulate.sleep(10);
+  page.querySelectorAll(".rating-star")[0].dispatchEvent("tap");
+  await simulate.sleep(0);
+  page.querySelector(".rating-submit").dispatchEvent("tap");
+  await simulate.sleep(10);
+  assert.deepEqual(texts(page, ".rating-error"), ["评价已超过可修改时间。"]);
+  assert.equal(page.querySelectorAll(".rating-submit").length, 1);
 });
