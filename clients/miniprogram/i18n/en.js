@@ -155,6 +155,4 @@ module.exports = {
   "error.rating_locked": "This rating can no longer be changed.",
   "error.not_rated": "This conversation has no rating yet.",
   "mp.rating.sending": "Sending…",
-  "system.service_unavailable": "Platform service {service} is not available: some features may not work",
-  "system.service_restored": "Platform service {service} is back",
 };

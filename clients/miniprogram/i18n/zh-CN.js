@@ -155,6 +155,4 @@ module.exports = {
   "error.rating_locked": "评价已超过可修改时间。",
   "error.not_rated": "该会话还没有评价。",
   "mp.rating.sending": "正在提交…",
-  "system.service_unavailable": "平台服务 {service} 暂时不可用，部分功能可能无法使用",
-  "system.service_restored": "平台服务 {service} 已恢复",
 };
