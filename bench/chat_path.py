@@ -128,7 +128,9 @@ class ChatPath:
                        lambda b: b.get("status") == "ok")
         port = _free_port()
         genv = {**os.environ, **({"PYTHONPATH": gateway_src} if gateway_src else {})}
-        self.gateway = subprocess.Popen([python, str(BENCH / "py_server.py"), "--port", str(port), "--jwks", str(jwks),
+        profile = os.environ.get("BENCH_GATEWAY_PROFILE")  # a file: cProfile (wall time) of the gateway's run
+        prefix = ["-m", "cProfile", "-o", profile] if profile else []
+        self.gateway = subprocess.Popen([python, *prefix, str(BENCH / "py_server.py"), "--port", str(port), "--jwks", str(jwks),
                                          "--amqp", amqp_url], env=genv, stdout=subprocess.DEVNULL, stderr=log)
         self.procs.append(self.gateway)
         _wait_http(f"http://127.0.0.1:{port}/bench/stats", self.gateway, "gateway", log, lambda b: b.get("broker"))
