@@ -48,6 +48,10 @@ RATES = (50, 100, 200, 500, 1000, 1500, 2000)
 SATURATED_SHARE = 0.9
 SATURATED_ACK_P99_MS = 1000.0
 TICK = os.sysconf("SC_CLK_TCK")
+_PROFILED = ("import cProfile, runpy, sys, time\np = cProfile.Profile(time.process_time)\nsys.argv = sys.argv[1:]\n"
+             "p.enable()\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nfinally:\n"
+             "    p.disable()\n    p.dump_stats(OUT)\n")
+"""`python -c` this, then the script and its arguments: the script under cProfile, timed in CPU seconds."""
 
 
 def _free_port() -> int:
@@ -128,8 +132,8 @@ class ChatPath:
                        lambda b: b.get("status") == "ok")
         port = _free_port()
         genv = {**os.environ, **({"PYTHONPATH": gateway_src} if gateway_src else {})}
-        profile = os.environ.get("BENCH_GATEWAY_PROFILE")  # a file: cProfile (wall time) of the gateway's run
-        prefix = ["-m", "cProfile", "-o", profile] if profile else []
+        profile = os.environ.get("BENCH_GATEWAY_PROFILE")  # a file: cProfile (CPU time) of the gateway's run
+        prefix = ["-c", _PROFILED.replace("OUT", repr(profile))] if profile else []
         self.gateway = subprocess.Popen([python, *prefix, str(BENCH / "py_server.py"), "--port", str(port), "--jwks", str(jwks),
                                          "--amqp", amqp_url], env=genv, stdout=subprocess.DEVNULL, stderr=log)
         self.procs.append(self.gateway)
@@ -169,7 +173,8 @@ class ChatPath:
                                 f"WHERE content LIKE 'b|{name}|%'")[0]
         done = max(1, stored["n"])  # CPU per message carried out (a timed-out command may still be stored)
         result.update({
-            "stored": stored["n"], "stored_distinct": stored["d"],
+            "stored": stored["n"], "stored_distinct": stored["d"], "wall_s": round(wall, 3),
+            "chat_svc_cpu_s": round(chat, 4), "gateway_cpu_s": round(gw, 4),
             "chat_svc_cpu_ms_per_msg": round(chat * 1000 / done, 3),
             "gateway_cpu_ms_per_msg": round(gw * 1000 / done, 3),
             "chat_svc_cores": round(chat / wall, 3), "gateway_cores": round(gw / wall, 3),
@@ -182,6 +187,14 @@ class ChatPath:
                                                              "sender_missing", "sender_duplicates",
                                                              "sender_out_of_order")))
         return result
+
+    def idle(self, seconds: float) -> dict[str, Any]:
+        """What the processes use with no message moving (sweeps, the queue publisher, heartbeats): cores' worth."""
+        chat0, gw0 = sum(_cpu_seconds(p.pid) for p in self.chat), _cpu_seconds(self.gateway.pid)
+        time.sleep(seconds)
+        return {"chat_svc_cores": round((sum(_cpu_seconds(p.pid) for p in self.chat) - chat0) / seconds, 4),
+                "gateway_cores": round((_cpu_seconds(self.gateway.pid) - gw0) / seconds, 4),
+                "loadavg": os.getloadavg()}
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -210,13 +223,19 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
                            "chat_log_level": log_level, "steps": []}
     try:
         out["warm_up"] = cell.step("warm", 50, 2)
+        out["idle"] = cell.idle(3)
         for i, rate in enumerate(rates):
             step = cell.step(f"s{i}", rate, seconds)
+            # Net of what the processes use with nothing moving (their background work, measured just before).
+            for proc in ("chat_svc", "gateway"):
+                net = step[f"{proc}_cpu_s"] - out["idle"][f"{proc}_cores"] * step["wall_s"]
+                step[f"{proc}_net_cpu_ms_per_msg"] = round(max(0.0, net) * 1000 / max(1, step["stored"]), 3)
             out["steps"].append(step)
             print(f"  chat path {rate:>6} msgs/s offered: {step['acked_per_s']:7.1f} acked/s, ack p50/p99 "
                   f"{step['ack_p50_ms']}/{step['ack_p99_ms']} ms, agent p50/p99 {step['agent_p50_ms']}/"
-                  f"{step['agent_p99_ms']} ms, chat-svc {step['chat_svc_cpu_ms_per_msg']} ms/msg, gateway "
-                  f"{step['gateway_cpu_ms_per_msg']} ms/msg, idle {step['box_idle_share']}, load "
+                  f"{step['agent_p99_ms']} ms, chat-svc {step['chat_svc_cpu_ms_per_msg']} ms/msg (net "
+                  f"{step['chat_svc_net_cpu_ms_per_msg']}), gateway {step['gateway_cpu_ms_per_msg']} ms/msg (net "
+                  f"{step['gateway_net_cpu_ms_per_msg']}), idle {step['box_idle_share']}, load "
                   f"{step['loadavg_after'][0]:.2f}, {'correct' if step['correct'] else 'INCORRECT'}", flush=True)
             if saturated(step):
                 break
