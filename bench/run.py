@@ -37,6 +37,7 @@ SERVER_CORE, LOADGEN_CORE = "0", "1"
 
 sys.path.insert(0, str(BENCH))
 from benchkeys import write_mint
+from chat_path import chat_path_cell
 from report_latency import report_cell
 from unread_count import unread_count_cell
 
@@ -558,6 +559,9 @@ def main() -> None:
                     PYTHON, ctx.workdir, ctx.amqp_url, log, free_port(), stamp.replace("-", "_"))
                 print("cell 9 (report of 30 days, 100,000 sessions):", json.dumps(c["9_report_30_days_100k_sessions"]),
                       flush=True)
+            if 10 in cells:
+                c["10_chat_path"] = chat_path_cell(PYTHON, ctx.workdir, ctx.amqp_url, log, stamp.replace("-", "_"))
+                print("cell 10 (chat path) done:", c["10_chat_path"]["saturation_msgs_per_s"], "msgs/s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
                     name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]
