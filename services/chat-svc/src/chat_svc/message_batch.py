@@ -3,7 +3,8 @@ together into the next one, written with a handful of set-based statements on th
 
 Per batch, whatever its size: BEGIN; the sessions `FOR UPDATE` (in id order); one INSERT of the messages; one
 UPDATE of their sessions (last message, unread count, report figures); at most three statements for the reply
-deadlines; one INSERT of every event into the outbox (with its NOTIFY); COMMIT. The rules are the single use
+deadlines; one INSERT of every event into the outbox (with its NOTIFY); one read and one INSERT of the commands'
+answers (`chat.idempotency_keys`, keyed by command id: a command delivered again gets its first answer); COMMIT. The rules are the single use
 case's (`Chat.send_message`): who may post (`domain.check_can_post`, checked per message: a refused message is
 refused alone, the others commit), the reply deadlines (`chat_svc.reply_deadlines`), the events: every message its
 `chat.message_created` in order, each session one `chat.session_updated` last, with its final state. Any other
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field, fields
@@ -28,6 +30,7 @@ from contracts.events.payloads import ChatMessageCreated, ChatSessionUpdated
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED, new_envelope
 from contracts.identity import Principal
 from servicekit.errors import DomainError
+from servicekit.idempotency import fingerprint
 from servicekit.logcontext import bind, request_id
 from servicekit.outbox_batch import enqueue_many
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,9 +71,22 @@ _USER_WROTE = (
     "escalated_at = NULL"
 )
 _USER_WROTE_UNLESS_WAITING = _USER_WROTE + " WHERE d.admin_id <> excluded.admin_id"
+_ANSWERED_BEFORE = (
+    f"SELECT user_id, key, body::text AS body FROM {SCHEMA}.idempotency_keys "
+    "WHERE (user_id, key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))"
+)
+_REMEMBER = (
+    f"INSERT INTO {SCHEMA}.idempotency_keys (user_id, key, fingerprint, status, body) "
+    "SELECT user_id, key, fingerprint, 201, body::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
+    "AS v(user_id, key, fingerprint, body)"
+)
+COMMAND_KEY_PREFIX = "command:"
+"""A command's answer is kept in `chat.idempotency_keys` under this prefix and its command id (pruned like every
+key, `CHAT_IDEMPOTENCY_KEY_HOURS`): a command delivered again (chat-svc died after the commit, before the ack)
+is answered with the first answer instead of storing the message twice."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Pending:
     """One `chat.send_message` waiting for its batch."""
 
@@ -128,6 +144,8 @@ class MessageBatcher:
             conn = (await sa.get_raw_connection()).driver_connection
             assert conn is not None
             async with conn.transaction():
+                repeated = await self._answered_before(conn, batch)
+                batch = [p for p in batch if p not in repeated]
                 ids = sorted({p.session_id for p in batch if 0 < p.session_id <= MAX_DB_ID})
                 sessions = {r["id"]: SessionRow(**r) for r in await conn.fetch(_LOCK_SESSIONS, ids)}
                 accepted: list[Pending] = []
@@ -160,12 +178,40 @@ class MessageBatcher:
                     for sid, row in updated.items()
                 ]
                 await enqueue_many(conn, SCHEMA, envelopes)
+                answers = [message_data(m).model_dump(mode="json") for m in messages]
+                await self._remember(conn, accepted, answers)
         self.batches += 1
         self.messages += len(accepted)
-        for p, m in zip(accepted, messages, strict=True):
-            p.done.set_result(message_data(m).model_dump(mode="json"))
+        for p, answer in zip(accepted, answers, strict=True):
+            p.done.set_result(answer)
+        for p, answer in repeated.items():
+            p.done.set_result(answer)
         for p, refusal in refused:
             p.done.set_exception(refusal)
+
+    @staticmethod
+    async def _answered_before(conn: Any, batch: list[Pending]) -> dict[Pending, dict[str, Any]]:
+        """The commands of the batch already carried out (delivered again): their first answers."""
+        keyed = [p for p in batch if p.correlation_id is not None]
+        if not keyed:
+            return {}
+        rows = await conn.fetch(_ANSWERED_BEFORE, [p.principal.user_id for p in keyed],
+                                [COMMAND_KEY_PREFIX + str(p.correlation_id) for p in keyed])
+        stored = {(r["user_id"], r["key"]): r["body"] for r in rows}
+        found = {p: stored.get((p.principal.user_id, COMMAND_KEY_PREFIX + str(p.correlation_id))) for p in keyed}
+        return {p: json.loads(body) for p, body in found.items() if body is not None}
+
+    @staticmethod
+    async def _remember(conn: Any, accepted: list[Pending], answers: list[dict[str, Any]]) -> None:
+        keyed = [(p, a) for p, a in zip(accepted, answers, strict=True) if p.correlation_id is not None]
+        if keyed:
+            await conn.execute(
+                _REMEMBER, [p.principal.user_id for p, _ in keyed],
+                [COMMAND_KEY_PREFIX + str(p.correlation_id) for p, _ in keyed],
+                [fingerprint("send_message", {"session_id": p.session_id, "content": p.content,
+                                              "message_type": p.message_type}) for p, _ in keyed],
+                [json.dumps(a) for _, a in keyed],
+            )
 
     @staticmethod
     async def _insert(conn: Any, accepted: list[Pending]) -> list[MessageRow]:

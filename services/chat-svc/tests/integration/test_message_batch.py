@@ -102,3 +102,19 @@ async def test_in_one_batch_the_agents_last_word_ends_the_reply_wait_and_a_users
     assert await waiting_since(stack, answered) is None
     assert await waiting_since(stack, restarted) > started[restarted]
     assert await waiting_since(stack, waiting) == started[waiting]  # a further message never moves it later
+
+
+async def test_a_send_message_command_delivered_again_is_answered_with_its_first_answer_and_stored_once(stack):
+    """chat-svc died after the commit, before the ack: the broker delivers the command again (same command id)."""
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    batcher = stack.app.state.message_batcher
+    first = Pending(user(owner), session_id, "once", "text", "6f1c0b1e-6d0e-4b8e-9a55-3a6f0f1e2d01", None)
+    await batcher._commit([first])
+    again = Pending(user(owner), session_id, "once", "text", "6f1c0b1e-6d0e-4b8e-9a55-3a6f0f1e2d01", None)
+    other = Pending(user(owner), session_id, "next", "text", "0b7d3c6a-5e4f-4a1b-8c2d-9e8f7a6b5c4d", None)
+    await batcher._commit([again, other])
+
+    assert again.done.result() == first.done.result()
+    assert other.done.result()["message_id"] > first.done.result()["message_id"]
+    assert await stored(stack, session_id) == [("user", "hello"), ("user", "once"), ("user", "next")]
