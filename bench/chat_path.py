@@ -188,6 +188,16 @@ class ChatPath:
                                                              "sender_out_of_order")))
         return result
 
+    def direct(self, amqp_url: str, count: int) -> dict[str, Any]:
+        """chat-svc alone: `count` `chat.send_message` commands published at once straight to RabbitMQ (no gateway,
+        no sockets; this process is the caller), spread over the sessions; the time and chat-svc's CPU until the
+        last reply: what chat-svc drains per second when it is the only thing to wait for."""
+        import asyncio
+
+        result = asyncio.run(_direct(amqp_url, count, self))
+        result["stored"] = _sql(self.dsn, "SELECT count(*) AS n FROM chat.messages WHERE content LIKE 'b|direct|%'")[0]["n"]
+        return result
+
     def idle(self, seconds: float) -> dict[str, Any]:
         """What the processes use with no message moving (sweeps, the queue publisher, heartbeats): cores' worth."""
         chat0, gw0 = sum(_cpu_seconds(p.pid) for p in self.chat), _cpu_seconds(self.gateway.pid)
@@ -209,6 +219,52 @@ class ChatPath:
             _sql(self.admin_dsn, f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
 
 
+async def _direct(amqp_url: str, count: int, cell: ChatPath) -> dict[str, Any]:
+    import asyncio
+
+    import aio_pika
+    from contracts.events.commands import CHAT_SEND_MESSAGE, CommandReply, new_command
+    from contracts.events.topology import COMMANDS_EXCHANGE
+    from contracts.identity import Principal
+    from contracts.socketio.client import SendMessagePayload
+
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=False)
+        replies = await channel.declare_queue(exclusive=True, auto_delete=True)
+        got: dict[str, CommandReply] = {}
+        done = asyncio.Event()
+
+        async def on_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            got[message.correlation_id or ""] = CommandReply.model_validate_json(message.body)
+            if len(got) >= count:
+                done.set()
+
+        await replies.consume(on_reply, no_ack=True)
+        exchange = await channel.get_exchange(COMMANDS_EXCHANGE)
+        bodies = []
+        for i in range(count):
+            user = i % USERS + 1
+            command = new_command(CHAT_SEND_MESSAGE, Principal(user_id=100000 + user, user_type="user",
+                                                               username=f"u{user}"),
+                                  SendMessagePayload(session_id=user, content=f"b|direct|{user}|{i}"))
+            bodies.append((command.routing_key, str(command.command_id), command.to_bytes()))
+        chat0, load0, t0 = sum(_cpu_seconds(p.pid) for p in cell.chat), os.getloadavg(), time.time()
+        for key, cid, body in bodies:
+            await exchange.publish(aio_pika.Message(body, correlation_id=cid, reply_to=replies.name,
+                                                    content_type="application/json"), key)
+        published = time.time() - t0
+        await asyncio.wait_for(done.wait(), 120)
+        wall = time.time() - t0
+        chat = sum(_cpu_seconds(p.pid) for p in cell.chat) - chat0
+    finally:
+        await connection.close()
+    return {"commands": count, "ok": sum(r.ok for r in got.values()),
+            "publish_s": round(published, 3), "wall_s": round(wall, 3), "msgs_per_s": round(count / wall, 1),
+            "chat_svc_cpu_ms_per_msg": round(chat * 1000 / count, 3), "chat_svc_cores": round(chat / wall, 3),
+            "loadavg_before": load0, "loadavg_after": os.getloadavg()}
+
+
 def saturated(step: dict[str, Any]) -> bool:
     return (step["acked_per_s"] < SATURATED_SHARE * step["offered_per_s"]
             or (step["ack_p99_ms"] or 0) > SATURATED_ACK_P99_MS)
@@ -216,7 +272,8 @@ def saturated(step: dict[str, Any]) -> bool:
 
 def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str, *, rates: tuple[float, ...] = RATES,
                    seconds: float = 5, processes: int = 1, chat_src: str | None = None,
-                   gateway_src: str | None = None, log_level: str = "WARNING") -> dict[str, Any]:
+                   gateway_src: str | None = None, log_level: str = "WARNING", direct: int = 0) -> dict[str, Any]:
+    """The sweep; then, with `direct`, that many commands straight to chat-svc (`ChatPath.direct`)."""
     cell = ChatPath(python, workdir, amqp_url, log, tag, processes=processes, chat_src=chat_src,
                     gateway_src=gateway_src, log_level=log_level)
     out: dict[str, Any] = {"users": USERS, "agents": AGENTS, "chat_svc_processes": processes, "seconds": seconds,
@@ -239,6 +296,11 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
                   f"{step['loadavg_after'][0]:.2f}, {'correct' if step['correct'] else 'INCORRECT'}", flush=True)
             if saturated(step):
                 break
+        if direct:
+            out["direct_burst"] = cell.direct(amqp_url, direct)
+            print(f"  chat-svc alone, {direct} commands at once: {out['direct_burst']['msgs_per_s']} msgs/s, "
+                  f"{out['direct_burst']['chat_svc_cpu_ms_per_msg']} ms CPU/msg, load "
+                  f"{out['direct_burst']['loadavg_after'][0]:.2f}", flush=True)
     finally:
         cell.close()
     ok = [s for s in out["steps"] if not saturated(s)]
@@ -258,6 +320,8 @@ def main() -> None:
                         ":libs/servicekit/src for a 'before' run)")
     parser.add_argument("--gateway-src", help="PYTHONPATH for the gateway")
     parser.add_argument("--log-level", default="WARNING", help="chat-svc's log level (INFO: as deployed)")
+    parser.add_argument("--direct", type=int, default=0, help="after the sweep, this many commands straight to "
+                        "chat-svc at once (no gateway): its own throughput and CPU per message")
     args = parser.parse_args()
     from run import drop_vhost, ensure_vhost
 
@@ -269,7 +333,7 @@ def main() -> None:
             result = chat_path_cell(sys.executable, Path(tmp), ensure_vhost(vhost), log, stamp.replace("-", "_"),
                                     rates=tuple(float(r) for r in args.rates.split(",")), seconds=args.seconds,
                                     processes=args.processes, chat_src=args.chat_src, gateway_src=args.gateway_src,
-                                    log_level=args.log_level)
+                                    log_level=args.log_level, direct=args.direct)
         finally:
             drop_vhost(vhost)
     results = {"label": args.label, "timestamp": stamp, "cells": {"10_chat_path": result}}
