@@ -37,6 +37,7 @@ SERVER_CORE, LOADGEN_CORE = "0", "1"
 
 sys.path.insert(0, str(BENCH))
 from benchkeys import write_mint
+from chat_path import chat_path_cell
 from report_latency import report_cell
 from unread_count import unread_count_cell
 
@@ -575,6 +576,9 @@ def main() -> None:
 
                 c["11_notification_send"] = notify_send_cell(ctx, stamp.replace("-", "_"))
                 print(f"cell 11 done {time.time() - started:.0f}s", flush=True)
+            if 12 in cells:
+                c["12_chat_path"] = chat_path_cell(PYTHON, ctx.workdir, ctx.amqp_url, log, stamp.replace("-", "_"))
+                print("cell 12 (chat path) done:", c["12_chat_path"]["saturation_msgs_per_s"], "msgs/s", flush=True)
             if args.variants:
                 c["6_python_variants_n2000"] = {
                     name: [saturation("python", ctx, *SATURATION[-1], env) for _ in range(args.runs)]

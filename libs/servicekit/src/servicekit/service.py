@@ -107,6 +107,9 @@ class BrokerSettings(HeartbeatSettings):
     """Seconds between outbox polls when no NOTIFY arrives."""
     relay_max_backoff: float = Field(5.0, gt=0)
     """Cap (seconds) of the relay's wait while the broker refuses events."""
+    relay_mark_delay: float = Field(0.005, ge=0, le=1)
+    """Seconds the relay lets broker confirms gather before one UPDATE marks them published (a commit of new events
+    cuts it short; 0: an UPDATE per wake-up). Delays no event, only the marking."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,7 @@ def _broker_and_relay(
     broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
                     max_backoff=settings.broker_max_backoff)
     relay = OutboxRelay(settings.database_url, schema, broker, poll_interval=settings.relay_poll_interval,
-                        max_backoff=settings.relay_max_backoff)
+                        max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay)
     return broker, relay
 
 

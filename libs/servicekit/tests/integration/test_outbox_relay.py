@@ -292,3 +292,37 @@ async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db
         assert reads == 1 + 5  # the first look, then one per commit; a confirm only marks
     finally:
         task.cancel()
+
+
+class StaggeredConfirms:
+    """The broker confirms each event a little after the previous one, as it does under load."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+        self.sent.append(message_id)
+        await asyncio.sleep(0.003 * len(self.sent))
+
+
+async def test_confirms_arriving_one_after_another_are_marked_by_a_few_updates_not_one_each(db):
+    engine, table = db
+    await _empty_outbox(engine)
+    sink = StaggeredConfirms()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, poll_interval=30,
+                        mark_delay=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(5):
+            while not relay.is_leader:
+                await asyncio.sleep(0.02)
+        async with engine.begin() as conn:
+            for n in range(40):
+                await enqueue(conn, table, _event(40, n))
+        async with asyncio.timeout(10):
+            while await _pending(engine):
+                await asyncio.sleep(0.02)
+        assert len(sink.sent) == 40 and relay.published == 40
+        assert relay.marks <= 10  # 40 confirms 3 ms apart, gathered for 50 ms: a few UPDATEs, not 40
+    finally:
+        task.cancel()

@@ -26,13 +26,18 @@ from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
 from servicekit.commands import CommandHandler
 
+from chat_svc.message_batch import MessageBatcher
 from chat_svc.service import Chat
 
 
-def command_handlers(chat: Chat) -> dict[CommandName, CommandHandler]:
+def command_handlers(chat: Chat, batcher: MessageBatcher | None = None) -> dict[CommandName, CommandHandler]:
+    """`batcher`: `chat.send_message` commands are group-committed through it (chat_svc.message_batch), with the
+    rules of `Chat.send_message`, which writes them one by one without it."""
+    send = batcher.send if batcher is not None else chat.send_message
+
     async def send_message(principal: Principal, payload: SendMessagePayload, command: CommandMessage) -> dict[str, Any]:
-        return await chat.send_message(principal, payload.session_id, payload.content, payload.message_type,
-                                       correlation_id=str(command.command_id))
+        return await send(principal, payload.session_id, payload.content, payload.message_type,
+                          correlation_id=str(command.command_id))
 
     async def session_participants(_principal: Principal, payload: SessionRef, _command: CommandMessage) -> SessionParticipants:
         session = await chat.session_snapshot(payload.session_id)

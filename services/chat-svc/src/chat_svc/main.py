@@ -30,6 +30,7 @@ from chat_svc.commands import command_handlers
 from chat_svc.customer_history import CustomerHistory
 from chat_svc.customer_history_api import router as customer_history_router
 from chat_svc.customers import Customers
+from chat_svc.message_batch import MessageBatcher
 from chat_svc.notes import Notes
 from chat_svc.notes_api import router as notes_router
 from chat_svc.presence import PRESENCE_QUEUE, presence_consumer, sweep_forever
@@ -72,6 +73,8 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
                                                                settings.queue_estimate_samples,
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
+    runtime.state.message_batcher = MessageBatcher(runtime.state.chat, runtime.engine,
+                                                   max_batch=settings.message_batch_max)
     runtime.state.reply_deadlines = ReplyDeadlines(runtime.state.chat, DeadlineSettings(
         settings.reply_remind_after_seconds, settings.reply_reassign_after_seconds), working_time=working_time)
     runtime.state.notes = Notes(runtime.state.chat)
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
                  notes_router, customer_history_router, search_router, working_hours_router, ratings_router,
                  reports_router],
         start=lambda runtime: _chat(runtime, working_time), jwt_verifier=jwt_verifier,
-        commands=lambda runtime: command_handlers(runtime.state.chat),
+        commands=lambda runtime: command_handlers(runtime.state.chat, runtime.state.message_batcher),
         consumers=[lambda runtime: presence_consumer(runtime.state.chat)], queues=[PRESENCE_QUEUE.name],
         tasks={"presence-sweep": lambda runtime: sweep_forever(runtime.state.chat, settings.presence_sweep_seconds),
                "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds),
@@ -151,4 +154,5 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     app.state.customer_history = None
     app.state.ratings = None
     app.state.reports = None
+    app.state.message_batcher = None
     return app

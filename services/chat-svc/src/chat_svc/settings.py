@@ -188,3 +188,7 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     many seconds of their opening. Keep it equal to the first reply deadline (the reply reminder)."""
     report_max_days: Annotated[int, Field(ge=1, le=3660)] = 92
     """The longest range of Beijing days one report covers (`GET /reports/summary`); longer is refused with 422."""
+    message_batch_max: Annotated[int, Field(ge=1, le=1000)] = 64
+    """Group commit of the socket's `chat:send_message`: at most this many messages that arrived while the previous
+    transaction ran are written together in the next one (each refused or accepted alone, in arrival order per
+    process); 1: one transaction per message. The REST route writes one message per transaction either way."""

@@ -1,0 +1,120 @@
+"""Group commit of `chat.send_message` (chat_svc.message_batch): many messages per transaction, each with the rules,
+the order and the events of the single use case."""
+
+import asyncio
+
+import pytest
+from chat_svc.message_batch import Pending
+from contracts.events.commands import CHAT_SEND_MESSAGE, new_command
+from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
+from contracts.identity import Principal
+from contracts.socketio.client import SendMessagePayload
+from sqlalchemy import text
+
+from .conftest import BASE, admin_headers, new_id
+from .test_reply_deadlines import waiting_since
+
+pytestmark = pytest.mark.integration
+
+
+def user(user_id: int) -> Principal:
+    return Principal(user_id=user_id, user_type="user", username=f"u{user_id}")
+
+
+def admin(admin_id: int) -> Principal:
+    return Principal(user_id=admin_id, user_type="admin", username=f"a{admin_id}")
+
+
+async def claimed_session(stack, user_id: int, admin_id: int) -> int:
+    session_id = (await stack.open_session(user_id))["session_id"]
+    response = await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
+    assert response.status_code == 200, response.text
+    return session_id
+
+
+async def stored(stack, session_id: int) -> list[tuple[str, str]]:
+    async with stack.app.state.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT sender_type, content FROM chat.messages WHERE session_id = :s "
+                                       "AND sender_type <> 'system' ORDER BY id"), {"s": session_id})
+        return [(r.sender_type, r.content) for r in rows]
+
+
+async def test_concurrent_socket_messages_share_transactions_and_keep_each_sessions_order_and_events(stack):
+    """40 messages into 4 sessions at once: fewer transactions than messages; each session's messages stored and
+    announced in the order sent, its unread count and report figures counted once each, one session update per
+    transaction carrying the final state."""
+    admin_id = new_id()
+    users = [new_id() for _ in range(4)]
+    sessions = [await claimed_session(stack, u, admin_id) for u in users]
+    batcher = stack.app.state.message_batcher
+    before = (batcher.batches, batcher.messages)
+    commands = [new_command(CHAT_SEND_MESSAGE, user(users[i % 4]), SendMessagePayload(
+        session_id=sessions[i % 4], content=f"m{i}")) for i in range(40)]
+    replies = await asyncio.gather(*(stack.commands.call(c) for c in commands))
+
+    assert all(r.ok for r in replies), [r.error for r in replies if not r.ok]
+    assert batcher.messages - before[1] == 40
+    assert batcher.batches - before[0] < 40
+    for k, session_id in enumerate(sessions):
+        sent = [f"m{i}" for i in range(k, 40, 4)]
+        assert await stored(stack, session_id) == [("user", "hello"), *(("user", c) for c in sent)]
+        created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=12)
+        assert [m.message.message_content for m in created][-10:] == sent
+        row = await stack.session(session_id)
+        assert (row["admin_unread_count"], row["message_count"], row["last_message"]) == (11, 11, sent[-1])
+        updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED)
+        assert updates[-1].session.unread_count == 11
+        assert stack.tap.of(session_id)[-1][1].event_type == CHAT_SESSION_UPDATED  # last, after its messages
+
+
+async def test_a_refused_message_in_a_batch_is_refused_alone_and_the_others_commit(stack):
+    admin_id, owner, stranger = new_id(), new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    batch = [Pending(user(owner), session_id, "first", "text", None, None),
+             Pending(user(stranger), session_id, "not mine", "text", None, None),
+             Pending(user(owner), 999_999_999_999, "nowhere", "text", None, None),
+             Pending(admin(new_id()), session_id, "not my session", "text", None, None),
+             Pending(user(owner), session_id, "second", "text", None, None)]
+    await stack.app.state.message_batcher._commit(batch)
+
+    outcomes = [p.done.exception().code if p.done.exception() else p.done.result()["message_content"]
+                for p in batch]
+    assert outcomes == ["first", "forbidden", "not_found", "forbidden", "second"]
+    assert await stored(stack, session_id) == [("user", "hello"), ("user", "first"), ("user", "second")]
+
+
+async def test_in_one_batch_the_agents_last_word_ends_the_reply_wait_and_a_users_later_one_restarts_it(stack):
+    """The net effect of the single use case's reply deadlines over a session's messages of one batch."""
+    admin_id = new_id()
+    answered, restarted, waiting = [await claimed_session(stack, new_id(), admin_id) for _ in range(3)]
+    rows = {s: await stack.session(s) for s in (answered, restarted, waiting)}
+    started = {s: await waiting_since(stack, s) for s in rows}
+    assert all(started.values())  # the user's first message waits for the agent since the claim
+    batcher = stack.app.state.message_batcher
+    await batcher._commit([
+        Pending(user(rows[answered]["user_id"]), answered, "u", "text", None, None),
+        Pending(admin(admin_id), answered, "a", "text", None, None),
+        Pending(admin(admin_id), restarted, "a", "text", None, None),
+        Pending(user(rows[restarted]["user_id"]), restarted, "u", "text", None, None),
+        Pending(user(rows[waiting]["user_id"]), waiting, "u", "text", None, None),
+    ])
+
+    assert await waiting_since(stack, answered) is None
+    assert await waiting_since(stack, restarted) > started[restarted]
+    assert await waiting_since(stack, waiting) == started[waiting]  # a further message never moves it later
+
+
+async def test_a_send_message_command_delivered_again_is_answered_with_its_first_answer_and_stored_once(stack):
+    """chat-svc died after the commit, before the ack: the broker delivers the command again (same command id)."""
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    batcher = stack.app.state.message_batcher
+    first = Pending(user(owner), session_id, "once", "text", "6f1c0b1e-6d0e-4b8e-9a55-3a6f0f1e2d01", None)
+    await batcher._commit([first])
+    again = Pending(user(owner), session_id, "once", "text", "6f1c0b1e-6d0e-4b8e-9a55-3a6f0f1e2d01", None)
+    other = Pending(user(owner), session_id, "next", "text", "0b7d3c6a-5e4f-4a1b-8c2d-9e8f7a6b5c4d", None)
+    await batcher._commit([again, other])
+
+    assert again.done.result() == first.done.result()
+    assert other.done.result()["message_id"] > first.done.result()["message_id"]
+    assert await stored(stack, session_id) == [("user", "hello"), ("user", "once"), ("user", "next")]
