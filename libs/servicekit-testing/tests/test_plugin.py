@@ -156,3 +156,32 @@ def test_only_this_hosts_dead_processes_count_as_orphans() -> None:
     assert not is_orphan(_tag(os.getppid()))
     assert not is_orphan(f"servicekit-testing host=another-machine pid={_dead_pid()}")
     assert not is_orphan(None) and not is_orphan("made by hand")
+
+
+async def test_drop_unused_deletes_the_vhosts_no_connection_uses_and_keeps_the_used_and_the_young(
+    amqp_url: str, amqp_management_url: str,
+) -> None:
+    import asyncio
+
+    from servicekit_testing.plugin import VhostFactory
+
+    base = amqp_url.rsplit("/", 1)[0] + "/"
+    async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
+        factory = VhostFactory(client, base, urlsplit(amqp_url).username or "guest")
+        idle, used, young = [await factory() for _ in range(3)]
+        name = {url: urlsplit(url).path.lstrip("/") for url in (idle, used, young)}
+        connection = await aio_pika.connect(used)
+        try:
+            async with asyncio.timeout(30):  # the management API lists a new connection a few seconds late
+                while name[used] not in {c["vhost"] for c in (
+                        await client.get("/api/connections", params={"columns": "vhost"})).json()}:
+                    await asyncio.sleep(0.5)
+            for url in (idle, used):  # made a minute ago; `young` just now
+                factory.created[name[url]] -= 60
+            assert await factory.drop_unused(younger_than=30) == [name[idle]]
+            assert (await client.get(f"/api/vhosts/{name[idle]}")).status_code == 404
+            assert (await client.get(f"/api/vhosts/{name[used]}")).status_code == 200
+            assert (await client.get(f"/api/vhosts/{name[young]}")).status_code == 200
+        finally:
+            await connection.close()
+            await factory.drop_all()

@@ -24,6 +24,7 @@ import asyncio
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -234,33 +235,56 @@ async def amqp_management_url(_rabbitmq: tuple[str, str]) -> str:
     )
 
 
+class VhostFactory:
+    """``await make_vhost()`` creates an empty vhost of this session and returns ``amqp://.../<vhost>``; they are
+    all deleted when the session ends. ``await make_vhost.drop_unused()`` deletes earlier the ones no connection
+    uses any more (the tests that made them are done): a broker restarted mid-session (tests/faults) then recovers
+    a handful of vhosts, not every queue and stream the whole session ever declared."""
+
+    def __init__(self, client: Any, amqp_base: str, user: str) -> None:
+        self._client, self._amqp_base, self._user = client, amqp_base, user
+        self.created: dict[str, float] = {}  # vhost -> time.monotonic() of its creation
+
+    async def __call__(self) -> str:
+        vhost = _unique_name()
+        (await self._client.put(f"/api/vhosts/{vhost}", json={"description": owner_tag()})).raise_for_status()
+        self.created[vhost] = time.monotonic()
+        grant = {"configure": ".*", "write": ".*", "read": ".*"}
+        (
+            await self._client.put(f"/api/permissions/{vhost}/{quote(self._user, safe='')}", json=grant)
+        ).raise_for_status()
+        return _with_path(self._amqp_base, f"/{vhost}")
+
+    async def drop_unused(self, *, younger_than: float = 30.0) -> list[str]:
+        """Delete this session's vhosts without a connection; those made in the last ``younger_than`` seconds
+        stay (the management API lists a new connection a few seconds late). Returns the names deleted."""
+        listed = await self._client.get("/api/connections", params={"columns": "vhost"})
+        listed.raise_for_status()
+        used = {c["vhost"] for c in listed.json()}
+        now = time.monotonic()
+        unused = [v for v, made in self.created.items() if v not in used and now - made >= younger_than]
+        for vhost in unused:
+            await self._client.delete(f"/api/vhosts/{vhost}")
+            del self.created[vhost]
+        return unused
+
+    async def drop_all(self) -> None:
+        for vhost in list(self.created):
+            await self._client.delete(f"/api/vhosts/{vhost}")
+        self.created.clear()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def make_vhost(
-    _rabbitmq: tuple[str, str], amqp_management_url: str
-) -> AsyncIterator[Callable[[], Awaitable[str]]]:
-    """Factory: each ``await make_vhost()`` creates an empty vhost, returns ``amqp://.../<vhost>``."""
+async def make_vhost(_rabbitmq: tuple[str, str], amqp_management_url: str) -> AsyncIterator[VhostFactory]:
+    """Factory of empty vhosts (``VhostFactory``): ``await make_vhost()`` returns ``amqp://.../<vhost>``."""
     import httpx
 
-    base = urlsplit(_rabbitmq[0])
-    user = unquote(base.username or "guest")
-    created: list[str] = []
+    user = unquote(urlsplit(_rabbitmq[0]).username or "guest")
     async with httpx.AsyncClient(base_url=amqp_management_url, timeout=10) as client:
         await reap_orphan_vhosts(client)
-
-        async def make() -> str:
-            vhost = _unique_name()
-            (await client.put(f"/api/vhosts/{vhost}", json={"description": owner_tag()})).raise_for_status()
-            created.append(vhost)
-            grant = {"configure": ".*", "write": ".*", "read": ".*"}
-            (
-                await client.put(f"/api/permissions/{vhost}/{quote(user, safe='')}", json=grant)
-            ).raise_for_status()
-            return _with_path(_rabbitmq[0], f"/{vhost}")
-
-        yield make
-
-        for vhost in created:
-            await client.delete(f"/api/vhosts/{vhost}")
+        factory = VhostFactory(client, _rabbitmq[0], user)
+        yield factory
+        await factory.drop_all()
 
 
 async def reap_orphan_vhosts(client: Any) -> list[str]:
