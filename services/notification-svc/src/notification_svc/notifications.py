@@ -77,9 +77,9 @@ async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_
         await unread.announce(uow, everyone)
     else:
         # The target's badge lock as late as possible: the notification and its event are written before it,
-        # so the lock is held for two statements and the commit (sends to one admin queue on it).
-        await unread.lock(uow.db, new.target_user_id)
-        await unread.adjust_and_announce(uow, new.target_user_id, new.type, targeted_unread=1)
+        # and the lock, the counter and the badge are one call, so the lock is held for the badge's event and
+        # the commit only (sends to one admin queue on it).
+        await unread.lock_adjust_and_announce(uow, new.target_user_id, new.type, targeted_unread=1)
     return notification
 
 

@@ -4,7 +4,8 @@ An admin's unread count of one type is ``targeted_unread + broadcast total - bro
 use case that changes what an admin has unread:
 
 1. ``lock``s that admin first (their ``notification_admins`` row; a broadcast locks every known admin, in id
-   order, so two changes never wait for each other in a cycle);
+   order, so two changes never wait for each other in a cycle; a targeted send takes the lock, moves the counter
+   and reads the badge in one call, ``lock_adjust_and_announce``, after writing the notification);
 2. moves the counters by exactly the rows it changed (``adjust`` / ``broadcast_sent``; an ``INSERT ... ON
    CONFLICT DO NOTHING RETURNING`` tells which rows changed, even when two requests race);
 3. ``announce``s the resulting numbers in the same transaction (event ``notification.unread_counts_changed``).
@@ -88,31 +89,20 @@ async def counts(db: AsyncConnection, user_ids: Sequence[int]) -> dict[int, Unre
     return _badges((await db.execute(_COUNTS, {"ids": list(user_ids)})).all(), user_ids)
 
 
-_ADJUSTED_COUNTS = sql(f"""
-    WITH adjusted AS (
-        INSERT INTO {SCHEMA}.unread_counters AS c (user_id, type, targeted_unread, broadcasts_read)
-        VALUES (:user_id, :type, :targeted_unread, :broadcasts_read)
-        ON CONFLICT (user_id, type) DO UPDATE SET
-            targeted_unread = c.targeted_unread + excluded.targeted_unread,
-            broadcasts_read = c.broadcasts_read + excluded.broadcasts_read
-        RETURNING c.user_id, c.type, c.targeted_unread, c.broadcasts_read
-    )
-    SELECT NULL::bigint AS user_id, b.type, b.total AS plus, 0 AS minus FROM {SCHEMA}.broadcast_totals b
-    UNION ALL
-    SELECT o.user_id, o.type, o.targeted_unread, o.broadcasts_read FROM {SCHEMA}.unread_counters o
-    WHERE o.user_id = :user_id AND o.type <> :type
-    UNION ALL
-    SELECT a.user_id, a.type, a.targeted_unread, a.broadcasts_read FROM adjusted a
-""")
-"""``adjust`` and ``counts`` of one admin in one statement (one round trip under the admin's lock). The
-adjusted row comes from the upsert's RETURNING (a statement does not see its own CTE's writes); the other rows
-from the statement's snapshot, taken after ``lock`` returned, so it has every earlier change of this admin."""
+_LOCK_AND_ADJUST = sql(
+    f"SELECT o_user_id AS user_id, o_type AS type, o_plus AS plus, o_minus AS minus "
+    f"FROM {SCHEMA}.lock_and_adjust_badge(:user_id, :type, :targeted_unread, :broadcasts_read)"
+)
+"""``lock``, ``adjust`` and ``counts`` of one admin in one round trip: a plpgsql function (migration 0006), whose
+statements each take a fresh snapshot, so the counts it reads after the lock include every earlier change (a
+single statement could not: its snapshot is older than the lock it waits for)."""
 
 
-async def adjust_and_announce(uow: UnitOfWork, user_id: int, type_: str, *, targeted_unread: int = 0,
-                              broadcasts_read: int = 0) -> None:
-    """``adjust`` then ``announce`` for one admin (call it after ``lock``): two round trips instead of three."""
-    rows = (await uow.db.execute(_ADJUSTED_COUNTS, {
+async def lock_adjust_and_announce(uow: UnitOfWork, user_id: int, type_: str, *, targeted_unread: int = 0,
+                                   broadcasts_read: int = 0) -> None:
+    """``lock``, ``adjust`` and ``announce`` for one admin: the lock is held for the event's statement and the
+    commit only (two round trips), instead of four."""
+    rows = (await uow.db.execute(_LOCK_AND_ADJUST, {
         "user_id": user_id, "type": type_, "targeted_unread": targeted_unread, "broadcasts_read": broadcasts_read,
     })).all()
     await events.unread_counts_changed(uow, _badges(rows, [user_id]))

@@ -170,7 +170,7 @@ async def test_a_targeted_notification_announces_only_its_targets_badge(service)
     assert [e for e in events.events if badges_of(other)(e)] == []
 
 
-async def test_a_targeted_send_writes_the_notification_before_the_badge_lock_and_holds_it_for_two_statements(
+async def test_a_targeted_send_writes_the_notification_before_the_badge_lock_and_holds_it_for_one_statement(
     own_service,
 ):
     svc, me, sender = own_service, new_id(), new_id()
@@ -186,10 +186,11 @@ async def test_a_targeted_send_writes_the_notification_before_the_badge_lock_and
         await send(svc, svc.admin(sender), target_user_id=me)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    [lock] = [i for i, s in enumerate(statements) if "FOR UPDATE" in s]
+    [lock] = [i for i, s in enumerate(statements) if "lock_and_adjust_badge" in s]  # lock + counter + badge
     [created] = [i for i, s in enumerate(statements) if "INSERT INTO notification.notifications" in s]
     assert created < lock
-    assert len(statements[lock + 1:]) == 2  # counters + badge in one, its event in the other; then the commit
+    assert not any("FOR UPDATE" in s for s in statements)
+    assert len(statements[lock + 1:]) == 1  # the badge's event; then the commit
     assert await count(svc, me) == badge(order=2)
 
 
