@@ -2,7 +2,7 @@
 
 Why PostgreSQL and not a token bucket in memory: a service may run several processes (uvicorn workers,
 replicas behind the edge); a bucket per process would multiply the limit by their number and forget it at every
-restart. The write routes touch the database anyway, so one more short transaction on a one-row-per-key table
+restart. The write routes touch the database anyway, so one more statement on a one-row-per-key table
 costs little and every process sees the same count.
 
 The algorithm is a sliding-window counter: the hits of the current fixed window plus the previous window's
@@ -102,31 +102,53 @@ def rate_limit_table(metadata: MetaData, schema: str) -> Table:
 
 
 class RateLimiter:
-    """`hit(key, limit)`: one short transaction on the service's `rate_limits` table; concurrent hits on one key
-    (from any process) are serialized by its row lock."""
+    """`hit(key, limit)`: ONE statement on the service's `rate_limits` table, outside any transaction: the
+    decision is taken inside the upsert, so a key's row lock is held for that one statement only, never across
+    round trips (concurrent hits on one key, from any process, are serialized by it all the same).
+
+    The statement is `decide` in SQL: `INSERT ... ON CONFLICT (key) DO UPDATE SET <the counts after one more
+    hit> WHERE <it is allowed> RETURNING ...`. A refused hit updates nothing (refusals are not counted), so no
+    row comes back; a second, read-only statement then reads the window for `Retry-After`. The clock is the
+    statement's start (`statement_timestamp()`), read before the row lock: a hit that waited behind one already
+    counted in a later window counts at that window's start (never in an older one, which would reset the
+    counts)."""
 
     def __init__(self, engine: AsyncEngine, table: Table) -> None:
         self._engine = engine
         name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-        # The upsert creates the row on first use and, either way, locks it and returns it with the clock.
-        self._lock = sql(
-            f"INSERT INTO {name} AS r (key, window_index, hits, previous_hits) VALUES (:key, 0, 0, 0) "
-            "ON CONFLICT (key) DO UPDATE SET key = r.key "
-            "RETURNING r.window_index, r.hits, r.previous_hits, extract(epoch FROM clock_timestamp())::float8"
+        position = "(extract(epoch FROM excluded.updated_at)::float8 / CAST(:per AS float8))"
+        index = f"greatest(floor({position})::bigint, r.window_index)"
+        elapsed = f"greatest({position} - {index}, 0::float8)"
+        hits = f"(CASE WHEN r.window_index = {index} THEN r.hits ELSE 0 END)"
+        previous = (f"(CASE WHEN r.window_index = {index} THEN r.previous_hits "
+                    f"WHEN r.window_index = {index} - 1 THEN r.hits ELSE 0 END)")
+        # A new key's first hit is always allowed (`requests` >= 1): the INSERT counts it.
+        self._hit = sql(
+            f"INSERT INTO {name} AS r (key, window_index, hits, previous_hits, updated_at) "
+            "VALUES (:key, floor(extract(epoch FROM statement_timestamp())::float8 / CAST(:per AS float8)), "
+            "1, 0, statement_timestamp()) "
+            f"ON CONFLICT (key) DO UPDATE SET window_index = {index}, hits = {hits} + 1, "
+            f"previous_hits = {previous}, updated_at = excluded.updated_at "
+            f"WHERE {previous} * (1 - {elapsed}) + {hits} + 1 <= CAST(:requests AS integer) "
+            "RETURNING r.window_index"
         )
-        self._save = sql(
-            f"UPDATE {name} SET window_index = :index, hits = :hits, previous_hits = :previous, updated_at = now() "
-            "WHERE key = :key"
+        self._read = sql(
+            f"SELECT window_index, hits, previous_hits, extract(epoch FROM clock_timestamp())::float8 "
+            f"FROM {name} WHERE key = :key"
         )
 
     async def hit(self, key: str, limit: RateLimit) -> Decision:
-        async with self._engine.begin() as db:
-            index, hits, previous, now = (await db.execute(self._lock, {"key": key})).one()
-            window, decision = decide(Window(index, hits, previous), now, limit)
-            if decision.allowed:
-                await db.execute(self._save, {"key": key, "index": window.index, "hits": window.hits,
-                                              "previous": window.previous})
-        return decision
+        async with self._engine.connect() as conn:
+            db = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            counted = (await db.execute(self._hit, {"key": key, "per": limit.per_seconds,
+                                                    "requests": limit.requests})).first()
+            if counted is not None:
+                return Decision(True)
+            row = (await db.execute(self._read, {"key": key})).first()
+        if row is None:  # deleted (retention) since: nothing counted for it now
+            return Decision(False, 1)
+        _, decision = decide(Window(row[0], row[1], row[2]), row[3], limit)
+        return decision if not decision.allowed else Decision(False, 1)
 
 
 class RateLimited(TooMany):

@@ -62,10 +62,6 @@ async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_
     if new.target_user_id is None:
         everyone = await unread.lock_everyone_seen(uow.db)
         await unread.broadcast_sent(uow.db, new.type)
-    else:
-        everyone = [new.target_user_id]
-        await unread.lock(uow.db, new.target_user_id)
-        await unread.adjust(uow.db, new.target_user_id, new.type, targeted_unread=1)
     row = (
         await uow.db.execute(_INSERT, {
             "type": new.type, "title": new.title, "content": new.content, "link": new.link,
@@ -77,7 +73,13 @@ async def create_notification(uow: UnitOfWork, new: NewNotification, *, created_
         created_at=row.created_at, is_read=False, target_user_id=new.target_user_id,
     )
     await events.notification_created(uow, notification)
-    await unread.announce(uow, everyone)
+    if new.target_user_id is None:
+        await unread.announce(uow, everyone)
+    else:
+        # The target's badge lock as late as possible: the notification and its event are written before it,
+        # and the lock, the counter and the badge are one call, so the lock is held for the badge's event and
+        # the commit only (sends to one admin queue on it).
+        await unread.lock_adjust_and_announce(uow, new.target_user_id, new.type, targeted_unread=1)
     return notification
 
 

@@ -4,7 +4,8 @@ An admin's unread count of one type is ``targeted_unread + broadcast total - bro
 use case that changes what an admin has unread:
 
 1. ``lock``s that admin first (their ``notification_admins`` row; a broadcast locks every known admin, in id
-   order, so two changes never wait for each other in a cycle);
+   order, so two changes never wait for each other in a cycle; a targeted send takes the lock, moves the counter
+   and reads the badge in one call, ``lock_adjust_and_announce``, after writing the notification);
 2. moves the counters by exactly the rows it changed (``adjust`` / ``broadcast_sent``; an ``INSERT ... ON
    CONFLICT DO NOTHING RETURNING`` tells which rows changed, even when two requests race);
 3. ``announce``s the resulting numbers in the same transaction (event ``notification.unread_counts_changed``).
@@ -19,11 +20,11 @@ has no socket to push to; their first call fetches the number and records them.
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import get_args
+from typing import Any, get_args
 
 from contracts.payloads import NotificationType, UnreadByType, UnreadCountData
 from servicekit.uow import UnitOfWork
-from sqlalchemy import BigInteger, Integer, bindparam, func, literal, null, select, union_all
+from sqlalchemy import BigInteger, Integer, Row, bindparam, func, literal, null, select, union_all
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -85,9 +86,32 @@ _COUNTS = union_all(
 
 async def counts(db: AsyncConnection, user_ids: Sequence[int]) -> dict[int, UnreadCountData]:
     """Each admin's badge from the counters (a few rows per admin, no scan of their notifications)."""
+    return _badges((await db.execute(_COUNTS, {"ids": list(user_ids)})).all(), user_ids)
+
+
+_LOCK_AND_ADJUST = sql(
+    f"SELECT o_user_id AS user_id, o_type AS type, o_plus AS plus, o_minus AS minus "
+    f"FROM {SCHEMA}.lock_and_adjust_badge(:user_id, :type, :targeted_unread, :broadcasts_read)"
+)
+"""``lock``, ``adjust`` and ``counts`` of one admin in one round trip: a plpgsql function (migration 0006), whose
+statements each take a fresh snapshot, so the counts it reads after the lock include every earlier change (a
+single statement could not: its snapshot is older than the lock it waits for)."""
+
+
+async def lock_adjust_and_announce(uow: UnitOfWork, user_id: int, type_: str, *, targeted_unread: int = 0,
+                                   broadcasts_read: int = 0) -> None:
+    """``lock``, ``adjust`` and ``announce`` for one admin: the lock is held for the event's statement and the
+    commit only (two round trips), instead of four."""
+    rows = (await uow.db.execute(_LOCK_AND_ADJUST, {
+        "user_id": user_id, "type": type_, "targeted_unread": targeted_unread, "broadcasts_read": broadcasts_read,
+    })).all()
+    await events.unread_counts_changed(uow, _badges(rows, [user_id]))
+
+
+def _badges(rows: Sequence[Row[Any]], user_ids: Sequence[int]) -> dict[int, UnreadCountData]:
     broadcasts = dict.fromkeys(TYPES, 0)
     per_admin = {user_id: dict.fromkeys(TYPES, 0) for user_id in user_ids}
-    for row in (await db.execute(_COUNTS, {"ids": list(user_ids)})).all():
+    for row in rows:
         if row.user_id is None:
             broadcasts[row.type] += row.plus
         else:
