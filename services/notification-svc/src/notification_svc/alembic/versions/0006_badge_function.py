@@ -1,4 +1,4 @@
-"""h20send: ``notification.lock_and_adjust_badge``: an admin's badge lock, counter move and counts in one call
+"""``notification.lock_and_adjust_badge``: an admin's badge lock, counter move and counts in one call
 
 Revision ID: 0006
 Revises: 0005
