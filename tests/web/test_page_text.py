@@ -114,3 +114,18 @@ def test_no_page_script_hides_the_translator_behind_a_local_t() -> None:
     found = [f"{path.name}:{n}: {line.strip()}" for path in page_scripts() if path.name not in {"i18n.js", "i18n-core.js"}
              for n, line in enumerate(path.read_text().splitlines(), 1) if SHADOWS_T.search(line)]
     assert not found, found
+
+
+@pytest.mark.parametrize("catalogue", ["web/js/i18n/zh-CN.js", "web/js/i18n/en.js",
+                                       "clients/miniprogram/i18n/zh-CN.js", "clients/miniprogram/i18n/en.js"])
+def test_no_catalogue_defines_a_key_twice(catalogue: str) -> None:
+    """In a JS object literal the later of two equal keys silently wins: two branches adding the same key would
+    leave one wording unseen (it happened when merging the platform-status texts)."""
+    from collections import Counter
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    keys = re.findall(r'^  "([^"]+)":', (root / catalogue).read_text(), flags=re.MULTILINE)
+    assert keys, f"no entries read from {catalogue}"
+    twice = sorted(key for key, n in Counter(keys).items() if n > 1)
+    assert not twice, twice

@@ -399,9 +399,6 @@ export default {
   "system.broker_connection_restored": "The realtime gateway has the message broker back",
   "system.service_unavailable": "Platform service {service} is not available: some features may not work",
   "system.service_restored": "Platform service {service} is back",
-  "error.supervisors_only": "Only supervisors can do this.",
-  "error.unknown_agent": "That agent is not known yet: they have never connected.",
-  "error.agent_not_available": "That agent is busy or away and takes no new sessions.",
 
   // Satisfaction rating (H5 page, rating.js)
   "rating.question": "How did we do? Rate this conversation",

@@ -399,9 +399,6 @@ export default {
   "system.broker_connection_restored": "实时网关已恢复与消息服务的连接",
   "system.service_unavailable": "平台服务 {service} 暂时不可用，部分功能可能无法使用",
   "system.service_restored": "平台服务 {service} 已恢复",
-  "error.supervisors_only": "只有主管可以执行此操作。",
-  "error.unknown_agent": "该客服尚未登录过。",
-  "error.agent_not_available": "该客服忙碌或离开，不接收新会话。",
 
   // 满意度评价（H5 页面，rating.js）
   "rating.question": "请为本次服务评分",
