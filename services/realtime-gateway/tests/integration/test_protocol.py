@@ -79,7 +79,7 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 # ---- finding 1: binary
 
 
-async def test_binary_packets_from_a_client_close_the_socket_and_do_not_grow_memory(start_gateway, mint):
+async def test_binary_packets_from_a_client_close_the_socket_and_do_not_grow_memory(start_gateway, mint, caplog):
     gw = await start_gateway()
     frame = b"\0" * 1_000_000
     gc.collect()
@@ -96,7 +96,13 @@ async def test_binary_packets_from_a_client_close_the_socket_and_do_not_grow_mem
                 break
         code, reason = await closed_with(ws)
     gc.collect()
-    assert code == aiohttp.WSCloseCode.UNSUPPORTED_DATA and reason == "binary packets are not accepted"
+    if code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE:
+        # Flooding megabytes, the client may still be writing when the server closes: the kernel then resets the
+        # connection and the close frame is lost. Why it closed is read from the server's side then; the close
+        # code and reason a client reads are proved with a small frame (the next test).
+        assert any("binary packets are not accepted" in r.getMessage() for r in caplog.records)
+    else:
+        assert code == aiohttp.WSCloseCode.UNSUPPORTED_DATA and reason == "binary packets are not accepted"
     assert gw.gateway.sio._binary_packet == {}  # python-socketio's pending attachments: nothing buffered
     assert rss() - before < 5 * MiB
     await until(lambda: gw.gateway.connections.sockets == 0)
