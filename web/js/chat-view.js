@@ -6,7 +6,7 @@
 // picture-links.js / picture-view.js). Images are never fetched from a message's URL (that would tell any host
 // the reader's address and reading time): an older image message shows its URL as text, marked as an image.
 import { systemText, t } from "./i18n.js";
-import { isPictureMessage } from "./picture-links.js";
+import { isPictureMessage } from "/sdk/index.js";
 import { pictureNode } from "./picture-view.js";
 import { h, timeNode } from "./ui.js";
 
@@ -18,7 +18,7 @@ export class ChatView {
    * @param {HTMLElement} typingEl   the "is typing" line
    * @param {{type: "admin"|"user", id: number}} me
    * @param {(m: object) => string} whoLabel  the name shown for someone else's message
-   * @param {{pictures?: import("./picture-links.js").PictureLinks}} options  without `pictures`, a picture
+   * @param {{pictures?: import("/sdk/index.js").PictureLinks}} options  without `pictures`, a picture
    *   message shows as the word for a picture
    */
   constructor(listEl, typingEl, me, whoLabel, { pictures = null } = {}) {

@@ -9,7 +9,8 @@ import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin }
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
-import { PictureLinks, previewText } from "./picture-links.js";
+import { PictureLinks } from "/sdk/index.js";
+import { previewText } from "./picture-links.js";
 import { uploadPicture } from "./picture-upload.js";
 import { showSessionRating } from "./rating.js";
 import { SEND_ACK_MS, connectRealtime } from "./realtime.js";

@@ -12,7 +12,7 @@ import {
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
-import { PictureLinks } from "./picture-links.js";
+import { PictureLinks } from "/sdk/index.js";
 import { uploadPicture } from "./picture-upload.js";
 import { QueueView } from "./queue-view.js";
 import { RatingPrompt } from "./rating.js";

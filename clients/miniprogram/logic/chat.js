@@ -10,7 +10,7 @@
 // `view()` is what the page shows: plain data for setData, every string from the catalogue (t).
 const { describeError, systemText } = require("../i18n/index.js");
 const { newIdempotencyKey } = require("./api.js");
-const { PictureLinks, isPictureMessage } = require("./pictures.js");
+const { PictureLinks, isPictureMessage } = require("../lib/realtime-sdk.js");
 
 const BASE = "/api/v4/customer-service";
 const HISTORY_LIMIT = 50;

@@ -9,3 +9,5 @@ export { TIMEOUT, UNAVAILABLE, ackError, emitWithAck, toAck } from "./acks.js";
 export { RefreshRefused, TokenKeeper, fetchRefresher, sessionFrom } from "./tokens.js";
 export type { Refresher, Session, TokenKeeperOptions, TokenResponse } from "./tokens.js";
 export type * from "./contracts.js";
+export { PictureLinks, absoluteUrl, isPictureMessage } from "./pictures.js";
+export type { AttachmentLinks, FetchLinks, PictureLinksOptions } from "./pictures.js";
