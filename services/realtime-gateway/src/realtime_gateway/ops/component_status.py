@@ -10,6 +10,7 @@ change from `operational`, which is what a gateway starting up assumes.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import time
@@ -75,14 +76,15 @@ def status_data(status: ComponentStatus) -> StatusData:
 Emit = Callable[[str, dict[str, object], list[str]], Awaitable[None]]
 
 
-class PeriodicWatch:
+class PeriodicWatch(abc.ABC):
     """Runs `check()` every `check_seconds` until stopped; a check that fails is logged and the watch goes on."""
 
     _check_seconds: float
     _task: asyncio.Task[None] | None = None
 
+    @abc.abstractmethod
     async def check(self) -> None:
-        raise NotImplementedError
+        """One look at what is watched (and the emit of a reported change)."""
 
     async def _run(self) -> None:
         while True:
