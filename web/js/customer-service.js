@@ -4,16 +4,17 @@
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
 import { bindAgentDesk } from "./agent-desk.js";
 import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
-import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
+import { ApiError, api, describeError, query } from "./api.js";
 import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "/sdk/index.js";
 import { previewText } from "./picture-links.js";
+import { deliverMessage } from "./message-send.js";
 import { uploadPicture } from "./picture-upload.js";
 import { showSessionRating } from "./rating.js";
-import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
+import { connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
 import { bindWorkingHoursPanel } from "./working-hours-panel.js";
@@ -216,18 +217,7 @@ function sendText(content) {
 
 /** Sends a message (socket, or REST while offline) and settles its pending bubble. */
 function deliver(pending, sessionId, content, messageType = "text") {
-  const body = messageType === "text" ? { content } : { content, message_type: messageType };
-  const done = (result) => {
-    if (result.ok) view.confirm(pending, result.data);
-    else view.fail(pending, describeAckError(result.error));
-  };
-  if (client.connected) {
-    client.request("chat:send_message", { session_id: sessionId, ...body }, { timeoutMs: SEND_ACK_MS }).then(done);
-  } else {
-    call(`${BASE}/sessions/${sessionId}/messages`, {
-      method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
-    }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
-  }
+  deliverMessage({ client, call, view }, pending, sessionId, content, messageType);
 }
 
 function sendPictures(files) {

@@ -4,7 +4,7 @@
 // (this page reports how far the user has read, and shows "已读" once the agent has read a message); the user can
 // end the session. Pictures: picked with the composer's button or pasted, into the open session; thumbnails open
 // full size when tapped.
-import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
+import { ApiError, api, describeError, newIdempotencyKey, query } from "./api.js";
 import {
   canRenew, clearSession, freshToken, isExpired, keepSessionFresh, loadSession, login, logout, reasonFor, reasonText, register,
   renewToken, saveSession,
@@ -13,10 +13,11 @@ import { ChatView, typingNotifier } from "./chat-view.js";
 import { t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
 import { PictureLinks } from "/sdk/index.js";
+import { deliverMessage } from "./message-send.js";
 import { uploadPicture } from "./picture-upload.js";
 import { QueueView } from "./queue-view.js";
 import { RatingPrompt } from "./rating.js";
-import { SEND_ACK_MS, connectRealtime } from "./realtime.js";
+import { connectRealtime } from "./realtime.js";
 import { bindSystemBanners, busy, byTestId, debounce, toast } from "./ui.js";
 
 const BASE = "/api/v4/customer-service";
@@ -161,18 +162,7 @@ function send(content) {
 
 /** Sends a message into the open session (socket, or REST while offline) and settles its pending bubble. */
 function deliver(pending, sessionId, content, messageType = "text") {
-  const body = messageType === "text" ? { content } : { content, message_type: messageType };
-  const done = (result) => {
-    if (result.ok) view.confirm(pending, result.data);
-    else view.fail(pending, describeAckError(result.error));
-  };
-  if (client.connected) {
-    client.request("chat:send_message", { session_id: sessionId, ...body }, { timeoutMs: SEND_ACK_MS }).then(done);
-  } else {
-    call(`${BASE}/sessions/${sessionId}/messages`, {
-      method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
-    }).then((m) => done({ ok: true, data: m }), (err) => done({ ok: false, error: { message: describeError(err) } }));
-  }
+  deliverMessage({ client, call, view }, pending, sessionId, content, messageType);
 }
 
 /** A picture goes into the open session: a first message (text) opens one. */
