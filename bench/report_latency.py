@@ -13,19 +13,16 @@ measurement reads a table nobody writes.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+from service_host import ServiceHost, pct
 from servicekit_testing.tokens import TokenMint
-from unread_count import _sql, pct
+from unread_count import _sql
 
-BENCH = Path(__file__).resolve().parent
 SESSIONS = 100_000
 AGENTS = 20
 REQUESTS = 20
@@ -65,52 +62,14 @@ session's message count and first reply filled as chat-svc keeps them (written a
 backfill)."""
 
 
-class ChatHost:
-    def __init__(self, python: str, jwks: Path, env: dict[str, str], log: Any, port: int) -> None:
-        self.port = port
-        self.proc = subprocess.Popen([python, str(BENCH / "chat_host.py"), "--port", str(port), "--jwks", str(jwks)],
-                                     env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.time() + 300
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"chat-svc did not start (see {log.name})")
-            time.sleep(0.2)
-
-    def measure(self, token: str) -> dict[str, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Authorization": f"Bearer {token}"}
-        path = f"/api/v4/customer-service/reports/summary?from={FROM}&to={TO}"
-        times, answer = [], b""
-        for i in range(WARM_UP + REQUESTS):
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            answer = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"the report answered {response.status}: {answer[:200]!r}")
-            if i >= WARM_UP:
-                times.append((time.perf_counter() - t0) * 1000)
-        conn.close()
-        total = json.loads(answer)["total"]
-        return {"p50_ms": round(pct(times, 50), 1), "p90_ms": round(pct(times, 90), 1),
-                "p99_ms": round(pct(times, 99), 1), "max_ms": round(max(times), 1),
-                "requests": REQUESTS, "total": total, "agents": len(json.loads(answer)["agents"]),
-                "loadavg_after": os.getloadavg()}
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def measure(host: ServiceHost, token: str) -> dict[str, Any]:
+    times, answer = host.timed_gets(f"/api/v4/customer-service/reports/summary?from={FROM}&to={TO}", token,
+                                    warm_up=WARM_UP, requests=REQUESTS)
+    report = json.loads(answer)
+    return {"p50_ms": round(pct(times, 50), 1), "p90_ms": round(pct(times, 90), 1),
+            "p99_ms": round(pct(times, 99), 1), "max_ms": round(max(times), 1),
+            "requests": REQUESTS, "total": report["total"], "agents": len(report["agents"]),
+            "loadavg_after": os.getloadavg()}
 
 
 def report_cell(python: str, workdir: Path, amqp_url: str, log: Any, port: int, tag: str) -> dict[str, Any]:
@@ -124,10 +83,10 @@ def report_cell(python: str, workdir: Path, amqp_url: str, log: Any, port: int, 
     _sql(admin_dsn, f'CREATE DATABASE "{db}"')
     result: dict[str, Any] = {"sessions": SESSIONS - 1, "range": [FROM, TO], "loadavg_before": os.getloadavg()}
     try:
-        host = ChatHost(python, jwks, {
+        host = ServiceHost(python, "chat_host.py", jwks, {
             "CHAT_DATABASE_URL": app_url, "CHAT_AMQP_URL": amqp_url, "CHAT_ATTACHMENTS_DIR": str(workdir / "files"),
             "CHAT_ABANDON_WAITING_AFTER_SECONDS": "0", "CHAT_CLOSE_INACTIVE_AFTER_SECONDS": "0",
-        }, log, port)
+        }, log, port, "chat-svc")
         try:
             t0 = time.time()
             _sql(dsn, LOAD)
@@ -137,7 +96,7 @@ def report_cell(python: str, workdir: Path, amqp_url: str, log: Any, port: int, 
                 _sql(dsn, f"VACUUM ANALYZE chat.{table}")  # one by one: VACUUM refuses a transaction block
             result["load_seconds"] = round(time.time() - t0, 1)
             result["messages"] = _sql(dsn, "SELECT count(*) AS n FROM chat.messages")[0]["n"]
-            result["report"] = host.measure(mint.token(1, "admin", role="supervisor"))
+            result["report"] = measure(host, mint.token(1, "admin", role="supervisor"))
         finally:
             host.stop()
     finally:

@@ -13,16 +13,13 @@ connection, p50/p99 of the wall time per request. The machine's load average is 
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
+from service_host import ServiceHost, pct
+
 NOTIFICATIONS = 100_000
 REQUESTS = 400
 WARM_UP = 30
@@ -44,11 +41,6 @@ ANALYZE notification.notification_reads;
 view); the caller has read every fourth of theirs."""
 
 
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100 * len(s)))]
-
-
 def _sql(dsn: str, statement: str) -> list[Any]:
     import asyncpg
 
@@ -65,58 +57,21 @@ def _sql(dsn: str, statement: str) -> list[Any]:
     return asyncio.run(go())
 
 
-class Host:
+def start_host(python: str, jwks: Path, database_url: str, amqp_url: str, log: Any, port: int,
+               src: str | None = None) -> ServiceHost:
     """notification_host.py on `port` against `database_url`, importing notification_svc from `src` if given."""
+    env = {"NOTIFICATION_DATABASE_URL": database_url, "NOTIFICATION_AMQP_URL": amqp_url}
+    if src:
+        env["PYTHONPATH"] = src + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    return ServiceHost(python, "notification_host.py", jwks, env, log, port, "notification-svc")
 
-    def __init__(self, python: str, jwks: Path, database_url: str, amqp_url: str, log: Any, port: int,
-                 src: str | None = None) -> None:
-        env = {**os.environ, "NOTIFICATION_DATABASE_URL": database_url, "NOTIFICATION_AMQP_URL": amqp_url}
-        if src:
-            env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.port = port
-        started = time.time()
-        self.proc = subprocess.Popen([python, str(BENCH / "notification_host.py"), "--port", str(port),
-                                      "--jwks", str(jwks)], env=env, stdout=subprocess.DEVNULL, stderr=log)
-        deadline = started + 300
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"notification-svc did not start (see {log.name})")
-            time.sleep(0.2)
-        self.start_seconds = time.time() - started
 
-    def measure(self, token: str) -> dict[str, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        headers = {"Authorization": f"Bearer {token}"}
-        times, answer = [], None
-        for i in range(WARM_UP + REQUESTS):
-            t0 = time.perf_counter()
-            conn.request("GET", "/api/v4/notifications/unread-count", headers=headers)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"unread-count answered {response.status}: {body[:200]!r}")
-            if i >= WARM_UP:
-                times.append((time.perf_counter() - t0) * 1000)
-            answer = body
-        conn.close()
-        return {"p50_ms": round(pct(times, 50), 2), "p99_ms": round(pct(times, 99), 2),
-                "max_ms": round(max(times), 2), "requests": REQUESTS, "answer": answer.decode() if answer else None,
-                "loadavg_after": os.getloadavg()}
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def measure(host: ServiceHost, token: str) -> dict[str, Any]:
+    times, answer = host.timed_gets("/api/v4/notifications/unread-count", token, warm_up=WARM_UP, requests=REQUESTS,
+                                    timeout=10)
+    return {"p50_ms": round(pct(times, 50), 2), "p99_ms": round(pct(times, 99), 2),
+            "max_ms": round(max(times), 2), "requests": REQUESTS, "answer": answer.decode() if answer else None,
+            "loadavg_after": os.getloadavg()}
 
 
 def unread_count_cell(python: str, jwks: Path, token: str, amqp_url: str, log: Any, port: int,
@@ -128,16 +83,16 @@ def unread_count_cell(python: str, jwks: Path, token: str, amqp_url: str, log: A
     _sql(admin_dsn, f'CREATE DATABASE "{db}"')
     result: dict[str, Any] = {"notifications": NOTIFICATIONS, "loadavg_before": os.getloadavg()}
     try:
-        before = Host(python, jwks, app_url, amqp_url, log, port, before_src)
+        before = start_host(python, jwks, app_url, amqp_url, log, port, before_src)
         try:
             _sql(dsn, LOAD)
-            result["before_anti_join"] = before.measure(token)
+            result["before_anti_join"] = measure(before, token)
         finally:
             before.stop()
-        after = Host(python, jwks, app_url, amqp_url, log, port)
+        after = start_host(python, jwks, app_url, amqp_url, log, port)
         try:
             result["migration_and_start_seconds"] = round(after.start_seconds, 2)
-            result["after_counters"] = after.measure(token)
+            result["after_counters"] = measure(after, token)
         finally:
             after.stop()
         counted = [json.loads(result[k]["answer"])["unread_count"] for k in ("before_anti_join", "after_counters")]
