@@ -221,11 +221,13 @@ def build_service(
                     _run(running, heartbeat.run(), f"{name}-heartbeat")
                 # Names the task behind any transaction held open for seconds (it holds locks others wait on).
                 _run(running, TransactionWatch(engine).run(), f"{name}-transaction-watch")
-                if isinstance(settings, PruneSettings) and (rules := service_rules(
+                rules: list[Prune] = service_rules(
                     settings, outbox=tables.outbox, idempotency_keys=tables.idempotency_keys,
                     processed_events=tables.processed_events, rate_limits=tables.rate_limits,
                     own=tables.own_retention,
-                )):
+                ) if isinstance(settings, PruneSettings) else []
+                app.state.retention_rules = rules  # what this service prunes (servicekit.retention)
+                if rules and isinstance(settings, PruneSettings):
                     _run(running, prune_forever(engine, rules, interval=settings.retention_interval_seconds),
                          f"{name}-retention")
                 for task_name, task in (tasks or {}).items():

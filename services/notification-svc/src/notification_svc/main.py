@@ -26,7 +26,7 @@ from notification_svc.settings import Settings
 from notification_svc.subscriptions_api import router as subscriptions_router
 from notification_svc.wechat_api import WeChatApi
 from notification_svc.wechat_reach import REACH_QUEUE, ReachRules, reach_consumer
-from notification_svc.wechat_sender import Sender
+from notification_svc.wechat_sender import Sender, retention_rules
 
 SERVICE = "notification-svc"
 
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         SERVICE, settings, schema=db.SCHEMA, migrations=Path(__file__).parent / "alembic",
         description=DESCRIPTION,
         tables=Tables(db.outbox, db.idempotency_keys, rate_limits=db.rate_limits,
-                      processed_events=db.processed_events),
+                      processed_events=db.processed_events, own_retention=retention_rules(settings)),
         routers=[subscriptions_router, *routers], jwt_verifier=jwt_verifier,
         commands=lambda runtime: command_handlers(runtime.work),
         start=_wechat_sender if reach else None,

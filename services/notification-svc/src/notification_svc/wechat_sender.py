@@ -6,7 +6,8 @@ pushing their next attempt a lease ahead, then calls WeChat for each, concurrent
 that cannot change by trying again (`failed`); else it is retried with doubling waits until
 `NOTIFICATION_WECHAT_SEND_ATTEMPTS`. A process that dies mid-send leaves the message to be retried when the
 lease ends (WeChat may then get it twice; never zero times). Wakes when this process records a message, and
-polls for the rest.
+polls for the rest. Nothing reads a message back once it is settled: rows go after `NOTIFICATION_RETENTION_HOURS`
+(`retention_rules`; a message is settled within minutes of being written, retries wait at most `MAX_WAIT`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from servicekit.retention import Prune, RetentionSettings
 from servicekit.tasks import being_cancelled
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,6 +38,11 @@ LEASE = timedelta(seconds=60)
 """A claimed message is not claimed again before this (longer than a send with its token fetch can take)."""
 MAX_WAIT = 60.0
 EXPIRED_GATEWAYS_KEPT = timedelta(hours=1)
+
+
+def retention_rules(settings: RetentionSettings) -> tuple[Prune, ...]:
+    """Subscribe messages written more than `retention_hours` ago go (servicekit.retention)."""
+    return (Prune(wechat_sends, "created_at", timedelta(hours=settings.retention_hours)),)
 
 
 @dataclass
