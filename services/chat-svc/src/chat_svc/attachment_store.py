@@ -10,6 +10,7 @@ its backend raises `StorageUnavailable` (503 `unavailable`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -56,7 +57,16 @@ class LocalAttachmentStore:
         return await asyncio.to_thread(self._get, self._path(key))
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        await asyncio.to_thread(self._delete, self.root, self._path(key))
+
+    @staticmethod
+    def _delete(root: Path, path: Path) -> None:
+        """The file, then its directory once empty (an attachment's files share one: no empty folder per deleted
+        picture is left behind)."""
+        path.unlink(missing_ok=True)
+        if path.parent != root:
+            with contextlib.suppress(OSError):  # not empty (the other variant is still there) or already gone
+                path.parent.rmdir()
 
     @staticmethod
     def _put(path: Path, data: bytes) -> None:

@@ -73,7 +73,7 @@ class Attachments:
             picture = await asyncio.to_thread(images.process, data, max_pixels=self.limits.max_pixels,
                                               thumbnail_edge=self.limits.thumbnail_edge)
         attachment_id = uuid4()
-        keys = [_key(attachment_id, "full"), _key(attachment_id, "thumbnail")]
+        keys = file_keys(attachment_id)
         try:
             await self._files.put(keys[0], picture.full.data)
             await self._files.put(keys[1], picture.thumbnail.data)
@@ -162,3 +162,8 @@ async def _load(db: Any, session_id: int, *, for_update: bool = False) -> Sessio
 
 def _key(attachment_id: UUID, variant: Variant) -> str:
     return f"{attachment_id}/{variant}"
+
+
+def file_keys(attachment_id: UUID) -> list[str]:
+    """The store keys of an attachment's files: the picture, then its thumbnail."""
+    return [_key(attachment_id, "full"), _key(attachment_id, "thumbnail")]

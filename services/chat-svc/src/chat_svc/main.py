@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,6 +24,8 @@ from chat_svc.agents_api import router as agents_router
 from chat_svc.agents_service import Agents, AgentSettings
 from chat_svc.agents_service import sweep_forever as agents_sweep_forever
 from chat_svc.api import router
+from chat_svc.attachment_cleanup import UnsentAttachments
+from chat_svc.attachment_cleanup import prune_forever as prune_unsent_forever
 from chat_svc.attachment_store import AttachmentStore, LocalAttachmentStore
 from chat_svc.attachments import Attachments, Limits
 from chat_svc.attachments_api import router as attachments_router
@@ -88,6 +91,8 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
         first_reply_deadline_seconds=settings.report_first_reply_deadline_seconds, max_days=settings.report_max_days))
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
+        runtime.state.unsent_attachments = UnsentAttachments(runtime.engine, files,
+                                                             max_age=timedelta(hours=settings.unsent_attachment_hours))
         yield
 
 
@@ -140,10 +145,13 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
                "agents-sweep": lambda runtime: agents_sweep_forever(runtime.state.agents, settings.agent_sweep_seconds),
                "queue-publisher": lambda runtime: publish_forever(runtime.state.queue, settings.queue_poll_seconds),
                "reply-deadlines": lambda runtime: deadlines_sweep_forever(runtime.state.reply_deadlines,
-                                                                          settings.reply_deadline_sweep_seconds)},
+                                                                          settings.reply_deadline_sweep_seconds),
+               "unsent-pictures": lambda runtime: prune_unsent_forever(runtime.state.unsent_attachments,
+                                                                       settings.retention_interval_seconds)},
     )
     app.state.chat = None
     app.state.attachments = None
+    app.state.unsent_attachments = None
     app.state.agents = None
     app.state.queue = None
     app.state.customers = None

@@ -394,7 +394,8 @@ async def _check_picture(tx: Tx, session_id: int, content: str, message_type: st
     """An image message's content is the id of a picture uploaded into that very session (422 otherwise)."""
     if message_type != "image":
         return
-    attachment = await store.get_attachment(tx.db, UUID(content)) if is_attachment_id(content) else None
+    attachment = (await store.get_attachment(tx.db, UUID(content), for_share=True)
+                  if is_attachment_id(content) else None)
     if attachment is None or attachment.session_id != session_id:
         raise Invalid(f"content: no picture {content!r} was uploaded to session {session_id}", field="content",
                       code="unknown_attachment")

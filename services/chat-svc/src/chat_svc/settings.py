@@ -65,6 +65,9 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     attachment_max_concurrent_decodes: Annotated[int, Field(ge=1, le=64)] = 2
     """Pictures one chat-svc process decodes and re-encodes at once (each in a thread, off the event loop);
     further uploads wait their turn. Bounds the memory and CPU uploads can take."""
+    unsent_attachment_hours: Annotated[float, Field(gt=0)] = 24
+    """A picture uploaded and not sent in a message within this many hours is deleted, row and files
+    (chat_svc.attachment_cleanup; a sent picture stays as long as its message)."""
     attachment_rate_limit: RateLimit = RateLimit(requests=20, per_seconds=60)
     """Per user (end user or admin), `POST /sessions/{id}/attachments`, counted like the other limits."""
     system_text_locale: Locale = "zh-CN"

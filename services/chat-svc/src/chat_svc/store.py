@@ -306,8 +306,11 @@ async def insert_attachment(db: AsyncConnection, **values: Any) -> AttachmentRow
     return AttachmentRow.of((await db.execute(attachments.insert().values(**values).returning(attachments))).one())
 
 
-async def get_attachment(db: AsyncConnection, attachment_id: UUID) -> AttachmentRow | None:
-    row = (await db.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
+async def get_attachment(db: AsyncConnection, attachment_id: UUID, *, for_share: bool = False) -> AttachmentRow | None:
+    """`for_share`: the row stays until this transaction ends (a message about to reference it; the cleanup of
+    unsent pictures skips it, chat_svc.attachment_cleanup)."""
+    query = select(attachments).where(attachments.c.id == attachment_id)
+    row = (await db.execute(query.with_for_update(read=True) if for_share else query)).first()
     return AttachmentRow.of(row) if row is not None else None
 
 

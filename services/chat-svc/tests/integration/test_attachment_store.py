@@ -66,6 +66,17 @@ async def test_a_deleted_key_reads_as_none_and_deleting_it_again_is_no_error(sto
     assert await store.get("gone/thumbnail") == b"kept"
 
 
+async def test_the_local_store_leaves_no_empty_folder_once_both_files_of_a_picture_are_deleted(tmp_path: Path):
+    root = tmp_path / "attachments"
+    store = LocalAttachmentStore(root)
+    await store.put("0b9f/full", PICTURE)
+    await store.put("0b9f/thumbnail", b"small")
+    await store.delete("0b9f/full")
+    assert (root / "0b9f").is_dir(), "the thumbnail is still there"
+    await store.delete("0b9f/thumbnail")
+    assert list(root.iterdir()) == []
+
+
 @pytest.mark.parametrize("key", ["", "a//b", "../etc/passwd", "a/./b"])
 async def test_a_key_with_an_empty_dot_or_dot_dot_part_is_refused(store: AttachmentStore, key: str):
     with pytest.raises(ValueError, match="bad attachment key"):
