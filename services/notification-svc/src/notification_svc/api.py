@@ -5,6 +5,7 @@ Every route is for admins (``CurrentAdmin``: an end user's token gets 403). Crea
 (the use cases decide, in their unit of work, like chat-svc's).
 """
 
+import json
 import logging
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from contracts.payloads import (
     UnreadByType,
 )
 from contracts.time import BeijingDatetime
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from servicekit.http import CurrentAdmin
 from servicekit.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused
@@ -64,8 +65,9 @@ async def _seen_admin(request: Request, admin: CurrentAdmin) -> Principal:
 SeenAdmin = Annotated[Principal, Depends(_seen_admin)]
 
 
-def _send_batcher(request: Request) -> SendBatcher:
-    """The process's group commit of targeted sends (send_batch.py), made on first use."""
+async def _send_batcher(request: Request) -> SendBatcher:
+    """The process's group commit of targeted sends (send_batch.py), made on first use (async: FastAPI runs a
+    plain function dependency in a worker thread)."""
     state = request.app.state
     if getattr(state, "send_batcher", None) is None:
         state.send_batcher = SendBatcher(state.work.engine, max_batch=state.settings.send_batch_max)
@@ -227,7 +229,10 @@ async def send(
         async with work.begin() as uow:
             answer = await notifications.send(uow, admin, new, idempotency_key=idempotency_key)
     log.info("notification sent", extra={"notification_id": answer["notification_id"], "by": admin.user_id})
-    return answer
+    # Already NotificationData as JSON (built from the model, or stored from it): written as is, not validated
+    # against the response model a second time.
+    return Response(json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode(),
+                    status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.get("", response_model=NotificationPage,
