@@ -84,7 +84,8 @@ class PendingSend:
     sender: Principal
     new: NewNotification
     key: str | None
-    fingerprint: str
+    fingerprint: str | None
+    """Of the request, with a key only (``servicekit.idempotency.fingerprint``)."""
     request_id: str | None
     done: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -106,7 +107,8 @@ class SendBatcher:
         require_admin(sender)
         if new.target_user_id is None:
             raise ValueError("the batch writes targeted notifications only (a broadcast: notifications.send)")
-        pending = PendingSend(sender, new, idempotency_key, fingerprint(OPERATION, asdict(new)), request_id())
+        fp = fingerprint(OPERATION, asdict(new)) if idempotency_key is not None else None
+        pending = PendingSend(sender, new, idempotency_key, fp, request_id())
         self._waiting.append(pending)
         if self._worker is None or self._worker.done():
             # A context of its own: a batch serves many requests, each event carries its own request's id.
@@ -200,15 +202,19 @@ async def _write(conn: Any, sends: list[PendingSend]) -> dict[PendingSend, dict[
 
 def _created(send: PendingSend, notification: NotificationData) -> EventEnvelope:
     payload = p.NotificationCreated(notification=notification, target_user_id=notification.target_user_id)
-    envelope = new_envelope(NOTIFICATION_CREATED, PRODUCER, payload, notification.notification_id)
-    return envelope.model_copy(update={"request_id": send.request_id})
+    return _enveloped(new_envelope(NOTIFICATION_CREATED, PRODUCER, payload, notification.notification_id), send)
 
 
 def _badge(send: PendingSend, user_id: int, badge: UnreadCountData) -> EventEnvelope:
     """The admin's badge event, under the request id of the batch's last send to them."""
     payload = p.NotificationUnreadCountsChanged(counts=[p.AdminUnreadCount(user_id=user_id, **badge.model_dump())])
-    envelope = new_envelope(NOTIFICATION_UNREAD_COUNTS_CHANGED, PRODUCER, payload, f"admin:{user_id}")
-    return envelope.model_copy(update={"request_id": send.request_id})
+    return _enveloped(new_envelope(NOTIFICATION_UNREAD_COUNTS_CHANGED, PRODUCER, payload, f"admin:{user_id}"), send)
+
+
+def _enveloped(envelope: EventEnvelope, send: PendingSend) -> EventEnvelope:
+    """The envelope with its request's id (``servicekit.outbox.enqueue`` takes it from the log context; a batch
+    serves many requests)."""
+    return envelope if send.request_id is None else envelope.model_copy(update={"request_id": send.request_id})
 
 
 def _settle(pending: PendingSend, reply: Reply) -> None:
