@@ -22,6 +22,7 @@ core.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from datetime import datetime
@@ -29,8 +30,10 @@ from typing import Any
 
 from run import Context, EndToEnd, box_cpu, cpu_seconds, pair, pct
 
-RATES = (100, 250, 500, 750, 1000, 1250, 1500)
-SECONDS = 4.0
+RATES = tuple(int(r) for r in os.environ.get("BENCH_SEND_RATES", "100,250,500,750,1000,1250,1500").split(","))
+"""Offered rates of the sweep (env ``BENCH_SEND_RATES``, comma-separated)."""
+SECONDS = float(os.environ.get("BENCH_SEND_SECONDS", "4"))
+"""Measured seconds per step (env ``BENCH_SEND_SECONDS``: longer steps for a profiler to attach)."""
 WARM_UP = 1.0
 KEEP_UP = 0.9
 TARGET = 1
@@ -82,7 +85,10 @@ def step(e2e: EndToEnd, server: Any, gen: Any, rate: float) -> dict[str, Any]:
                           "created_at->relay_published": pct(relay, 50), "published->socket": pct(deliver, 50)},
         "stages_p99_ms": {"post->created_at": pct(api, 99), "created_at->response": pct(commit, 99),
                           "created_at->relay_published": pct(relay, 99), "published->socket": pct(deliver, 99)},
-        "cpu_cores": shares, "loadavg": open("/proc/loadavg").read().split()[:3],
+        "cpu_cores": shares,
+        "cpu_ms_per_send": {k: round(shares[k] * wall * 1000 / len(ok), 3) if ok else None
+                            for k in ("notification-svc", "gateway", "loadgen")},
+        "loadavg": open("/proc/loadavg").read().split()[:3],
     }
 
 
@@ -98,7 +104,8 @@ def notify_send_cell(ctx: Context, tag: str, rates: tuple[int, ...] = RATES) -> 
                 steps.append(result)
                 print(f"  send {rate}/s: achieved {result['achieved_per_s']:.0f}/s, http p99 "
                       f"{result['http_p99_ms']}, e2e p50/p99 {result['e2e_p50_ms']}/{result['e2e_p99_ms']} ms, "
-                      f"cpu {result['cpu_cores']}", flush=True)
+                      f"cpu {result['cpu_cores']}, cpu ms/send {result['cpu_ms_per_send']}, "
+                      f"load {result['loadavg']}", flush=True)
                 if result["errors"] or result["achieved_per_s"] < KEEP_UP * rate:
                     break
     finally:
@@ -112,9 +119,10 @@ def print_cell(cell: dict[str, Any]) -> None:
     print(f"\ncell 11: POST /api/v4/notifications/send, targeted, one admin online (saturation "
           f"{fmt(cell['saturation_per_s'], 0)}/s)")
     print(f"{'offered/s':>10} {'achieved/s':>11} {'errors':>7} {'http p50':>9} {'http p99':>9} {'e2e p50':>8} "
-          f"{'e2e p99':>8}  cpu: notification-svc / gateway / idle")
+          f"{'e2e p99':>8}  cpu: notification-svc / gateway / idle; notification-svc ms/send; load")
     for s in cell["steps"]:
         cpu = s["cpu_cores"]
         print(f"{s['offered_per_s']:>10} {fmt(s['achieved_per_s'], 0):>11} {s['errors']:>7} "
               f"{fmt(s['http_p50_ms']):>9} {fmt(s['http_p99_ms']):>9} {fmt(s['e2e_p50_ms']):>8} "
-              f"{fmt(s['e2e_p99_ms']):>8}  {cpu['notification-svc']} / {cpu['gateway']} / {cpu['box_idle_share']}")
+              f"{fmt(s['e2e_p99_ms']):>8}  {cpu['notification-svc']} / {cpu['gateway']} / {cpu['box_idle_share']}; "
+              f"{s.get('cpu_ms_per_send', {}).get('notification-svc')}; {' '.join(s['loadavg'])}")

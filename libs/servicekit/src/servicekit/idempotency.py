@@ -59,6 +59,12 @@ def fingerprint(operation: str, payload: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+def lock_key(user_id: int, key: str) -> int:
+    """The transaction-scoped advisory lock that serializes requests with the same (user, key): a batch writing
+    several keyed creations on a raw connection takes the same locks as ``run_once`` (in ascending order)."""
+    return _lock_key(user_id, key)
+
+
 def _lock_key(user_id: int, key: str) -> int:
     digest = hashlib.blake2b(f"idem:{user_id}:{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

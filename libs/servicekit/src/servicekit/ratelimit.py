@@ -23,6 +23,7 @@ it in the route's OpenAPI operation (servicekit.openapi.raises_from).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +137,15 @@ class RateLimiter:
             f"SELECT window_index, hits, previous_hits, extract(epoch FROM clock_timestamp())::float8 "
             f"FROM {name} WHERE key = :key"
         )
+        self._lock = sql(self._read.text + " FOR UPDATE")
+        self._create = sql(
+            f"INSERT INTO {name} (key, window_index, hits, previous_hits) VALUES (:key, 0, 0, 0) "
+            "ON CONFLICT (key) DO NOTHING"
+        )
+        self._store = sql(
+            f"UPDATE {name} SET window_index = :index, hits = :hits, previous_hits = :previous, "
+            "updated_at = statement_timestamp() WHERE key = :key"
+        )
 
     async def hit(self, key: str, limit: RateLimit) -> Decision:
         async with self._engine.connect() as conn:
@@ -151,14 +161,77 @@ class RateLimiter:
         return decision if not decision.allowed else Decision(False, 1)
 
 
+    async def hit_many(self, key: str, limit: RateLimit, count: int) -> list[Decision]:
+        """``count`` hits on ``key`` at one instant, in one transaction (the row locked to the commit): each
+        decided by ``decide`` after the ones before it, as ``count`` calls of ``hit`` in a row would be. For
+        ``CoalescedHits``: concurrent hits of one key cost one transaction, not one commit each."""
+        async with self._engine.begin() as db:
+            row = (await db.execute(self._lock, {"key": key})).first()
+            if row is None:
+                await db.execute(self._create, {"key": key})
+                row = (await db.execute(self._lock, {"key": key})).one()
+            window = Window(row[0], row[1], row[2])
+            # The clock is read with the row; a row already counted in a later window (another process's clock
+            # ran ahead) is taken at that window's start, never reset as if it were old.
+            now = max(float(row[3]), window.index * limit.per_seconds)
+            decisions = []
+            for _ in range(count):
+                window, decision = decide(window, now, limit)
+                decisions.append(decision)
+            if any(d.allowed for d in decisions):
+                await db.execute(self._store, {"key": key, "index": window.index, "hits": window.hits,
+                                               "previous": window.previous})
+        return decisions
+
+
+class CoalescedHits:
+    """``hit`` as ``RateLimiter.hit``, but the hits on one key that arrive while its statement runs go together
+    into the next transaction (``RateLimiter.hit_many``): a busy key costs one commit per round, not one per hit
+    (every hit of one key otherwise waits for the commit, WAL flush included, of the one before)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+        self._waiting: dict[str, list[tuple[RateLimit, asyncio.Future[Decision]]]] = {}
+        self._running: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def hit(self, key: str, limit: RateLimit) -> Decision:
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append((limit, future))
+        if key not in self._running:
+            self._running.add(key)
+            task = asyncio.create_task(self._drain(key), name=f"rate-limit:{key}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(future)
+
+    async def _drain(self, key: str) -> None:
+        try:
+            while waiting := self._waiting.pop(key, None):
+                try:
+                    decisions = await self._limiter.hit_many(key, waiting[-1][0], len(waiting))
+                except Exception as exc:  # noqa: BLE001 - each hit of the round fails alike (nothing counted)
+                    for _, future in waiting:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), decision in zip(waiting, decisions, strict=True):
+                    if not future.done():
+                        future.set_result(decision)
+        finally:
+            self._running.discard(key)
+
+
 class RateLimited(TooMany):
     code = "rate_limited"
     message = "too many requests; slow down"
 
 
-def per_user_rate_limit(bucket: str, setting: str) -> Any:
+def per_user_rate_limit(bucket: str, setting: str, *, coalesce: bool = False) -> Any:
     """A route dependency: the caller's hits on `bucket` are limited by `app.state.settings.<setting>`
-    (a `RateLimit`), counted in `app.state.rate_limiter`. Answers 429 `rate_limited` + `Retry-After`."""
+    (a `RateLimit`), counted in `app.state.rate_limiter`. Answers 429 `rate_limited` + `Retry-After`.
+    `coalesce`: one user's concurrent hits share a transaction (`CoalescedHits`, kept in
+    `app.state.coalesced_hits`), for routes one user calls many times a second."""
 
     @raises_from(RateLimited(retry_after=1), DatabaseUnavailable)  # the counters live in PostgreSQL
     async def limited(request: Request, principal: CurrentPrincipal) -> None:
@@ -166,7 +239,14 @@ def per_user_rate_limit(bucket: str, setting: str) -> Any:
         limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
         if limiter is None:  # the lifespan sets it before the app serves; only an app built without it has none
             return
-        decision = await limiter.hit(f"{bucket}:user:{principal.user_id}", limit)
+        key = f"{bucket}:user:{principal.user_id}"
+        if coalesce:
+            state = request.app.state
+            if getattr(state, "coalesced_hits", None) is None:
+                state.coalesced_hits = CoalescedHits(limiter)
+            decision = await state.coalesced_hits.hit(key, limit)
+        else:
+            decision = await limiter.hit(key, limit)
         if not decision.allowed:
             raise RateLimited(
                 message=f"too many requests: at most {limit.requests} per {limit.per_seconds:g} s; "

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from servicekit.db import create_engine
-from servicekit.ratelimit import RateLimit, RateLimiter, rate_limit_table
+from servicekit.ratelimit import CoalescedHits, RateLimit, RateLimiter, rate_limit_table
 from sqlalchemy import MetaData, event, text
 
 pytestmark = pytest.mark.integration
@@ -69,3 +69,27 @@ async def test_a_hit_clocked_before_the_window_already_stored_counts_in_it_inste
         assert decision.retry_after >= 1
     finally:
         await engine.dispose()
+
+
+async def test_coalesced_hits_of_two_processes_share_one_budget_and_one_process_counts_a_round_in_one_transaction(
+    make_database,
+):
+    url = await make_database()
+    engine, table = await _limiter_table(url)
+    second = create_engine(url)
+    locks: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda *args: locks.append(args[2]) if "FOR UPDATE" in args[2] else None)
+    limit = RateLimit(requests=20, per_seconds=3600)
+    try:
+        alone = CoalescedHits(RateLimiter(engine, table))
+        decisions = await asyncio.gather(*(alone.hit("k:user:1", limit) for _ in range(30)))
+        assert sum(d.allowed for d in decisions) == 20 and all(d.allowed for d in decisions[:20])
+        assert all(d.retry_after >= 1 for d in decisions[20:])
+        assert len(locks) == 2  # one round: the row locked (absent, created, locked again), 30 hits decided
+        both = [CoalescedHits(RateLimiter(engine, table)), CoalescedHits(RateLimiter(second, table))]
+        shared = await asyncio.gather(*(both[n % 2].hit("k:user:2", limit) for n in range(50)))
+        assert sum(d.allowed for d in shared) == 20
+    finally:
+        await engine.dispose()
+        await second.dispose()

@@ -5,6 +5,7 @@ Every route is for admins (``CurrentAdmin``: an end user's token gets 403). Crea
 (the use cases decide, in their unit of work, like chat-svc's).
 """
 
+import json
 import logging
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from contracts.payloads import (
     UnreadByType,
 )
 from contracts.time import BeijingDatetime
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from servicekit.http import CurrentAdmin
 from servicekit.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused
@@ -33,6 +34,7 @@ from servicekit.uow import UnitsOfWork
 
 from notification_svc import notifications, system, unread
 from notification_svc.domain import MAX_DB_ID, NotificationNotFound, SupervisorsOnly, TwoTypes, one_type
+from notification_svc.send_batch import SendBatcher
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,19 @@ async def _seen_admin(request: Request, admin: CurrentAdmin) -> Principal:
 
 
 SeenAdmin = Annotated[Principal, Depends(_seen_admin)]
+
+
+async def _send_batcher(request: Request) -> SendBatcher:
+    """The process's group commit of targeted sends (send_batch.py), made on first use (async: FastAPI runs a
+    plain function dependency in a worker thread)."""
+    state = request.app.state
+    if getattr(state, "send_batcher", None) is None:
+        state.send_batcher = SendBatcher(state.work.engine, max_batch=state.settings.send_batch_max)
+    batcher: SendBatcher = state.send_batcher
+    return batcher
+
+
+SendBatch = Annotated[SendBatcher, Depends(_send_batcher)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
@@ -69,8 +84,9 @@ IdempotencyKey = Annotated[
 PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 NotificationId = Annotated[int, Path(gt=0, description="notification_id")]
-SEND_RATE_LIMIT = per_user_rate_limit("notification.send", "send_rate_limit")
-"""Every creating POST of an admin shares one budget (`NOTIFICATION_SEND_RATE_LIMIT`), across processes."""
+SEND_RATE_LIMIT = per_user_rate_limit("notification.send", "send_rate_limit", coalesce=True)
+"""Every creating POST of an admin shares one budget (`NOTIFICATION_SEND_RATE_LIMIT`), across processes; one
+admin's concurrent POSTs are counted in one transaction (`servicekit.ratelimit.CoalescedHits`)."""
 
 
 # --- payloads ---
@@ -203,13 +219,20 @@ router = APIRouter(prefix="/api/v4/notifications", tags=["notifications"])
     ),
 )
 async def send(
-    body: SendNotificationRequest, admin: SeenAdmin, work: Work, idempotency_key: IdempotencyKey = None
+    body: SendNotificationRequest, admin: SeenAdmin, work: Work, batcher: SendBatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     new = notifications.NewNotification(**body.model_dump())
-    async with work.begin() as uow:
-        answer = await notifications.send(uow, admin, new, idempotency_key=idempotency_key)
+    if new.target_user_id is not None:  # one admin's: the group commit (send_batch.py)
+        answer = await batcher.send(admin, new, idempotency_key=idempotency_key)
+    else:
+        async with work.begin() as uow:
+            answer = await notifications.send(uow, admin, new, idempotency_key=idempotency_key)
     log.info("notification sent", extra={"notification_id": answer["notification_id"], "by": admin.user_id})
-    return answer
+    # Already NotificationData as JSON (built from the model, or stored from it): written as is, not validated
+    # against the response model a second time.
+    return Response(json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode(),
+                    status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.get("", response_model=NotificationPage,

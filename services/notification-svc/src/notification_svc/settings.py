@@ -27,6 +27,10 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     `/system/status`), across every process (`servicekit.ratelimit`, PostgreSQL): 429 `rate_limited` +
     Retry-After beyond it. JSON in env: `NOTIFICATION_SEND_RATE_LIMIT='{"requests": 30, "per_seconds": 10}'`."""
 
+    send_batch_max: int = Field(64, ge=1)
+    """Most targeted sends (`/notifications/send` with `target_user_id`) written in one transaction: the sends that
+    arrive while one is written go together into the next (send_batch.py); 1 writes each in its own."""
+
     wechat_appid: str | None = None
     """The mini program's appid for WeChat's server API (subscribe messages to end users with no socket online);
     unset (or `NOTIFICATION_WECHAT_SECRET` / `NOTIFICATION_WECHAT_TEMPLATE_ID` unset): offline reach is off."""

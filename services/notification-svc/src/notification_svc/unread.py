@@ -108,14 +108,21 @@ async def lock_adjust_and_announce(uow: UnitOfWork, user_id: int, type_: str, *,
     await events.unread_counts_changed(uow, _badges(rows, [user_id]))
 
 
-def _badges(rows: Sequence[Row[Any]], user_ids: Sequence[int]) -> dict[int, UnreadCountData]:
+def badges(rows: Sequence[Row[Any]] | Sequence[Any], user_ids: Sequence[int]) -> dict[int, UnreadCountData]:
+    """Each admin's badge from rows of (user_id, type, plus, minus) as ``_COUNTS`` and the badge functions return
+    them (SQLAlchemy rows or asyncpg records)."""
+    return _badges(rows, user_ids)
+
+
+def _badges(rows: Sequence[Any], user_ids: Sequence[int]) -> dict[int, UnreadCountData]:
     broadcasts = dict.fromkeys(TYPES, 0)
     per_admin = {user_id: dict.fromkeys(TYPES, 0) for user_id in user_ids}
     for row in rows:
-        if row.user_id is None:
-            broadcasts[row.type] += row.plus
+        user_id, type_, plus, minus = row[0], row[1], row[2], row[3]
+        if user_id is None:
+            broadcasts[type_] += plus
         else:
-            per_admin[row.user_id][row.type] += row.plus - row.minus
+            per_admin[user_id][type_] += plus - minus
     return {user_id: _badge({t: own[t] + broadcasts[t] for t in TYPES}) for user_id, own in per_admin.items()}
 
 

@@ -9,7 +9,7 @@ import pytest
 from contracts.events.registry import NOTIFICATION_UNREAD_COUNTS_CHANGED, parse_domain_event
 from notification_svc import notifications, unread
 from servicekit.ratelimit import RateLimit
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from .conftest import Service, new_id, running, tap
 
@@ -168,30 +168,6 @@ async def test_a_targeted_notification_announces_only_its_targets_badge(service)
         await send(service, service.admin(), target_user_id=me)
         await events.expect(1, badges_of(me))
     assert [e for e in events.events if badges_of(other)(e)] == []
-
-
-async def test_a_targeted_send_writes_the_notification_before_the_badge_lock_and_holds_it_for_one_statement(
-    own_service,
-):
-    svc, me, sender = own_service, new_id(), new_id()
-    await send(svc, svc.admin(sender), target_user_id=me)  # the sender is seen, the target's rows exist
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = svc.app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        await send(svc, svc.admin(sender), target_user_id=me)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    [lock] = [i for i, s in enumerate(statements) if "lock_and_adjust_badge" in s]  # lock + counter + badge
-    [created] = [i for i, s in enumerate(statements) if "INSERT INTO notification.notifications" in s]
-    assert created < lock
-    assert not any("FOR UPDATE" in s for s in statements)
-    assert len(statements[lock + 1:]) == 1  # the badge's event; then the commit
-    assert await count(svc, me) == badge(order=2)
 
 
 async def test_a_broadcast_announces_the_new_badge_of_every_admin_seen_using_the_api(own_service):

@@ -20,7 +20,7 @@ async def test_migrations_build_exactly_the_tables_of_db_py_inside_schema_notifi
         differences = await conn.run_sync(diff)
         version = (await conn.execute(text("SELECT version_num FROM notification.alembic_version"))).scalar_one()
     assert differences == []
-    assert version == "0006"
+    assert version == "0007"
 
 
 async def test_health_checks_the_database_the_broker_link_and_the_relay(service):
