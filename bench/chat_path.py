@@ -159,7 +159,9 @@ class ChatPath:
             SELECT setval(pg_get_serial_sequence('chat.sessions', 'id'), {USERS});
         """)
         node = shutil.which("node") or "node"
-        self.gen = subprocess.Popen([node, str(generator)], stdin=subprocess.PIPE,
+        # BENCH_LOADGEN_NODE_ARGS: node flags for the generator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (its profile)
+        node_args = os.environ.get("BENCH_LOADGEN_NODE_ARGS", "").split()
+        self.gen = subprocess.Popen([node, *node_args, str(generator)], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
         users = [{"token": mint.token(100000 + i, "user"), "session_id": i} for i in range(1, USERS + 1)]
         agents = [mint.token(a, "admin", role="agent") for a in range(1, AGENTS + 1)]
