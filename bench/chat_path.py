@@ -12,9 +12,11 @@ Per step: ack and delivery (agent's socket, sender's own socket) p50/p99 in ms f
 ms per message of chat-svc (all its processes), of the gateway, of the RabbitMQ node (its beam.smp: the process
 listening on the AMQP URL's port), of PostgreSQL (the whole server: the postmaster listening on the database URL's
 port and all its children; and the backends connected to the bench's database alone) and of the load generator
-itself (/proc, bench/box_cpu.py), the box's busy CPU per message and what none of those account for, the machine's
-idle share and load average, and the correctness counts: every message acked once, delivered once to the agent and to the sender, in
-order per session, and stored once (`chat.messages`, counted by content).
+itself (/proc, bench/box_cpu.py), the box's busy CPU per message and what none of those account for, PostgreSQL's
+transactions and WAL per message, the machine's idle share and load average, and the correctness counts: every
+message acked once, delivered once to the agent and to the sender, in order per session, and stored once
+(`chat.messages`, counted by content). After the sweep: the queues of the bench's vhost, with what each carried per
+chat message.
 
     .venv/bin/python bench/chat_path.py --rates 50,100,200,500,1000 --label before   # alone (JSON in bench/results)
     BENCH_AMQP_URL=amqp://guest:guest@127.0.0.1:5682/ BENCH_AMQP_MANAGEMENT_URL=http://guest:guest@127.0.0.1:15682 \
@@ -182,8 +184,8 @@ class ChatPath:
                 "postgres_bench_backends": backends, "load_generator": [self.gen.pid]}
 
     def pg_counters(self) -> dict[str, float]:
-        """PostgreSQL's work counters: the bench database's transactions and statements' rows, and the server's WAL
-        (records, full-page images, bytes, writes and fsyncs; server-wide, so shared with whatever else uses it)."""
+        """PostgreSQL's work counters: the bench database's transactions, and the server's WAL (records, full-page
+        images, bytes, writes and fsyncs; server-wide, so shared with whatever else uses that server)."""
         row = _sql(self.admin_dsn, "SELECT d.xact_commit + d.xact_rollback AS transactions, w.wal_records, w.wal_fpi, "
                                    "w.wal_bytes, w.wal_write, w.wal_sync FROM pg_stat_database d, pg_stat_wal w "
                                    f"WHERE d.datname = '{self.db}'")[0]
