@@ -9,11 +9,19 @@ over the users) for `--seconds` each, after a warm-up step that is not reported;
 saturated step (fewer acked per second than 90% of the offered load, or an ack p99 over a second).
 
 Per step: ack and delivery (agent's socket, sender's own socket) p50/p99 in ms from the emit, achieved msgs/s, CPU
-ms per message of chat-svc (all its processes) and of the gateway (/proc), the machine's idle share and load
-average, and the correctness counts: every message acked once, delivered once to the agent and to the sender, in
-order per session, and stored once (`chat.messages`, counted by content).
+ms per message of chat-svc (all its processes), of the gateway, of the RabbitMQ node (its beam.smp: the process
+listening on the AMQP URL's port), of PostgreSQL (the whole server: the postmaster listening on the database URL's
+port and all its children; and the backends connected to the bench's database alone) and of the load generator
+itself (/proc, bench/box_cpu.py), the box's busy CPU per message and what none of those account for, PostgreSQL's
+transactions and WAL per message, the machine's idle share and load average, and the correctness counts: every
+message acked once, delivered once to the agent and to the sender, in order per session, and stored once
+(`chat.messages`, counted by content). After the sweep: the queues of the bench's vhost, with what each carried per
+chat message.
 
     .venv/bin/python bench/chat_path.py --rates 50,100,200,500,1000 --label before   # alone (JSON in bench/results)
+    BENCH_AMQP_URL=amqp://guest:guest@127.0.0.1:5682/ BENCH_AMQP_MANAGEMENT_URL=http://guest:guest@127.0.0.1:15682 \
+      BENCH_DATABASE_URL=postgresql://platform:platform@127.0.0.1:5442/postgres .venv/bin/python bench/chat_path.py
+                                     # against a broker and a server of its own: their CPU is then the bench's alone
     ./bench/run --cells 12                                                          # as a cell of the benchmark
 """
 
@@ -33,10 +41,12 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
+from box_cpu import CpuSample, children, cpu_seconds, listener_pid
 from servicekit_testing.tokens import TokenMint
 from unread_count import _sql
 
@@ -47,7 +57,6 @@ AGENTS = 30
 RATES = (50, 100, 200, 500, 1000, 1500, 2000)
 SATURATED_SHARE = 0.9
 SATURATED_ACK_P99_MS = 1000.0
-TICK = os.sysconf("SC_CLK_TCK")
 _PROFILED = ("import cProfile, runpy, sys, time\np = cProfile.Profile(time.process_time)\nsys.argv = sys.argv[1:]\n"
              "p.enable()\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nfinally:\n"
              "    p.disable()\n    p.dump_stats(OUT)\n")
@@ -63,14 +72,21 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    try:
-        return sum(int((t / "schedstat").read_text().split()[0]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
-    except (OSError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+    return cpu_seconds(pid) or 0.0
+
+
+COMPONENTS = ("chat_svc", "gateway", "rabbitmq", "postgres", "postgres_bench_backends", "load_generator")
+"""What each step measures the CPU of: `postgres` is the whole server (shared with whatever else uses it), its
+`postgres_bench_backends` the connections to the bench's database; `rabbitmq` the node's whole beam.smp."""
+LABELS = {"chat_svc": "chat-svc", "gateway": "gateway", "rabbitmq": "rabbitmq", "postgres": "postgresql",
+          "postgres_bench_backends": "of which bench backends", "load_generator": "load generator"}
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") * 1.0
 
 
 def _box() -> tuple[int, int]:
+    """The box's (idle + iowait, all) jiffies since boot, summed over its cores."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return fields[3] + fields[4], sum(fields)
 
@@ -104,7 +120,8 @@ class ChatPath:
     """The processes of the cell: `processes` chat-svc hosts, one gateway, the load generator."""
 
     def __init__(self, python: str, workdir: Path, amqp_url: str, log: Any, tag: str, *, processes: int = 1,
-                 chat_src: str | None = None, gateway_src: str | None = None, log_level: str = "WARNING") -> None:
+                 chat_src: str | None = None, gateway_src: str | None = None, log_level: str = "WARNING",
+                 generator: Path = BENCH / "node" / "chat_load.js") -> None:
         self.log = log
         admin_dsn = os.environ.get("BENCH_DATABASE_URL", "postgresql://platform:platform@127.0.0.1:5432/postgres")
         self.admin_dsn, self.db = admin_dsn, f"bench_chat_{tag}"
@@ -144,11 +161,39 @@ class ChatPath:
             SELECT setval(pg_get_serial_sequence('chat.sessions', 'id'), {USERS});
         """)
         node = shutil.which("node") or "node"
-        self.gen = subprocess.Popen([node, str(BENCH / "node" / "chat_load.js")], stdin=subprocess.PIPE,
+        # BENCH_LOADGEN_NODE_ARGS: node flags for the generator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (its profile)
+        node_args = os.environ.get("BENCH_LOADGEN_NODE_ARGS", "").split()
+        self.gen = subprocess.Popen([node, *node_args, str(generator)], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
         users = [{"token": mint.token(100000 + i, "user"), "session_id": i} for i in range(1, USERS + 1)]
         agents = [mint.token(a, "admin", role="agent") for a in range(1, AGENTS + 1)]
         self.call("connect", url=f"http://127.0.0.1:{port}", users=users, agents=agents)
+        # The rest of the box: the broker's and the database server's processes, found by the port each listens on.
+        self.broker_pid = listener_pid(urlsplit(amqp_url).port or 5672)
+        self.postmaster_pid = listener_pid(urlsplit(admin_dsn).port or 5432)
+        if self.broker_pid is None or self.postmaster_pid is None:
+            print(f"  chat path: RabbitMQ pid {self.broker_pid}, PostgreSQL pid {self.postmaster_pid} (None: not on this "
+                  "machine or not readable by this user; their CPU is left out)", file=sys.stderr, flush=True)
+
+    def _pids(self) -> dict[str, list[int]]:
+        backends = [r["pid"] for r in _sql(self.admin_dsn, "SELECT pid FROM pg_stat_activity "
+                                                           f"WHERE datname = '{self.db}'")]
+        server = [self.postmaster_pid, *children(self.postmaster_pid)] if self.postmaster_pid else []
+        return {"chat_svc": [p.pid for p in self.chat], "gateway": [self.gateway.pid],
+                "rabbitmq": [self.broker_pid] if self.broker_pid else [], "postgres": server,
+                "postgres_bench_backends": backends, "load_generator": [self.gen.pid]}
+
+    def pg_counters(self) -> dict[str, float]:
+        """PostgreSQL's work counters: the bench database's transactions, and the server's WAL (records, full-page
+        images, bytes, writes and fsyncs; server-wide, so shared with whatever else uses that server)."""
+        row = _sql(self.admin_dsn, "SELECT d.xact_commit + d.xact_rollback AS transactions, w.wal_records, w.wal_fpi, "
+                                   "w.wal_bytes, w.wal_write, w.wal_sync FROM pg_stat_database d, pg_stat_wal w "
+                                   f"WHERE d.datname = '{self.db}'")[0]
+        return {k: float(v) for k, v in dict(row).items()}
+
+    def sample(self) -> dict[str, CpuSample]:
+        """CPU seconds so far of each of COMPONENTS (the box's idle/total jiffies beside, in `_box`)."""
+        return {name: CpuSample(pids) for name, pids in self._pids().items()}
 
     def call(self, cmd: str, **args: Any) -> dict[str, Any]:
         assert self.gen.stdin and self.gen.stdout
@@ -162,22 +207,29 @@ class ChatPath:
         return answer
 
     def step(self, name: str, rate: float, seconds: float) -> dict[str, Any]:
-        load0 = os.getloadavg()
-        chat0 = sum(_cpu_seconds(p.pid) for p in self.chat)
-        gw0, box0, t0 = _cpu_seconds(self.gateway.pid), _box(), time.time()
+        load0, pg0 = os.getloadavg(), self.pg_counters()
+        cpu0, box0, t0 = self.sample(), _box(), time.time()
         result = self.call("step", name=name, rate=rate, seconds=seconds, drain_ms=15000)
-        wall, box1 = time.time() - t0, _box()
-        chat = sum(_cpu_seconds(p.pid) for p in self.chat) - chat0
-        gw = _cpu_seconds(self.gateway.pid) - gw0
+        wall, box1, cpu1 = time.time() - t0, _box(), self.sample()
+        time.sleep(1.1)  # backends report their counters to the statistics at most once a second
+        pg1 = self.pg_counters()
+        used = {k: cpu1[k].since(cpu0[k]) for k in COMPONENTS}
         stored = _sql(self.dsn, "SELECT count(*) AS n, count(DISTINCT content) AS d FROM chat.messages "
                                 f"WHERE content LIKE 'b|{name}|%'")[0]
         done = max(1, stored["n"])  # CPU per message carried out (a timed-out command may still be stored)
+        busy = (box1[1] - box0[1] - (box1[0] - box0[0])) / TICKS_PER_SECOND
+        result.update({"stored": stored["n"], "stored_distinct": stored["d"], "wall_s": round(wall, 3)})
+        # What PostgreSQL did per message: counts, not time, so they hold on a loaded box (WAL: server-wide).
+        result["postgres_per_msg"] = {k: round((pg1[k] - pg0[k]) / done, 3) for k in pg1}
+        for k in COMPONENTS:
+            result.update({f"{k}_cpu_s": round(used[k], 4), f"{k}_cpu_ms_per_msg": round(used[k] * 1000 / done, 3),
+                           f"{k}_cores": round(used[k] / wall, 3)})
+        # Everything the box ran (all cores, user + system + irq), and what none of the processes above account for:
+        # the kernel's own work (softirq for loopback traffic), other programs on a shared box.
+        accounted = sum(used[k] for k in COMPONENTS if k != "postgres_bench_backends")
         result.update({
-            "stored": stored["n"], "stored_distinct": stored["d"], "wall_s": round(wall, 3),
-            "chat_svc_cpu_s": round(chat, 4), "gateway_cpu_s": round(gw, 4),
-            "chat_svc_cpu_ms_per_msg": round(chat * 1000 / done, 3),
-            "gateway_cpu_ms_per_msg": round(gw * 1000 / done, 3),
-            "chat_svc_cores": round(chat / wall, 3), "gateway_cores": round(gw / wall, 3),
+            "box_busy_cpu_ms_per_msg": round(busy * 1000 / done, 3), "box_busy_cores": round(busy / wall, 3),
+            "unaccounted_cpu_ms_per_msg": round((busy - accounted) * 1000 / done, 3),
             "box_idle_share": round((box1[0] - box0[0]) / max(1, box1[1] - box0[1]), 3),
             "loadavg_before": load0, "loadavg_after": os.getloadavg(),
         })
@@ -199,12 +251,40 @@ class ChatPath:
         return result
 
     def idle(self, seconds: float) -> dict[str, Any]:
-        """What the processes use with no message moving (sweeps, the queue publisher, heartbeats): cores' worth."""
-        chat0, gw0 = sum(_cpu_seconds(p.pid) for p in self.chat), _cpu_seconds(self.gateway.pid)
+        """What the processes use with no message moving (sweeps, the queue publisher, heartbeats; the broker's and
+        the database server's timers and, on a shared box, everyone else's traffic): cores' worth."""
+        cpu0 = self.sample()
         time.sleep(seconds)
-        return {"chat_svc_cores": round((sum(_cpu_seconds(p.pid) for p in self.chat) - chat0) / seconds, 4),
-                "gateway_cores": round((_cpu_seconds(self.gateway.pid) - gw0) / seconds, 4),
-                "loadavg": os.getloadavg()}
+        cpu1 = self.sample()
+        out: dict[str, Any] = {f"{k}_cores": round(cpu1[k].since(cpu0[k]) / seconds, 4) for k in COMPONENTS}
+        out["loadavg"] = os.getloadavg()
+        return out
+
+    def broker_census(self, amqp_url: str, messages: int) -> list[dict[str, Any]]:
+        """Each queue of the bench's vhost (type, durable, arguments) and the messages published into it and
+        delivered from it over the whole run, per chat message stored (`messages`): which queues and streams a chat
+        message crosses. From the management API (BENCH_AMQP_MANAGEMENT_URL), whose counters lag up to its
+        statistics interval (5 s by default): call it after a pause."""
+        import base64
+        from urllib.parse import quote
+
+        mgmt = urlsplit(os.environ.get("BENCH_AMQP_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"))
+        vhost = urlsplit(amqp_url).path.lstrip("/") or "/"
+        auth = base64.b64encode(f"{mgmt.username}:{mgmt.password}".encode()).decode()
+        url = f"{mgmt.scheme}://{mgmt.hostname}:{mgmt.port}/api/queues/{quote(vhost, safe='')}"
+        request = urllib.request.Request(url, headers={"authorization": "Basic " + auth})
+        with urllib.request.urlopen(request, timeout=10) as res:
+            queues = json.loads(res.read())
+        per = max(1, messages)
+        out = []
+        for q in queues:
+            stats = q.get("message_stats") or {}
+            out.append({"queue": q["name"], "type": q.get("type"), "durable": q.get("durable"),
+                        "exclusive": q.get("exclusive"), "arguments": q.get("arguments"),
+                        "published_per_msg": round(stats.get("publish", 0) / per, 3),
+                        "delivered_per_msg": round(stats.get("deliver_get", 0) / per, 3),
+                        "acked_per_msg": round(stats.get("ack", 0) / per, 3)})
+        return sorted(out, key=lambda q: -q["published_per_msg"])
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -272,11 +352,13 @@ def saturated(step: dict[str, Any]) -> bool:
 
 def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str, *, rates: tuple[float, ...] = RATES,
                    seconds: float = 5, processes: int = 1, chat_src: str | None = None,
-                   gateway_src: str | None = None, log_level: str = "WARNING", direct: int = 0) -> dict[str, Any]:
+                   gateway_src: str | None = None, log_level: str = "WARNING", direct: int = 0,
+                   generator: Path = BENCH / "node" / "chat_load.js") -> dict[str, Any]:
     """The sweep; then, with `direct`, that many commands straight to chat-svc (`ChatPath.direct`)."""
     cell = ChatPath(python, workdir, amqp_url, log, tag, processes=processes, chat_src=chat_src,
-                    gateway_src=gateway_src, log_level=log_level)
+                    gateway_src=gateway_src, log_level=log_level, generator=generator)
     out: dict[str, Any] = {"users": USERS, "agents": AGENTS, "chat_svc_processes": processes, "seconds": seconds,
+                           "load_generator": generator.name,
                            "chat_log_level": log_level, "steps": []}
     try:
         out["warm_up"] = cell.step("warm", 50, 2)
@@ -284,18 +366,27 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
         for i, rate in enumerate(rates):
             step = cell.step(f"s{i}", rate, seconds)
             # Net of what the processes use with nothing moving (their background work, measured just before).
-            for proc in ("chat_svc", "gateway"):
+            for proc in COMPONENTS:
                 net = step[f"{proc}_cpu_s"] - out["idle"][f"{proc}_cores"] * step["wall_s"]
                 step[f"{proc}_net_cpu_ms_per_msg"] = round(max(0.0, net) * 1000 / max(1, step["stored"]), 3)
             out["steps"].append(step)
             print(f"  chat path {rate:>6} msgs/s offered: {step['acked_per_s']:7.1f} acked/s, ack p50/p99 "
                   f"{step['ack_p50_ms']}/{step['ack_p99_ms']} ms, agent p50/p99 {step['agent_p50_ms']}/"
-                  f"{step['agent_p99_ms']} ms, chat-svc {step['chat_svc_cpu_ms_per_msg']} ms/msg (net "
-                  f"{step['chat_svc_net_cpu_ms_per_msg']}), gateway {step['gateway_cpu_ms_per_msg']} ms/msg (net "
-                  f"{step['gateway_net_cpu_ms_per_msg']}), idle {step['box_idle_share']}, load "
-                  f"{step['loadavg_after'][0]:.2f}, {'correct' if step['correct'] else 'INCORRECT'}", flush=True)
+                  f"{step['agent_p99_ms']} ms, idle {step['box_idle_share']}, load {step['loadavg_after'][0]:.2f}, "
+                  f"{'correct' if step['correct'] else 'INCORRECT'}\n    ms CPU/msg (net of idle): " + ", ".join(
+                      f"{LABELS[k]} {step[f'{k}_cpu_ms_per_msg']} ({step[f'{k}_net_cpu_ms_per_msg']})"
+                      for k in COMPONENTS) + f"; box {step['box_busy_cpu_ms_per_msg']}, unaccounted "
+                  f"{step['unaccounted_cpu_ms_per_msg']}\n    postgresql per msg: " + ", ".join(
+                      f"{k} {v}" for k, v in step["postgres_per_msg"].items()), flush=True)
             if saturated(step):
                 break
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            time.sleep(6)  # the management API's statistics interval
+            total = _sql(cell.dsn, "SELECT count(*) AS n FROM chat.messages")[0]["n"]
+            out["broker_queues"] = cell.broker_census(amqp_url, total)
+            print("  queues per chat message (published/delivered): " + ", ".join(
+                f"{q['queue']} [{q['type']}{'' if q['durable'] else ', transient'}] {q['published_per_msg']}/"
+                f"{q['delivered_per_msg']}" for q in out["broker_queues"] if q["published_per_msg"] >= 0.01), flush=True)
         if direct:
             out["direct_burst"] = cell.direct(amqp_url, direct)
             print(f"  chat-svc alone, {direct} commands at once: {out['direct_burst']['msgs_per_s']} msgs/s, "
@@ -322,6 +413,9 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", help="chat-svc's log level (INFO: as deployed)")
     parser.add_argument("--direct", type=int, default=0, help="after the sweep, this many commands straight to "
                         "chat-svc at once (no gateway): its own throughput and CPU per message")
+    parser.add_argument("--generator", type=Path, default=BENCH / "node" / "chat_load.js",
+                        help="the load generator script (another version of chat_load.js, in bench/node/ for its "
+                        "node_modules: a 'before' run)")
     args = parser.parse_args()
     from run import drop_vhost, ensure_vhost
 
@@ -333,7 +427,7 @@ def main() -> None:
             result = chat_path_cell(sys.executable, Path(tmp), ensure_vhost(vhost), log, stamp.replace("-", "_"),
                                     rates=tuple(float(r) for r in args.rates.split(",")), seconds=args.seconds,
                                     processes=args.processes, chat_src=args.chat_src, gateway_src=args.gateway_src,
-                                    log_level=args.log_level, direct=args.direct)
+                                    log_level=args.log_level, direct=args.direct, generator=args.generator)
         finally:
             drop_vhost(vhost)
     results = {"label": args.label, "timestamp": stamp, "cells": {"12_chat_path": result}}

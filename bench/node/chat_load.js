@@ -7,6 +7,11 @@
 // emit), and the correctness counts: acks (ok, errors by code, more than one), deliveries to the agent and to the
 // sender (missing, duplicated, out of order per session).
 //
+// Its own bookkeeping is kept cheap, since it shares the box with what it measures (bench/chat_path.py reports its CPU
+// per message): message i of a step is user i % N's (i / N)-th, so per-message state lives in typed arrays indexed by
+// i (no object, map entry or closure state beyond the ack callback per emit), deliveries are parsed without split(),
+// completion is a counter, and the sender sleeps until the next message is due instead of waking every millisecond.
+//
 // Commands: {cmd:"connect", url, users:[{token, session_id}], agents:[token]}
 //           {cmd:"step", name, rate, seconds, drain_ms}   {cmd:"exit"}
 import readline from "node:readline";
@@ -14,7 +19,7 @@ import { io } from "socket.io-client";
 
 const now = () => performance.timeOrigin + performance.now();
 let users = [], agents = [];
-let step = null; // {name, sent: [{user, seq, t, ackAt, acks, agentAt, agentN, echoAt, echoN}], ...}
+let step = null; // see newStep
 
 function pct(values, p) {
   if (!values.length) return null;
@@ -22,86 +27,126 @@ function pct(values, p) {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 100) / 100;
 }
 
-function onMessage(kind, owner, data) {
-  if (!step || typeof data?.message_content !== "string") return;
-  const parts = data.message_content.split("|");
-  if (parts[0] !== "b" || parts[1] !== step.name) return;
-  const user = Number(parts[2]), seq = Number(parts[3]);
-  const m = step.byKey.get(user * 1e7 + seq);
-  if (!m) return;
-  const t = now();
-  const last = owner.last.get(user) ?? -1;
-  if (seq <= last) step.outOfOrder[kind] += 1;
-  owner.last.set(user, seq);
-  if (kind === "agent") { m.agentN += 1; if (m.agentN === 1) m.agentAt = t; }
-  else { m.echoN += 1; if (m.echoN === 1) m.echoAt = t; }
+function newStep(name, total) {
+  const n = users.length;
+  return {
+    name, prefix: `b|${name}|`, n, total, next: 0, acked: 0, complete: 0, outOfOrder: { agent: 0, echo: 0 },
+    t: new Float64Array(total), ackAt: new Float64Array(total), acks: new Uint16Array(total),
+    ok: new Uint8Array(total), codes: new Map(), agentAt: new Float64Array(total), agentN: new Uint16Array(total),
+    echoAt: new Float64Array(total), echoN: new Uint16Array(total),
+  };
 }
 
-function connect(url, auth, kind) {
+// Done: acked, and if acked ok, delivered to both the agent and the sender (each counted once, when it turns true).
+function isComplete(st, i) {
+  return st.acks[i] > 0 && (!st.ok[i] || (st.agentN[i] > 0 && st.echoN[i] > 0));
+}
+
+// The unsigned integer in s[from..to) (to: the end or a '|'), or -1.
+function uint(s, from, to) {
+  if (from >= to) return -1;
+  let v = 0;
+  for (let k = from; k < to; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function onMessage(kind, owner, data) {
+  const st = step;
+  const content = data?.message_content;
+  if (!st || typeof content !== "string" || !content.startsWith(st.prefix)) return;
+  const bar = content.indexOf("|", st.prefix.length);
+  if (bar < 0 || content.indexOf("|", bar + 1) >= 0) return;
+  const user = uint(content, st.prefix.length, bar), seq = uint(content, bar + 1, content.length);
+  if (user < 0 || seq < 0 || user >= st.n) return;
+  const i = seq * st.n + user;
+  if (i >= st.next) return; // not one this step sent
+  const t = now();
+  if (seq <= owner.last[user]) st.outOfOrder[kind] += 1;
+  owner.last[user] = seq;
+  const was = isComplete(st, i);
+  if (kind === "agent") { st.agentN[i] += 1; if (st.agentN[i] === 1) st.agentAt[i] = t; }
+  else { st.echoN[i] += 1; if (st.echoN[i] === 1) st.echoAt[i] = t; }
+  if (!was && isComplete(st, i)) st.complete += 1;
+}
+
+function connect(url, auth, kind, nUsers) {
   return new Promise((resolve, reject) => {
     const s = io(url, { path: "/socket.io", transports: ["websocket"], auth: { token: auth }, reconnection: false });
-    const owner = { s, last: new Map() };
+    const owner = { s, last: new Int32Array(nUsers) }; // per user: the last seq this socket got (-1: none yet)
     s.on("chat:new_message", (data) => onMessage(kind, owner, data));
     s.on("connect", () => resolve(owner));
     s.on("connect_error", (e) => reject(new Error(`${kind} connect_error: ${e.message}`)));
   });
 }
 
-function send(userIndex) {
-  const u = users[userIndex];
-  const seq = u.seq++;
-  const m = { user: userIndex, seq, t: now(), ackAt: 0, acks: 0, ok: false, code: null, agentAt: 0, agentN: 0,
-              echoAt: 0, echoN: 0 };
-  step.sent.push(m);
-  step.byKey.set(userIndex * 1e7 + seq, m);
-  u.owner.s.emit("chat:send_message", { session_id: u.session_id, content: `b|${step.name}|${userIndex}|${seq}` },
-    (ack) => {
-      m.acks += 1;
-      if (m.acks > 1) return;
-      m.ackAt = now();
-      m.ok = ack?.ok === true;
-      if (!m.ok) m.code = ack?.error?.code ?? "malformed";
-      step.acked += 1;
-    });
+function send(st, i) {
+  const user = i % st.n;
+  const seq = (i - user) / st.n;
+  const u = users[user];
+  st.t[i] = now();
+  st.next = i + 1;
+  u.owner.s.emit("chat:send_message", { session_id: u.session_id, content: st.prefix + user + "|" + seq }, (ack) => {
+    st.acks[i] += 1;
+    if (st.acks[i] > 1) return;
+    st.ackAt[i] = now();
+    st.ok[i] = ack?.ok === true ? 1 : 0;
+    if (!st.ok[i]) st.codes.set(i, ack?.error?.code ?? "malformed");
+    st.acked += 1;
+    if (isComplete(st, i)) st.complete += 1;
+  });
 }
 
 async function runStep({ name, rate, seconds, drain_ms }) {
-  step = { name, sent: [], byKey: new Map(), acked: 0, outOfOrder: { agent: 0, echo: 0 } };
-  for (const o of [...agents, ...users.map((u) => u.owner)]) o.last.clear();
   const total = Math.round(rate * seconds);
+  const st = step = newStep(name, total);
+  for (const o of [...agents, ...users.map((u) => u.owner)]) o.last.fill(-1);
   const t0 = now();
-  let next = 0;
   await new Promise((resolve) => {
+    // Open loop: message k is due k / rate seconds after the first; sleep until the next one is due.
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
-      while (next < due) { send(next % users.length); next += 1; }
-      if (next >= total) resolve(); else setTimeout(tick, 1);
+      while (st.next < due) send(st, st.next);
+      if (st.next >= total) resolve();
+      else setTimeout(tick, Math.max(0, t0 + (st.next / rate) * 1000 - now()));
     };
     tick();
   });
   const sendEnd = now();
-  const complete = () => step.sent.every((m) => m.acks > 0 && (!m.ok || (m.agentN > 0 && m.echoN > 0)));
   const deadline = now() + drain_ms;
-  while (now() < deadline && !complete()) await new Promise((r) => setTimeout(r, 20));
+  while (now() < deadline && st.complete < total) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200)); // duplicates arrive late, if at all
-  const ms = step.sent;
-  const ack = ms.filter((m) => m.acks).map((m) => m.ackAt - m.t);
-  const agent = ms.filter((m) => m.agentN).map((m) => m.agentAt - m.t);
-  const echo = ms.filter((m) => m.echoN).map((m) => m.echoAt - m.t);
+  const ack = [], agent = [], echo = [];
   const codes = {};
-  for (const m of ms) if (m.acks && !m.ok) codes[m.code] = (codes[m.code] ?? 0) + 1;
-  const lastAck = Math.max(...ms.map((m) => m.ackAt));
-  const lastAgent = Math.max(...ms.map((m) => m.agentAt));
+  let ackedOk = 0, unacked = 0, ackedTwice = 0, agentMissing = 0, agentDup = 0, senderMissing = 0, senderDup = 0;
+  let lastAck = 0, lastAgent = 0;
+  for (let i = 0; i < total; i++) {
+    const t = st.t[i];
+    if (st.acks[i]) ack.push(st.ackAt[i] - t); else unacked += 1;
+    if (st.acks[i] > 1) ackedTwice += 1;
+    if (st.agentN[i]) agent.push(st.agentAt[i] - t);
+    if (st.echoN[i]) echo.push(st.echoAt[i] - t);
+    if (st.ok[i]) {
+      ackedOk += 1;
+      if (!st.agentN[i]) agentMissing += 1;
+      if (!st.echoN[i]) senderMissing += 1;
+    }
+    if (st.agentN[i] > 1) agentDup += 1;
+    if (st.echoN[i] > 1) senderDup += 1;
+    if (st.ackAt[i] > lastAck) lastAck = st.ackAt[i];
+    if (st.agentAt[i] > lastAgent) lastAgent = st.agentAt[i];
+  }
+  for (const code of st.codes.values()) codes[code] = (codes[code] ?? 0) + 1;
   const out = {
-    name, offered_per_s: rate, sent: ms.length, send_seconds: (sendEnd - t0) / 1000,
-    acked_ok: ms.filter((m) => m.ok).length, ack_errors: codes, unacked: ms.filter((m) => !m.acks).length,
-    acked_more_than_once: ms.filter((m) => m.acks > 1).length,
-    agent_missing: ms.filter((m) => m.ok && !m.agentN).length, agent_duplicates: ms.filter((m) => m.agentN > 1).length,
-    agent_out_of_order: step.outOfOrder.agent,
-    sender_missing: ms.filter((m) => m.ok && !m.echoN).length, sender_duplicates: ms.filter((m) => m.echoN > 1).length,
-    sender_out_of_order: step.outOfOrder.echo,
+    name, offered_per_s: rate, sent: total, send_seconds: (sendEnd - t0) / 1000,
+    acked_ok: ackedOk, ack_errors: codes, unacked, acked_more_than_once: ackedTwice,
+    agent_missing: agentMissing, agent_duplicates: agentDup, agent_out_of_order: st.outOfOrder.agent,
+    sender_missing: senderMissing, sender_duplicates: senderDup, sender_out_of_order: st.outOfOrder.echo,
     // Achieved: messages acked per second from the first emit to the last ack (to the last agent delivery).
-    acked_per_s: ms.length ? ack.length / ((lastAck - t0) / 1000) : 0,
+    acked_per_s: total ? ack.length / ((lastAck - t0) / 1000) : 0,
     delivered_per_s: agent.length ? agent.length / ((lastAgent - t0) / 1000) : 0,
     ack_p50_ms: pct(ack, 50), ack_p99_ms: pct(ack, 99), ack_max_ms: pct(ack, 100),
     agent_p50_ms: pct(agent, 50), agent_p99_ms: pct(agent, 99), agent_max_ms: pct(agent, 100),
@@ -117,12 +162,12 @@ for await (const line of rl) {
   try {
     if (cmd.cmd === "connect") {
       agents = [];
-      for (const token of cmd.agents) agents.push(await connect(cmd.url, token, "agent"));
+      for (const token of cmd.agents) agents.push(await connect(cmd.url, token, "agent", cmd.users.length));
       users = [];
       for (let i = 0; i < cmd.users.length; i += 50) {
         const batch = cmd.users.slice(i, i + 50);
-        const owners = await Promise.all(batch.map((u) => connect(cmd.url, u.token, "echo")));
-        owners.forEach((owner, j) => users.push({ owner, session_id: batch[j].session_id, seq: 0 }));
+        const owners = await Promise.all(batch.map((u) => connect(cmd.url, u.token, "echo", cmd.users.length)));
+        owners.forEach((owner, j) => users.push({ owner, session_id: batch[j].session_id }));
       }
       console.log(JSON.stringify({ ok: true, users: users.length, agents: agents.length }));
     } else if (cmd.cmd === "step") {
