@@ -88,7 +88,10 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
         first_reply_deadline_seconds=settings.report_first_reply_deadline_seconds, max_days=settings.report_max_days))
     async with _attachment_store(settings) as files:
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
-        yield
+        try:
+            yield
+        finally:
+            await runtime.state.message_batcher.close()
 
 
 def _attachment_store(settings: Settings) -> AbstractAsyncContextManager[AttachmentStore]:
