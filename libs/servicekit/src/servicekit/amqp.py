@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 from aio_pika.abc import (
@@ -98,8 +98,13 @@ class Publisher:
         persistent: bool = True,
         headers: Mapping[str, str] | None = None,
         confirm: bool = True,
+        timeout: float | None | Literal["configured"] = "configured",
     ) -> None:
-        """``confirm=False``: see the class; a failure is still raised when the connection or channel is gone."""
+        """``confirm=False``: see the class; a failure is still raised when the connection or channel is gone.
+        ``timeout``: seconds to wait for the channel, the write and the confirm (default: the publisher's); ``None``
+        waits for as long as it takes, for a caller that keeps its own deadline and must not have a message give
+        up its place in the channel's line while later ones go out (servicekit.outbox.OutboxRelay)."""
+        wait = self._timeout if timeout == "configured" else timeout
         channel = self._channel if confirm else self._unconfirmed
         if channel is None:
             raise RuntimeError("Publisher.start() was not awaited")
@@ -120,9 +125,9 @@ class Publisher:
         )
         try:
             # mandatory=False: an event nobody has subscribed to yet is not a failure of the producer.
-            await target.publish(message, routing_key, mandatory=False, timeout=self._timeout)
+            await target.publish(message, routing_key, mandatory=False, timeout=wait)
         except TimeoutError as exc:
-            raise PublishFailed(f"no confirm within {self._timeout}s for {message_type} {message_id}") from exc
+            raise PublishFailed(f"no confirm within {wait}s for {message_type} {message_id}") from exc
         except aio_pika.exceptions.DeliveryError as exc:
             raise PublishFailed(f"broker refused {message_type} {message_id}: {exc}") from exc
         except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
