@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 from aio_pika.abc import (
@@ -63,17 +63,26 @@ async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExcha
 
 
 class Publisher:
-    """Persistent messages on one confirming channel. ``publish`` returns only once the broker has the message."""
+    """Persistent messages on one confirming channel. ``publish`` returns only once the broker has the message.
+
+    ``publish(..., confirm=False)`` goes on a second channel without publisher confirms and returns once the message
+    is written to the connection: for transient messages whose confirm proves nothing more (a command's reply, see
+    servicekit.commands), it saves the broker's confirm and its bookkeeping per message."""
 
     def __init__(self, connection: AbstractRobustConnection, *, timeout: float = 5.0) -> None:
         self._connection = connection
         self._timeout = timeout
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
+        self._unconfirmed: AbstractChannel | None = None
+        self._unconfirmed_exchanges: dict[str, AbstractExchange] = {}
 
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchanges = await declare_exchanges(self._channel)
+        self._unconfirmed = await self._connection.channel(publisher_confirms=False)
+        self._unconfirmed_exchanges = {name: await self._unconfirmed.get_exchange(name, ensure=False)
+                                       for name in self._exchanges}
 
     async def publish(
         self,
@@ -88,10 +97,19 @@ class Publisher:
         expiration: float | None = None,
         persistent: bool = True,
         headers: Mapping[str, str] | None = None,
+        confirm: bool = True,
+        timeout: float | None | Literal["configured"] = "configured",
     ) -> None:
-        if self._channel is None:
+        """``confirm=False``: see the class; a failure is still raised when the connection or channel is gone.
+        ``timeout``: seconds to wait for the channel, the write and the confirm (default: the publisher's); ``None``
+        waits for as long as it takes, for a caller that keeps its own deadline and must not have a message give
+        up its place in the channel's line while later ones go out (servicekit.outbox.OutboxRelay)."""
+        wait = self._timeout if timeout == "configured" else timeout
+        channel = self._channel if confirm else self._unconfirmed
+        if channel is None:
             raise RuntimeError("Publisher.start() was not awaited")
-        target = self._exchanges.get(exchange) if exchange else self._channel.default_exchange
+        exchanges = self._exchanges if confirm else self._unconfirmed_exchanges
+        target = exchanges.get(exchange) if exchange else channel.default_exchange
         if target is None:
             raise ValueError(f"unknown exchange {exchange!r}")
         message = aio_pika.Message(
@@ -107,9 +125,9 @@ class Publisher:
         )
         try:
             # mandatory=False: an event nobody has subscribed to yet is not a failure of the producer.
-            await target.publish(message, routing_key, mandatory=False, timeout=self._timeout)
+            await target.publish(message, routing_key, mandatory=False, timeout=wait)
         except TimeoutError as exc:
-            raise PublishFailed(f"no confirm within {self._timeout}s for {message_type} {message_id}") from exc
+            raise PublishFailed(f"no confirm within {wait}s for {message_type} {message_id}") from exc
         except aio_pika.exceptions.DeliveryError as exc:
             raise PublishFailed(f"broker refused {message_type} {message_id}: {exc}") from exc
         except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from aio_pika.abc import AbstractRobustConnection
 
@@ -93,7 +94,7 @@ class Broker:
     async def publish(
         self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str,
         correlation_id: str | None = None, reply_to: str | None = None, expiration: float | None = None,
-        persistent: bool = True,
+        persistent: bool = True, timeout: float | None | Literal["configured"] = "configured",
     ) -> None:
         """servicekit.amqp.Publisher.publish, once connected."""
         if self._publisher is None or not self.connected:
@@ -101,6 +102,7 @@ class Broker:
         await self._publisher.publish(
             exchange, routing_key, body, message_id=message_id, message_type=message_type,
             correlation_id=correlation_id, reply_to=reply_to, expiration=expiration, persistent=persistent,
+            timeout=timeout,
         )
 
     async def close(self) -> None:

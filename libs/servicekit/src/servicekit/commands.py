@@ -3,7 +3,10 @@
 The caller publishes a ``CommandMessage`` to ``platform.commands`` with ``reply_to`` = its own reply queue,
 ``correlation_id`` = the command id and an expiration equal to its timeout (a command nobody took in time is
 dropped by the broker instead of being carried out after the caller gave up). The service runs the command's
-handler and publishes a ``CommandReply`` to ``reply_to``.
+handler and publishes a ``CommandReply`` to ``reply_to`` without waiting for the broker's confirm: the reply leaves
+on the connection before the command's ack, so a connection lost before both are out gets the command delivered
+again (a handler answers it again, from its idempotency key where it has one); a reply the broker drops after taking
+it (reply queues are transient) was as lost with a confirm, and the caller times out.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ async def serve_commands(
             return
         await publisher.publish(
             "", message.reply_to, answer.to_bytes(), message_id=str(answer.command_id),
-            message_type="command.reply", correlation_id=message.correlation_id, persistent=False,
+            message_type="command.reply", correlation_id=message.correlation_id, persistent=False, confirm=False,
         )
 
     async def on_command(message: AbstractIncomingMessage) -> None:

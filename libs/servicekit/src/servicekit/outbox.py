@@ -123,10 +123,12 @@ async def backlog(engine: AsyncEngine, schema: str) -> tuple[int, float]:
 
 
 class EventSink(Protocol):
-    """What the relay publishes to (servicekit.amqp.Publisher in production)."""
+    """What the relay publishes to (servicekit.broker.Broker in production). The relay passes ``timeout=None``: it
+    keeps the deadline itself (see ``OutboxRelay``)."""
 
     async def publish(
-        self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str
+        self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str,
+        timeout: float | None,
     ) -> None: ...
 
 
@@ -154,10 +156,16 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
         mark_delay: float = 0.005,
+        publish_timeout: float = 5.0,
     ) -> None:
         """`mark_delay`: after a confirm, how long (seconds) the relay lets further confirms gather before one UPDATE
         marks them all (a NOTIFY of new rows cuts it short; 0: an UPDATE per wake-up). Marking later delays no
-        event: it only records what the broker has."""
+        event: it only records what the broker has.
+
+        `publish_timeout`: how long the oldest unconfirmed event may wait (for its turn on the channel, its write
+        and its confirm) before the relay gives up on everything in flight at once and starts again from it. Each
+        publish itself waits without a deadline: one that gave up while still in the channel's line would let the
+        events behind it out first, out of order."""
         self._dsn = asyncpg_dsn(database_url)
         self._schema = schema
         self._sink = sink
@@ -166,6 +174,8 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._mark_delay = mark_delay
+        self._publish_timeout = publish_timeout
+        self._sent_at: dict[int, float] = {}  # outbox id -> when its publish started (loop time), while in flight
         self._wakeup = asyncio.Event()
         self._notified = asyncio.Event()
         self._committed = True
@@ -245,22 +255,34 @@ class OutboxRelay:
                 for row in rows:  # frames leave in this order on one channel; the broker keeps it
                     task = asyncio.create_task(self._sink.publish(
                         row.exchange, row.routing_key, row.body,
-                        message_id=str(row.event_id), message_type=row.event_type,
+                        message_id=str(row.event_id), message_type=row.event_type, timeout=None,
                     ))
                     task.add_done_callback(self._on_confirm)  # a confirm (or failure) wakes the loop to mark it
                     inflight[row.id] = task
+                    self._sent_at[row.id] = asyncio.get_running_loop().time()
                 if rows and len(rows) == room:
                     self._committed = True
                     continue  # more may be waiting
+                overdue_in = self._overdue_in(inflight)
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                    await asyncio.wait_for(self._wakeup.wait(), min(self._poll_interval, overdue_in))
                 except TimeoutError:
-                    self._committed = True  # a quiet period: look anyway (rows another leader left behind)
+                    if overdue_in >= self._poll_interval:
+                        self._committed = True  # a quiet period: look anyway (rows another leader left behind)
                 else:
                     await self._gather_confirms()
         finally:
             for task in inflight.values():
                 task.cancel()  # unmarked: the next leader publishes them again (consumers drop duplicates)
+            self._sent_at.clear()
+
+    def _overdue_in(self, inflight: dict[int, asyncio.Task[None]]) -> float:
+        """Seconds until the oldest unconfirmed publish is overdue (0 if it is; infinity if none is pending)."""
+        for outbox_id, task in inflight.items():
+            if not task.done():
+                waited = asyncio.get_running_loop().time() - self._sent_at[outbox_id]
+                return max(0.0, self._publish_timeout - waited)
+        return float("inf")
 
     async def _gather_confirms(self) -> None:
         """Woken by a confirm alone: wait `mark_delay` for more before marking (one UPDATE for many confirms instead
@@ -288,6 +310,14 @@ class OutboxRelay:
     async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> None:
         """Mark the confirmed prefix of what is in flight. On a failure, wait for the rest, mark what was
         confirmed before it, and raise: nothing after a failed event is marked, so it goes out again after it."""
+        overdue: BaseException | None = None
+        if self._overdue_in(inflight) == 0:
+            # All at once, in this turn of the loop: the channel takes publishes in the order they asked for it, so
+            # none behind the oldest unsent one goes out; it and all after it are published again, in order.
+            overdue = TimeoutError(f"no confirm within {self._publish_timeout:g}s")
+            for task in inflight.values():
+                task.cancel()
+            await asyncio.gather(*inflight.values(), return_exceptions=True)
         confirmed: list[int] = []
         failure: BaseException | None = None
         for outbox_id, task in inflight.items():
@@ -295,11 +325,13 @@ class OutboxRelay:
                 break
             failure = asyncio.CancelledError() if task.cancelled() else task.exception()
             if failure is not None:
+                failure = overdue or failure
                 break
             confirmed.append(outbox_id)
         if failure is not None:
             await asyncio.gather(*inflight.values(), return_exceptions=True)
             inflight.clear()
+            self._sent_at.clear()
         if confirmed:
             await conn.execute(
                 f'UPDATE "{self._schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])', confirmed
@@ -308,6 +340,7 @@ class OutboxRelay:
             self.marks += 1
             for outbox_id in confirmed:
                 inflight.pop(outbox_id, None)
+                self._sent_at.pop(outbox_id, None)
         if failure is not None:
             raise _BrokerDown(str(failure)) from failure
 

@@ -3,17 +3,41 @@
 
 The same rows and the same NOTIFY as ``servicekit.outbox.enqueue``, row for row in the order given (ids come from
 the table's identity in that order, and the relay publishes by id), for one round trip whatever their number.
+``outbox_rows`` gives those rows as column arrays, for a statement or database function that writes them together
+with other changes (chat-svc's ``chat.commit_message_batch``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
+from uuid import UUID
 
 import asyncpg
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
 
 from servicekit.outbox import notify_channel
+
+
+class OutboxRows(NamedTuple):
+    """The outbox rows of some events, column by column, in the events' order."""
+
+    event_ids: list[UUID]
+    event_types: list[str]
+    exchanges: list[str]
+    routing_keys: list[str]
+    aggregate_ids: list[str]
+    bodies: list[bytes]
+
+
+def outbox_rows(envelopes: Sequence[EventEnvelope]) -> OutboxRows:
+    """Each envelope's row as ``servicekit.outbox.enqueue`` writes it (its exchange and routing key from the
+    registry; each envelope keeps its own request and correlation ids)."""
+    specs = [DOMAIN_EVENTS[e.event_type] for e in envelopes]
+    return OutboxRows([e.event_id for e in envelopes], [e.event_type for e in envelopes],
+                      [s.exchange for s in specs], [s.routing_key for s in specs],
+                      [e.aggregate_id for e in envelopes], [e.to_bytes() for e in envelopes])
 
 
 def _statement(schema: str) -> str:
@@ -31,10 +55,4 @@ async def enqueue_many(conn: asyncpg.Connection, schema: str, envelopes: Sequenc
     is notified at commit. Each envelope keeps its own request and correlation ids."""
     if not envelopes:
         return
-    specs = [DOMAIN_EVENTS[e.event_type] for e in envelopes]
-    await conn.execute(
-        _statement(schema),
-        [e.event_id for e in envelopes], [e.event_type for e in envelopes], [s.exchange for s in specs],
-        [s.routing_key for s in specs], [e.aggregate_id for e in envelopes], [e.to_bytes() for e in envelopes],
-        notify_channel(schema),
-    )
+    await conn.execute(_statement(schema), *outbox_rows(envelopes), notify_channel(schema))

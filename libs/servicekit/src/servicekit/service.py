@@ -287,7 +287,8 @@ def _broker_and_relay(
     broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
                     max_backoff=settings.broker_max_backoff)
     relay = OutboxRelay(settings.database_url, schema, broker, poll_interval=settings.relay_poll_interval,
-                        max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay)
+                        max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
+                        publish_timeout=settings.publish_timeout)
     return broker, relay
 
 

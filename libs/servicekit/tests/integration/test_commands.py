@@ -6,7 +6,7 @@ import pytest
 from contracts.events.commands import CHAT_SEND_MESSAGE, NOTIFICATION_MARK_READ, CommandMessage, new_command
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
-from servicekit.amqp import Publisher, connect
+from servicekit.amqp import Publisher, PublishFailed, connect
 from servicekit.commands import CommandClient, CommandFailed, serve_commands
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,33 @@ async def test_the_request_id_bound_by_the_caller_is_bound_where_the_command_is_
         await connection.close()
     assert seen[0] == {"request_id": "gw-cmd-1", "correlation_id": str(command.command_id), "user_id": 1}
     assert "request_id" not in seen[1]  # none was sent: none is made up on the way
+
+
+class _ConfirmsRefused(Publisher):
+    """A publisher whose confirming channel never gets a confirm (a broker too busy to confirm in time)."""
+
+    async def publish(self, *args, confirm: bool = True, **kwargs) -> None:
+        if confirm:
+            raise PublishFailed("no confirm within 5s")
+        await super().publish(*args, confirm=False, **kwargs)
+
+
+async def test_a_commands_reply_is_sent_without_waiting_for_the_brokers_confirm(make_vhost):
+    connection = await connect(await make_vhost(), name="commands-test")
+    try:
+        serving = _ConfirmsRefused(connection)
+        await serving.start()
+
+        async def send_message(principal, payload: SendMessagePayload, command):
+            return {"session_id": payload.session_id}
+
+        await serve_commands(connection, serving, service="chat-svc", handlers={CHAT_SEND_MESSAGE: send_message})
+        calling = Publisher(connection)
+        await calling.start()
+        client = CommandClient(connection, calling, client_id="gw-test", timeout=2.0)
+        await client.start()
+
+        reply = await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi")))
+        assert reply.ok and reply.result == {"session_id": 5}
+    finally:
+        await connection.close()

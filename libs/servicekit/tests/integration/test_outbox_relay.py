@@ -116,7 +116,7 @@ class FlakySink:
         self.down = True
         self.accepted: list[str] = []
 
-    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type, timeout=None) -> None:
         await asyncio.sleep(0)
         if self.down:
             raise PublishFailed("broker unreachable")
@@ -221,7 +221,7 @@ class SlowFirstConfirm:
         self.sent: list[str] = []
         self.release = asyncio.Event()
 
-    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type, timeout=None) -> None:
         self.sent.append(message_id)
         if len(self.sent) == 1:
             await self.release.wait()
@@ -259,7 +259,7 @@ class CountingSink:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type, timeout=None) -> None:
         self.sent.append(message_id)
 
 
@@ -300,7 +300,7 @@ class StaggeredConfirms:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def publish(self, exchange, routing_key, body, *, message_id, message_type) -> None:
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type, timeout=None) -> None:
         self.sent.append(message_id)
         await asyncio.sleep(0.003 * len(self.sent))
 
@@ -324,5 +324,48 @@ async def test_confirms_arriving_one_after_another_are_marked_by_a_few_updates_n
                 await asyncio.sleep(0.02)
         assert len(sink.sent) == 40 and relay.published == 40
         assert relay.marks <= 10  # 40 confirms 3 ms apart, gathered for 50 ms: a few UPDATEs, not 40
+    finally:
+        task.cancel()
+
+
+class BlockedChannel:
+    """A confirming channel as aio-pika has it: publishes take turns in the order they asked (a FIFO lock), and a
+    broker applying back-pressure takes nothing until `flowing`. Like `Publisher.publish`, a publish gives up after
+    its `timeout` (1 s unless the caller says otherwise), wherever it is: still in line, or sent."""
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()
+        self.flowing = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def publish(self, exchange, routing_key, body, *, message_id, message_type, timeout="configured") -> None:
+        async with asyncio.timeout(1.0 if timeout == "configured" else timeout):
+            async with self.turn:
+                await self.flowing.wait()
+                self.sent.append(message_id)
+
+
+async def test_an_event_stuck_in_the_channels_line_past_the_publish_timeout_never_lets_later_ones_out_first(db):
+    """Under back-pressure the oldest event waits past the deadline while a later one (of a later relay round) is
+    still within its own: the later one must not go out before the earlier one is published again."""
+    engine, table = db
+    await _empty_outbox(engine)
+    sink = BlockedChannel()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, publish_timeout=1.0,
+                        max_backoff=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        expected = []
+        for n in range(2):  # two commits, two relay rounds: their publishes start 0.6 s apart
+            async with engine.begin() as conn:
+                envelope = _event(30, n)
+                await enqueue(conn, table, envelope)
+                expected.append(str(envelope.event_id))
+            await asyncio.sleep(0.6 if n == 0 else 0.7)
+        sink.flowing.set()  # the first is past its deadline (1 s), the second is not
+        async with asyncio.timeout(10):
+            while await _pending(engine):
+                await asyncio.sleep(0.02)
+        assert list(dict.fromkeys(sink.sent)) == expected
     finally:
         task.cancel()

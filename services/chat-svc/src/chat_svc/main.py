@@ -93,7 +93,10 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
         runtime.state.attachments = _attachments(settings, runtime.state.chat, files)
         runtime.state.unsent_attachments = UnsentAttachments(runtime.engine, files,
                                                              max_age=timedelta(hours=settings.unsent_attachment_hours))
-        yield
+        try:
+            yield
+        finally:
+            await runtime.state.message_batcher.close()
 
 
 def _attachment_store(settings: Settings) -> AbstractAsyncContextManager[AttachmentStore]:

@@ -1,14 +1,19 @@
-"""Group commit of the socket command `chat.send_message`: the messages that arrive while a transaction runs go
-together into the next one, written with a handful of set-based statements on the raw asyncpg connection.
+"""Group commit of the socket command `chat.send_message`: the messages that arrive while a batch is written go
+together into the next one, on a connection of its own (raw asyncpg, opened on first use, dropped when it fails).
 
-Per batch, whatever its size: BEGIN; the sessions `FOR UPDATE` (in id order); one INSERT of the messages; one
-UPDATE of their sessions (last message, unread count, report figures); at most three statements for the reply
-deadlines; one INSERT of every event into the outbox (with its NOTIFY); one read and one INSERT of the commands'
-answers (`chat.idempotency_keys`, keyed by command id: a command delivered again gets its first answer); COMMIT. The rules are the single use
-case's (`Chat.send_message`): who may post (`domain.check_can_post`, checked per message: a refused message is
-refused alone, the others commit), the reply deadlines (`chat_svc.reply_deadlines`), the events: every message its
-`chat.message_created` in order, each session one `chat.session_updated` last, with its final state. Any other
-failure (the database gone, a deadlock) fails the whole batch: nothing of it committed, each command is retried.
+Two round trips per batch, whatever its size. A read (no transaction, no lock): the commands of the batch already
+answered (`chat.idempotency_keys`, keyed by command id: a command delivered again gets its first answer), the sessions
+with their row versions (`xmin`), the database's time and one new message id per message. Then the rules, here, on
+those rows: who may post (`domain.check_can_post`, per message: a refused message is refused alone, the others
+commit), the sessions' new figures, the reply deadlines (`chat_svc.reply_deadlines`), the events (every message its
+`chat.message_created` in order, each session one `chat.session_updated` last, with its final state) and the answers.
+Then one write, `chat.commit_message_batch` (migration 0016), in its own transaction: it locks the sessions, and
+only if each is still the version the rules were checked on does it write the messages, the sessions, the deadlines,
+the outbox (with its NOTIFY) and the answers; otherwise it writes nothing and the batch starts again from the read
+(the rules checked again on what changed). A message's id and time are the read's, never reused: a session changed
+since (another message among them) makes the batch read again, so a session's ids follow its commits. Any other
+failure (the database gone, a deadlock, a command answered meanwhile by another process) fails the whole batch:
+nothing of it committed, each command is retried.
 
 One batch runs at a time, taking the waiting messages in their arrival order: a session's messages are written in
 the order this process received them. Picture messages go through `Chat.send_message` one by one, in their place
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import json
 import logging
 from collections import deque
@@ -26,13 +32,16 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from contracts.events.payloads import ChatMessageCreated, ChatSessionUpdated
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED, new_envelope
 from contracts.identity import Principal
+from servicekit.db import IDLE_IN_TRANSACTION_MS
 from servicekit.errors import DomainError
 from servicekit.idempotency import fingerprint
 from servicekit.logcontext import bind, request_id
-from servicekit.outbox_batch import enqueue_many
+from servicekit.outbox import asyncpg_dsn, notify_channel
+from servicekit.outbox_batch import outbox_rows
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_svc import domain, store
@@ -47,39 +56,20 @@ log = logging.getLogger(__name__)
 PRODUCER = "chat-svc"
 
 _SESSION_FIELDS = [f.name for f in fields(SessionRow)]
-_SESSION_COLUMNS = ", ".join(_SESSION_FIELDS)
-_LOCK_SESSIONS = f"SELECT {_SESSION_COLUMNS} FROM {SCHEMA}.sessions WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
-_INSERT_MESSAGES = (
-    f"INSERT INTO {SCHEMA}.messages (session_id, sender_type, sender_id, content, message_type) "
-    "SELECT session_id, sender_type, sender_id, content, message_type FROM unnest($1::bigint[], $2::text[], "
-    "$3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS m(session_id, sender_type, sender_id, content, "
-    "message_type, n) ORDER BY n RETURNING id, session_id, sender_type, sender_id, content, message_type, created_at"
+_READ = (
+    "SELECT h.now, h.ids, a.users AS answered_users, a.keys AS answered_keys, a.bodies AS answered_bodies, "
+    "s.xmin::text AS version, " + ", ".join("s." + c for c in _SESSION_FIELDS) + " "
+    f"FROM (SELECT now() AS now, ARRAY(SELECT nextval('{SCHEMA}.messages_id_seq') "
+    "FROM generate_series(1, $4::int)) AS ids) AS h "
+    "CROSS JOIN (SELECT array_agg(k.user_id) AS users, array_agg(k.key) AS keys, array_agg(k.body::text) AS bodies "
+    f"FROM {SCHEMA}.idempotency_keys AS k "
+    "WHERE (k.user_id, k.key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))) AS a "
+    f"LEFT JOIN {SCHEMA}.sessions AS s ON s.id = ANY($3::bigint[])"
 )
-_UPDATE_SESSIONS = (
-    f"UPDATE {SCHEMA}.sessions AS s SET last_message = v.last_message, updated_at = v.at, "
-    "admin_unread_count = s.admin_unread_count + v.unread, message_count = s.message_count + v.said, "
-    "first_reply_at = coalesce(s.first_reply_at, v.first_reply) "
-    "FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::int[], $6::timestamptz[]) "
-    "AS v(id, last_message, at, unread, said, first_reply) WHERE s.id = v.id "
-    f"RETURNING {', '.join('s.' + c for c in _SESSION_FIELDS)}"
-)
-_ANSWERED = f"DELETE FROM {SCHEMA}.reply_deadlines WHERE session_id = ANY($1::bigint[])"
-_USER_WROTE = (
-    f"INSERT INTO {SCHEMA}.reply_deadlines AS d (session_id, admin_id, since) "
-    "SELECT session_id, admin_id, $3 FROM unnest($1::bigint[], $2::bigint[]) AS v(session_id, admin_id) "
-    "ON CONFLICT (session_id) DO UPDATE SET admin_id = excluded.admin_id, since = excluded.since, reminded_at = NULL, "
-    "escalated_at = NULL"
-)
-_USER_WROTE_UNLESS_WAITING = _USER_WROTE + " WHERE d.admin_id <> excluded.admin_id"
-_ANSWERED_BEFORE = (
-    f"SELECT user_id, key, body::text AS body FROM {SCHEMA}.idempotency_keys "
-    "WHERE (user_id, key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))"
-)
-_REMEMBER = (
-    f"INSERT INTO {SCHEMA}.idempotency_keys (user_id, key, fingerprint, status, body) "
-    "SELECT user_id, key, fingerprint, 201, body::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
-    "AS v(user_id, key, fingerprint, body)"
-)
+_WRITE = f"SELECT {SCHEMA}.commit_message_batch({', '.join(f'${i}' for i in range(1, 32))})"
+MAX_ATTEMPTS = 5
+"""Reads and writes of one batch before it fails as a whole (its commands retried): each new attempt means one of
+its sessions changed between the read and the write."""
 COMMAND_KEY_PREFIX = "command:"
 """A command's answer is kept in `chat.idempotency_keys` under this prefix and its command id (pruned like every
 key, `CHAT_IDEMPOTENCY_KEY_HOURS`): a command delivered again (chat-svc died after the commit, before the ack)
@@ -98,16 +88,46 @@ class Pending:
     request_id: str | None
     done: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
+    @property
+    def key(self) -> tuple[int, str] | None:
+        """Its row in `chat.idempotency_keys`, if it is a command."""
+        if self.correlation_id is None:
+            return None
+        return self.principal.user_id, COMMAND_KEY_PREFIX + self.correlation_id
+
+
+@dataclass
+class _Read:
+    """What one read of a batch found."""
+
+    now: datetime
+    ids: list[int]
+    answered: dict[tuple[int, str], dict[str, Any]]
+    sessions: dict[int, tuple[SessionRow, str]]  # id -> (row, its version)
+
+
+@dataclass
+class _Plan:
+    """A batch's outcome as its write will store it, if its sessions are still the versions read."""
+
+    answers: dict[Pending, dict[str, Any]] = field(default_factory=dict)
+    refused: list[tuple[Pending, DomainError]] = field(default_factory=list)
+    accepted: list[Pending] = field(default_factory=list)
+    arguments: tuple[Any, ...] = ()
+
 
 class MessageBatcher:
     def __init__(self, chat: Chat, engine: AsyncEngine, *, max_batch: int) -> None:
         self._chat = chat
-        self._engine = engine
+        self._dsn = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
         self._max_batch = max_batch
         self._waiting: deque[Pending] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
         self.batches = 0
         self.messages = 0
+        self.rereads = 0
+        """Reads again because a session changed between a batch's read and its write."""
 
     async def send(self, principal: Principal, session_id: int, content: str, message_type: str = "text", *,
                    correlation_id: str | None = None) -> dict[str, Any]:
@@ -119,6 +139,12 @@ class MessageBatcher:
             self._worker = asyncio.create_task(self._drain(), name="chat-message-batches",
                                                context=contextvars.Context())
         return await asyncio.shield(pending.done)
+
+    async def close(self) -> None:
+        """Close the batches' connection (the app's shutdown; a later batch would open another)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close(timeout=2)
 
     async def _drain(self) -> None:
         while self._waiting:
@@ -139,140 +165,162 @@ class MessageBatcher:
                     if not p.done.done():
                         p.done.set_exception(exc)
 
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self._dsn, timeout=10, server_settings={
+                "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+                "application_name": "chat-svc message batches"})
+        return self._conn
+
     async def _commit(self, batch: list[Pending]) -> None:
-        async with self._engine.connect() as sa:
-            conn = (await sa.get_raw_connection()).driver_connection
-            assert conn is not None
-            async with conn.transaction():
-                repeated = await self._answered_before(conn, batch)
-                batch = [p for p in batch if p not in repeated]
-                ids = sorted({p.session_id for p in batch if 0 < p.session_id <= MAX_DB_ID})
-                sessions = {r["id"]: SessionRow(**r) for r in await conn.fetch(_LOCK_SESSIONS, ids)}
-                accepted: list[Pending] = []
-                refused: list[tuple[Pending, DomainError]] = []
-                for p in batch:
-                    row = sessions.get(p.session_id)
-                    try:
-                        if row is None:
-                            raise NotFound(f"session {p.session_id} not found")
-                        domain.check_can_post(p.principal, store.ref(row))
-                    except DomainError as exc:
-                        refused.append((p, exc))
-                    else:
-                        accepted.append(p)
-                messages = await self._insert(conn, accepted)
-                updated = await self._update_sessions(conn, messages)
-                await self._reply_deadlines(conn, messages, updated)
-                envelopes = [
-                    new_envelope(CHAT_MESSAGE_CREATED, PRODUCER, ChatMessageCreated(
-                        message=message_data(m), user_id=updated[m.session_id].user_id,
-                        admin_id=updated[m.session_id].admin_id,
-                    ), m.session_id, correlation_id=p.correlation_id).model_copy(update={"request_id": p.request_id})
-                    for p, m in zip(accepted, messages, strict=True)
-                ]
-                last = {p.session_id: p for p in accepted}
-                envelopes += [
-                    new_envelope(CHAT_SESSION_UPDATED, PRODUCER, ChatSessionUpdated(session=session_data(row)), sid,
-                                 correlation_id=last[sid].correlation_id)
-                    .model_copy(update={"request_id": last[sid].request_id})
-                    for sid, row in updated.items()
-                ]
-                await enqueue_many(conn, SCHEMA, envelopes)
-                answers = [message_data(m).model_dump(mode="json") for m in messages]
-                await self._remember(conn, accepted, answers)
-        self.batches += 1
-        self.messages += len(accepted)
-        for p, answer in zip(accepted, answers, strict=True):
-            p.done.set_result(answer)
-        for p, answer in repeated.items():
-            p.done.set_result(answer)
-        for p, refusal in refused:
-            p.done.set_exception(refusal)
-
-    @staticmethod
-    async def _answered_before(conn: Any, batch: list[Pending]) -> dict[Pending, dict[str, Any]]:
-        """The commands of the batch already carried out (delivered again): their first answers."""
-        keyed = [p for p in batch if p.correlation_id is not None]
-        if not keyed:
-            return {}
-        rows = await conn.fetch(_ANSWERED_BEFORE, [p.principal.user_id for p in keyed],
-                                [COMMAND_KEY_PREFIX + str(p.correlation_id) for p in keyed])
-        stored = {(r["user_id"], r["key"]): r["body"] for r in rows}
-        found = {p: stored.get((p.principal.user_id, COMMAND_KEY_PREFIX + str(p.correlation_id))) for p in keyed}
-        return {p: json.loads(body) for p, body in found.items() if body is not None}
-
-    @staticmethod
-    async def _remember(conn: Any, accepted: list[Pending], answers: list[dict[str, Any]]) -> None:
-        keyed = [(p, a) for p, a in zip(accepted, answers, strict=True) if p.correlation_id is not None]
-        if keyed:
-            await conn.execute(
-                _REMEMBER, [p.principal.user_id for p, _ in keyed],
-                [COMMAND_KEY_PREFIX + str(p.correlation_id) for p, _ in keyed],
-                [fingerprint("send_message", {"session_id": p.session_id, "content": p.content,
-                                              "message_type": p.message_type}) for p, _ in keyed],
-                [json.dumps(a) for _, a in keyed],
-            )
-
-    @staticmethod
-    async def _insert(conn: Any, accepted: list[Pending]) -> list[MessageRow]:
-        if not accepted:
-            return []
-        rows = await conn.fetch(
-            _INSERT_MESSAGES, [p.session_id for p in accepted],
-            ["admin" if p.principal.is_admin else "user" for p in accepted],
-            [p.principal.user_id for p in accepted], [p.content for p in accepted], [p.message_type for p in accepted],
-        )
-        messages = sorted((MessageRow(**r) for r in rows), key=lambda m: m.id)
-        if [(m.session_id, m.content) for m in messages] != [(p.session_id, p.content) for p in accepted]:
-            raise RuntimeError("the messages' ids do not follow their order in the batch")  # retried as a whole
-        return messages
-
-    @staticmethod
-    async def _update_sessions(conn: Any, messages: list[MessageRow]) -> dict[int, SessionRow]:
-        """Each session once, with the effect of all its messages of the batch, in order (store.add_message)."""
-        figures: dict[int, dict[str, Any]] = {}
-        for m in messages:
-            f = figures.setdefault(m.session_id, {"unread": 0, "said": 0, "first_reply": None})
-            f["last"], f["at"] = m.content, m.created_at
-            f["unread"] += m.sender_type == "user"
-            f["said"] += 1
-            if m.sender_type == "admin" and f["first_reply"] is None:
-                f["first_reply"] = m.created_at
-        if not figures:
-            return {}
-        ids = list(figures)
-        rows = await conn.fetch(
-            _UPDATE_SESSIONS, ids, [figures[i]["last"] for i in ids], [figures[i]["at"] for i in ids],
-            [figures[i]["unread"] for i in ids], [figures[i]["said"] for i in ids],
-            [figures[i]["first_reply"] for i in ids],
-        )
-        by_id = {r["id"]: SessionRow(**r) for r in rows}
-        return {i: by_id[i] for i in ids}  # in the order of their first message
-
-    async def _reply_deadlines(self, conn: Any, messages: list[MessageRow], sessions: dict[int, SessionRow]) -> None:
-        """The net effect of `Chat._note_reply_state` over each session's messages of the batch: the agent's last
-        word ends the wait; the user's starts it now if the agent spoke earlier in the batch (the wait was ended),
-        else only unless one already runs for that agent."""
-        said: dict[int, list[str]] = {}
-        for m in messages:
-            said.setdefault(m.session_id, []).append(m.sender_type)
-        answered, restart, wrote = [], [], []
-        for sid, senders in said.items():
-            row = sessions[sid]
-            if row.status != "active" or row.admin_id is None:
-                continue
-            if senders[-1] == "admin":
-                answered.append(sid)
-            elif "admin" in senders:
-                restart.append(sid)
+        first: dict[tuple[int, str], Pending] = {}
+        again: list[tuple[Pending, Pending]] = []  # the same command twice in one batch: the later one waits
+        for p in batch:
+            if p.key is not None and p.key in first:
+                again.append((p, first[p.key]))
+            elif p.key is not None:
+                first[p.key] = p
+        batch = [p for p in batch if all(p is not later for later, _ in again)]
+        conn = await self._connection()
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                plan = self._plan(batch, await self._read(conn, batch))
+                if not plan.arguments or not await conn.fetchval(_WRITE, *plan.arguments):
+                    break
+                self.rereads += 1
             else:
-                wrote.append(sid)
-        now: datetime = self._chat.clock()
-        if answered:
-            await conn.execute(_ANSWERED, answered)
-        for statement, sids in ((_USER_WROTE, restart), (_USER_WROTE_UNLESS_WAITING, wrote)):
-            if sids:
-                await conn.execute(statement, sids, [sessions[s].admin_id for s in sids], now)
+                raise RuntimeError(f"the sessions of a batch kept changing ({attempt + 1} attempts)")
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            self._conn = None
+            conn.terminate()
+            raise
+        self.batches += 1
+        self.messages += len(plan.accepted)
+        for p, answer in plan.answers.items():
+            p.done.set_result(answer)
+        for p, refusal in plan.refused:
+            p.done.set_exception(refusal)
+        for later, earlier in again:
+            _follow(later, earlier)
+
+    @staticmethod
+    async def _read(conn: asyncpg.Connection, batch: list[Pending]) -> _Read:
+        keys = [k for k in (p.key for p in batch) if k is not None]
+        ids = sorted({p.session_id for p in batch if 0 < p.session_id <= MAX_DB_ID})
+        rows = await conn.fetch(_READ, [u for u, _ in keys], [k for _, k in keys], ids, len(batch))
+        head = rows[0]
+        answered = {(u, k): json.loads(b) for u, k, b in zip(head["answered_users"] or (), head["answered_keys"] or (),
+                                                              head["answered_bodies"] or (), strict=True)}
+        sessions = {r["id"]: (SessionRow(*(r[c] for c in _SESSION_FIELDS)), r["version"])
+                    for r in rows if r["id"] is not None}
+        return _Read(head["now"], sorted(head["ids"]), answered, sessions)
+
+    def _plan(self, batch: list[Pending], read: _Read) -> _Plan:
+        plan = _Plan()
+        for p in batch:
+            if p.key is not None and p.key in read.answered:
+                plan.answers[p] = read.answered[p.key]
+                continue
+            found = read.sessions.get(p.session_id)
+            try:
+                if found is None:
+                    raise NotFound(f"session {p.session_id} not found")
+                domain.check_can_post(p.principal, store.ref(found[0]))
+            except DomainError as exc:
+                plan.refused.append((p, exc))
+            else:
+                plan.accepted.append(p)
+        if not plan.accepted:
+            return plan
+        messages = [MessageRow(id=i, session_id=p.session_id, sender_type="admin" if p.principal.is_admin else "user",
+                               sender_id=p.principal.user_id, content=p.content, message_type="text",
+                               created_at=read.now) for i, p in zip(read.ids, plan.accepted, strict=False)]
+        updated = _updated_sessions({sid: row for sid, (row, _) in read.sessions.items()}, messages, read.now)
+        deadlines = _reply_deadlines(messages, updated)
+        envelopes = [
+            new_envelope(CHAT_MESSAGE_CREATED, PRODUCER, ChatMessageCreated(
+                message=message_data(m), user_id=updated[m.session_id].user_id,
+                admin_id=updated[m.session_id].admin_id,
+            ), m.session_id, correlation_id=p.correlation_id).model_copy(update={"request_id": p.request_id})
+            for p, m in zip(plan.accepted, messages, strict=True)
+        ]
+        last = {p.session_id: p for p in plan.accepted}
+        envelopes += [
+            new_envelope(CHAT_SESSION_UPDATED, PRODUCER, ChatSessionUpdated(session=session_data(row)), sid,
+                         correlation_id=last[sid].correlation_id)
+            .model_copy(update={"request_id": last[sid].request_id})
+            for sid, row in updated.items()
+        ]
+        answers = [envelope.payload["message"] for envelope in envelopes[:len(messages)]]
+        plan.answers.update(zip(plan.accepted, answers, strict=True))
+        keyed = [(p, a) for p, a in zip(plan.accepted, answers, strict=True) if p.key is not None]
+        plan.arguments = (
+            list(updated), [read.sessions[sid][1] for sid in updated],
+            [m.id for m in messages], [m.session_id for m in messages], [m.sender_type for m in messages],
+            [m.sender_id for m in messages], [m.content for m in messages], [m.message_type for m in messages],
+            read.now,
+            list(updated), [r.last_message for r in updated.values()],
+            [r.admin_unread_count for r in updated.values()], [r.message_count for r in updated.values()],
+            [r.first_reply_at for r in updated.values()],
+            *deadlines, self._chat.clock(),
+            *outbox_rows(envelopes), notify_channel(SCHEMA),
+            [p.principal.user_id for p, _ in keyed], [p.key[1] for p, _ in keyed if p.key is not None],
+            [fingerprint("send_message", {"session_id": p.session_id, "content": p.content,
+                                          "message_type": p.message_type}) for p, _ in keyed],
+            [json.dumps(a) for _, a in keyed],
+        )
+        return plan
+
+
+def _updated_sessions(sessions: dict[int, SessionRow], messages: list[MessageRow],
+                      now: datetime) -> dict[int, SessionRow]:
+    """Each session once, with the effect of all its messages of the batch, in order (store.add_message), in the
+    order of their first message."""
+    updated: dict[int, SessionRow] = {}
+    for m in messages:
+        row = updated.get(m.session_id) or sessions[m.session_id]
+        updated[m.session_id] = dataclasses.replace(
+            row, last_message=m.content, updated_at=now,
+            admin_unread_count=row.admin_unread_count + (m.sender_type == "user"),
+            message_count=row.message_count + 1,
+            first_reply_at=row.first_reply_at or (m.created_at if m.sender_type == "admin" else None),
+        )
+    return updated
+
+
+def _reply_deadlines(messages: list[MessageRow], sessions: dict[int, SessionRow]) -> tuple[list[int], ...]:
+    """The net effect of `Chat._note_reply_state` over each session's messages of the batch: the agent's last word
+    ends the wait (the first list); the user's starts it now if the agent spoke earlier in the batch (the wait was
+    ended: the next two, sessions and their agents), else only unless one already runs for that agent (the last
+    two)."""
+    said: dict[int, list[str]] = {}
+    for m in messages:
+        said.setdefault(m.session_id, []).append(m.sender_type)
+    answered: list[int] = []
+    restart: list[int] = []
+    wrote: list[int] = []
+    for sid, senders in said.items():
+        row = sessions[sid]
+        if row.status != "active" or row.admin_id is None:
+            continue
+        if senders[-1] == "admin":
+            answered.append(sid)
+        elif "admin" in senders:
+            restart.append(sid)
+        else:
+            wrote.append(sid)
+    admins = {sid: row.admin_id or 0 for sid, row in sessions.items()}
+    return answered, restart, [admins[s] for s in restart], wrote, [admins[s] for s in wrote]
+
+
+def _follow(later: Pending, earlier: Pending) -> None:
+    """`later` is the same command as `earlier` (delivered again before the first was answered): the same outcome."""
+    if earlier.done.cancelled():
+        later.done.cancel()
+    elif (exc := earlier.done.exception()) is not None:
+        later.done.set_exception(exc)
+    else:
+        later.done.set_result(earlier.done.result())
 
 
 async def _settle(pending: Pending, work: Any) -> None:

@@ -118,3 +118,73 @@ async def test_a_send_message_command_delivered_again_is_answered_with_its_first
     assert again.done.result() == first.done.result()
     assert other.done.result()["message_id"] > first.done.result()["message_id"]
     assert await stored(stack, session_id) == [("user", "hello"), ("user", "once"), ("user", "next")]
+
+
+def change_once_after_read(monkeypatch, batcher, change) -> None:
+    """The next batch's first read is followed by `change` (another writer), before the batch writes."""
+    read, changed = batcher._read, []
+
+    async def read_then_change(conn, batch):
+        found = await read(conn, batch)
+        if not changed:
+            changed.append(True)
+            await change()
+        return found
+
+    monkeypatch.setattr(batcher, "_read", read_then_change)
+
+
+async def test_a_session_closed_between_a_batchs_read_and_write_is_checked_again_and_its_message_refused(
+        stack, monkeypatch):
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    batcher = stack.app.state.message_batcher
+
+    async def close() -> None:
+        response = await stack.client.post(f"{BASE}/sessions/{session_id}/close", headers=admin_headers(admin_id))
+        assert response.status_code == 200, response.text
+
+    change_once_after_read(monkeypatch, batcher, close)
+    late = Pending(user(owner), session_id, "too late", "text", None, None)
+    rereads = batcher.rereads
+    await batcher._commit([late])
+
+    assert late.done.exception().code == "session_closed"
+    assert batcher.rereads == rereads + 1
+    assert await stored(stack, session_id) == [("user", "hello")]
+
+
+async def test_a_message_stored_elsewhere_between_a_batchs_read_and_write_keeps_the_sessions_order_and_counts(
+        stack, monkeypatch):
+    """Another writer's message commits after the batch took its ids: the batch takes new ones, after it."""
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    batcher = stack.app.state.message_batcher
+
+    async def agent_replies() -> None:
+        response = await stack.client.post(f"{BASE}/sessions/{session_id}/messages", headers=admin_headers(admin_id),
+                                           json={"content": "from the agent"})
+        assert response.status_code == 201, response.text
+
+    change_once_after_read(monkeypatch, batcher, agent_replies)
+    await batcher._commit([Pending(user(owner), session_id, "from the user", "text", None, None)])
+
+    assert await stored(stack, session_id) == [("user", "hello"), ("admin", "from the agent"), ("user", "from the user")]
+    row = await stack.session(session_id)
+    assert (row["message_count"], row["last_message"]) == (3, "from the user")
+    assert row["first_reply_at"] is not None
+    updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)
+    assert updates[-1].session.last_message == "from the user"
+
+
+async def test_one_command_twice_in_a_batch_is_stored_once_and_both_get_its_answer(stack):
+    """A command delivered again while its first delivery still waits in the same batch."""
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    command_id = "2a7c1f0e-3b4d-4c5e-8f9a-0b1c2d3e4f50"
+    first = Pending(user(owner), session_id, "twice", "text", command_id, None)
+    again = Pending(user(owner), session_id, "twice", "text", command_id, None)
+    await stack.app.state.message_batcher._commit([first, again])
+
+    assert again.done.result() == first.done.result()
+    assert await stored(stack, session_id) == [("user", "hello"), ("user", "twice")]
