@@ -25,7 +25,7 @@ async def _setup(make_vhost, handlers, timeout=2.0):
         def map_error(exc: Exception):
             return CommandFailed("not_found", str(exc)) if isinstance(exc, NotFound) else None
         await serve_commands(connection, publisher, service="chat-svc", handlers=handlers, map_error=map_error)
-    client = CommandClient(connection, publisher, client_id="gw-test", timeout=timeout)
+    client = CommandClient(connection, client_id="gw-test", timeout=timeout)
     await client.start()
     return connection, client
 
@@ -89,3 +89,54 @@ async def test_the_request_id_bound_by_the_caller_is_bound_where_the_command_is_
         await connection.close()
     assert seen[0] == {"request_id": "gw-cmd-1", "correlation_id": str(command.command_id), "user_id": 1}
     assert "request_id" not in seen[1]  # none was sent: none is made up on the way
+
+
+async def test_replies_come_by_direct_reply_to_without_a_reply_queue(make_vhost):
+    import aio_pika
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"message_id": 1, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi")))).ok
+        channel = await connection.channel()
+        with pytest.raises(aio_pika.exceptions.ChannelNotFoundEntity):
+            await channel.declare_queue("gw-test.replies", passive=True)
+    finally:
+        await connection.close()
+
+
+async def test_a_call_waiting_when_its_channel_closes_is_answered_unavailable_and_later_calls_work(make_vhost):
+    import asyncio
+
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        if payload.session_id == 1:
+            arrived.set()
+            await release.wait()  # no answer before the channel is gone
+        return {"message_id": payload.session_id, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message}, timeout=60)
+    try:
+        waiting = asyncio.create_task(
+            client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=1, content="x"))))
+        await asyncio.wait_for(arrived.wait(), 10)
+        # A channel error: the broker closes the client's channel (404, no such exchange).
+        await client._raw.basic_publish(b"{}", exchange="no.such.exchange", routing_key="x")
+        reply = await asyncio.wait_for(waiting, 10)
+        assert not reply.ok and reply.error.code == "unavailable"
+        release.set()
+
+        later = None
+        for attempt in range(100):  # the robust connection reopens the channel; replies are consumed again on it
+            later = await client.call(
+                new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=2 + attempt, content="y")),
+                timeout=5)
+            if later.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert later is not None and later.ok, later
+    finally:
+        await connection.close()
