@@ -41,7 +41,7 @@ from realtime_gateway.delivery.stream import (
     publish_marker,
     stream_offset,
 )
-from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.ops.metrics import Labelled, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class EventConsumer:
         self._participants = participants
         self._recent = recent
         self._metrics = metrics
+        self._delivery_seconds = Labelled(metrics.delivery_seconds)
         # aio-pika runs one task per delivery; taking this lock first (before any await) keeps delivery order.
         self._lock = asyncio.Lock()
         self._stream_arguments: dict[str, Any] = {"x-stream-offset": "next"}
@@ -87,6 +88,11 @@ class EventConsumer:
         """Set at every stream offset (waiters clear it)."""
         self.duplicate_offsets: deque[int] = deque(maxlen=1000)
         """Recent offsets dropped as duplicates (a replay skips them too)."""
+        self._ack_every = 32
+        """Stream acks are batched (see `_settle`): at most this many handled messages go unacknowledged."""
+        self._ack_task: asyncio.Task[None] | None = None
+        self._unacked: AbstractIncomingMessage | None = None
+        self._unacked_count = 0
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         """The relay queue (typing): no offset."""
@@ -116,10 +122,36 @@ class EventConsumer:
                     self.position_known.set()
                     self.advanced.set()
         finally:
-            try:
-                await message.ack()
-            except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
-                log.debug("could not ack stream offset %d: %s", offset, exc)
+            await self._settle(message)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
+        """Acknowledge handled stream messages in batches: one `basic.ack` (multiple) for every message up to the
+        last handled, sent once the messages already waiting to run have run (or at once when `_ack_every` are
+        waiting). A stream ack only returns credit (the stream keeps every message; where to resume is the
+        consumer's offset argument), so batching costs nothing but a later frame, and the prefetch window never
+        fills with handled messages."""
+        if self._unacked is None or message.channel is not self._unacked.channel \
+                or (message.delivery_tag or 0) > (self._unacked.delivery_tag or 0):
+            self._unacked = message
+        self._unacked_count += 1
+        if self._unacked_count >= self._ack_every:
+            await self._ack_handled()
+        elif self._ack_task is None:
+            self._ack_task = asyncio.create_task(self._ack_soon())
+
+    async def _ack_soon(self) -> None:
+        """Runs after the tasks that were ready when it was created (the rest of a burst of deliveries)."""
+        self._ack_task = None
+        await self._ack_handled()
+
+    async def _ack_handled(self) -> None:
+        last, self._unacked, self._unacked_count = self._unacked, None, 0
+        if last is None:
+            return
+        try:
+            await last.ack(multiple=True)
+        except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
+            log.debug("could not ack stream delivery %s: %s", last.delivery_tag, exc)
 
     async def _stream_event(self, offset: int, message: AbstractIncomingMessage) -> None:
         try:
@@ -149,9 +181,10 @@ class EventConsumer:
             self._recent.add(event_id)
             if offset is not None:  # a domain event (the typing relays are transient and many: not logged)
                 latency = time.time() - envelope.occurred_at.timestamp()
-                self._metrics.delivery_seconds.labels(event_type).observe(max(0.0, latency))
-                log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
-                         extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
+                self._delivery_seconds(event_type).observe(max(0.0, latency))
+                if log.isEnabledFor(logging.INFO):
+                    log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
+                             extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
 
     async def _dead_letter(self, message: AbstractIncomingMessage) -> None:
         if self._publisher is None:
@@ -169,6 +202,7 @@ class EventConsumer:
         stream_max_age_seconds: int,
     ) -> None:
         self._publisher = publisher
+        self._ack_every = max(1, prefetch // 2)
         await start_consumer(connection, queue_spec(gateway_id), self.handle, prefetch=prefetch)
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)  # streams need a prefetch and manual acks
