@@ -140,3 +140,49 @@ async def test_a_call_waiting_when_its_channel_closes_is_answered_unavailable_an
         assert later is not None and later.ok, later
     finally:
         await connection.close()
+
+
+async def test_commands_are_answered_again_after_the_broker_closed_the_connection(make_vhost, amqp_management_url):
+    import asyncio
+    from urllib.parse import quote, urlsplit
+
+    import httpx
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"message_id": payload.session_id, "session_id": payload.session_id}
+
+    vhost_url = await make_vhost()
+    vhost = urlsplit(vhost_url).path.lstrip("/")
+
+    async def the_same_vhost():
+        return vhost_url
+
+    connection, client = await _setup(the_same_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=1, content="x")))).ok
+        first_channel = client._raw
+        parts = urlsplit(amqp_management_url)
+        async with httpx.AsyncClient(base_url=f"{parts.scheme}://{parts.hostname}:{parts.port}",
+                                     auth=(parts.username or "guest", parts.password or "guest"), timeout=5) as api:
+            names: list[str] = []
+            for _ in range(200):  # the management API lists a new connection a few seconds late
+                listed = (await api.get(f"/api/vhosts/{quote(vhost, safe='')}/connections")).json()
+                names = [c["name"] for c in listed]
+                if names:
+                    break
+                await asyncio.sleep(0.1)
+            assert names, "the connection never showed up in the management API"
+            for name in names:  # what a broker restart does to its clients: the connection is closed under them
+                await api.delete(f"/api/connections/{quote(name, safe='')}")
+        later = None
+        for attempt in range(200):  # the robust connection comes back; replies are consumed on the new channel
+            later = await client.call(
+                new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=2 + attempt, content="y")),
+                timeout=2)
+            if later.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert later is not None and later.ok, later
+        assert client._raw is not first_channel  # answered on the reopened channel, not before the close
+    finally:
+        await connection.close()
