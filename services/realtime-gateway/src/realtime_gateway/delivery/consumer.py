@@ -90,8 +90,7 @@ class EventConsumer:
         """Recent offsets dropped as duplicates (a replay skips them too)."""
         self._ack_every = 32
         """Stream acks are batched (see `_settle`): at most this many handled messages go unacknowledged."""
-        self._ack_task: asyncio.Task[None] | None = None
-        self._unacked: AbstractIncomingMessage | None = None
+        self._ack_channel: object = None
         self._unacked_count = 0
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
@@ -125,33 +124,21 @@ class EventConsumer:
             await self._settle(message)
 
     async def _settle(self, message: AbstractIncomingMessage) -> None:
-        """Acknowledge handled stream messages in batches: one `basic.ack` (multiple) for every message up to the
-        last handled, sent once the messages already waiting to run have run (or at once when `_ack_every` are
-        waiting). A stream ack only returns credit (the stream keeps every message; where to resume is the
-        consumer's offset argument), so batching costs nothing but a later frame, and the prefetch window never
-        fills with handled messages."""
-        if self._unacked is None or message.channel is not self._unacked.channel \
-                or (message.delivery_tag or 0) > (self._unacked.delivery_tag or 0):
-            self._unacked = message
+        """Acknowledge handled stream messages in batches: every `_ack_every`-th one with a multiple `basic.ack`
+        (which covers every message of its channel up to it; all were handled before it, in order). A stream ack
+        only returns credit: the stream keeps every message, nothing is redelivered, and where to resume after a
+        reconnect is the consumer's offset argument. With at most half the prefetch unacknowledged, the broker
+        never runs out of credit for this consumer."""
+        if message.channel is not self._ack_channel:  # a new channel after a reconnect: its own delivery tags
+            self._ack_channel, self._unacked_count = message.channel, 0
         self._unacked_count += 1
-        if self._unacked_count >= self._ack_every:
-            await self._ack_handled()
-        elif self._ack_task is None:
-            self._ack_task = asyncio.create_task(self._ack_soon())
-
-    async def _ack_soon(self) -> None:
-        """Runs after the tasks that were ready when it was created (the rest of a burst of deliveries)."""
-        self._ack_task = None
-        await self._ack_handled()
-
-    async def _ack_handled(self) -> None:
-        last, self._unacked, self._unacked_count = self._unacked, None, 0
-        if last is None:
+        if self._unacked_count < self._ack_every:
             return
+        self._unacked_count = 0
         try:
-            await last.ack(multiple=True)
+            await message.ack(multiple=True)
         except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
-            log.debug("could not ack stream delivery %s: %s", last.delivery_tag, exc)
+            log.debug("could not ack stream delivery %s: %s", message.delivery_tag, exc)
 
     async def _stream_event(self, offset: int, message: AbstractIncomingMessage) -> None:
         try:
