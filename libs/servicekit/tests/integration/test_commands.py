@@ -25,7 +25,7 @@ async def _setup(make_vhost, handlers, timeout=2.0):
         def map_error(exc: Exception):
             return CommandFailed("not_found", str(exc)) if isinstance(exc, NotFound) else None
         await serve_commands(connection, publisher, service="chat-svc", handlers=handlers, map_error=map_error)
-    client = CommandClient(connection, publisher, client_id="gw-test", timeout=timeout)
+    client = CommandClient(connection, client_id="gw-test", timeout=timeout)
     await client.start()
     return connection, client
 
@@ -110,12 +110,107 @@ async def test_a_commands_reply_is_sent_without_waiting_for_the_brokers_confirm(
             return {"session_id": payload.session_id}
 
         await serve_commands(connection, serving, service="chat-svc", handlers={CHAT_SEND_MESSAGE: send_message})
-        calling = Publisher(connection)
-        await calling.start()
-        client = CommandClient(connection, calling, client_id="gw-test", timeout=2.0)
+        client = CommandClient(connection, client_id="gw-test", timeout=2.0)
         await client.start()
 
         reply = await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi")))
         assert reply.ok and reply.result == {"session_id": 5}
+    finally:
+        await connection.close()
+
+
+async def test_replies_come_by_direct_reply_to_without_a_reply_queue(make_vhost):
+    import aio_pika
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"message_id": 1, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="hi")))).ok
+        channel = await connection.channel()
+        with pytest.raises(aio_pika.exceptions.ChannelNotFoundEntity):
+            await channel.declare_queue("gw-test.replies", passive=True)
+    finally:
+        await connection.close()
+
+
+async def test_a_call_waiting_when_its_channel_closes_is_answered_unavailable_and_later_calls_work(make_vhost):
+    import asyncio
+
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        if payload.session_id == 1:
+            arrived.set()
+            await release.wait()  # no answer before the channel is gone
+        return {"message_id": payload.session_id, "session_id": payload.session_id}
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message}, timeout=60)
+    try:
+        waiting = asyncio.create_task(
+            client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=1, content="x"))))
+        await asyncio.wait_for(arrived.wait(), 10)
+        # A channel error: the broker closes the client's channel (404, no such exchange).
+        await client._raw.basic_publish(b"{}", exchange="no.such.exchange", routing_key="x")
+        reply = await asyncio.wait_for(waiting, 10)
+        assert not reply.ok and reply.error.code == "unavailable"
+        release.set()
+
+        later = None
+        for attempt in range(100):  # the robust connection reopens the channel; replies are consumed again on it
+            later = await client.call(
+                new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=2 + attempt, content="y")),
+                timeout=5)
+            if later.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert later is not None and later.ok, later
+    finally:
+        await connection.close()
+
+
+async def test_commands_are_answered_again_after_the_broker_closed_the_connection(make_vhost, amqp_management_url):
+    import asyncio
+    from urllib.parse import quote, urlsplit
+
+    import httpx
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"message_id": payload.session_id, "session_id": payload.session_id}
+
+    vhost_url = await make_vhost()
+    vhost = urlsplit(vhost_url).path.lstrip("/")
+
+    async def the_same_vhost():
+        return vhost_url
+
+    connection, client = await _setup(the_same_vhost, {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=1, content="x")))).ok
+        first_channel = client._raw
+        parts = urlsplit(amqp_management_url)
+        async with httpx.AsyncClient(base_url=f"{parts.scheme}://{parts.hostname}:{parts.port}",
+                                     auth=(parts.username or "guest", parts.password or "guest"), timeout=5) as api:
+            names: list[str] = []
+            for _ in range(200):  # the management API lists a new connection a few seconds late
+                listed = (await api.get(f"/api/vhosts/{quote(vhost, safe='')}/connections")).json()
+                names = [c["name"] for c in listed]
+                if names:
+                    break
+                await asyncio.sleep(0.1)
+            assert names, "the connection never showed up in the management API"
+            for name in names:  # what a broker restart does to its clients: the connection is closed under them
+                await api.delete(f"/api/connections/{quote(name, safe='')}")
+        later = None
+        for attempt in range(200):  # the robust connection comes back; replies are consumed on the new channel
+            later = await client.call(
+                new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=2 + attempt, content="y")),
+                timeout=2)
+            if later.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert later is not None and later.ok, later
+        assert client._raw is not first_channel  # answered on the reopened channel, not before the close
     finally:
         await connection.close()

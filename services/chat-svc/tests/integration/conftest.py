@@ -176,7 +176,7 @@ async def _start_stack(exit_stack: AsyncExitStack, database_url: str, amqp_url: 
     await publisher.start()
     tap = EventTap()
     await tap.start(connection)
-    commands = CommandClient(connection, publisher, client_id=f"gw-test-{new_id()}", timeout=5)
+    commands = CommandClient(connection, client_id=f"gw-test-{new_id()}", timeout=5)
     await commands.start()
     return Stack(app, client, publisher, tap, commands)
 

@@ -7,7 +7,7 @@ from contracts.events.commands import NOTIFICATION_MARK_READ, CommandMessage, ne
 from contracts.events.registry import NOTIFICATION_READ_STATE_CHANGED
 from contracts.identity import Principal
 from contracts.socketio.client import MarkReadPayload
-from servicekit.amqp import Publisher, connect
+from servicekit.amqp import connect
 from servicekit.commands import CommandClient
 
 from .conftest import new_id, tap
@@ -17,9 +17,7 @@ from .conftest import new_id, tap
 async def commands(service) -> AsyncIterator[CommandClient]:
     connection = await connect(service.amqp_url, name="gateway-test")
     try:
-        publisher = Publisher(connection)
-        await publisher.start()
-        client = CommandClient(connection, publisher, client_id=f"gw-test-{new_id()}", timeout=5)
+        client = CommandClient(connection, client_id=f"gw-test-{new_id()}", timeout=5)
         await client.start()
         yield client
     finally:

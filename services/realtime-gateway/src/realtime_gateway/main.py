@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     consumer = EventConsumer(emitter, participants, RecentIds(settings.dedup_window), metrics)
 
     async def start_command_client(connection: AbstractRobustConnection, publisher: Publisher) -> None:
-        client = CommandClient(connection, publisher, client_id=gateway_id, timeout=settings.command_timeout_seconds)
+        client = CommandClient(connection, client_id=gateway_id, timeout=settings.command_timeout_seconds)
         await client.start()
         gateway.command_client = client
 

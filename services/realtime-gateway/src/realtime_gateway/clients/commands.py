@@ -16,7 +16,7 @@ from servicekit.commands import CommandClient
 from servicekit.logcontext import bind, new_request_id
 
 from realtime_gateway.clients.validation import parse_payload
-from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.ops.metrics import Labelled, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ class Commands:
     def __init__(self, client: Callable[[], CommandClient | None], metrics: Metrics, timeout: float) -> None:
         self._client = client  # None until the broker link is up
         self._metrics = metrics
+        self._command_seconds = Labelled(metrics.command_seconds)
         self.timeout = timeout
 
     async def call(self, name: c.CommandName, principal: Principal, payload: BaseModel) -> c.CommandReply:
@@ -38,8 +39,9 @@ class Commands:
             reply = await client.call(command, timeout=self.timeout)
             outcome = "ok" if reply.ok else (reply.error.code if reply.error else "error")
             elapsed = time.perf_counter() - started
-            self._metrics.command_seconds.labels(name, outcome).observe(elapsed)
-            log.info("command %s: %s", name, outcome, extra={"duration_ms": round(elapsed * 1000, 1)})
+            self._command_seconds(name, outcome).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info("command %s: %s", name, outcome, extra={"duration_ms": round(elapsed * 1000, 1)})
         return reply
 
     async def _ack(self, name: c.CommandName, principal: Principal, payload: BaseModel) -> dict[str, Any]:

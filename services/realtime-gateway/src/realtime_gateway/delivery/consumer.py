@@ -41,7 +41,7 @@ from realtime_gateway.delivery.stream import (
     publish_marker,
     stream_offset,
 )
-from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.ops.metrics import Labelled, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class EventConsumer:
         self._participants = participants
         self._recent = recent
         self._metrics = metrics
+        self._delivery_seconds = Labelled(metrics.delivery_seconds)
         # aio-pika runs one task per delivery; taking this lock first (before any await) keeps delivery order.
         self._lock = asyncio.Lock()
         self._stream_arguments: dict[str, Any] = {"x-stream-offset": "next"}
@@ -87,6 +88,10 @@ class EventConsumer:
         """Set at every stream offset (waiters clear it)."""
         self.duplicate_offsets: deque[int] = deque(maxlen=1000)
         """Recent offsets dropped as duplicates (a replay skips them too)."""
+        self._ack_every = 32
+        """Stream acks are batched (see `_settle`): at most this many handled messages go unacknowledged."""
+        self._ack_channel: object = None
+        self._unacked_count = 0
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         """The relay queue (typing): no offset."""
@@ -116,10 +121,24 @@ class EventConsumer:
                     self.position_known.set()
                     self.advanced.set()
         finally:
-            try:
-                await message.ack()
-            except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
-                log.debug("could not ack stream offset %d: %s", offset, exc)
+            await self._settle(message)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
+        """Acknowledge handled stream messages in batches: every `_ack_every`-th one with a multiple `basic.ack`
+        (which covers every message of its channel up to it; all were handled before it, in order). A stream ack
+        only returns credit: the stream keeps every message, nothing is redelivered, and where to resume after a
+        reconnect is the consumer's offset argument. With at most half the prefetch unacknowledged, the broker
+        never runs out of credit for this consumer."""
+        if message.channel is not self._ack_channel:  # a new channel after a reconnect: its own delivery tags
+            self._ack_channel, self._unacked_count = message.channel, 0
+        self._unacked_count += 1
+        if self._unacked_count < self._ack_every:
+            return
+        self._unacked_count = 0
+        try:
+            await message.ack(multiple=True)
+        except Exception as exc:  # noqa: BLE001 - channel gone: the re-consume starts after the last offset
+            log.debug("could not ack stream delivery %s: %s", message.delivery_tag, exc)
 
     async def _stream_event(self, offset: int, message: AbstractIncomingMessage) -> None:
         try:
@@ -149,9 +168,10 @@ class EventConsumer:
             self._recent.add(event_id)
             if offset is not None:  # a domain event (the typing relays are transient and many: not logged)
                 latency = time.time() - envelope.occurred_at.timestamp()
-                self._metrics.delivery_seconds.labels(event_type).observe(max(0.0, latency))
-                log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
-                         extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
+                self._delivery_seconds(event_type).observe(max(0.0, latency))
+                if log.isEnabledFor(logging.INFO):
+                    log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
+                             extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
 
     async def _dead_letter(self, message: AbstractIncomingMessage) -> None:
         if self._publisher is None:
@@ -169,6 +189,7 @@ class EventConsumer:
         stream_max_age_seconds: int,
     ) -> None:
         self._publisher = publisher
+        self._ack_every = max(1, prefetch // 2)
         await start_consumer(connection, queue_spec(gateway_id), self.handle, prefetch=prefetch)
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)  # streams need a prefetch and manual acks

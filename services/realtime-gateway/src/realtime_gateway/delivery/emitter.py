@@ -15,7 +15,7 @@ from typing import Any
 
 import socketio
 
-from realtime_gateway.ops.metrics import Metrics
+from realtime_gateway.ops.metrics import Labelled, Metrics
 
 NAMESPACE = "/"
 
@@ -30,6 +30,7 @@ class Emitter:
     def __init__(self, sio: socketio.AsyncServer, metrics: Metrics) -> None:
         self._sio = sio
         self._metrics = metrics
+        self._delivered = Labelled(metrics.delivered)
         self._held: dict[str, Held] = {}
 
     async def emit(self, event: str, data: dict[str, Any], rooms: Iterable[str], offset: str | None = None) -> None:
@@ -40,7 +41,7 @@ class Emitter:
                     held.events.append((event, data, offset))
         # A list of rooms: python-socketio sends once to each socket in their union.
         await self._sio.emit(event, data if offset is None else (data, offset), to=rooms)
-        self._metrics.delivered.labels(event).inc()
+        self._delivered(event).inc()
 
     def join(self, sid: str, rooms: Iterable[str]) -> None:
         """Put a connected socket into its rooms (synchronous: nothing is emitted in between)."""

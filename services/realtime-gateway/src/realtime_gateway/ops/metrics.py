@@ -103,3 +103,19 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class Labelled:
+    """`metric.labels(*values)`, looked up once per distinct label values and kept: the hot paths (every emit,
+    every delivered event, every command) skip prometheus' own lookup (a lock and a tuple of strings per call).
+    Only for metrics whose label values are a small, closed set (event names, command names, ack codes)."""
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
