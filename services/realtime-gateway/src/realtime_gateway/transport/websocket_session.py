@@ -160,29 +160,46 @@ class GatewayEngineIO(engineio.AsyncServer):  # type: ignore[misc]
                         self.sockets.pop(sid, None)
 
 
+class Pusher:
+    """How a lean session's queue writes (`SendQueue.push_to`): a slotted object, not two closures and their cells
+    (a few hundred bytes per socket)."""
+
+    __slots__ = ("buffer_limit", "compressed", "transport", "ws")
+
+    def __init__(self, ws: Any, transport: Any, compressed: bool, buffer_limit: int) -> None:
+        self.ws = ws
+        self.transport = transport
+        self.compressed = compressed
+        self.buffer_limit = buffer_limit
+
+    def write(self, pkt: eio_packet.Packet) -> bool:
+        """Frame and write now, unless the transport cannot take it now (then: False, and the packet queues)."""
+        transport = self.transport
+        if self.compressed or transport.is_closing() or transport.get_write_buffer_size() > self.buffer_limit:
+            return False
+        transport.write(websocket_frame(pkt.encode()))
+        if pkt.packet_type == eio_packet.CLOSE:
+            self._abort_later()
+        return True
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        """Through aiohttp (deflate, backpressure): the queue's drain task."""
+        await self.ws.send(pkt.encode())
+        if pkt.packet_type == eio_packet.CLOSE:
+            self._abort_later()
+
+    def _abort_later(self) -> None:
+        asyncio.get_running_loop().call_later(CLOSE_GRACE_SECONDS, self.transport.abort)
+
+
 async def serve_websocket(sock: AsyncSocket, ws: Any, transport: Any, compressed: bool, buffer_limit: int) -> None:
     """engine.io's `_websocket_handler` for a socket opened directly on websocket, without its writer task, its
     per-message task and its timers. `ws` is the driver (`wait()`, `send()`, `close()`)."""
     sock.connected = True
     sock.upgraded = True
     queue: SendQueue = sock.queue
-    loop = asyncio.get_running_loop()
-    closing_packet = eio_packet.CLOSE
-
-    def write(pkt: eio_packet.Packet) -> bool:
-        if compressed or transport.is_closing() or transport.get_write_buffer_size() > buffer_limit:
-            return False
-        transport.write(websocket_frame(pkt.encode()))
-        if pkt.packet_type == closing_packet:
-            loop.call_later(CLOSE_GRACE_SECONDS, transport.abort)
-        return True
-
-    async def send(pkt: eio_packet.Packet) -> None:
-        await ws.send(pkt.encode())
-        if pkt.packet_type == closing_packet:
-            loop.call_later(CLOSE_GRACE_SECONDS, transport.abort)
-
-    queue.push_to(write, send, transport.abort)
+    pusher = Pusher(ws, transport, compressed, buffer_limit)
+    queue.push_to(pusher.write, pusher.send, transport.abort)
     max_size = sock.server.max_http_buffer_size
     try:
         while True:
