@@ -120,3 +120,17 @@ async def test_one_timer_per_bucket_however_many_sockets_are_due_in_it() -> None
     assert len(timers) <= 2 and wheel.scheduled == 1000
 
 
+
+
+async def test_push_mode_writes_what_was_queued_before_at_once_without_a_drain_task() -> None:
+    queue = SendQueue()
+    queue.put_nowait("open")  # engine.io's OPEN packet, queued before the websocket handler starts
+    wrote: list[str] = []
+    tasks_before = len(asyncio.all_tasks())
+
+    async def send(item: str) -> None:
+        raise AssertionError("no drain needed")
+
+    queue.push_to(lambda item: wrote.append(item) is None, send)
+    assert wrote == ["open"] and queue.idle and len(asyncio.all_tasks()) == tasks_before
+    await asyncio.wait_for(queue.join(), 1)

@@ -125,6 +125,9 @@ class SendQueue:
         """Push mode: items are written on `put` (see the module's docstring); what was queued before is sent
         first. `abort()` ends the connection (`abort_connection`)."""
         self._write, self._send, self._abort = write, send, abort
+        while self._items and self._drainer is None and write(self._items[0]):  # the OPEN packet, usually
+            self._items.pop(0)
+            self.task_done()
         self.idle = not self._items
         if self._items and self._drainer is None:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
