@@ -350,3 +350,30 @@ async def test_a_cached_header_with_a_broken_body_is_still_malformed(verifier, k
     header = good.split(".")[0]
     assert (await refused(verifier, header + ".!!!.???")).code == "token_malformed"
     assert (await refused(verifier, header)).code == "token_malformed"
+
+
+async def test_a_good_ed25519_token_is_verified_without_pyjwts_decode(verifier, key, monkeypatch):
+    monkeypatch.setattr(jwt, "decode", lambda *_, **__: pytest.fail("PyJWT decoded a token the fast path accepts"))
+    issued = int(time.time()) - 10  # auth-svc's tokens reach the gateway after their issue second
+    principal = await verifier.verify(sign(key, iat=issued, nbf=issued))
+    assert principal.user_id == 42
+
+
+async def test_a_token_near_a_time_bound_or_with_an_unusual_claim_is_left_to_pyjwt(verifier, key, monkeypatch):
+    decoded: list[str] = []
+    real = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    now = int(time.time())
+    just_issued = sign(key, iat=now, nbf=now)  # within the fast path's second of margin: PyJWT decides (accepts)
+    float_exp = sign(key, exp=now + 600.5)  # PyJWT truncates a float; the fast path only takes ints
+    for token in (just_issued, float_exp):
+        await verifier.verify(token)
+    assert decoded == [just_issued, float_exp]
+    with pytest.raises(TokenError) as refused:
+        await verifier.verify(sign(key, aud=["platform", "other"]))  # a list: PyJWT's strict_aud refuses it
+    assert refused.value.code == "token_bad_claims"

@@ -89,10 +89,11 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         async_mode="aiohttp", cors_allowed_origins=settings.cors_allowed_origins, transports=["polling", "websocket"],
         client_manager=manager, json=OrjsonCodec(),
         connect_timeout=settings.connect_timeout_seconds, protocol_log_interval=settings.protocol_log_interval_seconds,
+        lean_sessions=settings.lean_websocket_sessions,
     )
     set_websocket_compression(
         sio, settings.websocket_compression, on_open=manager.websocket_opened, on_close=manager.websocket_closed,
-        guard=sio.guard,
+        guard=sio.guard, lean=settings.lean_websocket_sessions, buffer_limit=settings.send_buffer_limit_bytes,
     )
     screen_polling_requests(sio, sio.guard)
     return sio

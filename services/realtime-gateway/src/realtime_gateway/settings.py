@@ -77,6 +77,9 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """permessage-deflate on WebSockets. Off: it costs a zlib pass per recipient and ~4x memory per socket."""
     fanout_fast_path: bool = True
     """Broadcasts as one WebSocket frame written straight to each recipient's transport (`transport/fanout.py`)."""
+    lean_websocket_sessions: bool = True
+    """Sockets that open directly on websocket run with one task each, writes pushed to the transport and pings from
+    one timer wheel (`transport/websocket_session.py`); off: engine.io's stock handler (4 more tasks, 3 timers)."""
     send_buffer_limit_bytes: int = Field(64 * 1024, gt=0)
     """A socket whose transport holds more unsent bytes than this is under backpressure: its packets queue."""
     send_queue_limit: int = Field(1000, gt=0)

@@ -82,7 +82,9 @@ def expected_text(sio: Any, *args: Any) -> str:
 async def test_a_broadcast_is_the_same_bytes_on_websocket_and_polling_and_keeps_order_with_other_emits(
     start_gateway, mint, ids, session
 ) -> None:
-    gw = await start_gateway(wait=False)
+    # engine.io's stock websocket handler (a writer task draining the queue): a packet on the normal path is queued
+    # and later broadcasts queue behind it. Lean sessions push it at once (the next test).
+    gw = await start_gateway(wait=False, lean_websocket_sessions=False)
     sio = gw.gateway.sio
     manager: FanOutManager = sio.manager
     ws, ws_eio_sid = await raw_websocket(session, gw.url, mint.token(ids(), "admin"))
@@ -92,6 +94,27 @@ async def test_a_broadcast_is_the_same_bytes_on_websocket_and_polling_and_keeps_
         await _same_bytes_in_order(sio, manager, ws, ws_eio_sid, polling, poll_eio_sid)
     finally:
         await polling.close()
+        await ws.ws.close()
+
+
+async def test_a_lean_websocket_session_pushes_normal_path_packets_at_once_in_order_with_broadcasts(
+    start_gateway, mint, ids, session
+) -> None:
+    gw = await start_gateway(wait=False)  # lean websocket sessions: the default
+    sio = gw.gateway.sio
+    manager: FanOutManager = sio.manager
+    ws, ws_eio_sid = await raw_websocket(session, gw.url, mint.token(ids(), "admin"))
+    try:
+        direct_before = manager.stats.direct
+        data = {"notification_id": 1, "title": "维护通知"}
+        await sio.emit(EVENT, data, to=["admins"])
+        await sio.eio.send_packet(ws_eio_sid, eio_packet.Packet(eio_packet.MESSAGE, '2["other",1]'))
+        await sio.emit(EVENT, {**data, "notification_id": 2}, to=["admins"])
+        assert [await ws.frame() for _ in range(3)] == [
+            expected_text(sio, EVENT, data), '42["other",1]', expected_text(sio, EVENT, {**data, "notification_id": 2})]
+        assert manager.stats.direct == direct_before + 2  # "other" was written at once: nothing left queued
+        assert sio.eio.sockets[ws_eio_sid].queue.idle
+    finally:
         await ws.ws.close()
 
 

@@ -85,6 +85,15 @@ METHODS = [
     Method(AsyncSocket, "_websocket_handler", ("ws",), "transport/fanout.py (websocket_opened)", True),
     Method(AsyncSocket, "close", ("wait", "abort", "reason"), "transport/fanout.py (_disconnect_slow)", True),
     Method(eio_aiohttp.WebSocket, "__init__", ("handler", "server"), "transport/compression.py"),
+    # transport/websocket_session.py: the lean session, the ping wheel and the service task.
+    Method(AsyncSocket, "_send_ping", (), "transport/websocket_session.py (GatewayEngineIO.start_background_task)", True),
+    Method(AsyncSocket, "schedule_ping", (), "transport/websocket_session.py (PingWheel)", False),
+    Method(AsyncSocket, "receive", ("pkt",), "transport/websocket_session.py (serve_websocket)", True),
+    Method(AsyncSocket, "check_ping_timeout", (), "transport/websocket_session.py (PingWheel)", True),
+    Method(engineio.AsyncServer, "start_background_task", ("target", "args", "kwargs"),
+           "transport/websocket_session.py (GatewayEngineIO)"),
+    Method(engineio.AsyncServer, "_service_task", (), "transport/websocket_session.py (GatewayEngineIO)", True),
+    Method(socketio.AsyncServer, "_engineio_server_class", (), "transport/recovery.py (lean_sessions)"),
     # transport/compression.py's PeerAwareResponse: aiohttp's WebSocketResponse with a cheaper close.
     Method(WebSocketResponse, "__init__", ("timeout", "receive_timeout", "autoclose", "autoping", "heartbeat",
                                            "protocols", "compress", "max_msg_size"), "transport/compression.py"),
@@ -187,6 +196,7 @@ COPIED = [
     # (stock method, its fingerprint in the tested release, the gateway code that copies it)
     (socketio.AsyncServer._handle_connect, "2fa2bbe94fd2cc4e", "transport/recovery.py RecoveringServer._handle_connect"),
     (base_manager.BaseManager.basic_disconnect, "cf1ef60e8554ec00", "transport/fanout.py FanOutManager.basic_disconnect"),
+    (AsyncSocket._websocket_handler, "f88beeab2ff2e626", "transport/websocket_session.py serve_websocket"),
 ]
 
 
@@ -206,3 +216,22 @@ def test_a_missing_or_changed_internal_is_reported_by_name() -> None:
     with pytest.raises(AssertionError, match=r"`.*Old\._send_packet` .*changed its signature: expected "
                                              r"\(eio_sid, pkt, \.\.\.\), found \(sid\)"):
         check_method(Method(Old, "_send_packet", ("eio_sid", "pkt"), "transport/recovery.py"))
+
+
+def test_stock_schedule_ping_starts_send_ping_as_a_background_task_and_shutdown_waits_on_the_service_task() -> None:
+    """transport/websocket_session.py: GatewayEngineIO recognises stock `schedule_ping`'s
+    `server.start_background_task(self._send_ping)` and replaces the task with a PingWheel entry; its own
+    `_service_task` sets `service_task_event`, which stock `shutdown` sets and whose task it awaits."""
+    ping_source = inspect.getsource(AsyncSocket.schedule_ping)
+    assert "start_background_task(self._send_ping)" in ping_source.replace(" ", "").replace(
+        "start_background_task(", "start_background_task(").replace("self.server.", ""), (
+        "library internal `engineio AsyncSocket.schedule_ping` no longer starts `_send_ping` as a background task "
+        "(used by the gateway's transport/websocket_session.py: GatewayEngineIO.start_background_task)")
+    shutdown = inspect.getsource(engineio.AsyncServer.shutdown)
+    assert "service_task_event" in shutdown and "service_task_handle" in shutdown, (
+        "library internal `engineio AsyncServer.shutdown` no longer stops the service task through "
+        "`service_task_event` (used by the gateway's transport/websocket_session.py: GatewayEngineIO._service_task)")
+    handler = inspect.getsource(AsyncSocket._websocket_handler)
+    assert "self.connected = True" in handler and "self.upgraded = True" in handler, (
+        "library internal `engineio AsyncSocket._websocket_handler` changed what a direct websocket sets "
+        "(re-read it: transport/websocket_session.py serve_websocket re-implements it)")

@@ -37,6 +37,8 @@ from realtime_gateway.transport.protocol_guard import (
     ProtocolGuard,
     screen_engineio_text,
 )
+from realtime_gateway.transport.send_queue import SendQueue
+from realtime_gateway.transport.websocket_session import serve_websocket
 
 OnOpen = Callable[[Any, Any, bool], Any]
 """`on_open(engine.io handler, aiohttp request, compressed) -> token` (None: nothing to undo)."""
@@ -75,6 +77,11 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     compress: bool = False
     on_open: OnOpen | None = None
     on_close: OnClose | None = None
+    lean: bool = False
+    """Sockets that open directly on websocket are served by `websocket_session.serve_websocket` (one task, pushed
+    writes, pings from the server's `PingWheel`) instead of engine.io's stock handler."""
+    buffer_limit: int = 64 * 1024
+    """Lean sessions: above this many unsent bytes in the transport, packets queue (aiohttp's backpressure)."""
     guard: ProtocolGuard | None = None
     """Refuses binary frames and unknown Engine.IO packet types (`transport/protocol_guard.py`); set per server."""
     _eio_socket: Any = None
@@ -94,7 +101,14 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         if guard is not None and sid is not None:
             guard.websockets[sid] = self
         try:
-            await self.handler(self)
+            eio_socket = self._eio_socket
+            if (
+                type(self).lean and eio_socket is not None and not eio_socket.connected
+                and isinstance(eio_socket.queue, SendQueue) and request.transport is not None
+            ):
+                await serve_websocket(eio_socket, self, request.transport, bool(sock.compress), type(self).buffer_limit)
+            else:
+                await self.handler(self)
         finally:
             if token is not None and on_close is not None:
                 on_close(token)
@@ -147,12 +161,14 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
 
 def set_websocket_compression(
     sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None, on_close: OnClose | None = None,
-    guard: ProtocolGuard | None = None,
+    guard: ProtocolGuard | None = None, lean: bool = False, buffer_limit: int = 64 * 1024,
 ) -> None:
     """Give `sio`'s engine.io server our websocket driver: permessage-deflate negotiated only if `enabled`,
-    `on_open` / `on_close` around each websocket's handler, and `guard` refusing binary / garbage frames."""
+    `on_open` / `on_close` around each websocket's handler, `guard` refusing binary / garbage frames, and (`lean`)
+    direct websocket sockets served by `websocket_session.serve_websocket`."""
     driver = type("ConfiguredWebSocket", (GatewayWebSocket,), {
         "compress": enabled, "on_open": staticmethod(on_open) if on_open else None,
-        "on_close": staticmethod(on_close) if on_close else None, "guard": guard,
+        "on_close": staticmethod(on_close) if on_close else None, "guard": guard, "lean": lean,
+        "buffer_limit": buffer_limit,
     })
     sio.eio._async = {**sio.eio._async, "websocket": driver}

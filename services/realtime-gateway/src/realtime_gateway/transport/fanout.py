@@ -118,7 +118,7 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
         self.routes: dict[str, Route] = {}
         self.stats = FanOutStats()
         self.on_slow_consumer: list[Callable[[str], None]] = []
-        self._rooms_of: dict[tuple[str, str], set[Any]] = {}
+        self._rooms_of: dict[tuple[str, str], list[Any]] = {}  # a list: 5 rooms in 120 bytes (a set: 700)
         self._lock = asyncio.Lock()
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -246,13 +246,16 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
                 and (sid == room or not self.is_sid_room(namespace, room)):
             ns_rooms[room] = Room()  # where stock makes a bidict (it raises below if that is not allowed)
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
-        self._rooms_of.setdefault((namespace, sid), set()).add(room)
+        rooms = self._rooms_of.setdefault((namespace, sid), [])
+        if room not in rooms:
+            rooms.append(room)
 
     def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
         super().basic_leave_room(sid, namespace, room)
         rooms = self._rooms_of.get((namespace, sid))
         if rooms is not None:
-            rooms.discard(room)
+            if room in rooms:
+                rooms.remove(room)
             if not rooms:
                 del self._rooms_of[(namespace, sid)]
 

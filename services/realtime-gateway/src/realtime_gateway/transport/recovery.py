@@ -62,6 +62,7 @@ from realtime_gateway.transport.protocol_guard import (
     Violation,
     decode_socketio,
 )
+from realtime_gateway.transport.websocket_session import GatewayEngineIO
 
 log = logging.getLogger(__name__)
 
@@ -279,11 +280,16 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
     integration tests `test_protocol.py` check them against the installed version."""
 
     def __init__(self, *args: Any, connect_timeout: float = 45.0, protocol_log_interval: float = 60.0,
-                 **kwargs: Any) -> None:
+                 lean_sessions: bool = False, **kwargs: Any) -> None:
+        self.lean_sessions = lean_sessions  # read by `_engineio_server_class` during `super().__init__`
         super().__init__(*args, **kwargs)
         self.connect_timeout = connect_timeout
         self.guard = ProtocolGuard(self.eio, protocol_log_interval)
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    def _engineio_server_class(self) -> Any:
+        """With `lean_sessions`: engine.io's server with the ping wheel (transport/websocket_session.py)."""
+        return GatewayEngineIO if self.lean_sessions else super()._engineio_server_class()
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         result = await super()._handle_eio_connect(eio_sid, environ)

@@ -14,10 +14,16 @@ start, and a CPython deque allocates a 64-slot block even when empty: with the w
 a tenth of a socket's memory (tracemalloc at 500 sockets). This queue keeps its items and its waiters in lists (56 bytes
 empty; a socket's queue holds a packet or two at most but under backpressure) and makes the `join()` Event only when
 someone joins.
+
+Push mode (`push_to(write, send)`, transport/websocket_session.py): the queue has no consumer task. `put_nowait`
+calls `write(item)` at once when nothing is queued; `write` returns False when it cannot write now (backpressure,
+compression), and then the item is queued and a drain task, made only then, `await send(item)`s what is queued,
+in order, and ends when the queue is empty. `idle` means "nothing queued, no drain running".
 """
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -26,13 +32,14 @@ class SendQueue:
     `task_done`, `join`, `qsize`, `empty`; `get_nowait` on an empty queue raises `asyncio.QueueEmpty`, the
     exception engine.io's `get_queue_empty_exception()` names), unbounded like engine.io's own.
 
-    `idle` is True only while a consumer waits in `get()` on an empty queue: it has written everything it
+    `idle` (pull mode) is True only while a consumer waits in `get()` on an empty queue: it has written everything it
     took before. Any put clears it at once (the waiting Future is resolved before the consumer wakes up), so
     `idle` implies "empty, and nothing taken but unwritten". Over `limit` packets the queue calls
     `on_overflow(self)` once and drops further packets (the socket is being disconnected); the `None` sentinel
     that stops engine.io's writer always passes."""
 
-    __slots__ = ("_finished", "_items", "_on_overflow", "_unfinished", "_waiting", "idle", "limit", "overflowed")
+    __slots__ = ("_abort", "_drainer", "_finished", "_items", "_on_overflow", "_send", "_unfinished", "_waiting", "_write", "idle",
+                 "limit", "overflowed")
 
     def __init__(self, limit: int = 0, on_overflow: Callable[["SendQueue"], None] | None = None) -> None:
         self.limit = limit
@@ -42,6 +49,10 @@ class SendQueue:
         self._waiting: list[asyncio.Future[Any]] = []
         self._unfinished = 0
         self._finished: asyncio.Event | None = None
+        self._write: Callable[[Any], bool] | None = None
+        self._send: Callable[[Any], Awaitable[None]] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._abort: Callable[[], None] | None = None
         self.idle = False
         """A plain attribute, not a property: the fan-out reads it once per recipient of every broadcast."""
 
@@ -80,6 +91,12 @@ class SendQueue:
         self.put_nowait(item)
 
     def put_nowait(self, item: Any) -> None:
+        write = self._write
+        if write is not None:
+            if item is None:  # stock's "stop the writer": there is no writer task in push mode
+                return
+            if not self._items and self._drainer is None and write(item):
+                return
         if item is not None and self.limit and len(self._items) >= self.limit:
             if not self.overflowed:
                 self.overflowed = True
@@ -90,6 +107,11 @@ class SendQueue:
         self._unfinished += 1
         if self._finished is not None:
             self._finished.clear()
+        if write is not None:
+            self.idle = False
+            if self._drainer is None:
+                self._drainer = asyncio.get_running_loop().create_task(self._drain())
+            return
         waiting = self._waiting
         while waiting:
             waiter = waiting.pop(0)
@@ -97,6 +119,54 @@ class SendQueue:
                 waiter.set_result(self.get_nowait())
                 break
         self.idle = self._has_waiter()  # cleared before the consumer wakes up
+
+    def push_to(self, write: Callable[[Any], bool], send: Callable[[Any], Awaitable[None]],
+                abort: Callable[[], None] | None = None) -> None:
+        """Push mode: items are written on `put` (see the module's docstring); what was queued before is sent
+        first. `abort()` ends the connection (`abort_connection`)."""
+        self._write, self._send, self._abort = write, send, abort
+        while self._items and self._drainer is None and write(self._items[0]):  # the OPEN packet, usually
+            self._items.pop(0)
+            self.task_done()
+        self.idle = not self._items
+        if self._items and self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def stop_pushing(self) -> None:
+        """The connection ended: no more writes; a running drain is stopped and what it had not sent is dropped
+        (counted done, so `join()` returns)."""
+        self._write = self._send = self._abort = None
+        self.idle = False
+        drainer, self._drainer = self._drainer, None
+        if drainer is not None and drainer is not asyncio.current_task():
+            drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drainer
+        self._drop_all()
+
+    def abort_connection(self) -> None:
+        """Push mode: end the connection now (a peer that stopped answering pings); otherwise nothing."""
+        if self._abort is not None:
+            self._abort()
+
+    def _drop_all(self) -> None:
+        while self._items:
+            self._items.pop(0)
+            self.task_done()
+
+    async def _drain(self) -> None:
+        try:
+            while self._items and self._send is not None:
+                await self._send(self._items[0])
+                if self._items:
+                    self._items.pop(0)
+                    self.task_done()
+        except Exception:  # noqa: BLE001 - the connection is gone: its reader ends the session
+            self._drop_all()
+        finally:
+            if self._drainer is asyncio.current_task():
+                self._drainer = None
+                self.idle = self._write is not None and not self._items
 
     def task_done(self) -> None:
         if self._unfinished <= 0:
