@@ -32,6 +32,12 @@
 #   EDGE_TLS_LISTEN        127.0.0.1:3443        the HTTPS/WSS address ("3443" = every interface)
 #   EDGE_HSTS_MAX_AGE      0                     Strict-Transport-Security max-age in seconds on HTTPS answers;
 #                                             0 = no header (set it only when every host name is served over HTTPS)
+#   EDGE_WORKER_CONNECTIONS auto                 connections nginx's one worker may hold (each proxied socket is
+#                                             two: the client's and the gateway's); "auto": the descriptor limit
+#                                             (the soft limit is first raised to the hard one) less 64, at least
+#                                             1024, at most 200000. 20,000 sockets need a hard limit of ~41,000
+#                                             (docker-compose.yml sets nofile 65536; elsewhere LimitNOFILE /
+#                                             `ulimit -Hn`)
 #   NGINX                  nginx (or /usr/sbin/nginx)
 #
 # Started as root, nginx runs its workers as an unprivileged user (nobody; nginx in the official image), and
@@ -166,6 +172,23 @@ tls_lines() {  # the server block's HTTPS part, or nothing when no certificate i
   printf '        ssl_session_timeout 1d;\n        ssl_session_tickets off;\n'
 }
 
+raise_descriptor_limit() {  # the soft limit up to the hard one, for nginx (exec'd by this shell) to inherit
+  hard="$(ulimit -Hn)"
+  if [ "$hard" = unlimited ]; then ulimit -Sn 200064 2>/dev/null || true; else ulimit -Sn "$hard" 2>/dev/null || true; fi
+}
+
+worker_connections() {  # EDGE_WORKER_CONNECTIONS, or what the descriptor limit allows (see the header)
+  case "${EDGE_WORKER_CONNECTIONS:-auto}" in
+    auto)
+      soft="$(ulimit -Sn)"  # raised by raise_descriptor_limit, in the shell that execs nginx
+      [ "$soft" = unlimited ] && soft=200064
+      n=$((soft - 64)); [ "$n" -ge 1024 ] || n=1024; [ "$n" -le 200000 ] || n=200000
+      echo "$n" ;;
+    *[!0-9]*|'') echo "edge: EDGE_WORKER_CONNECTIONS must be a number or auto" >&2; exit 1 ;;
+    *) echo "$EDGE_WORKER_CONNECTIONS" ;;
+  esac
+}
+
 render() {
   [ -f "$VENDOR_DIR/socket.io.esm.min.js" ] || {
     echo "edge: $VENDOR_DIR/socket.io.esm.min.js is missing: run 'npm ci' in web/ (scripts/run does)" >&2
@@ -221,7 +244,10 @@ render() {
   hsts=""
   [ "$HSTS_MAX_AGE" = 0 ] || hsts="max-age=$HSTS_MAX_AGE"
 
-  awk -v run_dir="$RUN_DIR" -v serve_dir="$SERVE_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
+  raise_descriptor_limit
+  conns="$(worker_connections)" || exit 1
+
+  awk -v run_dir="$RUN_DIR" -v worker_connections="$conns" -v serve_dir="$SERVE_DIR" -v error_log="$ERROR_LOG" -v access_log="$access_log" -v user_line="$user_line" \
       -v resolver_line="$resolver_line" -v auth="$AUTH" -v notification="$NOTIFICATION" -v chat="$CHAT" \
       -v listen="$LISTEN" -v web_root="$WEB_ROOT" -v vendor_dir="$VENDOR_DIR" -v sdk_dir="$SDK_DIR" -v charts_dir="$CHARTS_DIR" \
       -v gateway_servers="$servers" -v gateway_health="$health_locations" -v tls_lines="$tls" -v hsts="$hsts" \
@@ -240,6 +266,7 @@ render() {
       if ($0 ~ /^\{\{TLS_LINES\}\}$/) { if (tls_lines != "") print tls_lines; next }
       line = $0
       line = put(line, "RUN_DIR", run_dir);       line = put(line, "ERROR_LOG", error_log)
+      line = put(line, "WORKER_CONNECTIONS", worker_connections)
       line = put(line, "SERVE_DIR", serve_dir)
       line = put(line, "ACCESS_LOG", access_log); line = put(line, "USER_LINE", user_line)
       line = put(line, "RESOLVER_LINE", resolver_line)

@@ -245,6 +245,28 @@ def test_the_edge_refuses_to_start_without_the_sdk_build_and_says_how_to_make_it
     assert "no-sdk-build/index.js" in done.stderr and "node clients/sdk/scripts/build.mjs" in done.stderr, done.stderr
 
 
+def _rendered_worker_connections(tmp_path: Path, soft_limit: int, **env: str) -> subprocess.CompletedProcess[str]:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(["sh", "-c", f'ulimit -Sn {soft_limit} && exec sh "$0" render', str(ROOT / "edge" / "edge.sh")],
+                          env={**os.environ, "EDGE_RUN_DIR": str(run_dir), "EDGE_ERROR_LOG": "stderr", **env},
+                          capture_output=True, text=True, check=False, timeout=60)
+    if done.returncode == 0:
+        done.stdout = next(line.strip() for line in (run_dir / "nginx.conf").read_text().splitlines()
+                           if line.strip().startswith("worker_connections"))
+    return done
+
+
+def test_the_edge_sizes_its_connections_by_the_descriptor_limit_not_a_fixed_4096(tmp_path: Path) -> None:
+    """Every proxied socket is two connections of the one worker: 4096 capped the edge near 2,000 sockets."""
+    _require_tools()
+    hard = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True, text=True, check=True).stdout)
+    assert _rendered_worker_connections(tmp_path, 1024).stdout == f"worker_connections {max(1024, min(hard - 64, 200000))};"
+    assert _rendered_worker_connections(tmp_path, 1024, EDGE_WORKER_CONNECTIONS="5000").stdout == \
+        "worker_connections 5000;"
+    refused = _rendered_worker_connections(tmp_path, 1024, EDGE_WORKER_CONNECTIONS="lots")
+    assert refused.returncode != 0 and "EDGE_WORKER_CONNECTIONS must be a number" in refused.stderr
+
+
 # --- connection caps and the client's address (issue 14, findings 3 and 8) ----------------------------------
 
 
