@@ -15,10 +15,26 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+async def every(interval: float, step: Callable[[], Awaitable[object]], what: str, *, at_once: bool = False) -> None:
+    """``step()`` every ``interval`` seconds until cancelled (the first one right away with ``at_once``, else after
+    one interval); a step that fails is logged as ``what`` and tried again next time: a sweep must outlive a database
+    restart. The loop of every periodic sweep of the services."""
+    if not at_once:
+        await asyncio.sleep(interval)
+    while True:
+        try:
+            await step()
+        except Exception:
+            if being_cancelled():
+                raise
+            log.warning("%s failed; trying again in %.2fs", what, interval, exc_info=True)
+        await asyncio.sleep(interval)
 
 
 def being_cancelled() -> bool:

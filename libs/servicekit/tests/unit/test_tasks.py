@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from servicekit.tasks import being_cancelled, stop_tasks
+from servicekit.tasks import being_cancelled, every, stop_tasks
 
 
 class _Converted(Exception):
@@ -81,3 +81,37 @@ async def test_stop_tasks_cancels_waits_and_names_a_task_that_will_not_stop(capl
     release.set()
     bad.cancel()
     await asyncio.wait_for(bad, 1)
+
+
+async def test_every_runs_its_step_each_interval_and_a_failed_step_is_logged_and_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[float] = []
+
+    async def step() -> None:
+        calls.append(asyncio.get_running_loop().time())
+        if len(calls) == 2:
+            raise RuntimeError("database restarting")
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    task = asyncio.create_task(every(0.02, step, "test sweep"))
+    while len(calls) < 4:
+        await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+    assert calls[0] - started >= 0.02  # the first step after one interval
+    assert "test sweep failed" in caplog.text and "database restarting" in caplog.text
+
+
+async def test_every_at_once_runs_the_first_step_before_the_first_interval() -> None:
+    ran = asyncio.Event()
+
+    async def step() -> None:
+        ran.set()
+
+    task = asyncio.create_task(every(3600, step, "hourly", at_once=True))
+    await asyncio.wait_for(ran.wait(), 1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

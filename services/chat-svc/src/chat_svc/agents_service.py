@@ -7,7 +7,6 @@ Each runs in one transaction of chat_svc.service.Chat and, when it may free or o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from datetime import datetime
 from contracts.identity import Principal
 from contracts.payloads.agents import AgentAvailability, AgentData
 from contracts.payloads.system_text import SessionRequeuedParams
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 
 from chat_svc import agents, agents_store, domain, store
 from chat_svc.agents import AgentState, AwayPolicy, UnknownAgent
@@ -142,14 +141,7 @@ class Agents:
 
 
 async def sweep_forever(service: Agents, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await service.sweep()
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("agents sweep failed; trying again in %.1fs", interval, exc_info=True)
+    await every(interval, service.sweep, "agents sweep")
 
 
 async def _note_role(tx: Tx, principal: Principal, now: datetime) -> None:

@@ -12,12 +12,11 @@ gone: nothing serves it any more).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from uuid import UUID
 
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -74,11 +73,4 @@ class UnsentAttachments:
 
 async def prune_forever(unsent: UnsentAttachments, interval: float) -> None:
     """`prune_once` every `interval` seconds (the first pass right away); a failed pass is retried next time."""
-    while True:
-        try:
-            await unsent.prune_once()
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("the cleanup of unsent pictures failed; trying again in %.0fs", interval, exc_info=True)
-        await asyncio.sleep(interval)
+    await every(interval, unsent.prune_once, "the cleanup of unsent pictures", at_once=True)

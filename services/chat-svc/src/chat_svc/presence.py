@@ -10,7 +10,6 @@ expiry is checked at every decision and by the periodic sweep (Chat.sweep).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -25,7 +24,7 @@ from contracts.events.topology import PRESENCE_EXCHANGE, queue_name
 from pydantic import BaseModel
 from servicekit.amqp import Poison, Publisher, QueueSpec, bindings, start_consumer
 from servicekit.broker import OnConnect
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -106,11 +105,4 @@ def presence_consumer(chat: Chat) -> OnConnect:
 
 async def sweep_forever(chat: Chat, interval: float) -> None:
     """The periodic half of presence expiry: forget dead gateways, re-run assignment."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await chat.sweep()
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("presence sweep failed; trying again in %.1fs", interval, exc_info=True)
+    await every(interval, chat.sweep, "presence sweep")

@@ -19,7 +19,6 @@ waiting sessions (by the queue index), the recent departures and the last-told r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from contracts.events.payloads import MAX_QUEUE_UPDATES, ChatQueueUpdated, Queue
 from contracts.events.registry import CHAT_QUEUE_UPDATED
 from contracts.identity import Principal
 from contracts.payloads import QueueUpdateData
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 from sqlalchemy import DateTime, and_, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -191,11 +190,4 @@ class QueueBoard:
 
 async def publish_forever(board: QueueBoard, poll_seconds: float) -> None:
     """Every chat-svc process runs this; the lock and the interval make it one publication per interval."""
-    while True:
-        await asyncio.sleep(poll_seconds)
-        try:
-            await board.publish()
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("queue publisher run failed; trying again in %.2fs", poll_seconds, exc_info=True)
+    await every(poll_seconds, board.publish, "queue publisher run")

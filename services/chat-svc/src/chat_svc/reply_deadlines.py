@@ -17,7 +17,6 @@ marks each wait with a conditional UPDATE).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from contracts.payloads.system_text import (
     ReplyReminderParams,
     SessionReassignedParams,
 )
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat_svc import agent_alerts, agents, domain, store
@@ -122,11 +121,4 @@ class ReplyDeadlines:
 
 
 async def sweep_forever(service: ReplyDeadlines, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await service.sweep()
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("reply deadlines sweep failed; trying again in %.1fs", interval, exc_info=True)
+    await every(interval, service.sweep, "reply deadlines sweep")
