@@ -70,8 +70,11 @@ ACCESS_LOG="${EDGE_ACCESS_LOG:-$RUN_DIR/access.log}"
 SOCKETIO_CONN_PER_ADDRESS="${EDGE_SOCKETIO_CONN_PER_ADDRESS:-100}"
 API_CONN_PER_ADDRESS="${EDGE_API_CONN_PER_ADDRESS:-50}"
 UPLOAD_MAX_BODY="${EDGE_UPLOAD_MAX_BODY:-11m}"
-TLS_CERT="${EDGE_TLS_CERT:-}"
-TLS_KEY="${EDGE_TLS_KEY:-}"
+# nginx reads a relative certificate path against its prefix (the run directory), not where it was started:
+# relative paths are made absolute against the caller's directory here.
+absolute() { case "$1" in /*|'') printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
+TLS_CERT="$(absolute "${EDGE_TLS_CERT:-}")"
+TLS_KEY="$(absolute "${EDGE_TLS_KEY:-}")"
 TLS_LISTEN="${EDGE_TLS_LISTEN:-127.0.0.1:3443}"
 HSTS_MAX_AGE="${EDGE_HSTS_MAX_AGE:-0}"
 

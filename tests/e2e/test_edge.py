@@ -245,6 +245,24 @@ def test_the_edge_refuses_to_start_without_the_sdk_build_and_says_how_to_make_it
     assert "no-sdk-build/index.js" in done.stderr and "node clients/sdk/scripts/build.mjs" in done.stderr, done.stderr
 
 
+def test_a_relative_certificate_path_is_read_from_where_the_edge_was_started_not_its_run_directory(
+    tmp_path: Path,
+) -> None:
+    """scripts/run names the development certificate by a path relative to the repository: nginx alone would look
+    for it under its run directory and refuse to start (the README's first command failed so)."""
+    _require_tools()
+    made = subprocess.run(["sh", str(ROOT / "edge" / "dev-cert.sh"), "tls"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True, timeout=60)
+    cert, key = made.stdout.strip().splitlines()[-1].split()
+    assert not cert.startswith("/"), "the certificate is named relative to the caller's directory"
+    env = {**os.environ, "EDGE_RUN_DIR": str(tmp_path / "run"), "EDGE_ERROR_LOG": "stderr", "EDGE_TLS_CERT": cert,
+           "EDGE_TLS_KEY": key}
+    done = subprocess.run(["sh", str(ROOT / "edge" / "edge.sh"), "render"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"ssl_certificate {tmp_path / cert};" in (tmp_path / "run" / "nginx.conf").read_text()
+
+
 def _rendered_worker_connections(tmp_path: Path, soft_limit: int, **env: str) -> subprocess.CompletedProcess[str]:
     run_dir = tmp_path / "run"
     done = subprocess.run(["sh", "-c", f'ulimit -Sn {soft_limit} && exec sh "$0" render', str(ROOT / "edge" / "edge.sh")],
