@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 from box_cpu import CpuSample, children, cpu_seconds, listener_pid
+from procs import ask, stop_process
 from servicekit_testing.tokens import TokenMint
 from unread_count import _sql
 
@@ -104,16 +104,6 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Any, che
         if proc.poll() is not None or time.time() > deadline:
             raise RuntimeError(f"{what} did not start (see {log.name})")
         time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class ChatPath:
@@ -196,15 +186,7 @@ class ChatPath:
         return {name: CpuSample(pids) for name, pids in self._pids().items()}
 
     def call(self, cmd: str, **args: Any) -> dict[str, Any]:
-        assert self.gen.stdin and self.gen.stdout
-        self.gen.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
-        line = self.gen.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the chat load generator died (see {self.log.name})")
-        answer: dict[str, Any] = json.loads(line)
-        if not answer.pop("ok"):
-            raise RuntimeError(f"chat load generator: {cmd}: {answer['error']}")
-        return answer
+        return ask(self.gen, "the chat load generator", self.log.name, cmd, **args)
 
     def step(self, name: str, rate: float, seconds: float) -> dict[str, Any]:
         load0, pg0 = os.getloadavg(), self.pg_counters()
@@ -294,7 +276,7 @@ class ChatPath:
         if self.gen.poll() is None:
             self.gen.kill()
         for proc in reversed(self.procs):
-            _stop(proc)
+            stop_process(proc)
         with contextlib.suppress(Exception):
             _sql(self.admin_dsn, f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
 

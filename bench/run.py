@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ SERVER_CORE, LOADGEN_CORE = "0", "1"
 sys.path.insert(0, str(BENCH))
 from benchkeys import write_mint
 from chat_path import chat_path_cell
+from procs import ask, stop_process
 from report_latency import report_cell
 from unread_count import unread_count_cell
 
@@ -155,12 +155,7 @@ class Server:
         return http_json(f"{self.base}/bench/stats")["sockets"]
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, grace=5)
 
 
 class LoadGen:
@@ -174,15 +169,7 @@ class LoadGen:
         )
 
     def call(self, cmd: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"load generator died (see {self.ctx.log.name})")
-        answer = json.loads(line)
-        if not answer.pop("ok"):
-            raise RuntimeError(f"load generator: {cmd}: {answer['error']}")
-        return answer
+        return ask(self.proc, "load generator", self.ctx.log.name, cmd, **args)
 
     def connect(self, server: Server, n: int, tokens: list[str] | None = None) -> dict[str, Any]:
         return self.call("connect", url=server.ws_url, tokens=tokens or self.ctx.tokens, n=n, deflate=True)
@@ -353,11 +340,7 @@ class EndToEnd:
         return {int(r["aggregate_id"]): float(r["t"]) for r in rows}
 
     def close(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         with contextlib.suppress(Exception):
             self._sql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
 

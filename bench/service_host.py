@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from procs import stop_process
 
 BENCH = Path(__file__).resolve().parent
 
@@ -63,9 +64,4 @@ class ServiceHost:
         return times, answer
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
