@@ -19,7 +19,6 @@ Rows go in batches (one short transaction each), so a large backlog never holds 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from pydantic_settings import BaseSettings
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.tasks import being_cancelled
+from servicekit.tasks import every
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +113,11 @@ async def prune_once(engine: AsyncEngine, rules: Sequence[Prune], *, batch: int 
 
 async def prune_forever(engine: AsyncEngine, rules: Sequence[Prune], *, interval: float) -> None:
     """``prune_once`` every ``interval`` seconds (the first pass right away) until cancelled; a failed pass (the
-    database restarting) is logged and tried again next time."""
-    while True:
-        try:
-            deleted = await prune_once(engine, rules)
-        except Exception:
-            if being_cancelled():
-                raise
-            log.warning("retention pass failed; next try in %.0fs", interval, exc_info=True)
-        else:
-            if any(deleted.values()):
-                log.info("retention: deleted old rows", extra={"deleted": deleted})
-        await asyncio.sleep(interval)
+    database restarting) is logged and tried again next time (``servicekit.tasks.every``)."""
+
+    async def pass_once() -> None:
+        deleted = await prune_once(engine, rules)
+        if any(deleted.values()):
+            log.info("retention: deleted old rows", extra={"deleted": deleted})
+
+    await every(interval, pass_once, "retention pass", at_once=True)
