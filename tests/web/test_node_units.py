@@ -41,5 +41,5 @@ def test_the_connection_pill_translates_the_sdk_states_into_the_page_language_an
     _node_test("connection_state.test.mjs")
 
 
-def test_the_console_nav_shows_the_system_notices_and_reports_links_to_supervisors_only() -> None:
+def test_the_console_nav_draws_and_shows_the_system_notices_and_reports_links_to_supervisors_only() -> None:
     _node_test("role_nav.test.mjs")

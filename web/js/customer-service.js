@@ -4,8 +4,8 @@
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
 import { bindAgentDesk } from "./agent-desk.js";
 import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
-import { ApiError, api, describeError, query } from "./api.js";
-import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
+import { ApiError, describeError, query } from "./api.js";
+import { adminAuth, call, startConsolePage } from "./console-page.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { systemText, t } from "./i18n.js";
 import { bindPictureInputs, sendPicture } from "./picture-compose.js";
@@ -14,11 +14,8 @@ import { previewText } from "./picture-links.js";
 import { deliverMessage } from "./message-send.js";
 import { uploadPicture } from "./picture-upload.js";
 import { showSessionRating } from "./rating.js";
-import { connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
-import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
+import { busy, byTestId, debounce, h, timeNode, toast } from "./ui.js";
 import { bindWorkingHoursPanel } from "./working-hours-panel.js";
-import { showLinksForRole } from "./role-nav.js";
 
 const BASE = "/api/v4/customer-service";
 const TABS = {
@@ -35,11 +32,6 @@ let view = null;
 let desk = null; // agent-desk.js: quick replies, notes, transfer picker
 const el = {};
 const state = { tab: "mine", current: null, hasMore: false, beforeId: null, loadingOlder: false };
-
-function call(path, options = {}) {
-  return api(path, { ...options, token: () => freshToken("admin"), renew: () => renewToken("admin"),
-    onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
-}
 
 function setCount(node, count) {
   node.textContent = String(count);
@@ -224,8 +216,7 @@ function sendPictures(files) {
   const sessionId = state.current.session_id;
   for (const file of files) {
     sendPicture(view, sessionId, file, {
-      upload: (picture, onProgress) => uploadPicture(sessionId, picture, { token: () => freshToken("admin"),
-        renew: () => renewToken("admin"), onProgress, onUnauthorized: (code) => toAdminLogin(reasonFor(code)) }),
+      upload: (picture, onProgress) => uploadPicture(sessionId, picture, { ...adminAuth, onProgress }),
       deliver: (pending, attachmentId) => deliver(pending, sessionId, attachmentId, "image"),
     });
   }
@@ -300,24 +291,24 @@ function onTyping(typing) {
 }
 
 function init() {
-  session = requireAdmin();
-  if (!session) return;
-  showLinksForRole(document, session.user.role);
+  const page = startConsolePage({
+    onReconnected: () => {
+      scheduleSessions();
+      if (state.current) openSession(state.current.session_id);
+    },
+  });
+  if (!page) return;
+  ({ session, client } = page);
   for (const [key, id] of Object.entries({
     sessions: "session-list", sessionsEmpty: "sessions-empty", sessionsError: "sessions-error",
     mineCount: "tab-mine-count", waitingCount: "tab-waiting-count", placeholder: "conv-placeholder",
     head: "conv-head", title: "conv-title", status: "conv-status", assignee: "conv-assignee", claim: "conv-claim",
     transfer: "conv-transfer", close: "conv-close", messages: "message-list",
     typing: "typing-indicator", closed: "conv-closed", rating: "conv-rating", composer: "composer", input: "composer-input",
-    banners: "system-banners", connStatus: "conn-status", pictureButton: "composer-picture", fileInput: "composer-file",
+    pictureButton: "composer-picture", fileInput: "composer-file",
     conversation: "conversation",
   })) el[key] = byTestId(id);
 
-  byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
-  byTestId("logout").addEventListener("click", async () => {
-    await logout("admin");
-    location.replace("/admin/login.html?reason=logged_out");
-  });
   document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
   el.claim.addEventListener("click", () => sessionAction(el.claim, "claim", undefined, t("cs.claimed")));
   el.close.addEventListener("click", () => sessionAction(el.close, "close", undefined, t("cs.closed")));
@@ -339,16 +330,6 @@ function init() {
 
   loadSessions();
 
-  client = connectRealtime({
-    getToken: () => freshToken("admin"),
-    renew: () => renewToken("admin"),
-    onUnauthorized: (message) => toAdminLogin(reasonFor(message)),
-    onReconnected: () => {
-      scheduleSessions();
-      if (state.current) openSession(state.current.session_id);
-    },
-    statusEl: el.connStatus,
-  });
   const notifyTyping = typingNotifier(client, () => state.current && state.current.status !== "closed" && state.current.session_id);
   el.input.addEventListener("input", notifyTyping);
 
@@ -357,12 +338,10 @@ function init() {
   client.on("chat:session_assigned", onAssigned);
   client.on("chat:typing", onTyping);
   client.on("chat:read", onRead);
-  bindSystemBanners(client, el.banners);
   bindAvailability({ call, client, select: byTestId("availability"), me: session.user.user_id });
   if (session.user.role === "supervisor") {
     bindAgentsPanel({ call, client, panel: byTestId("agents-panel"), list: byTestId("agents-list"), empty: byTestId("agents-empty") });
   }
-  bindUnreadBadge(client, call, (badge) => drawBadge(byTestId("unread-badge"), badge.unread_count));
   client.on("system:alert", onReplyAlert);
   if (session.user.role === "supervisor") bindWorkingHoursPanel({ call, panel: byTestId("hours-panel") });
   // the desk's modules listen with .on(event, handler): the SDK client's .on is the socket's

@@ -36,8 +36,8 @@ export function applyI18n(root = document) {
   }
 }
 
-/** The header's language switch: a <select> listing each language by its own name. */
-function mountSwitch(select) {
+/** A header's language switch: a <select> listing each language by its own name. */
+export function mountLanguageSwitch(select) {
   select.replaceChildren(...LOCALES.map((code) => {
     const option = document.createElement("option");
     option.value = code;
@@ -57,7 +57,7 @@ function mountSwitch(select) {
 }
 
 applyI18n();
-document.querySelectorAll('[data-testid="lang-switch"]').forEach(mountSwitch);
+document.querySelectorAll('[data-testid="lang-switch"]').forEach(mountLanguageSwitch);
 
 /**
  * Text the server wrote for people (a system message, an alert) in this page's language: the catalogue's

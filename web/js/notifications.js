@@ -2,13 +2,11 @@
 // live updates: notification:new / notification:broadcast -> toast + silent debounced refresh;
 // notification:update (e.g. marked read in another tab) -> this tab follows; system:* -> banners.
 // The badge shows only the server's number (unread-badge.js); the archive view lists what the admin archived.
-import { ApiError, api, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
-import { freshToken, logout, reasonFor, renewToken, requireAdmin, toAdminLogin } from "./auth.js";
+import { ApiError, describeAckError, describeError, newIdempotencyKey, query } from "./api.js";
+import { call, startConsolePage } from "./console-page.js";
 import { t } from "./i18n.js";
-import { connectRealtime } from "./realtime.js";
-import { bindSystemBanners, busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
-import { bindUnreadBadge, drawBadge } from "./unread-badge.js";
-import { showLinksForRole } from "./role-nav.js";
+import { busy, byTestId, debounce, h, safeHref, timeNode, toast } from "./ui.js";
+import { drawBadge } from "./unread-badge.js";
 
 const PAGE_SIZE = 10;
 const REFRESH_DEBOUNCE_MS = 500;
@@ -16,15 +14,9 @@ const MARK_READ_ACK_MS = 5000;
 
 const state = { page: 1, type: "", unreadOnly: false, archived: false, total: 0, loading: false,
   sendKey: newIdempotencyKey() };
-let session = null;
 let client = null; // the realtime connection (connectRealtime)
 
 const el = {};
-
-function call(path, options = {}) {
-  return api(path, { ...options, token: () => freshToken("admin"), renew: () => renewToken("admin"),
-    onUnauthorized: (code) => toAdminLogin(reasonFor(code)) });
-}
 
 /** Only ever the server's number: a notification:unread_count push or GET unread-count (unread-badge.js). */
 function setBadge(count) {
@@ -182,25 +174,19 @@ async function send(event) {
   });
 }
 
-function onUnauthorized(message) {
-  toAdminLogin(reasonFor(message));
-}
-
 function init() {
-  session = requireAdmin();
-  if (!session) return;
-  showLinksForRole(document, session.user.role);
+  const page = startConsolePage({
+    onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
+    onBadge: setBadge,
+  });
+  if (!page) return;
+  client = page.client;
   for (const [key, id] of Object.entries({
     badge: "unread-badge", list: "notification-list", empty: "list-empty", listError: "list-error",
     pageInfo: "page-info", prev: "page-prev", next: "page-next", form: "send-form", sendError: "send-error",
-    sendResult: "send-result", sendSubmit: "send-submit", banners: "system-banners", status: "conn-status",
+    sendResult: "send-result", sendSubmit: "send-submit",
   })) el[key] = byTestId(id);
 
-  byTestId("whoami").textContent = `${session.user.username} (#${session.user.user_id})`;
-  byTestId("logout").addEventListener("click", async () => {
-    await logout("admin");
-    location.replace("/admin/login.html?reason=logged_out");
-  });
   const markAll = byTestId("mark-all-read");
   byTestId("filter-type").addEventListener("change", (event) => {
     state.type = event.target.value;
@@ -227,14 +213,7 @@ function init() {
 
   loadNotifications();
 
-  // One connection, listeners registered once, here.
-  client = connectRealtime({
-    getToken: () => freshToken("admin"),
-    renew: () => renewToken("admin"),
-    onUnauthorized,
-    onReconnected: () => loadNotifications(true), // catch up on what was pushed while offline
-    statusEl: el.status,
-  });
+  // One connection (startConsolePage's), listeners registered once, here.
   client.on("notification:new", (data) => {
     toast(t("notif.new"), data.title);
     scheduleRefresh();
@@ -247,8 +226,6 @@ function init() {
     if (data.is_read) showRead(data.notification_id);
     scheduleRefresh();
   });
-  bindUnreadBadge(client, call, (badge) => setBadge(badge.unread_count));
-  bindSystemBanners(client, el.banners);
 }
 
 init();
