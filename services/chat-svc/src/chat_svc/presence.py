@@ -58,17 +58,17 @@ async def apply_presence(chat: Chat, envelope: EventEnvelope, payload: BaseModel
         if await _processed(tx, envelope):
             return False
         if isinstance(payload, AdminConnectionsChanged):
-            await store.gateway_seen(tx.db, payload.gateway_id, payload.at, None, chat.presence_ttl_seconds)
-            await store.set_connections(tx.db, payload.gateway_id, {payload.admin_id: payload.connections},
+            await store.PRESENCE.gateway_seen(tx.db, payload.gateway_id, payload.at, None, chat.presence_ttl_seconds)
+            await store.PRESENCE.set_connections(tx.db, payload.gateway_id, {payload.admin_id: payload.connections},
                                         payload.at)
             if payload.connections > 0:  # opening the console counts as the agent's activity (chat_svc.agents)
                 await agents_store.note_activity(tx.db, payload.admin_id, payload.at)
             tx.agents.touch(payload.admin_id)  # supervisors see them come and go (heartbeats: the agents sweep)
         elif isinstance(payload, GatewayHeartbeat):
-            await store.gateway_seen(tx.db, payload.gateway_id, payload.at, payload.ttl_seconds,
+            await store.PRESENCE.gateway_seen(tx.db, payload.gateway_id, payload.at, payload.ttl_seconds,
                                      chat.presence_ttl_seconds)
-            await store.set_connections(tx.db, payload.gateway_id, dict(payload.admins), payload.at)
-            await store.forget_admins_not_in(tx.db, payload.gateway_id, list(payload.admins), payload.at)
+            await store.PRESENCE.set_connections(tx.db, payload.gateway_id, dict(payload.admins), payload.at)
+            await store.PRESENCE.forget_not_in(tx.db, payload.gateway_id, list(payload.admins), payload.at)
         else:  # pragma: no cover - the queue is bound to these two types only
             raise Poison(f"chat-svc does not consume {envelope.event_type}")
     async with chat.transaction() as tx:

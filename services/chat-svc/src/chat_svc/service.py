@@ -307,7 +307,7 @@ class Chat:
         """Forget gateways whose heartbeat expired, then offer the queue again."""
         async with self.transaction() as tx:
             await store.lock(tx.db, store.ASSIGNMENT_LOCK)
-            await store.forget_expired_gateways(tx.db, self.clock())
+            await store.PRESENCE.forget_expired(tx.db, self.clock())
             await self.close_idle(tx)
             return await self.assign_waiting(tx)
 

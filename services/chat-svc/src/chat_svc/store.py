@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from contracts.payloads import CloseReason, SenderType, SessionStatus
+from servicekit.gateway_presence import GatewayCounts
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -243,60 +244,9 @@ async def presence(db: AsyncConnection) -> list[GatewayPresence]:
     return [GatewayPresence(g, expiry[g], conns) for g, conns in by_gateway.items()]
 
 
-async def gateway_seen(db: AsyncConnection, gateway_id: str, at: datetime, ttl_seconds: int | None,
-                       default_ttl: int) -> None:
-    """A heartbeat (`ttl_seconds` given) sets the gateway's ttl and expiry; any other event from the gateway
-    only proves it alive at `at`, so it may push the expiry later, never earlier. Older events change nothing."""
-    ttl = ttl_seconds or default_ttl
-    statement = insert(gateways).values(
-        gateway_id=gateway_id, last_seen_at=at, ttl_seconds=ttl, expires_at=at + timedelta(seconds=ttl)
-    )
-    t = gateways.c
-    changes: dict[str, Any]
-    if ttl_seconds is not None:
-        changes = {"last_seen_at": statement.excluded.last_seen_at, "ttl_seconds": statement.excluded.ttl_seconds,
-                   "expires_at": statement.excluded.expires_at}
-    else:
-        changes = {
-            "last_seen_at": statement.excluded.last_seen_at,
-            "expires_at": func.greatest(
-                t.expires_at, statement.excluded.last_seen_at + func.make_interval(0, 0, 0, 0, 0, 0, t.ttl_seconds)
-            ),
-        }
-    await db.execute(statement.on_conflict_do_update(
-        index_elements=[t.gateway_id], set_=changes, where=t.last_seen_at <= statement.excluded.last_seen_at
-    ))
-
-
-async def set_connections(db: AsyncConnection, gateway_id: str, counts: dict[int, int], at: datetime) -> None:
-    """Upsert admins' socket counts on a gateway, unless a newer event already set them."""
-    if not counts:
-        return
-    statement = insert(admin_presence).values(
-        [{"gateway_id": gateway_id, "admin_id": a, "connections": c, "updated_at": at} for a, c in counts.items()]
-    )
-    p = admin_presence.c
-    await db.execute(statement.on_conflict_do_update(
-        index_elements=[p.gateway_id, p.admin_id],
-        set_={"connections": statement.excluded.connections, "updated_at": statement.excluded.updated_at},
-        where=p.updated_at <= statement.excluded.updated_at,
-    ))
-
-
-async def forget_admins_not_in(db: AsyncConnection, gateway_id: str, keep: Sequence[int], at: datetime) -> None:
-    """A heartbeat is the gateway's full map: admins it no longer lists have no socket there (unless a newer
-    event says otherwise)."""
-    p = admin_presence.c
-    await db.execute(admin_presence.delete().where(
-        p.gateway_id == gateway_id, p.updated_at <= at, p.admin_id.not_in(list(keep)) if keep else text("true")
-    ))
-
-
-async def forget_expired_gateways(db: AsyncConnection, now: datetime) -> int:
-    expired = select(gateways.c.gateway_id).where(gateways.c.expires_at <= now)
-    await db.execute(admin_presence.delete().where(admin_presence.c.gateway_id.in_(expired)))
-    result = await db.execute(gateways.delete().where(gateways.c.expires_at <= now))
-    return result.rowcount or 0
+PRESENCE = GatewayCounts(gateways, admin_presence, "admin_id")
+"""The gateways' socket counts per admin (servicekit.gateway_presence): `gateway_seen`, `set_connections`,
+`forget_not_in`, `forget_expired`."""
 
 
 # --- attachments ------------------------------------------------------------------------------------------

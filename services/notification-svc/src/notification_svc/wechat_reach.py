@@ -105,11 +105,11 @@ async def apply(engine: AsyncEngine, rules: ReachRules, envelope: EventEnvelope,
         if first.first() is None:
             return False  # a redelivery: its effects are committed already
         if isinstance(payload, UserConnectionsChanged):
-            await reach_presence.gateway_seen(db, payload.gateway_id, payload.at, None, rules.presence_ttl_seconds)
-            await reach_presence.set_connections(db, payload.gateway_id, payload.user_id, payload.connections,
-                                                 payload.at)
+            await reach_presence.PRESENCE.gateway_seen(db, payload.gateway_id, payload.at, None, rules.presence_ttl_seconds)
+            await reach_presence.PRESENCE.set_connections(db, payload.gateway_id, {payload.user_id: payload.connections},
+                                                          payload.at)
         elif isinstance(payload, GatewayHeartbeat):
-            await reach_presence.gateway_seen(db, payload.gateway_id, payload.at, payload.ttl_seconds,
+            await reach_presence.PRESENCE.gateway_seen(db, payload.gateway_id, payload.at, payload.ttl_seconds,
                                               rules.presence_ttl_seconds)
         elif isinstance(payload, ChatMessageCreated):
             return await _decide(db, rules, payload)
@@ -122,7 +122,7 @@ async def _decide(db: AsyncConnection, rules: ReachRules, event: ChatMessageCrea
     message = event.message
     if message.sender_type != "admin" or message.message_type == "system":
         return False
-    if await reach_presence.is_online(db, event.user_id):
+    if await reach_presence.PRESENCE.is_online(db, event.user_id):
         return False
     openid = await _use_consent(db, event.user_id, rules.template_id)
     if openid is None:
