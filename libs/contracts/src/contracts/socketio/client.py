@@ -6,7 +6,7 @@ from pydantic import Field, Strict, ValidationError, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from contracts.fields import Id, Inbound, MessageText
+from contracts.fields import Id, Inbound, MessageText, _drop_default
 from contracts.identity import UserType
 from contracts.payloads.chat import is_attachment_id
 
@@ -32,7 +32,7 @@ class SendMessagePayload(Inbound):
                             "uploaded to this session (POST /api/v4/customer-service/sessions/{id}/attachments)",
     )
     client_msg_id: ClientMsgId | SkipJsonSchema[None] = Field(
-        None, exclude_if=lambda value: value is None, json_schema_extra=lambda schema: schema.pop("default", None),
+        None, exclude_if=lambda value: value is None, json_schema_extra=_drop_default,
         description="Optional, 1-64 characters of A-Z a-z 0-9 _ -, a new UUID per message recommended: a send "
                     "repeated with the same id (its ack lost or late) is the same message, stored once and "
                     "answered with the first answer; the same id with another session_id, content or "

@@ -6,7 +6,6 @@ same (sender, client id) is the same command id, so a message sent again after a
 with its first answer. A resend while the first is still waiting here shares its reply (one command on the wire)."""
 
 import asyncio
-
 import logging
 import time
 from collections.abc import Callable
