@@ -111,3 +111,22 @@ async def test_a_socket_send_and_a_rest_send_with_the_same_id_are_one_message(st
     assert by_rest.status_code == 201, by_rest.text
     assert by_rest.json()["message_id"] == by_socket.result["message_id"]
     assert await stored(stack, session_id) == ["hello", "one message"]
+
+
+async def test_a_picture_message_sent_again_under_its_client_msg_id_is_stored_once(stack):
+    """Pictures go through the single use case (not the batch): the same key, the same answer."""
+    from .test_attachments import picture, upload
+
+    owner, admin_id = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    attachment = (await upload(stack, session_id, picture("PNG", (64, 48)), user_headers(owner))).json()
+    payload = SendMessagePayload(session_id=session_id, content=attachment["attachment_id"], message_type="image",
+                                 client_msg_id="picture-once")
+    command_id = client_command_id(CHAT_SEND_MESSAGE, user(owner), "picture-once")
+
+    first = await stack.commands.call(new_command(CHAT_SEND_MESSAGE, user(owner), payload, command_id=command_id))
+    again = await stack.commands.call(new_command(CHAT_SEND_MESSAGE, user(owner), payload, command_id=command_id))
+
+    assert first.ok and again.ok, (first.error, again.error)
+    assert again.result == first.result
+    assert await stored(stack, session_id) == ["hello", attachment["attachment_id"]]
