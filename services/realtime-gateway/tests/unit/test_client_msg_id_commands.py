@@ -100,3 +100,19 @@ async def test_another_message_under_a_waiting_client_msg_id_is_sent_after_it_fo
     await other
 
     assert [c.payload["content"] for c in client.sent] == ["hi", "other"]
+
+
+async def test_a_resend_waiting_on_a_first_send_that_was_abandoned_is_answered_unavailable_not_left_hanging():
+    client = FakeCommandClient()
+    gateway = commands(client)
+    data = {"session_id": 3, "content": "hi", "client_msg_id": "m-1"}
+
+    first = asyncio.create_task(gateway.send_message("sid-1", ALICE, data))
+    await asyncio.sleep(0)
+    again = asyncio.create_task(gateway.send_message("sid-2", ALICE, data))
+    await asyncio.sleep(0)
+    first.cancel()
+
+    assert (await again)["error"]["code"] == "unavailable"  # its client sends it again, with the same id
+    client.release.set()
+    assert (await gateway.send_message("sid-2", ALICE, data))["ok"] is True

@@ -43,14 +43,15 @@ class Commands:
             if waiting[0] == payload:  # the same command again before its reply: one reply answers both
                 return await asyncio.shield(waiting[1])
             await asyncio.wait([waiting[1]])  # another payload: the service judges it after the first
-        first = asyncio.ensure_future(self._call(c.new_command(name, principal, payload, command_id=command_id)))
-        self._in_flight[command_id] = (payload, first)
-        first.add_done_callback(lambda _: self._forget(command_id, first))
-        return await asyncio.shield(first)
-
-    def _forget(self, command_id: UUID, done: asyncio.Future[c.CommandReply]) -> None:
-        if (entry := self._in_flight.get(command_id)) is not None and entry[1] is done:
+        shared: asyncio.Future[c.CommandReply] = asyncio.get_running_loop().create_future()
+        self._in_flight[command_id] = (payload, shared)
+        reply = c.CommandReply.failure(command_id, UNAVAILABLE, "the first send of this message was abandoned")
+        try:
+            reply = await self._call(c.new_command(name, principal, payload, command_id=command_id))
+            return reply
+        finally:
             del self._in_flight[command_id]
+            shared.set_result(reply)  # the resends that waited for it (their clients send again if it failed)
 
     async def _call(self, command: c.CommandMessage) -> c.CommandReply:
         name, principal = command.command, command.principal
