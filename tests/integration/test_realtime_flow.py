@@ -279,3 +279,29 @@ async def test_one_admins_two_sockets_receive_the_same_unread_badge_and_another_
     assert admin1.events("notification:unread_count") == admin1_tab2.events("notification:unread_count")
     assert admin1.events("notification:unread_count")[-1] == await _unread(stack, admin1) == before
     assert admin2.events("notification:unread_count") == []
+
+
+async def test_a_chat_message_resent_with_its_client_msg_id_is_stored_acked_and_delivered_once(stack, people):
+    """A page whose ack was lost sends the same message again (socket, then REST): one message, one delivery."""
+    user = await people("user2")
+    session = await _post(stack, CHAT, "/api/v4/customer-service/sessions", user, {"content": "before a resend"})
+    sid = session["session_id"]
+    text, client_msg_id = f"resent {uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    data = {"session_id": sid, "content": text, "client_msg_id": client_msg_id}
+
+    first = await user.call("chat:send_message", data)
+    again = await user.call("chat:send_message", data)
+    async with httpx.AsyncClient(base_url=stack.url(CHAT), timeout=10) as client:
+        by_rest = await client.post(f"/api/v4/customer-service/sessions/{sid}/messages", json={"content": text},
+                                    headers={**user.headers, "Idempotency-Key": client_msg_id})
+        other = await user.call("chat:send_message", {**data, "content": text + " (edited)"})
+        await user.wait_for("chat:new_message", lambda d: d["message_content"] == text)
+        await asyncio.sleep(SETTLE)
+        history = (await client.get(f"/api/v4/customer-service/sessions/{sid}/messages", headers=user.headers)).json()
+
+    assert first["ok"] is True, first
+    assert again == first
+    assert by_rest.status_code == 201 and by_rest.json()["message_id"] == first["data"]["message_id"]
+    assert (other["ok"], other["error"]["code"]) == (False, "idempotency_key_reused")
+    assert len(user.events("chat:new_message", lambda d: d["message_content"] == text)) == 1
+    assert [m["message_id"] for m in history["items"] if m["message_content"] == text] == [first["data"]["message_id"]]

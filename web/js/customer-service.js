@@ -4,7 +4,7 @@
 // composer's button, pasted (a screenshot) or dropped on the conversation; shown as thumbnails, full size on click.
 import { bindAgentDesk } from "./agent-desk.js";
 import { bindAgentsPanel, bindAvailability } from "./agents-panel.js";
-import { ApiError, describeError, query } from "./api.js";
+import { ApiError, describeError, newIdempotencyKey, query } from "./api.js";
 import { adminAuth, call, startConsolePage } from "./console-page.js";
 import { ChatView, typingNotifier } from "./chat-view.js";
 import { systemText, t } from "./i18n.js";
@@ -202,14 +202,15 @@ const markReadSoon = debounce(async () => {
   }
 }, 400);
 
-function sendText(content) {
-  const pending = view.addPending(content, () => sendText(content));
-  deliver(pending, state.current.session_id, content);
+/** A retry sends the same message again: the same id, stored once (message-send.js). */
+function sendText(content, clientMsgId = newIdempotencyKey()) {
+  const pending = view.addPending(content, () => sendText(content, clientMsgId));
+  deliver(pending, state.current.session_id, content, "text", clientMsgId);
 }
 
 /** Sends a message (socket, or REST while offline) and settles its pending bubble. */
-function deliver(pending, sessionId, content, messageType = "text") {
-  deliverMessage({ client, call, view }, pending, sessionId, content, messageType);
+function deliver(pending, sessionId, content, messageType = "text", clientMsgId = undefined) {
+  deliverMessage({ client, call, view }, pending, sessionId, content, messageType, clientMsgId);
 }
 
 function sendPictures(files) {

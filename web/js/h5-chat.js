@@ -151,18 +151,19 @@ async function openSession(content) {
   }
 }
 
-function send(content) {
+/** A retry sends the same message again: the same id, stored once (message-send.js). */
+function send(content, clientMsgId = newIdempotencyKey()) {
   if (!current || current.status === "closed") {
     openSession(content);
     return;
   }
-  const pending = view.addPending(content, () => send(content));
-  deliver(pending, current.session_id, content);
+  const pending = view.addPending(content, () => send(content, clientMsgId));
+  deliver(pending, current.session_id, content, "text", clientMsgId);
 }
 
 /** Sends a message into the open session (socket, or REST while offline) and settles its pending bubble. */
-function deliver(pending, sessionId, content, messageType = "text") {
-  deliverMessage({ client, call, view }, pending, sessionId, content, messageType);
+function deliver(pending, sessionId, content, messageType = "text", clientMsgId = undefined) {
+  deliverMessage({ client, call, view }, pending, sessionId, content, messageType, clientMsgId);
 }
 
 /** A picture goes into the open session: a first message (text) opens one. */

@@ -10,7 +10,7 @@
 // `view()` is what the page shows: plain data for setData, every string from the catalogue (t).
 const { describeError, systemText } = require("../i18n/index.js");
 const { newIdempotencyKey } = require("./api.js");
-const { PictureLinks, isPictureMessage } = require("../lib/realtime-sdk.js");
+const { PictureLinks, isPictureMessage, sendChatMessage } = require("../lib/realtime-sdk.js");
 
 const BASE = "/api/v4/customer-service";
 const HISTORY_LIMIT = 50;
@@ -229,15 +229,16 @@ class ChatLogic {
 
   // --- the user's actions ---------------------------------------------------------------------------
 
-  /** Sends a text: into the open session, or as the first message of a new one. */
-  async send(text) {
+  /** Sends a text: into the open session, or as the first message of a new one. `clientMsgId`: the message's
+   * own id (a retry passes the failed one's: sent again, it is stored once). */
+  async send(text, clientMsgId = newIdempotencyKey()) {
     const content = String(text || "").trim();
     if (!content) return;
     if (!this.session || this.session.status === "closed") {
       await this.openSession(content);
       return;
     }
-    const pending = this.addPending("text", content);
+    const pending = this.addPending("text", content, clientMsgId);
     await this.deliver(pending, this.session.session_id, content, "text");
   }
 
@@ -258,16 +259,19 @@ class ChatLogic {
     this.changed();
   }
 
-  /** Over the socket with an ack while connected, else over REST; settles the pending bubble. */
+  /** Over the socket with an ack while connected (sent again with the same `client_msg_id` while the ack is lost:
+   * the SDK's sendChatMessage), else over REST with that id as its Idempotency-Key; settles the pending bubble. */
   async deliver(pending, sessionId, content, messageType) {
     const body = messageType === "text" ? { content } : { content, message_type: messageType };
+    const clientMsgId = pending.clientMsgId || newIdempotencyKey();
     let result;
     if (this.client && this.client.connected) {
-      result = await this.client.request("chat:send_message", { session_id: sessionId, ...body });
+      result = await sendChatMessage(this.client, { session_id: sessionId, ...body, client_msg_id: clientMsgId },
+        { setTimer: this.setTimer });
     } else {
       try {
         const data = await this.api.request(`${BASE}/sessions/${sessionId}/messages`, {
-          method: "POST", body, headers: { "Idempotency-Key": newIdempotencyKey() },
+          method: "POST", body, headers: { "Idempotency-Key": clientMsgId },
         });
         result = { ok: true, data };
       } catch (err) {
@@ -297,7 +301,7 @@ class ChatLogic {
     const pending = this.pending.find((p) => p.key === key && p.state === "failed");
     if (!pending || pending.kind !== "text") return Promise.resolve();
     this.drop(pending);
-    return this.send(pending.content);
+    return this.send(pending.content, pending.clientMsgId);
   }
 
   /** wx.chooseMedia -> wx.uploadFile (POST /sessions/{id}/attachments) -> an image message. */
@@ -375,9 +379,9 @@ class ChatLogic {
 
   // --- pending bubbles ------------------------------------------------------------------------------
 
-  addPending(kind, content) {
+  addPending(kind, content, clientMsgId = undefined) {
     this.pendingCount += 1;
-    const pending = { key: `p${this.pendingCount}`, kind, content, state: "sending", reason: "" };
+    const pending = { key: `p${this.pendingCount}`, kind, content, state: "sending", reason: "", clientMsgId };
     this.pending.push(pending);
     this.changed();
     return pending;

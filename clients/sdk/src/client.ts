@@ -7,8 +7,9 @@
 
 import { Manager } from "socket.io-client";
 import type { Socket } from "socket.io-client";
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from "./contracts.js";
+import type { Ack, ClientToServerEvents, SendMessagePayload, ServerToClientEvents } from "./contracts.js";
 import { emitWithAck } from "./acks.js";
+import { sendChatMessage, type ChatSendOptions } from "./chat-send.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { TokenKeeper } from "./tokens.js";
 
@@ -130,6 +131,14 @@ export class RealtimeClient {
   /** Emits an event that has an Ack; resolves with it (`timeout` / `unavailable` AckErrors included). */
   request<E extends AckEvent>(event: E, data: PayloadOf<E>, options: { timeoutMs?: number } = {}): Promise<Ack> {
     return emitWithAck(this.socket, event, data, options.timeoutMs ?? this.opts.ackTimeoutMs ?? 10000);
+  }
+
+  /**
+   * `chat:send_message` stored once: with its `client_msg_id` (a new one if absent), sent again with the same id
+   * while its ack is lost (`timeout` / `unavailable`), a bounded number of times (chat-send.ts).
+   */
+  sendChatMessage(payload: SendMessagePayload, options: ChatSendOptions = {}): Promise<Ack> {
+    return sendChatMessage(this, payload, { setTimer: this.opts.setTimer, ...options });
   }
 
   /** Emits an event without an Ack (dropped, like socket.io's volatile, when not connected). */

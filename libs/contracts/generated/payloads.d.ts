@@ -426,6 +426,8 @@ export interface SendMessagePayload {
   /** 1..5000 chars */
   content: string;
   message_type?: "text" | "image";
+  /** 1..64 chars; matches ^[A-Za-z0-9_-]+$ */
+  client_msg_id?: string;
 }
 
 /** ``health.service_heartbeat``: one process of a service says how its own checks went (the same checks as its ``GET /health``), every few seconds, non-persistent and never through the outbox. Internal (no socket event): the gateways turn a service with no healthy process for a while into ``system:status_change``. A heartbeat is worth ``ttl_seconds`` from when it arrives; after that, that process counts as silent. */

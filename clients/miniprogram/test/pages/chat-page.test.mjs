@@ -54,7 +54,7 @@ test("typing and tapping send delivers the message over the socket and shows it"
   await simulate.sleep(0);
   page.querySelector(".send").dispatchEvent("tap");
   await simulate.sleep(10);
-  assert.deepEqual(client.requests.map((r) => r.data), [{ session_id: 11, content: "在吗？" }]);
+  assert.deepEqual(client.requests.map(({ data: { client_msg_id, ...data } }) => data), [{ session_id: 11, content: "在吗？" }]);
   assert.deepEqual(texts(page, ".bubble"), ["在吗？"]);
   assert.equal(page.instance.data.draft, "");
   page.detach();
@@ -103,7 +103,7 @@ test("the send button's first tap asks WeChat for reply reminders, records the c
   assert.deepEqual(wx.subscribeCalls, [["tmpl-reply"]]); // asked synchronously, inside the tap
   await tapped;
   await simulate.sleep(0);
-  assert.deepEqual(client.requests.map((r) => r.data), [{ session_id: 11, content: "在吗？" }]);
+  assert.deepEqual(client.requests.map(({ data: { client_msg_id, ...data } }) => data), [{ session_id: 11, content: "在吗？" }]);
   assert.deepEqual(server.state.posts, [{ template_id: "tmpl-reply" }]);
   assert.deepEqual(texts(page, ".consent-button"), ["已开启回复提醒（还可提醒 1 次）"]);
   page.querySelector(".input").dispatchEvent("input", { detail: { value: "还在吗？" } });

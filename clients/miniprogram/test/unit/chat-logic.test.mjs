@@ -14,7 +14,8 @@ const MESSAGES = (id) => `GET /api/v4/customer-service/sessions/${id}/messages?l
 const QUEUE = (id) => `GET /api/v4/customer-service/my/sessions/${id}/queue`;
 const READ = (id) => `POST /api/v4/customer-service/my/sessions/${id}/read`;
 
-function setUp({ latest = session(), history = [], routes = {}, client = fakeClient(), locale = "zh-CN", wx, sessionId } = {}) {
+function setUp({ latest = session(), history = [], routes = {}, client = fakeClient(), locale = "zh-CN", wx, sessionId,
+  setTimer } = {}) {
   const api = fakeApi({
     [MY_LATEST]: () => ({ items: latest ? [latest] : [], total: latest ? 1 : 0, page: 1, page_size: 1 }),
     ...(latest ? { [MESSAGES(latest.session_id)]: () => ({ items: history, has_more: false }) } : {}),
@@ -24,7 +25,7 @@ function setUp({ latest = session(), history = [], routes = {}, client = fakeCli
   });
   const services = fakeServices({ api, client, locale, wx });
   const views = [];
-  const chat = new ChatLogic({ services, sessionId, onChange: (v) => views.push(v) });
+  const chat = new ChatLogic({ services, sessionId, onChange: (v) => views.push(v), ...(setTimer ? { setTimer } : {}) });
   return { api, client, services, chat, views, last: () => chat.view() };
 }
 
@@ -121,7 +122,10 @@ test("the first message opens a session over REST; later ones go over the socket
   assert.ok(post.headers["Idempotency-Key"]);
   assert.equal(chat.session.session_id, 21);
   await chat.send("在吗？");
-  assert.deepEqual(client.requests, [{ event: "chat:send_message", data: { session_id: 21, content: "在吗？" } }]);
+  assert.equal(client.requests.length, 1);
+  const { event, data: { client_msg_id: id, ...data } } = client.requests[0];
+  assert.deepEqual([event, data], ["chat:send_message", { session_id: 21, content: "在吗？" }]);
+  assert.match(id, /^[A-Za-z0-9_-]{1,64}$/);
   assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["你好", "sent"], ["在吗？", "sent"]]);
 });
 
@@ -138,6 +142,36 @@ test("a refused message stays with the reason, and is sent again on retry", asyn
   refuse = false;
   await chat.retry(failed.key);
   assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["还在吗", "sent"]]);
+});
+
+test("a message whose ack is lost is sent again with the same client_msg_id and shown once", async () => {
+  const lost = [{ ok: false, error: { code: "timeout", message: "no ack" } },
+    { ok: false, error: { code: "unavailable", message: "connection lost" } }];
+  const client = fakeClient({ ack: (event, data) => lost.shift() || { ok: true, data: message({ message_content: data.content }) } });
+  const { chat, last } = setUp({ latest: session({ status: "active", admin_id: 2 }), client, setTimer: (fn) => fn() });
+  await chat.start();
+  await chat.send("收到了吗");
+  const ids = client.requests.map((r) => r.data.client_msg_id);
+  assert.equal(ids.length, 3);
+  assert.deepEqual(new Set(ids).size, 1);
+  assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["收到了吗", "sent"]]);
+});
+
+test("a message that failed is retried with its own client_msg_id, over REST as its Idempotency-Key", async () => {
+  const client = fakeClient({ ack: () => ({ ok: false, error: { code: "timeout", message: "no ack" } }) });
+  const { chat, api, last } = setUp({ latest: session({ status: "active", admin_id: 2 }), client, setTimer: (fn) => fn(),
+    routes: { "POST /api/v4/customer-service/sessions/11/messages": (body) => message({ message_content: body.content }) } });
+  await chat.start();
+  await chat.send("重发我");
+  const failed = last().items.at(-1);
+  assert.equal(failed.state, "failed");
+  const id = client.requests[0].data.client_msg_id;
+  assert.ok(client.requests.every((r) => r.data.client_msg_id === id));
+  client.connected = false; // the retry goes over REST: the same id, so the server stores it once
+  await chat.retry(failed.key);
+  const post = api.calls.find((c) => c.path === "/api/v4/customer-service/sessions/11/messages");
+  assert.equal(post.headers["Idempotency-Key"], id);
+  assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["重发我", "sent"]]);
 });
 
 test("while the socket is down a message goes over REST", async () => {
@@ -165,7 +199,9 @@ test("a picture is chosen, uploaded to the session's attachments, sent as an ima
   await chat.start();
   await chat.sendPicture();
   assert.deepEqual(picked, ["wxfile://tmp/photo.jpg"]);
-  assert.deepEqual(client.requests[0].data, { session_id: 11, content: attachment.attachment_id, message_type: "image" });
+  const { client_msg_id: pictureId, ...picture } = client.requests[0].data;
+  assert.deepEqual(picture, { session_id: 11, content: attachment.attachment_id, message_type: "image" });
+  assert.match(pictureId, /^[A-Za-z0-9_-]{1,64}$/);
   const shown = last().items.at(-1);
   assert.equal(shown.kind, "picture");
   assert.equal(shown.thumb, `https://cs.example.com${attachment.thumbnail_url}`);

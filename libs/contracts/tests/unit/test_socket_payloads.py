@@ -185,3 +185,26 @@ def test_ack_error_code_must_be_snake_case():
     with pytest.raises(ValidationError) as exc:
         ack_error("Not Found", "x")
     assert "code" in str(exc.value)
+
+
+def test_send_message_client_msg_id_is_optional_and_omitted_when_absent():
+    plain = SendMessagePayload(session_id=1, content="hi")
+    assert plain.model_dump(mode="json") == {"session_id": 1, "content": "hi"}
+    keyed = SendMessagePayload.model_validate({"session_id": 1, "content": "hi",
+                                               "client_msg_id": "0b7d3c6a-5e4f-4a1b-8c2d-9e8f7a6b5c4d"})
+    assert keyed.model_dump(mode="json")["client_msg_id"] == "0b7d3c6a-5e4f-4a1b-8c2d-9e8f7a6b5c4d"
+
+
+@pytest.mark.parametrize(("client_msg_id", "reason"), [
+    ("", "at least 1 character"),
+    ("x" * 65, "at most 64 characters"),
+    ("has space", "should match pattern"),
+    ("消息1", "should match pattern"),
+    ("a/b", "should match pattern"),
+    (12345, "valid string"),
+])
+def test_send_message_refuses_a_bad_client_msg_id_with_a_reason(client_msg_id, reason):
+    with pytest.raises(ValidationError) as refused:
+        SendMessagePayload.model_validate({"session_id": 1, "content": "hi", "client_msg_id": client_msg_id})
+    error = refused.value.errors()[0]
+    assert error["loc"][0] == "client_msg_id" and reason in error["msg"], error

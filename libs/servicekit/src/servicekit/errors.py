@@ -58,6 +58,8 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     message: str = "bad request"
+    precise_ack: bool = False
+    """True: a socket ack carries ``code`` itself, not its status class's code (``ack_code``)."""
 
     def __init__(
         self, message: str | None = None, *, code: str | None = None, details: Any = None,
@@ -142,6 +144,6 @@ _PRECISE = (409,)
 def ack_code(error: DomainError) -> str:
     """The socket ack code (``contracts.socketio.ack``) for ``error``: the status class's code, except for
     conflicts, which keep their precise code (``session_closed``, ``admin_offline``)."""
-    if error.status in _PRECISE or error.status not in _ACK_CODES:
+    if error.precise_ack or error.status in _PRECISE or error.status not in _ACK_CODES:
         return error.code
     return _ACK_CODES[error.status]

@@ -51,6 +51,7 @@ def idempotency_table(metadata: MetaData, schema: str) -> Table:
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     message = "this Idempotency-Key was already used for a different request"
+    precise_ack = True  # a socket client resending under its client_msg_id learns exactly why it was refused
 
 
 def fingerprint(operation: str, payload: Any) -> str:

@@ -38,7 +38,7 @@ from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
 from contracts.identity import Principal
 from servicekit.db import IDLE_IN_TRANSACTION_MS
 from servicekit.errors import DomainError
-from servicekit.idempotency import fingerprint
+from servicekit.idempotency import IdempotencyKeyReused, fingerprint
 from servicekit.logcontext import bind, request_id
 from servicekit.outbox import asyncpg_dsn, notify_channel
 from servicekit.outbox_batch import outbox_rows
@@ -58,10 +58,12 @@ PRODUCER = "chat-svc"
 _SESSION_FIELDS = [f.name for f in fields(SessionRow)]
 _READ = (
     "SELECT h.now, h.ids, a.users AS answered_users, a.keys AS answered_keys, a.bodies AS answered_bodies, "
+    "a.fingerprints AS answered_fingerprints, "
     "s.xmin::text AS version, " + ", ".join("s." + c for c in _SESSION_FIELDS) + " "
     f"FROM (SELECT now() AS now, ARRAY(SELECT nextval('{SCHEMA}.messages_id_seq') "
     "FROM generate_series(1, $4::int)) AS ids) AS h "
-    "CROSS JOIN (SELECT array_agg(k.user_id) AS users, array_agg(k.key) AS keys, array_agg(k.body::text) AS bodies "
+    "CROSS JOIN (SELECT array_agg(k.user_id) AS users, array_agg(k.key) AS keys, array_agg(k.body::text) AS bodies, "
+    "array_agg(k.fingerprint) AS fingerprints "
     f"FROM {SCHEMA}.idempotency_keys AS k "
     "WHERE (k.user_id, k.key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))) AS a "
     f"LEFT JOIN {SCHEMA}.sessions AS s ON s.id = ANY($3::bigint[])"
@@ -73,7 +75,10 @@ its sessions changed between the read and the write."""
 COMMAND_KEY_PREFIX = "command:"
 """A command's answer is kept in `chat.idempotency_keys` under this prefix and its command id (pruned like every
 key, `CHAT_IDEMPOTENCY_KEY_HOURS`): a command delivered again (chat-svc died after the commit, before the ack)
-is answered with the first answer instead of storing the message twice."""
+is answered with the first answer instead of storing the message twice. A command with the sender's own id
+(`client_msg_id`) is kept under that id instead, the key of the REST send's `Idempotency-Key`: a message sent again
+(over the socket or REST) is answered with the first answer; with another session, content or type it is refused
+(`idempotency_key_reused`)."""
 
 
 @dataclass(eq=False)
@@ -86,14 +91,24 @@ class Pending:
     message_type: str
     correlation_id: str | None
     request_id: str | None
+    idempotency_key: str | None = None
+    """The sender's own key (`client_msg_id`), else the command's (`COMMAND_KEY_PREFIX` + its id)."""
     done: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     @property
     def key(self) -> tuple[int, str] | None:
         """Its row in `chat.idempotency_keys`, if it is a command."""
+        if self.idempotency_key is not None:
+            return self.principal.user_id, self.idempotency_key
         if self.correlation_id is None:
             return None
         return self.principal.user_id, COMMAND_KEY_PREFIX + self.correlation_id
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes a message sent again "the same" (the REST send's `Chat.send_message` computes the same)."""
+        return fingerprint("send_message", {"session_id": self.session_id, "content": self.content,
+                                            "message_type": self.message_type})
 
 
 @dataclass
@@ -102,7 +117,7 @@ class _Read:
 
     now: datetime
     ids: list[int]
-    answered: dict[tuple[int, str], dict[str, Any]]
+    answered: dict[tuple[int, str], tuple[str, dict[str, Any]]]  # key -> (its fingerprint, its answer)
     sessions: dict[int, tuple[SessionRow, str]]  # id -> (row, its version)
 
 
@@ -130,9 +145,10 @@ class MessageBatcher:
         """Reads again because a session changed between a batch's read and its write."""
 
     async def send(self, principal: Principal, session_id: int, content: str, message_type: str = "text", *,
-                   correlation_id: str | None = None) -> dict[str, Any]:
+                   correlation_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
         """What `Chat.send_message` returns (ChatMessageData as JSON), or raises what it raises."""
-        pending = Pending(principal, session_id, content, message_type, correlation_id, request_id())
+        pending = Pending(principal, session_id, content, message_type, correlation_id, request_id(),
+                          idempotency_key)
         self._waiting.append(pending)
         if self._worker is None or self._worker.done():
             # A context of its own: the batches serve many commands, each logs and publishes under its own ids.
@@ -154,8 +170,9 @@ class MessageBatcher:
             if not batch:  # a picture: the single use case, in its place
                 one = self._waiting.popleft()
                 with bind(request_id=one.request_id):
-                    await _settle(one, self._chat.send_message(one.principal, one.session_id, one.content,
-                                                               one.message_type, correlation_id=one.correlation_id))
+                    await _settle(one, self._chat.send_message(
+                        one.principal, one.session_id, one.content, one.message_type,
+                        correlation_id=one.correlation_id, idempotency_key=one.key[1] if one.key else None))
                 continue
             try:
                 await self._commit(batch)
@@ -209,8 +226,9 @@ class MessageBatcher:
         ids = sorted({p.session_id for p in batch if 0 < p.session_id <= MAX_DB_ID})
         rows = await conn.fetch(_READ, [u for u, _ in keys], [k for _, k in keys], ids, len(batch))
         head = rows[0]
-        answered = {(u, k): json.loads(b) for u, k, b in zip(head["answered_users"] or (), head["answered_keys"] or (),
-                                                              head["answered_bodies"] or (), strict=True)}
+        answered = {(u, k): (f, json.loads(b)) for u, k, b, f in zip(
+            head["answered_users"] or (), head["answered_keys"] or (), head["answered_bodies"] or (),
+            head["answered_fingerprints"] or (), strict=True)}
         sessions = {r["id"]: (SessionRow(*(r[c] for c in _SESSION_FIELDS)), r["version"])
                     for r in rows if r["id"] is not None}
         return _Read(head["now"], sorted(head["ids"]), answered, sessions)
@@ -219,7 +237,11 @@ class MessageBatcher:
         plan = _Plan()
         for p in batch:
             if p.key is not None and p.key in read.answered:
-                plan.answers[p] = read.answered[p.key]
+                stored_fingerprint, answer = read.answered[p.key]
+                if stored_fingerprint == p.fingerprint:
+                    plan.answers[p] = answer
+                else:
+                    plan.refused.append((p, IdempotencyKeyReused()))
                 continue
             found = read.sessions.get(p.session_id)
             try:
@@ -265,8 +287,7 @@ class MessageBatcher:
             *deadlines, self._chat.clock(),
             *outbox_rows(envelopes), notify_channel(SCHEMA),
             [p.principal.user_id for p, _ in keyed], [p.key[1] for p, _ in keyed if p.key is not None],
-            [fingerprint("send_message", {"session_id": p.session_id, "content": p.content,
-                                          "message_type": p.message_type}) for p, _ in keyed],
+            [p.fingerprint for p, _ in keyed],
             [json.dumps(a) for _, a in keyed],
         )
         return plan
@@ -314,8 +335,11 @@ def _reply_deadlines(messages: list[MessageRow], sessions: dict[int, SessionRow]
 
 
 def _follow(later: Pending, earlier: Pending) -> None:
-    """`later` is the same command as `earlier` (delivered again before the first was answered): the same outcome."""
-    if earlier.done.cancelled():
+    """`later` has the key of `earlier` (delivered or sent again before the first was answered): the same outcome,
+    or a refusal if it is another message under the same key."""
+    if later.fingerprint != earlier.fingerprint:
+        later.done.set_exception(IdempotencyKeyReused())
+    elif earlier.done.cancelled():
         later.done.cancel()
     elif (exc := earlier.done.exception()) is not None:
         later.done.set_exception(exc)

@@ -6,7 +6,7 @@ The gateway publishes a ``CommandMessage`` to ``COMMANDS_EXCHANGE`` with the com
 """
 
 from typing import Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -112,8 +112,23 @@ class CommandReply(Outbound):
         return self.model_dump_json().encode()
 
 
-def new_command(command: CommandName, principal: Principal, payload: BaseModel) -> CommandMessage:
-    """A command whose payload has already been validated as the command's payload model."""
+def new_command(
+    command: CommandName, principal: Principal, payload: BaseModel, *, command_id: UUID | None = None,
+) -> CommandMessage:
+    """A command whose payload has already been validated as the command's payload model; a new command id
+    unless one is given (``client_command_id``)."""
     if type(payload) is not COMMAND_PAYLOADS[command]:
         raise TypeError(f"{command} takes {COMMAND_PAYLOADS[command].__name__}, got {type(payload).__name__}")
-    return CommandMessage(command=command, principal=principal, payload=payload.model_dump(mode="json"))
+    return CommandMessage(command=command, principal=principal, payload=payload.model_dump(mode="json"),
+                          command_id=command_id or uuid4())
+
+
+CLIENT_COMMAND_NAMESPACE = UUID("3f1c7d2e-5b8a-4c61-9e0f-2a7b6d4c8e15")
+"""The uuid5 namespace of ``client_command_id`` (fixed: changing it would make a resend a new command)."""
+
+
+def client_command_id(command: CommandName, principal: Principal, client_id: str) -> UUID:
+    """The command id of a client's own id for one action (``chat:send_message``'s ``client_msg_id``): the same
+    (command, account, client id) always gives the same command id, so a resend is the same command; another
+    account's same client id is another command."""
+    return uuid5(CLIENT_COMMAND_NAMESPACE, f"{command}:{principal.user_type}:{principal.user_id}:{client_id}")
