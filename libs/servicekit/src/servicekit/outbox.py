@@ -155,12 +155,12 @@ class OutboxRelay:
         max_in_flight: int = 1000,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
-        mark_delay: float = 0.005,
+        mark_delay: float = 0.05,
         publish_timeout: float = 5.0,
     ) -> None:
         """`mark_delay`: after a confirm, how long (seconds) the relay lets further confirms gather before one UPDATE
-        marks them all (a NOTIFY of new rows cuts it short; 0: an UPDATE per wake-up). Marking later delays no
-        event: it only records what the broker has.
+        marks them all (a NOTIFY of new rows cuts it short, and the fetch that follows marks them in the same
+        statement; 0: an UPDATE per wake-up). Marking later delays no event: it only records what the broker has.
 
         `publish_timeout`: how long the oldest unconfirmed event may wait (for its turn on the channel, its write
         and its confirm) before the relay gives up on everything in flight at once and starts again from it. Each

@@ -107,9 +107,11 @@ class BrokerSettings(HeartbeatSettings):
     """Seconds between outbox polls when no NOTIFY arrives."""
     relay_max_backoff: float = Field(5.0, gt=0)
     """Cap (seconds) of the relay's wait while the broker refuses events."""
-    relay_mark_delay: float = Field(0.005, ge=0, le=1)
-    """Seconds the relay lets broker confirms gather before one UPDATE marks them published (a commit of new events
-    cuts it short; 0: an UPDATE per wake-up). Delays no event, only the marking."""
+    relay_mark_delay: float = Field(0.05, ge=0, le=1)
+    """Seconds the relay lets broker confirms gather before marking them published. A commit of new events cuts it
+    short, and its fetch marks them in the same statement: at 30-300 events/s, ~1 relay transaction per event
+    instead of 1.5-2 with 0.005. Delays no event, only the marking (a leader that dies leaves at most this much of
+    confirmed events to be sent again; consumers drop duplicates). 0: a marking UPDATE per wake-up."""
     relay_thread: bool = True
     """Run the outbox relay on a thread of its own, with its own event loop, database connection and RabbitMQ
     connection (servicekit.relay_thread), instead of on the service's loop, where under load each of its steps

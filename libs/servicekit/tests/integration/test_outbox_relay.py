@@ -375,7 +375,6 @@ async def test_rows_confirmed_before_a_commit_are_marked_by_the_statement_that_f
     """Each relay statement is a transaction of its own (~0.5 ms of PostgreSQL CPU each): while rows keep committing,
     the UPDATE marking the previous ones rides on the SELECT of the next ones instead of being a second statement."""
     import asyncpg
-
     from servicekit import outbox as outbox_module
 
     engine, table = db
