@@ -155,12 +155,12 @@ class OutboxRelay:
         max_in_flight: int = 1000,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
-        mark_delay: float = 0.005,
+        mark_delay: float = 0.05,
         publish_timeout: float = 5.0,
     ) -> None:
         """`mark_delay`: after a confirm, how long (seconds) the relay lets further confirms gather before one UPDATE
-        marks them all (a NOTIFY of new rows cuts it short; 0: an UPDATE per wake-up). Marking later delays no
-        event: it only records what the broker has.
+        marks them all (a NOTIFY of new rows cuts it short, and the fetch that follows marks them in the same
+        statement; 0: an UPDATE per wake-up). Marking later delays no event: it only records what the broker has.
 
         `publish_timeout`: how long the oldest unconfirmed event may wait (for its turn on the channel, its write
         and its confirm) before the relay gives up on everything in flight at once and starts again from it. Each
@@ -181,7 +181,9 @@ class OutboxRelay:
         self._committed = True
         self.published = 0
         self.marks = 0
-        """UPDATEs that marked rows published (each marks every confirmed row in flight)."""
+        """Statements that marked rows published (each marks every confirmed row in flight; most also fetch)."""
+        self.fetches = 0
+        """Statements that read pending rows (each also marks what was confirmed since the previous statement)."""
         self.is_leader = False
 
     async def run(self) -> None:
@@ -239,11 +241,14 @@ class OutboxRelay:
                 self._wakeup.clear()
                 rows: list[PendingEvent] = []
                 try:
-                    await self._settle(conn, inflight)
-                    room = min(self._batch_size, self._max_in_flight - len(inflight))
+                    confirmed = await self._settle(conn, inflight)
+                    room = min(self._batch_size, self._max_in_flight - len(inflight) + len(confirmed))
                     if self._committed and room > 0:
                         self._committed = False
-                        rows = await self._fetch(conn, list(inflight), room)
+                        rows = await self._fetch(conn, list(inflight), room, confirmed)
+                    elif confirmed:
+                        await self._mark(conn, confirmed)
+                    self._marked(inflight, confirmed)
                     backoff = 0.2
                 except _BrokerDown as exc:
                     log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
@@ -293,13 +298,22 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._notified.wait(), self._mark_delay)
 
-    async def _fetch(self, conn: asyncpg.Connection, inflight: list[int], limit: int) -> list[PendingEvent]:
+    async def _fetch(
+        self, conn: asyncpg.Connection, inflight: list[int], limit: int, confirmed: list[int],
+    ) -> list[PendingEvent]:
         """The oldest pending rows not already on their way (a row that committed late, below ids already
-        published, is found too: rows are picked by `published_at IS NULL`, never by a cursor)."""
+        published, is found too: rows are picked by `published_at IS NULL`, never by a cursor), and the rows in
+        `confirmed` marked published by the same statement: one round trip and one transaction for both. The
+        SELECT reads the snapshot before the UPDATE, so confirmed rows still look pending to it: they are in
+        `inflight`, which it skips."""
+        self.fetches += 1
+        if confirmed:
+            self.marks += 1
         rows = await conn.fetch(
+            f'WITH marked AS (UPDATE "{self._schema}".outbox SET published_at = now() WHERE id = ANY($3::bigint[])) '
             f'SELECT id, event_id, event_type, exchange, routing_key, body FROM "{self._schema}".outbox '
             "WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1",
-            limit, inflight,
+            limit, inflight, confirmed,
         )
         return [
             PendingEvent(id=r["id"], event_id=r["event_id"], event_type=r["event_type"], exchange=r["exchange"],
@@ -307,9 +321,23 @@ class OutboxRelay:
             for r in rows
         ]
 
-    async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> None:
-        """Mark the confirmed prefix of what is in flight. On a failure, wait for the rest, mark what was
-        confirmed before it, and raise: nothing after a failed event is marked, so it goes out again after it."""
+    async def _mark(self, conn: asyncpg.Connection, confirmed: list[int]) -> None:
+        """Mark `confirmed` published, alone (nothing to fetch this turn, or a failure to report)."""
+        self.marks += 1
+        await conn.execute(
+            f'UPDATE "{self._schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])', confirmed
+        )
+
+    def _marked(self, inflight: dict[int, asyncio.Task[None]], confirmed: list[int]) -> None:
+        self.published += len(confirmed)
+        for outbox_id in confirmed:
+            inflight.pop(outbox_id, None)
+            self._sent_at.pop(outbox_id, None)
+
+    async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> list[int]:
+        """The confirmed prefix of what is in flight, for the caller to mark (with its next fetch, or alone). On a
+        failure, wait for the rest, mark what was confirmed before it, and raise: nothing after a failed event is
+        marked, so it goes out again after it."""
         overdue: BaseException | None = None
         if self._overdue_in(inflight) == 0:
             # All at once, in this turn of the loop: the channel takes publishes in the order they asked for it, so
@@ -330,19 +358,13 @@ class OutboxRelay:
             confirmed.append(outbox_id)
         if failure is not None:
             await asyncio.gather(*inflight.values(), return_exceptions=True)
+            if confirmed:
+                await self._mark(conn, confirmed)
+                self._marked(inflight, confirmed)
             inflight.clear()
             self._sent_at.clear()
-        if confirmed:
-            await conn.execute(
-                f'UPDATE "{self._schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])', confirmed
-            )
-            self.published += len(confirmed)
-            self.marks += 1
-            for outbox_id in confirmed:
-                inflight.pop(outbox_id, None)
-                self._sent_at.pop(outbox_id, None)
-        if failure is not None:
             raise _BrokerDown(str(failure)) from failure
+        return confirmed
 
 
 @dataclass(frozen=True, slots=True)

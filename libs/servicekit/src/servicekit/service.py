@@ -107,9 +107,15 @@ class BrokerSettings(HeartbeatSettings):
     """Seconds between outbox polls when no NOTIFY arrives."""
     relay_max_backoff: float = Field(5.0, gt=0)
     """Cap (seconds) of the relay's wait while the broker refuses events."""
-    relay_mark_delay: float = Field(0.005, ge=0, le=1)
-    """Seconds the relay lets broker confirms gather before one UPDATE marks them published (a commit of new events
-    cuts it short; 0: an UPDATE per wake-up). Delays no event, only the marking."""
+    relay_mark_delay: float = Field(0.05, ge=0, le=1)
+    """Seconds the relay lets broker confirms gather before marking them published. A commit of new events cuts it
+    short, and its fetch marks them in the same statement: at 30-300 events/s, ~1 relay transaction per event
+    instead of 1.5-2 with 0.005. Delays no event, only the marking (a leader that dies leaves at most this much of
+    confirmed events to be sent again; consumers drop duplicates). 0: a marking UPDATE per wake-up."""
+    relay_thread: bool = True
+    """Run the outbox relay on a thread of its own, with its own event loop, database connection and RabbitMQ
+    connection (servicekit.relay_thread), instead of on the service's loop, where under load each of its steps
+    waits behind the requests in the loop's queue. One leader per schema either way (an advisory lock)."""
 
 
 @dataclass(frozen=True)
@@ -207,10 +213,10 @@ def build_service(
                 await stack.enter_async_context(start(runtime))
             try:
                 if publishes:
-                    broker, relay = _broker_and_relay(name, settings, schema, runtime, commands, consumers)
+                    broker, relay, sink = _broker_and_relay(name, settings, schema, runtime, commands, consumers)
                     app.state.broker, app.state.relay = broker, relay
                     await broker.start()
-                    app.state.relay_task = _run(running, relay.run(), f"{name}-outbox-relay")
+                    app.state.relay_task = _run(running, _relay_runner(name, relay, sink), f"{name}-outbox-relay")
                 if isinstance(settings, HeartbeatSettings) and settings.heartbeat_seconds > 0:
                     if broker is None:  # a service without an outbox has a link for its heartbeat alone
                         broker = _heartbeat_broker(name, settings)
@@ -271,7 +277,8 @@ def _run(running: list[asyncio.Task[None]], work: Coroutine[Any, Any, None], nam
 def _broker_and_relay(
     name: str, settings: Any, schema: str, runtime: Runtime, commands: CommandsFactory | None,
     consumers: Sequence[ConsumerFactory],
-) -> tuple[Broker, OutboxRelay]:
+) -> tuple[Broker, OutboxRelay, Broker | None]:
+    """The service's broker, its relay, and the relay's own broker when the relay has a thread of its own."""
     from servicekit.broker import Broker
     from servicekit.commands import serve_commands
     from servicekit.outbox import OutboxRelay
@@ -286,10 +293,23 @@ def _broker_and_relay(
         on_connect.append(command_server)
     broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
                     max_backoff=settings.broker_max_backoff)
-    relay = OutboxRelay(settings.database_url, schema, broker, poll_interval=settings.relay_poll_interval,
+    # On its own thread the relay publishes through a RabbitMQ link of its own: a connection belongs to one loop.
+    sink = Broker(settings.amqp_url, name=f"{name}-relay", publish_timeout=settings.publish_timeout,
+                  max_backoff=settings.broker_max_backoff) if settings.relay_thread else None
+    relay = OutboxRelay(settings.database_url, schema, sink or broker, poll_interval=settings.relay_poll_interval,
                         max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
                         publish_timeout=settings.publish_timeout)
-    return broker, relay
+    return broker, relay, sink
+
+
+async def _relay_runner(name: str, relay: OutboxRelay, own_broker: Broker | None) -> None:
+    """The relay until cancelled: on its own thread with `own_broker` (``relay_thread``), else on this loop."""
+    if own_broker is None:
+        await relay.run()
+        return
+    from servicekit.relay_thread import RelayThread
+
+    await RelayThread(relay, own_broker, name=name).run()
 
 
 def _heartbeat_broker(name: str, settings: HeartbeatSettings) -> Broker:
