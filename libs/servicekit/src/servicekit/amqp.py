@@ -26,6 +26,8 @@ from aio_pika.connection import make_url
 from contracts.errors import ContractError
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, EXCHANGES, dead_letter_queue
 
+from servicekit.ackbatch import AckBatch
+
 log = logging.getLogger(__name__)
 
 
@@ -185,7 +187,7 @@ MessageHandler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 def guarded(
     handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None,
-    max_failures: int | None = None,
+    max_failures: int | None = None, acks: AckBatch | None = None,
 ) -> MessageHandler:
     """Wrap ``handler`` with the platform's one ack policy.
 
@@ -196,6 +198,8 @@ def guarded(
       With ``max_failures`` (classic queues, whose broker counts nothing), this consumer counts the failed attempts
       of each message id and dead-letters the message at the ``max_failures``-th; the count lives in this process
       (a message that kills the process is bounded by its TTL instead) and also paces the backoff.
+
+    With ``acks``, the acks of deliveries finishing together go out as one (``servicekit.ackbatch``).
     """
     delay = retry_delay or (lambda attempt: min(0.2 * 2**attempt, 5.0))
     failures = _FailureCount() if max_failures is not None else None
@@ -212,9 +216,9 @@ def guarded(
             )
             if failures is not None:
                 failures.forget(message.message_id)
-            await message.reject(requeue=False)
+            await _settle(message, acks, requeue=False)
         except asyncio.CancelledError:
-            await _requeue_quietly(message)
+            await _settle(message, acks, requeue=True)
             raise
         except Exception:
             if failures is not None and max_failures is not None and message.message_id:
@@ -223,7 +227,7 @@ def guarded(
                     log.exception("handling %s %s from %s failed %d times; dead-lettering it",
                                   message.type, message.message_id, queue, attempt + 1)
                     failures.forget(message.message_id)
-                    await message.reject(requeue=False)
+                    await _settle(message, acks, requeue=False)
                     return
             else:
                 count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
@@ -233,11 +237,11 @@ def guarded(
                 message.type, message.message_id, queue, attempt + 1,
             )
             await asyncio.sleep(delay(attempt))
-            await _requeue_quietly(message)
+            await _settle(message, acks, requeue=True)
         else:
             if failures is not None:
                 failures.forget(message.message_id)
-            await message.ack()
+            await (acks.ack(message) if acks is not None else message.ack())
 
     return on_message
 
@@ -261,6 +265,16 @@ class _FailureCount:
             self._counts.pop(message_id, None)
 
 
+async def _settle(message: AbstractIncomingMessage, acks: AckBatch | None, *, requeue: bool) -> None:
+    """Reject (dead-letter) or requeue ``message`` on its own, and tell ``acks`` it is settled."""
+    if requeue:
+        await _requeue_quietly(message)
+    else:
+        await message.reject(requeue=False)
+    if acks is not None:
+        acks.settled(message)
+
+
 async def _requeue_quietly(message: AbstractIncomingMessage) -> None:
     try:
         await message.nack(requeue=True)
@@ -274,15 +288,18 @@ async def start_consumer(
     handler: MessageHandler,
     *,
     prefetch: int = 32,
+    batch_acks: bool = False,
 ) -> AbstractQueue:
-    """Open a channel, declare exchanges + ``spec``, and consume it with ``guarded(handler)``.
+    """Open a channel, declare exchanges + ``spec``, and consume it with ``guarded(handler)`` (with ``batch_acks``,
+    the acks of deliveries finishing together go out as one: ``servicekit.ackbatch``).
 
     The robust connection re-declares and re-consumes after a broker restart."""
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=prefetch)
     await declare_exchanges(channel)
     queue = await declare_queue(channel, spec)
-    await queue.consume(guarded(handler, queue=spec.name, max_failures=spec.max_failures))
+    acks = AckBatch() if batch_acks else None
+    await queue.consume(guarded(handler, queue=spec.name, max_failures=spec.max_failures, acks=acks))
     return queue
 
 

@@ -142,7 +142,7 @@ async def serve_commands(
     routing_keys = tuple(COMMAND_ROUTING_KEYS[name] for name in handlers)
     spec = QueueSpec(command_queue(service), tuple((COMMANDS_EXCHANGE, k) for k in routing_keys),
                      extra_arguments={"x-queue-version": 2}, max_failures=COMMAND_MAX_FAILURES)
-    await start_consumer(connection, spec, on_command)
+    await start_consumer(connection, spec, on_command, batch_acks=True)
     await retire_quorum_queue(connection, service, routing_keys)
 
 

@@ -409,3 +409,38 @@ async def test_a_command_whose_process_dies_is_not_delivered_again_after_its_cal
         released.set()
         await asyncio.sleep(0.05)
         await caller.close()
+
+
+async def test_commands_answered_together_are_each_acked_once(make_vhost):
+    """Their acks go out together (servicekit.ackbatch): none is left unacked to come back after a reconnect."""
+    import asyncio
+
+    vhost_url = await make_vhost()
+    release = asyncio.Event()
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        await release.wait()  # all answered in one pass, as a group commit does
+        return {"session_id": payload.session_id}
+
+    first, client = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+    try:
+        calls = [asyncio.create_task(client.call(
+            new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=n, content="x")))) for n in range(1, 21)]
+        await asyncio.sleep(0.5)
+        release.set()
+        assert all(reply.ok for reply in await asyncio.gather(*calls))
+        await asyncio.sleep(0.2)  # the acks are written
+    finally:
+        await first.close()
+    again: list[int] = []
+
+    async def counts(principal, payload: SendMessagePayload, command):
+        again.append(payload.session_id)
+        return {}
+
+    second, _ = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: counts})
+    try:
+        await asyncio.sleep(1.0)  # an unacked command would be redelivered to this consumer at once
+        assert again == []
+    finally:
+        await second.close()
