@@ -1,14 +1,16 @@
-"""One consumer's acks sent together: ``basic.ack(multiple=True)`` for the deliveries that finish in the same pass
-of the event loop (issue 20: chat-svc's group commit finishes a batch of commands at once; one ack frame for all of
-them instead of one each, in the service and in the broker).
+"""One consumer's acks sent together: ``basic.ack(multiple=True)`` for the deliveries that finish one after another
+(issue 20: chat-svc's group commit finishes a batch of commands at once, and their replies go out one per pass of the
+event loop; one ack frame for all of them instead of one each, in the service and in the broker). An ack waits while
+others keep joining it: until 4 passes of the loop in a row added none, 32 passes at most (microseconds each when
+the loop is busy, nothing when it is idle: no timer).
 
 A multiple ack covers every delivery of its channel up to its tag that is still unsettled, so it is sent only for
 the contiguous run of tags above the last one covered, all of them finished (acked here) or already settled one by
 one (rejected, requeued). A finished delivery above a tag still being handled (a retry waiting out its backoff, a
 slow command) is acked alone at once: nothing waits for a slow neighbour, and no unacked message holds a prefetch
-slot longer than it did. Delivery tags are per channel, consecutive from 1: one ``AckBatch`` per consumer, on a
+slot for long. Delivery tags are per channel, consecutive from 1: one ``AckBatch`` per consumer, on a
 channel of its own (``servicekit.amqp.start_consumer``), and a channel reopened by the robust connection starts
-afresh. An ack is as late as the end of the loop pass its delivery finished in: a connection lost in between gets
+afresh. An ack is that much later than its delivery's reply: a connection lost in between gets
 those deliveries redelivered, which the consumers' idempotency already covers (as for a crash before any ack).
 """
 
@@ -22,6 +24,11 @@ from dataclasses import dataclass, field
 from aio_pika.abc import AbstractIncomingMessage
 
 log = logging.getLogger(__name__)
+
+_MAX_PASSES = 32
+"""Passes of the event loop an ack waits at most for others to join it."""
+_QUIET_PASSES = 4
+"""... and it stops waiting after this many passes in a row that added none."""
 
 
 @dataclass
@@ -73,7 +80,13 @@ class AckBatch:
             return  # the delivery that started this pass's flush acks it
         state.flushing = True
         try:
-            await asyncio.sleep(0)  # the deliveries finishing in this pass of the loop join this ack
+            quiet = 0
+            for _ in range(_MAX_PASSES):  # the deliveries finishing meanwhile join this ack, while they keep coming
+                waiting = len(state.done)
+                await asyncio.sleep(0)
+                quiet = quiet + 1 if len(state.done) == waiting else 0
+                if quiet == _QUIET_PASSES:
+                    break
         finally:
             state.flushing = False
         await self._flush(state)

@@ -22,9 +22,21 @@ class Delivery:
         self.channel.frames.append((self.delivery_tag, multiple))
 
 
-async def test_deliveries_finishing_in_one_pass_of_the_loop_are_acked_by_one_multiple_ack():
+async def test_deliveries_finishing_together_are_acked_by_one_multiple_ack():
     channel, acks = Channel(), AckBatch()
     await asyncio.gather(*(acks.ack(Delivery(channel, tag)) for tag in range(1, 6)))
+    assert channel.frames == [(5, True)]
+
+
+async def test_deliveries_finishing_a_few_passes_of_the_loop_apart_join_one_ack():
+    channel, acks = Channel(), AckBatch()
+
+    async def finishes_after(passes: int, tag: int) -> None:
+        for _ in range(passes):
+            await asyncio.sleep(0)  # a reply publish waiting its turn on the channel
+        await acks.ack(Delivery(channel, tag))
+
+    await asyncio.gather(*(finishes_after(2 * tag, tag) for tag in range(1, 6)))
     assert channel.frames == [(5, True)]
 
 
