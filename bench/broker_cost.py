@@ -1,5 +1,5 @@
 """What one message costs the RabbitMQ node, per kind of queue a chat message crosses (bench/chat_path.py prints the
-census: the command into the quorum queue `chat-svc.commands`, the reply into the caller's exclusive queue, two
+census: the command into the classic queue `chat-svc.commands.classic`, the reply by direct reply-to, two
 events into the stream `gateway.events.stream`), and what the alternatives would cost: measured as the node's
 beam.smp CPU per message (bench/box_cpu.py) while this process publishes `--count` messages at `--rate` per second,
 one at a time with a publisher confirm (as servicekit's Publisher does), and consumes them (ack, or no-ack for
@@ -30,10 +30,12 @@ from box_cpu import cpu_seconds, listener_pid
 BODY = json.dumps({"command": "chat.send_message", "payload": {"session_id": 1, "content": "x" * 60}}).encode()
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "quorum (as chat-svc.commands), transient messages with a TTL": {
+    "quorum (as chat-svc.commands before issue 20), transient messages with a TTL": {
         "arguments": {"x-queue-type": "quorum"}, "durable": True, "persistent": False, "expiration": 5},
     "classic durable, transient messages with a TTL": {
         "arguments": {}, "durable": True, "persistent": False, "expiration": 5},
+    "classic durable, queue version 2 (as <service>.commands.classic), transient messages with a TTL": {
+        "arguments": {"x-queue-version": 2}, "durable": True, "persistent": False, "expiration": 5},
     "classic non-durable (as the replies), consumer no-ack": {
         "arguments": {}, "durable": False, "persistent": False, "no_ack": True},
     "stream (as gateway.events.stream), persistent, consumer acks": {

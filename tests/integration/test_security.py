@@ -248,8 +248,8 @@ async def test_poison_on_every_queue_ends_in_its_dead_letter_queue(stack: Stack)
         marker = uuid.uuid4().hex
         targets = {
             "chat-svc.presence": ("chat-svc.presence.dlq", ""),
-            "chat-svc.commands": ("chat-svc.commands.dlq", ""),
-            "notification-svc.commands": ("notification-svc.commands.dlq", ""),
+            "chat-svc.commands.classic": ("chat-svc.commands.classic.dlq", ""),
+            "notification-svc.commands.classic": ("notification-svc.commands.classic.dlq", ""),
             # the gateways' domain events: published like a service would, read from the stream
             "chat.message_created": ("gateway.events.dlq", "chat.events"),
         }

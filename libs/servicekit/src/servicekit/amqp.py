@@ -26,6 +26,8 @@ from aio_pika.connection import make_url
 from contracts.errors import ContractError
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, EXCHANGES, dead_letter_queue
 
+from servicekit.ackbatch import AckBatch
+
 log = logging.getLogger(__name__)
 
 
@@ -146,6 +148,9 @@ class QueueSpec:
     quorum: bool = False
     delivery_limit: int = 20
     """Quorum queues only: after this many deliveries a message is dead-lettered (bounds retries of a bug)."""
+    max_failures: int | None = None
+    """Classic queues (no delivery count of the broker's): the consumer dead-letters a message after this many failed
+    attempts in this process, counted by message id (see ``guarded``); ``None``: retried as long as it fails."""
     extra_arguments: dict[str, Any] = field(default_factory=dict)
     dead_letter_key: str | None = None
     """Dead-letter with this routing key into ``<dead_letter_key>.dlq`` instead of ``<name>.dlq``: lets queues with
@@ -180,15 +185,24 @@ async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQu
 MessageHandler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 
-def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None) -> MessageHandler:
+def guarded(
+    handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None,
+    max_failures: int | None = None, acks: AckBatch | None = None,
+) -> MessageHandler:
     """Wrap ``handler`` with the platform's one ack policy.
 
     - returns normally: ack.
     - raises ``ContractError`` or ``Poison``: the message can never be handled; log once, dead-letter it.
     - raises anything else: a transient failure (database restarting, ...); wait a little, then requeue it.
       On quorum queues the broker's delivery limit bounds these retries and dead-letters the rest.
+      With ``max_failures`` (classic queues, whose broker counts nothing), this consumer counts the failed attempts
+      of each message id and dead-letters the message at the ``max_failures``-th; the count lives in this process
+      (a message that kills the process is bounded by its TTL instead) and also paces the backoff.
+
+    With ``acks``, the acks of deliveries finishing together go out as one (``servicekit.ackbatch``).
     """
     delay = retry_delay or (lambda attempt: min(0.2 * 2**attempt, 5.0))
+    failures = _FailureCount() if max_failures is not None else None
 
     async def on_message(message: AbstractIncomingMessage) -> None:
         try:
@@ -200,23 +214,65 @@ def guarded(handler: MessageHandler, *, queue: str, retry_delay: Callable[[int],
             log.warning(
                 "dead-lettering %s %s from %s: %s", message.type, message.message_id, queue, exc,
             )
-            await message.reject(requeue=False)
+            if failures is not None:
+                failures.forget(message.message_id)
+            await _settle(message, acks, requeue=False)
         except asyncio.CancelledError:
-            await _requeue_quietly(message)
+            await _settle(message, acks, requeue=True)
             raise
         except Exception:
-            count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
-            attempt = int(count or 0) if isinstance(count, (int, float, str)) else 0
+            if failures is not None and max_failures is not None and message.message_id:
+                attempt = failures.add(message.message_id) - 1
+                if attempt + 1 >= max_failures:
+                    log.exception("handling %s %s from %s failed %d times; dead-lettering it",
+                                  message.type, message.message_id, queue, attempt + 1)
+                    failures.forget(message.message_id)
+                    await _settle(message, acks, requeue=False)
+                    return
+            else:
+                count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
+                attempt = int(count or 0) if isinstance(count, (int, float, str)) else 0
             log.exception(
                 "handling %s %s from %s failed (attempt %d); requeueing",
                 message.type, message.message_id, queue, attempt + 1,
             )
             await asyncio.sleep(delay(attempt))
-            await _requeue_quietly(message)
+            await _settle(message, acks, requeue=True)
         else:
-            await message.ack()
+            if failures is not None:
+                failures.forget(message.message_id)
+            await (acks.ack(message) if acks is not None else message.ack())
 
     return on_message
+
+
+class _FailureCount:
+    """Failed attempts per message id, for the ids that failed lately (the oldest forgotten past ``keep``)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self._counts: dict[str, int] = {}
+        self._keep = keep
+
+    def add(self, message_id: str) -> int:
+        count = self._counts.pop(message_id, 0) + 1
+        self._counts[message_id] = count
+        if len(self._counts) > self._keep:
+            del self._counts[next(iter(self._counts))]
+        return count
+
+    def forget(self, message_id: str | None) -> None:
+        if message_id and self._counts:
+            self._counts.pop(message_id, None)
+
+
+async def _settle(message: AbstractIncomingMessage, acks: AckBatch | None, *, requeue: bool) -> None:
+    """Reject (dead-letter) or requeue ``message`` on its own, and tell ``acks`` it is settled."""
+    if requeue:
+        await _requeue_quietly(message)
+    else:
+        await message.reject(requeue=False)
+    if acks is not None:
+        acks.settled(message)
 
 
 async def _requeue_quietly(message: AbstractIncomingMessage) -> None:
@@ -232,15 +288,18 @@ async def start_consumer(
     handler: MessageHandler,
     *,
     prefetch: int = 32,
+    batch_acks: bool = False,
 ) -> AbstractQueue:
-    """Open a channel, declare exchanges + ``spec``, and consume it with ``guarded(handler)``.
+    """Open a channel, declare exchanges + ``spec``, and consume it with ``guarded(handler)`` (with ``batch_acks``,
+    the acks of deliveries finishing together go out as one: ``servicekit.ackbatch``).
 
     The robust connection re-declares and re-consumes after a broker restart."""
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=prefetch)
     await declare_exchanges(channel)
     queue = await declare_queue(channel, spec)
-    await queue.consume(guarded(handler, queue=spec.name))
+    acks = AckBatch() if batch_acks else None
+    await queue.consume(guarded(handler, queue=spec.name, max_failures=spec.max_failures, acks=acks))
     return queue
 
 

@@ -8,23 +8,44 @@ instead of being carried out after the caller gave up). The service runs the com
 the command's ack, so a connection lost before both are out gets the command delivered again (a handler answers it
 again, from its idempotency key where it has one); a reply the broker drops after taking it was as lost with a
 confirm, and the caller times out.
+
+Each service takes its commands from ``<service>.commands.classic``: a durable classic queue (queue version 2)
+holding transient messages, ~0.4 ms of broker CPU per command. A command is only worth its caller's timeout (its
+TTL), so the queue keeps nothing across a broker restart: a command queued or being carried out when the broker
+crashes is lost with it, and its caller is answered ``unavailable`` at once (its channel closed) or ``timeout``;
+the command was not carried out, or was and its reply was lost (as before). The quorum queue ``<service>.commands``
+used before kept such commands across a restart of the broker (a quorum queue writes every message to its log,
+transient or not), at ~1 ms per command, for callers whose timeout was mostly over by the time the broker was
+back: told ``unavailable``, they could see the command carried out afterwards. What bounds the retries of a command
+whose handler keeps failing: the consumer dead-letters it at its ``COMMAND_MAX_FAILURES``-th failure (counted in
+the process by command id: classic queues count no deliveries); a command that kills its process is dropped by the
+broker once its TTL is past (an expiry counted from its publication, kept across requeues). The acks of commands
+answered together go out as one (``servicekit.ackbatch``). At start the service unbinds the old quorum queue and
+deletes it once empty and unused (``retire_quorum_queue``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 from uuid import UUID, uuid4
 
+import aio_pika
 import aiormq
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
 from aiormq.exceptions import AMQPError
 from contracts.errors import ContractError
 from contracts.events.commands import COMMAND_ROUTING_KEYS, CommandMessage, CommandName, CommandReply
-from contracts.events.topology import COMMANDS_EXCHANGE, EXCHANGES, queue_name
+from contracts.events.topology import COMMANDS_EXCHANGE, EXCHANGES, dead_letter_queue, queue_name
 from contracts.identity import Principal
 from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILABLE
 from pydantic import BaseModel, ValidationError
@@ -34,6 +55,20 @@ from servicekit.errors import DomainError, ack_code
 from servicekit.logcontext import bind, request_id, valid_request_id
 
 log = logging.getLogger(__name__)
+
+COMMAND_MAX_FAILURES = 5
+"""A command whose handler failed this many times in a process (a transient error every time) is dead-lettered to
+``<queue>.dlq``; its caller has its ``timeout`` long before (the quorum queue's delivery limit was 5 too)."""
+
+
+def command_queue(service: str) -> str:
+    """The queue ``service`` takes its commands from: a durable classic queue of transient messages."""
+    return queue_name(service, "commands.classic")
+
+
+def quorum_command_queue(service: str) -> str:
+    """The quorum queue commands went through before ``command_queue``: retired at start (``retire_quorum_queue``)."""
+    return queue_name(service, "commands")
 
 REQUEST_ID_HEADER = "x-request-id"
 """AMQP header of a command: the request id bound where it was sent (`servicekit.logcontext`), bound again in
@@ -119,9 +154,54 @@ async def serve_commands(
         await reply(message, CommandReply.success(command.command_id, result))
 
     routing_keys = tuple(COMMAND_ROUTING_KEYS[name] for name in handlers)
-    spec = QueueSpec(queue_name(service, "commands"), tuple((COMMANDS_EXCHANGE, k) for k in routing_keys), quorum=True,
-                     delivery_limit=5)
-    await start_consumer(connection, spec, on_command)
+    spec = QueueSpec(command_queue(service), tuple((COMMANDS_EXCHANGE, k) for k in routing_keys),
+                     extra_arguments={"x-queue-version": 2}, max_failures=COMMAND_MAX_FAILURES)
+    await start_consumer(connection, spec, on_command, batch_acks=True)
+    await retire_quorum_queue(connection, service, routing_keys)
+
+
+async def retire_quorum_queue(connection: AbstractRobustConnection, service: str, routing_keys: Iterable[str]) -> None:
+    """Move off the quorum queue ``<service>.commands`` of earlier versions, once its classic successor is consumed.
+
+    Unbinds it from the handled commands first (commands stop going to both queues), then deletes it only if it is
+    empty and nobody consumes it (processes of the previous version still serving it during a rolling upgrade drain
+    it first), and its dead-letter queue only if that is empty and unused too (dead-lettered commands stay for
+    whoever reads them). Logs what it did; what it kept is tried again at the next start. An old process whose
+    connection comes back binds its queue again: commands then reach both queues (answered once per command id by
+    idempotent handlers) until a start of this version unbinds it again. Never fails the start."""
+    old = quorum_command_queue(service)
+    channel: AbstractChannel = await connection.channel()
+    try:
+        try:
+            queue = await channel.declare_queue(old, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            log.debug("no quorum queue %s to retire", old)
+            return
+        for key in routing_keys:
+            await queue.unbind(COMMANDS_EXCHANGE, routing_key=key)
+        # Quorum queues refuse queue.delete's if-unused / if-empty (NOT_IMPLEMENTED, which closes the connection):
+        # checked by a passive declare once unbound instead (nothing new reaches the queue from then on).
+        declared = (await channel.declare_queue(old, passive=True)).declaration_result
+        if declared.message_count or declared.consumer_count:
+            log.warning("kept the quorum queue %s (%s messages, %s consumers: processes of the previous version still "
+                        "serving it); unbound from the commands, deleted at a later start once empty and unused",
+                        old, declared.message_count, declared.consumer_count)
+            return
+        await queue.delete(if_unused=False, if_empty=False)  # (aio-pika's defaults are True)
+        log.info("deleted the quorum queue %s: commands go through the classic queue %s", old, command_queue(service))
+        try:
+            dlq = await channel.declare_queue(dead_letter_queue(old), passive=True)
+            await dlq.delete(if_unused=True, if_empty=True)
+            log.info("deleted its empty dead-letter queue %s", dead_letter_queue(old))
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            pass
+        except aio_pika.exceptions.ChannelPreconditionFailed:
+            log.warning("kept %s: it holds dead-lettered commands (delete it once read)", dead_letter_queue(old))
+    except Exception:  # the old queue is only clutter: never fail the service's start over it
+        log.warning("could not retire the quorum queue %s; trying again at the next start", old, exc_info=True)
+    finally:
+        with contextlib.suppress(Exception):
+            await channel.close()
 
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"

@@ -1,7 +1,7 @@
 """Prometheus metrics of one service, in the app's own registry (several apps may share a process in tests, and
 the global registry refuses duplicate names).
 
-    metrics = install_metrics(app, SERVICE, outbox_schema=SCHEMA, queues=[queue_name(SERVICE, "commands")])
+    metrics = install_metrics(app, SERVICE, outbox_schema=SCHEMA, queues=[command_queue(SERVICE)])
 
 gives the app `GET /metrics` with:
 - `http_request_duration_seconds{method,route,status}`: a histogram per route TEMPLATE

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from contracts.events.topology import queue_name
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
@@ -262,7 +261,11 @@ def build_service(
     for router in routers:
         app.include_router(router)
     app.include_router(health_router(name, _health_checks(app, publishes)))
-    watched = [*([queue_name(name, "commands")] if commands is not None else []), *queues]
+    if commands is not None:
+        from servicekit.commands import command_queue
+
+        queues = [command_queue(name), *queues]
+    watched = list(queues)
     install_metrics(app, name, outbox_schema=schema if publishes else None, queues=watched)
     install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app

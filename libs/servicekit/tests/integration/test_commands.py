@@ -214,3 +214,233 @@ async def test_commands_are_answered_again_after_the_broker_closed_the_connectio
         assert client._raw is not first_channel  # answered on the reopened channel, not before the close
     finally:
         await connection.close()
+
+
+async def _management(amqp_management_url):
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    parts = urlsplit(amqp_management_url)
+    return httpx.AsyncClient(base_url=f"{parts.scheme}://{parts.hostname}:{parts.port}",
+                             auth=(parts.username or "guest", parts.password or "guest"), timeout=5)
+
+
+async def test_commands_go_through_a_durable_classic_queue_not_a_quorum_queue(make_vhost, amqp_management_url):
+    from urllib.parse import quote, urlsplit
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"session_id": payload.session_id}
+
+    vhost_url = await make_vhost()
+    connection, client = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="x")))).ok
+        vhost = quote(urlsplit(vhost_url).path.lstrip("/"), safe="")
+        async with await _management(amqp_management_url) as api:
+            queue = (await api.get(f"/api/queues/{vhost}/chat-svc.commands.classic")).json()
+        assert queue["type"] == "classic" and queue["durable"] is True
+        assert queue["arguments"]["x-queue-version"] == 2
+    finally:
+        await connection.close()
+
+
+async def _same(url):
+    return url
+
+
+async def _old_quorum_queue(url: str):
+    """What a previous version left: the quorum queue `chat-svc.commands` bound to the commands, and its DLQ."""
+    import aio_pika
+    from contracts.events.commands import COMMAND_ROUTING_KEYS
+    from contracts.events.topology import COMMANDS_EXCHANGE
+    from servicekit.amqp import QueueSpec, declare_exchanges, declare_queue
+
+    connection = await aio_pika.connect(url)
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    spec = QueueSpec("chat-svc.commands", ((COMMANDS_EXCHANGE, COMMAND_ROUTING_KEYS[CHAT_SEND_MESSAGE]),), quorum=True,
+                     delivery_limit=5)
+    queue = await declare_queue(channel, spec)
+    return connection, channel, queue
+
+
+async def _exists(connection, name: str) -> bool:
+    import aio_pika
+
+    channel = await connection.channel()
+    try:
+        await channel.declare_queue(name, passive=True)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return False
+    await channel.close()
+    return True
+
+
+async def test_an_empty_unused_quorum_command_queue_of_a_previous_version_is_deleted_at_start(make_vhost, caplog):
+    import logging
+
+    vhost_url = await make_vhost()
+    old, _, _ = await _old_quorum_queue(vhost_url)
+    await old.close()
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        return {"session_id": payload.session_id}
+
+    with caplog.at_level(logging.INFO, logger="servicekit.commands"):
+        connection, client = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+    try:
+        assert (await client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=5, content="x")))).ok
+        assert not await _exists(connection, "chat-svc.commands")
+        assert not await _exists(connection, "chat-svc.commands.dlq")
+        assert "deleted the quorum queue chat-svc.commands" in caplog.text
+    finally:
+        await connection.close()
+
+
+async def test_a_quorum_command_queue_still_consumed_is_unbound_and_kept_and_each_command_served_once(
+    make_vhost, caplog,
+):
+    import asyncio
+    import logging
+
+    vhost_url = await make_vhost()
+    old, _, old_queue = await _old_quorum_queue(vhost_url)
+    reached_old: list[bytes] = []
+
+    async def old_process(message) -> None:  # a process of the previous version, still serving its queue
+        reached_old.append(message.body)
+        await message.ack()
+
+    await old_queue.consume(old_process)
+    served: list[int] = []
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        served.append(payload.session_id)
+        return {"session_id": payload.session_id}
+
+    try:
+        with caplog.at_level(logging.INFO, logger="servicekit.commands"):
+            connection, client = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+        try:
+            for session_id in range(1, 6):
+                reply = await client.call(
+                    new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=session_id, content="x")))
+                assert reply.ok
+            await asyncio.sleep(0.3)  # a command that also went to the old queue would have reached it by now
+            assert served == [1, 2, 3, 4, 5]
+            assert reached_old == []
+            assert await _exists(connection, "chat-svc.commands")  # consumed: kept for its process to drain
+            assert "kept the quorum queue chat-svc.commands" in caplog.text
+        finally:
+            await connection.close()
+    finally:
+        await old.close()
+
+
+async def test_a_command_whose_handler_keeps_failing_is_dead_lettered_after_five_attempts(make_vhost):
+    import asyncio
+
+    attempts: list[int] = []
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        attempts.append(payload.session_id)
+        raise ConnectionError("database restarting, for ever")
+
+    connection, client = await _setup(make_vhost, {CHAT_SEND_MESSAGE: send_message}, timeout=60)
+    try:
+        reply = await client.call(
+            new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=7, content="x")), timeout=10)
+        assert not reply.ok and reply.error.code == "timeout"
+        channel = await connection.channel()
+        dlq = await channel.declare_queue("chat-svc.commands.classic.dlq", durable=True, passive=True)
+        async with asyncio.timeout(10):
+            while (dead := await dlq.get(fail=False)) is None:
+                await asyncio.sleep(0.05)
+        assert b'"session_id":7' in dead.body.replace(b" ", b"")
+        await asyncio.sleep(0.5)  # no further attempt after it was dead-lettered
+        assert attempts == [7, 7, 7, 7, 7]
+    finally:
+        await connection.close()
+
+
+async def test_a_command_whose_process_dies_is_not_delivered_again_after_its_callers_timeout(make_vhost):
+    """What bounds a command that kills the process carrying it out (no count survives the process): the broker
+    drops it once its TTL, the caller's timeout, is past, counted from its publication, not from its requeue."""
+    import asyncio
+
+    vhost_url = await make_vhost()
+    arrived, released = asyncio.Event(), asyncio.Event()
+
+    async def dies_in_it(principal, payload: SendMessagePayload, command):
+        arrived.set()
+        await released.wait()  # no answer: the process dies first
+        return {}
+
+    dying, _ = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: dies_in_it}, timeout=1.0)
+    caller = await connect(vhost_url, name="caller")
+    try:
+        client = CommandClient(caller, client_id="gw-test", timeout=1.0)
+        await client.start()
+        reply = asyncio.create_task(
+            client.call(new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=3, content="x"))))
+        await asyncio.wait_for(arrived.wait(), 10)
+        assert (await reply).error.code == "timeout"
+        await dying.close()  # the process dies with the command unacked: the broker requeues it
+
+        carried_out: list[int] = []
+
+        async def send_message(principal, payload: SendMessagePayload, command):
+            carried_out.append(payload.session_id)
+            return {"session_id": payload.session_id}
+
+        serving, _ = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+        try:
+            channel = await serving.channel()
+            dlq = await channel.declare_queue("chat-svc.commands.classic.dlq", durable=True, passive=True)
+            async with asyncio.timeout(10):
+                while (dead := await dlq.get(fail=False)) is None:
+                    await asyncio.sleep(0.05)
+            assert dead.headers["x-death"][0]["reason"] == "expired"
+            assert carried_out == []
+        finally:
+            await serving.close()
+    finally:
+        released.set()
+        await asyncio.sleep(0.05)
+        await caller.close()
+
+
+async def test_commands_answered_together_are_each_acked_once(make_vhost):
+    """Their acks go out together (servicekit.ackbatch): none is left unacked to come back after a reconnect."""
+    import asyncio
+
+    vhost_url = await make_vhost()
+    release = asyncio.Event()
+
+    async def send_message(principal, payload: SendMessagePayload, command):
+        await release.wait()  # all answered in one pass, as a group commit does
+        return {"session_id": payload.session_id}
+
+    first, client = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: send_message})
+    try:
+        calls = [asyncio.create_task(client.call(
+            new_command(CHAT_SEND_MESSAGE, ADMIN, SendMessagePayload(session_id=n, content="x")))) for n in range(1, 21)]
+        await asyncio.sleep(0.5)
+        release.set()
+        assert all(reply.ok for reply in await asyncio.gather(*calls))
+        await asyncio.sleep(0.2)  # the acks are written
+    finally:
+        await first.close()
+    again: list[int] = []
+
+    async def counts(principal, payload: SendMessagePayload, command):
+        again.append(payload.session_id)
+        return {}
+
+    second, _ = await _setup(lambda: _same(vhost_url), {CHAT_SEND_MESSAGE: counts})
+    try:
+        await asyncio.sleep(1.0)  # an unacked command would be redelivered to this consumer at once
+        assert again == []
+    finally:
+        await second.close()

@@ -19,4 +19,4 @@ async def test_metrics_show_route_histograms_outbox_backlog_and_queue_depths(sta
     assert ("/api/v4/customer-service/sessions", "201") in routes, (session, routes)
     assert len(_samples(text, "outbox_backlog")) == 1
     queues = {labels["queue"] for labels, _ in _samples(text, "amqp_queue_messages")}
-    assert queues == {"chat-svc.commands", "chat-svc.commands.dlq", "chat-svc.presence", "chat-svc.presence.dlq"}
+    assert queues == {"chat-svc.commands.classic", "chat-svc.commands.classic.dlq", "chat-svc.presence", "chat-svc.presence.dlq"}

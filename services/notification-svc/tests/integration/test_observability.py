@@ -34,7 +34,7 @@ async def test_metrics_show_route_histograms_outbox_backlog_and_command_queue_de
     assert len(_samples(text, "outbox_backlog")) == 1
     assert len(_samples(text, "outbox_oldest_unpublished_age_seconds")) == 1
     queues = {labels["queue"]: value for labels, value in _samples(text, "amqp_queue_messages")}
-    assert set(queues) == {"notification-svc.commands", "notification-svc.commands.dlq",
+    assert set(queues) == {"notification-svc.commands.classic", "notification-svc.commands.classic.dlq",
                            "notification-svc.left-messages", "notification-svc.left-messages.dlq"}
     consumers = {labels["queue"]: value for labels, value in _samples(text, "amqp_queue_consumers")}
-    assert consumers["notification-svc.commands"] >= 1
+    assert consumers["notification-svc.commands.classic"] >= 1
