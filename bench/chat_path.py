@@ -15,7 +15,8 @@ port and all its children; and the backends connected to the bench's database al
 itself (/proc, bench/box_cpu.py), the box's busy CPU per message and what none of those account for, PostgreSQL's
 transactions and WAL per message, the machine's idle share and load average, and the correctness counts: every
 message acked once, delivered once to the agent and to the sender, in order per session, and stored once
-(`chat.messages`, counted by content). After the sweep: the queues of the bench's vhost, with what each carried per
+(`chat.messages`, counted by content); each session's `chat:session_update`s after the message they name as last, the
+final one (naming the session's last message) at the agent's and the sender's sockets, and how many came. After the sweep: the queues of the bench's vhost, with what each carried per
 chat message.
 
     .venv/bin/python bench/chat_path.py --rates 50,100,200,500,1000 --label before   # alone (JSON in bench/results)
@@ -219,7 +220,11 @@ class ChatPath:
                              and not any(result[k] for k in ("unacked", "acked_more_than_once", "agent_missing",
                                                              "agent_duplicates", "agent_out_of_order",
                                                              "sender_missing", "sender_duplicates",
-                                                             "sender_out_of_order")))
+                                                             "sender_out_of_order",
+                                                             "agent_session_updates_before_their_message",
+                                                             "sender_session_updates_before_their_message",
+                                                             "agent_final_session_update_missing",
+                                                             "sender_final_session_update_missing")))
         return result
 
     def direct(self, amqp_url: str, count: int) -> dict[str, Any]:
@@ -355,7 +360,8 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
             print(f"  chat path {rate:>6} msgs/s offered: {step['acked_per_s']:7.1f} acked/s, ack p50/p99 "
                   f"{step['ack_p50_ms']}/{step['ack_p99_ms']} ms, agent p50/p99 {step['agent_p50_ms']}/"
                   f"{step['agent_p99_ms']} ms, idle {step['box_idle_share']}, load {step['loadavg_after'][0]:.2f}, "
-                  f"{'correct' if step['correct'] else 'INCORRECT'}\n    ms CPU/msg (net of idle): " + ", ".join(
+                  f"{'correct' if step['correct'] else 'INCORRECT'}, session updates per msg "
+                  f"{step['agent_session_updates'] / max(1, step['sent']):.2f}\n    ms CPU/msg (net of idle): " + ", ".join(
                       f"{LABELS[k]} {step[f'{k}_cpu_ms_per_msg']} ({step[f'{k}_net_cpu_ms_per_msg']})"
                       for k in COMPONENTS) + f"; box {step['box_busy_cpu_ms_per_msg']}, unaccounted "
                   f"{step['unaccounted_cpu_ms_per_msg']}\n    postgresql per msg: " + ", ".join(

@@ -5,7 +5,9 @@
 // Each message's content is `b|<step>|<user index>|<seq>`: the agent's and the sender's sockets read who sent it and
 // its place in that session's order from it. Per step it reports the ack's and the deliveries' p50/p99 (ms from the
 // emit), and the correctness counts: acks (ok, errors by code, more than one), deliveries to the agent and to the
-// sender (missing, duplicated, out of order per session).
+// sender (missing, duplicated, out of order per session); and the sessions' updates (`chat:session_update`) each
+// socket got: how many, any that came before the message it names as its last (out of order), and whether each
+// session's final state (its last message of the step) reached the agent and the sender.
 //
 // Its own bookkeeping is kept cheap, since it shares the box with what it measures (bench/chat_path.py reports its CPU
 // per message): message i of a step is user i % N's (i / N)-th, so per-message state lives in typed arrays indexed by
@@ -31,6 +33,7 @@ function newStep(name, total) {
   const n = users.length;
   return {
     name, prefix: `b|${name}|`, n, total, next: 0, acked: 0, complete: 0, outOfOrder: { agent: 0, echo: 0 },
+    updates: { agent: 0, echo: 0 }, updateEarly: { agent: 0, echo: 0 },
     t: new Float64Array(total), ackAt: new Float64Array(total), acks: new Uint16Array(total),
     ok: new Uint8Array(total), codes: new Map(), agentAt: new Float64Array(total), agentN: new Uint16Array(total),
     echoAt: new Float64Array(total), echoN: new Uint16Array(total),
@@ -73,11 +76,27 @@ function onMessage(kind, owner, data) {
   if (!was && isComplete(st, i)) st.complete += 1;
 }
 
+// A `chat:session_update`: its last_message is this step's message (user, seq); the socket must have got it already.
+function onUpdate(kind, owner, data) {
+  const st = step;
+  const content = data?.last_message;
+  if (!st || typeof content !== "string" || !content.startsWith(st.prefix)) return;
+  const bar = content.indexOf("|", st.prefix.length);
+  if (bar < 0) return;
+  const user = uint(content, st.prefix.length, bar), seq = uint(content, bar + 1, content.length);
+  if (user < 0 || seq < 0 || user >= st.n) return;
+  st.updates[kind] += 1;
+  if (seq > owner.last[user]) st.updateEarly[kind] += 1;
+  owner.lastUpdate[user] = seq;
+}
+
 function connect(url, auth, kind, nUsers) {
   return new Promise((resolve, reject) => {
     const s = io(url, { path: "/socket.io", transports: ["websocket"], auth: { token: auth }, reconnection: false });
-    const owner = { s, last: new Int32Array(nUsers) }; // per user: the last seq this socket got (-1: none yet)
+    // per user: the last seq this socket got as a message, and as its session's last_message (-1: none yet)
+    const owner = { s, last: new Int32Array(nUsers), lastUpdate: new Int32Array(nUsers) };
     s.on("chat:new_message", (data) => onMessage(kind, owner, data));
+    s.on("chat:session_update", (data) => onUpdate(kind, owner, data));
     s.on("connect", () => resolve(owner));
     s.on("connect_error", (e) => reject(new Error(`${kind} connect_error: ${e.message}`)));
   });
@@ -103,7 +122,7 @@ function send(st, i) {
 async function runStep({ name, rate, seconds, drain_ms }) {
   const total = Math.round(rate * seconds);
   const st = step = newStep(name, total);
-  for (const o of [...agents, ...users.map((u) => u.owner)]) o.last.fill(-1);
+  for (const o of [...agents, ...users.map((u) => u.owner)]) { o.last.fill(-1); o.lastUpdate.fill(-1); }
   const t0 = now();
   await new Promise((resolve) => {
     // Open loop: message k is due k / rate seconds after the first; sleep until the next one is due.
@@ -140,11 +159,23 @@ async function runStep({ name, rate, seconds, drain_ms }) {
     if (st.agentAt[i] > lastAgent) lastAgent = st.agentAt[i];
   }
   for (const code of st.codes.values()) codes[code] = (codes[code] ?? 0) + 1;
+  // Each session's final state: the update naming the user's last message of the step (if it was stored).
+  let agentFinalMissing = 0, senderFinalMissing = 0;
+  for (let u = 0; u < Math.min(st.n, total); u++) {
+    const seq = Math.floor((total - 1 - u) / st.n);
+    if (!st.ok[seq * st.n + u]) continue;
+    if (!agents.some((a) => a.lastUpdate[u] === seq)) agentFinalMissing += 1;
+    if (users[u].owner.lastUpdate[u] !== seq) senderFinalMissing += 1;
+  }
   const out = {
     name, offered_per_s: rate, sent: total, send_seconds: (sendEnd - t0) / 1000,
     acked_ok: ackedOk, ack_errors: codes, unacked, acked_more_than_once: ackedTwice,
     agent_missing: agentMissing, agent_duplicates: agentDup, agent_out_of_order: st.outOfOrder.agent,
     sender_missing: senderMissing, sender_duplicates: senderDup, sender_out_of_order: st.outOfOrder.echo,
+    agent_session_updates: st.updates.agent, sender_session_updates: st.updates.echo,
+    agent_session_updates_before_their_message: st.updateEarly.agent,
+    sender_session_updates_before_their_message: st.updateEarly.echo,
+    agent_final_session_update_missing: agentFinalMissing, sender_final_session_update_missing: senderFinalMissing,
     // Achieved: messages acked per second from the first emit to the last ack (to the last agent delivery).
     acked_per_s: total ? ack.length / ((lastAck - t0) / 1000) : 0,
     delivered_per_s: agent.length ? agent.length / ((lastAgent - t0) / 1000) : 0,

@@ -110,6 +110,7 @@ export interface ChatMessageCreated {
   /** > 0 */
   user_id: number;
   admin_id: number | null;
+  session?: SessionData;
 }
 
 /** ``chat:new_message``. For ``message_type == "image"`` the content is the ``attachment_id`` (a UUID) of a picture uploaded to the session (its signed URLs: ``GET /api/v4/customer-service/sessions/{id}/attachments/ {attachment_id}``); image messages stored before uploads existed carry an http(s) URL, which pages show as text and never load. */

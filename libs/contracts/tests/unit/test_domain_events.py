@@ -122,7 +122,7 @@ def test_domain_event_round_trip_is_lossless(event_type):
     envelope = r.new_envelope(event_type, "test", payload, aggregate_id=7, correlation_id="req-1")
     again, typed = r.parse_domain_event(envelope.to_bytes())
     assert again == envelope and typed == payload
-    assert envelope.schema_version == "1.0" and envelope.aggregate_id == "7"
+    assert envelope.schema_version == spec.schema_version and envelope.major == 1 and envelope.aggregate_id == "7"
 
 
 def test_minor_bump_with_added_fields_is_accepted():

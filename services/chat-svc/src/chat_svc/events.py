@@ -6,7 +6,9 @@ Published on `chat.events`, aggregate_id = the session id:
   admin at that moment so the gateway can route it to both.
 - `chat.session_assigned` (ChatSessionAssigned): a session got an admin (reason auto | transfer | claim).
 - `chat.session_updated` (ChatSessionUpdated): once per changed session per transaction, last, with the
-  session's final state.
+  session's final state; except a session only messages changed (`CHAT_SESSION_STATE_IN_MESSAGE_EVENTS`): its
+  final state then rides on its last `chat.message_created` (`session`, schema 1.1), which the gateway sends as
+  `chat:session_update` right after the message, as it would have sent the separate event.
 - `chat.read_state_changed` (ChatReadStateChanged): the user's or the agent's read position moved.
 Consumed: `presence.*` from `gateway.presence` (see chat_svc.presence).
 
@@ -70,19 +72,25 @@ class EventLog:
     `session_updated` is deferred to the end of the unit so each changed session is announced once, with its
     final state."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, *, session_in_messages: bool = True) -> None:
         self._uow = uow
+        self._session_in_messages = session_in_messages
         self._changed: dict[int, None] = {}
         uow.before_commit(self.flush)
 
     async def _emit(self, event_type: str, payload: BaseModel, session_id: int) -> None:
         await self._uow.publish(event_type, payload, aggregate_id=session_id)
 
-    async def message_created(self, message: MessageRow, session: SessionRow) -> None:
+    async def message_created(self, message: MessageRow, session: SessionRow, *, final: bool = False) -> None:
+        """`final`: `session` is the session's state at the end of this unit (the caller changes it no further):
+        the event carries it, and unless something else changed the session in this unit it gets no
+        `chat.session_updated` of its own."""
+        fold = final and self._session_in_messages
         payload = ChatMessageCreated(message=message_data(message), user_id=session.user_id,
-                                     admin_id=session.admin_id)
+                                     admin_id=session.admin_id, session=session_data(session) if fold else None)
         await self._emit(CHAT_MESSAGE_CREATED, payload, session.id)
-        self.session_changed(session.id)
+        if not fold:
+            self.session_changed(session.id)
 
     async def session_assigned(self, session: SessionRow, reason: AssignmentReason) -> None:
         if session.admin_id is None or session.assigned_at is None:  # set together by store.set_assigned

@@ -67,7 +67,8 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
                               system_text_locale=settings.system_text_locale,
                               abandon_waiting_after_seconds=settings.abandon_waiting_after_seconds,
                               close_inactive_after_seconds=settings.close_inactive_after_seconds,
-                              left_message_notify=settings.left_message_notify)
+                              left_message_notify=settings.left_message_notify,
+                              session_state_in_message_events=settings.session_state_in_message_events)
     runtime.state.agents = Agents(runtime.state.chat, AgentSettings(
         idle_away_seconds=settings.agent_idle_away_seconds, away_policy=settings.agent_away_policy,
         away_grace_seconds=settings.agent_away_grace_seconds))
@@ -77,7 +78,8 @@ async def _chat(runtime: Runtime, working_time: WorkingTimeSource) -> AsyncItera
                                                                settings.queue_estimate_min_samples))
     runtime.state.customers = Customers(runtime.state.chat)
     runtime.state.message_batcher = MessageBatcher(runtime.state.chat, runtime.engine,
-                                                   max_batch=settings.message_batch_max)
+                                                   max_batch=settings.message_batch_max,
+                                                   session_in_messages=settings.session_state_in_message_events)
     runtime.state.reply_deadlines = ReplyDeadlines(runtime.state.chat, DeadlineSettings(
         settings.reply_remind_after_seconds, settings.reply_reassign_after_seconds), working_time=working_time)
     runtime.state.notes = Notes(runtime.state.chat)

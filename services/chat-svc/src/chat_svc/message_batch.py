@@ -6,7 +6,9 @@ answered (`chat.idempotency_keys`, keyed by command id: a command delivered agai
 with their row versions (`xmin`), the database's time and one new message id per message. Then the rules, here, on
 those rows: who may post (`domain.check_can_post`, per message: a refused message is refused alone, the others
 commit), the sessions' new figures, the reply deadlines (`chat_svc.reply_deadlines`), the events (every message its
-`chat.message_created` in order, each session one `chat.session_updated` last, with its final state) and the answers.
+`chat.message_created` in order, the last of each session carrying the session's final state: only messages changed
+it; with `CHAT_SESSION_STATE_IN_MESSAGE_EVENTS` off, each session one `chat.session_updated` last instead) and the
+answers.
 Then one write, `chat.commit_message_batch` (migration 0016), in its own transaction: it locks the sessions, and
 only if each is still the version the rules were checked on does it write the messages, the sessions, the deadlines,
 the outbox (with its NOTIFY) and the answers; otherwise it writes nothing and the batch starts again from the read
@@ -132,8 +134,9 @@ class _Plan:
 
 
 class MessageBatcher:
-    def __init__(self, chat: Chat, engine: AsyncEngine, *, max_batch: int) -> None:
+    def __init__(self, chat: Chat, engine: AsyncEngine, *, max_batch: int, session_in_messages: bool = True) -> None:
         self._chat = chat
+        self._session_in_messages = session_in_messages
         self._dsn = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
         self._max_batch = max_batch
         self._waiting: deque[Pending] = deque()
@@ -259,19 +262,20 @@ class MessageBatcher:
                                created_at=read.now) for i, p in zip(read.ids, plan.accepted, strict=False)]
         updated = _updated_sessions({sid: row for sid, (row, _) in read.sessions.items()}, messages, read.now)
         deadlines = _reply_deadlines(messages, updated)
+        last = {p.session_id: p for p in plan.accepted}
+        carries = {last[sid]: session_data(row) for sid, row in updated.items()} if self._session_in_messages else {}
         envelopes = [
             new_envelope(CHAT_MESSAGE_CREATED, PRODUCER, ChatMessageCreated(
                 message=message_data(m), user_id=updated[m.session_id].user_id,
-                admin_id=updated[m.session_id].admin_id,
+                admin_id=updated[m.session_id].admin_id, session=carries.get(p),
             ), m.session_id, correlation_id=p.correlation_id).model_copy(update={"request_id": p.request_id})
             for p, m in zip(plan.accepted, messages, strict=True)
         ]
-        last = {p.session_id: p for p in plan.accepted}
         envelopes += [
             new_envelope(CHAT_SESSION_UPDATED, PRODUCER, ChatSessionUpdated(session=session_data(row)), sid,
                          correlation_id=last[sid].correlation_id)
             .model_copy(update={"request_id": last[sid].request_id})
-            for sid, row in updated.items()
+            for sid, row in updated.items() if not carries
         ]
         answers = [envelope.payload["message"] for envelope in envelopes[:len(messages)]]
         plan.answers.update(zip(plan.accepted, answers, strict=True))

@@ -55,9 +55,10 @@ class Chat:
         self, work: UnitsOfWork, *, capacity: int, presence_ttl_seconds: int = 60, default_priority: int = 3,
         clock: Callable[[], datetime] = now_beijing, system_text_locale: Locale = DEFAULT_LOCALE,
         abandon_waiting_after_seconds: float = 0, close_inactive_after_seconds: float = 0, vip_priority: int = 5,
-        left_message_notify: left_messages.NotifyWho = "supervisors",
+        left_message_notify: left_messages.NotifyWho = "supervisors", session_state_in_message_events: bool = True,
     ) -> None:
         self._work = work
+        self.session_state_in_message_events = session_state_in_message_events
         self.left_message_notify: left_messages.NotifyWho = left_message_notify
         self.abandon_waiting_after_seconds = abandon_waiting_after_seconds
         self.close_inactive_after_seconds = close_inactive_after_seconds
@@ -72,7 +73,8 @@ class Chat:
     async def transaction(self, *, correlation_id: str | None = None) -> AsyncIterator[Tx]:
         """A unit of work: the change and its events commit together; every event carries `correlation_id`."""
         async with self._work.begin(correlation_id=correlation_id) as uow:
-            yield Tx(uow, EventLog(uow), AgentLog(uow, self.capacity, self.clock))
+            yield Tx(uow, EventLog(uow, session_in_messages=self.session_state_in_message_events),
+                     AgentLog(uow, self.capacity, self.clock))
 
     # --- end users and admins: messages -----------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class Chat:
                 await _check_picture(tx, row.id, content, message_type)
                 message, row = await store.add_message(tx.db, row.id, sender_type="user", sender_id=user_id,
                                                        content=content, message_type=message_type)
-                await tx.events.message_created(message, row)
+                await tx.events.message_created(message, row, final=status == 200)  # 201: assigned below
                 await self._note_reply_state(tx, row, "user")
                 if status == 201:
                     await self.assign_waiting(tx)
@@ -128,8 +130,8 @@ class Chat:
                     tx.db, row.id, sender_type="admin" if principal.is_admin else "user",
                     sender_id=principal.user_id, content=content, message_type=message_type,
                 )
-                await tx.events.message_created(message, row)
                 await self._note_reply_state(tx, row, "admin" if principal.is_admin else "user")
+                await tx.events.message_created(message, row, final=True)  # the unit's last change
                 return 201, message_data(message).model_dump(mode="json")
 
             request = {"session_id": session_id, "content": content, "message_type": message_type}

@@ -195,3 +195,8 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     """Group commit of the socket's `chat:send_message`: at most this many messages that arrived while the previous
     transaction ran are written together in the next one (each refused or accepted alone, in arrival order per
     process); 1: one transaction per message. The REST route writes one message per transaction either way."""
+    session_state_in_message_events: bool = True
+    """A session changed only by messages in one transaction is announced on its last `chat.message_created`
+    (schema 1.1, its optional `session`) instead of a `chat.session_updated` of its own: one stream event per
+    message instead of two. Gateways older than that field would not send its `chat:session_update`: deploy
+    gateways first, or keep this off until every gateway reads it (off: both events, as before)."""

@@ -10,7 +10,7 @@ from contracts.events.commands import (
     new_command,
 )
 from contracts.events.envelope import EventEnvelope
-from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
+from contracts.events.registry import CHAT_MESSAGE_CREATED
 from contracts.identity import Principal
 from contracts.payloads import ChatMessageData
 from contracts.socketio.client import SendMessagePayload
@@ -93,4 +93,5 @@ async def test_a_message_sent_by_socket_command_carries_the_command_id_as_its_ev
             "SELECT body FROM chat.outbox WHERE aggregate_id = :s ORDER BY id"), {"s": str(session_id)})).scalars().all()
     envelopes = [EventEnvelope.model_validate_json(body) for body in bodies]
     by_command = [e for e in envelopes if e.correlation_id == str(command.command_id)]
-    assert [e.event_type for e in by_command] == [CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED]
+    assert [e.event_type for e in by_command] == [CHAT_MESSAGE_CREATED]  # carrying the session's state
+    assert by_command[0].payload["session"]["last_message"] == "hi"

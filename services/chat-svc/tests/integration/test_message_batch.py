@@ -4,14 +4,14 @@ the order and the events of the single use case."""
 import asyncio
 
 import pytest
-from chat_svc.message_batch import Pending
+from chat_svc.message_batch import MessageBatcher, Pending
 from contracts.events.commands import CHAT_SEND_MESSAGE, new_command
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
 from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
 from sqlalchemy import text
 
-from .conftest import BASE, admin_headers, new_id
+from .conftest import BASE, admin_headers, new_id, supervisor_headers
 from .test_reply_deadlines import waiting_since
 
 pytestmark = pytest.mark.integration
@@ -41,8 +41,8 @@ async def stored(stack, session_id: int) -> list[tuple[str, str]]:
 
 async def test_concurrent_socket_messages_share_transactions_and_keep_each_sessions_order_and_events(stack):
     """40 messages into 4 sessions at once: fewer transactions than messages; each session's messages stored and
-    announced in the order sent, its unread count and report figures counted once each, one session update per
-    transaction carrying the final state."""
+    announced in the order sent, its unread count and report figures counted once each; each session's state
+    rides on its last message of each transaction (no `chat.session_updated` of its own), the last one final."""
     admin_id = new_id()
     users = [new_id() for _ in range(4)]
     sessions = [await claimed_session(stack, u, admin_id) for u in users]
@@ -62,9 +62,81 @@ async def test_concurrent_socket_messages_share_transactions_and_keep_each_sessi
         assert [m.message.message_content for m in created][-10:] == sent
         row = await stack.session(session_id)
         assert (row["admin_unread_count"], row["message_count"], row["last_message"]) == (11, 11, sent[-1])
-        updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED)
-        assert updates[-1].session.unread_count == 11
-        assert stack.tap.of(session_id)[-1][1].event_type == CHAT_SESSION_UPDATED  # last, after its messages
+        assert created[-1].session is not None
+        assert (created[-1].session.unread_count, created[-1].session.last_message) == (11, sent[-1])
+        carrying = [m for m in created[-10:] if m.session is not None]
+        assert 1 <= len(carrying) <= batcher.batches - before[0]  # at most one per session per transaction
+        assert [m.session.last_message for m in carrying] == [m.message.message_content for m in carrying]
+        first = _index_of(stack.tap.of(session_id), sent[0])
+        assert [e.event_type for _, e, _ in stack.tap.of(session_id)[first:]] == [CHAT_MESSAGE_CREATED] * 10
+
+
+def _index_of(events: list, content: str) -> int:
+    return next(i for i, (_, e, _) in enumerate(events)
+                if e.event_type == CHAT_MESSAGE_CREATED and e.payload["message"]["message_content"] == content)
+
+
+async def test_a_batch_of_messages_to_one_session_is_one_event_each_the_last_carrying_the_final_session_state(stack):
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    await stack.tap.wait(session_id, CHAT_SESSION_UPDATED)  # the claim's
+    batcher = stack.app.state.message_batcher
+    await batcher._commit([Pending(user(owner), session_id, c, "text", None, None) for c in ("a", "b", "c")])
+
+    created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=6)  # hello, 2 system, a, b, c
+    assert [(m.message.message_content, m.session is None) for m in created[-3:]] == [
+        ("a", True), ("b", True), ("c", False)]
+    row = await stack.session(session_id)
+    final = created[-1].session
+    assert (final.unread_count, final.last_message, final.admin_id) == (row["admin_unread_count"], "c", admin_id)
+    assert final.unread_count == 4
+    events = stack.tap.of(session_id)
+    assert [e.event_type for _, e, _ in events[_index_of(events, "a"):]] == [CHAT_MESSAGE_CREATED] * 3
+
+
+async def test_with_session_state_in_message_events_off_a_batch_announces_each_session_with_its_own_update(stack):
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    old_style = MessageBatcher(stack.app.state.chat, stack.app.state.engine, max_batch=64, session_in_messages=False)
+    try:
+        await old_style._commit([Pending(user(owner), session_id, c, "text", None, None) for c in ("a", "b")])
+    finally:
+        await old_style.close()
+
+    await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)  # the claim's, the batch's
+    events = stack.tap.of(session_id)
+    tail = events[_index_of(events, "a"):]
+    assert [e.event_type for _, e, _ in tail] == [CHAT_MESSAGE_CREATED, CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED]
+    assert all(m.session is None for _, _, m in tail[:2]) and tail[2][2].session.last_message == "b"
+
+
+async def test_a_session_change_that_is_not_a_message_still_emits_session_updated(stack):
+    """A claim (an assignment and its system messages) and a priority change: the session's own update, last."""
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)  # the opening's, the claim's
+    assert updates[-1].session.admin_id == admin_id
+    assert stack.tap.of(session_id)[-1][1].event_type == CHAT_SESSION_UPDATED
+    assert all(m.session is None for m in await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=3))
+
+    response = await stack.client.patch(f"{BASE}/sessions/{session_id}", headers=supervisor_headers(new_id()),
+                                        json={"priority": 1})
+    assert response.status_code == 200, response.text
+    updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=3)
+    assert updates[-1].session.priority == 1
+
+
+async def test_a_message_by_rest_carries_the_sessions_final_state_instead_of_a_session_update(stack):
+    admin_id, owner = new_id(), new_id()
+    session_id = await claimed_session(stack, owner, admin_id)
+    response = await stack.client.post(f"{BASE}/sessions/{session_id}/messages", headers=admin_headers(admin_id),
+                                       json={"content": "from the agent"})
+    assert response.status_code == 201, response.text
+
+    created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=4)
+    assert created[-1].session is not None and created[-1].session.last_message == "from the agent"
+    events = stack.tap.of(session_id)
+    assert [e.event_type for _, e, _ in events[_index_of(events, "from the agent"):]] == [CHAT_MESSAGE_CREATED]
 
 
 async def test_a_refused_message_in_a_batch_is_refused_alone_and_the_others_commit(stack):
@@ -173,8 +245,8 @@ async def test_a_message_stored_elsewhere_between_a_batchs_read_and_write_keeps_
     row = await stack.session(session_id)
     assert (row["message_count"], row["last_message"]) == (3, "from the user")
     assert row["first_reply_at"] is not None
-    updates = await stack.tap.wait(session_id, CHAT_SESSION_UPDATED, count=2)
-    assert updates[-1].session.last_message == "from the user"
+    created = await stack.tap.wait(session_id, CHAT_MESSAGE_CREATED, count=5)  # hello, 2 system, agent, user
+    assert [m.session.last_message for m in created[-2:] if m.session] == ["from the agent", "from the user"]
 
 
 async def test_one_command_twice_in_a_batch_is_stored_once_and_both_get_its_answer(stack):

@@ -176,3 +176,23 @@ async def test_each_delivered_domain_event_is_timed_from_its_occurred_at_to_the_
     async with aiohttp.ClientSession() as session, session.get(f"{gw.url}/metrics") as response:
         text = await response.text()
     assert 'gateway_delivery_latency_seconds_count{event_type="notification.created"} 1.0' in text
+
+
+async def test_a_message_carrying_its_session_reaches_both_participants_as_new_message_then_session_update(
+        start_gateway, connect_client, broker):
+    gw = await start_gateway()
+    clients = {
+        "admin1": await connect_client(gw, ADMIN1, "admin"),
+        "admin2": await connect_client(gw, ADMIN2, "admin"),
+        "user1": await connect_client(gw, USER1, "user"),
+    }
+    plain, state = message(USER1, ADMIN1), session(USER1, ADMIN1).session
+    folded = p.ChatMessageCreated(message=plain.message, user_id=USER1, admin_id=ADMIN1, session=state)
+    await broker.publish(r.CHAT_MESSAGE_CREATED, folded)
+    await broker.publish(r.SYSTEM_MAINTENANCE_SCHEDULED, maintenance("all", 1999))
+    for client in clients.values():
+        await client.wait_until(lambda c=client: _is_barrier(c.received[-1] if c.received else None, 1999))
+    got = {name: [(ev, d) for ev, d in c.received if not _is_barrier((ev, d))] for name, c in clients.items()}
+    expected = [(e.CHAT_NEW_MESSAGE, plain.message.model_dump(mode="json")),
+                (e.CHAT_SESSION_UPDATE, state.model_dump(mode="json"))]
+    assert got == {"admin1": expected, "admin2": [], "user1": expected}

@@ -5,7 +5,7 @@ from uuid import uuid4
 import pytest
 from contracts.events import payloads as p
 from contracts.identity import Principal
-from contracts.payloads import SessionData
+from contracts.payloads import ChatMessageData, SessionData
 from contracts.socketio.client import MarkReadPayload, SendMessagePayload
 from contracts.time import now_beijing
 from realtime_gateway.clients.auth import refusal, refusal_code, token_of
@@ -121,6 +121,19 @@ def test_participants_cache_learns_from_chat_events_and_evicts():
     cache.put(Participants(2, 8, None, None))
     cache.put(Participants(3, 9, None, None))
     assert cache.get(1) is None and len(cache) == 2
+
+
+def test_participants_cache_learns_a_sessions_status_from_a_message_carrying_its_state():
+    cache = ParticipantsCache(2)
+    now = now_beijing()
+    message = ChatMessageData(message_id=5, session_id=1, sender_type="user", sender_id=7, message_content="hi",
+                              message_type="text", created_at=now)
+    cache.observe(p.ChatMessageCreated(message=message, user_id=7, admin_id=4))
+    assert cache.get(1) == Participants(1, 7, 4, None)
+    session = SessionData(session_id=1, user_id=7, admin_id=4, status="active", priority=1, unread_count=1,
+                          last_message="hi", created_at=now, updated_at=now)
+    cache.observe(p.ChatMessageCreated(message=message, user_id=7, admin_id=4, session=session))
+    assert cache.get(1) == Participants(1, 7, 4, "active")
 
 
 def test_only_participants_have_someone_to_tell():

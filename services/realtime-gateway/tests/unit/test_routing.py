@@ -56,6 +56,23 @@ def test_chat_message_goes_to_the_sessions_user_and_assigned_admin(admin_id, roo
     assert (d.event, d.rooms, d.payload) == (e.CHAT_NEW_MESSAGE, rooms, message)
 
 
+@pytest.mark.parametrize(("admin_id", "rooms"), [(None, ("user:3",)), (9, ("user:3", "user:9"))])
+def test_a_message_carrying_its_session_is_new_message_then_session_update_to_both_participants(admin_id, rooms):
+    message = ChatMessageData(message_id=1, session_id=2, sender_type="user", sender_id=3, message_content="hi",
+                              message_type="text", created_at=NOW)
+    session = SessionData(session_id=2, user_id=3, admin_id=admin_id, status="active", priority=1, unread_count=4,
+                          last_message="hi", created_at=NOW, updated_at=NOW)
+    event = p.ChatMessageCreated(message=message, user_id=3, admin_id=admin_id, session=session)
+    out = deliveries(r.CHAT_MESSAGE_CREATED, event)
+    separate = deliveries(r.CHAT_SESSION_UPDATED, p.ChatSessionUpdated(session=session))
+    assert [(d.event, d.rooms, d.data()) for d in out] == [
+        (e.CHAT_NEW_MESSAGE, rooms, message.model_dump(mode="json")),
+        *[(d.event, d.rooms, d.data()) for d in separate],
+    ]
+    assert [d.event for d in out] == [e.CHAT_NEW_MESSAGE, e.CHAT_SESSION_UPDATE]
+    assert out[1].rooms == rooms
+
+
 def test_session_update_and_assignment():
     session = SessionData(session_id=2, user_id=3, admin_id=9, status="active", priority=1, unread_count=0,
                           last_message="", created_at=NOW, updated_at=NOW)

@@ -7,6 +7,7 @@ older consumer.
 from typing import Annotated, Literal
 
 from pydantic import Field, Strict
+from pydantic.json_schema import SkipJsonSchema
 
 from contracts.fields import Count, Flag, Id, Outbound, ShortText
 from contracts.payloads import (
@@ -70,6 +71,12 @@ class ChatMessageCreated(Outbound):
     message: ChatMessageData
     user_id: Id
     admin_id: Id | None
+    session: Annotated[SessionData | SkipJsonSchema[None], Field(
+        default=None, exclude_if=lambda v: v is None, json_schema_extra=lambda s: s.pop("default", None),
+        description="Since 1.1, on the last message of a session in one commit when messages were all that "
+                    "changed it: the session's state after that commit, which then gets no "
+                    "`chat.session_updated` of its own (the gateway sends it as `chat:session_update` right "
+                    "after the message's `chat:new_message`). Omitted otherwise.")] = None
 
 
 class ChatSessionUpdated(Outbound):

@@ -95,7 +95,7 @@ DOMAIN_EVENTS: dict[str, DomainEventSpec] = _registry(
         DomainEventSpec(SYSTEM_ALERT_RAISED, _N, p.SystemAlertRaised),
         DomainEventSpec(SYSTEM_MAINTENANCE_SCHEDULED, _N, p.SystemMaintenanceScheduled),
         DomainEventSpec(SYSTEM_STATUS_CHANGED, _N, p.SystemStatusChanged),
-        DomainEventSpec(CHAT_MESSAGE_CREATED, _C, p.ChatMessageCreated),
+        DomainEventSpec(CHAT_MESSAGE_CREATED, _C, p.ChatMessageCreated, minor=1),  # 1.1: `session`
         DomainEventSpec(CHAT_SESSION_UPDATED, _C, p.ChatSessionUpdated),
         DomainEventSpec(CHAT_SESSION_ASSIGNED, _C, p.ChatSessionAssigned),
         DomainEventSpec(CHAT_READ_STATE_CHANGED, _C, p.ChatReadStateChanged),

@@ -63,8 +63,8 @@ class ParticipantsCache:
 
     def observe(self, payload: BaseModel) -> None:
         """Learn from a chat domain event (others are ignored)."""
-        if isinstance(payload, p.ChatSessionUpdated):
-            s = payload.session
+        if isinstance(payload, p.ChatSessionUpdated | p.ChatMessageCreated) and payload.session is not None:
+            s = payload.session  # a message may carry its session's state instead of a chat.session_updated
             self.put(Participants(s.session_id, s.user_id, s.admin_id, s.status))
         elif isinstance(payload, p.ChatSessionAssigned):
             a = payload.assignment

@@ -9,6 +9,7 @@ Functions are pure (payload in, deliveries out), so the whole mapping is unit-te
 | notification.created (no target)  | notification:broadcast  | admins                                   |
 | notification.read_state_changed   | notification:update ×N  | admin:<user_id> (one per notification)   |
 | chat.message_created              | chat:new_message        | user:<user_id>, user:<admin_id> if any   |
+|   (with `session`: then)          | chat:session_update     | as chat.session_updated                  |
 | chat.session_updated              | chat:session_update     | user:<user_id>, user:<admin_id> if any   |
 | chat.session_assigned             | chat:session_assigned   | admin:<admin_id>                         |
 | chat.read_state_changed           | chat:read               | user:<user_id>, user:<admin_id> if any   |
@@ -66,7 +67,13 @@ def _participants(user_id: int, admin_id: int | None) -> tuple[str, ...]:
 
 
 def _message_created(event: p.ChatMessageCreated) -> list[Delivery]:
-    return [Delivery(e.CHAT_NEW_MESSAGE, _participants(event.user_id, event.admin_id), event.message)]
+    """The message; then, when the event carries its session's state (chat-svc folds the session's update into
+    the last message of a commit instead of a `chat.session_updated` of its own), that update, as
+    `_session_updated` would have sent it: clients see the same two events in the same order."""
+    message = Delivery(e.CHAT_NEW_MESSAGE, _participants(event.user_id, event.admin_id), event.message)
+    if event.session is None:
+        return [message]
+    return [message, *_session_updated(p.ChatSessionUpdated(session=event.session))]
 
 
 def _session_updated(event: p.ChatSessionUpdated) -> list[Delivery]:
