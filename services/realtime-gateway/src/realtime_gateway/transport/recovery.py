@@ -56,6 +56,7 @@ from realtime_gateway.delivery.stream import (
     message_time,
     parse_offset,
 )
+from realtime_gateway.transport.connection_environ import connection_environ
 from realtime_gateway.transport.protocol_guard import (
     CONNECT_TIMEOUT,
     ProtocolGuard,
@@ -285,6 +286,7 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.connect_timeout = connect_timeout
         self.guard = ProtocolGuard(self.eio, protocol_log_interval)
+        self.guard.environ_of = self.environ.get
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
 
     def _engineio_server_class(self) -> Any:
@@ -293,6 +295,8 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         result = await super()._handle_eio_connect(eio_sid, environ)
+        # the connection keeps its client address, not the handshake request (transport/connection_environ.py)
+        self.environ[eio_sid] = connection_environ(environ, self.guard.address_of)
         self._arm_deadline(eio_sid, self.connect_timeout)
         return result
 
