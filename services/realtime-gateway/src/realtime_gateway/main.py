@@ -102,8 +102,12 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
 def runner_options(settings: Settings) -> dict[str, Any]:
     """`web.AppRunner(app, **runner_options(settings))`: aiohttp closes a connection that has sent no complete
     request for `http_idle_timeout_seconds` (a fresh TCP connection that sends nothing, a slow request head, an
-    idle keep-alive connection between requests; not an open WebSocket or a pending long-poll)."""
-    return {"keepalive_timeout": settings.http_idle_timeout_seconds}
+    idle keep-alive connection between requests; not an open WebSocket or a pending long-poll). aiohttp's access
+    logger (an object per TCP connection, a check per request) only at DEBUG, where its lines are shown."""
+    options: dict[str, Any] = {"keepalive_timeout": settings.http_idle_timeout_seconds}
+    if settings.log_level != "DEBUG":
+        options["access_log"] = None
+    return options
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import socketio
 from contracts.errors import ContractError
 from contracts.events.registry import parse_domain_event
@@ -102,7 +103,8 @@ class PidCodec:
         # the nonce: a fresh session never gets the pid of the one it replaces (the client would think it recovered)
         issued = int(now if now is not None else time.time())
         data = [principal.user_id, principal.user_type, issued, offset_hint, secrets.token_hex(4)]
-        body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+        # orjson: the same compact JSON as json.dumps(separators=(",", ":")) at a fraction of its cost per handshake
+        body = base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
         return f"{body}.{self._sign(body)}"
 
     def verify(self, pid: Any, principal: Principal) -> PidClaim | None:
