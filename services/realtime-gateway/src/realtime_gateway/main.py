@@ -47,6 +47,7 @@ from realtime_gateway.transport.engineio_requests import engineio_request_rules
 from realtime_gateway.transport.fanout import FanOutManager, OrjsonCodec
 from realtime_gateway.transport.protocol_guard import client_address, screen_polling_requests
 from realtime_gateway.transport.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
+from realtime_gateway.transport.request_gates import gated
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         else client_address(environ)
     )
 
-    app = web.Application(middlewares=[drain.middleware, engineio_request_rules(sio), addresses.middleware])
+    app = web.Application(middlewares=[gated([drain.gate, engineio_request_rules(sio), addresses.gate])])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
     add_routes(app, HealthSources(
