@@ -24,6 +24,7 @@ from servicekit.logging import configure_logging
 from servicekit.requestid import echo_request_id
 
 from realtime_gateway.clients.admission import AddressConnections, request_address
+from realtime_gateway.clients.auth import token_of
 from realtime_gateway.clients.commands import Commands
 from realtime_gateway.clients.connections import Connections
 from realtime_gateway.clients.presence import Presence
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             CHAT_TYPING: typing.handle,
         },
         metrics, presence.admin_changed, [typing_throttle.forget, emitter.release, token_expiry.forget], recovery,
-        in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
+        in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, verifier, sid, auth),
         user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
         max_sockets_per_user=settings.max_sockets_per_user, user_changed=presence.user_changed,
         after_accept=tell_current_status(
@@ -222,8 +223,11 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     return app
 
 
-def _watch_token(token_expiry: TokenExpiry, sid: str, auth: object) -> None:
-    exp = token_exp(auth)
+def _watch_token(token_expiry: TokenExpiry, verifier: JwksVerifier, sid: str, auth: object) -> None:
+    # the handshake just verified this token: its `exp` is in the verifier's cache (no second decode)
+    exp = verifier.verified_expiry(token_of(auth))
+    if exp is None:
+        exp = token_exp(auth)
     if exp is not None:
         token_expiry.watch(sid, exp)
 
