@@ -117,7 +117,13 @@ def main() -> None:
     add_bench_routes(app)
 
     async def serve() -> None:
-        runner = web.AppRunner(app, shutdown_timeout=1)
+        try:  # the runner options `python -m realtime_gateway` uses (an older gateway has none)
+            from realtime_gateway.main import runner_options
+        except ImportError:
+            options: dict[str, Any] = {}
+        else:
+            options = runner_options(settings)
+        runner = web.AppRunner(app, shutdown_timeout=1, **options)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         print(json.dumps({"ready": True, "port": args.port}), flush=True)

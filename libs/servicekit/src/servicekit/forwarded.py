@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+VERDICTS_KEPT = 4096
+"""Peer addresses whose trust verdict is remembered (all forgotten at once when full)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class TrustedProxies:
 
     networks: tuple[Network, ...] = ()
     everyone: bool = False
+    _verdicts: dict[str, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """address -> trusted: a gateway asks for every handshake (twice), and parsing the address with `ipaddress`
+    was ~5% of a WebSocket handshake's CPU; peers are few (the edge, or the same clients again)."""
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> TrustedProxies:
@@ -46,11 +51,18 @@ class TrustedProxies:
             return True
         if not isinstance(address, str):
             return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.networks)
+        verdict = self._verdicts.get(address)
+        if verdict is None:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                verdict = False
+            else:
+                verdict = any(ip in net for net in self.networks)
+            if len(self._verdicts) >= VERDICTS_KEPT:
+                self._verdicts.clear()
+            self._verdicts[address] = verdict
+        return verdict
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: TrustedProxies) -> str | None:

@@ -140,6 +140,12 @@ class JwksVerifier:
                 self._verified.popitem(last=False)
         return principal
 
+    def verified_expiry(self, token: str | None) -> float | None:
+        """The `exp` of `token` if this verifier verified it and still remembers it (its cache of verified
+        tokens), else None: what a caller that just verified the token would otherwise decode again."""
+        hit = self._verified.get(token) if token else None
+        return hit[1] if hit is not None else None
+
     def _header(self, token: str) -> dict[str, Any]:
         """The token's (unverified) header. Every token signed by one key carries the same header segment, so
         the parsed header is kept per segment (at most `HEADER_CACHE_SIZE` of them; a handshake storm of fresh

@@ -42,3 +42,35 @@ async def test_the_middleware_rewrites_the_client_only_for_a_trusted_peer(peer: 
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
         answer = await http.get("/who", headers={"X-Forwarded-For": "203.0.113.7"})
     assert answer.json() == seen
+
+
+def test_a_peer_address_is_parsed_once_and_its_verdict_remembered(monkeypatch: pytest.MonkeyPatch):
+    import ipaddress
+
+    from servicekit import forwarded
+
+    parsed: list[str] = []
+    real = ipaddress.ip_address
+
+    def counting(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        parsed.append(address)
+        return real(address)
+
+    monkeypatch.setattr(forwarded.ipaddress, "ip_address", counting)
+    edge = TrustedProxies.parse(["127.0.0.1"])
+    for _ in range(3):
+        assert "127.0.0.1" in edge
+        assert "10.0.0.9" not in edge
+        assert "not-an-address" not in edge
+    assert parsed == ["127.0.0.1", "10.0.0.9", "not-an-address"]
+
+
+def test_the_remembered_verdicts_are_bounded(monkeypatch: pytest.MonkeyPatch):
+    from servicekit import forwarded
+
+    monkeypatch.setattr(forwarded, "VERDICTS_KEPT", 4)
+    edge = TrustedProxies.parse(["10.0.0.0/8"])
+    assert all(f"10.0.0.{i}" in edge for i in range(10))
+    assert len(edge._verdicts) <= 4
+    assert edge == TrustedProxies.parse(["10.0.0.0/8"])  # the memo is not part of equality or hashing
+    assert hash(edge) == hash(TrustedProxies.parse(["10.0.0.0/8"]))

@@ -377,3 +377,12 @@ async def test_a_token_near_a_time_bound_or_with_an_unusual_claim_is_left_to_pyj
     with pytest.raises(TokenError) as refused:
         await verifier.verify(sign(key, aud=["platform", "other"]))  # a list: PyJWT's strict_aud refuses it
     assert refused.value.code == "token_bad_claims"
+
+
+async def test_a_verified_tokens_expiry_is_known_without_decoding_it_again(verifier, key):
+    exp = int(time.time()) + 600
+    token = sign(key, exp=exp)
+    assert verifier.verified_expiry(token) is None  # not verified yet
+    await verifier.verify(token)
+    assert verifier.verified_expiry(token) == exp
+    assert verifier.verified_expiry(None) is None and verifier.verified_expiry(sign(key, sub="2")) is None

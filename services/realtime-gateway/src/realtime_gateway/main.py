@@ -24,6 +24,7 @@ from servicekit.logging import configure_logging
 from servicekit.requestid import echo_request_id
 
 from realtime_gateway.clients.admission import AddressConnections, request_address
+from realtime_gateway.clients.auth import token_of
 from realtime_gateway.clients.commands import Commands
 from realtime_gateway.clients.connections import Connections
 from realtime_gateway.clients.presence import Presence
@@ -47,6 +48,7 @@ from realtime_gateway.transport.engineio_requests import engineio_request_rules
 from realtime_gateway.transport.fanout import FanOutManager, OrjsonCodec
 from realtime_gateway.transport.protocol_guard import client_address, screen_polling_requests
 from realtime_gateway.transport.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
+from realtime_gateway.transport.request_gates import gated
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,12 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
 def runner_options(settings: Settings) -> dict[str, Any]:
     """`web.AppRunner(app, **runner_options(settings))`: aiohttp closes a connection that has sent no complete
     request for `http_idle_timeout_seconds` (a fresh TCP connection that sends nothing, a slow request head, an
-    idle keep-alive connection between requests; not an open WebSocket or a pending long-poll)."""
-    return {"keepalive_timeout": settings.http_idle_timeout_seconds}
+    idle keep-alive connection between requests; not an open WebSocket or a pending long-poll). aiohttp's access
+    logger (an object per TCP connection, a check per request) only at DEBUG, where its lines are shown."""
+    options: dict[str, Any] = {"keepalive_timeout": settings.http_idle_timeout_seconds}
+    if settings.log_level != "DEBUG":
+        options["access_log"] = None
+    return options
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
@@ -185,7 +191,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
             CHAT_TYPING: typing.handle,
         },
         metrics, presence.admin_changed, [typing_throttle.forget, emitter.release, token_expiry.forget], recovery,
-        in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, sid, auth),
+        in_flight, on_connected=lambda sid, auth: _watch_token(token_expiry, verifier, sid, auth),
         user_limiter=PerUserLimiter(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
         max_sockets_per_user=settings.max_sockets_per_user, user_changed=presence.user_changed,
         after_accept=tell_current_status(
@@ -204,7 +210,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         else client_address(environ)
     )
 
-    app = web.Application(middlewares=[drain.middleware, engineio_request_rules(sio), addresses.middleware])
+    app = web.Application(middlewares=[gated([drain.gate, engineio_request_rules(sio), addresses.gate])])
     app[GATEWAY_KEY] = gateway
     sio.attach(app, socketio_path="/socket.io")
     add_routes(app, HealthSources(
@@ -217,8 +223,11 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     return app
 
 
-def _watch_token(token_expiry: TokenExpiry, sid: str, auth: object) -> None:
-    exp = token_exp(auth)
+def _watch_token(token_expiry: TokenExpiry, verifier: JwksVerifier, sid: str, auth: object) -> None:
+    # the handshake just verified this token: its `exp` is in the verifier's cache (no second decode)
+    exp = verifier.verified_expiry(token_of(auth))
+    if exp is None:
+        exp = token_exp(auth)
     if exp is not None:
         token_expiry.watch(sid, exp)
 

@@ -235,3 +235,22 @@ def test_stock_schedule_ping_starts_send_ping_as_a_background_task_and_shutdown_
     assert "self.connected = True" in handler and "self.upgraded = True" in handler, (
         "library internal `engineio AsyncSocket._websocket_handler` changed what a direct websocket sets "
         "(re-read it: transport/websocket_session.py serve_websocket re-implements it)")
+
+
+async def test_socketio_keeps_the_environ_it_is_given_at_engineio_connect_and_engineio_reads_none_after_the_upgrade(
+) -> None:
+    """transport/connection_environ.py replaces `AsyncServer.environ[eio_sid]` after the stock
+    `_handle_eio_connect` stored it, and empties a WebSocket's request environ once the driver has prepared the
+    response: engine.io's `_upgrade_websocket` must end with `return await ws(environ)` (nothing reads it after)."""
+    server = _server()
+    environ = {"REMOTE_ADDR": "x"}
+    await server._handle_eio_connect("eio1", environ)
+    assert server.environ.get("eio1") is environ, (
+        "library internal `socketio.AsyncServer._handle_eio_connect` no longer stores `environ[eio_sid]` "
+        "(used by the gateway's transport/recovery.py + transport/connection_environ.py)")
+    body = ast.parse(textwrap.dedent(inspect.getsource(AsyncSocket._upgrade_websocket))).body[0]
+    assert isinstance(body, ast.AsyncFunctionDef)
+    last = body.body[-1]
+    assert isinstance(last, ast.Return) and ast.unparse(last) == "return await ws(environ)", (
+        "library internal `engineio.AsyncSocket._upgrade_websocket` changed its end "
+        "(used by the gateway's transport/compression.py: the request environ is emptied after the upgrade)")

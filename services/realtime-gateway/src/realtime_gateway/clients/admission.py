@@ -13,7 +13,7 @@ known: the CONNECT is answered with a `connect_error` whose message says "too ma
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -93,11 +93,9 @@ class AddressConnections:
         eio.on("connect", counted_connect)
         eio.on("disconnect", counted_disconnect)
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        """A new Engine.IO handshake (a `/socket.io` request without `sid`) from an address at its cap: 429."""
+    async def gate(self, request: web.Request) -> web.StreamResponse | None:
+        """A new Engine.IO handshake (a `/socket.io` request without `sid`) from an address at its cap: 429
+        (`transport/request_gates.py`)."""
         if request.path.startswith("/socket.io") and "sid" not in request.query:
             address = request_address(request, self.trusted)
             if self.count(address) >= self.limit:
@@ -107,7 +105,7 @@ class AddressConnections:
                                "details": {"limit": self.limit}}},
                     status=429, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                 )
-        return await handler(request)
+        return None
 
 
 def user_refusal(open_sockets: int, limit: int) -> ConnectionRefusedError | None:

@@ -16,7 +16,6 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -70,16 +69,14 @@ class Drain:
         self._ack_timeout = ack_timeout
         self.draining = False
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    async def gate(self, request: web.Request) -> web.StreamResponse | None:
+        """While draining, a new Engine.IO handshake gets 503 (`transport/request_gates.py`)."""
         if self.draining and request.path.startswith("/socket.io") and "sid" not in request.query:
             return web.json_response(
                 {"error": {"code": "draining", "message": "this gateway is shutting down; connect to another"}},
                 status=503, headers={"Retry-After": "1"},
             )
-        return await handler(request)
+        return None
 
     async def run(self) -> None:
         """Close every socket, in batches over `seconds`; returns when they are gone (or the bound passed)."""

@@ -30,6 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
+from realtime_gateway.transport.connection_environ import release_request_environ
 from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
@@ -100,6 +101,10 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         guard = type(self).guard
         if guard is not None and sid is not None:
             guard.websockets[sid] = self
+            kept = guard.environ_of(sid)  # the connection's {REMOTE_ADDR} (transport/connection_environ.py)
+            if kept is not None and kept is not environ:
+                self.environ = kept
+                release_request_environ(environ)  # engine.io reads nothing from it once the upgrade is done
         try:
             eio_socket = self._eio_socket
             if (

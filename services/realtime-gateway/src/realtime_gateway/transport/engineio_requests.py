@@ -24,17 +24,17 @@ def _bad_request(code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, "details": {}}}, status=400)
 
 
-def engineio_request_rules(sio: Any, path: str = "/socket.io") -> Any:
-    """An aiohttp middleware applying the rules above to `path` (engine.io's sessions: `sio.eio.sockets`)."""
+def engineio_request_rules(sio: Any, path: str = "/socket.io") -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """A gate (`transport/request_gates.py`) applying the rules above to `path` (engine.io's sessions:
+    `sio.eio.sockets`): the answer for a request that breaks them, else None."""
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def gate(request: web.Request) -> web.StreamResponse | None:
         if request.path.rstrip("/") != path:
-            return await handler(request)
+            return None
         if request.method not in METHODS:
             return _bad_request("bad_method", f"{request.method} is not an Engine.IO method")
         if request.method == "OPTIONS":
-            return await handler(request)
+            return None
         transport = request.query.get("transport")
         if transport not in TRANSPORTS:
             return _bad_request("bad_transport", "the transport query parameter must be polling or websocket")
@@ -46,6 +46,6 @@ def engineio_request_rules(sio: Any, path: str = "/socket.io") -> Any:
                 await ws.prepare(request)
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session already upgraded")
                 return ws
-        return await handler(request)
+        return None
 
-    return middleware
+    return gate

@@ -170,6 +170,8 @@ class ProtocolGuard:
         `X-Forwarded-For` only from trusted proxies, as the connection caps do)."""
         self.websockets: dict[str, Refusable] = {}
         """eio_sid -> its open WebSocket (registered by the driver while engine.io's handler runs)."""
+        self.environ_of: Callable[[str], dict[str, Any] | None] = lambda eio_sid: None
+        """eio_sid -> the environ its connection keeps (the server sets it: `transport/connection_environ.py`)."""
 
     async def refuse(self, eio_sid: str, violation: Violation, environ: dict[str, Any] | None = None,
                      sample: Any = None) -> None:

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import socketio
 from contracts.errors import ContractError
 from contracts.events.registry import parse_domain_event
@@ -56,6 +57,7 @@ from realtime_gateway.delivery.stream import (
     message_time,
     parse_offset,
 )
+from realtime_gateway.transport.connection_environ import connection_environ
 from realtime_gateway.transport.protocol_guard import (
     CONNECT_TIMEOUT,
     ProtocolGuard,
@@ -101,7 +103,8 @@ class PidCodec:
         # the nonce: a fresh session never gets the pid of the one it replaces (the client would think it recovered)
         issued = int(now if now is not None else time.time())
         data = [principal.user_id, principal.user_type, issued, offset_hint, secrets.token_hex(4)]
-        body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+        # orjson: the same compact JSON as json.dumps(separators=(",", ":")) at a fraction of its cost per handshake
+        body = base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
         return f"{body}.{self._sign(body)}"
 
     def verify(self, pid: Any, principal: Principal) -> PidClaim | None:
@@ -285,6 +288,7 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.connect_timeout = connect_timeout
         self.guard = ProtocolGuard(self.eio, protocol_log_interval)
+        self.guard.environ_of = self.environ.get
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
 
     def _engineio_server_class(self) -> Any:
@@ -293,6 +297,8 @@ class RecoveringServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         result = await super()._handle_eio_connect(eio_sid, environ)
+        # the connection keeps its client address, not the handshake request (transport/connection_environ.py)
+        self.environ[eio_sid] = connection_environ(environ, self.guard.address_of)
         self._arm_deadline(eio_sid, self.connect_timeout)
         return result
 
