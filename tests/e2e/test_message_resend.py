@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 
-from playwright.async_api import WebSocketRoute, expect
+from playwright.async_api import Route, WebSocketRoute, expect
 
 from tests.e2e.conftest import Pages
 from tests.e2e.helpers import connected, tid
@@ -71,5 +71,53 @@ async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_a
     await user.reload()  # the history the server keeps: the message once
     await expect(tid(user, "h5-chat")).to_be_visible()
     await expect(tid(user, "message-text").filter(has_text="你好")).to_have_count(1)
+    await expect(tid(user, "message-text").filter(has_text=text)).to_have_count(1)
+    assert not pages.problems, pages.problems
+
+
+async def test_an_h5_first_message_whose_answer_is_lost_opens_the_session_once_on_retry(pages: Pages) -> None:
+    """The first message opens the session over REST. Its answer is lost on the wire (the server opened the session,
+    the page heard a network failure): the page's retry sends it with the same Idempotency-Key, so the server answers
+    with the same session instead of adding the message again."""
+    user = await pages.new_page(await pages.context(mobile=True))
+    text = f"open-lost-{uuid.uuid4().hex[:8]}"
+    keys: list[str | None] = []
+
+    async def lose_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        keys.append(await route.request.header_value("idempotency-key"))
+        if len(keys) == 1:
+            await route.fetch()  # the server opens the session...
+            await route.abort("connectionreset")  # ...and its answer never reaches the page
+            return
+        await route.continue_()
+
+    def quiet_until_retried(ws: WebSocketRoute) -> None:
+        """The socket's events about the new session are held back until the retry: otherwise they tell the page
+        about the session (and replace the failed bubble) before the person could tap retry."""
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+        server.on_message(lambda frame: None if (
+            isinstance(frame, str) and frame.startswith("42") and len(keys) < 2) else ws.send(frame))
+
+    await user.route(re.compile(r"/api/v4/customer-service/sessions$"), lose_first_answer)
+    await user.route_web_socket(re.compile(r"/socket\.io/"), quiet_until_retried)
+    await user.goto("/h5/chat.html")
+    await tid(user, "h5-username").fill(f"opener{uuid.uuid4().hex[:8]}")
+    await tid(user, "h5-password").fill("correct horse 42")
+    await tid(user, "h5-register").click()
+    await expect(tid(user, "h5-chat")).to_be_visible()
+    await connected(user)
+    await tid(user, "composer-input").fill(text)
+    await tid(user, "composer-send").click()
+    await tid(user, "message-retry").click()  # the bubble failed: the person taps retry
+    await expect(tid(user, "end-session")).to_be_visible()
+
+    assert len(keys) == 2, keys
+    assert keys[0] and keys[1] == keys[0]
+    await user.reload()  # the history the server keeps: the message once
+    await expect(tid(user, "h5-chat")).to_be_visible()
     await expect(tid(user, "message-text").filter(has_text=text)).to_have_count(1)
     assert not pages.problems, pages.problems

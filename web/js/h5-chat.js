@@ -135,12 +135,14 @@ async function endSession(button) {
   });
 }
 
-async function openSession(content) {
-  // No open session: the first message opens one (201), or joins the open one (200) if another tab made it.
-  const pending = view.addPending(content, () => send(content));
+async function openSession(content, key = newIdempotencyKey()) {
+  // No open session: the first message opens one (201), or joins the open one (200) if another tab made it. A
+  // retry opens with the same Idempotency-Key: a first attempt whose answer was lost is answered again (the same
+  // session), never adding the message twice.
+  const pending = view.addPending(content, () => openSession(content, key));
   try {
     const s = await call(`${BASE}/sessions`, {
-      method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+      method: "POST", body: { content }, headers: { "Idempotency-Key": key },
     });
     view.discard(pending);
     if (!current || current.session_id !== s.session_id) view.clear();

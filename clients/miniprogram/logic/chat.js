@@ -242,11 +242,14 @@ class ChatLogic {
     await this.deliver(pending, this.session.session_id, content, "text");
   }
 
-  async openSession(content) {
+  /** The first message opens a session (or joins the open one). `key`: its Idempotency-Key, kept by its pending
+   * bubble, so a retry after a lost answer is answered again instead of adding the message twice. */
+  async openSession(content, key = newIdempotencyKey()) {
     const pending = this.addPending("text", content);
+    pending.opensWith = key;
     try {
       const s = await this.api.request(`${BASE}/sessions`, {
-        method: "POST", body: { content }, headers: { "Idempotency-Key": newIdempotencyKey() },
+        method: "POST", body: { content }, headers: { "Idempotency-Key": key },
       });
       this.drop(pending);
       if (this.pinned !== s.session_id) this.pinned = 0; // the page follows the new session
@@ -301,6 +304,7 @@ class ChatLogic {
     const pending = this.pending.find((p) => p.key === key && p.state === "failed");
     if (!pending || pending.kind !== "text") return Promise.resolve();
     this.drop(pending);
+    if (pending.opensWith) return this.openSession(pending.content, pending.opensWith);
     return this.send(pending.content, pending.clientMsgId);
   }
 

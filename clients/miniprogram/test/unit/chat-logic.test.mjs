@@ -129,6 +129,32 @@ test("the first message opens a session over REST; later ones go over the socket
   assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["你好", "sent"], ["在吗？", "sent"]]);
 });
 
+test("a first message whose answer was lost opens again with the same Idempotency-Key on retry", async () => {
+  const opened = session({ session_id: 21 });
+  let lose = true;
+  const { chat, api, last } = setUp({ latest: null, routes: {
+    "POST /api/v4/customer-service/sessions": () => {
+      if (!lose) return opened;
+      lose = false; // the server opened it; its answer did not come back
+      return new ApiError(0, "network_error", "the connection dropped");
+    },
+    [MESSAGES(21)]: () => ({ items: [message({ session_id: 21, message_content: "你好" })], has_more: false }),
+    [QUEUE(21)]: () => ({ session_id: 21, position: 1, estimated_wait_seconds: null }),
+    [READ(21)]: () => opened,
+  } });
+  await chat.start();
+  await chat.send("你好");
+  const failed = last().items.at(-1);
+  assert.equal(failed.state, "failed");
+  await chat.retry(failed.key);
+  const posts = api.calls.filter((c) => c.path === "/api/v4/customer-service/sessions");
+  assert.equal(posts.length, 2);
+  assert.ok(posts[0].headers["Idempotency-Key"]);
+  assert.equal(posts[1].headers["Idempotency-Key"], posts[0].headers["Idempotency-Key"]);
+  assert.equal(chat.session.session_id, 21);
+  assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["你好", "sent"]]);
+});
+
 test("a refused message stays with the reason, and is sent again on retry", async () => {
   let refuse = true;
   const client = fakeClient({ ack: (event, data) => (refuse ? { ok: false, error: { code: "session_closed" } }
