@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import DEFAULT_LOCALE, PASSWORD, Pages
@@ -61,3 +63,14 @@ async def user_login(pages: Pages, username: str, locale: str = DEFAULT_LOCALE) 
     await expect(tid(page, "h5-chat")).to_be_visible()
     await connected(page)
     return page
+
+
+async def register_on_h5(page: Page, name: str = "e2e") -> None:
+    """A new end user, as one comes: opens the H5 page on `page` (routes installed on it still apply) and registers
+    there as `<name><random>`, then waits for the live connection."""
+    await page.goto("/h5/chat.html")
+    await tid(page, "h5-username").fill(f"{name}{uuid.uuid4().hex[:8]}")
+    await tid(page, "h5-password").fill("correct horse 42")
+    await tid(page, "h5-register").click()
+    await expect(tid(page, "h5-chat")).to_be_visible()
+    await connected(page)

@@ -6,26 +6,18 @@ end, and the session opened here is closed."""
 
 from __future__ import annotations
 
-import uuid
-
 from playwright.async_api import expect
 
-from tests.e2e.conftest import PASSWORD, Pages
-from tests.e2e.helpers import admin_login, connected, session_item, tid, user_id_of
+from tests.e2e.conftest import Pages
+from tests.e2e.helpers import admin_login, register_on_h5, session_item, tid, user_id_of
 
 CONSOLE = "/admin/customer-service.html"
 
 
 async def register_user(pages: Pages):
     """A fresh end user, registered on the H5 page (no other test knows them)."""
-    context = await pages.context(mobile=True)
-    page = await pages.new_page(context)
-    await page.goto("/h5/chat.html")
-    await tid(page, "h5-username").fill(f"e2e-{uuid.uuid4().hex[:10]}")
-    await tid(page, "h5-password").fill(PASSWORD + "-x9")
-    await tid(page, "h5-register").click()
-    await expect(tid(page, "h5-chat")).to_be_visible()
-    await connected(page)
+    page = await pages.new_page(await pages.context(mobile=True))
+    await register_on_h5(page, "e2e-")
     return page
 
 

@@ -13,7 +13,7 @@ import uuid
 from playwright.async_api import Route, WebSocketRoute, expect
 
 from tests.e2e.conftest import Pages
-from tests.e2e.helpers import connected, tid
+from tests.e2e.helpers import register_on_h5, tid
 
 
 async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_and_stored_once(pages: Pages) -> None:
@@ -42,12 +42,7 @@ async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_a
         server.on_message(from_server)
 
     await user.route_web_socket(re.compile(r"/socket\.io/"), route)
-    await user.goto("/h5/chat.html")
-    await tid(user, "h5-username").fill(f"resender{uuid.uuid4().hex[:8]}")
-    await tid(user, "h5-password").fill("correct horse 42")
-    await tid(user, "h5-register").click()
-    await expect(tid(user, "h5-chat")).to_be_visible()
-    await connected(user)
+    await register_on_h5(user, "resender")
     await tid(user, "composer-input").fill("你好")  # the first message opens the session (REST)
     await tid(user, "composer-send").click()
     await expect(tid(user, "end-session")).to_be_visible()
@@ -104,12 +99,7 @@ async def test_an_h5_first_message_whose_answer_is_lost_opens_the_session_once_o
 
     await user.route(re.compile(r"/api/v4/customer-service/sessions$"), lose_first_answer)
     await user.route_web_socket(re.compile(r"/socket\.io/"), quiet_until_retried)
-    await user.goto("/h5/chat.html")
-    await tid(user, "h5-username").fill(f"opener{uuid.uuid4().hex[:8]}")
-    await tid(user, "h5-password").fill("correct horse 42")
-    await tid(user, "h5-register").click()
-    await expect(tid(user, "h5-chat")).to_be_visible()
-    await connected(user)
+    await register_on_h5(user, "opener")
     await tid(user, "composer-input").fill(text)
     await tid(user, "composer-send").click()
     await tid(user, "message-retry").click()  # the bubble failed: the person taps retry

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import uuid
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from PIL import Image, ImageDraw
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Pages
-from tests.e2e.helpers import admin_login, connected, session_item, tid, user_id_of
+from tests.e2e.helpers import admin_login, connected, register_on_h5, session_item, tid, user_id_of
 
 LINKS_ROUTE = re.compile(r"/sessions/\d+/attachments/[0-9a-f-]{36}$")  # fresh signed URLs of one picture
 GPS_IFD = 0x8825
@@ -100,12 +99,7 @@ async def _full_size_shown(page: Page, size: tuple[int, int]) -> None:
 async def _register_on_h5(pages: Pages) -> Page:
     """A new user, as one comes: opens the H5 page in a Chinese phone browser and registers there."""
     page = await pages.new_page(await pages.context(mobile=True))
-    await page.goto("/h5/chat.html")
-    await tid(page, "h5-username").fill(f"photo{uuid.uuid4().hex[:8]}")
-    await tid(page, "h5-password").fill("correct horse 42")
-    await tid(page, "h5-register").click()
-    await expect(tid(page, "h5-chat")).to_be_visible()
-    await connected(page)
+    await register_on_h5(page, "photo")
     return page
 
 

@@ -4,23 +4,16 @@ its reason."""
 
 from __future__ import annotations
 
-import uuid
-
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Pages
-from tests.e2e.helpers import admin_login, connected, session_item, tid, user_id_of
+from tests.e2e.helpers import admin_login, register_on_h5, session_item, tid, user_id_of
 
 
 async def test_read_ticks_go_both_ways_live_and_the_user_ends_the_chat_from_the_h5_page(pages: Pages) -> None:
     admin = await admin_login(pages, "admin1", "/admin/customer-service.html")
     user = await pages.new_page(await pages.context(mobile=True))
-    await user.goto("/h5/chat.html")
-    await tid(user, "h5-username").fill(f"reader{uuid.uuid4().hex[:8]}")  # a new user: no session of theirs yet
-    await tid(user, "h5-password").fill("correct horse 42")
-    await tid(user, "h5-register").click()
-    await expect(tid(user, "h5-chat")).to_be_visible()
-    await connected(user)
+    await register_on_h5(user, "reader")  # a new user: no session of theirs yet
     user_id = await user_id_of(user)
 
     await tid(user, "composer-input").fill("请帮我看看订单")

@@ -10,7 +10,15 @@ import uuid
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Pages
-from tests.e2e.helpers import admin_login, connected, session_item, tid, user_id_of, user_login
+from tests.e2e.helpers import (
+    admin_login,
+    connected,
+    register_on_h5,
+    session_item,
+    tid,
+    user_id_of,
+    user_login,
+)
 
 
 async def test_a_rating_after_close_appears_in_the_supervisors_report(pages: Pages) -> None:
@@ -18,12 +26,7 @@ async def test_a_rating_after_close_appears_in_the_supervisors_report(pages: Pag
     supervisor_id = await supervisor.evaluate(
         "() => JSON.parse(localStorage.getItem('platform.admin.session')).user.user_id")
     user = await pages.new_page(await pages.context(mobile=True))
-    await user.goto("/h5/chat.html")
-    await tid(user, "h5-username").fill(f"rater{uuid.uuid4().hex[:8]}")
-    await tid(user, "h5-password").fill("correct horse 42")
-    await tid(user, "h5-register").click()
-    await expect(tid(user, "h5-chat")).to_be_visible()
-    await connected(user)
+    await register_on_h5(user, "rater")
     user_id = await user_id_of(user)
 
     await tid(user, "composer-input").fill("我的快递到哪了？")
