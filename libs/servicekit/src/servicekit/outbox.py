@@ -124,11 +124,13 @@ async def backlog(engine: AsyncEngine, schema: str) -> tuple[int, float]:
 
 class EventSink(Protocol):
     """What the relay publishes to (servicekit.broker.Broker in production). The relay passes ``timeout=None``: it
-    keeps the deadline itself (see ``OutboxRelay``)."""
+    keeps the deadline itself (see ``OutboxRelay``); and ``routed_after_reconnect=True``: an event the broker cannot
+    route yet just after a reconnect (queues still recovering: RabbitMQ confirms and drops it) is a failure, sent
+    again (servicekit.amqp.RECOVERING_SECONDS)."""
 
     async def publish(
         self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str,
-        timeout: float | None,
+        timeout: float | None, routed_after_reconnect: bool,
     ) -> None: ...
 
 
@@ -261,6 +263,7 @@ class OutboxRelay:
                     task = asyncio.create_task(self._sink.publish(
                         row.exchange, row.routing_key, row.body,
                         message_id=str(row.event_id), message_type=row.event_type, timeout=None,
+                        routed_after_reconnect=True,
                     ))
                     task.add_done_callback(self._on_confirm)  # a confirm (or failure) wakes the loop to mark it
                     inflight[row.id] = task
@@ -336,8 +339,8 @@ class OutboxRelay:
 
     async def _settle(self, conn: asyncpg.Connection, inflight: dict[int, asyncio.Task[None]]) -> list[int]:
         """The confirmed prefix of what is in flight, for the caller to mark (with its next fetch, or alone). On a
-        failure, wait for the rest, mark what was confirmed before it, and raise: nothing after a failed event is
-        marked, so it goes out again after it."""
+        failure, give up the publishes still running, mark what was confirmed before it, and raise: nothing after a
+        failed event is marked, so it goes out again after it."""
         overdue: BaseException | None = None
         if self._overdue_in(inflight) == 0:
             # All at once, in this turn of the loop: the channel takes publishes in the order they asked for it, so
@@ -357,6 +360,10 @@ class OutboxRelay:
                 break
             confirmed.append(outbox_id)
         if failure is not None:
+            # Everything after the failed event goes out again after it: the publishes still running are given up
+            # now, never waited for (one that never finishes, on a channel being restored, would stop the relay).
+            for task in inflight.values():
+                task.cancel()
             await asyncio.gather(*inflight.values(), return_exceptions=True)
             if confirmed:
                 await self._mark(conn, confirmed)
