@@ -95,6 +95,7 @@ class Broker:
         self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str,
         correlation_id: str | None = None, reply_to: str | None = None, expiration: float | None = None,
         persistent: bool = True, timeout: float | None | Literal["configured"] = "configured",
+        routed_after_reconnect: bool = False,
     ) -> None:
         """servicekit.amqp.Publisher.publish, once connected."""
         if self._publisher is None or not self.connected:
@@ -102,7 +103,7 @@ class Broker:
         await self._publisher.publish(
             exchange, routing_key, body, message_id=message_id, message_type=message_type,
             correlation_id=correlation_id, reply_to=reply_to, expiration=expiration, persistent=persistent,
-            timeout=timeout,
+            timeout=timeout, routed_after_reconnect=routed_after_reconnect,
         )
 
     async def close(self) -> None:

@@ -118,3 +118,45 @@ async def test_closing_during_set_up_closes_the_new_connection(make_vhost):
     await broker.close()
     assert seen[0].is_closed and not broker.connected
     assert not opened_since(before)
+
+
+async def test_just_after_connecting_an_event_the_broker_cannot_route_is_not_sent_for_the_relay_only(
+    make_vhost, monkeypatch
+):
+    """RabbitMQ, just after it accepts connections again, routes nothing to queues it has not recovered yet and
+    confirms those messages all the same (measured: 75 of 400 confirmed publishes lost). The relay asks for such an
+    event to fail instead, so it sends it again; everyone else, and the relay later on, keeps "an event nobody is
+    bound to is not the producer's failure"."""
+    from servicekit import amqp
+
+    broker = Broker(await make_vhost(), name="routing-test")  # no queue bound: every event is unroutable
+    await broker.start()
+    try:
+        await broker.wait_ready(10)
+        with pytest.raises(PublishFailed, match="could not route"):
+            await broker.publish(CHAT_EVENTS_EXCHANGE, "chat.x", b"{}", message_id="1", message_type="chat.x",
+                                 routed_after_reconnect=True)
+        await broker.publish(CHAT_EVENTS_EXCHANGE, "chat.x", b"{}", message_id="2", message_type="chat.x")
+        monkeypatch.setattr(amqp, "RECOVERING_SECONDS", 0.0)  # long after the connection opened
+        await broker.publish(CHAT_EVENTS_EXCHANGE, "chat.x", b"{}", message_id="3", message_type="chat.x",
+                             routed_after_reconnect=True)
+    finally:
+        await broker.close()
+
+
+async def test_a_connection_attempt_whose_handshake_never_comes_gives_up_after_the_connect_timeout(monkeypatch):
+    """A broker that accepts the TCP connection but never speaks AMQP (RabbitMQ still booting): the attempt ends
+    after `CONNECT_TIMEOUT` instead of waiting for ever, so the next attempt can find the broker up."""
+    from servicekit import amqp
+
+    monkeypatch.setattr(amqp, "CONNECT_TIMEOUT", 0.5)
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    attempt = asyncio.create_task(connect(f"amqp://guest:guest@127.0.0.1:{port}/", name="silent"))
+    try:
+        done, _ = await asyncio.wait({attempt}, timeout=5)
+        assert attempt in done, "the attempt is still waiting for the handshake"
+        assert isinstance(attempt.exception(), (TimeoutError, ConnectionError, OSError)), attempt.exception()
+    finally:
+        attempt.cancel()
+        silent.close()
