@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.faults.conftest import ADMINS, CHAT, GW1, GW2, NOTIFICATION, Account
-from tests.faults.traffic import RecoveringSocket, Sender, tally, wait_delivered
+from tests.faults.traffic import RecoveringSocket, Sender, SocketSender, tally, wait_delivered
 from tests.integration.stack import Stack
 
 HEALTHY_WITHIN = 60.0  # a bound for "never came back", not a speed target (a loaded CI box imports slowly)
@@ -72,12 +72,14 @@ def _tabs(username: str) -> list[str]:
     return [f"{username}#{tab}" for tab in range(TABS)]
 
 
-async def _senders(stack: Stack, accounts: dict[str, Account], scenario: str) -> list[Sender]:
+async def _senders(
+    stack: Stack, accounts: dict[str, Account], sockets: dict[str, RecoveringSocket], scenario: str
+) -> list[Sender | SocketSender]:
     admins = [accounts[a] for a in ADMINS]
     users = [a for a in accounts.values() if a.user_type == "user"]
     by_id = {a.user_id: a.username for a in accounts.values()}
     every_admin = [name for a in admins for name in _tabs(a.username)]
-    senders = []
+    senders: list[Sender | SocketSender] = []
     for sender_admin, targets in ((admins[0], admins[1:]), (admins[1], [admins[0], admins[2]])):
         def body(n: int, targets=targets, who=sender_admin.username) -> dict:
             item = {"type": "order", "title": f"{scenario} {who} {n}", "content": "steady"}
@@ -103,6 +105,10 @@ async def _senders(stack: Stack, accounts: dict[str, Account], scenario: str) ->
                 lambda n, s=scenario: {"content": f"{s} message {n}"}, "m",
                 lambda answer, u=user.username: _tabs(u), interval=0.4,
             ))
+            senders.append(SocketSender(  # the same user's messages over their socket, as the pages send them
+                f"socket-{user.username}", sockets[_tabs(user.username)[0]], session_id,
+                lambda n, s=scenario, u=user.username: f"{s} {u} over the socket {n}", _tabs(user.username),
+            ))
     return senders
 
 
@@ -111,7 +117,7 @@ async def run_scenario(
     restore: Callable[[], Awaitable[None]],
 ) -> None:
     sockets = await _open_sockets(stack, accounts)
-    senders = await _senders(stack, accounts, name)
+    senders = await _senders(stack, accounts, sockets, name)
     tasks = [asyncio.create_task(s.run()) for s in senders]
     try:
         await asyncio.sleep(2)
@@ -131,6 +137,7 @@ async def run_scenario(
         assert result.sent > 0
         assert result.lost == 0, result.lost_examples
         assert result.duplicates_shown == 0
+        assert result.stored_twice == 0
         assert result.not_recovered == 0, {s.name: s.not_recovered for s in sockets.values() if s.not_recovered}
     finally:
         for task in tasks:

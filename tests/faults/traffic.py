@@ -7,7 +7,10 @@ services accepted.
   list when its connection drops (what a balancer in front of several gateways gives a browser).
 - `Sender`: sends one item after another with an `Idempotency-Key`, retrying the same item until the service
   accepts it (2xx) — so every item is accepted exactly once, and "sent" is what the services accepted.
-- `Tally`: per socket, expected ids vs received ids -> lost / duplicates.
+- `SocketSender`: a user's chat messages over their own socket (`chat:send_message` with its ack), each sent again
+  with the same `client_msg_id` while its ack is lost (timeout, unavailable, the socket gone), as the SDK does.
+- `Tally`: per socket, expected ids vs received ids -> lost / duplicates; and chat messages stored twice (one
+  content under two message ids).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import socketio
@@ -39,6 +42,8 @@ class RecoveringSocket(socketio.AsyncClient):
         self.not_recovered = 0
         self.counts: Counter[tuple[str, int]] = Counter()
         """(event, id) -> how many times received."""
+        self.message_ids: dict[tuple[Any, str], set[int]] = {}
+        """(session id, chat message content) -> the message ids it came under (one, unless stored twice)."""
         self.shown: set[tuple[str, int]] = set()
         self._turn = itertools.count()
         self._closing = False
@@ -71,6 +76,9 @@ class RecoveringSocket(socketio.AsyncClient):
         if key is not None:
             self.counts[key] += 1
             self.shown.add(key)  # the page dedups by id
+            if key[0] == "m" and isinstance(data, dict):
+                content = (data.get("session_id"), str(data.get("message_content")))
+                self.message_ids.setdefault(content, set()).add(key[1])
 
     async def open(self, index: int) -> None:
         self._turn = itertools.count(index)
@@ -159,6 +167,50 @@ class Sender:
         self._stop = True
 
 
+class Sends(Protocol):
+    name: str
+    accepted: list[tuple[tuple[str, int], list[str]]]
+    attempts_failed: int
+
+
+@dataclass
+class SocketSender:
+    """A user's chat messages over their own socket, one after another; each is sent again with the same
+    `client_msg_id` until its ack says it was stored (a lost ack: `timeout`, `unavailable`, or the socket gone)."""
+
+    name: str
+    socket: RecoveringSocket
+    session_id: int
+    content: Callable[[int], str]
+    recipients: list[str]
+    interval: float = 0.4
+    accepted: list[tuple[tuple[str, int], list[str]]] = field(default_factory=list)
+    attempts_failed: int = 0
+    _stop: bool = False
+
+    async def run(self) -> None:
+        for n in itertools.count():
+            if self._stop:
+                return
+            payload = {"session_id": self.session_id, "content": self.content(n), "client_msg_id": uuid.uuid4().hex}
+            while True:
+                try:
+                    ack = await self.socket.call("chat:send_message", payload, timeout=6)
+                except (socketio.exceptions.SocketIOError, OSError):
+                    ack = None  # not connected, or no ack in time: the message may or may not be stored
+                if isinstance(ack, dict) and ack.get("ok"):
+                    self.accepted.append((("m", ack["data"]["message_id"]), self.recipients))
+                    break
+                if isinstance(ack, dict) and ack.get("error", {}).get("code") not in ("timeout", "unavailable"):
+                    raise AssertionError(f"{self.name}: chat:send_message refused: {ack}")
+                self.attempts_failed += 1
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop = True
+
+
 @dataclass
 class Tally:
     sent: int
@@ -166,6 +218,8 @@ class Tally:
     lost: int
     duplicates_raw: int
     duplicates_shown: int
+    stored_twice: int
+    """chat messages that reached the sockets under two message ids (a resend stored as a second message)."""
     reconnects: int
     not_recovered: int
     lost_examples: list[str]
@@ -173,10 +227,11 @@ class Tally:
     def line(self, scenario: str) -> str:
         return (f"[{scenario}] sent {self.sent} items, {self.deliveries_expected} expected deliveries: "
                 f"lost {self.lost}, duplicates shown {self.duplicates_shown} (raw {self.duplicates_raw}), "
+                f"stored twice {self.stored_twice}, "
                 f"reconnects {self.reconnects} (not recovered {self.not_recovered})")
 
 
-def tally(senders: list[Sender], sockets: dict[str, RecoveringSocket]) -> Tally:
+def tally(senders: Sequence[Sends], sockets: dict[str, RecoveringSocket]) -> Tally:
     expected = 0
     lost: list[str] = []
     for sender in senders:
@@ -186,14 +241,19 @@ def tally(senders: list[Sender], sockets: dict[str, RecoveringSocket]) -> Tally:
                 if key not in sockets[name].shown:
                     lost.append(f"{name} missed {key}")
     raw = sum(count - 1 for s in sockets.values() for count in s.counts.values() if count > 1)
+    ids_by_content: dict[tuple[Any, str], set[int]] = {}
+    for s in sockets.values():
+        for content, ids in s.message_ids.items():
+            ids_by_content.setdefault(content, set()).update(ids)
     return Tally(
         sent=sum(len(s.accepted) for s in senders), deliveries_expected=expected, lost=len(lost),
-        duplicates_raw=raw, duplicates_shown=0, reconnects=sum(max(s.connects - 1, 0) for s in sockets.values()),
+        duplicates_raw=raw, duplicates_shown=0,
+        stored_twice=sum(1 for ids in ids_by_content.values() if len(ids) > 1), reconnects=sum(max(s.connects - 1, 0) for s in sockets.values()),
         not_recovered=sum(s.not_recovered for s in sockets.values()), lost_examples=lost[:10],
     )
 
 
-async def wait_delivered(senders: list[Sender], sockets: dict[str, RecoveringSocket], timeout: float) -> None:
+async def wait_delivered(senders: Sequence[Sends], sockets: dict[str, RecoveringSocket], timeout: float) -> None:
     """Until every accepted item reached every socket that must have it (or the timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
