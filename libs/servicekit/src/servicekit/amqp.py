@@ -74,8 +74,8 @@ async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExcha
 
 
 RECOVERING_SECONDS = 30.0
-"""How long after its connection (re)opens a publisher treats a message the broker cannot route as not sent (for
-the callers that ask: ``publish(routed_after_reconnect=True)``). Measured (RabbitMQ 3.10, a topic exchange bound to a
+"""How long after its connection reopens (a reconnect, not the first connect) a publisher treats a message the
+broker cannot route as not sent (for the callers that ask: ``publish(routed_after_reconnect=True)``). Measured (RabbitMQ 3.10, a topic exchange bound to a
 stream, ``rabbitmqctl start_app``): for a moment after the broker accepts connections again it routes nothing to
 queues it has not recovered yet, and confirms those messages all the same; with ``mandatory`` it returns them
 (NO_ROUTE) instead, so they can be sent again."""
@@ -95,15 +95,15 @@ class Publisher:
         self._exchanges: dict[str, AbstractExchange] = {}
         self._unconfirmed: AbstractChannel | None = None
         self._unconfirmed_exchanges: dict[str, AbstractExchange] = {}
-        self._connected_at = time.monotonic()
-        """When the connection last (re)opened: `RECOVERING_SECONDS` after it, see ``routed_after_reconnect``."""
+        self._reconnected_at = float("-inf")
+        """When the connection last reopened: `RECOVERING_SECONDS` after it, see ``routed_after_reconnect``."""
 
-    def _reconnected(self, *_: object) -> None:
-        self._connected_at = time.monotonic()
+    def reconnected(self, *_: object) -> None:
+        """The connection reopened (called by its reconnect callbacks): the broker may still be recovering."""
+        self._reconnected_at = time.monotonic()
 
     async def start(self) -> None:
-        self._connected_at = time.monotonic()
-        self._connection.reconnect_callbacks.add(self._reconnected)
+        self._connection.reconnect_callbacks.add(self.reconnected)
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchanges = await declare_exchanges(self._channel)
         self._unconfirmed = await self._connection.channel(publisher_confirms=False)
@@ -128,7 +128,7 @@ class Publisher:
         routed_after_reconnect: bool = False,
     ) -> None:
         """``confirm=False``: see the class; a failure is still raised when the connection or channel is gone.
-        ``routed_after_reconnect`` (confirmed publishes): within `RECOVERING_SECONDS` of the connection (re)opening,
+        ``routed_after_reconnect`` (confirmed publishes): within `RECOVERING_SECONDS` of the connection reopening,
         a message the broker cannot route is not sent (``PublishFailed``) rather than confirmed and dropped, for a
         caller that sends it again (servicekit.outbox.OutboxRelay); later, as always, an event nobody is bound to is
         not a failure of the producer.
@@ -172,7 +172,7 @@ class Publisher:
         """mandatory: only while the broker may still be recovering its queues, for a caller that asked. Otherwise
         an event nobody has subscribed to yet is not a failure of the producer."""
         return (confirm and routed_after_reconnect
-                and time.monotonic() - self._connected_at < RECOVERING_SECONDS)
+                and time.monotonic() - self._reconnected_at < RECOVERING_SECONDS)
 
 
 @dataclass(frozen=True)
