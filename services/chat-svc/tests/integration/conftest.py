@@ -32,6 +32,7 @@ from contracts.events.registry import (
     parse_domain_event,
 )
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE, PRESENCE_EXCHANGE
+from contracts.identity import Principal
 from contracts.time import now_beijing
 from pydantic import BaseModel
 from servicekit.amqp import Publisher, connect, declare_exchanges
@@ -58,6 +59,23 @@ def admin_headers(admin_id: int) -> dict[str, str]:
 
 def supervisor_headers(admin_id: int) -> dict[str, str]:
     return MINT.headers(admin_id, "admin", role="supervisor")
+
+
+def user(user_id: int) -> Principal:
+    """An end user as a command carries them (the socket's principal)."""
+    return Principal(user_id=user_id, user_type="user", username=f"u{user_id}")
+
+
+def admin(admin_id: int) -> Principal:
+    return Principal(user_id=admin_id, user_type="admin", username=f"a{admin_id}")
+
+
+async def claimed_session(stack: Any, user_id: int, admin_id: int) -> int:
+    """A session the user opened and the admin claimed."""
+    session_id = (await stack.open_session(user_id))["session_id"]
+    response = await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
+    assert response.status_code == 200, response.text
+    return session_id
 
 
 class EventTap:

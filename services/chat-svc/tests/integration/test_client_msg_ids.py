@@ -10,20 +10,9 @@ from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
 from sqlalchemy import text
 
-from .conftest import BASE, admin_headers, new_id, user_headers
+from .conftest import BASE, claimed_session, new_id, user, user_headers
 
 pytestmark = pytest.mark.integration
-
-
-def user(user_id: int) -> Principal:
-    return Principal(user_id=user_id, user_type="user", username=f"u{user_id}")
-
-
-async def claimed_session(stack, user_id: int, admin_id: int) -> int:
-    session_id = (await stack.open_session(user_id))["session_id"]
-    response = await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
-    assert response.status_code == 200, response.text
-    return session_id
 
 
 async def send(stack, principal: Principal, session_id: int, content: str, client_msg_id: str) -> CommandReply:

@@ -16,17 +16,9 @@ from contracts.payloads import ChatMessageData
 from contracts.socketio.client import SendMessagePayload
 from sqlalchemy import text
 
-from .conftest import BASE, admin_headers, new_id
+from .conftest import BASE, admin, admin_headers, new_id, user
 
 pytestmark = pytest.mark.integration
-
-
-def user(user_id: int) -> Principal:
-    return Principal(user_id=user_id, user_type="user", username=f"u{user_id}")
-
-
-def admin(admin_id: int) -> Principal:
-    return Principal(user_id=admin_id, user_type="admin", username=f"a{admin_id}")
 
 
 async def send(stack, principal: Principal, session_id: int, content: str = "via socket"):

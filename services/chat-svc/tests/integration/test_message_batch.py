@@ -7,29 +7,13 @@ import pytest
 from chat_svc.message_batch import MessageBatcher, Pending
 from contracts.events.commands import CHAT_SEND_MESSAGE, new_command
 from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_UPDATED
-from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
 from sqlalchemy import text
 
-from .conftest import BASE, admin_headers, new_id, supervisor_headers
+from .conftest import BASE, admin, admin_headers, claimed_session, new_id, supervisor_headers, user
 from .test_reply_deadlines import waiting_since
 
 pytestmark = pytest.mark.integration
-
-
-def user(user_id: int) -> Principal:
-    return Principal(user_id=user_id, user_type="user", username=f"u{user_id}")
-
-
-def admin(admin_id: int) -> Principal:
-    return Principal(user_id=admin_id, user_type="admin", username=f"a{admin_id}")
-
-
-async def claimed_session(stack, user_id: int, admin_id: int) -> int:
-    session_id = (await stack.open_session(user_id))["session_id"]
-    response = await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
-    assert response.status_code == 200, response.text
-    return session_id
 
 
 async def stored(stack, session_id: int) -> list[tuple[str, str]]:

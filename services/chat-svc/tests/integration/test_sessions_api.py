@@ -6,7 +6,7 @@ from contracts.events.registry import CHAT_MESSAGE_CREATED, CHAT_SESSION_ASSIGNE
 from contracts.payloads import ChatMessageData, SessionData
 from contracts.payloads.system_text import render
 
-from .conftest import BASE, admin_headers, new_id, supervisor_headers, user_headers
+from .conftest import BASE, admin_headers, claimed_session, new_id, supervisor_headers, user_headers
 
 pytestmark = pytest.mark.integration
 
@@ -16,13 +16,6 @@ def assert_422(response, field: str) -> None:
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert field in [d["field"] for d in error["details"]], error
-
-
-async def claimed_session(stack, user_id: int, admin_id: int) -> int:
-    session_id = (await stack.open_session(user_id))["session_id"]
-    response = await stack.client.post(f"{BASE}/sessions/{session_id}/claim", headers=admin_headers(admin_id))
-    assert response.status_code == 200, response.text
-    return session_id
 
 
 # --- POST /sessions -----------------------------------------------------------------------------------------
