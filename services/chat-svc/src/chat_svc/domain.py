@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from contracts.identity import Principal
+from contracts.socketio.ack import SESSION_CLOSED
 from contracts.payloads.system_text import (
     AgentJoinedParams,
     SessionAbandonedParams,
@@ -36,7 +37,7 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SessionClosed(Conflict):
-    code = "session_closed"
+    code = SESSION_CLOSED  # a socket ack keeps it (409s are precise): clients branch on it
 
 
 class InvalidInput(Invalid):
