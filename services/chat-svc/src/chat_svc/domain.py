@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from contracts.identity import Principal
-from contracts.socketio.ack import SESSION_CLOSED
 from contracts.payloads.system_text import (
     AgentJoinedParams,
     SessionAbandonedParams,
@@ -22,6 +21,7 @@ from contracts.payloads.system_text import (
     SessionTransferredParams,
     SystemTextParams,
 )
+from contracts.socketio.ack import SESSION_CLOSED
 from servicekit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 __all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "InvalidInput", "NotFound", "SessionClosed"]
