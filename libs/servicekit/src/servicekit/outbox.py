@@ -251,7 +251,8 @@ class OutboxRelay:
                     elif confirmed:
                         await self._mark(conn, confirmed)
                     self._marked(inflight, confirmed)
-                    backoff = 0.2
+                    if confirmed:  # the broker confirms again (a fetch alone proves nothing about it)
+                        backoff = 0.2
                 except _BrokerDown as exc:
                     log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
                                 self._schema, exc, backoff)
