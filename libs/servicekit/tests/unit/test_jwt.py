@@ -409,3 +409,17 @@ async def test_a_signature_libsodium_refuses_is_refused_with_bad_signature(verif
     assert (await refused(verifier, f"{head}.{body}.{other}")).code == "token_bad_signature"
     short = base64.urlsafe_b64encode(b"\0" * 63).rstrip(b"=").decode()  # not 64 bytes
     assert (await refused(verifier, f"{head}.{body}.{short}")).code in ("token_bad_signature", "token_malformed")
+
+
+async def test_a_forged_signature_is_refused_after_one_check_without_pyjwt(verifier, key, monkeypatch):
+    monkeypatch.setattr(jwt, "decode", lambda *_, **__: pytest.fail("a forged token was verified a second time"))
+    issued = int(time.time()) - 10
+    head, body, _ = sign(key, iat=issued, nbf=issued).split(".")
+    forged = sign(Ed25519PrivateKey.generate(), iat=issued, nbf=issued).split(".")[2]
+    assert (await refused(verifier, f"{head}.{body}.{forged}")).code == "token_bad_signature"
+
+
+async def test_a_broken_payload_segment_is_malformed_even_with_a_bad_signature(verifier, key):
+    issued = int(time.time()) - 10
+    head, _, signature = sign(key, iat=issued, nbf=issued).split(".")
+    assert (await refused(verifier, f"{head}.a.{signature}")).code == "token_malformed"  # not base64 (1 char)
