@@ -91,6 +91,7 @@ async def test_replay_from_any_position_inside_a_batch_delivers_exactly_what_fol
     recovery = Recovery(PidCodec("k"), consumer, RecordingEmitter(), StoredRange(stored),  # type: ignore[arg-type]
                         window_seconds=60, timeout=1)
     claim = PidClaim("pid", time.time(), None)
+    assert len(emitter.emitted) == 12  # 9 of them inside batches: every start position below is checked
     for k, (*_, position) in enumerate(emitter.emitted):
         replay = await recovery._replay(claim, position, frozenset({ADMIN_ROOM}))
         assert replay is not None
