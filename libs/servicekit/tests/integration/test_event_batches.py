@@ -16,8 +16,15 @@ from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope, parse_
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from contracts.payloads import SessionData
 from contracts.time import now_beijing
-from servicekit.amqp import Publisher, PublishFailed, QueueSpec, connect, declare_exchanges, declare_queue, \
-    start_consumer
+from servicekit.amqp import (
+    Publisher,
+    PublishFailed,
+    QueueSpec,
+    connect,
+    declare_exchanges,
+    declare_queue,
+    start_consumer,
+)
 from servicekit.db import create_engine
 from servicekit.outbox import OutboxRelay, enqueue, outbox_table
 from sqlalchemy import MetaData, text

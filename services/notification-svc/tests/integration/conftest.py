@@ -15,8 +15,8 @@ import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
-from contracts.events.envelope import EventEnvelope
 from contracts.events.batch import event_bodies
+from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import NOTIFICATION_EVENTS_EXCHANGE
 from fastapi import FastAPI
