@@ -114,8 +114,8 @@ class BrokerSettings(HeartbeatSettings):
     short, and its fetch marks them in the same statement: at 30-300 events/s, ~1 relay transaction per event
     instead of 1.5-2 with 0.005. Delays no event, only the marking (a leader that dies leaves at most this much of
     confirmed events to be sent again; consumers drop duplicates). 0: a marking UPDATE per wake-up."""
-    relay_thread: bool = True
-    """Older switch, read only when RELAY_MODE is unset and this is set: true = `thread`, false = `inline`."""
+    relay_thread: bool | None = None
+    """Older switch, read only when RELAY_MODE is unset: true = `thread`, false = `inline`."""
     relay_mode: RelayMode | None = None
     """Where the outbox relay runs: `process` = a child process of its own, supervised (restarted when it ends,
     stopped at shutdown; servicekit.relay_process): its CPU is not taken from the requests; `thread` = a thread of
@@ -130,7 +130,7 @@ class BrokerSettings(HeartbeatSettings):
         """The relay mode in force (see `relay_mode`)."""
         if self.relay_mode is not None:
             return self.relay_mode
-        if "relay_thread" in self.model_fields_set:
+        if self.relay_thread is not None:
             return "thread" if self.relay_thread else "inline"
         return self.default_relay_mode
 
