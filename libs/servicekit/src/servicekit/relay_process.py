@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from servicekit.service import BrokerSettings
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,24 @@ def relay_process(name: str, schema: str, settings: BrokerSettings) -> RelayProc
         poll_interval=settings.relay_poll_interval, max_backoff=settings.relay_max_backoff,
         mark_delay=settings.relay_mark_delay, log_level=settings.log_level, log_format=settings.log_format,
     ))
+
+
+async def relay_leads(engine: AsyncEngine, schema: str) -> bool:
+    """Whether some relay (of any process, in any mode) holds `schema`'s leader lock: then what commits is
+    published now. A relay process needs a moment to start (an interpreter and its imports), during which events
+    wait in the outbox; a caller that must not race it (a test's listener bound right after a send) waits for this."""
+    from sqlalchemy import text
+
+    from servicekit.outbox import _leader_key
+
+    key = _leader_key(schema) & 0xFFFFFFFFFFFFFFFF
+    async with engine.connect() as conn:
+        held = await conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid::bigint = :high AND objid::bigint = :low "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ), {"high": key >> 32, "low": key & 0xFFFFFFFF})
+        return bool(held.scalar_one())
 
 
 def _how(code: int) -> str:
