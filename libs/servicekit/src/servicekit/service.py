@@ -42,6 +42,7 @@ from starlette.middleware import Middleware
 
 from servicekit.apidocs import install_docs
 from servicekit.db import create_engine
+from servicekit.depcache import install as install_depcache
 from servicekit.forwarded import ForwardedSettings, TrustedProxyMiddleware
 from servicekit.gctune import GcSettings, tune_gc
 from servicekit.http import health_router, install_error_handlers
@@ -203,6 +204,7 @@ def build_service(
     (``<prefix>/docs``, ``<prefix>/openapi.json``): by default the first router's prefix, the service's path at
     the edge (servicekit.apidocs)."""
     configure_logging(name, settings.log_level, settings.log_format)
+    install_depcache()  # FastAPI's dependency cache keys once per dependant, not per request (servicekit.depcache)
     publishes = tables.outbox is not None
     if publishes and not isinstance(settings, BrokerSettings):
         raise TypeError(f"{name} has an outbox: its settings must include servicekit.service.BrokerSettings")
