@@ -92,14 +92,19 @@ class RelayProcess:
         try:
             while True:
                 started = time.monotonic()
-                process = self._process = await self._spawn()
-                log.info("%s: outbox relay process %d started", self.config.name, process.pid)
-                code = await process.wait()
-                lived = time.monotonic() - started
-                if lived >= self._stable_after:
-                    delay = self._restart_delay
-                log.error("%s: outbox relay process %d ended (%s) after %.1fs; restarting in %.1fs",
-                          self.config.name, process.pid, _how(code), lived, delay)
+                try:
+                    process = self._process = await self._spawn()
+                except OSError as exc:  # no process to run: try again, as after a death
+                    log.error("%s: could not start the outbox relay process (%s); retrying in %.1fs",
+                              self.config.name, exc, delay)
+                else:
+                    log.info("%s: outbox relay process %d started", self.config.name, process.pid)
+                    code = await process.wait()
+                    lived = time.monotonic() - started
+                    if lived >= self._stable_after:
+                        delay = self._restart_delay
+                    log.error("%s: outbox relay process %d ended (%s) after %.1fs; restarting in %.1fs",
+                              self.config.name, process.pid, _how(code), lived, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_restart_delay)
                 self.restarts += 1

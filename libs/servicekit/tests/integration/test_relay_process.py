@@ -220,3 +220,22 @@ async def test_the_relay_process_ends_when_its_service_is_killed_with_sigkill(db
 class _NoSink:
     async def publish(self, *_args, **_kwargs) -> None:
         return None
+
+
+async def test_a_relay_process_that_cannot_be_started_is_tried_again_until_it_starts(db, broker, monkeypatch, caplog):
+    _engine, _table, db_url = db
+    amqp_url, _queue = broker
+    real = sys.executable
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    supervisor = RelayProcess(_config(db_url, amqp_url), restart_delay=0.05)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        async with asyncio.timeout(10):
+            while "could not start the outbox relay process" not in caplog.text:
+                await asyncio.sleep(0.02)
+        assert not task.done()
+        monkeypatch.setattr(sys, "executable", real)
+        await _until_pid(supervisor)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
