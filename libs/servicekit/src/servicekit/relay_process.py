@@ -58,6 +58,9 @@ class RelayConfig(BaseModel):
     poll_interval: float
     max_backoff: float
     mark_delay: float
+    batch_events: bool = True
+    batch_max_events: int = 100
+    batch_max_bytes: int = 256 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -151,7 +154,9 @@ def relay_process(name: str, schema: str, settings: BrokerSettings) -> RelayProc
         name=name, schema_name=schema, database_url=settings.database_url, amqp_url=settings.amqp_url,
         publish_timeout=settings.publish_timeout, broker_max_backoff=settings.broker_max_backoff,
         poll_interval=settings.relay_poll_interval, max_backoff=settings.relay_max_backoff,
-        mark_delay=settings.relay_mark_delay, log_level=settings.log_level, log_format=settings.log_format,
+        mark_delay=settings.relay_mark_delay, batch_events=settings.relay_batch_events,
+        batch_max_events=settings.relay_batch_max_events, batch_max_bytes=settings.relay_batch_max_bytes,
+        log_level=settings.log_level, log_format=settings.log_format,
     ))
 
 
@@ -199,7 +204,8 @@ async def _serve(config: RelayConfig, stop: asyncio.Event) -> None:
                     max_backoff=config.broker_max_backoff)
     relay = OutboxRelay(config.database_url, config.schema_name, broker, poll_interval=config.poll_interval,
                         max_backoff=config.max_backoff, mark_delay=config.mark_delay,
-                        publish_timeout=config.publish_timeout)
+                        publish_timeout=config.publish_timeout, batch_events=config.batch_events,
+                        batch_max_events=config.batch_max_events, batch_max_bytes=config.batch_max_bytes)
     await broker.start()
     running = asyncio.create_task(relay.run(), name=f"{config.name}-outbox-relay")
     try:

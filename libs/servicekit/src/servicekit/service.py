@@ -117,6 +117,15 @@ class BrokerSettings(HeartbeatSettings):
     confirmed events to be sent again; consumers drop duplicates). 0: a marking UPDATE per wake-up."""
     relay_thread: bool | None = None
     """Older switch, read only when RELAY_MODE is unset: true = `thread`, false = `inline`."""
+    relay_batch_events: bool = True
+    """Publish consecutive outbox events of one round with the same routing key as ONE message, an event batch
+    (contracts.events.batch), confirmed once: fewer AMQP messages for the relay, the broker and every consumer.
+    Rolling deploy: every consumer (all services and gateways) must understand batches first; until then set false
+    on the producers (one message per event, as before)."""
+    relay_batch_max_events: int = Field(100, ge=1, le=1000)
+    """Most events in one batch message (with ``relay_batch_events``)."""
+    relay_batch_max_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Most bytes of event bodies in one batch message (with ``relay_batch_events``); a larger event goes alone."""
     relay_mode: RelayMode | None = None
     """Where the outbox relay runs: `process` = a child process of its own, supervised (restarted when it ends,
     stopped at shutdown; servicekit.relay_process): its CPU is not taken from the requests; `thread` = a thread of
@@ -326,7 +335,9 @@ def _broker_and_relay(
                   max_backoff=settings.broker_max_backoff) if settings.relay_runs_in() == "thread" else None
     relay = OutboxRelay(settings.database_url, schema, sink or broker, poll_interval=settings.relay_poll_interval,
                         max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
-                        publish_timeout=settings.publish_timeout)
+                        publish_timeout=settings.publish_timeout, batch_events=settings.relay_batch_events,
+                        batch_max_events=settings.relay_batch_max_events,
+                        batch_max_bytes=settings.relay_batch_max_bytes)
     return broker, relay, sink
 
 

@@ -80,6 +80,9 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     lean_websocket_sessions: bool = True
     """Sockets that open directly on websocket run with one task each, writes pushed to the transport and pings from
     one timer wheel (`transport/websocket_session.py`); off: engine.io's stock handler (4 more tasks, 3 timers)."""
+    coalesce_writes: bool = True
+    """Frames written directly to one socket in one turn of the event loop leave in one `transport.write` (one
+    system call) instead of one each (`transport/coalesced_writes.py`); off: each frame is written at once."""
     send_buffer_limit_bytes: int = Field(64 * 1024, gt=0)
     """A socket whose transport holds more unsent bytes than this is under backpressure: its packets queue."""
     send_queue_limit: int = Field(1000, gt=0)
