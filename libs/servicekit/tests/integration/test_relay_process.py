@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from contracts.events.batch import event_bodies
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
@@ -82,8 +83,8 @@ async def _receive_ids(queue, expected: set[str], timeout: float = 20.0) -> list
     async with asyncio.timeout(timeout):
         async with queue.iterator() as it:
             async for message in it:
-                async with message.process():
-                    got.append(json.loads(message.body)["event_id"])
+                async with message.process():  # one event, or a batch of them (RELAY_BATCH_EVENTS)
+                    got.extend(json.loads(body)["event_id"] for body in event_bodies(message.type, message.body))
                 if expected <= set(got):
                     break
     return got
