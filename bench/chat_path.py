@@ -171,7 +171,8 @@ class ChatPath:
         backends = [r["pid"] for r in _sql(self.admin_dsn, "SELECT pid FROM pg_stat_activity "
                                                            f"WHERE datname = '{self.db}'")]
         server = [self.postmaster_pid, *children(self.postmaster_pid)] if self.postmaster_pid else []
-        return {"chat_svc": [p.pid for p in self.chat], "gateway": [self.gateway.pid],
+        chat = [p.pid for p in self.chat]  # with their children: a relay process (CHAT_RELAY_MODE=process)
+        return {"chat_svc": [*chat, *(c for pid in chat for c in children(pid))], "gateway": [self.gateway.pid],
                 "rabbitmq": [self.broker_pid] if self.broker_pid else [], "postgres": server,
                 "postgres_bench_backends": backends, "load_generator": [self.gen.pid]}
 

@@ -19,7 +19,8 @@ start hook for its objects); everything else happens here, the same way for ever
 "outbox_relay"]}}``; ``broker`` and ``outbox_relay`` exist exactly when the service has an outbox.
 
 ``app.state`` after start: ``settings``, ``engine``, ``work``, ``jwt_verifier``, ``rate_limiter`` (with a
-``rate_limits`` table), ``broker``, ``relay`` and ``relay_task`` (with an outbox), plus what ``start`` adds.
+``rate_limits`` table), ``broker``, ``relay`` and ``relay_task`` (with an outbox; ``relay`` is the
+``RelayProcess`` supervising the child when the relay runs in a process of its own), plus what ``start`` adds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, field_validator
@@ -41,6 +42,7 @@ from starlette.middleware import Middleware
 
 from servicekit.apidocs import install_docs
 from servicekit.db import create_engine
+from servicekit.depcache import install as install_depcache
 from servicekit.forwarded import ForwardedSettings, TrustedProxyMiddleware
 from servicekit.gctune import GcSettings, tune_gc
 from servicekit.http import health_router, install_error_handlers
@@ -62,10 +64,12 @@ if TYPE_CHECKING:
     from servicekit.broker import Broker, OnConnect
     from servicekit.commands import CommandHandler
     from servicekit.outbox import OutboxRelay
+    from servicekit.relay_process import RelayProcess
 
 log = logging.getLogger(__name__)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+RelayMode = Literal["thread", "process", "inline"]
 
 
 class ServiceSettings(ForwardedSettings):
@@ -111,10 +115,8 @@ class BrokerSettings(HeartbeatSettings):
     short, and its fetch marks them in the same statement: at 30-300 events/s, ~1 relay transaction per event
     instead of 1.5-2 with 0.005. Delays no event, only the marking (a leader that dies leaves at most this much of
     confirmed events to be sent again; consumers drop duplicates). 0: a marking UPDATE per wake-up."""
-    relay_thread: bool = True
-    """Run the outbox relay on a thread of its own, with its own event loop, database connection and RabbitMQ
-    connection (servicekit.relay_thread), instead of on the service's loop, where under load each of its steps
-    waits behind the requests in the loop's queue. One leader per schema either way (an advisory lock)."""
+    relay_thread: bool | None = None
+    """Older switch, read only when RELAY_MODE is unset: true = `thread`, false = `inline`."""
     relay_batch_events: bool = True
     """Publish consecutive outbox events of one round with the same routing key as ONE message, an event batch
     (contracts.events.batch), confirmed once: fewer AMQP messages for the relay, the broker and every consumer.
@@ -124,6 +126,23 @@ class BrokerSettings(HeartbeatSettings):
     """Most events in one batch message (with ``relay_batch_events``)."""
     relay_batch_max_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
     """Most bytes of event bodies in one batch message (with ``relay_batch_events``); a larger event goes alone."""
+    relay_mode: RelayMode | None = None
+    """Where the outbox relay runs: `process` = a child process of its own, supervised (restarted when it ends,
+    stopped at shutdown; servicekit.relay_process): its CPU is not taken from the requests; `thread` = a thread of
+    its own with its own loop and connections (servicekit.relay_thread): waits behind no request but shares the
+    interpreter lock; `inline` = on the service's loop, where under load each of its steps waits behind the queued
+    requests. Unset: RELAY_THREAD's choice if that is set, else the service's default (measured per service:
+    notification-svc `process`, chat-svc `thread`). One leader per schema in every mode (an advisory lock)."""
+
+    default_relay_mode: ClassVar[RelayMode] = "thread"
+
+    def relay_runs_in(self) -> RelayMode:
+        """The relay mode in force (see `relay_mode`)."""
+        if self.relay_mode is not None:
+            return self.relay_mode
+        if self.relay_thread is not None:
+            return "thread" if self.relay_thread else "inline"
+        return self.default_relay_mode
 
 
 @dataclass(frozen=True)
@@ -194,6 +213,7 @@ def build_service(
     (``<prefix>/docs``, ``<prefix>/openapi.json``): by default the first router's prefix, the service's path at
     the edge (servicekit.apidocs)."""
     configure_logging(name, settings.log_level, settings.log_format)
+    install_depcache()  # FastAPI's dependency cache keys once per dependant, not per request (servicekit.depcache)
     publishes = tables.outbox is not None
     if publishes and not isinstance(settings, BrokerSettings):
         raise TypeError(f"{name} has an outbox: its settings must include servicekit.service.BrokerSettings")
@@ -289,8 +309,9 @@ def _run(running: list[asyncio.Task[None]], work: Coroutine[Any, Any, None], nam
 def _broker_and_relay(
     name: str, settings: Any, schema: str, runtime: Runtime, commands: CommandsFactory | None,
     consumers: Sequence[ConsumerFactory],
-) -> tuple[Broker, OutboxRelay, Broker | None]:
-    """The service's broker, its relay, and the relay's own broker when the relay has a thread of its own."""
+) -> tuple[Broker, OutboxRelay | RelayProcess, Broker | None]:
+    """The service's broker, its relay (or the supervisor of its relay process), and the relay's own broker when
+    the relay has a thread of its own."""
     from servicekit.broker import Broker
     from servicekit.commands import serve_commands
     from servicekit.outbox import OutboxRelay
@@ -305,9 +326,13 @@ def _broker_and_relay(
         on_connect.append(command_server)
     broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
                     max_backoff=settings.broker_max_backoff)
+    if settings.relay_runs_in() == "process":
+        from servicekit.relay_process import relay_process
+
+        return broker, relay_process(name, schema, settings), None
     # On its own thread the relay publishes through a RabbitMQ link of its own: a connection belongs to one loop.
     sink = Broker(settings.amqp_url, name=f"{name}-relay", publish_timeout=settings.publish_timeout,
-                  max_backoff=settings.broker_max_backoff) if settings.relay_thread else None
+                  max_backoff=settings.broker_max_backoff) if settings.relay_runs_in() == "thread" else None
     relay = OutboxRelay(settings.database_url, schema, sink or broker, poll_interval=settings.relay_poll_interval,
                         max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
                         publish_timeout=settings.publish_timeout, batch_events=settings.relay_batch_events,
@@ -316,8 +341,13 @@ def _broker_and_relay(
     return broker, relay, sink
 
 
-async def _relay_runner(name: str, relay: OutboxRelay, own_broker: Broker | None) -> None:
-    """The relay until cancelled: on its own thread with `own_broker` (``relay_thread``), else on this loop."""
+async def _relay_runner(name: str, relay: OutboxRelay | RelayProcess, own_broker: Broker | None) -> None:
+    """The relay until cancelled: in a child process, on its own thread with `own_broker`, or on this loop."""
+    from servicekit.outbox import OutboxRelay
+
+    if not isinstance(relay, OutboxRelay):
+        await relay.run()
+        return
     if own_broker is None:
         await relay.run()
         return

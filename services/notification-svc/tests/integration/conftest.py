@@ -24,6 +24,7 @@ from notification_svc.main import create_app
 from notification_svc.settings import Settings
 from pydantic import BaseModel
 from servicekit.amqp import declare_exchanges
+from servicekit.relay_process import relay_leads
 from servicekit_testing.tokens import TokenMint
 
 FAST = {"broker_max_backoff": 0.3, "relay_poll_interval": 0.2, "relay_max_backoff": 0.3, "publish_timeout": 3.0}
@@ -69,6 +70,9 @@ async def running(
     async with app.router.lifespan_context(app):
         if wait_broker:
             await app.state.broker.wait_ready(10)
+            async with asyncio.timeout(30):  # a relay process needs a moment to start: events sent before it leads
+                while not await relay_leads(app.state.engine, "notification"):  # reach a tap bound after them
+                    await asyncio.sleep(0.05)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://notification") as client:
             yield Service(app, client, amqp_url, mint)
 

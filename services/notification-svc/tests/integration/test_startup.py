@@ -1,9 +1,16 @@
 """Start-up: the schema Alembic builds is the one db.py describes, and /health reports every link."""
 
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from contracts.events.registry import NOTIFICATION_CREATED
 from notification_svc.db import SCHEMA, metadata
+from servicekit.relay_process import RelayProcess
 from sqlalchemy import text
+
+from .conftest import new_id, running, tap
 
 
 async def test_migrations_build_exactly_the_tables_of_db_py_inside_schema_notification(service):
@@ -61,3 +68,25 @@ async def test_old_published_events_and_idempotency_keys_are_pruned_while_it_run
         async with asyncio.timeout(10):
             while await left() != [["recent"], ["recent"]]:
                 await asyncio.sleep(0.1)
+
+
+async def test_its_outbox_relay_runs_in_a_process_of_its_own_that_publishes_what_a_send_committed_and_stops_with_it(
+    mint, make_database, make_vhost,
+):
+    async with running(mint, await make_database(), await make_vhost()) as svc:
+        supervisor = svc.app.state.relay
+        assert isinstance(supervisor, RelayProcess)
+        pid = supervisor.pid
+        assert pid is not None and pid != os.getpid()
+        async with tap(svc.amqp_url) as events:
+            response = await svc.client.post(
+                "/api/v4/notifications/send", headers=svc.admin(),
+                json={"type": "order", "title": "t", "content": "c", "target_user_id": new_id()},
+            )
+            assert response.status_code == 201, response.text
+            notification_id = response.json()["notification_id"]
+            [event] = await events.expect(1, lambda e: e.envelope.event_type == NOTIFICATION_CREATED
+                                          and e.payload.notification.notification_id == notification_id)
+        assert event.envelope.producer == "notification-svc"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the shutdown stopped (and reaped) it

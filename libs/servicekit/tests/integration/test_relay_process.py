@@ -1,0 +1,242 @@
+"""The outbox relay in a child process of its own (servicekit.relay_process), against real PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from contracts.events.batch import event_bodies
+from contracts.events.payloads import ChatSessionUpdated
+from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
+from contracts.events.topology import CHAT_EVENTS_EXCHANGE
+from contracts.payloads import SessionData
+from contracts.time import now_beijing
+from servicekit.amqp import QueueSpec, connect, declare_exchanges, declare_queue
+from servicekit.db import create_engine
+from servicekit.outbox import OutboxRelay, enqueue, outbox_table
+from servicekit.relay_process import RelayConfig, RelayProcess
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+pytestmark = pytest.mark.integration
+SCHEMA = "relayproc"
+
+
+def _event(session_id: int, n: int):
+    now = now_beijing()
+    session = SessionData(
+        session_id=session_id, user_id=7, admin_id=None, status="waiting", priority=3, unread_count=n,
+        last_message=f"m{n}", created_at=now, updated_at=now,
+    )
+    return new_envelope(CHAT_SESSION_UPDATED, "test", ChatSessionUpdated(session=session), aggregate_id=session_id)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(make_database) -> AsyncIterator[tuple[AsyncEngine, object, str]]:
+    url = await make_database()
+    engine = create_engine(url)
+    metadata = MetaData()
+    table = outbox_table(metadata, SCHEMA)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.run_sync(metadata.create_all)
+    yield engine, table, url
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broker(make_vhost):
+    url = await make_vhost()
+    connection = await connect(url, name="relay-process-test")
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    queue = await declare_queue(channel, QueueSpec("test.sessions", ((CHAT_EVENTS_EXCHANGE, "chat.#"),)))
+    yield url, queue
+    await connection.close()
+
+
+def _config(database_url: str, amqp_url: str) -> RelayConfig:
+    return RelayConfig(name="relaytest", schema_name=SCHEMA, database_url=database_url, amqp_url=amqp_url,
+                       publish_timeout=5, broker_max_backoff=1, poll_interval=0.2, max_backoff=1, mark_delay=0.05,
+                       log_format="text")
+
+
+async def _commit(engine: AsyncEngine, table, session_id: int, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        async with engine.begin() as conn:
+            envelope = _event(session_id, n)
+            await enqueue(conn, table, envelope)
+            ids.append(str(envelope.event_id))
+    return ids
+
+
+async def _receive_ids(queue, expected: set[str], timeout: float = 20.0) -> list[str]:
+    """Event ids in arrival order, until every one of `expected` came (duplicates included)."""
+    got: list[str] = []
+    async with asyncio.timeout(timeout):
+        async with queue.iterator() as it:
+            async for message in it:
+                async with message.process():  # one event, or a batch of them (RELAY_BATCH_EVENTS)
+                    got.extend(json.loads(body)["event_id"] for body in event_bodies(message.type, message.body))
+                if expected <= set(got):
+                    break
+    return got
+
+
+async def _pending(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL")))
+                   .scalar_one())
+
+
+async def _until_pid(supervisor: RelayProcess, not_this: int | None = None) -> int:
+    async with asyncio.timeout(10):
+        while (pid := supervisor.pid) is None or pid == not_this:
+            await asyncio.sleep(0.02)
+    return pid
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def test_the_relay_process_publishes_what_the_service_committed_in_order(db, broker):
+    engine, table, db_url = db
+    amqp_url, queue = broker
+    supervisor = RelayProcess(_config(db_url, amqp_url))
+    task = asyncio.create_task(supervisor.run())
+    try:
+        pid = await _until_pid(supervisor)
+        assert pid != os.getpid()
+        expected = await _commit(engine, table, 1, 20)
+        assert await _receive_ids(queue, set(expected)) == expected
+        async with asyncio.timeout(10):
+            while await _pending(engine):
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_killed_relay_process_is_restarted_and_no_event_is_lost_or_delivered_twice(db, broker):
+    engine, table, db_url = db
+    amqp_url, queue = broker
+    supervisor = RelayProcess(_config(db_url, amqp_url), restart_delay=0.1)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        first = await _until_pid(supervisor)
+        before = await _commit(engine, table, 2, 30)
+        os.kill(first, signal.SIGKILL)  # perhaps mid-round: what it published unmarked goes out again
+        during = await _commit(engine, table, 2, 30)  # committed while no relay runs
+        second = await _until_pid(supervisor, not_this=first)
+        assert supervisor.restarts == 1 and _gone(first) and second != first
+        after = await _commit(engine, table, 3, 10)
+        expected = before + during + after
+        got = await _receive_ids(queue, set(expected))
+        deduplicated = list(dict.fromkeys(got))  # what a consumer keeps: the first of each event_id
+        assert deduplicated == expected
+        async with asyncio.timeout(10):
+            while await _pending(engine):
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_stopping_the_supervisor_stops_its_relay_process_and_frees_the_leadership(db, broker):
+    _engine, _table, db_url = db
+    amqp_url, _queue = broker
+    supervisor = RelayProcess(_config(db_url, amqp_url))
+    task = asyncio.create_task(supervisor.run())
+    pid = await _until_pid(supervisor)
+    await asyncio.sleep(0.5)  # let it start leading
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert _gone(pid) and supervisor.restarts == 0
+    second = OutboxRelay(db_url, SCHEMA, _NoSink(), poll_interval=0.1)
+    other = asyncio.create_task(second.run())
+    try:
+        async with asyncio.timeout(5):
+            while not second.is_leader:
+                await asyncio.sleep(0.02)
+    finally:
+        other.cancel()
+        await asyncio.gather(other, return_exceptions=True)
+
+
+_SERVICE = """
+import asyncio, sys
+from servicekit.relay_process import RelayConfig, RelayProcess
+
+async def main():
+    supervisor = RelayProcess(RelayConfig.model_validate_json(sys.argv[1]))
+    task = asyncio.create_task(supervisor.run())
+    while supervisor.pid is None:
+        await asyncio.sleep(0.02)
+    with open(sys.argv[2], "w") as out:
+        out.write(str(supervisor.pid))
+    await task
+
+asyncio.run(main())
+"""
+
+
+async def test_the_relay_process_ends_when_its_service_is_killed_with_sigkill(db, broker, tmp_path):
+    _engine, _table, db_url = db
+    amqp_url, _queue = broker
+    pid_file = tmp_path / "relay.pid"
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _SERVICE, _config(db_url, amqp_url).model_dump_json(), str(pid_file),
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )
+    try:
+        async with asyncio.timeout(20):
+            while not pid_file.exists() or not pid_file.read_text():
+                await asyncio.sleep(0.05)
+        child = int(pid_file.read_text())
+        service.kill()  # no shutdown code of the service runs
+        await service.wait()
+        async with asyncio.timeout(10):
+            while not _gone(child):
+                await asyncio.sleep(0.05)
+    finally:
+        if service.returncode is None:
+            service.kill()
+            await service.wait()
+        if "child" in locals() and not _gone(child):
+            os.kill(child, signal.SIGKILL)  # left behind by a relay process that does not die with its service
+
+
+class _NoSink:
+    async def publish(self, *_args, **_kwargs) -> None:
+        return None
+
+
+async def test_a_relay_process_that_cannot_be_started_is_tried_again_until_it_starts(db, broker, monkeypatch, caplog):
+    _engine, _table, db_url = db
+    amqp_url, _queue = broker
+    real = sys.executable
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    supervisor = RelayProcess(_config(db_url, amqp_url), restart_delay=0.05)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        async with asyncio.timeout(10):
+            while "could not start the outbox relay process" not in caplog.text:
+                await asyncio.sleep(0.02)
+        assert not task.done()
+        monkeypatch.setattr(sys, "executable", real)
+        await _until_pid(supervisor)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
