@@ -389,7 +389,9 @@ class DetachedWebSocket(asyncio.Protocol):
     async def send(self, message: str | bytes) -> None:
         transport = self.transport
         while not transport.is_closing() and transport.get_write_buffer_size() > self.buffer_limit:
-            waiter = self._write_waiter = asyncio.get_running_loop().create_future()
+            waiter = self._write_waiter
+            if waiter is None or waiter.done():
+                waiter = self._write_waiter = asyncio.get_running_loop().create_future()
             await waiter
         if transport.is_closing():
             raise ConnectionResetError("the websocket is closed")
