@@ -107,7 +107,7 @@ class FakeSocket:
         self.queue = SendQueue()
         self.received: list[str] = []
         self.connect_done = asyncio.Event()
-        self.server = SimpleNamespace(reason=SimpleNamespace(TRANSPORT_CLOSE="transport close"))
+        self.server = SimpleNamespace(reason=SimpleNamespace(TRANSPORT_CLOSE="transport close"), sockets={"s1": self})
 
     async def receive(self, pkt: eio_packet.Packet) -> None:
         text = pkt.encode()
@@ -167,7 +167,7 @@ async def test_the_peers_close_frame_is_answered_with_its_code_and_the_connectio
     assert sock.received == []  # nothing is read after the close frame
     ws.connection_lost(None)
     await asyncio.sleep(0.01)
-    assert sock.closed
+    assert sock.closed and sock.server.sockets == {}  # engine.io forgets the session
 
 
 async def test_a_binary_frame_is_refused_with_1003() -> None:

@@ -375,6 +375,9 @@ class DetachedWebSocket(asyncio.Protocol):
         if guard is not None and guard.websockets.get(sock.sid) is self:
             del guard.websockets[sock.sid]
         await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
+        sockets = sock.server.sockets
+        if sockets.get(sock.sid) is sock:  # engine.io's handshake request would have, had it still been running
+            del sockets[sock.sid]
 
     # ---- writing (the queue's drain task, `Pusher.send`)
 
