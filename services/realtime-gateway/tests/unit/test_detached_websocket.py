@@ -176,3 +176,14 @@ async def test_a_binary_frame_is_refused_with_1003() -> None:
     ws.data_received(client_frame(b"\x00", OP_BINARY) + client_frame(b"3"))
     assert transport.written[0][:4] == b"\x88" + bytes((2 + len(b"binary packets are not accepted"),)) + b"\x03\xeb"
     assert sock.received == []
+
+
+async def test_after_our_close_frame_only_the_peers_close_frame_is_read_and_it_closes_the_connection_at_once() -> None:
+    sock, transport = FakeSocket(), FakeTransport()
+    ws = detached(sock, transport)
+    await ws.refuse(1008, "policy")
+    assert transport.written == [b"\x88\x08\x03\xf0policy"] and not transport.closing
+    ws.data_received(client_frame(b'42["late"]') + client_frame(struct.pack("!H", 1008), OP_CLOSE))
+    assert sock.received == [] and transport.closing  # the late event is dropped; the answer ends the connection
+    assert len(transport.written) == 1  # no second close frame
+    ws.connection_lost(None)

@@ -187,7 +187,8 @@ class DetachedWebSocket(asyncio.Protocol):
     """One taken-over websocket: frames from `data_received` to engine.io's socket, writes through its
     `SendQueue` (push mode). Also the guard's `Refusable` for its sid."""
 
-    __slots__ = ("_backlog", "_busy", "_close_sent", "_ended", "_parser", "_reading", "_timer", "_write_waiter",
+    __slots__ = ("_backlog", "_busy", "_close_sent", "_dropping", "_ended", "_parser", "_reading", "_timer",
+                 "_write_waiter",
                  "buffer_limit", "environ", "guard", "on_end", "route", "sock", "transport")
 
     def __init__(self, sock: AsyncSocket, transport: asyncio.Transport, *, max_size: int, buffer_limit: int,
@@ -204,6 +205,7 @@ class DetachedWebSocket(asyncio.Protocol):
         self._backlog: list[tuple[int, bytes]] | None = None
         self._busy = False
         self._reading = True
+        self._dropping = False
         self._close_sent = False
         self._ended = False
         self._timer: asyncio.TimerHandle | None = None
@@ -224,6 +226,8 @@ class DetachedWebSocket(asyncio.Protocol):
 
     def dispatch(self, opcode: int, payload: bytes) -> None:
         """One whole message, now or (while an earlier packet is being handled) after the ones before it."""
+        if self._dropping and opcode != OP_CLOSE:
+            return  # refused, or our close frame went out: only the peer's close frame is still read
         if self._busy:
             if self._backlog is None:
                 self._backlog = []
@@ -296,7 +300,7 @@ class DetachedWebSocket(asyncio.Protocol):
             self._after_receive()
         backlog = self._backlog
         while backlog and not self._busy and self._reading:
-            self._message(*backlog.pop(0))
+            self.dispatch(*backlog.pop(0))
         if not self._busy:
             self._backlog = None
             if self._reading and not self.transport.is_closing():
@@ -323,7 +327,7 @@ class DetachedWebSocket(asyncio.Protocol):
 
     def _send_close(self, code: int, reason: bytes, grace: float, abort: bool) -> None:
         """Our close frame; the peer's answer closes the connection (`_message`), or it is ended after `grace`."""
-        self._reading = False
+        self._dropping = True
         if self._close_sent:
             return
         self._close_sent = True
@@ -335,11 +339,12 @@ class DetachedWebSocket(asyncio.Protocol):
         self._send_close(WSCloseCode.OK, b"", CLOSE_GRACE_SECONDS, abort=True)
 
     def _fail(self, code: int, reason: str) -> None:
-        """A frame broke RFC 6455 (aiohttp: the same codes)."""
+        """A frame broke RFC 6455 (aiohttp: the same codes); nothing after it can be parsed."""
+        self._reading = False
         self._send_close(code, reason.encode()[:123], REFUSE_CLOSE_SECONDS, abort=False)
 
     def _refuse_later(self, violation: Any, sample: str | None) -> None:
-        self._reading = False  # packets still arriving from a refused connection are dropped without a look
+        self._dropping = True  # packets still arriving from a refused connection are dropped without a look
         guard = self.guard
         if guard is None:
             self._send_close(violation.close_code, violation.reason.encode()[:123], REFUSE_CLOSE_SECONDS, False)
