@@ -112,8 +112,9 @@ class ChatPath:
 
     def __init__(self, python: str, workdir: Path, amqp_url: str, log: Any, tag: str, *, processes: int = 1,
                  chat_src: str | None = None, gateway_src: str | None = None, log_level: str = "WARNING",
-                 generator: Path = BENCH / "node" / "chat_load.js") -> None:
+                 generator: Path = BENCH / "node" / "chat_load.js", client_msg_ids: bool = True) -> None:
         self.log = log
+        self.client_msg_ids = client_msg_ids
         admin_dsn = os.environ.get("BENCH_DATABASE_URL", "postgresql://platform:platform@127.0.0.1:5432/postgres")
         self.admin_dsn, self.db = admin_dsn, f"bench_chat_{tag}"
         base = admin_dsn.rsplit("/", 1)[0]
@@ -192,7 +193,8 @@ class ChatPath:
     def step(self, name: str, rate: float, seconds: float) -> dict[str, Any]:
         load0, pg0 = os.getloadavg(), self.pg_counters()
         cpu0, box0, t0 = self.sample(), _box(), time.time()
-        result = self.call("step", name=name, rate=rate, seconds=seconds, drain_ms=15000)
+        result = self.call("step", name=name, rate=rate, seconds=seconds, drain_ms=15000,
+                           client_msg_ids=self.client_msg_ids)
         wall, box1, cpu1 = time.time() - t0, _box(), self.sample()
         time.sleep(1.1)  # backends report their counters to the statistics at most once a second
         pg1 = self.pg_counters()
@@ -340,12 +342,12 @@ def saturated(step: dict[str, Any]) -> bool:
 def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str, *, rates: tuple[float, ...] = RATES,
                    seconds: float = 5, processes: int = 1, chat_src: str | None = None,
                    gateway_src: str | None = None, log_level: str = "WARNING", direct: int = 0,
-                   generator: Path = BENCH / "node" / "chat_load.js") -> dict[str, Any]:
+                   generator: Path = BENCH / "node" / "chat_load.js", client_msg_ids: bool = True) -> dict[str, Any]:
     """The sweep; then, with `direct`, that many commands straight to chat-svc (`ChatPath.direct`)."""
     cell = ChatPath(python, workdir, amqp_url, log, tag, processes=processes, chat_src=chat_src,
-                    gateway_src=gateway_src, log_level=log_level, generator=generator)
+                    gateway_src=gateway_src, log_level=log_level, generator=generator, client_msg_ids=client_msg_ids)
     out: dict[str, Any] = {"users": USERS, "agents": AGENTS, "chat_svc_processes": processes, "seconds": seconds,
-                           "load_generator": generator.name,
+                           "load_generator": generator.name, "client_msg_ids": client_msg_ids,
                            "chat_log_level": log_level, "steps": []}
     try:
         out["warm_up"] = cell.step("warm", 50, 2)
@@ -404,6 +406,8 @@ def main() -> None:
     parser.add_argument("--generator", type=Path, default=BENCH / "node" / "chat_load.js",
                         help="the load generator script (another version of chat_load.js, in bench/node/ for its "
                         "node_modules: a 'before' run)")
+    parser.add_argument("--no-client-msg-id", dest="client_msg_ids", action="store_false",
+                        help="send without `client_msg_id` (the SDK, the pages and the mini program always send one)")
     args = parser.parse_args()
     from run import drop_vhost, ensure_vhost
 
@@ -415,7 +419,8 @@ def main() -> None:
             result = chat_path_cell(sys.executable, Path(tmp), ensure_vhost(vhost), log, stamp.replace("-", "_"),
                                     rates=tuple(float(r) for r in args.rates.split(",")), seconds=args.seconds,
                                     processes=args.processes, chat_src=args.chat_src, gateway_src=args.gateway_src,
-                                    log_level=args.log_level, direct=args.direct, generator=args.generator)
+                                    log_level=args.log_level, direct=args.direct, generator=args.generator,
+                                    client_msg_ids=args.client_msg_ids)
         finally:
             drop_vhost(vhost)
     results = {"label": args.label, "timestamp": stamp, "cells": {"12_chat_path": result}}

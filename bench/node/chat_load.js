@@ -15,7 +15,9 @@
 // completion is a counter, and the sender sleeps until the next message is due instead of waking every millisecond.
 //
 // Commands: {cmd:"connect", url, users:[{token, session_id}], agents:[token]}
-//           {cmd:"step", name, rate, seconds, drain_ms}   {cmd:"exit"}
+//           {cmd:"step", name, rate, seconds, drain_ms, client_msg_ids}   {cmd:"exit"}
+// With client_msg_ids each message carries its own `client_msg_id` (`<step>-<user>-<seq>`), as the SDK's, the pages'
+// and the mini program's sends do.
 import readline from "node:readline";
 import { io } from "socket.io-client";
 
@@ -108,7 +110,9 @@ function send(st, i) {
   const u = users[user];
   st.t[i] = now();
   st.next = i + 1;
-  u.owner.s.emit("chat:send_message", { session_id: u.session_id, content: st.prefix + user + "|" + seq }, (ack) => {
+  const message = { session_id: u.session_id, content: st.prefix + user + "|" + seq };
+  if (st.clientIds) message.client_msg_id = st.name + "-" + user + "-" + seq;
+  u.owner.s.emit("chat:send_message", message, (ack) => {
     st.acks[i] += 1;
     if (st.acks[i] > 1) return;
     st.ackAt[i] = now();
@@ -119,9 +123,10 @@ function send(st, i) {
   });
 }
 
-async function runStep({ name, rate, seconds, drain_ms }) {
+async function runStep({ name, rate, seconds, drain_ms, client_msg_ids }) {
   const total = Math.round(rate * seconds);
   const st = step = newStep(name, total);
+  st.clientIds = client_msg_ids === true;
   for (const o of [...agents, ...users.map((u) => u.owner)]) { o.last.fill(-1); o.lastUpdate.fill(-1); }
   const t0 = now();
   await new Promise((resolve) => {

@@ -1,6 +1,6 @@
 """A chat message whose ack is lost on the wire (the gateway answered, the page never heard it) is sent again by the
-page with the same `client_msg_id` and stored once: the bubble ends "sent", never "not sent", and a reload shows the
-message once. The loss is real and deterministic: the page's websocket goes through Playwright's route, which
+page with the same `client_msg_id` and stored once: the bubble says it is sending again, ends "sent", never "not
+sent", and a reload shows the message once. The loss is real and deterministic: the page's websocket goes through Playwright's route, which
 forwards every frame both ways except the first ack that carries this message."""
 
 from __future__ import annotations
@@ -10,13 +10,20 @@ import json
 import re
 import uuid
 
+import pytest
 from playwright.async_api import Route, WebSocketRoute, expect
 
 from tests.e2e.conftest import Pages
 from tests.e2e.helpers import register_on_h5, tid
 
 
-async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_and_stored_once(pages: Pages) -> None:
+@pytest.mark.parametrize("echo_lost", [False, True], ids=["echo-arrives", "echo-lost-too"])
+async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_and_stored_once(
+    pages: Pages, echo_lost: bool,
+) -> None:
+    """echo-arrives: the message's own `chat:new_message` reaches the page and confirms the bubble while the SDK
+    sends again. echo-lost-too: nothing about the message reaches the page until the resend's ack, and meanwhile
+    the bubble says it is being sent again."""
     user = await pages.new_page(await pages.context(mobile=True))
     text = f"ack-lost-{uuid.uuid4().hex[:8]}"
     sends: list[dict] = []
@@ -36,6 +43,8 @@ async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_a
             if isinstance(frame, str) and frame.startswith("43") and text in frame and not dropped:
                 dropped.append(frame)  # the ack of the first send: lost
                 return
+            if echo_lost and isinstance(frame, str) and frame.startswith('42["chat:') and text in frame:
+                return  # its chat:new_message / chat:session_update to the sender: lost too
             ws.send(frame)
 
         ws.on_message(from_page)
@@ -49,6 +58,9 @@ async def test_an_h5_message_whose_first_ack_is_lost_is_sent_again_with_its_id_a
 
     await tid(user, "composer-input").fill(text)  # over the socket; its first ack is dropped
     await tid(user, "composer-send").click()
+    if echo_lost:  # while the backoff runs (~1 s) the bubble says it is being sent again, in zh-CN
+        resending = user.locator('[data-testid="message"].mine[data-state="sending"][data-resend="1"]')
+        await expect(resending.filter(has_text=text)).to_contain_text("正在重发（第 1 次）", timeout=15_000)
     for _ in range(300):  # the page's ack deadline (8 s), then its backoff (~1 s), then the resend
         if len(sends) >= 2 and not await user.locator('[data-testid="message"].mine[data-state="sending"]').count():
             break

@@ -5,10 +5,11 @@ services accepted.
   (what socket.io-client does by itself): it keeps the CONNECT reply's `pid` and the last string argument of
   every event, sends both on reconnect, and reconnects by itself (capped backoff) to the next gateway of its
   list when its connection drops (what a balancer in front of several gateways gives a browser).
-- `Sender`: sends one item after another with an `Idempotency-Key`, retrying the same item until the service
-  accepts it (2xx) — so every item is accepted exactly once, and "sent" is what the services accepted.
-- `SocketSender`: a user's chat messages over their own socket (`chat:send_message` with its ack), each sent again
-  with the same `client_msg_id` while its ack is lost (timeout, unavailable, the socket gone), as the SDK does.
+- `Resender`: sends one item after another, sending the same item again under its key until it is accepted, so
+  every item is accepted exactly once and "sent" is what the services accepted. Its transports: `Sender` (REST,
+  an `Idempotency-Key`, accepted on a 2xx) and `SocketSender` (a user's chat messages over their own socket,
+  `chat:send_message` with the same `client_msg_id` while its ack is lost: timeout, unavailable, the socket gone,
+  as the SDK does).
 - `Tally`: per socket, expected ids vs received ids -> lost / duplicates; and chat messages stored twice (one
   content under two message ids).
 """
@@ -125,9 +126,50 @@ def _id_of(event: str, data: Any) -> tuple[str, int] | None:
     return None
 
 
+Accepted = tuple[tuple[str, int], list[str]]
+"""(kind, id) of an item a service accepted, and the sockets that must receive it."""
+
+
+@dataclass(kw_only=True)
+class Resender:
+    """Sends items one after another; each is sent again, under the same key, until it is accepted (a real
+    client's retry): so every item is accepted exactly once, and "sent" is what the services accepted. A
+    transport says how one item is made (`item`) and how one attempt goes (`attempt`: None when the answer is
+    lost or transient)."""
+
+    interval: float = 0.1
+    accepted: list[Accepted] = field(default_factory=list)
+    attempts_failed: int = 0
+    _stop: bool = False
+
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def item(self, n: int) -> Any:
+        raise NotImplementedError
+
+    async def attempt(self, connection: Any, item: Any) -> Accepted | None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        async with self.connection() as connection:
+            for n in itertools.count():
+                if self._stop:
+                    return
+                item = self.item(n)
+                while (accepted := await self.attempt(connection, item)) is None:
+                    self.attempts_failed += 1
+                    await asyncio.sleep(0.2)
+                self.accepted.append(accepted)
+                await asyncio.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop = True
+
+
 @dataclass
-class Sender:
-    """Sends items one after another; each item is retried with its Idempotency-Key until accepted."""
+class Sender(Resender):
+    """Over REST: each item a POST with its own `Idempotency-Key`, accepted on a 2xx."""
 
     name: str
     base_url: str
@@ -137,78 +179,57 @@ class Sender:
     kind: str
     recipients: Callable[[dict[str, Any]], list[str]]
     """socket names that must receive the accepted item (from the service's answer)."""
-    interval: float = 0.1
-    accepted: list[tuple[tuple[str, int], list[str]]] = field(default_factory=list)
-    attempts_failed: int = 0
-    _stop: bool = False
 
-    async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=5,
-                                     headers={"Authorization": f"Bearer {self.token}"}) as http:
-            for n in itertools.count():
-                if self._stop:
-                    return
-                key, body = str(uuid.uuid4()), self.body(n)
-                while True:  # the same item until the service takes it (a real client's retry)
-                    try:
-                        response = await http.post(self.path, json=body, headers={"Idempotency-Key": key})
-                        if response.status_code in (200, 201):
-                            answer = response.json()
-                            item_id = answer["notification_id"] if self.kind == "n" else answer["message_id"]
-                            self.accepted.append(((self.kind, item_id), self.recipients(answer)))
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    self.attempts_failed += 1
-                    await asyncio.sleep(0.2)
-                await asyncio.sleep(self.interval)
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=5, headers={"Authorization": f"Bearer {self.token}"})
 
-    def stop(self) -> None:
-        self._stop = True
+    def item(self, n: int) -> tuple[str, dict[str, Any]]:
+        return str(uuid.uuid4()), self.body(n)
+
+    async def attempt(self, connection: Any, item: tuple[str, dict[str, Any]]) -> Accepted | None:
+        key, body = item
+        try:
+            response = await connection.post(self.path, json=body, headers={"Idempotency-Key": key})
+        except httpx.HTTPError:
+            return None
+        if response.status_code not in (200, 201):
+            return None
+        answer = response.json()
+        item_id = answer["notification_id"] if self.kind == "n" else answer["message_id"]
+        return (self.kind, item_id), self.recipients(answer)
 
 
 class Sends(Protocol):
     name: str
-    accepted: list[tuple[tuple[str, int], list[str]]]
+    accepted: list[Accepted]
     attempts_failed: int
 
 
 @dataclass
-class SocketSender:
-    """A user's chat messages over their own socket, one after another; each is sent again with the same
-    `client_msg_id` until its ack says it was stored (a lost ack: `timeout`, `unavailable`, or the socket gone)."""
+class SocketSender(Resender):
+    """A user's chat messages over their own socket, each sent again with the same `client_msg_id` until its ack
+    says it was stored (a lost ack: `timeout`, `unavailable`, or the socket gone), as the SDK does."""
 
     name: str
     socket: RecoveringSocket
     session_id: int
     content: Callable[[int], str]
     recipients: list[str]
-    interval: float = 0.4
-    accepted: list[tuple[tuple[str, int], list[str]]] = field(default_factory=list)
-    attempts_failed: int = 0
-    _stop: bool = False
+    interval: float = field(default=0.4, kw_only=True)
 
-    async def run(self) -> None:
-        for n in itertools.count():
-            if self._stop:
-                return
-            payload = {"session_id": self.session_id, "content": self.content(n), "client_msg_id": uuid.uuid4().hex}
-            while True:
-                try:
-                    ack = await self.socket.call("chat:send_message", payload, timeout=6)
-                except (socketio.exceptions.SocketIOError, OSError):
-                    ack = None  # not connected, or no ack in time: the message may or may not be stored
-                if isinstance(ack, dict) and ack.get("ok"):
-                    self.accepted.append((("m", ack["data"]["message_id"]), self.recipients))
-                    break
-                if isinstance(ack, dict) and ack.get("error", {}).get("code") not in ("timeout", "unavailable"):
-                    raise AssertionError(f"{self.name}: chat:send_message refused: {ack}")
-                self.attempts_failed += 1
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(self.interval)
+    def item(self, n: int) -> dict[str, Any]:
+        return {"session_id": self.session_id, "content": self.content(n), "client_msg_id": uuid.uuid4().hex}
 
-    def stop(self) -> None:
-        self._stop = True
+    async def attempt(self, connection: Any, item: dict[str, Any]) -> Accepted | None:
+        try:
+            ack = await self.socket.call("chat:send_message", item, timeout=6)
+        except (socketio.exceptions.SocketIOError, OSError):
+            return None  # not connected, or no ack in time: the message may or may not be stored
+        if isinstance(ack, dict) and ack.get("ok"):
+            return ("m", ack["data"]["message_id"]), self.recipients
+        if isinstance(ack, dict) and ack.get("error", {}).get("code") not in ("timeout", "unavailable"):
+            raise AssertionError(f"{self.name}: chat:send_message refused: {ack}")
+        return None
 
 
 @dataclass

@@ -96,7 +96,10 @@ export class ChatView {
     const who = this.isMine(m) ? t("chat.you") : this.whoLabel(m);
     const parts = [who, m.created_at ? timeNode(m.created_at, { testid: "message-time" }) : null].filter(Boolean);
     const line = parts.flatMap((part, i) => (i ? [" · ", part] : [part]));
-    if (state === "sending") meta.replaceChildren(...line, " · ", t("chat.sending"));
+    if (state === "sending") {
+      const resend = Number(node.dataset.resend || 0);
+      meta.replaceChildren(...line, " · ", resend ? t("chat.resending", { attempt: resend }) : t("chat.sending"));
+    }
     else if (state === "failed") meta.replaceChildren(t("chat.not_sent", { reason: errorText }), " ", node.retryButton || "");
     else if (this.isMine(m)) {
       const read = Boolean(m.message_id) && m.message_id <= this.peerReadUpTo;
@@ -204,6 +207,14 @@ export class ChatView {
     if (this.pictures) this.pictures.put(attachment);
     node.chatMessage = { ...node.chatMessage, message_content: attachment.attachment_id };
     node.querySelector(".bubble").replaceWith(this.body(node.chatMessage, "sending"));
+  }
+
+  /** The ack of this message was lost (no answer in time, or the connection dropped): it is being sent again with
+   * the same id (`attempt`: 1 for the first resend). The bubble stays "sending" and says so. */
+  retrying(node, attempt) {
+    if (node.dataset.state !== "sending") return;
+    node.dataset.resend = String(attempt);
+    this.setMeta(node, "sending");
   }
 
   confirm(node, m) {

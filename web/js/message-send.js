@@ -11,7 +11,7 @@ const BASE = "/api/v4/customer-service";
 
 /**
  * @param {{client: {connected: boolean, request: Function}, call: (path: string, options?: object) => Promise<object>,
- *          view: {confirm: Function, fail: Function}}} page  the page's connection, REST call and conversation view
+ *          view: {confirm: Function, fail: Function, retrying?: Function}}} page  the page's connection, REST call and conversation view
  */
 export function deliverMessage({ client, call, view }, pending, sessionId, content, messageType = "text",
   clientMsgId = newIdempotencyKey()) {
@@ -21,8 +21,9 @@ export function deliverMessage({ client, call, view }, pending, sessionId, conte
     else view.fail(pending, describeAckError(result.error));
   };
   if (client.connected) {
-    client.sendChatMessage({ session_id: sessionId, ...body, client_msg_id: clientMsgId }, { timeoutMs: SEND_ACK_MS })
-      .then(done);
+    client.sendChatMessage({ session_id: sessionId, ...body, client_msg_id: clientMsgId }, {
+      timeoutMs: SEND_ACK_MS, onRetry: (attempt) => view.retrying?.(pending, attempt),
+    }).then(done);
   } else {
     call(`${BASE}/sessions/${sessionId}/messages`, {
       method: "POST", body, headers: { "Idempotency-Key": clientMsgId },

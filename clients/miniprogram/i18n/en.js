@@ -13,6 +13,7 @@ module.exports = {
   "chat.you": "You",
   "chat.send": "Send",
   "chat.sending": "Sending…",
+  "chat.resending": "No answer yet, sending again (attempt {attempt})…",
   "chat.not_sent": "Not sent: {reason}",
   "chat.retry": "Retry",
   "chat.image_url": "[image] {url}",

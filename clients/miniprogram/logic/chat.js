@@ -179,6 +179,12 @@ class ChatLogic {
 
   onMessage(m) {
     if (!this.session || m.session_id !== this.session.session_id) return;
+    if (m.sender_type === "user") {
+      // Our own message echoed back before its ack (a lost ack is being sent again): it replaces its pending bubble
+      // instead of showing beside it; the ack that follows finds it shown.
+      const pending = this.pending.find((p) => p.kind === "text" && p.state === "sending" && p.content === m.message_content);
+      if (pending) this.drop(pending);
+    }
     this.add(m);
     if (m.sender_type === "admin") this.typing = false;
     this.markRead();
@@ -269,8 +275,13 @@ class ChatLogic {
     const clientMsgId = pending.clientMsgId || newIdempotencyKey();
     let result;
     if (this.client && this.client.connected) {
-      result = await sendChatMessage(this.client, { session_id: sessionId, ...body, client_msg_id: clientMsgId },
-        { setTimer: this.setTimer });
+      result = await sendChatMessage(this.client, { session_id: sessionId, ...body, client_msg_id: clientMsgId }, {
+        setTimer: this.setTimer,
+        onRetry: (attempt) => { // the ack was lost: the bubble says it is being sent again
+          pending.resend = attempt;
+          this.changed();
+        },
+      });
     } else {
       try {
         const data = await this.api.request(`${BASE}/sessions/${sessionId}/messages`, {
@@ -445,7 +456,8 @@ class ChatLogic {
       readText: "", state: p.state,
       text: uploading ? t("chat.picture") : p.content,
       stateText: p.state === "failed" ? t("chat.not_sent", { reason: p.reason })
-        : uploading ? t("chat.picture_uploading", { percent: 0 }) : t("chat.sending"),
+        : uploading ? t("chat.picture_uploading", { percent: 0 })
+          : p.resend ? t("chat.resending", { attempt: p.resend }) : t("chat.sending"),
     };
   }
 

@@ -627,7 +627,7 @@ export interface UserConnectionsChanged {
 export type Ack = AckOk | AckError;
 
 /** The ack error codes the platform uses today (``code`` is an open set: new ones are additive). */
-export type KnownErrorCode = "conflict" | "forbidden" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "timeout" | "unauthorized" | "unavailable";
+export type KnownErrorCode = "conflict" | "forbidden" | "idempotency_key_reused" | "internal" | "invalid_payload" | "not_found" | "rate_limited" | "session_closed" | "timeout" | "unauthorized" | "unavailable";
 
 /** Codes of text the platform writes for people (ChatMessageData.system_code, AlertData.code). */
 export type SystemTextCode = "agent_joined" | "session_transferred" | "session_closed_by_agent" | "session_closed_by_user" | "session_abandoned" | "session_inactive" | "session_requeued" | "reply_reminder" | "session_reassigned" | "reply_reassigned_away" | "reply_reassigned_to_you" | "reply_overdue" | "outside_working_hours" | "no_agent_online" | "greeting" | "broker_connection_lost" | "broker_connection_restored" | "service_unavailable" | "service_restored";

@@ -67,6 +67,7 @@ export default {
   "chat.you": "You",
   "chat.send": "Send",
   "chat.sending": "Sending…",
+  "chat.resending": "No answer yet, sending again (attempt {attempt})…",
   "chat.sent": "Sent ✓",
   "chat.not_sent": "Not sent: {reason}",
   "chat.retry": "Retry",

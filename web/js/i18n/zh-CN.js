@@ -67,6 +67,7 @@ export default {
   "chat.you": "我",
   "chat.send": "发送",
   "chat.sending": "发送中…",
+  "chat.resending": "网络不稳，正在重发（第 {attempt} 次）…",
   "chat.sent": "已发送 ✓",
   "chat.not_sent": "发送失败：{reason}",
   "chat.retry": "重试",

@@ -176,11 +176,35 @@ test("a message whose ack is lost is sent again with the same client_msg_id and 
   const client = fakeClient({ ack: (event, data) => lost.shift() || { ok: true, data: message({ message_content: data.content }) } });
   const { chat, last } = setUp({ latest: session({ status: "active", admin_id: 2 }), client, setTimer: (fn) => fn() });
   await chat.start();
+  const shown = [];
+  const changed = chat.changed.bind(chat);
+  chat.changed = () => { changed(); shown.push(last().items.at(-1)?.stateText); };
   await chat.send("收到了吗");
+  assert.ok(shown.includes("网络不稳，正在重发（第 1 次）…"), shown);
+  assert.ok(shown.includes("网络不稳，正在重发（第 2 次）…"), shown);
   const ids = client.requests.map((r) => r.data.client_msg_id);
   assert.equal(ids.length, 3);
   assert.deepEqual(new Set(ids).size, 1);
   assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["收到了吗", "sent"]]);
+});
+
+test("a message echoed back while its lost ack is sent again shows once, sent, not beside a pending bubble", async () => {
+  let client;
+  const stored = message({ message_id: 77, message_content: "回声" });
+  const acks = [() => {
+    client.serverSends("chat:new_message", stored); // the message was stored: its echo arrives, its ack is lost
+    return { ok: false, error: { code: "timeout", message: "no ack" } };
+  }, () => ({ ok: true, data: stored })];
+  client = fakeClient({ ack: () => acks.shift()() });
+  const { chat, last } = setUp({ latest: session({ status: "active", admin_id: 2 }), client, setTimer: (fn) => fn() });
+  await chat.start();
+  const shown = [];
+  const changed = chat.changed.bind(chat);
+  chat.changed = () => { changed(); shown.push(last().items.map((i) => [i.text, i.state])); };
+  await chat.send("回声");
+  assert.equal(client.requests.length, 2);
+  assert.ok(shown.every((items) => items.filter(([text]) => text === "回声").length <= 1), JSON.stringify(shown));
+  assert.deepEqual(last().items.map((i) => [i.text, i.state]), [["回声", "sent"]]);
 });
 
 test("a message that failed is retried with its own client_msg_id, over REST as its Idempotency-Key", async () => {

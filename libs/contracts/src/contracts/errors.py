@@ -9,6 +9,10 @@ class MalformedEnvelope(ContractError):
     """The bytes are not a valid event envelope (bad JSON or missing/invalid envelope fields)."""
 
 
+class MalformedEventBatch(ContractError):
+    """The bytes are not a valid event batch (bad JSON, or not ``{"events": [...]}`` with at least one event)."""
+
+
 class UnknownEventType(ContractError, KeyError):
     """No contract is registered for this event type."""
 

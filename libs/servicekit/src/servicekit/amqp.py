@@ -28,6 +28,7 @@ from contracts.errors import ContractError
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, EXCHANGES, dead_letter_queue
 
 from servicekit.ackbatch import AckBatch
+from servicekit.event_batch import dead_letter_alone, unpacked
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,8 @@ MessageHandler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 def guarded(
     handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None,
-    max_failures: int | None = None, acks: AckBatch | None = None,
+    max_failures: int | None = None, acks: AckBatch | None = None, dead_letter_key: str | None = None,
+    delivery_limit: int | None = None,
 ) -> MessageHandler:
     """Wrap ``handler`` with the platform's one ack policy.
 
@@ -238,12 +240,41 @@ def guarded(
       of each message id and dead-letters the message at the ``max_failures``-th; the count lives in this process
       (a message that kills the process is bounded by its TTL instead) and also paces the backoff.
 
+    An event batch (``servicekit.event_batch``) reaches ``handler`` event by event, in order, and is acked once all
+    are handled. An event that can never be handled (or fails ``max_failures`` times, or is on its quorum queue's
+    last delivery: ``delivery_limit``) is dead-lettered ALONE: published to ``platform.dlx`` with ``dead_letter_key``
+    (default: ``queue``), its neighbours handled as usual. A transient failure requeues the whole batch; on its
+    redelivery the events handled before it are duplicates, dropped by ``event_id`` like any redelivery.
+
     With ``acks``, the acks of deliveries finishing together go out as one (``servicekit.ackbatch``).
     """
     delay = retry_delay or (lambda attempt: min(0.2 * 2**attempt, 5.0))
     failures = _FailureCount() if max_failures is not None else None
+    dl_key = dead_letter_key or queue
+
+    def failed_attempt(message: AbstractIncomingMessage, counted: AbstractIncomingMessage) -> tuple[int, bool]:
+        """(0-based attempt, whether it was the last one allowed) of a transient failure of `counted` (the message,
+        or one event of it), delivered as `message`."""
+        if failures is not None and max_failures is not None and counted.message_id:
+            attempt = failures.add(counted.message_id) - 1
+            return attempt, attempt + 1 >= max_failures
+        count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
+        attempt = int(count or 0) if isinstance(count, (int, float, str)) else 0
+        return attempt, delivery_limit is not None and counted is not message and attempt + 1 >= delivery_limit
 
     async def on_message(message: AbstractIncomingMessage) -> None:
+        try:
+            events = unpacked(message)
+        except ContractError as exc:  # a batch nothing can be read from: dead-letter it whole
+            log.warning("dead-lettering %s %s from %s: %s", message.type, message.message_id, queue, exc)
+            await _settle(message, acks, requeue=False)
+            return
+        if len(events) == 1 and events[0] is message:
+            await one(message)
+        else:
+            await batch(message, events)
+
+    async def one(message: AbstractIncomingMessage) -> None:
         try:
             # Shielded: when the channel closes, aio-pika cancels in-flight deliveries; a handler cancelled in the
             # middle of a database transaction can strand its connection "idle in transaction" with its locks
@@ -260,17 +291,13 @@ def guarded(
             await _settle(message, acks, requeue=True)
             raise
         except Exception:
-            if failures is not None and max_failures is not None and message.message_id:
-                attempt = failures.add(message.message_id) - 1
-                if attempt + 1 >= max_failures:
-                    log.exception("handling %s %s from %s failed %d times; dead-lettering it",
-                                  message.type, message.message_id, queue, attempt + 1)
-                    failures.forget(message.message_id)
-                    await _settle(message, acks, requeue=False)
-                    return
-            else:
-                count = (message.headers or {}).get("x-delivery-count")  # a number, set by quorum queues
-                attempt = int(count or 0) if isinstance(count, (int, float, str)) else 0
+            attempt, last = failed_attempt(message, message)
+            if last and failures is not None:
+                log.exception("handling %s %s from %s failed %d times; dead-lettering it",
+                              message.type, message.message_id, queue, attempt + 1)
+                failures.forget(message.message_id)
+                await _settle(message, acks, requeue=False)
+                return
             log.exception(
                 "handling %s %s from %s failed (attempt %d); requeueing",
                 message.type, message.message_id, queue, attempt + 1,
@@ -281,6 +308,49 @@ def guarded(
             if failures is not None:
                 failures.forget(message.message_id)
             await (acks.ack(message) if acks is not None else message.ack())
+
+    async def batch(message: AbstractIncomingMessage, events: list[AbstractIncomingMessage]) -> None:
+        for position, event in enumerate(events):
+            try:
+                try:
+                    await asyncio.shield(handler(event))  # shielded: see `one`
+                except (ContractError, Poison) as exc:
+                    await dead_letter(message, event, position, len(events), str(exc))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    attempt, last = failed_attempt(message, event)
+                    if not last:
+                        raise
+                    log.exception("handling %s %s (event %d of %d of batch %s) from %s failed %d times",
+                                  event.type, event.message_id, position + 1, len(events), message.message_id,
+                                  queue, attempt + 1)
+                    await dead_letter(message, event, position, len(events), f"failed {attempt + 1} times")
+                else:
+                    if failures is not None:
+                        failures.forget(event.message_id)
+            except asyncio.CancelledError:
+                await _settle(message, acks, requeue=True)
+                raise
+            except Exception:
+                attempt = failures.add(f"batch:{message.message_id}") - 1 if failures is not None else 0
+                log.exception("handling %s %s (event %d of %d of batch %s) from %s failed; requeueing the batch",
+                              event.type, event.message_id, position + 1, len(events), message.message_id, queue)
+                await asyncio.sleep(delay(attempt))
+                await _settle(message, acks, requeue=True)
+                return
+        if failures is not None:
+            failures.forget(f"batch:{message.message_id}")
+        await (acks.ack(message) if acks is not None else message.ack())
+
+    async def dead_letter(
+        message: AbstractIncomingMessage, event: AbstractIncomingMessage, position: int, size: int, reason: str,
+    ) -> None:
+        log.warning("dead-lettering %s %s alone (event %d of %d of batch %s) from %s: %s",
+                    event.type, event.message_id, position + 1, size, message.message_id, queue, reason)
+        await dead_letter_alone(message, event, DEAD_LETTER_EXCHANGE, dl_key, reason)
+        if failures is not None:
+            failures.forget(event.message_id)
 
     return on_message
 
@@ -333,12 +403,14 @@ async def start_consumer(
     the acks of deliveries finishing together go out as one: ``servicekit.ackbatch``).
 
     The robust connection re-declares and re-consumes after a broker restart."""
-    channel = await connection.channel()
+    channel = await connection.channel(publisher_confirms=True)  # confirms: an event dead-lettered alone (batches)
     await channel.set_qos(prefetch_count=prefetch)
     await declare_exchanges(channel)
     queue = await declare_queue(channel, spec)
     acks = AckBatch() if batch_acks else None
-    await queue.consume(guarded(handler, queue=spec.name, max_failures=spec.max_failures, acks=acks))
+    await queue.consume(guarded(handler, queue=spec.name, max_failures=spec.max_failures, acks=acks,
+                                dead_letter_key=spec.dead_letter_routing_key,
+                                delivery_limit=spec.delivery_limit if spec.quorum else None))
     return queue
 
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from contracts.socketio.ack import IDEMPOTENCY_KEY_REUSED
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -49,7 +50,7 @@ def idempotency_table(metadata: MetaData, schema: str) -> Table:
 
 
 class IdempotencyKeyReused(Invalid):
-    code = "idempotency_key_reused"
+    code = IDEMPOTENCY_KEY_REUSED
     message = "this Idempotency-Key was already used for a different request"
     precise_ack = True  # a socket client resending under its client_msg_id learns exactly why it was refused
 

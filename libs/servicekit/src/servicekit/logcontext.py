@@ -9,8 +9,8 @@ created there (they copy the context). Known keys are listed in `IDS`; others ar
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,4 +67,6 @@ def valid_request_id(value: str | None) -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (a uuid4's shape without building a UUID: a quarter of its cost; the gateway makes
+    one per handshake for its 101 response)."""
+    return os.urandom(16).hex()

@@ -23,6 +23,7 @@ from typing import Protocol
 from uuid import UUID
 
 import asyncpg
+from contracts.events.batch import EVENT_BATCH_TYPE, pack_event_bodies
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
 from sqlalchemy import (
@@ -46,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from servicekit.logcontext import request_id
+from servicekit.outbox_runs import runs
 from servicekit.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,9 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         mark_delay: float = 0.05,
         publish_timeout: float = 5.0,
+        batch_events: bool = False,
+        batch_max_events: int = 100,
+        batch_max_bytes: int = 256 * 1024,
     ) -> None:
         """`mark_delay`: after a confirm, how long (seconds) the relay lets further confirms gather before one UPDATE
         marks them all (a NOTIFY of new rows cuts it short, and the fetch that follows marks them in the same
@@ -167,7 +172,12 @@ class OutboxRelay:
         `publish_timeout`: how long the oldest unconfirmed event may wait (for its turn on the channel, its write
         and its confirm) before the relay gives up on everything in flight at once and starts again from it. Each
         publish itself waits without a deadline: one that gave up while still in the channel's line would let the
-        events behind it out first, out of order."""
+        events behind it out first, out of order.
+
+        `batch_events`: the rows of one round that follow each other with the same exchange and routing key go out as
+        ONE message, an event batch (contracts.events.batch) of at most `batch_max_events` events and
+        `batch_max_bytes` bytes of bodies, confirmed once; each of its rows is marked after that confirm. False: one
+        message per event (what consumers older than event batches understand)."""
         self._dsn = asyncpg_dsn(database_url)
         self._schema = schema
         self._sink = sink
@@ -177,11 +187,15 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._mark_delay = mark_delay
         self._publish_timeout = publish_timeout
+        self._batch_max_events = batch_max_events if batch_events else 1
+        self._batch_max_bytes = batch_max_bytes
         self._sent_at: dict[int, float] = {}  # outbox id -> when its publish started (loop time), while in flight
         self._wakeup = asyncio.Event()
         self._notified = asyncio.Event()
         self._committed = True
         self.published = 0
+        self.messages = 0
+        """AMQP messages published (a batch counts once; `published` / `messages`: events per message)."""
         self.marks = 0
         """Statements that marked rows published (each marks every confirmed row in flight; most also fetch)."""
         self.fetches = 0
@@ -251,7 +265,8 @@ class OutboxRelay:
                     elif confirmed:
                         await self._mark(conn, confirmed)
                     self._marked(inflight, confirmed)
-                    backoff = 0.2
+                    if confirmed:  # the broker confirms again (a fetch alone proves nothing about it)
+                        backoff = 0.2
                 except _BrokerDown as exc:
                     log.warning("outbox relay for %s: broker not confirming (%s); retrying in %.1fs",
                                 self._schema, exc, backoff)
@@ -259,15 +274,14 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
-                for row in rows:  # frames leave in this order on one channel; the broker keeps it
-                    task = asyncio.create_task(self._sink.publish(
-                        row.exchange, row.routing_key, row.body,
-                        message_id=str(row.event_id), message_type=row.event_type, timeout=None,
-                        routed_after_reconnect=True,
-                    ))
+                # frames leave in this order on one channel; the broker keeps it
+                for run in runs(rows, max_events=self._batch_max_events, max_bytes=self._batch_max_bytes):
+                    task = asyncio.create_task(self._publish(run))
                     task.add_done_callback(self._on_confirm)  # a confirm (or failure) wakes the loop to mark it
-                    inflight[row.id] = task
-                    self._sent_at[row.id] = asyncio.get_running_loop().time()
+                    sent_at = asyncio.get_running_loop().time()
+                    for row in run:  # every row of a batch waits for the batch's one confirm
+                        inflight[row.id] = task
+                        self._sent_at[row.id] = sent_at
                 if rows and len(rows) == room:
                     self._committed = True
                     continue  # more may be waiting
@@ -283,6 +297,18 @@ class OutboxRelay:
             for task in inflight.values():
                 task.cancel()  # unmarked: the next leader publishes them again (consumers drop duplicates)
             self._sent_at.clear()
+
+    async def _publish(self, run: list[PendingEvent]) -> None:
+        """One message: the event alone, or the run as an event batch."""
+        self.messages += 1
+        first = run[0]
+        if len(run) == 1:
+            body, message_id, message_type = first.body, str(first.event_id), first.event_type
+        else:
+            body = pack_event_bodies([row.body for row in run])
+            message_id, message_type = f"batch-{first.event_id}-{len(run)}", EVENT_BATCH_TYPE
+        await self._sink.publish(first.exchange, first.routing_key, body, message_id=message_id,
+                                 message_type=message_type, timeout=None, routed_after_reconnect=True)
 
     def _overdue_in(self, inflight: dict[int, asyncio.Task[None]]) -> float:
         """Seconds until the oldest unconfirmed publish is overdue (0 if it is; infinity if none is pending)."""

@@ -115,6 +115,15 @@ class BrokerSettings(HeartbeatSettings):
     """Run the outbox relay on a thread of its own, with its own event loop, database connection and RabbitMQ
     connection (servicekit.relay_thread), instead of on the service's loop, where under load each of its steps
     waits behind the requests in the loop's queue. One leader per schema either way (an advisory lock)."""
+    relay_batch_events: bool = True
+    """Publish consecutive outbox events of one round with the same routing key as ONE message, an event batch
+    (contracts.events.batch), confirmed once: fewer AMQP messages for the relay, the broker and every consumer.
+    Rolling deploy: every consumer (all services and gateways) must understand batches first; until then set false
+    on the producers (one message per event, as before)."""
+    relay_batch_max_events: int = Field(100, ge=1, le=1000)
+    """Most events in one batch message (with ``relay_batch_events``)."""
+    relay_batch_max_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Most bytes of event bodies in one batch message (with ``relay_batch_events``); a larger event goes alone."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +310,9 @@ def _broker_and_relay(
                   max_backoff=settings.broker_max_backoff) if settings.relay_thread else None
     relay = OutboxRelay(settings.database_url, schema, sink or broker, poll_interval=settings.relay_poll_interval,
                         max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
-                        publish_timeout=settings.publish_timeout)
+                        publish_timeout=settings.publish_timeout, batch_events=settings.relay_batch_events,
+                        batch_max_events=settings.relay_batch_max_events,
+                        batch_max_bytes=settings.relay_batch_max_bytes)
     return broker, relay, sink
 
 

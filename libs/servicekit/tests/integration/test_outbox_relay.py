@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -146,6 +147,45 @@ async def test_events_wait_while_the_broker_refuses_then_go_out_once_in_order(db
     finally:
         task.cancel()
     assert sink.accepted == expected  # each once, in commit order
+
+
+async def test_the_wait_between_attempts_grows_while_the_broker_refuses_and_resets_once_it_confirms(db, caplog):
+    engine, table = db
+    async with engine.begin() as conn:
+        await enqueue(conn, table, _event(10, 0))
+    sink = FlakySink()
+    relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, sink, max_backoff=0.8)
+    caplog.set_level(logging.WARNING, logger="servicekit.outbox")
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(10):
+            while len(_retry_waits(caplog)) < 4:
+                await asyncio.sleep(0.05)
+        sink.down = False
+        async with asyncio.timeout(10):
+            while not sink.accepted:
+                await asyncio.sleep(0.05)
+        async with engine.begin() as conn:
+            await enqueue(conn, table, _event(10, 1))
+        async with asyncio.timeout(10):
+            while len(sink.accepted) < 2:
+                await asyncio.sleep(0.05)
+        sink.down = True
+        async with engine.begin() as conn:
+            await enqueue(conn, table, _event(10, 2))
+        async with asyncio.timeout(10):
+            while len(_retry_waits(caplog)) < 5:
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    waits = _retry_waits(caplog)
+    assert waits[:4] == ["0.2", "0.4", "0.8", "0.8"]  # not a warning and a fresh attempt every 0.2 s
+    assert waits[4] == "0.2"  # a new outage after confirms starts from the short wait again
+
+
+def _retry_waits(caplog) -> list[str]:
+    return [r.getMessage().rsplit(" ", 1)[-1].removesuffix("s") for r in caplog.records
+            if "broker not confirming" in r.getMessage()]
 
 
 async def test_an_unexpected_error_on_the_relay_connection_does_not_stop_the_relay(db, caplog):

@@ -386,3 +386,40 @@ async def test_a_verified_tokens_expiry_is_known_without_decoding_it_again(verif
     await verifier.verify(token)
     assert verifier.verified_expiry(token) == exp
     assert verifier.verified_expiry(None) is None and verifier.verified_expiry(sign(key, sub="2")) is None
+
+
+async def test_an_ed25519_signature_is_checked_by_libsodium_not_by_openssl(verifier, key, monkeypatch):
+    import servicekit.jwt as module
+
+    checked: list[bytes] = []
+    real = module.crypto_sign_open
+    monkeypatch.setattr(module, "crypto_sign_open", lambda signed, pk: checked.append(pk) or real(signed, pk))
+    monkeypatch.setattr(jwt, "decode", lambda *_, **__: pytest.fail("PyJWT decoded a token the fast path accepts"))
+    issued = int(time.time()) - 10
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    for user_id in (1, 2):
+        assert (await verifier.verify(sign(key, sub=str(user_id), iat=issued, nbf=issued))).user_id == user_id
+    assert checked == [raw, raw]
+
+
+async def test_a_signature_libsodium_refuses_is_refused_with_bad_signature(verifier, key):
+    issued = int(time.time()) - 10
+    head, body, _ = sign(key, iat=issued, nbf=issued).split(".")
+    other = sign(Ed25519PrivateKey.generate(), iat=issued, nbf=issued).split(".")[2]  # valid shape, wrong key
+    assert (await refused(verifier, f"{head}.{body}.{other}")).code == "token_bad_signature"
+    short = base64.urlsafe_b64encode(b"\0" * 63).rstrip(b"=").decode()  # not 64 bytes
+    assert (await refused(verifier, f"{head}.{body}.{short}")).code in ("token_bad_signature", "token_malformed")
+
+
+async def test_a_forged_signature_is_refused_after_one_check_without_pyjwt(verifier, key, monkeypatch):
+    monkeypatch.setattr(jwt, "decode", lambda *_, **__: pytest.fail("a forged token was verified a second time"))
+    issued = int(time.time()) - 10
+    head, body, _ = sign(key, iat=issued, nbf=issued).split(".")
+    forged = sign(Ed25519PrivateKey.generate(), iat=issued, nbf=issued).split(".")[2]
+    assert (await refused(verifier, f"{head}.{body}.{forged}")).code == "token_bad_signature"
+
+
+async def test_a_broken_payload_segment_is_malformed_even_with_a_bad_signature(verifier, key):
+    issued = int(time.time()) - 10
+    head, _, signature = sign(key, iat=issued, nbf=issued).split(".")
+    assert (await refused(verifier, f"{head}.a.{signature}")).code == "token_malformed"  # not base64 (1 char)

@@ -21,6 +21,7 @@ from contracts.payloads.system_text import (
     SessionTransferredParams,
     SystemTextParams,
 )
+from contracts.socketio.ack import SESSION_CLOSED
 from servicekit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 __all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "InvalidInput", "NotFound", "SessionClosed"]
@@ -36,7 +37,7 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SessionClosed(Conflict):
-    code = "session_closed"
+    code = SESSION_CLOSED  # a socket ack keeps it (409s are precise): clients branch on it
 
 
 class InvalidInput(Invalid):

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 from chat_svc.main import create_app
 from chat_svc.settings import Settings
+from contracts.events.batch import event_bodies
 from contracts.events.envelope import EventEnvelope
 from contracts.events.payloads import AdminConnectionsChanged, GatewayHeartbeat
 from contracts.events.registry import (
@@ -93,8 +94,9 @@ class EventTap:
         await queue.consume(self._on_message, no_ack=True)
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        envelope, payload = parse_domain_event(message.body)
-        self.received.append((message.routing_key or "", envelope, payload))
+        for body in event_bodies(message.type, message.body):  # an event batch: each of its events, in order
+            envelope, payload = parse_domain_event(body)
+            self.received.append((message.routing_key or "", envelope, payload))
         self._arrived.set()
 
     def of(self, session_id: int, event_type: str | None = None) -> list[tuple[str, EventEnvelope, BaseModel]]:

@@ -15,6 +15,7 @@ import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
+from contracts.events.batch import event_bodies
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import NOTIFICATION_EVENTS_EXCHANGE
@@ -109,11 +110,14 @@ class Tap:
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        envelope, payload = parse_domain_event(message.body)  # raises if the body breaks its contract
-        self.events.append(Event(
-            message.exchange or "", message.routing_key or "", envelope, payload, message.message_id,
-            message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT,
-        ))
+        bodies = event_bodies(message.type, message.body)  # an event batch: each of its events (each with its id)
+        for body in bodies:
+            envelope, payload = parse_domain_event(body)  # raises if the body breaks its contract
+            self.events.append(Event(
+                message.exchange or "", message.routing_key or "", envelope, payload,
+                message.message_id if len(bodies) == 1 else str(envelope.event_id),
+                message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT,
+            ))
         self._arrived.set()
 
     async def expect(

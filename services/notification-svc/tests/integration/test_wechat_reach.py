@@ -4,7 +4,9 @@ published as the gateway (presence) and chat-svc (`chat.message_created`) publis
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,10 +17,13 @@ import aio_pika
 import pytest_asyncio
 from contracts.events import payloads as p
 from contracts.events import registry as r
+from contracts.events.batch import EVENT_BATCH_TYPE, pack_event_bodies
 from contracts.events.envelope import EventEnvelope
+from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from contracts.payloads import ChatMessageData
 from contracts.time import BEIJING_TZ, now_beijing
 from notification_svc.db import processed_events, wechat_sends
+from notification_svc.wechat_reach import REACH_QUEUE
 from servicekit.amqp import declare_exchanges
 from servicekit_testing.tokens import TokenMint
 from servicekit_testing.wechat_standin import WeChatStandIn
@@ -202,6 +207,43 @@ async def test_a_redelivered_chat_event_sends_one_message(reach):
     await until(lambda: _status_is(reach, user, "sent"))
     assert len(reach.sent_to(user)) == 1
     assert (await reach.svc.client.get(SUBSCRIPTIONS, headers=reach.wechat_user(user))).json()["remaining"] == 1
+
+
+async def test_a_batch_of_admin_replies_sends_one_message_each_its_poison_is_dead_lettered_alone_and_a_redelivery_sends_none(
+    reach,
+):
+    users = [new_id() for _ in range(3)]
+    replies = []
+    for user in users:
+        await reach.consent(user)
+        message = ChatMessageData(
+            message_id=new_id(), session_id=new_id(), sender_type="admin", sender_id=new_id(), message_content="好的",
+            message_type="text", created_at=now_beijing())
+        replies.append(r.new_envelope(r.CHAT_MESSAGE_CREATED, "chat-svc",
+                                      p.ChatMessageCreated(message=message, user_id=user, admin_id=message.sender_id),
+                                      message.session_id))
+    poison = json.dumps({**json.loads(replies[0].to_bytes()), "event_id": str(uuid.uuid4()), "payload": {}}).encode()
+    batch = aio_pika.Message(pack_event_bodies([replies[0].to_bytes(), poison, replies[1].to_bytes(),
+                                                replies[2].to_bytes()]),
+                             type=EVENT_BATCH_TYPE, message_id="batch-test")
+    exchange = await reach.channel.get_exchange(CHAT_EVENTS_EXCHANGE, ensure=False)
+    for _ in range(2):  # the second time: the same batch redelivered (at-least-once)
+        await exchange.publish(batch, routing_key=r.CHAT_MESSAGE_CREATED)
+        for reply in replies:
+            await reach.applied(reply)
+    for user in users:
+        await until(lambda user=user: _status_is(reach, user, "sent"))
+    await reach.settled()
+    assert [len(reach.sent_to(user)) for user in users] == [1, 1, 1]
+    dlq = await reach.channel.declare_queue(f"{REACH_QUEUE.name}.dlq", durable=True, passive=True)
+    dead = []
+    async with asyncio.timeout(5):
+        while len(dead) < 2:
+            if (got := await dlq.get(fail=False, no_ack=True)) is not None:
+                dead.append(json.loads(got.body))
+            else:
+                await asyncio.sleep(0.05)
+    assert [d["event_id"] for d in dead] == [json.loads(poison)["event_id"]] * 2  # that event alone, each time
 
 
 async def test_a_failing_wechat_is_retried_until_it_accepts_the_message(reach):

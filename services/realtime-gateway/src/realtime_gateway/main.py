@@ -43,6 +43,7 @@ from realtime_gateway.ops.health import SERVICE_NAME, HealthSources, add_routes
 from realtime_gateway.ops.metrics import Metrics
 from realtime_gateway.ops.service_status import ServiceStatusWatcher
 from realtime_gateway.settings import Settings
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.compression import set_websocket_compression
 from realtime_gateway.transport.engineio_requests import engineio_request_rules
 from realtime_gateway.transport.fanout import FanOutManager, OrjsonCodec
@@ -83,6 +84,7 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     # transport/fanout.py: broadcasts written once per frame straight to websockets, a disconnect index, slow consumers
     # bounded; orjson for packet JSON.
+    WRITES.enabled = settings.coalesce_writes  # the process's one instance (transport/coalesced_writes.py)
     manager = FanOutManager(
         buffer_limit=settings.send_buffer_limit_bytes, queue_limit=settings.send_queue_limit,
         fast_path=settings.fanout_fast_path,

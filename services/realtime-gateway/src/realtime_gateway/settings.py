@@ -84,6 +84,9 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """With lean sessions and without deflate: each websocket is taken over from aiohttp after its handshake and its
     request handler returns (`transport/detached_websocket.py`): no task, no coroutine, no HTTP request state per
     open socket. Off: the socket is served from its request's task (`serve_websocket`)."""
+    coalesce_writes: bool = True
+    """Frames written directly to one socket in one turn of the event loop leave in one `transport.write` (one
+    system call) instead of one each (`transport/coalesced_writes.py`); off: each frame is written at once."""
     send_buffer_limit_bytes: int = Field(64 * 1024, gt=0)
     """A socket whose transport holds more unsent bytes than this is under backpressure: its packets queue."""
     send_queue_limit: int = Field(1000, gt=0)

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from engineio import packet as eio_packet
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.fanout import FanOutManager
 from socketio import packet as sio_packet
 
@@ -256,3 +257,28 @@ async def test_a_dropped_tcp_connection_is_cleaned_up_everywhere(start_gateway, 
     assert eio_sid not in manager.routes  # the driver took the route back
     assert gw.gateway.connections.sockets == 0 and gw.gateway.connections.admin_sockets() == {}
     assert manager.rooms == {} and manager._rooms_of == {}  # every room left, the namespace gone
+
+
+async def test_frames_for_one_socket_in_one_loop_turn_leave_in_one_write_and_arrive_in_order(
+    start_gateway, mint, ids, session
+) -> None:
+    gw = await start_gateway(wait=False)  # lean websocket sessions and coalesced writes: the defaults
+    sio = gw.gateway.sio
+    ws, ws_eio_sid = await raw_websocket(session, gw.url, mint.token(ids(), "admin"))
+    ws_sid = sio.manager.sid_from_eio_sid(ws_eio_sid, "/")
+    try:
+        await asyncio.sleep(0.05)
+        frames, calls = WRITES.frames, WRITES.calls
+        # a message and its session's update, as the stream consumer emits them, and a broadcast: one turn
+        await sio.emit("chat:new_message", {"message_id": 1}, to=ws_sid)
+        await sio.emit("chat:session_update", {"session_id": 7}, to=ws_sid)
+        await sio.emit(EVENT, {"notification_id": 3}, to=["admins"])
+        assert (WRITES.frames - frames, WRITES.calls - calls) == (3, 0)  # kept until the turn ends
+        assert [await ws.frame() for _ in range(3)] == [
+            expected_text(sio, "chat:new_message", {"message_id": 1}),
+            expected_text(sio, "chat:session_update", {"session_id": 7}),
+            expected_text(sio, EVENT, {"notification_id": 3}),
+        ]
+        assert WRITES.calls - calls == 1
+    finally:
+        await ws.ws.close()

@@ -1,7 +1,12 @@
 """Handshake refusals, health, metrics, compression."""
 
+import base64
+import json
+import time
+
 import aiohttp
 import httpx
+import jwt
 import pytest
 from servicekit.jwt import JwksVerifier
 from servicekit_testing.tokens import AUDIENCE, ISSUER, JWKS_URL, TokenMint
@@ -36,6 +41,60 @@ async def test_bad_tokens_are_refused_with_an_unauthorized_connect_error(
     assert gw.gateway.connections.sockets == 0
     _, metrics = await get(f"{gw.url}/metrics")
     assert f'gateway_handshakes_refused_total{{code="{code}"}} 1.0' in metrics
+
+
+def _unsigned(kid: str) -> str:
+    """A token with `alg: none` and no signature, naming the gateway's key."""
+    def segment(part: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"sub": "1", "user_type": "admin", "username": "admin1", "iss": ISSUER, "aud": AUDIENCE,
+              "iat": now - 10, "nbf": now - 10, "exp": now + 600, "jti": "x"}
+    return f"{segment({'alg': 'none', 'kid': kid})}.{segment(claims)}."
+
+
+@pytest.mark.parametrize(
+    ("case", "message", "code"),
+    [
+        ("not_yet_valid", "unauthorized: token not yet valid", "token_not_yet_valid"),
+        ("unknown_kid", "unauthorized: unknown signing key", "token_unknown_key"),
+        ("alg_none", "unauthorized: algorithm 'none' not allowed", "token_bad_algorithm"),
+        ("wrong_issuer", "unauthorized: bad claims (Invalid issuer)", "token_bad_claims"),
+        ("wrong_audience", "unauthorized: bad claims (Audience doesn't match (strict))", "token_bad_claims"),
+        ("no_jti", "unauthorized: bad claims (Token is missing the \"jti\" claim)", "token_bad_claims"),
+        ("sub_not_an_id", "unauthorized: sub is not an account id", "token_bad_claims"),
+    ],
+)
+async def test_each_token_refusal_reaches_the_client_with_its_reason_and_code(
+    start_gateway, refused, mint, case, message, code
+):
+    """What the cheap verification path (servicekit.jwt `_fast_claims`, tokens issued more than a second ago)
+    does not accept is refused exactly as before, each reason with its own `connect_error`."""
+    gw = await start_gateway()
+    issued = int(time.time()) - 10
+    tokens = {
+        "not_yet_valid": lambda: mint.token(1, "admin", iat=issued, nbf=issued + 3600),
+        "unknown_kid": lambda: TokenMint(kid="another-key").token(1, "admin", iat=issued, nbf=issued),
+        "alg_none": lambda: _unsigned(mint.kid),
+        "wrong_issuer": lambda: mint.token(1, "admin", iat=issued, nbf=issued, iss="someone-else"),
+        "wrong_audience": lambda: mint.token(1, "admin", iat=issued, nbf=issued, aud="elsewhere"),
+        "no_jti": lambda: mint.token(1, "admin", iat=issued, nbf=issued, jti=None),
+        "sub_not_an_id": lambda: mint.token(1, "admin", iat=issued, nbf=issued, sub="admin"),
+    }
+    data = await refused(gw.url, {"token": tokens[case]()})
+    assert data == {"message": message, "data": {"code": code}}
+    assert gw.gateway.connections.sockets == 0
+
+
+async def test_a_token_issued_a_while_ago_connects_through_the_cheap_path_as_its_account(
+    start_gateway, connect_client, mint, monkeypatch
+):
+    monkeypatch.setattr(jwt, "decode", lambda *_, **__: pytest.fail("PyJWT decoded a token the fast path accepts"))
+    gw = await start_gateway()
+    issued = int(time.time()) - 10
+    await connect_client(gw, 7, "admin", token=mint.token(7, "admin", iat=issued, nbf=issued, role="supervisor"))
+    [principal] = gw.gateway.connections._principals.values()
+    assert (principal.user_id, principal.user_type, principal.role) == (7, "admin", "supervisor")
 
 
 async def test_unreachable_key_set_is_unavailable_not_unauthorized(start_gateway, refused, mint):

@@ -16,6 +16,7 @@ import pytest
 import socketio
 from contracts.events import payloads as p
 from contracts.events import registry as r
+from contracts.events.batch import EVENT_BATCH_TYPE, pack_event_bodies
 from contracts.payloads import NotificationData
 from contracts.time import now_beijing
 from realtime_gateway.clients.rooms import ADMINS
@@ -102,6 +103,42 @@ async def test_a_dropped_client_gets_exactly_what_it_missed_in_order_then_live(d
     assert ids_of(state) == before + missed + live
     offsets = [offset for *_, offset in state["events"]]
     assert len(set(offsets)) == 10
+
+
+async def publish_batch(broker, n: int) -> list[int]:
+    """`n` broadcasts in ONE stream message, as a service's outbox relay batches them."""
+    ids, bodies = [], []
+    for _ in range(n):
+        nid, payload = broadcast()
+        bodies.append(r.new_envelope(r.NOTIFICATION_CREATED, "test", payload, "1").to_bytes())
+        ids.append(nid)
+    await broker.publisher.publish(r.DOMAIN_EVENTS[r.NOTIFICATION_CREATED].exchange, r.NOTIFICATION_CREATED,
+                                   pack_event_bodies(bodies), message_id=f"batch-{ids[0]}",
+                                   message_type=EVENT_BATCH_TYPE)
+    return ids
+
+
+async def test_events_of_a_batch_arrive_in_order_with_one_position_each_and_a_reconnect_gets_the_missed_batch(
+    driver, start_gateway, broker, mint,
+):
+    gw = await start_gateway()
+    await driver("open", id="a", url=gw.url, token=mint.token(ADMIN, "admin"))
+    before = await publish_batch(broker, 3)
+    state = await driver("wait", id="a", count=3)
+    assert ids_of(state) == before
+    offsets = [offset for *_, offset in state["events"]]
+    head = offsets[0]
+    assert offsets == [head, f"{head}.1", f"{head}.2"]  # one stream message, a position per delivery
+
+    await driver("drop", id="a")
+    missed = await publish_batch(broker, 4)
+    state = await driver("reconnect", id="a")
+    assert state["recovered"] is True
+    state = await driver("wait", id="a", count=7)
+    assert ids_of(state) == before + missed  # exactly the missed batch, in order, once
+    live = await publish(broker, 1)
+    state = await driver("wait", id="a", count=8)
+    assert ids_of(state) == before + missed + live
 
 
 async def test_recovery_survives_a_restart_of_the_gateway_on_the_same_port(driver, start_gateway, broker, mint):

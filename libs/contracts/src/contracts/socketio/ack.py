@@ -20,10 +20,14 @@ RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
 INTERNAL = "internal"
+SESSION_CLOSED = "session_closed"
+"""``chat:send_message`` into a session that has ended: the client offers a new session instead of a resend."""
+IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+"""``chat:send_message`` whose ``client_msg_id`` already names another message: a client bug, never resent."""
 ERROR_CODES = frozenset(
     {
         INVALID_PAYLOAD, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, RATE_LIMITED, UNAVAILABLE, TIMEOUT,
-        INTERNAL,
+        INTERNAL, SESSION_CLOSED, IDEMPOTENCY_KEY_REUSED,
     }
 )  # fmt: skip
 """Codes the platform uses today; ``code`` is an open set of snake_case words so new codes are additive."""

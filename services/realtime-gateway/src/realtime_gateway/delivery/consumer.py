@@ -8,6 +8,10 @@ Two inputs, handled in order under one lock:
 - its own exclusive, auto-delete queue `gateway.<gateway_id>.events`, bound to the transient relays between
   gateways on `gateway.presence` (`gateway.chat_typing`): emitted without an offset (never replayed).
 
+A stream message may be an event batch (contracts.events.batch: several events of one routing key, published
+together by a service's outbox relay): its events are handled in order, and its Socket.IO deliveries are numbered
+across the whole message (`delivery/stream.py`, Offsets), so each position names one delivery.
+
 Upstream is at-least-once: duplicates are dropped by `event_id`. A message that breaks the contract (bad JSON,
 unknown type, unknown major, invalid payload) is dead-lettered to the one shared durable `gateway.events.dlq`:
 by the broker for the relay queue (servicekit's ack policy), by publishing a copy for the stream (streams keep
@@ -23,6 +27,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.errors import ContractError
+from contracts.events.batch import event_bodies
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, PRESENCE_EXCHANGE
@@ -86,8 +91,9 @@ class EventConsumer:
         """Set once the first stream message (at least this gateway's start marker) arrived."""
         self.advanced = asyncio.Event()
         """Set at every stream offset (waiters clear it)."""
-        self.duplicate_offsets: deque[int] = deque(maxlen=1000)
-        """Recent offsets dropped as duplicates (a replay skips them too)."""
+        self.duplicate_events: deque[tuple[int, int]] = deque(maxlen=1000)
+        """Recent events dropped as duplicates, as (stream offset, index of the event in its message): a replay skips
+        them too."""
         self._ack_every = 32
         """Stream acks are batched (see `_settle`): at most this many handled messages go unacknowledged."""
         self._ack_channel: object = None
@@ -101,7 +107,7 @@ class EventConsumer:
             except ContractError:
                 self._metrics.dead_lettered.inc()
                 raise  # servicekit.amqp.guarded logs it once and dead-letters it
-            await self._deliver(envelope, payload, None)
+            await self._deliver(envelope, payload, None, 0, 0)
 
     async def handle_stream(self, message: AbstractIncomingMessage) -> None:
         offset = stream_offset(message)
@@ -141,27 +147,43 @@ class EventConsumer:
             log.debug("could not ack stream delivery %s: %s", message.delivery_tag, exc)
 
     async def _stream_event(self, offset: int, message: AbstractIncomingMessage) -> None:
+        """The events of one stream message (one, or an event batch), in order; a bad one is dead-lettered alone."""
         try:
-            envelope, payload = parse_domain_event(message.body)
-        except ContractError as exc:
+            bodies = event_bodies(message.type, message.body)
+        except ContractError as exc:  # a batch nothing can be read from
             self._metrics.dead_lettered.inc()
             log.warning("dead-lettering %s %s (stream offset %d): %s", message.type, message.message_id, offset, exc)
-            await self._dead_letter(message)
+            await self._dead_letter(message.body, message.message_id, message.type)
             return
-        await self._deliver(envelope, payload, offset)
+        first_index = 0
+        for event_index, body in enumerate(bodies):
+            try:
+                envelope, payload = parse_domain_event(body)
+            except ContractError as exc:
+                self._metrics.dead_lettered.inc()
+                log.warning("dead-lettering %s %s (stream offset %d, event %d of %d): %s", message.type,
+                            message.message_id, offset, event_index + 1, len(bodies), exc)
+                await self._dead_letter(body, message.message_id if len(bodies) == 1 else None, message.type)
+                continue
+            first_index += await self._deliver(envelope, payload, offset, first_index, event_index)
 
-    async def _deliver(self, envelope: EventEnvelope, payload: BaseModel, offset: int | None) -> None:
+    async def _deliver(
+        self, envelope: EventEnvelope, payload: BaseModel, offset: int | None, first_index: int, event_index: int,
+    ) -> int:
+        """Emit the deliveries of one event, numbered from `first_index` within its stream message; returns how many
+        it has (counted for a duplicate too, which emits nothing: positions depend on the message alone)."""
         event_id, event_type = envelope.event_id, envelope.event_type
+        planned = deliveries(event_type, payload)
         with bind(request_id=envelope.request_id, event_id=str(event_id), correlation_id=envelope.correlation_id,
                   session_id=envelope.aggregate_id if envelope.event_type.startswith("chat.") else None):
             if event_id in self._recent:
                 log.debug("dropping duplicate %s %s", event_type, event_id)
                 if offset is not None:
-                    self.duplicate_offsets.append(offset)
-                return
+                    self.duplicate_events.append((offset, event_index))
+                return len(planned)
             self._participants.observe(payload)
             emitted: list[str] = []
-            for index, delivery in enumerate(deliveries(event_type, payload)):
+            for index, delivery in enumerate(planned, start=first_index):
                 position = None if offset is None else format_offset(offset, index)
                 await self._emitter.emit(delivery.event, delivery.data(), delivery.rooms, position)
                 emitted.append(delivery.event)
@@ -172,17 +194,19 @@ class EventConsumer:
                 if log.isEnabledFor(logging.INFO):
                     log.info("delivered %s as %s", event_type, ",".join(emitted) or "nothing",
                              extra={"stream_offset": offset, "latency_ms": round(latency * 1000, 1)})
+            return len(planned)
 
-    async def _dead_letter(self, message: AbstractIncomingMessage) -> None:
+    async def _dead_letter(self, body: bytes, message_id: str | None, message_type: str | None) -> None:
+        """A copy of `body` (a whole message, or one event of a batch alone) into `gateway.events.dlq`."""
         if self._publisher is None:
             return
         try:
             await self._publisher.publish(
-                DEAD_LETTER_EXCHANGE, DEAD_LETTER_KEY, message.body,
-                message_id=message.message_id or "unknown", message_type=message.type or "unknown",
+                DEAD_LETTER_EXCHANGE, DEAD_LETTER_KEY, body,
+                message_id=message_id or "unknown", message_type=message_type or "unknown",
             )
         except Exception as exc:  # noqa: BLE001 - a broker hiccup must not stop the stream
-            log.warning("could not dead-letter %s: %s", message.message_id, exc)
+            log.warning("could not dead-letter %s: %s", message_id, exc)
 
     async def start(
         self, connection: AbstractRobustConnection, publisher: Publisher, gateway_id: str, prefetch: int,

@@ -4,9 +4,12 @@ It is bound to `notification.events` and `chat.events` with the routing table's 
 service publishes is stored once, in publish order, whatever the gateways do. Each gateway consumes it live
 (`delivery/consumer.py`) and reads ranges of it to replay what a reconnecting client missed (`StreamReader`).
 
-Offsets. A message's stream offset `N` (header `x-stream-offset`) names a domain event; the i-th Socket.IO event
-it becomes (`routing.deliveries`) is at position `(N, i)`, sent to clients as the string `"N"` (i == 0) or
-`"N.i"`, as the LAST argument of the event (socket.io-client keeps the last string argument as `_lastOffset`).
+Offsets. A message's stream offset `N` (header `x-stream-offset`) names a stream message: one domain event, or an
+event batch (contracts.events.batch: several, in order). The i-th Socket.IO event the message becomes
+(`routing.deliveries` of its events one after another, counted across the whole message, duplicates included) is
+at position `(N, i)`, sent to clients as the string `"N"` (i == 0) or `"N.i"`, as the LAST argument of the event
+(socket.io-client keeps the last string argument as `_lastOffset`). The live consumer and the replay number the
+same message alike, so a position inside a batch names exactly one delivery.
 
 Markers. A gateway that starts publishes a marker (type `gateway.stream_mark`) straight into the stream (default
 exchange), so its live consumer learns a numeric position at once even when no event flows.
@@ -41,7 +44,7 @@ SEGMENT_BYTES = 8 * 1024 * 1024
 """Small segments: retention (`x-max-age`) applies per segment, so it follows the setting closely."""
 
 Position = tuple[int, int]
-"""(stream offset, index of the delivery within that domain event)."""
+"""(stream offset, index of the delivery within that stream message)."""
 
 
 def format_offset(offset: int, index: int) -> str:
@@ -64,9 +67,12 @@ def stream_offset(message: AbstractIncomingMessage) -> int:
 
 
 def message_time(body: bytes) -> float | None:
-    """When a stored message happened (envelope `occurred_at`, marker `at`), as a Unix time; None if unknown."""
+    """When a stored message happened (envelope `occurred_at`, a batch's first event's, marker `at`), as a Unix
+    time; None if unknown."""
     try:
         data = json.loads(body)
+        if isinstance(data.get("events"), list) and data["events"]:
+            data = data["events"][0]
         stamp = data.get("occurred_at") or data.get("at")
         return datetime.fromisoformat(stamp).timestamp() if isinstance(stamp, str) else None
     except (ValueError, AttributeError, TypeError):

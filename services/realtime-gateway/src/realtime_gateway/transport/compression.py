@@ -30,6 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.connection_environ import release_request_environ
 from realtime_gateway.transport.detached_websocket import take_over
 from realtime_gateway.transport.protocol_guard import (
@@ -90,11 +91,13 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     guard: ProtocolGuard | None = None
     """Refuses binary frames and unknown Engine.IO packet types (`transport/protocol_guard.py`); set per server."""
     _eio_socket: Any = None
+    _transport: Any = None
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         request = environ["aiohttp.request"]
         self._sock = sock = PeerAwareResponse(max_msg_size=self.server.max_http_buffer_size, compress=self.compress)
         await sock.prepare(request)
+        self._transport = request.transport
         self.environ = environ
         on_open, on_close = type(self).on_open, type(self).on_close
         token = on_open(self.handler, request, bool(sock.compress)) if on_open is not None else None
@@ -158,6 +161,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         peer never answers the close frame."""
         if self._sock.closed:
             return
+        self._flush_kept()
         try:
             async with asyncio.timeout(REFUSE_CLOSE_SECONDS):
                 await self._sock.close(code=code, message=reason.encode()[:123])
@@ -165,6 +169,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
             pass  # aiohttp closed the transport when the wait was cancelled
 
     async def send(self, message: str | bytes) -> None:
+        self._flush_kept()
         if isinstance(message, bytes):
             await self._sock.send_bytes(message)
         else:
@@ -172,7 +177,14 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
 
     async def close(self) -> None:
         if not self._sock.closed:
+            self._flush_kept()
             await self._sock.close()
+
+    def _flush_kept(self) -> None:
+        """Frames kept for this socket's transport this turn (transport/coalesced_writes.py) go before ours."""
+        transport = self._transport
+        if transport is not None:
+            WRITES.flush(transport)
 
 
 def set_websocket_compression(

@@ -51,6 +51,7 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.send_queue import SendQueue
 
 __all__ = ["SLOW_CONSUMER", "FanOutManager", "FanOutStats", "OrjsonCodec", "Room", "Route", "SendQueue",
@@ -186,6 +187,7 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
         now = time.time()
         ping_timeout = self.server.eio.ping_timeout
         limit = self.buffer_limit
+        write = WRITES.write
         queued: list[str] = []
         direct = 0
         for sid, eio_sid in self.get_participants(namespace, room):
@@ -200,7 +202,7 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
                     and not (sock.last_ping and now - sock.last_ping > ping_timeout)
                     and not transport.is_closing() and transport.get_write_buffer_size() <= limit
                 ):
-                    transport.write(frame)
+                    write(transport, frame)
                     direct += 1
                     continue
             queued.append(eio_sid)

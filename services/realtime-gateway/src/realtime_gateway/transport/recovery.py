@@ -39,6 +39,7 @@ from typing import Any
 import orjson
 import socketio
 from contracts.errors import ContractError
+from contracts.events.batch import event_bodies
 from contracts.events.registry import parse_domain_event
 from contracts.identity import Principal
 from engineio import packet as eio_packet
@@ -123,19 +124,34 @@ class PidCodec:
         return PidClaim(pid, float(issued_at), hint if isinstance(hint, int) else None)
 
 
-def socket_events(stored: Stored, rooms: frozenset[str], after: Position) -> list[tuple[str, dict[str, Any], str]]:
-    """The Socket.IO events one stored message became for a socket in `rooms`, past position `after`."""
+def socket_events(
+    stored: Stored, rooms: frozenset[str], after: Position, skip: Callable[[int, str], bool] = lambda *_: False,
+) -> list[tuple[str, dict[str, Any], str]]:
+    """The Socket.IO events one stored message (one event or an event batch) became for a socket in `rooms`, past
+    position `after`; numbered across the whole message as the live consumer numbers them (delivery/consumer.py).
+    `skip(i, event_id)`: the message's i-th event is a duplicate (its deliveries are counted, not returned)."""
     if stored.type == MARK_TYPE:
         return []
     try:
-        envelope, payload = parse_domain_event(stored.body)
+        bodies = event_bodies(stored.type, stored.body)
     except ContractError:
         return []
-    return [
-        (d.event, d.data(), format_offset(stored.offset, index))
-        for index, d in enumerate(deliveries(envelope.event_type, payload))
-        if (stored.offset, index) > after and not rooms.isdisjoint(d.rooms)
-    ]
+    events: list[tuple[str, dict[str, Any], str]] = []
+    first_index = 0
+    for event_index, body in enumerate(bodies):
+        try:
+            envelope, payload = parse_domain_event(body)
+        except ContractError:
+            continue  # dead-lettered by the live consumer: no deliveries there either
+        planned = deliveries(envelope.event_type, payload)
+        if not skip(event_index, str(envelope.event_id)):
+            events.extend(
+                (d.event, d.data(), format_offset(stored.offset, index))
+                for index, d in enumerate(planned, start=first_index)
+                if (stored.offset, index) > after and not rooms.isdisjoint(d.rooms)
+            )
+        first_index += len(planned)
+    return events
 
 
 class Recovery:
@@ -229,18 +245,20 @@ class Recovery:
         when = max(message_time(stored[0].body) or 0.0, claim.issued_at)
         if time.time() - when > self.window_seconds:
             raise StreamGap(f"position {format_offset(*start)} is older than {self.window_seconds:.0f}s")
-        skip = set(consumer.duplicate_offsets)
+        duplicates = set(consumer.duplicate_events)
         events: list[tuple[str, dict[str, Any], str]] = []
         seen: set[str] = set()
         for item in stored:
-            if item.offset in skip or item.offset > until:
+            if item.offset > until:
                 continue
-            event_id = _event_id(item.body)
-            if event_id is not None and event_id in seen:
-                continue
-            if event_id is not None:
+
+            def skip(event_index: int, event_id: str, offset: int = item.offset) -> bool:
+                if (offset, event_index) in duplicates or event_id in seen:
+                    return True
                 seen.add(event_id)
-            events.extend(socket_events(item, rooms, start))
+                return False
+
+            events.extend(socket_events(item, rooms, start, skip))
         return events, max(start, (until, ALL))
 
     async def _send(
@@ -259,14 +277,6 @@ class Recovery:
             self._emitter.join(sid, rooms)
         finally:
             self._emitter.release(sid)
-
-
-def _event_id(body: bytes) -> str | None:
-    try:
-        value = json.loads(body).get("event_id")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 # misc: python-socketio ships no types (pyproject's [tool.mypy] override), so AsyncServer is Any to mypy

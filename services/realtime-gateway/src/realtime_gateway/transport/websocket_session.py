@@ -42,6 +42,7 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.send_queue import SendQueue
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class Pusher:
         transport = self.transport
         if self.compressed or transport.is_closing() or transport.get_write_buffer_size() > self.buffer_limit:
             return False
-        transport.write(websocket_frame(pkt.encode()))
+        WRITES.write(transport, websocket_frame(pkt.encode()))
         if pkt.packet_type == eio_packet.CLOSE:
             self._abort_later()
         return True
