@@ -187,3 +187,15 @@ async def test_after_our_close_frame_only_the_peers_close_frame_is_read_and_it_c
     assert sock.received == [] and transport.closing  # the late event is dropped; the answer ends the connection
     assert len(transport.written) == 1  # no second close frame
     ws.connection_lost(None)
+
+
+async def test_a_frame_kept_for_coalescing_goes_out_before_a_pong_or_a_drained_send() -> None:
+    from realtime_gateway.transport.coalesced_writes import WRITES
+
+    sock, transport = FakeSocket(), FakeTransport()
+    ws = detached(sock, transport)
+    WRITES.write(transport, b"kept-1")  # a direct write of this loop turn, not yet on the transport
+    ws.data_received(client_frame(b"p", OP_PING))
+    WRITES.write(transport, b"kept-2")
+    await ws.send("4x")
+    assert transport.written == [b"kept-1", b"\x8a\x01p", b"kept-2", b"\x81\x024x"]

@@ -17,8 +17,10 @@ suspends (a Socket.IO CONNECT: the token check; a DISCONNECT; engine.io's CLOSE:
 their handlers may need `asyncio.current_task()`) continues in a task; until it is done, reading is paused and
 the frames already parsed wait in order (`_backlog`): packets are handed to engine.io in the order they came.
 
-Writes are the lean session's (`websocket_session.Pusher`, `SendQueue` in push mode): straight to the transport,
-or, above `buffer_limit` unsent bytes, queued and sent by the queue's drain task, which awaits `resume_writing`.
+Writes are the lean session's (`websocket_session.Pusher`, `SendQueue` in push mode): straight to the transport
+(coalesced per loop turn, transport/coalesced_writes.py), or, above `buffer_limit` unsent bytes, queued and sent by
+the queue's drain task, which awaits `resume_writing`; a frame written any other way (the drain path, a PONG, a close
+frame) first flushes what is kept for the transport, so nothing overtakes a kept frame.
 Not served here (they keep `serve_websocket` in the request's task): a socket that negotiated permessage-deflate
 (`GATEWAY_WEBSOCKET_COMPRESSION`), a polling socket that upgrades.
 
@@ -50,6 +52,7 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 
+from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
@@ -322,8 +325,11 @@ class DetachedWebSocket(asyncio.Protocol):
     # ---- closing
 
     def _write(self, frame: bytes) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(frame)
+        """A control frame, after the frames kept for this transport this turn (transport/coalesced_writes.py)."""
+        transport = self.transport
+        if not transport.is_closing():
+            WRITES.flush(transport)
+            transport.write(frame)
 
     def _send_close(self, code: int, reason: bytes, grace: float, abort: bool) -> None:
         """Our close frame; the peer's answer closes the connection (`_message`), or it is ended after `grace`."""
@@ -403,6 +409,7 @@ class DetachedWebSocket(asyncio.Protocol):
             await waiter
         if transport.is_closing():
             raise ConnectionResetError("the websocket is closed")
+        WRITES.flush(transport)  # frames kept this turn go first (transport/coalesced_writes.py)
         transport.write(websocket_frame(message))
 
 
