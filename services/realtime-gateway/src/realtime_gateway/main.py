@@ -98,6 +98,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     set_websocket_compression(
         sio, settings.websocket_compression, on_open=manager.websocket_opened, on_close=manager.websocket_closed,
         guard=sio.guard, lean=settings.lean_websocket_sessions, buffer_limit=settings.send_buffer_limit_bytes,
+        detached=settings.detached_websockets,
     )
     screen_polling_requests(sio, sio.guard)
     return sio

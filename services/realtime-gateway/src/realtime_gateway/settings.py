@@ -80,6 +80,10 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     lean_websocket_sessions: bool = True
     """Sockets that open directly on websocket run with one task each, writes pushed to the transport and pings from
     one timer wheel (`transport/websocket_session.py`); off: engine.io's stock handler (4 more tasks, 3 timers)."""
+    detached_websockets: bool = True
+    """With lean sessions and without deflate: each websocket is taken over from aiohttp after its handshake and its
+    request handler returns (`transport/detached_websocket.py`): no task, no coroutine, no HTTP request state per
+    open socket. Off: the socket is served from its request's task (`serve_websocket`)."""
     coalesce_writes: bool = True
     """Frames written directly to one socket in one turn of the event loop leave in one `transport.write` (one
     system call) instead of one each (`transport/coalesced_writes.py`); off: each frame is written at once."""

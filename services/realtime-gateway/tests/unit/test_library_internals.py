@@ -21,7 +21,11 @@ from typing import Any
 import engineio
 import pytest
 import socketio
+from aiohttp import web_server
+from aiohttp._websocket.helpers import websocket_mask
+from aiohttp._websocket.reader import WebSocketDataQueue
 from aiohttp.web import WebSocketResponse
+from aiohttp.web_protocol import RequestHandler
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -99,7 +103,33 @@ METHODS = [
                                            "protocols", "compress", "max_msg_size"), "transport/compression.py"),
     Method(WebSocketResponse, "close", ("code", "message", "drain"), "transport/compression.py", True),
     Method(WebSocketResponse, "_set_closed", (), "transport/compression.py"),
+    # transport/detached_websocket.py: aiohttp lets go of an upgraded connection (detach_request_handler).
+    Method(RequestHandler, "keep_alive", ("val",), "transport/detached_websocket.py"),
+    Method(RequestHandler, "force_close", (), "transport/detached_websocket.py"),
+    Method(web_server.Server, "connection_lost", ("handler", "exc"), "transport/detached_websocket.py"),
 ]
+
+
+@pytest.mark.parametrize("slot", ["transport", "_payload_parser", "_manager", "_force_close"])
+def test_each_aiohttp_request_handler_slot_the_detached_websocket_relies_on_is_there(slot: str) -> None:
+    slots = {name for klass in RequestHandler.__mro__ for name in getattr(klass, "__slots__", ())}
+    assert slot in slots, (
+        f"library internal `aiohttp.web_protocol.RequestHandler.{slot}` is gone "
+        "(used by the gateway's transport/detached_websocket.py: detach_request_handler)")
+
+
+async def test_a_websocket_response_marked_eof_sent_is_not_closed_by_aiohttps_write_eof() -> None:
+    response = WebSocketResponse()
+    assert response._reader is None and response._eof_sent is False  # the attributes take_over reads and sets
+    response._eof_sent = True
+    await response.write_eof()  # unprepared: would raise RuntimeError if it went on to close()
+    assert hasattr(WebSocketDataQueue(None, 1, loop=asyncio.get_running_loop()), "_buffer")
+
+
+def test_aiohttps_websocket_mask_unmasks_in_place() -> None:
+    data = bytearray(b"\x01\x02\x03\x04\x05")
+    websocket_mask(b"\x01\x01\x01\x01", data)
+    assert data == bytearray(b"\x00\x03\x02\x05\x04")
 
 
 @pytest.mark.parametrize("attribute", ["_req", "_writer", "_closed", "_close_code", "_parser"])

@@ -32,6 +32,7 @@ from engineio.async_drivers.aiohttp import WebSocket
 
 from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.connection_environ import release_request_environ
+from realtime_gateway.transport.detached_websocket import take_over
 from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
@@ -84,6 +85,9 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     writes, pings from the server's `PingWheel`) instead of engine.io's stock handler."""
     buffer_limit: int = 64 * 1024
     """Lean sessions: above this many unsent bytes in the transport, packets queue (aiohttp's backpressure)."""
+    detached: bool = False
+    """Lean sessions without deflate are taken over after the handshake (`detached_websocket.take_over`): no task
+    and no coroutine per open socket."""
     guard: ProtocolGuard | None = None
     """Refuses binary frames and unknown Engine.IO packet types (`transport/protocol_guard.py`); set per server."""
     _eio_socket: Any = None
@@ -114,6 +118,13 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
                 type(self).lean and eio_socket is not None and not eio_socket.connected
                 and isinstance(eio_socket.queue, SendQueue) and request.transport is not None
             ):
+                if type(self).detached and not sock.compress:
+                    take_over(request, sock, eio_socket, guard=guard, environ=self.environ,
+                              buffer_limit=type(self).buffer_limit, route=token, on_end=on_close)
+                    token = None  # the detached websocket gives it back when its connection ends
+                    if guard is not None and sid is not None:
+                        sid = None  # it is registered with the guard under its sid until then
+                    return sock
                 await serve_websocket(eio_socket, self, request.transport, bool(sock.compress), type(self).buffer_limit)
             else:
                 await self.handler(self)
@@ -178,14 +189,15 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
 
 def set_websocket_compression(
     sio: socketio.AsyncServer, enabled: bool, on_open: OnOpen | None = None, on_close: OnClose | None = None,
-    guard: ProtocolGuard | None = None, lean: bool = False, buffer_limit: int = 64 * 1024,
+    guard: ProtocolGuard | None = None, lean: bool = False, buffer_limit: int = 64 * 1024, detached: bool = False,
 ) -> None:
     """Give `sio`'s engine.io server our websocket driver: permessage-deflate negotiated only if `enabled`,
     `on_open` / `on_close` around each websocket's handler, `guard` refusing binary / garbage frames, and (`lean`)
-    direct websocket sockets served by `websocket_session.serve_websocket`."""
+    direct websocket sockets served by `websocket_session.serve_websocket`, or (`detached`, without deflate) taken
+    over after the handshake (`detached_websocket`)."""
     driver = type("ConfiguredWebSocket", (GatewayWebSocket,), {
         "compress": enabled, "on_open": staticmethod(on_open) if on_open else None,
         "on_close": staticmethod(on_close) if on_close else None, "guard": guard, "lean": lean,
-        "buffer_limit": buffer_limit,
+        "buffer_limit": buffer_limit, "detached": lean and detached,
     })
     sio.eio._async = {**sio.eio._async, "websocket": driver}
