@@ -22,6 +22,11 @@ the process by command id: classic queues count no deliveries); a command that k
 broker once its TTL is past (an expiry counted from its publication, kept across requeues). The acks of commands
 answered together go out as one (``servicekit.ackbatch``). At start the service unbinds the old quorum queue and
 deletes it once empty and unused (``retire_quorum_queue``).
+
+Commands issued together, and replies finished together, may share one AMQP message (``servicekit.command_batch``):
+a command of a batch is carried out, retried (here, with the same backoff), dead-lettered (alone, at its
+``COMMAND_MAX_FAILURES``-th failure) and expired (its TTL counted from the batch's delivery) on its own; the
+batch's message is acked once every command in it is settled.
 """
 
 from __future__ import annotations
@@ -169,7 +174,11 @@ async def serve_commands(
         except MalformedBatch as exc:
             raise Poison(str(exc)) from exc
         deadline = received + batch.ttl_ms / 1000
-        await asyncio.gather(*(carry_out(message, item, batch.request_ids, deadline) for item in batch.commands))
+        outcomes = await asyncio.gather(*(carry_out(message, item, batch.request_ids, deadline)
+                                          for item in batch.commands), return_exceptions=True)
+        for outcome in outcomes:  # only a dead-letter the broker did not confirm: the whole batch again, once all
+            if isinstance(outcome, BaseException):  # are done (its answered commands answer from idempotency)
+                raise outcome
 
     async def carry_out(message: AbstractIncomingMessage, item: CommandMessage | MalformedCommand,
                         request_ids: Mapping[str, str], deadline: float) -> None:
