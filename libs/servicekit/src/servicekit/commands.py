@@ -25,7 +25,8 @@ deletes it once empty and unused (``retire_quorum_queue``).
 
 Commands issued together, and replies finished together, may share one AMQP message (``servicekit.command_batch``):
 a command of a batch is carried out, retried (here, with the same backoff), dead-lettered (alone, at its
-``COMMAND_MAX_FAILURES``-th failure) and expired (its TTL counted from the batch's delivery) on its own; the
+``COMMAND_MAX_FAILURES``-th failure) and expired (dead-lettered once its TTL, counted from the batch's delivery, is
+past while it is retried) on its own; the
 batch's message is acked once every command in it is settled.
 """
 
@@ -195,7 +196,8 @@ async def serve_commands(
     async def retried_alone(message: AbstractIncomingMessage, command: CommandMessage, deadline: float) -> None:
         """A transient failure of one command of a batch retries that command alone, here, with the backoff of a
         requeued single command (``servicekit.amqp.guarded``), until it is answered, its ``COMMAND_MAX_FAILURES``-th
-        failure dead-letters it alone, or its TTL is past (dropped, as the broker drops an expired single one)."""
+        failure dead-letters it alone, or its TTL is past (dead-lettered as expired, as the broker dead-letters an
+        expired single one)."""
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
@@ -205,28 +207,30 @@ async def serve_commands(
             except (ContractError, Poison) as exc:  # can never be carried out: dead-lettered at once, as a single one
                 log.warning("dead-lettering command %s %s of batch %s: %s",
                             command.command, command.command_id, message.message_id, exc)
-                await dead_letter(command)
+                await dead_letter(command, "rejected")
                 return
             except Exception:
                 failures += 1
                 if failures >= COMMAND_MAX_FAILURES:
                     log.exception("command %s %s of batch %s failed %d times; dead-lettering it alone",
                                   command.command, command.command_id, message.message_id, failures)
-                    await dead_letter(command)
+                    await dead_letter(command, "max_failures")
                     return
                 log.exception("command %s %s of batch %s failed (attempt %d); retrying it alone",
                               command.command, command.command_id, message.message_id, failures)
             await asyncio.sleep(_retry_delay(failures - 1))
             if loop.time() >= deadline:
-                log.warning("command %s %s of batch %s expired while retried (its caller gave up); dropped",
+                log.warning("command %s %s of batch %s expired while retried (its caller gave up); dead-lettering it",
                             command.command, command.command_id, message.message_id)
+                await dead_letter(command, "expired")
                 return
 
-    async def dead_letter(command: CommandMessage) -> None:
-        """The command alone, as a single command message, into ``<queue>.dlq`` (confirmed before the batch's ack)."""
+    async def dead_letter(command: CommandMessage, reason: str) -> None:
+        """The command alone, as a single command message, into ``<queue>.dlq`` (confirmed before the batch's ack),
+        ``reason`` in its header ``x-dead-letter-reason`` (max_failures, rejected, expired)."""
         await publisher.publish(DEAD_LETTER_EXCHANGE, command_queue(service), command.to_bytes(),
                                 message_id=str(command.command_id), message_type=f"command.{command.command}",
-                                persistent=True, headers={"x-dead-letter-reason": "max_failures"})
+                                persistent=True, headers={"x-dead-letter-reason": reason})
 
     async def handle(message: AbstractIncomingMessage, command: CommandMessage) -> None:
         handler = handlers.get(command.command)

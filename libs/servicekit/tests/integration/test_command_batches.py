@@ -278,6 +278,7 @@ async def test_a_command_of_a_batch_that_keeps_failing_is_dead_lettered_alone_af
         dlq = await channel.declare_queue(DLQ, durable=True, passive=True)
         dead = await dlq.get(fail=False)
         assert dead is not None and json.loads(dead.body)["payload"]["session_id"] == 7
+        assert dead.headers["x-dead-letter-reason"] == "max_failures"
         assert await dlq.get(fail=False) is None  # its neighbours are not dead-lettered with it
         await asyncio.sleep(0.5)
         assert sorted(attempts) == [1, 7, 7, 7, 7, 7, 8]
@@ -321,8 +322,9 @@ async def test_a_malformed_batch_is_dead_lettered_and_a_malformed_command_in_a_b
         await connection.close()
 
 
-async def test_a_command_of_a_batch_past_its_ttl_is_not_retried_again(make_vhost):
-    """As the broker drops an expired single command instead of delivering it again after its caller gave up."""
+async def test_a_command_of_a_batch_past_its_ttl_is_dead_lettered_as_expired_not_retried_again(make_vhost):
+    """As the broker dead-letters an expired single command instead of delivering it again after its caller gave
+    up."""
     connection = await connect(await make_vhost(), name="batch-test")
     attempts: list[int] = []
     try:
@@ -340,6 +342,9 @@ async def test_a_command_of_a_batch_past_its_ttl_is_not_retried_again(make_vhost
         assert attempts.count(5) == 2 and attempts.count(6) == 1
         channel = await connection.channel()
         dlq = await channel.declare_queue(DLQ, durable=True, passive=True)
+        dead = await dlq.get(fail=False)
+        assert dead is not None and dead.headers["x-dead-letter-reason"] == "expired"
+        assert json.loads(dead.body)["payload"]["session_id"] == 5
         assert await dlq.get(fail=False) is None
     finally:
         await connection.close()
