@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -70,6 +71,7 @@ from contracts.events.topology import (
 )
 from contracts.identity import Principal
 from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILABLE
+from contracts.time import now_beijing
 from pydantic import BaseModel, ValidationError
 
 from servicekit.amqp import Poison, Publisher, QueueSpec, start_consumer
@@ -87,6 +89,15 @@ COMMAND_MAX_FAILURES = 5
 def _retry_delay(attempt: int) -> float:
     """Seconds before the next attempt of a command of a batch that failed (``guarded``'s backoff)."""
     return min(0.2 * 2**attempt, 5.0)
+
+
+def issued_too_long_ago(command: CommandMessage, ttl_ms: int) -> bool:
+    """A command of a batch whose TTL, counted from its ``issued_at`` (the caller's clock), is past: its caller has
+    given up. The broker drops only the batch messages still queued past their TTL; a batch holds up to
+    ``GATEWAY_COMMAND_BATCH_MAX`` commands, so the consumer's prefetch (32 messages) can hold far more commands than
+    before, and an overloaded service would carry out thousands after their callers were told ``timeout``. A clock
+    of the caller's off by a second lengthens or shortens the TTL by as much (the hosts keep NTP time)."""
+    return now_beijing() - command.issued_at > timedelta(milliseconds=ttl_ms)
 
 
 def command_queue(service: str) -> str:
@@ -175,14 +186,14 @@ async def serve_commands(
         except MalformedBatch as exc:
             raise Poison(str(exc)) from exc
         deadline = received + batch.ttl_ms / 1000
-        outcomes = await asyncio.gather(*(carry_out(message, item, batch.request_ids, deadline)
+        outcomes = await asyncio.gather(*(carry_out(message, item, batch.request_ids, batch.ttl_ms, deadline)
                                           for item in batch.commands), return_exceptions=True)
         for outcome in outcomes:  # only a dead-letter the broker did not confirm: the whole batch again, once all
             if isinstance(outcome, BaseException):  # are done (its answered commands answer from idempotency)
                 raise outcome
 
     async def carry_out(message: AbstractIncomingMessage, item: CommandMessage | MalformedCommand,
-                        request_ids: Mapping[str, str], deadline: float) -> None:
+                        request_ids: Mapping[str, str], ttl_ms: int, deadline: float) -> None:
         if isinstance(item, MalformedCommand):
             log.warning("malformed command %s in batch %s: %s", item.command_id, message.message_id, item.reason)
             if item.command_id is not None:
@@ -191,6 +202,12 @@ async def serve_commands(
         command = item
         with bind(request_id=valid_request_id(request_ids.get(str(command.command_id))),
                   correlation_id=str(command.command_id), user_id=command.principal.user_id):
+            if issued_too_long_ago(command, ttl_ms):
+                log.warning("command %s %s of batch %s expired before it was carried out (issued at %s, TTL %d ms); "
+                            "dead-lettering it", command.command, command.command_id, message.message_id,
+                            command.issued_at.isoformat(), ttl_ms)
+                await dead_letter(command, "expired")
+                return
             await retried_alone(message, command, deadline)
 
     async def retried_alone(message: AbstractIncomingMessage, command: CommandMessage, deadline: float) -> None:

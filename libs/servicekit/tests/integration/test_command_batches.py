@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from uuid import uuid4
 
 import aio_pika
@@ -22,6 +23,7 @@ from contracts.events.commands import (
 from contracts.events.topology import COMMAND_CHAT_SEND_MESSAGE, COMMANDS_EXCHANGE
 from contracts.identity import Principal
 from contracts.socketio.client import SendMessagePayload
+from contracts.time import now_beijing
 from servicekit.amqp import Publisher, connect, declare_exchanges
 from servicekit.commands import CommandClient, serve_commands
 
@@ -346,5 +348,34 @@ async def test_a_command_of_a_batch_past_its_ttl_is_dead_lettered_as_expired_not
         assert dead is not None and dead.headers["x-dead-letter-reason"] == "expired"
         assert json.loads(dead.body)["payload"]["session_id"] == 5
         assert await dlq.get(fail=False) is None
+    finally:
+        await connection.close()
+
+
+async def test_a_command_of_a_batch_issued_longer_ago_than_its_ttl_is_dead_lettered_not_carried_out(make_vhost):
+    """A batch delivered just before its expiry can wait in the consumer's prefetch: each command is checked against
+    its own issued_at + TTL, as the broker checks a single command's age; its fresh neighbours are carried out."""
+    connection = await connect(await make_vhost(), name="batch-test")
+    carried_out: list[int] = []
+    try:
+        async def send_message(principal, payload: SendMessagePayload, command):
+            carried_out.append(payload.session_id)
+            return {"session_id": payload.session_id}
+
+        await _serve(connection, send_message)
+        channel, replies = await _reply_queue(connection)
+        exchange = await channel.get_exchange(COMMANDS_EXCHANGE)
+        stale = _send(1).model_copy(update={"issued_at": now_beijing() - timedelta(seconds=6)})
+        fresh = _send(2)
+        batch = CommandBatch(commands=[stale, fresh], ttl_ms=5000)
+        await exchange.publish(aio_pika.Message(batch.to_bytes(), type=COMMAND_BATCH_TYPE, reply_to=replies.name),
+                               routing_key=COMMAND_CHAT_SEND_MESSAGE)
+        got = await _drain(replies, settle=0.5)
+        assert [CommandReply.model_validate_json(m.body).command_id for m in got] == [fresh.command_id]
+        assert carried_out == [2]
+        dlq = await channel.declare_queue(DLQ, durable=True, passive=True)
+        dead = await dlq.get(fail=False)
+        assert dead is not None and dead.headers["x-dead-letter-reason"] == "expired"
+        assert dead.message_id == str(stale.command_id)
     finally:
         await connection.close()
