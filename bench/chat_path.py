@@ -276,6 +276,24 @@ class ChatPath:
                         "acked_per_msg": round(stats.get("ack", 0) / per, 3)})
         return sorted(out, key=lambda q: -q["published_per_msg"])
 
+    def exchange_census(self, amqp_url: str, messages: int) -> dict[str, float]:
+        """Messages published into each exchange of the bench's vhost over the whole run, per chat message stored:
+        `platform.commands` counts the gateway's command messages (single or batched), the default exchange the
+        services' replies (direct reply-to) among others. Lags like `broker_census`."""
+        import base64
+        from urllib.parse import quote
+
+        mgmt = urlsplit(os.environ.get("BENCH_AMQP_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"))
+        vhost = urlsplit(amqp_url).path.lstrip("/") or "/"
+        auth = base64.b64encode(f"{mgmt.username}:{mgmt.password}".encode()).decode()
+        url = f"{mgmt.scheme}://{mgmt.hostname}:{mgmt.port}/api/exchanges/{quote(vhost, safe='')}"
+        request = urllib.request.Request(url, headers={"authorization": "Basic " + auth})
+        with urllib.request.urlopen(request, timeout=10) as res:
+            exchanges = json.loads(res.read())
+        per = max(1, messages)
+        return {(x["name"] or "(default)"): round((x.get("message_stats") or {}).get("publish_in", 0) / per, 3)
+                for x in exchanges if (x.get("message_stats") or {}).get("publish_in")}
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.call("exit")
@@ -378,6 +396,9 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
             print("  queues per chat message (published/delivered): " + ", ".join(
                 f"{q['queue']} [{q['type']}{'' if q['durable'] else ', transient'}] {q['published_per_msg']}/"
                 f"{q['delivered_per_msg']}" for q in out["broker_queues"] if q["published_per_msg"] >= 0.01), flush=True)
+            out["broker_exchanges"] = cell.exchange_census(amqp_url, total)
+            print("  exchanges per chat message (published in): " + ", ".join(
+                f"{name} {n}" for name, n in out["broker_exchanges"].items()), flush=True)
         if direct:
             out["direct_burst"] = cell.direct(amqp_url, direct)
             print(f"  chat-svc alone, {direct} commands at once: {out['direct_burst']['msgs_per_s']} msgs/s, "

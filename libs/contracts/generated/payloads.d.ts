@@ -185,6 +185,15 @@ export interface ChatTypingRelayed {
   recipient_id: number;
 }
 
+/** Several commands for one service in one AMQP message (type ``command.batch``): the commands a caller issued in one pass of its event loop for the same routing key and the same timeout. Each keeps its own ``command_id`` (its reply's key and its idempotency key) and ``principal``; ``ttl_ms`` is the timeout they share, also the message's AMQP expiration. A batch is always answered through ``reply_to`` by ``CommandReplyBatch`` messages (or single replies), one reply per command. */
+export interface CommandBatch {
+  /** 1.. items */
+  commands: CommandMessage[];
+  /** > 0 */
+  ttl_ms: number;
+  request_ids: Record<string, string>;
+}
+
 /** One command on behalf of ``principal``; ``payload`` validates against ``COMMAND_PAYLOADS[command]``. */
 export interface CommandMessage {
   command_id: string;
@@ -201,6 +210,12 @@ export interface CommandReply {
   ok: boolean;
   result: Record<string, unknown> | null;
   error: ErrorInfo | null;
+}
+
+/** The replies to several commands of one caller, finished together (type ``command.reply_batch``): each is matched to its caller by its ``command_id``. */
+export interface CommandReplyBatch {
+  /** 1.. items */
+  replies: CommandReply[];
 }
 
 /** A stable machine-readable ``code`` plus a human-readable ``message``. */

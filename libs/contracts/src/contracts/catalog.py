@@ -2,7 +2,14 @@
 
 from pydantic import BaseModel
 
-from contracts.events.commands import CommandMessage, CommandReply, SessionParticipants, SessionRef
+from contracts.events.commands import (
+    CommandBatch,
+    CommandMessage,
+    CommandReply,
+    CommandReplyBatch,
+    SessionParticipants,
+    SessionRef,
+)
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import DOMAIN_EVENTS
 from contracts.payloads.system_text import SYSTEM_TEXT_MODELS
@@ -19,7 +26,7 @@ SOCKET_MODELS: list[type[BaseModel]] = _unique(
 )
 DOMAIN_MODELS: list[type[BaseModel]] = _unique([s.payload_model for s in DOMAIN_EVENTS.values()])
 MESSAGING_MODELS: list[type[BaseModel]] = [
-    CommandMessage, CommandReply, EventEnvelope, SessionParticipants, SessionRef,
+    CommandMessage, CommandReply, EventEnvelope, SessionParticipants, SessionRef, CommandBatch, CommandReplyBatch,
 ]  # fmt: skip
 ALL_MODELS: list[type[BaseModel]] = _unique(SOCKET_MODELS + DOMAIN_MODELS + MESSAGING_MODELS + SYSTEM_TEXT_MODELS)
 

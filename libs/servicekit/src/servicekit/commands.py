@@ -22,6 +22,12 @@ the process by command id: classic queues count no deliveries); a command that k
 broker once its TTL is past (an expiry counted from its publication, kept across requeues). The acks of commands
 answered together go out as one (``servicekit.ackbatch``). At start the service unbinds the old quorum queue and
 deletes it once empty and unused (``retire_quorum_queue``).
+
+Commands issued together, and replies finished together, may share one AMQP message (``servicekit.command_batch``):
+a command of a batch is carried out, retried (here, with the same backoff), dead-lettered (alone, at its
+``COMMAND_MAX_FAILURES``-th failure) and expired (dead-lettered once its TTL, counted from the batch's delivery, is
+past while it is retried) on its own; the
+batch's message is acked once every command in it is settled.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -44,13 +51,31 @@ from aio_pika.abc import (
 )
 from aiormq.exceptions import AMQPError
 from contracts.errors import ContractError
-from contracts.events.commands import COMMAND_ROUTING_KEYS, CommandMessage, CommandName, CommandReply
-from contracts.events.topology import COMMANDS_EXCHANGE, EXCHANGES, dead_letter_queue, queue_name
+from contracts.events.commands import (
+    ACCEPTS_REPLY_BATCH_HEADER,
+    COMMAND_BATCH_TYPE,
+    COMMAND_ROUTING_KEYS,
+    REPLY_BATCH_TYPE,
+    CommandBatch,
+    CommandMessage,
+    CommandName,
+    CommandReply,
+    CommandReplyBatch,
+)
+from contracts.events.topology import (
+    COMMANDS_EXCHANGE,
+    DEAD_LETTER_EXCHANGE,
+    EXCHANGES,
+    dead_letter_queue,
+    queue_name,
+)
 from contracts.identity import Principal
 from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILABLE
+from contracts.time import now_beijing
 from pydantic import BaseModel, ValidationError
 
 from servicekit.amqp import Poison, Publisher, QueueSpec, start_consumer
+from servicekit.command_batch import MalformedBatch, MalformedCommand, ReplyCoalescer, parse_batch
 from servicekit.errors import DomainError, ack_code
 from servicekit.logcontext import bind, request_id, valid_request_id
 
@@ -59,6 +84,20 @@ log = logging.getLogger(__name__)
 COMMAND_MAX_FAILURES = 5
 """A command whose handler failed this many times in a process (a transient error every time) is dead-lettered to
 ``<queue>.dlq``; its caller has its ``timeout`` long before (the quorum queue's delivery limit was 5 too)."""
+
+
+def _retry_delay(attempt: int) -> float:
+    """Seconds before the next attempt of a command of a batch that failed (``guarded``'s backoff)."""
+    return min(0.2 * 2**attempt, 5.0)
+
+
+def issued_too_long_ago(command: CommandMessage, ttl_ms: int) -> bool:
+    """A command of a batch whose TTL, counted from its ``issued_at`` (the caller's clock), is past: its caller has
+    given up. The broker drops only the batch messages still queued past their TTL; a batch holds up to
+    ``GATEWAY_COMMAND_BATCH_MAX`` commands, so the consumer's prefetch (32 messages) can hold far more commands than
+    before, and an overloaded service would carry out thousands after their callers were told ``timeout``. A clock
+    of the caller's off by a second lengthens or shortens the TTL by as much (the hosts keep NTP time)."""
+    return now_beijing() - command.issued_at > timedelta(milliseconds=ttl_ms)
 
 
 def command_queue(service: str) -> str:
@@ -109,15 +148,26 @@ async def serve_commands(
 ) -> None:
     """Consume ``<service>.commands`` (bound to the handled commands' routing keys) and answer each command."""
 
+    async def send_reply(reply_to: str, body: bytes, message_type: str, correlation_id: str | None) -> None:
+        await publisher.publish("", reply_to, body, message_id=correlation_id or uuid4().hex,
+                                message_type=message_type, correlation_id=correlation_id, persistent=False,
+                                confirm=False)
+
+    replies = ReplyCoalescer(send_reply)
+
     async def reply(message: AbstractIncomingMessage, answer: CommandReply) -> None:
         if not message.reply_to:
             return
-        await publisher.publish(
-            "", message.reply_to, answer.to_bytes(), message_id=str(answer.command_id),
-            message_type="command.reply", correlation_id=message.correlation_id, persistent=False, confirm=False,
-        )
+        correlation_id = str(answer.command_id)
+        if (message.headers or {}).get(ACCEPTS_REPLY_BATCH_HEADER) or message.type == COMMAND_BATCH_TYPE:
+            await replies.send(message.reply_to, answer, correlation_id)
+        else:  # a caller of an earlier version: one reply message per command, as it reads them
+            await send_reply(message.reply_to, answer.to_bytes(), "command.reply", message.correlation_id)
 
     async def on_command(message: AbstractIncomingMessage) -> None:
+        if message.type == COMMAND_BATCH_TYPE:
+            await on_batch(message)
+            return
         try:
             command = CommandMessage.model_validate_json(message.body)
         except ValidationError as exc:
@@ -126,6 +176,78 @@ async def serve_commands(
         with bind(request_id=valid_request_id(sent_id if isinstance(sent_id, str) else None),
                   correlation_id=str(command.command_id), user_id=command.principal.user_id):
             await handle(message, command)
+
+    async def on_batch(message: AbstractIncomingMessage) -> None:
+        """Each command of the batch carried out as a single one would be, side by side; the batch's message is
+        acked (by ``guarded``) once every command in it is answered, dead-lettered alone or expired."""
+        received = asyncio.get_running_loop().time()
+        try:
+            batch = parse_batch(message.body)
+        except MalformedBatch as exc:
+            raise Poison(str(exc)) from exc
+        deadline = received + batch.ttl_ms / 1000
+        outcomes = await asyncio.gather(*(carry_out(message, item, batch.request_ids, batch.ttl_ms, deadline)
+                                          for item in batch.commands), return_exceptions=True)
+        for outcome in outcomes:  # only a dead-letter the broker did not confirm: the whole batch again, once all
+            if isinstance(outcome, BaseException):  # are done (its answered commands answer from idempotency)
+                raise outcome
+
+    async def carry_out(message: AbstractIncomingMessage, item: CommandMessage | MalformedCommand,
+                        request_ids: Mapping[str, str], ttl_ms: int, deadline: float) -> None:
+        if isinstance(item, MalformedCommand):
+            log.warning("malformed command %s in batch %s: %s", item.command_id, message.message_id, item.reason)
+            if item.command_id is not None:
+                await reply(message, CommandReply.failure(item.command_id, INVALID_PAYLOAD, item.reason))
+            return
+        command = item
+        with bind(request_id=valid_request_id(request_ids.get(str(command.command_id))),
+                  correlation_id=str(command.command_id), user_id=command.principal.user_id):
+            if issued_too_long_ago(command, ttl_ms):
+                log.warning("command %s %s of batch %s expired before it was carried out (issued at %s, TTL %d ms); "
+                            "dead-lettering it", command.command, command.command_id, message.message_id,
+                            command.issued_at.isoformat(), ttl_ms)
+                await dead_letter(command, "expired")
+                return
+            await retried_alone(message, command, deadline)
+
+    async def retried_alone(message: AbstractIncomingMessage, command: CommandMessage, deadline: float) -> None:
+        """A transient failure of one command of a batch retries that command alone, here, with the backoff of a
+        requeued single command (``servicekit.amqp.guarded``), until it is answered, its ``COMMAND_MAX_FAILURES``-th
+        failure dead-letters it alone, or its TTL is past (dead-lettered as expired, as the broker dead-letters an
+        expired single one)."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            try:
+                await handle(message, command)
+                return
+            except (ContractError, Poison) as exc:  # can never be carried out: dead-lettered at once, as a single one
+                log.warning("dead-lettering command %s %s of batch %s: %s",
+                            command.command, command.command_id, message.message_id, exc)
+                await dead_letter(command, "rejected")
+                return
+            except Exception:
+                failures += 1
+                if failures >= COMMAND_MAX_FAILURES:
+                    log.exception("command %s %s of batch %s failed %d times; dead-lettering it alone",
+                                  command.command, command.command_id, message.message_id, failures)
+                    await dead_letter(command, "max_failures")
+                    return
+                log.exception("command %s %s of batch %s failed (attempt %d); retrying it alone",
+                              command.command, command.command_id, message.message_id, failures)
+            await asyncio.sleep(_retry_delay(failures - 1))
+            if loop.time() >= deadline:
+                log.warning("command %s %s of batch %s expired while retried (its caller gave up); dead-lettering it",
+                            command.command, command.command_id, message.message_id)
+                await dead_letter(command, "expired")
+                return
+
+    async def dead_letter(command: CommandMessage, reason: str) -> None:
+        """The command alone, as a single command message, into ``<queue>.dlq`` (confirmed before the batch's ack),
+        ``reason`` in its header ``x-dead-letter-reason`` (max_failures, rejected, expired)."""
+        await publisher.publish(DEAD_LETTER_EXCHANGE, command_queue(service), command.to_bytes(),
+                                message_id=str(command.command_id), message_type=f"command.{command.command}",
+                                persistent=True, headers={"x-dead-letter-reason": reason})
 
     async def handle(message: AbstractIncomingMessage, command: CommandMessage) -> None:
         handler = handlers.get(command.command)
@@ -219,9 +341,22 @@ class CommandClient:
     delivered twice is answered once by its command id (the service's idempotency). When the channel closes, the
     calls still waiting on it are answered ``unavailable`` at once: their replies could only come back on it. The
     robust connection reopens the channel, and the client consumes its replies again on the new one.
+
+    With ``batch_max`` > 1, the commands called in one pass of the event loop for the same routing key and timeout go
+    out as one ``CommandBatch`` message (``servicekit.command_batch``), at most ``batch_max`` in one; a lone one
+    goes as a single ``CommandMessage``. Every command says the client reads ``CommandReplyBatch`` replies
+    (``ACCEPTS_REPLY_BATCH_HEADER``): a service of this version answers commands finished together in one message.
     """
 
-    def __init__(self, connection: AbstractRobustConnection, *, client_id: str, timeout: float = 5.0) -> None:
+    def __init__(self, connection: AbstractRobustConnection, *, client_id: str, timeout: float = 5.0,
+                 batch_max: int = 1) -> None:
+        self._batch_max = batch_max
+        self._outgoing: dict[tuple[aiormq.Channel, str, int], list[tuple[CommandMessage, str | None]]] = {}
+        """(channel, routing key, TTL in ms) -> the commands called in this pass of the loop, not sent yet."""
+        self._sending: set[asyncio.Task[None]] = set()
+        self.messages_sent = 0
+        """Command messages published (single or batch): with ``commands_sent``, the commands per message."""
+        self.commands_sent = 0
         self._connection = connection
         self._client_id = client_id
         self._timeout = timeout
@@ -259,6 +394,15 @@ class CommandClient:
                     UUID(key), UNAVAILABLE, "lost the connection to the message broker before the reply"))
 
     async def _on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
+        if message.header.properties.message_type == REPLY_BATCH_TYPE:
+            try:
+                batch = CommandReplyBatch.model_validate_json(message.body)
+            except ValidationError as exc:  # nothing tells its callers apart: they time out
+                log.warning("malformed reply batch: %s %s", exc.errors()[0]["loc"], exc.errors()[0]["msg"])
+                return
+            for answer in batch.replies:
+                self._answer(str(answer.command_id), answer)
+            return
         correlation_id = message.header.properties.correlation_id or ""
         entry = self._pending.pop(correlation_id, None)
         if entry is None or entry[0].done():
@@ -283,20 +427,82 @@ class CommandClient:
         self._pending[key] = (waiter, raw)
         expiry = loop.call_later(timeout, _expire, waiter, command.command_id, timeout)
         try:
-            rid = request_id()
-            properties = aiormq.spec.Basic.Properties(
-                content_type=_JSON, delivery_mode=1, message_id=key, message_type=f"command.{command.command}",
-                correlation_id=key, reply_to=DIRECT_REPLY_TO, expiration=str(int(timeout * 1000)),
-                headers={REQUEST_ID_HEADER: rid} if rid else None,
-            )
-            await raw.basic_publish(command.to_bytes(), exchange=COMMANDS_EXCHANGE, routing_key=command.routing_key,
-                                    properties=properties, wait=False)
+            ttl_ms = max(1, int(timeout * 1000))
+            if self._batch_max > 1:
+                self._enqueue(raw, command, ttl_ms, request_id())
+            else:
+                await self._publish_one(raw, command, ttl_ms, request_id())
             return await waiter
         except (AMQPError, ConnectionError, RuntimeError) as exc:
             return CommandReply.failure(command.command_id, UNAVAILABLE, f"could not reach the service: {exc}")
         finally:
             expiry.cancel()
             self._pending.pop(key, None)
+
+    def _answer(self, key: str, answer: CommandReply) -> None:
+        entry = self._pending.pop(key, None)
+        if entry is None or entry[0].done():
+            log.debug("reply %s came after its caller gave up", key)
+            return
+        entry[0].set_result(answer)
+
+    async def _publish_one(self, raw: aiormq.Channel, command: CommandMessage, ttl_ms: int, rid: str | None) -> None:
+        key = str(command.command_id)
+        headers: dict[str, Any] = {ACCEPTS_REPLY_BATCH_HEADER: "1"}
+        if rid:
+            headers[REQUEST_ID_HEADER] = rid
+        properties = aiormq.spec.Basic.Properties(
+            content_type=_JSON, delivery_mode=1, message_id=key, message_type=f"command.{command.command}",
+            correlation_id=key, reply_to=DIRECT_REPLY_TO, expiration=str(ttl_ms), headers=headers,
+        )
+        self.messages_sent += 1
+        self.commands_sent += 1
+        await raw.basic_publish(command.to_bytes(), exchange=COMMANDS_EXCHANGE, routing_key=command.routing_key,
+                                properties=properties, wait=False)
+
+    def _enqueue(self, raw: aiormq.Channel, command: CommandMessage, ttl_ms: int, rid: str | None) -> None:
+        """Join the commands called in this pass of the loop (sent by ``_flush`` at the end of it)."""
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        group_key = (raw, command.routing_key, ttl_ms)
+        group = self._outgoing.setdefault(group_key, [])
+        group.append((command, rid))
+        if len(group) >= self._batch_max:
+            del self._outgoing[group_key]
+            self._send_soon(group_key, group)
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, {}
+        for group_key, group in outgoing.items():
+            self._send_soon(group_key, group)
+
+    def _send_soon(self, group_key: tuple[aiormq.Channel, str, int],
+                   group: list[tuple[CommandMessage, str | None]]) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(group_key, group))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, group_key: tuple[aiormq.Channel, str, int],
+                    group: list[tuple[CommandMessage, str | None]]) -> None:
+        raw, routing_key, ttl_ms = group_key
+        try:
+            if len(group) == 1:
+                await self._publish_one(raw, group[0][0], ttl_ms, group[0][1])
+                return
+            batch = CommandBatch(commands=[command for command, _ in group], ttl_ms=ttl_ms,
+                                 request_ids={str(command.command_id): rid for command, rid in group if rid})
+            properties = aiormq.spec.Basic.Properties(
+                content_type=_JSON, delivery_mode=1, message_id=uuid4().hex, message_type=COMMAND_BATCH_TYPE,
+                reply_to=DIRECT_REPLY_TO, expiration=str(ttl_ms), headers={ACCEPTS_REPLY_BATCH_HEADER: "1"},
+            )
+            self.messages_sent += 1
+            self.commands_sent += len(group)
+            await raw.basic_publish(batch.to_bytes(), exchange=COMMANDS_EXCHANGE, routing_key=routing_key,
+                                    properties=properties, wait=False)
+        except (AMQPError, ConnectionError, RuntimeError) as exc:
+            for command, _ in group:
+                self._answer(str(command.command_id), CommandReply.failure(
+                    command.command_id, UNAVAILABLE, f"could not reach the service: {exc}"))
 
 
 def _expire(waiter: asyncio.Future[CommandReply], command_id: UUID, timeout: float) -> None:

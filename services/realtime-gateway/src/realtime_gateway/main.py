@@ -133,7 +133,8 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     consumer = EventConsumer(emitter, participants, RecentIds(settings.dedup_window), metrics)
 
     async def start_command_client(connection: AbstractRobustConnection, publisher: Publisher) -> None:
-        client = CommandClient(connection, client_id=gateway_id, timeout=settings.command_timeout_seconds)
+        client = CommandClient(connection, client_id=gateway_id, timeout=settings.command_timeout_seconds,
+                               batch_max=settings.command_batch_max if settings.command_batch else 1)
         await client.start()
         gateway.command_client = client
 

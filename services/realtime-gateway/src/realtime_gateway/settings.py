@@ -47,6 +47,12 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """Names this process in presence events and its queues; default `gw-<hostname>-<port>-<random4>`."""
     command_timeout_seconds: float = Field(5.0, gt=0)
     """How long a client command waits for the owning service before the ack says `timeout`."""
+    command_batch: bool = True
+    """Commands for the same service issued in one pass of the event loop go out as one AMQP message (a command
+    batch; fewer messages per chat message). Set false during a rolling upgrade until every service is of a version
+    that reads batches (chat-svc and notification-svc first, then the gateways)."""
+    command_batch_max: int = Field(64, ge=2)
+    """At most this many commands in one batch message (with `command_batch`)."""
     presence_heartbeat_seconds: float = Field(5.0, gt=0)
     """Interval of `presence.gateway_heartbeat`; its `ttl_seconds` is three intervals."""
     rate_limit_per_second: float = Field(10.0, gt=0)

@@ -132,3 +132,39 @@ def client_command_id(command: CommandName, principal: Principal, client_id: str
     (command, account, client id) always gives the same command id, so a resend is the same command; another
     account's same client id is another command."""
     return uuid5(CLIENT_COMMAND_NAMESPACE, f"{command}:{principal.user_type}:{principal.user_id}:{client_id}")
+
+
+COMMAND_BATCH_TYPE = "command.batch"
+"""AMQP ``type`` of a message carrying a ``CommandBatch`` (a single command's type is ``command.<name>``)."""
+REPLY_BATCH_TYPE = "command.reply_batch"
+"""AMQP ``type`` of a message carrying a ``CommandReplyBatch`` (a single reply's type is ``command.reply``)."""
+ACCEPTS_REPLY_BATCH_HEADER = "x-accepts-reply-batch"
+"""AMQP header a caller puts on its commands (single or batched) when it reads ``CommandReplyBatch`` replies: the
+service may then answer commands finishing together for it in one message. Without it (an older caller), each
+command is answered with its own ``CommandReply`` message."""
+
+
+class CommandBatch(Outbound):
+    """Several commands for one service in one AMQP message (type ``command.batch``): the commands a caller issued in
+    one pass of its event loop for the same routing key and the same timeout. Each keeps its own ``command_id``
+    (its reply's key and its idempotency key) and ``principal``; ``ttl_ms`` is the timeout they share, also the
+    message's AMQP expiration. A batch is always answered through ``reply_to`` by ``CommandReplyBatch`` messages
+    (or single replies), one reply per command."""
+
+    commands: list[CommandMessage] = Field(min_length=1)
+    ttl_ms: int = Field(gt=0)
+    request_ids: dict[str, str] = Field(default_factory=dict)
+    """command id -> the request id bound where it was sent (the single command's ``x-request-id`` header)."""
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class CommandReplyBatch(Outbound):
+    """The replies to several commands of one caller, finished together (type ``command.reply_batch``): each is
+    matched to its caller by its ``command_id``."""
+
+    replies: list[CommandReply] = Field(min_length=1)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
