@@ -55,3 +55,13 @@ async def test_off_each_frame_is_written_at_once() -> None:
     writes.write(a, b"1")
     writes.write(a, b"2")
     assert a.writes == [b"1", b"2"]
+
+
+async def test_a_broadcast_writes_at_once_but_behind_frames_already_kept_for_that_socket() -> None:
+    writes, kept, idle = CoalescedWrites(), Transport(), Transport()
+    writes.write(kept, b"1")  # a chat frame kept this turn
+    writes.write_through(kept, b"B")
+    writes.write_through(idle, b"B")
+    assert idle.writes == [b"B"] and kept.writes == []  # nothing kept for it: written now
+    await asyncio.sleep(0)
+    assert kept.writes == [b"1B"]

@@ -6,6 +6,9 @@ socket with an empty buffer is a `send()` system call (and a wake-up of the read
 write of the fan-out (`transport/fanout.py`) or of a lean websocket session (`transport/websocket_session.py`) is
 kept until the end of the loop's current turn (one `call_soon` for all sockets), then each socket's frames are
 written joined: the same bytes in the same order, fewer calls. The wait is one turn of the loop, not a timer.
+A broadcast to many sockets (`fanout.COALESCE_MAX_RECIPIENTS`) is written at once instead (`write_through`): kept, its
+first recipients would wait for the whole pass and each recipient would cost a dict entry; it joins what is kept for
+a socket only when something is, so order holds either way.
 
 Order. Every direct write of a socket goes through here, so the frames it keeps stay in order among themselves. A
 frame that takes aiohttp's path instead (the send queue's drain task, a compressed socket, engine.io's stock writer
@@ -51,6 +54,18 @@ class CoalescedWrites:
             kept.append(frame)
         else:
             pending[transport] = [kept, frame]
+
+    def write_through(self, transport: Any, frame: bytes) -> None:
+        """Write `frame` now, unless frames are kept for `transport` this turn: then behind them (order)."""
+        self.frames += 1
+        kept = self._pending.get(transport)
+        if kept is None:
+            self.calls += 1
+            transport.write(frame)
+        elif isinstance(kept, list):
+            kept.append(frame)
+        else:
+            self._pending[transport] = [kept, frame]
 
     def flush(self, transport: Any) -> None:
         """Write now what is kept for `transport` (before anything is written to it another way)."""

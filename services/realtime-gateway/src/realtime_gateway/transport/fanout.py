@@ -99,6 +99,11 @@ class Route:
     compressed: bool
 
 
+COALESCE_MAX_RECIPIENTS = 16
+"""Emits to at most this many sockets keep their frames for the end of the loop turn (transport/coalesced_writes.py);
+larger fan-outs write at once."""
+
+
 @dataclass
 class FanOutStats:
     direct: int = 0
@@ -187,10 +192,14 @@ class FanOutManager(socketio.AsyncManager):  # type: ignore[misc]
         now = time.time()
         ping_timeout = self.server.eio.ping_timeout
         limit = self.buffer_limit
-        write = WRITES.write
+        participants = list(self.get_participants(namespace, room))
+        # A few recipients (a chat message to its sender and agent): kept to leave with the socket's other frames of
+        # this turn. A broadcast: written now (kept only behind frames already kept for that socket), so its first
+        # recipients need not wait for the whole pass, nor the pass for a dict entry per recipient.
+        write = WRITES.write if len(participants) <= COALESCE_MAX_RECIPIENTS else WRITES.write_through
         queued: list[str] = []
         direct = 0
-        for sid, eio_sid in self.get_participants(namespace, room):
+        for sid, eio_sid in participants:
             if sid in skip:
                 continue
             route = routes.get(eio_sid)
