@@ -108,3 +108,26 @@ async def test_a_resent_batch_is_dropped_live_and_skipped_by_the_replay():
                         window_seconds=60, timeout=1)
     replay = await recovery._replay(PidClaim("pid", time.time(), None), "12.2", frozenset({ADMIN_ROOM}))
     assert replay is not None and [position for *_, position in replay[0]] == ["13.3"]
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[bytes, str, str]] = []
+
+    async def publish(self, exchange: str, routing_key: str, body: bytes, *, message_id: str, message_type: str) -> None:
+        self.published.append((body, message_id, message_type))
+
+
+async def test_a_bad_event_of_a_batch_is_dead_lettered_alone_under_its_own_id_and_type():
+    emitter, publisher = RecordingEmitter(), RecordingPublisher()
+    consumer = EventConsumer(emitter, ParticipantsCache(10), RecentIds(100), Metrics(lambda: 0))  # type: ignore[arg-type]
+    consumer._publisher = publisher  # type: ignore[assignment]
+    good = _read_state([1])
+    poison = json.dumps({**json.loads(_read_state([2])), "payload": {"user_id": "x"}}).encode()
+    batch = pack_event_bodies([good, poison, b'{"event_id": 7}'])
+    await consumer.handle_stream(StreamMessage(20, EVENT_BATCH_TYPE, batch))  # type: ignore[arg-type]
+    assert [data["notification_id"] for _, data, _ in emitter.emitted] == [1]
+    assert [(json.loads(body), message_id, message_type) for body, message_id, message_type in publisher.published] == [
+        (json.loads(poison), json.loads(poison)["event_id"], r.NOTIFICATION_READ_STATE_CHANGED),
+        ({"event_id": 7}, "unknown", "unknown"),  # nothing readable to name it by
+    ]

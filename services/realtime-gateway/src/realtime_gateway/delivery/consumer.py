@@ -19,6 +19,7 @@ every message and cannot dead-letter), and the consumer moves on.
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -68,6 +69,19 @@ def queue_spec(gateway_id: str) -> QueueSpec:
         f"gateway.{gateway_id}.events", relay_bindings(), durable=False, exclusive=True, auto_delete=True,
         dead_letter_key=DEAD_LETTER_KEY,
     )
+
+
+def named_by(body: bytes) -> tuple[str | None, str | None]:
+    """Best effort, for the dead-letter copy of an event that failed validation: its `event_id` and `event_type`."""
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        return None, None
+    if not isinstance(raw, dict):
+        return None, None
+    event_id, event_type = raw.get("event_id"), raw.get("event_type")
+    return (event_id[:64] if isinstance(event_id, str) else None,
+            event_type[:128] if isinstance(event_type, str) else None)
 
 
 class EventConsumer:
@@ -163,7 +177,10 @@ class EventConsumer:
                 self._metrics.dead_lettered.inc()
                 log.warning("dead-lettering %s %s (stream offset %d, event %d of %d): %s", message.type,
                             message.message_id, offset, event_index + 1, len(bodies), exc)
-                await self._dead_letter(body, message.message_id if len(bodies) == 1 else None, message.type)
+                if len(bodies) == 1:
+                    await self._dead_letter(body, message.message_id, message.type)
+                else:  # one event of a batch: its copy is named by its own id and type where they can be read
+                    await self._dead_letter(body, *named_by(body))
                 continue
             first_index += await self._deliver(envelope, payload, offset, first_index, event_index)
 
