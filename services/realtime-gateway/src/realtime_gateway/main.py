@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
     sio = create_sio(settings)
     connections = Connections()
     metrics = Metrics(lambda: connections.sockets)
-    metrics.watch_fanout(sio.manager)
+    metrics.watch_fanout(sio.manager, WRITES)
     sio.guard.count = lambda kind: metrics.protocol_violations.labels(kind).inc()
     emitter = Emitter(sio, metrics)
     participants = ParticipantsCache(settings.participants_cache_size)

@@ -4,6 +4,7 @@ they are on the wire, a polling client reads its payloads; a third raw client ne
 import asyncio
 import json
 import os
+import re
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -280,5 +281,10 @@ async def test_frames_for_one_socket_in_one_loop_turn_leave_in_one_write_and_arr
             expected_text(sio, EVENT, {"notification_id": 3}),
         ]
         assert WRITES.calls - calls == 1
+        async with session.get(f"{gw.url}/metrics") as response:
+            metrics = await response.text()
+        counted = dict(re.findall(r"^(gateway_socket_(?:frames|write_calls)_total) (\S+)$", metrics, re.MULTILINE))
+        assert float(counted["gateway_socket_frames_total"]) >= frames + 3  # the three above, read at scrape time
+        assert float(counted["gateway_socket_write_calls_total"]) >= calls + 1
     finally:
         await ws.ws.close()

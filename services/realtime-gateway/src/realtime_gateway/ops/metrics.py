@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
 
-__all__ = ["CONTENT_TYPE_LATEST", "FanOutCounts", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "FanOutCounts", "Metrics", "WriteCounts"]
 
 
 class FanOutCounts(Protocol):
@@ -18,6 +18,13 @@ class FanOutCounts(Protocol):
     direct: int
     queued: int
     slow_consumers: int
+
+
+class WriteCounts(Protocol):
+    """What the coalesced socket writes count (`transport.coalesced_writes.CoalescedWrites`), read at scrape time."""
+
+    frames: int
+    calls: int
 
 
 class Metrics:
@@ -56,10 +63,11 @@ class Metrics:
             registry=self.registry,
         )
 
-    def watch_fanout(self, manager: Any) -> None:
+    def watch_fanout(self, manager: Any, writes: WriteCounts | None = None) -> None:
         """`gateway_fanout_packets_total{path}` (direct frames / queued packets) and
         `gateway_slow_consumers_disconnected_total`, read from `transport.fanout.FanOutManager.stats` at scrape
-        time."""
+        time; with `writes` (`transport.coalesced_writes.WRITES`), `gateway_socket_frames_total` and
+        `gateway_socket_write_calls_total`: their ratio is what coalescing a socket's frames saves."""
         found = getattr(manager, "stats", None)
         if found is None:
             return
@@ -78,6 +86,15 @@ class Metrics:
                     "gateway_slow_consumers_disconnected", "Sockets disconnected because they stopped reading.",
                     value=stats.slow_consumers,
                 )
+                if writes is not None:
+                    yield CounterMetricFamily(
+                        "gateway_socket_frames", "Frames written directly to sockets (fan-out and pushed writes).",
+                        value=writes.frames,
+                    )
+                    yield CounterMetricFamily(
+                        "gateway_socket_write_calls", "transport.write calls that carried them (frames of one loop "
+                        "turn to one socket go in one call).", value=writes.calls,
+                    )
 
         self.registry.register(FanOutCollector())
 
