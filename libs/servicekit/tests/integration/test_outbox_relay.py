@@ -9,41 +9,25 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from contracts.events.payloads import ChatSessionUpdated
-from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
 from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-from contracts.payloads import SessionData
-from contracts.time import now_beijing
 from servicekit.amqp import Publisher, PublishFailed, QueueSpec, connect, declare_exchanges, declare_queue
-from servicekit.db import create_engine
-from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue, outbox_table
-from sqlalchemy import MetaData, text
+from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .outbox_support import outbox_database, session_event
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relaytest"
 
 
-def _event(session_id: int, n: int):
-    now = now_beijing()
-    session = SessionData(
-        session_id=session_id, user_id=7, admin_id=None, status="waiting", priority=3, unread_count=n,
-        last_message=f"m{n}", created_at=now, updated_at=now,
-    )
-    return new_envelope(CHAT_SESSION_UPDATED, "test", ChatSessionUpdated(session=session), aggregate_id=session_id)
+_event = session_event
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def db(make_database) -> AsyncIterator[tuple[AsyncEngine, object]]:
-    url = await make_database()
-    engine = create_engine(url)
-    metadata = MetaData()
-    table = outbox_table(metadata, SCHEMA)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-        await conn.run_sync(metadata.create_all)
-    yield engine, table
-    await engine.dispose()
+    async with outbox_database(make_database, SCHEMA) as (engine, table, _url):
+        yield engine, table
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,0 +1,44 @@
+"""What the outbox relay's integration tests share: an event to enqueue, and a database with an outbox table."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from contracts.events.envelope import EventEnvelope
+from contracts.events.payloads import ChatSessionUpdated
+from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
+from contracts.payloads import SessionData
+from contracts.time import now_beijing
+from servicekit.db import create_engine
+from servicekit.outbox import outbox_table
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def session_event(session_id: int, n: int) -> EventEnvelope:
+    """A `chat.session_updated` of session `session_id` whose content says `n` (its place in a test's order)."""
+    now = now_beijing()
+    session = SessionData(
+        session_id=session_id, user_id=7, admin_id=None, status="waiting", priority=3, unread_count=n,
+        last_message=f"m{n}", created_at=now, updated_at=now,
+    )
+    return new_envelope(CHAT_SESSION_UPDATED, "test", ChatSessionUpdated(session=session), aggregate_id=session_id)
+
+
+@contextlib.asynccontextmanager
+async def outbox_database(
+    make_database: Callable[[], Awaitable[str]], schema: str,
+) -> AsyncIterator[tuple[AsyncEngine, Table, str]]:
+    """A fresh database with `schema`.outbox: (engine, the outbox table, its URL)."""
+    url = await make_database()
+    engine = create_engine(url)
+    metadata = MetaData()
+    table = outbox_table(metadata, schema)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {schema}"))
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield engine, table, url
+    finally:
+        await engine.dispose()
