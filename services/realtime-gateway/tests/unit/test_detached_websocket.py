@@ -59,6 +59,18 @@ def test_the_parser_refuses_frames_that_break_rfc_6455(frame: bytes, code: int) 
     assert err.value.code == code
 
 
+def test_binary_frames_are_announced_from_their_header_and_their_payload_is_never_buffered() -> None:
+    parser = FrameParser(max_size=2_000_000)
+    flood = client_frame(b"\0" * 1_000_000, OP_BINARY) * 3
+    data = flood + client_frame(b"x" * 300, OP_BINARY, fin=False) + client_frame(b"y" * 300, 0) + client_frame(b"42[]")
+    messages, buffered = [], 0
+    for i in range(0, len(data), 65_536):  # as a socket reads it
+        messages += parser.feed(data[i:i + 65_536])
+        buffered = max(buffered, len(parser._buffer))
+    assert messages == [(OP_BINARY, b"")] * 4 + [(OP_TEXT, b"42[]")]  # refused anyway: nothing of it is kept
+    assert buffered < 16  # at most a header's bytes, never a megabyte payload
+
+
 def test_a_message_over_the_limit_is_refused_from_its_header_before_its_bytes_arrive() -> None:
     parser = FrameParser(max_size=1000)
     with pytest.raises(FrameError) as err:

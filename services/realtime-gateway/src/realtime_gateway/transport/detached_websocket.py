@@ -88,7 +88,7 @@ class FrameParser:
     No extension is negotiated, so the reserved bits must be 0; a message (all its fragments) longer than
     `max_size` is refused from the frame header that announces it, before its bytes are buffered."""
 
-    __slots__ = ("_buffer", "_fragments", "_opcode", "_size", "max_size")
+    __slots__ = ("_buffer", "_fragments", "_opcode", "_size", "_skip", "max_size")
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
@@ -96,8 +96,15 @@ class FrameParser:
         self._fragments: list[bytes] | None = None
         self._opcode = 0
         self._size = 0
+        self._skip = 0
+        """Bytes of a binary frame's payload still to pass over (binary is refused whatever it holds)."""
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        if self._skip:
+            if len(data) <= self._skip:
+                self._skip -= len(data)
+                return []
+            data, self._skip = data[self._skip:], 0
         buf = self._buffer + data if self._buffer else data
         messages: list[tuple[int, bytes]] = []
         pos, end_of_data = 0, len(buf)
@@ -124,6 +131,16 @@ class FrameParser:
             elif (self._size if opcode == OP_CONTINUATION else 0) + length > self.max_size:
                 raise FrameError(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
             end = head + 4 + length
+            if opcode == OP_BINARY or (opcode == OP_CONTINUATION and self._fragments is not None
+                                       and self._opcode == OP_BINARY):
+                # Refused whatever it holds: announced at once, its payload passed over, never buffered (a client
+                # flooding binary frames costs no memory while its refusal goes out).
+                self._frame(opcode, bool(fin), b"", messages)
+                if end > end_of_data:
+                    self._skip, pos = end - end_of_data, end_of_data
+                    break
+                pos = end
+                continue
             if end > end_of_data:
                 break
             payload = bytearray(buf[head + 4:end])
