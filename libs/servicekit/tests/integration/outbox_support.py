@@ -1,15 +1,19 @@
-"""What the outbox relay's integration tests share: an event to enqueue, and a database with an outbox table."""
+"""What the outbox relay's integration tests share: an event to enqueue, a database with an outbox table, the rows
+still to publish, and a queue that gets every chat event."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 from contracts.events.envelope import EventEnvelope
 from contracts.events.payloads import ChatSessionUpdated
 from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
+from contracts.events.topology import CHAT_EVENTS_EXCHANGE
 from contracts.payloads import SessionData
 from contracts.time import now_beijing
+from servicekit.amqp import QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.db import create_engine
 from servicekit.outbox import outbox_table
 from sqlalchemy import MetaData, Table, text
@@ -42,3 +46,27 @@ async def outbox_database(
         yield engine, table, url
     finally:
         await engine.dispose()
+
+
+async def pending_rows(engine: AsyncEngine, schema: str) -> int:
+    """Rows of `schema`.outbox not yet marked published."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")))
+                   .scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def chat_events_queue(
+    make_vhost: Callable[[], Awaitable[str]], name: str,
+) -> AsyncIterator[tuple[str, AbstractRobustConnection, AbstractQueue]]:
+    """A fresh vhost with the exchanges and a queue `test.sessions` bound to every chat event: (its URL, a
+    connection, the queue)."""
+    url = await make_vhost()
+    connection = await connect(url, name=name)
+    try:
+        channel = await connection.channel()
+        await declare_exchanges(channel)
+        queue = await declare_queue(channel, QueueSpec("test.sessions", ((CHAT_EVENTS_EXCHANGE, "chat.#"),)))
+        yield url, connection, queue
+    finally:
+        await connection.close()

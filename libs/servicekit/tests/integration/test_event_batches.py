@@ -23,10 +23,9 @@ from servicekit.amqp import (
     start_consumer,
 )
 from servicekit.outbox import OutboxRelay, enqueue
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import outbox_database, session_event
+from .outbox_support import outbox_database, pending_rows, session_event
 
 pytestmark = pytest.mark.integration
 SCHEMA = "batchtest"
@@ -51,9 +50,6 @@ async def _enqueued(engine: AsyncEngine, table: object, count: int) -> list[str]
     return ids
 
 
-async def _pending(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return await conn.scalar(text(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL"))
 
 
 async def test_a_relay_round_of_events_with_one_routing_key_is_published_as_one_message_and_every_row_marked(
@@ -72,7 +68,7 @@ async def test_a_relay_round_of_events_with_one_routing_key_is_published_as_one_
         task = asyncio.create_task(relay.run())
         try:
             async with asyncio.timeout(10):
-                while await _pending(engine):
+                while await pending_rows(engine, SCHEMA):
                     await asyncio.sleep(0.05)
         finally:
             task.cancel()
@@ -109,10 +105,10 @@ async def test_a_batch_the_broker_refuses_stays_pending_and_goes_out_once_whole_
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.5)
-        assert sink.accepted == [] and await _pending(engine) == 30  # nothing marked without a confirm
+        assert sink.accepted == [] and await pending_rows(engine, SCHEMA) == 30  # nothing marked without a confirm
         sink.down = False
         async with asyncio.timeout(10):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.05)
     finally:
         task.cancel()

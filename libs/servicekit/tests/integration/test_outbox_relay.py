@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-from servicekit.amqp import Publisher, PublishFailed, QueueSpec, connect, declare_exchanges, declare_queue
+from servicekit.amqp import Publisher, PublishFailed
 from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import outbox_database, session_event
+from .outbox_support import chat_events_queue, outbox_database, pending_rows, session_event
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relaytest"
@@ -32,13 +31,8 @@ async def db(make_database) -> AsyncIterator[tuple[AsyncEngine, object]]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def broker(make_vhost):
-    url = await make_vhost()
-    connection = await connect(url, name="outbox-test")
-    channel = await connection.channel()
-    await declare_exchanges(channel)
-    queue = await declare_queue(channel, QueueSpec("test.sessions", ((CHAT_EVENTS_EXCHANGE, "chat.#"),)))
-    yield connection, queue
-    await connection.close()
+    async with chat_events_queue(make_vhost, "outbox-test") as (_url, connection, queue):
+        yield connection, queue
 
 
 async def _received(queue, count: int, timeout: float = 10.0) -> list[dict]:
@@ -82,16 +76,13 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
         assert body["event_id"] == str(late.event_id)
         # rows are marked after the confirm, which may come just after the consumer saw the message
         async with asyncio.timeout(5):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.05)
     finally:
         task.cancel()
     assert await queue.get(fail=False) is None  # the rolled-back event never left
 
 
-async def _pending(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return await conn.scalar(text(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL"))
 
 
 class FlakySink:
@@ -271,10 +262,10 @@ async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marke
             while len(sink.sent) < 5:
                 await asyncio.sleep(0.02)
         assert sink.sent == expected  # all out while the first is still unconfirmed
-        assert await _pending(engine) == 5  # nothing marked past an unconfirmed event
+        assert await pending_rows(engine, SCHEMA) == 5  # nothing marked past an unconfirmed event
         sink.release.set()
         async with asyncio.timeout(5):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.02)
         assert sink.sent == expected  # and nothing sent twice
     finally:
@@ -313,7 +304,7 @@ async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db
             async with engine.begin() as conn:
                 await enqueue(conn, table, _event(30, n))
             async with asyncio.timeout(5):
-                while await _pending(engine):
+                while await pending_rows(engine, SCHEMA):
                     await asyncio.sleep(0.02)
         assert len(sink.sent) == 5
         assert reads == 1 + 5  # the first look, then one per commit; a confirm only marks
@@ -348,7 +339,7 @@ async def test_confirms_arriving_one_after_another_are_marked_by_a_few_updates_n
             for n in range(40):
                 await enqueue(conn, table, _event(40, n))
         async with asyncio.timeout(10):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.02)
         assert len(sink.sent) == 40 and relay.published == 40
         assert relay.marks <= 10  # 40 confirms 3 ms apart, gathered for 50 ms: a few UPDATEs, not 40
@@ -393,7 +384,7 @@ async def test_an_event_stuck_in_the_channels_line_past_the_publish_timeout_neve
             await asyncio.sleep(0.6 if n == 0 else 0.7)
         sink.flowing.set()  # the first is past its deadline (1 s), the second is not
         async with asyncio.timeout(10):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.02)
         assert list(dict.fromkeys(sink.sent)) == expected
     finally:
@@ -434,7 +425,7 @@ async def test_rows_confirmed_before_a_commit_are_marked_by_the_statement_that_f
                     await asyncio.sleep(0.01)
             await asyncio.sleep(0.05)
         async with asyncio.timeout(5):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.02)
         assert len(sink.sent) == commits and relay.published == commits
         # the first look, one statement per commit (its fetch marks the previous row), one UPDATE for the last row
@@ -547,7 +538,7 @@ async def test_a_failed_publish_with_later_ones_hanging_does_not_stop_the_relay(
     task = asyncio.create_task(relay.run())
     try:
         async with asyncio.timeout(5):  # well before the 30 s publish deadline would have freed it
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.02)
         assert list(dict.fromkeys(sink.sent)) == expected
     finally:

@@ -12,14 +12,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from contracts.events.batch import event_bodies
-from contracts.events.topology import CHAT_EVENTS_EXCHANGE
-from servicekit.amqp import QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.outbox import OutboxRelay, enqueue
 from servicekit.relay_process import RelayConfig, RelayProcess
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import outbox_database, session_event
+from .outbox_support import chat_events_queue, outbox_database, pending_rows, session_event
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relayproc"
@@ -36,13 +33,8 @@ async def db(make_database) -> AsyncIterator[tuple[AsyncEngine, object, str]]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def broker(make_vhost):
-    url = await make_vhost()
-    connection = await connect(url, name="relay-process-test")
-    channel = await connection.channel()
-    await declare_exchanges(channel)
-    queue = await declare_queue(channel, QueueSpec("test.sessions", ((CHAT_EVENTS_EXCHANGE, "chat.#"),)))
-    yield url, queue
-    await connection.close()
+    async with chat_events_queue(make_vhost, "relay-process-test") as (url, _connection, queue):
+        yield url, queue
 
 
 def _config(database_url: str, amqp_url: str) -> RelayConfig:
@@ -74,10 +66,6 @@ async def _receive_ids(queue, expected: set[str], timeout: float = 20.0) -> list
     return got
 
 
-async def _pending(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(text(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL")))
-                   .scalar_one())
 
 
 async def _until_pid(supervisor: RelayProcess, not_this: int | None = None) -> int:
@@ -106,7 +94,7 @@ async def test_the_relay_process_publishes_what_the_service_committed_in_order(d
         expected = await _commit(engine, table, 1, 20)
         assert await _receive_ids(queue, set(expected)) == expected
         async with asyncio.timeout(10):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.05)
     finally:
         task.cancel()
@@ -131,7 +119,7 @@ async def test_a_killed_relay_process_is_restarted_and_no_event_is_lost_or_deliv
         deduplicated = list(dict.fromkeys(got))  # what a consumer keeps: the first of each event_id
         assert deduplicated == expected
         async with asyncio.timeout(10):
-            while await _pending(engine):
+            while await pending_rows(engine, SCHEMA):
                 await asyncio.sleep(0.05)
     finally:
         task.cancel()
