@@ -3,6 +3,7 @@ still to publish, and a queue that gets every chat event."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -15,7 +16,7 @@ from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from servicekit.amqp import QueueSpec, connect, declare_exchanges, declare_queue
 from servicekit.db import create_engine
-from servicekit.outbox import outbox_table
+from servicekit.outbox import EventSink, OutboxRelay, outbox_table
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,6 +54,27 @@ async def pending_rows(engine: AsyncEngine, schema: str) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")))
                    .scalar_one())
+
+
+async def all_published(engine: AsyncEngine, schema: str, timeout: float) -> None:
+    """Wait until every row of `schema`.outbox is marked published (TimeoutError after `timeout` seconds)."""
+    async with asyncio.timeout(timeout):
+        while await pending_rows(engine, schema):
+            await asyncio.sleep(0.02)
+
+
+async def another_relay_leads(database_url: str, schema: str, sink: EventSink, timeout: float = 5.0) -> None:
+    """A new relay of `schema` takes the lead within `timeout` seconds (TimeoutError otherwise): the one before it
+    let go of its advisory lock."""
+    relay = OutboxRelay(database_url, schema, sink, poll_interval=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(timeout):
+            while not relay.is_leader:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager

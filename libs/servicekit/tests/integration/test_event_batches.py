@@ -25,7 +25,7 @@ from servicekit.amqp import (
 from servicekit.outbox import OutboxRelay, enqueue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import outbox_database, pending_rows, session_event
+from .outbox_support import all_published, outbox_database, pending_rows, session_event
 
 pytestmark = pytest.mark.integration
 SCHEMA = "batchtest"
@@ -67,9 +67,7 @@ async def test_a_relay_round_of_events_with_one_routing_key_is_published_as_one_
         relay = OutboxRelay(engine.url.render_as_string(hide_password=False), SCHEMA, publisher, batch_events=True)
         task = asyncio.create_task(relay.run())
         try:
-            async with asyncio.timeout(10):
-                while await pending_rows(engine, SCHEMA):
-                    await asyncio.sleep(0.05)
+            await all_published(engine, SCHEMA, timeout=10)
         finally:
             task.cancel()
         message = await queue.get(fail=False)
@@ -107,9 +105,7 @@ async def test_a_batch_the_broker_refuses_stays_pending_and_goes_out_once_whole_
         await asyncio.sleep(0.5)
         assert sink.accepted == [] and await pending_rows(engine, SCHEMA) == 30  # nothing marked without a confirm
         sink.down = False
-        async with asyncio.timeout(10):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.05)
+        await all_published(engine, SCHEMA, timeout=10)
     finally:
         task.cancel()
     assert [t for t, _ in sink.accepted] == [EVENT_BATCH_TYPE] * 4  # 8 + 8 + 8 + 6

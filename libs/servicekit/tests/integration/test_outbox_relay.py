@@ -14,7 +14,14 @@ from servicekit.outbox import OutboxRelay, asyncpg_dsn, enqueue
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import chat_events_queue, outbox_database, pending_rows, session_event
+from .outbox_support import (
+    all_published,
+    another_relay_leads,
+    chat_events_queue,
+    outbox_database,
+    pending_rows,
+    session_event,
+)
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relaytest"
@@ -75,9 +82,7 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
         [body] = await _received(queue, 1, timeout=0.9)
         assert body["event_id"] == str(late.event_id)
         # rows are marked after the confirm, which may come just after the consumer saw the message
-        async with asyncio.timeout(5):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.05)
+        await all_published(engine, SCHEMA, timeout=5)
     finally:
         task.cancel()
     assert await queue.get(fail=False) is None  # the rolled-back event never left
@@ -264,9 +269,7 @@ async def test_a_slow_confirm_does_not_hold_back_later_events_and_rows_are_marke
         assert sink.sent == expected  # all out while the first is still unconfirmed
         assert await pending_rows(engine, SCHEMA) == 5  # nothing marked past an unconfirmed event
         sink.release.set()
-        async with asyncio.timeout(5):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.02)
+        await all_published(engine, SCHEMA, timeout=5)
         assert sink.sent == expected  # and nothing sent twice
     finally:
         task.cancel()
@@ -303,9 +306,7 @@ async def test_the_outbox_is_read_when_rows_commit_not_again_for_each_confirm(db
         for n in range(5):  # one at a time: each commit wakes the relay once
             async with engine.begin() as conn:
                 await enqueue(conn, table, _event(30, n))
-            async with asyncio.timeout(5):
-                while await pending_rows(engine, SCHEMA):
-                    await asyncio.sleep(0.02)
+            await all_published(engine, SCHEMA, timeout=5)
         assert len(sink.sent) == 5
         assert reads == 1 + 5  # the first look, then one per commit; a confirm only marks
     finally:
@@ -338,9 +339,7 @@ async def test_confirms_arriving_one_after_another_are_marked_by_a_few_updates_n
         async with engine.begin() as conn:
             for n in range(40):
                 await enqueue(conn, table, _event(40, n))
-        async with asyncio.timeout(10):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.02)
+        await all_published(engine, SCHEMA, timeout=10)
         assert len(sink.sent) == 40 and relay.published == 40
         assert relay.marks <= 10  # 40 confirms 3 ms apart, gathered for 50 ms: a few UPDATEs, not 40
     finally:
@@ -383,9 +382,7 @@ async def test_an_event_stuck_in_the_channels_line_past_the_publish_timeout_neve
                 expected.append(str(envelope.event_id))
             await asyncio.sleep(0.6 if n == 0 else 0.7)
         sink.flowing.set()  # the first is past its deadline (1 s), the second is not
-        async with asyncio.timeout(10):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.02)
+        await all_published(engine, SCHEMA, timeout=10)
         assert list(dict.fromkeys(sink.sent)) == expected
     finally:
         task.cancel()
@@ -424,9 +421,7 @@ async def test_rows_confirmed_before_a_commit_are_marked_by_the_statement_that_f
                 while len(sink.sent) < n + 1:
                     await asyncio.sleep(0.01)
             await asyncio.sleep(0.05)
-        async with asyncio.timeout(5):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.02)
+        await all_published(engine, SCHEMA, timeout=5)
         assert len(sink.sent) == commits and relay.published == commits
         # the first look, one statement per commit (its fetch marks the previous row), one UPDATE for the last row
         await asyncio.sleep(0.05)  # asyncpg calls query loggers a loop turn after the query
@@ -490,15 +485,7 @@ async def test_a_relay_on_its_own_thread_publishes_while_the_service_loop_is_blo
     assert sink.closed
     assert not any(t.name == "relaytest-outbox-relay" for t in threading.enumerate())
     # its connection (and advisory lock) went with it: another relay leads at once
-    second = OutboxRelay(url, SCHEMA, CountingSink(), poll_interval=0.1)
-    other = asyncio.create_task(second.run())
-    try:
-        async with asyncio.timeout(5):
-            while not second.is_leader:
-                await asyncio.sleep(0.02)
-    finally:
-        other.cancel()
-        await asyncio.gather(other, return_exceptions=True)
+    await another_relay_leads(url, SCHEMA, CountingSink())
 
 
 class FailsThenHangs:
@@ -537,9 +524,7 @@ async def test_a_failed_publish_with_later_ones_hanging_does_not_stop_the_relay(
                         max_backoff=0.2)
     task = asyncio.create_task(relay.run())
     try:
-        async with asyncio.timeout(5):  # well before the 30 s publish deadline would have freed it
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.02)
+        await all_published(engine, SCHEMA, timeout=5)  # well before the 30 s publish deadline would have freed it
         assert list(dict.fromkeys(sink.sent)) == expected
     finally:
         task.cancel()

@@ -12,11 +12,17 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from contracts.events.batch import event_bodies
-from servicekit.outbox import OutboxRelay, enqueue
+from servicekit.outbox import enqueue
 from servicekit.relay_process import RelayConfig, RelayProcess
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .outbox_support import chat_events_queue, outbox_database, pending_rows, session_event
+from .outbox_support import (
+    all_published,
+    another_relay_leads,
+    chat_events_queue,
+    outbox_database,
+    session_event,
+)
 
 pytestmark = pytest.mark.integration
 SCHEMA = "relayproc"
@@ -93,9 +99,7 @@ async def test_the_relay_process_publishes_what_the_service_committed_in_order(d
         assert pid != os.getpid()
         expected = await _commit(engine, table, 1, 20)
         assert await _receive_ids(queue, set(expected)) == expected
-        async with asyncio.timeout(10):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.05)
+        await all_published(engine, SCHEMA, timeout=10)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -118,9 +122,7 @@ async def test_a_killed_relay_process_is_restarted_and_no_event_is_lost_or_deliv
         got = await _receive_ids(queue, set(expected))
         deduplicated = list(dict.fromkeys(got))  # what a consumer keeps: the first of each event_id
         assert deduplicated == expected
-        async with asyncio.timeout(10):
-            while await pending_rows(engine, SCHEMA):
-                await asyncio.sleep(0.05)
+        await all_published(engine, SCHEMA, timeout=10)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -136,15 +138,7 @@ async def test_stopping_the_supervisor_stops_its_relay_process_and_frees_the_lea
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert _gone(pid) and supervisor.restarts == 0
-    second = OutboxRelay(db_url, SCHEMA, _NoSink(), poll_interval=0.1)
-    other = asyncio.create_task(second.run())
-    try:
-        async with asyncio.timeout(5):
-            while not second.is_leader:
-                await asyncio.sleep(0.02)
-    finally:
-        other.cancel()
-        await asyncio.gather(other, return_exceptions=True)
+    await another_relay_leads(db_url, SCHEMA, _NoSink())
 
 
 _SERVICE = """
