@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from servicekit.broker import Broker
+    from servicekit.outbox import EventSink, OutboxRelay
     from servicekit.service import BrokerSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,23 @@ class RelayConfig(BaseModel):
     batch_max_bytes: int = 256 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    def relay_broker(self) -> Broker:
+        """The RabbitMQ link of a relay that runs apart from the service's loop (a thread or this child): a
+        connection belongs to one loop."""
+        from servicekit.broker import Broker
+
+        return Broker(self.amqp_url, name=f"{self.name}-relay", publish_timeout=self.publish_timeout,
+                      max_backoff=self.broker_max_backoff)
+
+    def outbox_relay(self, sink: EventSink) -> OutboxRelay:
+        """The relay this config describes, publishing through `sink`, in whichever process or thread runs it."""
+        from servicekit.outbox import OutboxRelay
+
+        return OutboxRelay(self.database_url, self.schema_name, sink, poll_interval=self.poll_interval,
+                           max_backoff=self.max_backoff, mark_delay=self.mark_delay,
+                           publish_timeout=self.publish_timeout, batch_events=self.batch_events,
+                           batch_max_events=self.batch_max_events, batch_max_bytes=self.batch_max_bytes)
 
 
 class RelayProcess:
@@ -143,21 +162,26 @@ class RelayProcess:
             log.info("%s: outbox relay process %d stopped", self.config.name, process.pid)
 
 
-def relay_process(name: str, schema: str, settings: BrokerSettings) -> RelayProcess:
-    """The supervisor of `name`'s relay of `schema`, configured by the service's settings (a service's settings
-    are ``ServiceSettings`` too: its database URL and log options)."""
+def relay_config(name: str, schema: str, settings: BrokerSettings) -> RelayConfig:
+    """`name`'s relay of `schema` as the service's settings configure it, whichever mode runs it (a service's
+    settings are ``ServiceSettings`` too: its database URL and log options)."""
     from servicekit.service import ServiceSettings
 
     if not isinstance(settings, ServiceSettings):
-        raise TypeError(f"{name}: a relay process needs the service's ServiceSettings (database_url, logging)")
-    return RelayProcess(RelayConfig(
+        raise TypeError(f"{name}: an outbox relay needs the service's ServiceSettings (database_url, logging)")
+    return RelayConfig(
         name=name, schema_name=schema, database_url=settings.database_url, amqp_url=settings.amqp_url,
         publish_timeout=settings.publish_timeout, broker_max_backoff=settings.broker_max_backoff,
         poll_interval=settings.relay_poll_interval, max_backoff=settings.relay_max_backoff,
         mark_delay=settings.relay_mark_delay, batch_events=settings.relay_batch_events,
         batch_max_events=settings.relay_batch_max_events, batch_max_bytes=settings.relay_batch_max_bytes,
         log_level=settings.log_level, log_format=settings.log_format,
-    ))
+    )
+
+
+def relay_process(name: str, schema: str, settings: BrokerSettings) -> RelayProcess:
+    """The supervisor of `name`'s relay of `schema` in a child process, configured by the service's settings."""
+    return RelayProcess(relay_config(name, schema, settings))
 
 
 async def relay_leads(engine: AsyncEngine, schema: str) -> bool:
@@ -197,15 +221,8 @@ def _die_with_parent() -> None:
 
 
 async def _serve(config: RelayConfig, stop: asyncio.Event) -> None:
-    from servicekit.broker import Broker
-    from servicekit.outbox import OutboxRelay
-
-    broker = Broker(config.amqp_url, name=f"{config.name}-relay", publish_timeout=config.publish_timeout,
-                    max_backoff=config.broker_max_backoff)
-    relay = OutboxRelay(config.database_url, config.schema_name, broker, poll_interval=config.poll_interval,
-                        max_backoff=config.max_backoff, mark_delay=config.mark_delay,
-                        publish_timeout=config.publish_timeout, batch_events=config.batch_events,
-                        batch_max_events=config.batch_max_events, batch_max_bytes=config.batch_max_bytes)
+    broker = config.relay_broker()
+    relay = config.outbox_relay(broker)
     await broker.start()
     running = asyncio.create_task(relay.run(), name=f"{config.name}-outbox-relay")
     try:

@@ -314,7 +314,7 @@ def _broker_and_relay(
     the relay has a thread of its own."""
     from servicekit.broker import Broker
     from servicekit.commands import serve_commands
-    from servicekit.outbox import OutboxRelay
+    from servicekit.relay_process import RelayProcess, relay_config
 
     on_connect = [consumer(runtime) for consumer in consumers]
     if commands is not None:
@@ -326,19 +326,12 @@ def _broker_and_relay(
         on_connect.append(command_server)
     broker = Broker(settings.amqp_url, name=name, on_connect=on_connect, publish_timeout=settings.publish_timeout,
                     max_backoff=settings.broker_max_backoff)
+    config = relay_config(name, schema, settings)
     if settings.relay_runs_in() == "process":
-        from servicekit.relay_process import relay_process
-
-        return broker, relay_process(name, schema, settings), None
+        return broker, RelayProcess(config), None
     # On its own thread the relay publishes through a RabbitMQ link of its own: a connection belongs to one loop.
-    sink = Broker(settings.amqp_url, name=f"{name}-relay", publish_timeout=settings.publish_timeout,
-                  max_backoff=settings.broker_max_backoff) if settings.relay_runs_in() == "thread" else None
-    relay = OutboxRelay(settings.database_url, schema, sink or broker, poll_interval=settings.relay_poll_interval,
-                        max_backoff=settings.relay_max_backoff, mark_delay=settings.relay_mark_delay,
-                        publish_timeout=settings.publish_timeout, batch_events=settings.relay_batch_events,
-                        batch_max_events=settings.relay_batch_max_events,
-                        batch_max_bytes=settings.relay_batch_max_bytes)
-    return broker, relay, sink
+    sink = config.relay_broker() if settings.relay_runs_in() == "thread" else None
+    return broker, config.outbox_relay(sink or broker), sink
 
 
 async def _relay_runner(name: str, relay: OutboxRelay | RelayProcess, own_broker: Broker | None) -> None:
