@@ -39,33 +39,37 @@ class CoalescedWrites:
 
     def write(self, transport: Any, frame: bytes) -> None:
         """Keep `frame` for `transport` until the end of this loop turn (the caller checked it can take it)."""
-        self.frames += 1
         if not self.enabled:
-            self.calls += 1
-            transport.write(frame)
+            self._write_now(transport, frame)
             return
         pending = self._pending
         kept = pending.get(transport)
-        if kept is None:
-            if not pending or self._loop is None or self._loop.is_closed():
-                self._schedule()
-            pending[transport] = frame
-        elif isinstance(kept, list):
-            kept.append(frame)
-        else:
-            pending[transport] = [kept, frame]
+        if kept is None and (not pending or self._loop is None or self._loop.is_closed()):
+            self._schedule()
+        self._keep(transport, frame, kept)
 
     def write_through(self, transport: Any, frame: bytes) -> None:
         """Write `frame` now, unless frames are kept for `transport` this turn: then behind them (order)."""
-        self.frames += 1
         kept = self._pending.get(transport)
         if kept is None:
-            self.calls += 1
-            transport.write(frame)
+            self._write_now(transport, frame)
+        else:
+            self._keep(transport, frame, kept)
+
+    def _keep(self, transport: Any, frame: bytes, kept: bytes | list[bytes] | None) -> None:
+        """`kept`: what this turn already holds for `transport` (one lookup per frame)."""
+        self.frames += 1
+        if kept is None:
+            self._pending[transport] = frame
         elif isinstance(kept, list):
             kept.append(frame)
         else:
             self._pending[transport] = [kept, frame]
+
+    def _write_now(self, transport: Any, frame: bytes) -> None:
+        self.frames += 1
+        self.calls += 1
+        transport.write(frame)
 
     def flush(self, transport: Any) -> None:
         """Write now what is kept for `transport` (before anything is written to it another way)."""
