@@ -225,6 +225,12 @@ async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQu
 MessageHandler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 
+def requeue_delay(attempt: int) -> float:
+    """Seconds before the next attempt of a delivery that failed its `attempt`-th time (0-based): 0.2 s doubling,
+    capped at 5 s (``guarded``'s default; a command of a batch retried alone waits the same)."""
+    return min(0.2 * 2**attempt, 5.0)
+
+
 def guarded(
     handler: MessageHandler, *, queue: str, retry_delay: Callable[[int], float] | None = None,
     max_failures: int | None = None, acks: AckBatch | None = None, dead_letter_key: str | None = None,
@@ -248,7 +254,7 @@ def guarded(
 
     With ``acks``, the acks of deliveries finishing together go out as one (``servicekit.ackbatch``).
     """
-    delay = retry_delay or (lambda attempt: min(0.2 * 2**attempt, 5.0))
+    delay = retry_delay or requeue_delay
     failures = _FailureCount() if max_failures is not None else None
     dl_key = dead_letter_key or queue
 

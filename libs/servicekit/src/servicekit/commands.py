@@ -74,7 +74,7 @@ from contracts.socketio.ack import INTERNAL, INVALID_PAYLOAD, TIMEOUT, UNAVAILAB
 from contracts.time import now_beijing
 from pydantic import BaseModel, ValidationError
 
-from servicekit.amqp import Poison, Publisher, QueueSpec, start_consumer
+from servicekit.amqp import Poison, Publisher, QueueSpec, requeue_delay, start_consumer
 from servicekit.command_batch import MalformedBatch, MalformedCommand, ReplyCoalescer, parse_batch
 from servicekit.errors import DomainError, ack_code
 from servicekit.logcontext import bind, request_id, valid_request_id
@@ -84,11 +84,6 @@ log = logging.getLogger(__name__)
 COMMAND_MAX_FAILURES = 5
 """A command whose handler failed this many times in a process (a transient error every time) is dead-lettered to
 ``<queue>.dlq``; its caller has its ``timeout`` long before (the quorum queue's delivery limit was 5 too)."""
-
-
-def _retry_delay(attempt: int) -> float:
-    """Seconds before the next attempt of a command of a batch that failed (``guarded``'s backoff)."""
-    return min(0.2 * 2**attempt, 5.0)
 
 
 def issued_too_long_ago(command: CommandMessage, ttl_ms: int) -> bool:
@@ -235,7 +230,7 @@ async def serve_commands(
                     return
                 log.exception("command %s %s of batch %s failed (attempt %d); retrying it alone",
                               command.command, command.command_id, message.message_id, failures)
-            await asyncio.sleep(_retry_delay(failures - 1))
+            await asyncio.sleep(requeue_delay(failures - 1))
             if loop.time() >= deadline:
                 log.warning("command %s %s of batch %s expired while retried (its caller gave up); dead-lettering it",
                             command.command, command.command_id, message.message_id)

@@ -14,7 +14,7 @@ from typing import Any, cast
 import aiormq
 from aio_pika import IncomingMessage
 from aio_pika.abc import AbstractIncomingMessage
-from contracts.events.batch import EVENT_BATCH_TYPE, event_body, unpack_events
+from contracts.events.batch import EVENT_BATCH_TYPE, event_body, event_names, unpack_events
 
 
 def is_batch(message: AbstractIncomingMessage) -> bool:
@@ -34,9 +34,7 @@ def unpacked(message: AbstractIncomingMessage) -> list[AbstractIncomingMessage]:
 def _as_message(message: AbstractIncomingMessage, event: dict[str, Any]) -> AbstractIncomingMessage:
     view = cast(IncomingMessage, copy.copy(message))  # aio-pika delivers IncomingMessage (its slots hold these)
     view.body = event_body(event)
-    event_id, event_type = event.get("event_id"), event.get("event_type")
-    view.message_id = event_id if isinstance(event_id, str) else None
-    view.type = event_type if isinstance(event_type, str) else None
+    view.message_id, view.type = event_names(event)
     return view
 
 

@@ -50,6 +50,15 @@ def event_body(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def event_names(event: object) -> tuple[str | None, str | None]:
+    """An event's `event_id` and `event_type` where they can be read (an event that failed validation too): what
+    names it alone, e.g. the AMQP properties of its dead-letter copy. None for what is missing or not a string."""
+    if not isinstance(event, dict):
+        return None, None
+    event_id, event_type = event.get("event_id"), event.get("event_type")
+    return (event_id if isinstance(event_id, str) else None, event_type if isinstance(event_type, str) else None)
+
+
 def event_bodies(message_type: str | None, body: bytes) -> list[bytes]:
     """The bodies of the events one AMQP message carries: each event of a batch, else the message's own body."""
     if message_type != EVENT_BATCH_TYPE:

@@ -28,7 +28,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.errors import ContractError
-from contracts.events.batch import event_bodies
+from contracts.events.batch import event_bodies, event_names
 from contracts.events.envelope import EventEnvelope
 from contracts.events.registry import parse_domain_event
 from contracts.events.topology import DEAD_LETTER_EXCHANGE, PRESENCE_EXCHANGE
@@ -74,14 +74,10 @@ def queue_spec(gateway_id: str) -> QueueSpec:
 def named_by(body: bytes) -> tuple[str | None, str | None]:
     """Best effort, for the dead-letter copy of an event that failed validation: its `event_id` and `event_type`."""
     try:
-        raw = json.loads(body)
+        event_id, event_type = event_names(json.loads(body))
     except ValueError:
         return None, None
-    if not isinstance(raw, dict):
-        return None, None
-    event_id, event_type = raw.get("event_id"), raw.get("event_type")
-    return (event_id[:64] if isinstance(event_id, str) else None,
-            event_type[:128] if isinstance(event_type, str) else None)
+    return (event_id[:64] if event_id else None, event_type[:128] if event_type else None)
 
 
 class EventConsumer:
