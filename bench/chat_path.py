@@ -107,6 +107,22 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Any, che
         time.sleep(0.2)
 
 
+def _management_list(kind: str, amqp_url: str) -> list[dict[str, Any]]:
+    """The management API's list of `kind` ("queues", "exchanges") of the vhost `amqp_url` names
+    (BENCH_AMQP_MANAGEMENT_URL)."""
+    import base64
+    from urllib.parse import quote
+
+    mgmt = urlsplit(os.environ.get("BENCH_AMQP_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"))
+    vhost = urlsplit(amqp_url).path.lstrip("/") or "/"
+    auth = base64.b64encode(f"{mgmt.username}:{mgmt.password}".encode()).decode()
+    url = f"{mgmt.scheme}://{mgmt.hostname}:{mgmt.port}/api/{kind}/{quote(vhost, safe='')}"
+    request = urllib.request.Request(url, headers={"authorization": "Basic " + auth})
+    with urllib.request.urlopen(request, timeout=10) as res:
+        listed: list[dict[str, Any]] = json.loads(res.read())
+    return listed
+
+
 class ChatPath:
     """The processes of the cell: `processes` chat-svc hosts, one gateway, the load generator."""
 
@@ -255,16 +271,7 @@ class ChatPath:
         delivered from it over the whole run, per chat message stored (`messages`): which queues and streams a chat
         message crosses. From the management API (BENCH_AMQP_MANAGEMENT_URL), whose counters lag up to its
         statistics interval (5 s by default): call it after a pause."""
-        import base64
-        from urllib.parse import quote
-
-        mgmt = urlsplit(os.environ.get("BENCH_AMQP_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"))
-        vhost = urlsplit(amqp_url).path.lstrip("/") or "/"
-        auth = base64.b64encode(f"{mgmt.username}:{mgmt.password}".encode()).decode()
-        url = f"{mgmt.scheme}://{mgmt.hostname}:{mgmt.port}/api/queues/{quote(vhost, safe='')}"
-        request = urllib.request.Request(url, headers={"authorization": "Basic " + auth})
-        with urllib.request.urlopen(request, timeout=10) as res:
-            queues = json.loads(res.read())
+        queues = _management_list("queues", amqp_url)
         per = max(1, messages)
         out = []
         for q in queues:
@@ -280,16 +287,7 @@ class ChatPath:
         """Messages published into each exchange of the bench's vhost over the whole run, per chat message stored:
         `platform.commands` counts the gateway's command messages (single or batched), the default exchange the
         services' replies (direct reply-to) among others. Lags like `broker_census`."""
-        import base64
-        from urllib.parse import quote
-
-        mgmt = urlsplit(os.environ.get("BENCH_AMQP_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"))
-        vhost = urlsplit(amqp_url).path.lstrip("/") or "/"
-        auth = base64.b64encode(f"{mgmt.username}:{mgmt.password}".encode()).decode()
-        url = f"{mgmt.scheme}://{mgmt.hostname}:{mgmt.port}/api/exchanges/{quote(vhost, safe='')}"
-        request = urllib.request.Request(url, headers={"authorization": "Basic " + auth})
-        with urllib.request.urlopen(request, timeout=10) as res:
-            exchanges = json.loads(res.read())
+        exchanges = _management_list("exchanges", amqp_url)
         per = max(1, messages)
         return {(x["name"] or "(default)"): round((x.get("message_stats") or {}).get("publish_in", 0) / per, 3)
                 for x in exchanges if (x.get("message_stats") or {}).get("publish_in")}
