@@ -123,3 +123,73 @@ async def test_an_h5_first_message_whose_answer_is_lost_opens_the_session_once_o
     await expect(tid(user, "h5-chat")).to_be_visible()
     await expect(tid(user, "message-text").filter(has_text=text)).to_have_count(1)
     assert not pages.problems, pages.problems
+
+
+async def test_an_h5_message_sent_while_the_page_reloads_its_conversation_keeps_its_bubble(pages: Pages) -> None:
+    """The race CI met: the first message opens the session, and the socket's news of that session arrives before
+    the answer, so the page also reloads its conversation. The person sends a second message while that reload is
+    on its way; the reload read the history before the second message was stored. The second message's bubble must
+    stay (it is on its way) and end "sent" once, never vanish. The order is forced: the reload's answer and the
+    second message's frame are held until the other has happened."""
+    user = await pages.new_page(await pages.context(mobile=True))
+    tag = uuid.uuid4().hex[:8]
+    first, second = f"你好 {tag}", f"我想查询退款进度，订单号 {tag}"
+    opened = asyncio.Event()  # the server opened the session; its answer to the page is still held
+    second_held = asyncio.Event()  # the second message's frame waits in the route
+    release_second = asyncio.Event()
+    reloads: list[str] = []
+
+    async def hold_the_reload(route: Route) -> None:
+        if not opened.is_set():
+            await route.continue_()  # the page's own first look (nothing yet)
+            return
+        reloads.append(route.request.url)
+        response = await route.fetch()  # read now: the second message is not stored yet
+        await second_held.wait()
+        await route.fulfill(response=response)
+
+    async def answer_the_open_late(route: Route) -> None:
+        response = await route.fetch()
+        opened.set()
+        await asyncio.sleep(0.5)  # the session is open: its socket news reaches the page first
+        await route.fulfill(response=response)
+
+    def hold_the_second(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        async def later(frame: str) -> None:
+            second_held.set()
+            await release_second.wait()
+            server.send(frame)
+
+        def from_page(frame: str | bytes) -> None:
+            if isinstance(frame, str) and frame.startswith("42") and second in frame:
+                asyncio.get_running_loop().create_task(later(frame))
+                return
+            server.send(frame)
+
+        ws.on_message(from_page)
+        server.on_message(ws.send)
+
+    await user.route(re.compile(r"/api/v4/customer-service/my/sessions\?"), hold_the_reload)
+    await user.route(re.compile(r"/api/v4/customer-service/sessions$"), answer_the_open_late)
+    await user.route_web_socket(re.compile(r"/socket\.io/"), hold_the_second)
+    await register_on_h5(user, "reloader")
+    await tid(user, "composer-input").fill(first)
+    await tid(user, "composer-send").click()
+    await expect(tid(user, "end-session")).to_be_visible()  # the open's answer arrived: the page knows the session
+    await tid(user, "composer-input").fill(second)
+    await tid(user, "composer-send").click()
+
+    async with user.expect_response(re.compile(r"/sessions/\d+/messages\?")) as history:
+        await asyncio.wait_for(second_held.wait(), 10)  # the reload's history is read after its clear-and-show
+    await history.value
+    assert reloads, "the socket's news of the new session did not make the page reload its conversation"
+    sending = user.locator('[data-testid="message"].mine[data-state="sending"]').filter(has_text=second)
+    await expect(sending).to_have_count(1)  # still on its way, still shown
+    release_second.set()
+    mine = user.locator('[data-testid="message"].mine').filter(has_text=second)
+    await expect(mine).to_have_attribute("data-state", "sent")
+    await expect(mine).to_have_count(1)
+    await expect(tid(user, "message-text").filter(has_text=first)).to_have_count(1)
+    assert not pages.problems, pages.problems

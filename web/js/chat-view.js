@@ -34,10 +34,17 @@ export class ChatView {
     this.peerReadUpTo = 0; // the other side has read every message up to this id (chat:read)
   }
 
-  clear() {
+  /** Empties the list before the conversation is shown again. `keepPending`: the same conversation is reloaded
+   * (a reconnect, an event that it opened): our messages still on their way keep their bubbles, so a reload that
+   * read the history just before one of them was stored does not make it vanish; its ack, echo or the history
+   * settles the bubble as before. */
+  clear({ keepPending = false } = {}) {
+    const pending = keepPending
+      ? [...this.listEl.querySelectorAll('[data-state="sending"], [data-state="failed"]')].filter((n) => !Number(n.dataset.messageId))
+      : [];
     this.ids.clear();
     this.peerReadUpTo = 0;
-    this.listEl.replaceChildren();
+    this.listEl.replaceChildren(...pending);
     this.hideTyping();
   }
 

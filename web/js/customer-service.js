@@ -152,7 +152,7 @@ async function openSession(sessionId) {
       call(`${BASE}/sessions/${sessionId}`),
       call(`${BASE}/sessions/${sessionId}/messages${query({ limit: HISTORY_PAGE })}`),
     ]);
-    view.clear();
+    view.clear({ keepPending: state.current?.session_id === sessionId }); // reopened (a reconnect): sends in flight stay
     showHeader(s);
     state.hasMore = page.has_more;
     state.beforeId = page.next_before_id;

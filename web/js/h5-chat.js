@@ -98,7 +98,7 @@ async function authenticate(button, how) {
 async function loadConversation() {
   const mine = await call(`${BASE}/my/sessions${query({ page: 1, page_size: 1 })}`);
   const latest = mine.items[0] || null;
-  view.clear();
+  view.clear({ keepPending: true }); // the user's one conversation: what they are sending belongs to it
   showStatus(latest);
   if (latest) await loadMessages(latest.session_id);
 }
@@ -145,7 +145,7 @@ async function openSession(content, key = newIdempotencyKey()) {
       method: "POST", body: { content }, headers: { "Idempotency-Key": key },
     });
     view.discard(pending);
-    if (!current || current.session_id !== s.session_id) view.clear();
+    if (!current || current.session_id !== s.session_id) view.clear({ keepPending: true });
     showStatus(s);
     await loadMessages(s.session_id);
   } catch (err) {
