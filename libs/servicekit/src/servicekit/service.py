@@ -130,11 +130,12 @@ class BrokerSettings(HeartbeatSettings):
     """Where the outbox relay runs: `process` = a child process of its own, supervised (restarted when it ends,
     stopped at shutdown; servicekit.relay_process): its CPU is not taken from the requests; `thread` = a thread of
     its own with its own loop and connections (servicekit.relay_thread): waits behind no request but shares the
-    interpreter lock; `inline` = on the service's loop, where under load each of its steps waits behind the queued
-    requests. Unset: RELAY_THREAD's choice if that is set, else the service's default (measured per service:
-    notification-svc `process`, chat-svc `thread`). One leader per schema in every mode (an advisory lock)."""
+    interpreter lock (a busy relay thread holds up the service's loop for up to the 5 ms switch interval at a
+    time); `inline` = on the service's loop, where under load each of its steps waits behind the queued requests.
+    Unset: RELAY_THREAD's choice if that is set, else the service's default (`process`: measured in cells 11 and 12,
+    docs/SCALING.md). One leader per schema in every mode (an advisory lock)."""
 
-    default_relay_mode: ClassVar[RelayMode] = "thread"
+    default_relay_mode: ClassVar[RelayMode] = "process"
 
     def relay_runs_in(self) -> RelayMode:
         """The relay mode in force (see `relay_mode`)."""

@@ -13,13 +13,13 @@ class _Settings(ServiceSettings, BrokerSettings):
     model_config = SettingsConfigDict(env_prefix="RELAYTEST_")
 
 
-class _ProcessByDefault(_Settings):
-    default_relay_mode: ClassVar[RelayMode] = "process"
+class _ThreadByDefault(_Settings):
+    default_relay_mode: ClassVar[RelayMode] = "thread"
 
 
 def test_relay_mode_is_the_service_default_when_nothing_is_set() -> None:
-    assert _Settings().relay_runs_in() == "thread"
-    assert _ProcessByDefault().relay_runs_in() == "process"
+    assert _Settings().relay_runs_in() == "process"  # servicekit's default: every publishing service
+    assert _ThreadByDefault().relay_runs_in() == "thread"  # a service may choose another
 
 
 @pytest.mark.parametrize(("thread", "mode"), [("false", "inline"), ("true", "thread")])
@@ -27,13 +27,13 @@ def test_the_older_relay_thread_switch_still_chooses_when_relay_mode_is_unset(
     monkeypatch: pytest.MonkeyPatch, thread: str, mode: str,
 ) -> None:
     monkeypatch.setenv("RELAYTEST_RELAY_THREAD", thread)
-    assert _ProcessByDefault().relay_runs_in() == mode
+    assert _Settings().relay_runs_in() == mode
 
 
 def test_relay_mode_wins_over_relay_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELAYTEST_RELAY_THREAD", "false")
-    monkeypatch.setenv("RELAYTEST_RELAY_MODE", "process")
-    assert _Settings().relay_runs_in() == "process"
+    monkeypatch.setenv("RELAYTEST_RELAY_MODE", "thread")
+    assert _Settings().relay_runs_in() == "thread"
 
 
 def test_a_relay_process_is_configured_by_the_same_relay_settings_as_the_other_modes(

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from chat_svc.main import create_app
 from chat_svc.settings import Settings
+from servicekit.relay_process import RelayProcess
 from sqlalchemy import text
 
 from .conftest import BASE, MINT, new_id, user_headers
@@ -80,4 +81,6 @@ async def test_chat_svc_takes_its_broker_and_relay_timeouts_from_settings(make_d
     async with app.router.lifespan_context(app):
         broker, relay = app.state.broker, app.state.relay
         assert (broker._publish_timeout, broker._max_backoff) == (2.5, 1.5)
-        assert (relay._poll_interval, relay._max_backoff) == (0.5, 3.0)
+        assert isinstance(relay, RelayProcess)  # chat-svc's relay runs in a child process of its own by default
+        assert (relay.config.poll_interval, relay.config.max_backoff) == (0.5, 3.0)
+        assert (relay.config.publish_timeout, relay.config.broker_max_backoff) == (2.5, 1.5)

@@ -5,16 +5,13 @@ override every URL. JWT verification settings (`NOTIFICATION_JWKS_URL`, `NOTIFIC
 `NOTIFICATION_JWT_AUDIENCE`) come from servicekit's `JwtSettings`.
 """
 
-
-from typing import ClassVar
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from servicekit.gctune import GcSettings
 from servicekit.jwt import JwtSettings
 from servicekit.ratelimit import RateLimit
 from servicekit.retention import RetentionSettings
-from servicekit.service import BrokerSettings, RelayMode, ServiceSettings
+from servicekit.service import BrokerSettings, ServiceSettings
 
 
 class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, RetentionSettings):
@@ -23,10 +20,6 @@ class Settings(ServiceSettings, BrokerSettings, JwtSettings, GcSettings, Retenti
     `NOTIFICATION_RELAY_POLL_INTERVAL` and `NOTIFICATION_RELAY_MAX_BACKOFF` from `servicekit.service.BrokerSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
-    default_relay_mode: ClassVar[RelayMode] = "process"
-    """The outbox relay in a process of its own unless NOTIFICATION_RELAY_MODE says otherwise (cell 11: measured in
-    docs/SCALING.md)."""
-
     send_rate_limit: RateLimit = RateLimit(requests=30, per_seconds=10)
     """Per admin, every creating POST together (`/notifications/send`, `/system/alerts`, `/system/maintenance`,
     `/system/status`), across every process (`servicekit.ratelimit`, PostgreSQL): 429 `rate_limited` +
