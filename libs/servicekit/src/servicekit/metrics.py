@@ -9,6 +9,7 @@ gives the app `GET /metrics` with:
   `route="unmatched"`, so a scan of random URLs cannot grow the series without bound;
 - with `outbox_schema`: `outbox_backlog` (rows not yet published) and `outbox_oldest_unpublished_age_seconds`,
   read from the database at scrape time (`servicekit.outbox.backlog`) through `app.state.engine`;
+- with `relay_process`: `outbox_relay_process_up` and `outbox_relay_process_restarts` (servicekit.relay_process);
 - with `queues`: `amqp_queue_messages{queue}` / `amqp_queue_consumers{queue}` for each queue and its
   dead-letter queue `<queue>.dlq`, read by a passive declare on `app.state.broker`'s connection at scrape time
   (a consumer's lag is the depth of its queue; a DLQ's depth is what was dead-lettered and not yet looked at).
@@ -113,6 +114,23 @@ def watch_outbox(metrics: ServiceMetrics, engine: Callable[[], Any], schema: str
     metrics.on_scrape("outbox", refresh)
 
 
+def watch_relay_process(metrics: ServiceMetrics, relay: Callable[[], Any]) -> None:
+    """`outbox_relay_process_up` (1 while the relay's child process runs) and `outbox_relay_process_restarts` (since
+    the service started) of a service whose relay runs in a process of its own (servicekit.relay_process), read from
+    `relay()`'s supervisor: a relay that keeps dying shows as restarts climbing, not as a silent outbox backlog."""
+    up = Gauge("outbox_relay_process_up", "1 while the outbox relay's child process runs, else 0.",
+               registry=metrics.registry)
+    restarts = Gauge("outbox_relay_process_restarts", "Times the outbox relay's child process was started again "
+                     "after it ended, since the service started.", registry=metrics.registry)
+
+    async def refresh() -> None:
+        supervisor = relay()
+        up.set(0 if supervisor.pid is None else 1)
+        restarts.set(supervisor.restarts)
+
+    metrics.on_scrape("relay_process", refresh)
+
+
 def watch_queues(metrics: ServiceMetrics, connection: Callable[[], Any], queues: Iterable[str]) -> None:
     """Depth and consumers of each queue and its `.dlq`, by a passive declare on `connection()`'s channel."""
     from contracts.events.topology import dead_letter_queue
@@ -149,12 +167,16 @@ def watch_queues(metrics: ServiceMetrics, connection: Callable[[], Any], queues:
 
 def install_metrics(
     app: Any, service: str, *, outbox_schema: str | None = None, queues: Sequence[str] = (),
+    relay_process: bool = False,
 ) -> ServiceMetrics:
     """`GET /metrics` on a FastAPI app, the HTTP histogram middleware, and the outbox / queue gauges (read through
-    `app.state.engine` and `app.state.broker`, which the lifespan sets). Kept on `app.state.metrics`."""
+    `app.state.engine` and `app.state.broker`, which the lifespan sets; with `relay_process`, the relay child's
+    gauges through `app.state.relay`). Kept on `app.state.metrics`."""
     metrics = app.state.metrics = ServiceMetrics(service)
     if outbox_schema is not None:
         watch_outbox(metrics, lambda: app.state.engine, outbox_schema)
+    if relay_process:
+        watch_relay_process(metrics, lambda: app.state.relay)
     if queues:
         watch_queues(metrics, lambda: app.state.broker.connection, queues)
 

@@ -296,7 +296,9 @@ def build_service(
 
         queues = [command_queue(name), *queues]
     watched = list(queues)
-    install_metrics(app, name, outbox_schema=schema if publishes else None, queues=watched)
+    install_metrics(app, name, outbox_schema=schema if publishes else None, queues=watched,
+                    relay_process=publishes and isinstance(settings, BrokerSettings)
+                    and settings.relay_runs_in() == "process")
     install_request_id(app)  # last: outermost, so every line of a request carries its id
     return app
 
@@ -357,6 +359,8 @@ def _heartbeat_broker(name: str, settings: HeartbeatSettings) -> Broker:
 
 
 def _health_checks(app: FastAPI, publishes: bool) -> dict[str, Callable[[], Awaitable[bool]]]:
+    from servicekit.relay_process import RelayProcess
+
     async def database() -> bool:
         async with app.state.engine.connect() as conn:
             return (await conn.execute(text("SELECT 1"))).scalar() == 1
@@ -365,7 +369,10 @@ def _health_checks(app: FastAPI, publishes: bool) -> dict[str, Callable[[], Awai
         return bool(app.state.broker.connected)
 
     async def outbox_relay() -> bool:
-        return not app.state.relay_task.done()
+        if app.state.relay_task.done():
+            return False
+        relay = app.state.relay
+        return relay.pid is not None if isinstance(relay, RelayProcess) else True  # a child process: is it running?
 
     if not publishes:
         return {"database": database}
