@@ -91,8 +91,8 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     request handler returns (`transport/detached_websocket.py`): no task, no coroutine, no HTTP request state per
     open socket. Off: the socket is served from its request's task (`serve_websocket`)."""
     fast_handshake: bool = True
-    """With lean and detached websockets: a socket that opens directly on websocket (`GET /socket.io/?EIO=4&transport=
-    websocket`, no `sid`) is served from the connection's first bytes without aiohttp's request machinery
+    """With lean and detached websockets: a socket that opens directly on websocket
+    (`GET /socket.io/?EIO=4&transport=websocket`, no `sid`) is served from the connection's first bytes without aiohttp's request machinery
     (`transport/fast_handshake.py`); any other request, and any handshake the fast path would not accept, is
     aiohttp's as before. Off: every connection is aiohttp's."""
     coalesce_writes: bool = True
