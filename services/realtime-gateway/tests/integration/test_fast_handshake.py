@@ -225,3 +225,17 @@ async def test_a_head_larger_than_the_limit_is_answered_by_aiohttp_as_before(sta
         statuses.append((await answer(gw, handshake(gw, extra="X-Padding: " + "a" * 20_000 + "\r\n")))[0])
     assert statuses[0] == statuses[1]
     assert served(fast) == 0 and fast.gateway.handshakes.handed_over == 1
+
+
+async def test_a_request_head_cut_short_by_eof_gets_the_same_answer_as_without_fast_handshakes(start_gateway) -> None:
+    fast = await start_gateway(wait=False)
+    slow = await start_gateway(wait=False, fast_handshake=False)
+    answers = []
+    for gw in (fast, slow):
+        reader, writer = await open_raw(gw)
+        writer.write(handshake(gw)[:60])
+        writer.write_eof()
+        answers.append((await asyncio.wait_for(reader.read(), 5)).split(b"\r\n", 1)[0])
+        writer.close()
+    assert answers[0] == answers[1]
+    assert served(fast) == 0

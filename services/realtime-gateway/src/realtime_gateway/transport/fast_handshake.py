@@ -293,7 +293,7 @@ class FirstRequest(asyncio.Protocol):
         self._buffer = buffer[end + 4:]
         handshakes.connect(environ, self)
 
-    def _hand_over(self, buffer: bytes) -> None:
+    def _hand_over(self, buffer: bytes) -> asyncio.Protocol:
         """aiohttp serves this connection from here on, starting with the bytes read so far."""
         self._stop_timer()
         self._state = _DONE
@@ -306,6 +306,7 @@ class FirstRequest(asyncio.Protocol):
         handler.connection_made(transport)
         if buffer:
             handler.data_received(buffer)
+        return handler
 
     def take_rest(self) -> bytes:
         rest, self._buffer = self._buffer, b""
@@ -345,8 +346,11 @@ class FirstRequest(asyncio.Protocol):
         else:
             self.connected(task.result())
 
-    def eof_received(self) -> bool:
-        return False
+    def eof_received(self) -> bool | None:
+        if self._state == _READING and self._buffer:  # half a request head, then EOF: aiohttp's to answer
+            buffer, self._buffer = self._buffer, b""
+            return self._hand_over(buffer).eof_received()
+        return False  # nothing read yet, or the websocket is being set up: close
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
