@@ -239,3 +239,19 @@ async def test_a_request_head_cut_short_by_eof_gets_the_same_answer_as_without_f
         writer.close()
     assert answers[0] == answers[1]
     assert served(fast) == 0
+
+
+async def test_the_address_cap_counts_the_forwarded_client_of_a_trusted_proxy_on_the_fast_path(start_gateway) -> None:
+    gw = await start_gateway(wait=False, max_connections_per_address=1)  # the test client is 127.0.0.1: trusted
+    reader, writer = await open_raw(gw)
+    writer.write(handshake(gw, extra="X-Forwarded-For: 203.0.113.5\r\n"))
+    assert (await read_head(reader))[0] == 101
+    await read_text(reader)
+    assert gw.gateway.addresses.count("203.0.113.5") == 1 and gw.gateway.addresses.count("127.0.0.1") == 0
+    assert (await answer(gw, handshake(gw, extra="X-Forwarded-For: 203.0.113.5\r\n")))[0] == 429
+    other_reader, other_writer = await open_raw(gw)
+    other_writer.write(handshake(gw, extra="X-Forwarded-For: 203.0.113.6\r\n"))
+    assert (await read_head(other_reader))[0] == 101
+    assert served(gw) == 2
+    writer.close()
+    other_writer.close()
