@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import socket
 import struct
 from typing import Any
 
@@ -99,6 +100,9 @@ async def test_a_direct_websocket_connect_is_served_without_aiohttp_request(star
     assert gw.gateway.metrics.registry.get_sample_value("gateway_fast_handshakes_total") == 1
     assert len(gw.runner.server.connections) == 0  # aiohttp never had a handler for it
     assert gw.gateway.connections.sockets == 1
+    (detached,) = gw.gateway.sio.guard.websockets.values()
+    sock = detached.transport.get_extra_info("socket")  # the options aiohttp sets on the connections it serves
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     writer.close()
 
 

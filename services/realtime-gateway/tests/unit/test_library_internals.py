@@ -21,7 +21,7 @@ from typing import Any
 import engineio
 import pytest
 import socketio
-from aiohttp import web_runner, web_server
+from aiohttp import base_protocol, web_runner, web_server
 from aiohttp._websocket.helpers import websocket_mask
 from aiohttp._websocket.reader import WebSocketDataQueue
 from aiohttp.web import WebSocketResponse
@@ -116,6 +116,13 @@ METHODS = [
     Method(engineio.AsyncServer, "_handle_connect", ("environ", "transport", "jsonp_index"),
            "transport/fast_handshake.py (FastHandshakes.connect)", True),
 ]
+
+
+def test_the_tcp_options_aiohttp_sets_on_its_connections_are_the_ones_a_fast_handshake_sets() -> None:
+    """transport/fast_handshake.py sets SO_KEEPALIVE and TCP_NODELAY itself (aiohttp.tcp_helpers), as
+    RequestHandler.connection_made and BaseProtocol.connection_made do for the connections aiohttp serves."""
+    assert "tcp_keepalive(" in inspect.getsource(RequestHandler.connection_made)
+    assert "tcp_nodelay(" in inspect.getsource(base_protocol.BaseProtocol.connection_made)
 
 
 @pytest.mark.parametrize("slot", ["transport", "_payload_parser", "_manager", "_force_close"])

@@ -48,6 +48,7 @@ from urllib.parse import parse_qs
 
 import httptools
 from aiohttp import web
+from aiohttp.tcp_helpers import tcp_keepalive, tcp_nodelay
 from servicekit.forwarded import TrustedProxies, client_address
 from servicekit.logcontext import new_request_id, valid_request_id
 
@@ -291,6 +292,8 @@ class FirstRequest(asyncio.Protocol):
         self._stop_timer()
         self._state = _SERVING
         self._buffer = buffer[end + 4:]
+        tcp_keepalive(transport)  # the socket options aiohttp's RequestHandler sets on every connection it serves
+        tcp_nodelay(transport, True)
         handshakes.connect(environ, self)
 
     def _hand_over(self, buffer: bytes) -> asyncio.Protocol:
