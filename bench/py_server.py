@@ -123,7 +123,12 @@ def main() -> None:
             options: dict[str, Any] = {}
         else:
             options = runner_options(settings)
-        runner = web.AppRunner(app, shutdown_timeout=1, **options)
+        try:  # the runner `python -m realtime_gateway` uses (fast handshakes); an older gateway: aiohttp's own
+            from realtime_gateway.main import gateway_runner
+        except ImportError:
+            runner = web.AppRunner(app, shutdown_timeout=1, **options)
+        else:
+            runner = gateway_runner(app, shutdown_timeout=1, **options)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         print(json.dumps({"ready": True, "port": args.port}), flush=True)

@@ -15,7 +15,7 @@ from aiohttp import web
 from servicekit.fdlimit import raise_fd_limit
 from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
 
-from realtime_gateway.main import GATEWAY_KEY, create_app, runner_options
+from realtime_gateway.main import GATEWAY_KEY, create_app, gateway_runner, runner_options
 from realtime_gateway.settings import Settings
 
 log = logging.getLogger("realtime_gateway")
@@ -24,7 +24,7 @@ log = logging.getLogger("realtime_gateway")
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
     # shutdown_timeout: after the drain only closing handshakes are left
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, **runner_options(settings))
+    runner = gateway_runner(app, handle_signals=False, shutdown_timeout=0.5, **runner_options(settings))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("serving on http://%s:%d", settings.host, settings.port)

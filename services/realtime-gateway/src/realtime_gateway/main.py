@@ -47,13 +47,14 @@ from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.compression import set_websocket_compression
 from realtime_gateway.transport.engineio_requests import engineio_request_rules
 from realtime_gateway.transport.fanout import FanOutManager, OrjsonCodec
+from realtime_gateway.transport.fast_handshake import FastHandshakeRunner, FastHandshakes
 from realtime_gateway.transport.protocol_guard import client_address, screen_polling_requests
 from realtime_gateway.transport.recovery import DEV_SECRET, PidCodec, RecoveringServer, Recovery
 from realtime_gateway.transport.request_gates import gated
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GATEWAY_KEY", "SERVICE_NAME", "Gateway", "create_app", "runner_options"]
+__all__ = ["GATEWAY_KEY", "SERVICE_NAME", "Gateway", "create_app", "gateway_runner", "runner_options"]
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Gateway:
     addresses: AddressConnections | None = field(default=None)
     status: BrokerStatusWatcher | None = field(default=None)
     services: ServiceStatusWatcher | None = field(default=None)
+    handshakes: FastHandshakes | None = field(default=None)
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -113,6 +115,12 @@ def runner_options(settings: Settings) -> dict[str, Any]:
     if settings.log_level != "DEBUG":
         options["access_log"] = None
     return options
+
+
+def gateway_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
+    """The runner every gateway is served by (`web.AppRunner` arguments): with `GATEWAY_FAST_HANDSHAKE`, its
+    connections start on the fast handshake path (`transport/fast_handshake.py`)."""
+    return FastHandshakeRunner(app, app[GATEWAY_KEY].handshakes, **kwargs)
 
 
 def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier | None = None) -> web.Application:
@@ -213,6 +221,13 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         request_address(environ["aiohttp.request"], trusted) if "aiohttp.request" in environ
         else client_address(environ)
     )
+
+    if settings.fast_handshake and settings.lean_websocket_sessions and settings.detached_websockets:
+        gateway.handshakes = FastHandshakes(
+            sio.eio, draining=lambda: drain.draining, address_count=addresses.count,
+            address_limit=lambda: addresses.limit, trusted=trusted, compression=settings.websocket_compression,
+            idle_timeout=settings.http_idle_timeout_seconds, on_served=metrics.fast_handshakes.inc,
+        )
 
     app = web.Application(middlewares=[gated([drain.gate, engineio_request_rules(sio), addresses.gate])])
     app[GATEWAY_KEY] = gateway

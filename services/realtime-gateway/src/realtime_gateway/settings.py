@@ -90,6 +90,11 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     """With lean sessions and without deflate: each websocket is taken over from aiohttp after its handshake and its
     request handler returns (`transport/detached_websocket.py`): no task, no coroutine, no HTTP request state per
     open socket. Off: the socket is served from its request's task (`serve_websocket`)."""
+    fast_handshake: bool = True
+    """With lean and detached websockets: a socket that opens directly on websocket
+    (`GET /socket.io/?EIO=4&transport=websocket`, no `sid`) is served from the connection's first bytes without aiohttp's request machinery
+    (`transport/fast_handshake.py`); any other request, and any handshake the fast path would not accept, is
+    aiohttp's as before. Off: every connection is aiohttp's."""
     coalesce_writes: bool = True
     """Frames written directly to one socket in one turn of the event loop leave in one `transport.write` (one
     system call) instead of one each (`transport/coalesced_writes.py`); off: each frame is written at once."""

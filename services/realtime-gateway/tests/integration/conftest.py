@@ -16,7 +16,7 @@ import socketio
 from aiohttp import web
 from contracts.events import registry as r
 from pydantic import BaseModel
-from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app, runner_options
+from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app, gateway_runner, runner_options
 from realtime_gateway.settings import Settings
 from servicekit.amqp import Publisher, connect
 from servicekit.jwt import JwksVerifier
@@ -129,7 +129,7 @@ async def start_gateway(
         # No platform services beat in these vhosts: watch none unless a test says which (ops/service_status.py).
         settings = Settings(**{"amqp_url": vhost, "status_services": [], **overrides})
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
-        runner = web.AppRunner(app, shutdown_timeout=1, **runner_options(settings))
+        runner = gateway_runner(app, shutdown_timeout=1, **runner_options(settings))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()

@@ -21,7 +21,7 @@ from typing import Any
 import engineio
 import pytest
 import socketio
-from aiohttp import web_server
+from aiohttp import base_protocol, web_runner, web_server
 from aiohttp._websocket.helpers import websocket_mask
 from aiohttp._websocket.reader import WebSocketDataQueue
 from aiohttp.web import WebSocketResponse
@@ -107,7 +107,22 @@ METHODS = [
     Method(RequestHandler, "keep_alive", ("val",), "transport/detached_websocket.py"),
     Method(RequestHandler, "force_close", (), "transport/detached_websocket.py"),
     Method(web_server.Server, "connection_lost", ("handler", "exc"), "transport/detached_websocket.py"),
+    # transport/fast_handshake.py: the connection factory, a handler given a connection it did not start with,
+    # and engine.io's connect run for a handshake served without aiohttp.
+    Method(web_server.Server, "__call__", (), "transport/fast_handshake.py (FirstRequestServer)", False),
+    Method(web_runner.AppRunner, "_make_server", (), "transport/fast_handshake.py (FastHandshakeRunner)", True),
+    Method(RequestHandler, "connection_made", ("transport",), "transport/fast_handshake.py (FirstRequest._hand_over)"),
+    Method(RequestHandler, "data_received", ("data",), "transport/fast_handshake.py (FirstRequest._hand_over)"),
+    Method(engineio.AsyncServer, "_handle_connect", ("environ", "transport", "jsonp_index"),
+           "transport/fast_handshake.py (FastHandshakes.connect)", True),
 ]
+
+
+def test_the_tcp_options_aiohttp_sets_on_its_connections_are_the_ones_a_fast_handshake_sets() -> None:
+    """transport/fast_handshake.py sets SO_KEEPALIVE and TCP_NODELAY itself (aiohttp.tcp_helpers), as
+    RequestHandler.connection_made and BaseProtocol.connection_made do for the connections aiohttp serves."""
+    assert "tcp_keepalive(" in inspect.getsource(RequestHandler.connection_made)
+    assert "tcp_nodelay(" in inspect.getsource(base_protocol.BaseProtocol.connection_made)
 
 
 @pytest.mark.parametrize("slot", ["transport", "_payload_parser", "_manager", "_force_close"])
@@ -227,6 +242,13 @@ COPIED = [
     (socketio.AsyncServer._handle_connect, "2fa2bbe94fd2cc4e", "transport/recovery.py RecoveringServer._handle_connect"),
     (base_manager.BaseManager.basic_disconnect, "cf1ef60e8554ec00", "transport/fanout.py FanOutManager.basic_disconnect"),
     (AsyncSocket._websocket_handler, "f88beeab2ff2e626", "transport/websocket_session.py serve_websocket"),
+    # transport/fast_handshake.py applies handle_request's checks itself (origin, EIO=4, transport, no sid) and
+    # gives _handle_connect an environ with the keys it and the websocket upgrade read; aiohttp's _handshake
+    # decides what a valid upgrade is (the fast path serves only a subset of what it accepts).
+    (engineio.AsyncServer.handle_request, "710859a4a0f7ef04", "transport/fast_handshake.py FastHandshakes.environ"),
+    (engineio.AsyncServer._handle_connect, "e047ef7e1d009e58", "transport/fast_handshake.py FastHandshakes.environ"),
+    (AsyncSocket.handle_get_request, "7d3d19042c390920", "transport/fast_handshake.py FastHandshakes.environ"),
+    (WebSocketResponse._handshake, "562e38aa7a3ab875", "transport/fast_handshake.py FastHandshakes.environ"),
 ]
 
 

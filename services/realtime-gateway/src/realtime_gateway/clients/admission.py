@@ -73,7 +73,9 @@ class AddressConnections:
 
         async def counted_connect(eio_sid: str, environ: dict[str, Any]) -> Any:
             request = environ.get("aiohttp.request")
-            address = request_address(request, self.trusted) if request is not None else "unknown"
+            # a handshake served without aiohttp (transport/fast_handshake.py) brings its address, resolved alike
+            address = (request_address(request, self.trusted) if request is not None
+                       else str(environ.get("REMOTE_ADDR", "unknown")))
             if not self.admit(eio_sid, address):
                 self._on_refused()
                 return ADDRESS_REFUSAL  # Engine.IO answers 401 {"message": ...}

@@ -58,6 +58,10 @@ class Metrics:
             ["event_type"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
+        self.fast_handshakes = Counter(
+            "gateway_fast_handshakes", "Websocket handshakes served without aiohttp's request machinery "
+            "(transport/fast_handshake.py).", registry=self.registry,
+        )
         self.dead_lettered = Counter(
             "gateway_events_dead_lettered", "Domain events that broke the contract and were dead-lettered.",
             registry=self.registry,

@@ -32,7 +32,8 @@ from engineio.async_drivers.aiohttp import WebSocket
 
 from realtime_gateway.transport.coalesced_writes import WRITES
 from realtime_gateway.transport.connection_environ import release_request_environ
-from realtime_gateway.transport.detached_websocket import take_over
+from realtime_gateway.transport.detached_websocket import adopt, take_over
+from realtime_gateway.transport.fast_handshake import FAST_HANDSHAKE, FastHandshake
 from realtime_gateway.transport.protocol_guard import (
     BINARY,
     ENGINEIO_TYPES,
@@ -93,7 +94,11 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
     _eio_socket: Any = None
     _transport: Any = None
 
-    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
+    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse | None:
+        fast = environ.get(FAST_HANDSHAKE)
+        if fast is not None:
+            self._adopt(fast, environ)
+            return None
         request = environ["aiohttp.request"]
         self._sock = sock = PeerAwareResponse(max_msg_size=self.server.max_http_buffer_size, compress=self.compress)
         await sock.prepare(request)
@@ -134,6 +139,33 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
             if guard is not None and sid is not None and guard.websockets.get(sid) is self:
                 del guard.websockets[sid]
         return sock
+
+    def _adopt(self, fast: FastHandshake, environ: dict[str, Any]) -> None:
+        """A handshake served without aiohttp (`transport/fast_handshake.py`): the 101, then the transport is a
+        `DetachedWebSocket`'s, as `take_over` leaves a lean uncompressed socket; bytes the client sent after its
+        request head are its first frames."""
+        eio_socket = getattr(self.handler, "__self__", None)
+        cls = type(self)
+        if not (cls.lean and cls.detached and eio_socket is not None and not eio_socket.connected
+                and isinstance(eio_socket.queue, SendQueue)):
+            raise RuntimeError("a fast handshake needs lean, detached websocket sessions")
+        transport = fast.transport
+        fast.write_101()
+        on_open, on_close = cls.on_open, cls.on_close
+        token = on_open(self.handler, fast, False) if on_open is not None else None
+        guard = cls.guard
+        kept = guard.environ_of(eio_socket.sid) if guard is not None else None
+        if kept is not None and kept is not environ:
+            release_request_environ(environ)
+        else:
+            kept = environ
+        ws = adopt(transport, eio_socket, guard=guard, environ=kept, buffer_limit=cls.buffer_limit, route=token,
+                   on_end=on_close)
+        rest = fast.rest()
+        if fast.protocol.lost:
+            ws.connection_lost(None)
+        elif rest:
+            ws.data_received(rest)
 
     async def wait(self) -> str | bytes | None:
         eio_socket = self._eio_socket

@@ -451,10 +451,28 @@ def take_over(request: Any, response: Any, sock: AsyncSocket, *, guard: Protocol
     """After `response.prepare(request)` (the 101 is written; nothing has suspended since): the transport is ours.
     The caller returns `response` from the request handler at once."""
     transport: asyncio.Transport = request.transport
-    ws = DetachedWebSocket(sock, transport, max_size=sock.server.max_http_buffer_size, buffer_limit=buffer_limit,
-                           guard=guard, environ=environ, route=route, on_end=on_end)
     already = list(response._reader._buffer) if response._reader is not None else []
     detach_request_handler(request, response)
+    ws = adopt(transport, sock, guard=guard, environ=environ, buffer_limit=buffer_limit, route=route, on_end=on_end)
+    for msg, _size in already:  # a client may not send before the 101 arrives (RFC 6455 4.1): normally none
+        kind, data = msg[0], msg[1]
+        if kind is WSMsgType.TEXT:
+            ws.dispatch(OP_TEXT, data.encode() if isinstance(data, str) else data)
+        elif kind is WSMsgType.BINARY:
+            ws.dispatch(OP_BINARY, data)
+        elif kind is WSMsgType.CLOSE:
+            ws.dispatch(OP_CLOSE, struct.pack("!H", data) if data else b"")
+    return ws
+
+
+def adopt(transport: asyncio.Transport, sock: AsyncSocket, *, guard: ProtocolGuard | None,
+          environ: dict[str, Any], buffer_limit: int, route: Any = None,
+          on_end: Callable[[Any], None] | None = None) -> DetachedWebSocket:
+    """A websocket whose 101 is written, on `transport` that nothing else reads any more (aiohttp's handler let go
+    of it, `take_over`, or it never had one, `transport/fast_handshake.py`): from now on a `DetachedWebSocket`
+    reads it and engine.io's socket `sock` writes to it in push mode."""
+    ws = DetachedWebSocket(sock, transport, max_size=sock.server.max_http_buffer_size, buffer_limit=buffer_limit,
+                           guard=guard, environ=environ, route=route, on_end=on_end)
     transport.set_protocol(ws)
     transport.set_write_buffer_limits(high=buffer_limit)
     sock.connected = True
@@ -464,12 +482,4 @@ def take_over(request: Any, response: Any, sock: AsyncSocket, *, guard: Protocol
     queue.push_to(pusher.write, pusher.send, transport.abort)
     if guard is not None:
         guard.websockets[sock.sid] = ws
-    for msg, _size in already:  # a client may not send before the 101 arrives (RFC 6455 4.1): normally none
-        kind, data = msg[0], msg[1]
-        if kind is WSMsgType.TEXT:
-            ws.dispatch(OP_TEXT, data.encode() if isinstance(data, str) else data)
-        elif kind is WSMsgType.BINARY:
-            ws.dispatch(OP_BINARY, data)
-        elif kind is WSMsgType.CLOSE:
-            ws.dispatch(OP_CLOSE, struct.pack("!H", data) if data else b"")
     return ws
