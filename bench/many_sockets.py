@@ -23,6 +23,7 @@ result says so (`requested`, `n`, `fd_hard_limit`).
 from __future__ import annotations
 
 import copy
+import os
 import resource
 import time
 from typing import Any
@@ -30,7 +31,11 @@ from typing import Any
 from run import Context, LoadGen, Server, cpu_seconds, pct, rss_bytes
 
 GENERATORS = 2
-CONCURRENCY = 100
+CONCURRENCY = int(os.environ.get("BENCH_CONNECT_CONCURRENCY", "100"))
+"""Handshakes in flight per generator."""
+CLIENT = os.environ.get("BENCH_CONNECT_CLIENT", "ws")
+"""`ws` (the `ws` library, as every session measured) or `raw` (bench/node/raw_ws.js: the same handshake and frames
+on a bare TCP socket, at a fraction of the generator's CPU per connect: the generators' core limited the rate)."""
 """Handshakes in flight per generator."""
 BASELINE = 200
 BROADCASTS, RATE = 5, 2.0
@@ -95,7 +100,8 @@ class Generators:
         """`tokens` split between the generators, one socket per token."""
         k = len(self.gens)
         return self.call_each([("connect", {"url": server.ws_url, "tokens": tokens[i::k], "n": len(tokens[i::k]),
-                                            "concurrency": CONCURRENCY, "deflate": True}) for i in range(k)])
+                                            "concurrency": CONCURRENCY, "deflate": True,
+                                            "raw": CLIENT == "raw"}) for i in range(k)])
 
     def stop(self) -> None:
         for gen in self.gens:
@@ -175,7 +181,8 @@ def many_sockets_cell(ctx: Context, requested: int, runs: int) -> dict[str, Any]
     out: dict[str, Any] = alternate(runs, lambda kind: many_sockets(kind, many, n))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     out["limits"] = {"requested": requested, "n": n, "fd_soft_limit": soft, "fd_hard_limit": hard,
-                     "generators": GENERATORS, "concurrency_per_generator": CONCURRENCY}
+                     "generators": GENERATORS, "concurrency_per_generator": CONCURRENCY,
+                     "client": CLIENT}
     return out
 
 

@@ -9,6 +9,7 @@
 import http from "node:http";
 import readline from "node:readline";
 import WebSocket from "ws";
+import { RawWebSocket } from "./raw_ws.js";
 import { nowMs } from "./payload.js";
 
 const sockets = [];
@@ -82,7 +83,15 @@ function openSocket(url, token, deflate) {
   });
 }
 
-async function connect({ url, tokens, n, concurrency = 50, deflate = true }) {
+function openRawSocket(url, token) {
+  return new Promise((resolve, reject) => {
+    const s = { token, last: -1, onConnected: () => resolve(s), onError: reject };
+    s.ws = new RawWebSocket(url, { onOpen: () => {}, onMessage: (data) => onMessage(s, data),
+                                   onError: (e) => s.onError(e) });
+  });
+}
+
+async function connect({ url, tokens, n, concurrency = 50, deflate = true, raw = false }) {
   const t0 = nowMs();
   let retries = 0;
   let next = 0;
@@ -91,7 +100,8 @@ async function connect({ url, tokens, n, concurrency = 50, deflate = true }) {
       const i = next++;
       for (let attempt = 1; ; attempt++) {
         try {
-          sockets.push(await openSocket(url, tokens[i % tokens.length], deflate));
+          const token = tokens[i % tokens.length];
+          sockets.push(await (raw ? openRawSocket(url, token) : openSocket(url, token, deflate)));
           break;
         } catch (e) {      // a handshake reset under load (listen backlog full): counted, tried again
           if (attempt >= 5) throw e;
