@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None, *, jwt_verifier: JwksVerifier |
         settings.recovery_window_seconds, settings.recovery_replay_timeout_seconds,
     )
     metrics.watch_recovery(recovery)
+    metrics.watch_commands(lambda: gateway.command_client)
     gateway.status = status = BrokerStatusWatcher(
         lambda: broker.connected, emit_status,
         Hysteresis(settings.status_degraded_after_seconds, settings.status_operational_after_seconds),

@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
 from contracts.events import commands as c
 from contracts.events import registry as r
@@ -188,3 +189,24 @@ async def test_typing_reaches_only_the_other_participant(start_gateway, connect_
     await asyncio.sleep(0.2)
     assert len(user1.events("chat:typing")) == 2 and len(admin1.events("chat:typing")) == 1
     assert admin2.events("chat:typing") == [] and user2.events("chat:typing") == []
+
+
+def _counter(metrics: str, name: str) -> float:
+    [value] = [float(line.split()[1]) for line in metrics.splitlines() if line.startswith(name + " ")]
+    return value
+
+
+async def test_metrics_count_the_commands_sent_and_the_amqp_messages_that_carried_them(
+    start_gateway, connect_client, services,
+):
+    gw = await start_gateway()
+    admin = await connect_client(gw, ADMIN1, "admin")
+    acks = await asyncio.gather(*(admin.call("chat:send_message", {"session_id": 5, "content": f"第{i}条"})
+                                  for i in range(4)))
+    assert all(ack["ok"] for ack in acks), acks
+    async with aiohttp.ClientSession() as session, session.get(f"{gw.url}/metrics") as response:
+        metrics = await response.text()
+    commands = _counter(metrics, "gateway_commands_sent_total")
+    messages = _counter(metrics, "gateway_command_messages_sent_total")
+    assert commands == 4
+    assert 1 <= messages <= commands  # commands of one loop pass share one message (GATEWAY_COMMAND_BATCH)

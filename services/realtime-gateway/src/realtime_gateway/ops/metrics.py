@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
 
-__all__ = ["CONTENT_TYPE_LATEST", "FanOutCounts", "Metrics", "WriteCounts"]
+__all__ = ["CONTENT_TYPE_LATEST", "CommandCounts", "FanOutCounts", "Metrics", "WriteCounts"]
 
 
 class FanOutCounts(Protocol):
@@ -25,6 +25,13 @@ class WriteCounts(Protocol):
 
     frames: int
     calls: int
+
+
+class CommandCounts(Protocol):
+    """What the command client counts (`servicekit.commands.CommandClient`), read at scrape time."""
+
+    commands_sent: int
+    messages_sent: int
 
 
 class Metrics:
@@ -101,6 +108,27 @@ class Metrics:
                     )
 
         self.registry.register(FanOutCollector())
+
+    def watch_commands(self, client: Callable[[], CommandCounts | None]) -> None:
+        """`gateway_commands_sent_total` and `gateway_command_messages_sent_total`, read from the current command client
+        at scrape time: their ratio is the commands carried per AMQP message (`GATEWAY_COMMAND_BATCH`). A broker
+        reconnect makes a new client whose counts start again (a counter reset, as Prometheus's `rate()` reads it)."""
+
+        class CommandCollector:
+            def collect(self) -> Iterator[Metric]:
+                current = client()
+                if current is None:
+                    return
+                yield CounterMetricFamily(
+                    "gateway_commands_sent", "Commands sent to the services (chat:send_message and the other "
+                    "socket commands).", value=current.commands_sent,
+                )
+                yield CounterMetricFamily(
+                    "gateway_command_messages_sent", "AMQP messages that carried them (the commands of one loop pass "
+                    "for one service go in one batch message).", value=current.messages_sent,
+                )
+
+        self.registry.register(CommandCollector())
 
     def watch_recovery(self, recovery: Any) -> None:
         """`gateway_recoveries_total{outcome}` and `gateway_recovery_replayed_events_total`, read from
