@@ -4,8 +4,14 @@ which it leaves to aiohttp. The answers aiohttp then gives are checked over real
 
 from typing import Any
 
+import engineio
 import pytest
-from realtime_gateway.transport.fast_handshake import FAST_HANDSHAKE, FastHandshake, FastHandshakes
+from realtime_gateway.transport.fast_handshake import (
+    FAST_HANDSHAKE,
+    FastHandshake,
+    FastHandshakes,
+    FirstRequest,
+)
 from servicekit.forwarded import TrustedProxies
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's example: its accept is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
@@ -118,3 +124,45 @@ def test_origins_are_checked_as_engineio_does_for_a_list_and_left_to_aiohttp_oth
 
 def test_a_unix_socket_peer_is_left_to_aiohttp() -> None:
     assert environ_of(head(), peer="") is None
+
+
+class WritingTransport(FakeTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_connect_engineio_refuses_after_the_checks_gets_engineios_http_answer_and_the_connection_closes() -> None:
+    """A refusal that only engine.io's connect makes (a connect handler saying no, e.g. the address cap reached by a
+    connection that raced past the fast path's own check) reaches the client as engine.io's HTTP answer, as aiohttp
+    would have written it: status, headers, body, and the connection closed."""
+    answer = engineio.AsyncServer()._unauthorized("Too many connections")
+    protocol = FirstRequest(None, handshakes())  # type: ignore[arg-type]
+    transport = WritingTransport()
+    protocol.transport = transport  # type: ignore[assignment]
+    protocol.connected(answer)
+    status, _, body = transport.written.partition(b"\r\n\r\n")
+    lines = status.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 401 UNAUTHORIZED"
+    assert b"Content-Type: application/json" in lines
+    assert f"Content-Length: {len(answer['response'])}".encode() in lines
+    assert body == b'"Too many connections"'
+    assert transport.closed
+
+
+def test_a_connect_taken_over_by_its_websocket_leaves_the_connection_open() -> None:
+    protocol = FirstRequest(None, handshakes())  # type: ignore[arg-type]
+    transport = WritingTransport()
+    protocol.transport = transport  # type: ignore[assignment]
+    protocol.connected(None)  # engine.io's connect returned once the websocket took the transport over
+    assert transport.written == b"" and not transport.closed
