@@ -113,10 +113,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         guard = type(self).guard
         if guard is not None and sid is not None:
             guard.websockets[sid] = self
-            kept = guard.environ_of(sid)  # the connection's {REMOTE_ADDR} (transport/connection_environ.py)
-            if kept is not None and kept is not environ:
-                self.environ = kept
-                release_request_environ(environ)  # engine.io reads nothing from it once the upgrade is done
+            self.environ = _connection_environ(guard, sid, environ)
         try:
             eio_socket = self._eio_socket
             if (
@@ -154,11 +151,7 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         on_open, on_close = cls.on_open, cls.on_close
         token = on_open(self.handler, fast, False) if on_open is not None else None
         guard = cls.guard
-        kept = guard.environ_of(eio_socket.sid) if guard is not None else None
-        if kept is not None and kept is not environ:
-            release_request_environ(environ)
-        else:
-            kept = environ
+        kept = _connection_environ(guard, eio_socket.sid, environ) if guard is not None else environ
         ws = adopt(transport, eio_socket, guard=guard, environ=kept, buffer_limit=cls.buffer_limit, route=token,
                    on_end=on_close)
         rest = fast.rest()
@@ -217,6 +210,17 @@ class GatewayWebSocket(WebSocket):  # type: ignore[misc]
         transport = self._transport
         if transport is not None:
             WRITES.flush(transport)
+
+
+def _connection_environ(guard: ProtocolGuard, sid: str, environ: dict[str, Any]) -> dict[str, Any]:
+    """The environ a websocket keeps once upgraded: the connection's {REMOTE_ADDR} the guard holds
+    (transport/connection_environ.py), the request's own being emptied (engine.io reads nothing from it once the
+    upgrade is done); the request's own if the guard holds none."""
+    kept = guard.environ_of(sid)
+    if kept is None or kept is environ:
+        return environ
+    release_request_environ(environ)
+    return kept
 
 
 def set_websocket_compression(
