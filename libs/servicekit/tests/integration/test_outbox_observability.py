@@ -14,11 +14,11 @@ from contracts.events.registry import CHAT_SESSION_UPDATED, new_envelope
 from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 from servicekit.db import create_engine
 from servicekit.logcontext import bind
 from servicekit.metrics import install_metrics
 from servicekit.outbox import enqueue, outbox_table
+from servicekit_testing.metrics import value
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -63,11 +63,6 @@ async def test_an_event_enqueued_during_a_request_carries_its_request_id(db):
     assert second.request_id is None
 
 
-def _gauge(text_: str, name: str) -> float:
-    [value] = [s.value for f in text_string_to_metric_families(text_) for s in f.samples if s.name == name]
-    return value
-
-
 async def test_the_backlog_gauges_count_unpublished_rows_and_the_age_of_the_oldest(db):
     engine, table = db
     app = FastAPI()
@@ -84,7 +79,7 @@ async def test_the_backlog_gauges_count_unpublished_rows_and_the_age_of_the_olde
         async with engine.begin() as conn:
             await conn.execute(text(f"UPDATE {SCHEMA}.outbox SET published_at = now()"))
         drained = (await client.get("/metrics")).text
-    assert _gauge(pending, "outbox_backlog") == 3
-    assert 90 <= _gauge(pending, "outbox_oldest_unpublished_age_seconds") < 3600
-    assert _gauge(drained, "outbox_backlog") == 0
-    assert _gauge(drained, "outbox_oldest_unpublished_age_seconds") == 0
+    assert value(pending, "outbox_backlog") == 3
+    assert 90 <= value(pending, "outbox_oldest_unpublished_age_seconds") < 3600
+    assert value(drained, "outbox_backlog") == 0
+    assert value(drained, "outbox_oldest_unpublished_age_seconds") == 0

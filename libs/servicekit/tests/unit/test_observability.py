@@ -9,12 +9,12 @@ import logging
 import httpx
 from contracts.identity import Principal
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 from servicekit.http import CurrentPrincipal
 from servicekit.logcontext import bind, request_id
 from servicekit.logging import JsonFormatter, configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.requestid import install_request_id
+from servicekit_testing.metrics import samples
 
 log = logging.getLogger("observability-test")
 
@@ -110,11 +110,6 @@ async def test_a_request_without_a_usable_id_gets_a_new_one_in_the_response():
     assert errored.status_code == 422
 
 
-def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
-    return [(s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples
-            if s.name == name]
-
-
 async def test_metrics_has_a_request_histogram_per_route_template_and_status():
     async with await _client(_app()) as client:
         await client.get("/items/1")
@@ -123,7 +118,7 @@ async def test_metrics_has_a_request_histogram_per_route_template_and_status():
         await client.get("/no/such/path/123")
         text = (await client.get("/metrics")).text
     counts = {(labels["route"], labels["status"]): value
-              for labels, value in _samples(text, "http_request_duration_seconds_count")}
+              for labels, value in samples(text, "http_request_duration_seconds_count")}
     assert counts[("/items/{item_id}", "200")] == 2
     assert counts[("/items/{item_id}", "422")] == 1
     assert counts[("unmatched", "404")] == 1  # raw paths never become label values

@@ -2,16 +2,12 @@
 the events a request causes."""
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from servicekit_testing.metrics import samples
 
 from .conftest import new_id, tap
 from .test_notifications_api import created, send
 
 pytestmark = pytest.mark.integration
-
-
-def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
-    return [(s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples if s.name == name]
 
 
 async def test_a_notification_event_carries_the_request_id_of_the_request_that_sent_it(own_service):
@@ -29,12 +25,12 @@ async def test_metrics_show_route_histograms_outbox_backlog_and_command_queue_de
     svc = own_service
     await send(svc, svc.admin(), target_user_id=new_id())
     text = (await svc.client.get("/metrics")).text
-    routes = {(labels["route"], labels["status"]) for labels, _ in _samples(text, "http_request_duration_seconds_count")}
+    routes = {(labels["route"], labels["status"]) for labels, _ in samples(text, "http_request_duration_seconds_count")}
     assert ("/api/v4/notifications/send", "201") in routes
-    assert len(_samples(text, "outbox_backlog")) == 1
-    assert len(_samples(text, "outbox_oldest_unpublished_age_seconds")) == 1
-    queues = {labels["queue"]: value for labels, value in _samples(text, "amqp_queue_messages")}
+    assert len(samples(text, "outbox_backlog")) == 1
+    assert len(samples(text, "outbox_oldest_unpublished_age_seconds")) == 1
+    queues = {labels["queue"]: value for labels, value in samples(text, "amqp_queue_messages")}
     assert set(queues) == {"notification-svc.commands.classic", "notification-svc.commands.classic.dlq",
                            "notification-svc.left-messages", "notification-svc.left-messages.dlq"}
-    consumers = {labels["queue"]: value for labels, value in _samples(text, "amqp_queue_consumers")}
+    consumers = {labels["queue"]: value for labels, value in samples(text, "amqp_queue_consumers")}
     assert consumers["notification-svc.commands.classic"] >= 1

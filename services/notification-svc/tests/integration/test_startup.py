@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from contracts.events.registry import NOTIFICATION_CREATED
 from notification_svc.db import SCHEMA, metadata
 from servicekit.relay_process import RelayProcess
+from servicekit_testing.metrics import value
 from sqlalchemy import text
 
 from .conftest import new_id, running, tap
@@ -94,18 +95,13 @@ async def test_its_outbox_relay_runs_in_a_process_of_its_own_that_publishes_what
         os.kill(pid, 0)  # the shutdown stopped (and reaped) it
 
 
-def _gauge(metrics_text: str, name: str) -> float:
-    [value] = [float(line.split()[1]) for line in metrics_text.splitlines() if line.startswith(name + " ")]
-    return value
-
-
 async def test_a_dead_relay_process_shows_in_health_and_metrics_until_it_is_running_again(
     mint, make_database, make_vhost,
 ):
     async with running(mint, await make_database(), await make_vhost()) as svc:
         supervisor = svc.app.state.relay
         metrics = (await svc.client.get("/metrics")).text
-        assert (_gauge(metrics, "outbox_relay_process_up"), _gauge(metrics, "outbox_relay_process_restarts")) == (1, 0)
+        assert (value(metrics, "outbox_relay_process_up"), value(metrics, "outbox_relay_process_restarts")) == (1, 0)
         supervisor._restart_delay = 2.0  # a restart that waits long enough to read what is shown meanwhile
         first = supervisor.pid
         os.kill(first, signal.SIGKILL)
@@ -115,11 +111,11 @@ async def test_a_dead_relay_process_shows_in_health_and_metrics_until_it_is_runn
         health = await svc.client.get("/health")
         assert health.status_code == 503, health.text
         assert health.json()["checks"]["outbox_relay"] == "fail"
-        assert _gauge((await svc.client.get("/metrics")).text, "outbox_relay_process_up") == 0
+        assert value((await svc.client.get("/metrics")).text, "outbox_relay_process_up") == 0
         async with asyncio.timeout(10):
             while supervisor.pid is None:
                 await asyncio.sleep(0.05)
         assert supervisor.pid != first
         assert (await svc.client.get("/health")).status_code == 200
         metrics = (await svc.client.get("/metrics")).text
-        assert (_gauge(metrics, "outbox_relay_process_up"), _gauge(metrics, "outbox_relay_process_restarts")) == (1, 1)
+        assert (value(metrics, "outbox_relay_process_up"), value(metrics, "outbox_relay_process_restarts")) == (1, 1)

@@ -12,6 +12,7 @@ from contracts.identity import Principal
 from contracts.payloads import SessionData
 from contracts.time import now_beijing
 from servicekit.commands import CommandFailed, serve_commands
+from servicekit_testing.metrics import value
 
 pytestmark = pytest.mark.integration
 
@@ -191,11 +192,6 @@ async def test_typing_reaches_only_the_other_participant(start_gateway, connect_
     assert admin2.events("chat:typing") == [] and user2.events("chat:typing") == []
 
 
-def _counter(metrics: str, name: str) -> float:
-    [value] = [float(line.split()[1]) for line in metrics.splitlines() if line.startswith(name + " ")]
-    return value
-
-
 async def test_metrics_count_the_commands_sent_and_the_amqp_messages_that_carried_them(
     start_gateway, connect_client, services,
 ):
@@ -206,7 +202,7 @@ async def test_metrics_count_the_commands_sent_and_the_amqp_messages_that_carrie
     assert all(ack["ok"] for ack in acks), acks
     async with aiohttp.ClientSession() as session, session.get(f"{gw.url}/metrics") as response:
         metrics = await response.text()
-    commands = _counter(metrics, "gateway_commands_sent_total")
-    messages = _counter(metrics, "gateway_command_messages_sent_total")
+    commands = value(metrics, "gateway_commands_sent_total")
+    messages = value(metrics, "gateway_command_messages_sent_total")
     assert commands == 4
     assert 1 <= messages <= commands  # commands of one loop pass share one message (GATEWAY_COMMAND_BATCH)
