@@ -22,21 +22,28 @@ result says so (`requested`, `n`, `fd_hard_limit`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
 import os
+import random
 import resource
+import shutil
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
-from run import Context, LoadGen, Server, cpu_seconds, pct, rss_bytes
+from run import BENCH, LOADGEN_CORE, Context, LoadGen, Server, cpu_seconds, pct, pinned, rss_bytes
 
 GENERATORS = 2
 CONCURRENCY = int(os.environ.get("BENCH_CONNECT_CONCURRENCY", "100"))
 """Handshakes in flight per generator."""
-CLIENT = os.environ.get("BENCH_CONNECT_CLIENT", "ws")
-"""`ws` (the `ws` library, as every session measured) or `raw` (bench/node/raw_ws.js: the same handshake and frames
-on a bare TCP socket, at a fraction of the generator's CPU per connect: the generators' core limited the rate)."""
-"""Handshakes in flight per generator."""
+CLIENT = os.environ.get("BENCH_CONNECT_CLIENT", "native")
+"""`native` (bench/native/loadgen.c, one epoll loop in C: a few microseconds of generator CPU per connect and per
+frame, so the servers' core decides the connect rate and the broadcast's delivery times; the default from session
+14), `ws` (Node's `ws` library, as sessions up to 13 measured) or `raw` (bench/node/raw_ws.js: the same handshake on
+a bare Node TCP socket). With either Node client the generators' core ran out first (~700 us per connect)."""
 BASELINE = 200
 BROADCASTS, RATE = 5, 2.0
 SERVER_FD_RESERVE = 64
@@ -68,18 +75,71 @@ def mint_context(ctx: Context, n: int) -> Context:
     return many
 
 
+def build_native(workdir: Path) -> Path:
+    """bench/native/loadgen.c compiled with the machine's C compiler (gcc or cc) into `workdir`."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if not compiler:
+        raise RuntimeError("BENCH_CONNECT_CLIENT=native needs a C compiler (gcc or cc); or set BENCH_CONNECT_CLIENT=ws")
+    binary = workdir / "native-loadgen"
+    subprocess.run([compiler, "-O2", "-Wall", "-o", str(binary), str(BENCH / "native" / "loadgen.c")], check=True)
+    return binary
+
+
+_SOURCE_NETS = itertools.count(random.randrange(250))
+"""Each native generator's source /24: a fresh one per generator and run, away from the TIME_WAITs an earlier run
+left on its ports (see bench/native/loadgen.c, "Source addresses")."""
+
+
+class NativeLoadGen:
+    """bench/native/loadgen.c on the load core: the commands of bench/node/loadgen.js that cell 10 uses, as the
+    plain lines the C program reads (its tokens from a file)."""
+
+    def __init__(self, ctx: Context, binary: Path, index: int) -> None:
+        self.tokens_file = ctx.workdir / f"native-tokens-{index}.txt"
+        net = next(_SOURCE_NETS)
+        self.source = f"127.{1 + net // 250 % 250}.{1 + net % 250}"
+        self.proc = subprocess.Popen(pinned(LOADGEN_CORE, [str(binary)]), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=ctx.log, text=True, bufsize=1)
+
+    def line(self, cmd: str, args: dict[str, Any]) -> str:
+        if cmd == "connect":
+            self.tokens_file.write_text("\n".join(args["tokens"]) + "\n")
+            return f"connect {args['url']} {self.tokens_file} {args['n']} {args['concurrency']} {self.source}"
+        if cmd == "reset":
+            return f"reset {int(bool(args.get('latency')))}"
+        if cmd == "wait":
+            return f"wait {args['total']} {args['timeout_ms']} {int(bool(args.get('samples')))}"
+        if cmd in ("drop", "exit"):
+            return cmd
+        raise ValueError(f"the native load generator has no {cmd!r} command")
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin
+            self.proc.stdin.write("exit\n")
+            self.proc.stdin.flush()
+        try:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 class Generators:
-    """Several LoadGens driven in parallel: the same command to each, answers read after all were sent."""
+    """Several load generators driven in parallel: the same command to each, answers read after all were sent."""
 
     def __init__(self, ctx: Context, count: int) -> None:
-        self.gens = [LoadGen(ctx) for _ in range(count)]
+        if CLIENT == "native":
+            binary = build_native(ctx.workdir)
+            self.gens: list[LoadGen | NativeLoadGen] = [NativeLoadGen(ctx, binary, i) for i in range(count)]
+        else:
+            self.gens = [LoadGen(ctx) for _ in range(count)]
 
     def call_each(self, cmds: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         import json
 
         for gen, (cmd, args) in zip(self.gens, cmds, strict=True):
             assert gen.proc.stdin
-            gen.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            gen.proc.stdin.write(gen.line(cmd, args) + "\n")
             gen.proc.stdin.flush()
         answers = []
         for gen, (cmd, _) in zip(self.gens, cmds, strict=True):
@@ -103,6 +163,10 @@ class Generators:
                                             "concurrency": CONCURRENCY, "deflate": True,
                                             "raw": CLIENT == "raw"}) for i in range(k)])
 
+    def cpu(self) -> float:
+        """CPU seconds of every generator process (what the load core spent on the client side)."""
+        return sum(cpu_seconds(gen.proc.pid) for gen in self.gens)
+
     def stop(self) -> None:
         for gen in self.gens:
             gen.stop()
@@ -124,18 +188,18 @@ def many_sockets(kind: str, ctx: Context, n: int) -> dict[str, Any]:
         _broadcast(server, gens, BASELINE, 2, 0, latency=False)
         time.sleep(0.5)
         rss0 = rss_bytes(server.proc.pid)
-        cpu0, t0 = cpu_seconds(server.proc.pid), time.time()
+        cpu0, gen_cpu0, t0 = cpu_seconds(server.proc.pid), gens.cpu(), time.time()
         answers = gens.connect(server, ctx.tokens[BASELINE:n])
         wall = time.time() - t0
-        connect_cpu = cpu_seconds(server.proc.pid) - cpu0
+        connect_cpu, connect_gen_cpu = cpu_seconds(server.proc.pid) - cpu0, gens.cpu() - gen_cpu0
         connected = sum(a["connected"] for a in answers)  # each generator's sockets, the baseline's included
         slowest_ms = max(a["ms"] for a in answers)
         _broadcast(server, gens, connected, 1, 0, latency=False)  # warm: every socket's first frame
         time.sleep(1.0)
         rss1 = rss_bytes(server.proc.pid)
-        cpu1 = cpu_seconds(server.proc.pid)
+        cpu1, gen_cpu1 = cpu_seconds(server.proc.pid), gens.cpu()
         lat, received = _broadcast(server, gens, connected, BROADCASTS, RATE, latency=True)
-        broadcast_cpu = cpu_seconds(server.proc.pid) - cpu1
+        broadcast_cpu, broadcast_gen_cpu = cpu_seconds(server.proc.pid) - cpu1, gens.cpu() - gen_cpu1
         storm_cpu0, t_drop = cpu_seconds(server.proc.pid), time.time()
         gens.call_all("drop")
         left = _wait_sockets(server, 0, 120)
@@ -144,11 +208,13 @@ def many_sockets(kind: str, ctx: Context, n: int) -> dict[str, Any]:
         return {
             "n": connected, "connect_retries": sum(a.get("retries", 0) for a in answers), "connect_per_s": measured / (slowest_ms / 1000), "connect_wall_s": round(wall, 2),
             "connect_cpu_us_per_socket": connect_cpu * 1e6 / max(1, measured),
+            "generator_cpu_us_per_connect": connect_gen_cpu * 1e6 / max(1, measured),
             "rss_baseline_mib": rss0 / 2**20, "rss_at_n_mib": rss1 / 2**20,
             "kib_per_conn": (rss1 - rss0) / max(1, measured) / 1024,
             "broadcast_delivered": received, "broadcast_expected": BROADCASTS * connected,
             "broadcast_p50_ms": pct(lat, 50), "broadcast_p99_ms": pct(lat, 99), "broadcast_max_ms": max(lat or [0]),
             "broadcast_cpu_us_per_delivery": broadcast_cpu * 1e6 / max(1, received),
+            "generator_cpu_us_per_delivery": broadcast_gen_cpu * 1e6 / max(1, received),
             "storm_cpu_s": storm_cpu, "storm_wall_s": storm_wall, "storm_left": left,
         }
     finally:
@@ -189,10 +255,12 @@ def many_sockets_cell(ctx: Context, requested: int, runs: int) -> dict[str, Any]
 ROWS = [
     ("connect_per_s", "sockets/s connected (full handshake)", 0),
     ("connect_cpu_us_per_socket", "server CPU us per connect", 0),
+    ("generator_cpu_us_per_connect", "load generators' CPU us per connect", 0),
     ("kib_per_conn", "memory per connection KiB", 1),
     ("broadcast_p50_ms", "broadcast to all: p50 ms", 1),
     ("broadcast_p99_ms", "broadcast to all: p99 ms", 1),
     ("broadcast_cpu_us_per_delivery", "broadcast: server CPU us/delivery", 2),
+    ("generator_cpu_us_per_delivery", "broadcast: generators' CPU us/delivery", 2),
     ("storm_cpu_s", "disconnect storm: server CPU s", 3),
     ("storm_wall_s", "disconnect storm: wall s", 3),
 ]
@@ -203,7 +271,7 @@ def print_cell(cell: dict[str, Any]) -> None:
 
     limits = cell["limits"]
     print(f"\ncell 10: {limits['n']:,} sockets on one server process (requested {limits['requested']:,}; "
-          f"RLIMIT_NOFILE {limits['fd_soft_limit']}/{limits['fd_hard_limit']})")
+          f"RLIMIT_NOFILE {limits['fd_soft_limit']}/{limits['fd_hard_limit']}; client {limits.get('client', 'ws')})")
     print(f"{'':<40} {'python':>10} {'node':>10} {'py/node':>8}")
     for key, title, digits in ROWS:
         py, node = median_of(cell["python"], key), median_of(cell["node"], key)

@@ -171,6 +171,11 @@ class LoadGen:
     def call(self, cmd: str, **args: Any) -> dict[str, Any]:
         return ask(self.proc, "load generator", self.ctx.log.name, cmd, **args)
 
+    @staticmethod
+    def line(cmd: str, args: dict[str, Any]) -> str:
+        """One command as the JSON line loadgen.js reads (for callers that write several before reading)."""
+        return json.dumps({"cmd": cmd, **args})
+
     def connect(self, server: Server, n: int, tokens: list[str] | None = None) -> dict[str, Any]:
         return self.call("connect", url=server.ws_url, tokens=tokens or self.ctx.tokens, n=n, deflate=True)
 
