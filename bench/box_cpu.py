@@ -73,12 +73,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def runqueue_wait_seconds(pid: int) -> float | None:
+    """Seconds every thread of `pid` has spent runnable but waiting for a CPU (schedstat's second field), or None."""
+    try:
+        return sum(int((t / "schedstat").read_text().split()[1]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class CpuSample:
     """CPU seconds of a set of processes at one moment; `since(earlier)` is what they used in between. A process
-    present only now counts from zero (it started in between); one gone since is lost (its last use unread)."""
+    present only now counts from zero (it started in between); one gone since is lost (its last use unread).
+    `waited_since(earlier)`: their seconds in the run queue in between (ready to run, no CPU free): on a full box
+    what a request waits between its steps."""
 
     def __init__(self, pids: list[int]) -> None:
         self.seconds = {pid: s for pid in pids if (s := cpu_seconds(pid)) is not None}
+        self.waits = {pid: w for pid in pids if (w := runqueue_wait_seconds(pid)) is not None}
 
     def since(self, earlier: CpuSample) -> float:
         return sum(s - earlier.seconds.get(pid, 0.0) for pid, s in self.seconds.items())
+
+    def waited_since(self, earlier: CpuSample) -> float:
+        return sum(w - earlier.waits.get(pid, 0.0) for pid, w in self.waits.items())

@@ -216,6 +216,7 @@ class ChatPath:
         time.sleep(1.1)  # backends report their counters to the statistics at most once a second
         pg1 = self.pg_counters()
         used = {k: cpu1[k].since(cpu0[k]) for k in COMPONENTS}
+        waited = {k: cpu1[k].waited_since(cpu0[k]) for k in COMPONENTS}
         stored = _sql(self.dsn, "SELECT count(*) AS n, count(DISTINCT content) AS d FROM chat.messages "
                                 f"WHERE content LIKE 'b|{name}|%'")[0]
         done = max(1, stored["n"])  # CPU per message carried out (a timed-out command may still be stored)
@@ -225,7 +226,10 @@ class ChatPath:
         result["postgres_per_msg"] = {k: round((pg1[k] - pg0[k]) / done, 3) for k in pg1}
         for k in COMPONENTS:
             result.update({f"{k}_cpu_s": round(used[k], 4), f"{k}_cpu_ms_per_msg": round(used[k] * 1000 / done, 3),
-                           f"{k}_cores": round(used[k] / wall, 3)})
+                           f"{k}_cores": round(used[k] / wall, 3),
+                           # time its threads were ready to run but had no CPU (per message, and per CPU second)
+                           f"{k}_runqueue_wait_ms_per_msg": round(waited[k] * 1000 / done, 3),
+                           f"{k}_runqueue_wait_per_cpu_s": round(waited[k] / used[k], 3) if used[k] else None})
         # Everything the box ran (all cores, user + system + irq), and what none of the processes above account for:
         # the kernel's own work (softirq for loopback traffic), other programs on a shared box.
         accounted = sum(used[k] for k in COMPONENTS if k != "postgres_bench_backends")
@@ -383,7 +387,9 @@ def chat_path_cell(python: str, workdir: Path, amqp_url: str, log: Any, tag: str
                   f"{step['agent_session_updates'] / max(1, step['sent']):.2f}\n    ms CPU/msg (net of idle): " + ", ".join(
                       f"{LABELS[k]} {step[f'{k}_cpu_ms_per_msg']} ({step[f'{k}_net_cpu_ms_per_msg']})"
                       for k in COMPONENTS) + f"; box {step['box_busy_cpu_ms_per_msg']}, unaccounted "
-                  f"{step['unaccounted_cpu_ms_per_msg']}\n    postgresql per msg: " + ", ".join(
+                  f"{step['unaccounted_cpu_ms_per_msg']}\n    ms waiting for a CPU per msg (per CPU second): " + ", ".join(
+                      f"{LABELS[k]} {step[f'{k}_runqueue_wait_ms_per_msg']} ({step[f'{k}_runqueue_wait_per_cpu_s']})"
+                      for k in COMPONENTS) + "\n    postgresql per msg: " + ", ".join(
                       f"{k} {v}" for k, v in step["postgres_per_msg"].items()), flush=True)
             if saturated(step):
                 break
