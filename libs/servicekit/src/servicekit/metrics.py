@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
@@ -36,6 +36,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from servicekit.relay_process import RelayProcess
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ def watch_outbox(metrics: ServiceMetrics, engine: Callable[[], Any], schema: str
     metrics.on_scrape("outbox", refresh)
 
 
-def watch_relay_process(metrics: ServiceMetrics, relay: Callable[[], Any]) -> None:
+def watch_relay_process(metrics: ServiceMetrics, relay: Callable[[], RelayProcess]) -> None:
     """`outbox_relay_process_up` (1 while the relay's child process runs) and `outbox_relay_process_restarts` (since
     the service started) of a service whose relay runs in a process of its own (servicekit.relay_process), read from
     `relay()`'s supervisor: a relay that keeps dying shows as restarts climbing, not as a silent outbox backlog."""
