@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -73,6 +74,16 @@ async def _receive_ids(queue, expected: set[str], timeout: float = 20.0) -> list
 
 
 
+@contextlib.asynccontextmanager
+async def _running(supervisor: RelayProcess) -> AsyncIterator[asyncio.Task[None]]:
+    """`supervisor.run()` as a task for the block; cancelled after (which stops its child)."""
+    task = asyncio.create_task(supervisor.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
 
 async def _until_pid(supervisor: RelayProcess, not_this: int | None = None) -> int:
     async with asyncio.timeout(10):
@@ -93,24 +104,19 @@ async def test_the_relay_process_publishes_what_the_service_committed_in_order(d
     engine, table, db_url = db
     amqp_url, queue = broker
     supervisor = RelayProcess(_config(db_url, amqp_url))
-    task = asyncio.create_task(supervisor.run())
-    try:
+    async with _running(supervisor):
         pid = await _until_pid(supervisor)
         assert pid != os.getpid()
         expected = await _commit(engine, table, 1, 20)
         assert await _receive_ids(queue, set(expected)) == expected
         await all_published(engine, SCHEMA, timeout=10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_killed_relay_process_is_restarted_and_no_event_is_lost_or_delivered_twice(db, broker):
     engine, table, db_url = db
     amqp_url, queue = broker
     supervisor = RelayProcess(_config(db_url, amqp_url), restart_delay=0.1)
-    task = asyncio.create_task(supervisor.run())
-    try:
+    async with _running(supervisor):
         first = await _until_pid(supervisor)
         before = await _commit(engine, table, 2, 30)
         os.kill(first, signal.SIGKILL)  # perhaps mid-round: what it published unmarked goes out again
@@ -123,9 +129,6 @@ async def test_a_killed_relay_process_is_restarted_and_no_event_is_lost_or_deliv
         deduplicated = list(dict.fromkeys(got))  # what a consumer keeps: the first of each event_id
         assert deduplicated == expected
         await all_published(engine, SCHEMA, timeout=10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_stopping_the_supervisor_stops_its_relay_process_and_frees_the_leadership(db, broker):
@@ -195,14 +198,10 @@ async def test_a_relay_process_that_cannot_be_started_is_tried_again_until_it_st
     real = sys.executable
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     supervisor = RelayProcess(_config(db_url, amqp_url), restart_delay=0.05)
-    task = asyncio.create_task(supervisor.run())
-    try:
+    async with _running(supervisor) as task:
         async with asyncio.timeout(10):
             while "could not start the outbox relay process" not in caplog.text:
                 await asyncio.sleep(0.02)
         assert not task.done()
         monkeypatch.setattr(sys, "executable", real)
         await _until_pid(supervisor)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
