@@ -130,7 +130,8 @@ def main() -> None:
         else:
             runner = gateway_runner(app, shutdown_timeout=1, **options)
         await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        # the gateway's listen backlog (GATEWAY_LISTEN_BACKLOG); an older gateway: aiohttp's default of 128
+        await web.TCPSite(runner, settings.host, settings.port, backlog=getattr(settings, "listen_backlog", 128)).start()
         print(json.dumps({"ready": True, "port": args.port}), flush=True)
         try:
             await asyncio.Event().wait()

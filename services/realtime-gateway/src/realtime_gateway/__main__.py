@@ -11,11 +11,10 @@ import signal
 from collections.abc import Coroutine
 from typing import Any
 
-from aiohttp import web
 from servicekit.fdlimit import raise_fd_limit
 from servicekit.gctune import GC_GEN0_THRESHOLD, tune_gc
 
-from realtime_gateway.main import GATEWAY_KEY, create_app, gateway_runner, runner_options
+from realtime_gateway.main import GATEWAY_KEY, create_app, gateway_runner, gateway_site, runner_options
 from realtime_gateway.settings import Settings
 
 log = logging.getLogger("realtime_gateway")
@@ -26,7 +25,7 @@ async def serve(settings: Settings) -> None:
     # shutdown_timeout: after the drain only closing handshakes are left
     runner = gateway_runner(app, handle_signals=False, shutdown_timeout=0.5, **runner_options(settings))
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    await gateway_site(runner, settings).start()
     log.info("serving on http://%s:%d", settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

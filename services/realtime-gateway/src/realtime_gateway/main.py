@@ -117,6 +117,14 @@ def runner_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def gateway_site(runner: web.AppRunner, settings: Settings, host: str | None = None, port: int | None = None,
+                 ) -> web.TCPSite:
+    """The listening site of a gateway: `settings.host` / `settings.port` unless given, with
+    `settings.listen_backlog` (`GATEWAY_LISTEN_BACKLOG`) as the listen backlog."""
+    return web.TCPSite(runner, settings.host if host is None else host, settings.port if port is None else port,
+                       backlog=settings.listen_backlog)
+
+
 def gateway_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
     """The runner every gateway is served by (`web.AppRunner` arguments): with `GATEWAY_FAST_HANDSHAKE`, its
     connections start on the fast handshake path (`transport/fast_handshake.py`)."""

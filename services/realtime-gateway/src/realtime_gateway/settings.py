@@ -122,6 +122,11 @@ class Settings(JwtSettings, GcSettings, ForwardedSettings):
     connect_timeout_seconds: float = Field(45.0, gt=0)
     """An Engine.IO connection not connected to a Socket.IO namespace this long after its handshake (no CONNECT,
     or a refused one) is closed, like Node's socket.io `connectTimeout`."""
+    listen_backlog: int = Field(4096, ge=1, le=65535)
+    """TCP connections the kernel completes and holds for the gateway to accept (the listen backlog; Linux caps it
+    at `net.core.somaxconn`, 4096 on current kernels). When it overflows, as in a reconnect storm after a restart
+    with aiohttp's default of 128, the kernel drops handshakes and the clients' kernels try again after 1 s, then 3
+    s. Node's http server uses 511."""
     http_idle_timeout_seconds: float = Field(60.0, gt=0)
     """A TCP connection that has sent no complete HTTP request for this long (nothing at all, a slow request
     head, an idle keep-alive) is closed. Open WebSockets and pending long-polls are not idle."""

@@ -16,7 +16,14 @@ import socketio
 from aiohttp import web
 from contracts.events import registry as r
 from pydantic import BaseModel
-from realtime_gateway.main import GATEWAY_KEY, Gateway, create_app, gateway_runner, runner_options
+from realtime_gateway.main import (
+    GATEWAY_KEY,
+    Gateway,
+    create_app,
+    gateway_runner,
+    gateway_site,
+    runner_options,
+)
 from realtime_gateway.settings import Settings
 from servicekit.amqp import Publisher, connect
 from servicekit.jwt import JwksVerifier
@@ -131,7 +138,7 @@ async def start_gateway(
         app = create_app(settings, jwt_verifier=verifier or mint.verifier())
         runner = gateway_runner(app, shutdown_timeout=1, **runner_options(settings))
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
+        site = gateway_site(runner, settings, "127.0.0.1", port)
         await site.start()
         host, port = runner.addresses[0][:2]
         gw = RunningGateway(f"http://{host}:{port}", app, runner)

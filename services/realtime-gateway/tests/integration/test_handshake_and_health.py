@@ -2,7 +2,10 @@
 
 import base64
 import json
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -151,3 +154,21 @@ async def test_every_gateway_response_echoes_the_request_id_or_carries_a_new_one
             assert made.status == 200 and len(made.headers["X-Request-ID"]) == 32
         async with session.get(f"{gw.url}/health", headers={"X-Request-ID": "bad id\"injected"}) as replaced:
             assert replaced.headers["X-Request-ID"] != "bad id\"injected"
+
+
+def _listen_backlog(url: str) -> int:
+    """The backlog of the socket listening at `url`, as the kernel holds it (`ss`: a listener's Send-Q)."""
+    port = url.rsplit(":", 1)[1]
+    assert shutil.which("ss"), "ss (Debian's iproute2) is needed to read a listening socket's backlog"
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[2])
+
+
+async def test_the_gateway_listens_with_the_backlog_its_setting_asks_for(start_gateway):
+    # A reconnect storm after a restart fills a short accept queue (aiohttp's default was 128): the kernel drops the
+    # handshakes past it and the clients try again only after 1 s. GATEWAY_LISTEN_BACKLOG sets it; the kernel caps it.
+    asked = await start_gateway(listen_backlog=777, wait=False)
+    assert _listen_backlog(asked.url) == 777
+    default = await start_gateway(wait=False)
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    assert _listen_backlog(default.url) == min(4096, somaxconn) > 128
