@@ -164,9 +164,9 @@ tls_lines() {  # the server block's HTTPS part, or nothing when no certificate i
     [ -r "$f" ] || { echo "edge: cannot read $f (EDGE_TLS_CERT / EDGE_TLS_KEY)" >&2; exit 1; }
   done
   if nginx_at_least 1.25.1; then  # `listen ... http2` is deprecated from 1.25.1 on
-    printf '        listen %s ssl;\n        http2 on;\n' "$TLS_LISTEN"
+    printf '        listen %s ssl backlog=4096;\n        http2 on;\n' "$TLS_LISTEN"
   else
-    printf '        listen %s ssl http2;\n' "$TLS_LISTEN"
+    printf '        listen %s ssl http2 backlog=4096;\n' "$TLS_LISTEN"
   fi
   printf '        ssl_certificate %s;\n        ssl_certificate_key %s;\n' "$TLS_CERT" "$TLS_KEY"
   printf '        ssl_protocols TLSv1.2 TLSv1.3;\n'
