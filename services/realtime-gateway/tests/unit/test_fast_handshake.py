@@ -2,6 +2,7 @@
 which it leaves to aiohttp. The answers aiohttp then gives are checked over real connections
 (tests/integration/test_fast_handshake.py)."""
 
+import asyncio
 from typing import Any
 
 import engineio
@@ -166,3 +167,62 @@ def test_a_connect_taken_over_by_its_websocket_leaves_the_connection_open() -> N
     protocol.transport = transport  # type: ignore[assignment]
     protocol.connected(None)  # engine.io's connect returned once the websocket took the transport over
     assert transport.written == b"" and not transport.closed
+
+
+class SuspendingEio(Eio):
+    """An engine.io whose connect suspends (a connect handler awaiting something) until the test says how it ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    async def _handle_connect(self, _environ: Any, _transport: str) -> Any:
+        return await self.outcome
+
+
+def suspended_connect(eio: SuspendingEio) -> tuple[FirstRequest, WritingTransport]:
+    fast = handshakes()
+    fast.eio = eio
+    protocol = FirstRequest(None, fast)  # type: ignore[arg-type]
+    transport = WritingTransport()
+    protocol.transport = transport  # type: ignore[assignment]
+    fast.connect({}, protocol)
+    return protocol, transport
+
+
+async def _settled() -> None:
+    for _ in range(5):  # the connect's task, then its done callback
+        await asyncio.sleep(0)
+
+
+async def test_a_refusal_after_engineios_connect_suspended_is_written_when_it_comes() -> None:
+    eio = SuspendingEio()
+    _protocol, transport = suspended_connect(eio)
+    await _settled()
+    assert transport.written == b"" and not transport.closed  # still deciding
+    eio.outcome.set_result(engineio.AsyncServer()._unauthorized("Too many connections"))
+    await _settled()
+    assert transport.written.startswith(b"HTTP/1.1 401 UNAUTHORIZED\r\n") and transport.closed
+
+
+async def test_a_refusal_for_a_connection_that_closed_while_engineio_decided_writes_nothing() -> None:
+    eio = SuspendingEio()
+    protocol, transport = suspended_connect(eio)
+    await _settled()
+    transport.closed = True  # the client went away meanwhile
+    protocol.connection_lost(None)
+    eio.outcome.set_result(engineio.AsyncServer()._unauthorized("Too many connections"))
+    await _settled()
+    assert transport.written == b"" and protocol.lost
+
+
+async def test_a_connect_that_fails_after_suspending_aborts_the_connection(caplog: pytest.LogCaptureFixture) -> None:
+    eio = SuspendingEio()
+    _protocol, transport = suspended_connect(eio)
+    aborted: list[bool] = []
+    transport.abort = lambda: aborted.append(True)  # type: ignore[attr-defined]
+    await _settled()
+    eio.outcome.set_exception(RuntimeError("a connect handler broke"))
+    await _settled()
+    assert aborted == [True] and transport.written == b""
+    assert "websocket handshake failed" in caplog.text
