@@ -14,16 +14,25 @@ from pathlib import Path
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _schedstat_seconds(pid: int, field: int) -> float | None:
+    """One field of `/proc/PID/task/*/schedstat` summed over every thread, in seconds (0: time on a CPU, 1: time
+    runnable in the run queue), or None if it is gone or unreadable."""
+    try:
+        return sum(int((t / "schedstat").read_text().split()[field]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU seconds of every thread of `pid` so far, or None if it is gone or unreadable."""
-    try:
-        return sum(int((t / "schedstat").read_text().split()[0]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
-    except (OSError, ValueError, IndexError):
+    seconds = _schedstat_seconds(pid, 0)
+    if seconds is None:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / TICK
         except (OSError, ValueError, IndexError):
             return None
+    return seconds
 
 
 def _listening_inodes(port: int) -> set[str]:
@@ -74,11 +83,8 @@ def children(pid: int) -> list[int]:
 
 
 def runqueue_wait_seconds(pid: int) -> float | None:
-    """Seconds every thread of `pid` has spent runnable but waiting for a CPU (schedstat's second field), or None."""
-    try:
-        return sum(int((t / "schedstat").read_text().split()[1]) for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
+    """Seconds every thread of `pid` has spent runnable but waiting for a CPU, or None."""
+    return _schedstat_seconds(pid, 1)
 
 
 class CpuSample:

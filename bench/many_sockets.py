@@ -1,7 +1,8 @@
 """Cell 10: 20,000 concurrent sockets on one server process (the Python gateway and its Node twin, alternately).
 
-For each server, a fresh process pinned to the server core, and `GENERATORS` load generators (bench/node/loadgen.js,
-pinned to the load core; a generator holds at most its own file-descriptor limit of sockets) that:
+For each server, a fresh process pinned to the server core, and `GENERATORS` load generators (bench/native/loadgen.c,
+or bench/node/loadgen.js with `BENCH_CONNECT_CLIENT`; pinned to the load core; a generator holds at most its own
+file-descriptor limit of sockets) that:
 
 1. connect `n` sockets, every one with its own token (`n` distinct admins, minted here from a throwaway key): the
    full handshake (TCP, WebSocket upgrade with permessage-deflate offered, Engine.IO open, Socket.IO CONNECT with
@@ -22,7 +23,6 @@ result says so (`requested`, `n`, `fd_hard_limit`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import os
@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from procs import stop_process
 from run import BENCH, LOADGEN_CORE, Context, LoadGen, Server, cpu_seconds, pct, pinned, rss_bytes
 
 GENERATORS = 2
@@ -114,14 +115,7 @@ class NativeLoadGen:
         raise ValueError(f"the native load generator has no {cmd!r} command")
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            assert self.proc.stdin
-            self.proc.stdin.write("exit\n")
-            self.proc.stdin.flush()
-        try:
-            self.proc.wait(3)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc, grace=3)
 
 
 class Generators:

@@ -37,7 +37,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -84,7 +83,7 @@ static size_t request_len;
 
 /* the connect command in progress */
 static int connecting;
-static size_t next_token, in_flight, concurrency, opened, retries, retry_pending;
+static size_t next_token, in_flight, concurrency, retries, retry_pending;
 static double connect_started;
 static char fatal[256];
 
@@ -159,7 +158,6 @@ static void finish_handshake_failure(struct conn *c, const char *why) {
 static void on_open(struct conn *c) {
     c->state = OPEN;
     in_flight--;
-    opened++;
 }
 
 static void on_text(struct conn *c, const char *p, size_t n) {
